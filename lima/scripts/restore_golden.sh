@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Phase 1 Restore: writes a golden clone set onto a card and grows the root partition to fill it.
+# Travels inside every clone set and runs standalone on any Linux box with sfdisk, partclone, pigz
+# and e2fsprogs:
+#     sudo bash restore_golden.sh /dev/sdX
+# TARGET may also be an image file (a "card image"): it is restored in place at its current size.
+#   1. checks the set and that the card is large enough (before anything is written)
+#   2. unmounts the target's partitions (a disk holding the running system is refused)
+#   3. restores the partition table (sfdisk)
+#   4. restores boot (FAT32) with partclone.fat32 -r and root (ext4) with partclone.ext4 -r
+#   5. grows the root partition and its file system to the end of the card
+# usage: restore_golden.sh TARGET [--set-dir DIR] [--no-grow]
+set -euo pipefail
+export LC_ALL=C
+
+set_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+grow=1
+target=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --set-dir) set_dir=${2:?--set-dir needs a directory}; shift 2 ;;
+    --no-grow) grow=0; shift ;;
+    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -*) printf 'error: unknown option %s\n' "$1" >&2; exit 2 ;;
+    *) [ -z "$target" ] || { printf 'error: only one target\n' >&2; exit 2; }; target=$1; shift ;;
+  esac
+done
+
+LOOPS=()
+ev() { printf '@@ATLAS %s\n' "$*"; }
+fail() { # fail CODE MESSAGE
+  local code=$1; shift
+  ev fail "$code" "$*"
+  printf 'error: %s\n' "$*" >&2
+  case "$code" in usage | bad-input | not-found | too-small | unsupported) exit 2 ;; *) exit 1 ;; esac
+}
+cleanup() {
+  local rc=$? i
+  for ((i = ${#LOOPS[@]} - 1; i >= 0; i--)); do losetup -d "${LOOPS[$i]}" 2>/dev/null || true; done
+  return "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+attach() { # attach VAR START SECTORS
+  local dev
+  dev=$(losetup --find --show --offset $(($2 * 512)) --sizelimit $(($3 * 512)) -- "$target") ||
+    fail loop "could not attach a loop device to $target"
+  LOOPS+=("$dev")
+  printf -v "$1" '%s' "$dev"
+}
+detach_all() {
+  local d
+  for d in "${LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
+  LOOPS=()
+}
+geometry() { # geometry N -> sets START SECTORS
+  local line
+  line=$(partx -g -r -o NR,START,SECTORS "$target" | awk -v n="$1" '$1 == n { print $2, $3 }')
+  [ -n "$line" ] || fail restore "partition $1 is missing on $target after writing the table"
+  read -r START SECTORS <<<"$line"
+}
+
+# ---------------------------------------------------------------- checks (nothing written yet)
+[ -n "$target" ] || fail usage "usage: sudo bash restore_golden.sh /dev/sdX"
+case "$target" in *$'\n'*) fail bad-input "target contains a line break" ;; esac
+[ "$(id -u)" -eq 0 ] || fail permission "run as root: sudo bash restore_golden.sh $target"
+for t in sfdisk partx losetup partclone.fat32 partclone.ext4 pigz e2fsck resize2fs; do
+  command -v "$t" >/dev/null 2>&1 || fail missing-tool "$t is not installed (apt-get install partclone pigz fdisk e2fsprogs)"
+done
+dump="$set_dir/partition-table.dump"
+boot_img="$set_dir/sdc1-boot.partclone.gz"
+root_img="$set_dir/sdc2-root.partclone.gz"
+for f in "$dump" "$boot_img" "$root_img"; do
+  [ -s "$f" ] || fail not-found "the clone set is incomplete: $f is missing"
+done
+if [ -b "$target" ]; then
+  target_bytes=$(blockdev --getsize64 "$target")
+elif [ -f "$target" ]; then
+  target_bytes=$(stat -c %s "$target")
+else
+  fail not-found "no such card or image: $target"
+fi
+
+label=$(awk '/^label:/ { print $2; exit }' "$dump")
+# The last sector any partition of the clone needs, plus the backup GPT at the end of a GPT card.
+need_sectors=$(awk -F'[=,]' '/start=/ { s = $2 + 0; z = $4 + 0; if (s + z > m) m = s + z } END { print m + 0 }' "$dump")
+[ "$need_sectors" -gt 0 ] || fail bad-input "partition-table.dump lists no partitions"
+[ "$label" = gpt ] && need_sectors=$((need_sectors + 33))
+need_bytes=$((need_sectors * 512))
+ev result need-bytes "$need_bytes"
+ev result target-bytes "$target_bytes"
+if [ "$target_bytes" -lt "$need_bytes" ]; then
+  fail too-small "the card is too small: it has $target_bytes bytes, this clone needs $need_bytes (use a larger card, or flash a shrunk ods-atlas-clone image instead)"
+fi
+
+# ---------------------------------------------------------------- unmount
+ev step unmount 0 Unmounting the target
+if [ -b "$target" ]; then
+  real=$(readlink -f "$target")
+  while read -r src mnt _; do
+    case "$src" in
+      "$real" | "$real"[0-9]* | "$real"p[0-9]*)
+        case "$mnt" in / | /boot | /boot/* | /usr | /var | /home) fail system-disk "$target holds the running system ($mnt): refusing" ;; esac
+        umount "$mnt" || fail busy "could not unmount $mnt (close whatever uses it)"
+        ;;
+    esac
+  done </proc/mounts
+fi
+
+# ---------------------------------------------------------------- partition table
+ev step table 0 Restoring the partition table
+# The dump names the source device and, for GPT, the source's last usable sector: drop both so the
+# table fits this card.
+grep -v -e '^device:' -e '^last-lba:' "$dump" | sfdisk -q --wipe always --no-reread --no-tell-kernel "$target" >/dev/null ||
+  fail restore "sfdisk could not write the partition table to $target"
+
+geometry 1
+p1_start=$START p1_sectors=$SECTORS
+geometry 2
+p2_start=$START p2_sectors=$SECTORS
+
+# ---------------------------------------------------------------- partitions
+ev step restore-boot $((p1_sectors * 512)) Restoring the boot partition '(partclone.fat32)'
+attach boot "$p1_start" "$p1_sectors"
+pigz -dc "$boot_img" | partclone.fat32 -r -s - -o "$boot" || fail restore "partclone.fat32 could not restore the boot partition"
+
+ev step restore-root $((p2_sectors * 512)) Restoring the root partition '(partclone.ext4)'
+attach root "$p2_start" "$p2_sectors"
+pigz -dc "$root_img" | partclone.ext4 -r -s - -o "$root" || fail restore "partclone.ext4 could not restore the root partition"
+sync
+detach_all
+
+# ---------------------------------------------------------------- grow root to fill the card
+if [ "$grow" = 1 ]; then
+  ev step grow 0 Growing the root partition to fill the card
+  last=$(partx -g -r -o NR "$target" | sort -n | tail -n 1)
+  if [ "$last" != 2 ]; then
+    ev result grown no
+    printf 'root is not the last partition: leaving its size as it is\n'
+  else
+    [ "$label" = gpt ] && sfdisk -q --relocate gpt-bak-std "$target" >/dev/null 2>&1
+    echo ', +' | sfdisk -q -N 2 --no-reread --no-tell-kernel "$target" >/dev/null || fail grow "sfdisk could not grow partition 2"
+    geometry 2
+    p2_sectors=$SECTORS
+    attach root "$p2_start" "$p2_sectors"
+    rc=0
+    e2fsck -f -y "$root" >&2 || rc=$?
+    [ "$rc" -le 2 ] || fail fsck "e2fsck reported errors on the restored root file system (exit $rc)"
+    resize2fs "$root" >&2 || fail grow "resize2fs could not grow the root file system"
+    sync
+    detach_all
+    ev result grown yes
+  fi
+fi
+ev result root-start "$p2_start"
+ev result root-sectors "$p2_sectors"
+if [ -b "$target" ]; then
+  blockdev --rereadpt "$target" 2>/dev/null || partx -u "$target" 2>/dev/null || true
+fi
+sync
+printf 'restore complete: %s\n' "$target"
