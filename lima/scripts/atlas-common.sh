@@ -96,12 +96,12 @@ atlas_table_label() { # dos | gpt
 # atlas_attach VAR CARD START SECTORS [ro|rw]: sets VAR to a loop device over that range.
 # (Not a command substitution: the loop must be recorded in this shell so cleanup detaches it.)
 atlas_attach() {
-  local var=$1 card=$2 start=$3 sectors=$4 mode=${5:-ro} opts=() dev
-  [ "$mode" = ro ] && opts+=(--read-only)
-  dev=$(losetup --find --show "${opts[@]}" --offset $((start * 512)) --sizelimit $((sectors * 512)) -- "$card") ||
-    atlas_fail loop "could not attach a loop device to $card (are loop devices available?)"
-  ATLAS_LOOPS+=("$dev")
-  printf -v "$var" '%s' "$dev"
+  local _var=$1 _card=$2 _start=$3 _sectors=$4 _mode=${5:-ro} _opts=() _dev
+  [ "$_mode" = ro ] && _opts+=(--read-only)
+  _dev=$(losetup --find --show "${_opts[@]}" --offset $((_start * 512)) --sizelimit $((_sectors * 512)) -- "$_card") ||
+    atlas_fail loop "could not attach a loop device to $_card (are loop devices available?)"
+  ATLAS_LOOPS+=("$_dev")
+  printf -v "$_var" '%s' "$_dev"
 }
 
 atlas_detach() {
@@ -112,16 +112,16 @@ atlas_detach() {
 }
 
 atlas_mount() { # atlas_mount VAR DEV [ro|rw]: mounts the ext4 on DEV, sets VAR to the mountpoint
-  local var=$1 dev=$2 mode=${3:-ro} dir
-  dir=$(mktemp -d /tmp/atlas-mnt.XXXXXX)
-  ATLAS_TMPDIRS+=("$dir")
-  if [ "$mode" = ro ]; then
-    mount -t ext4 -o ro,noload,nodev,nosuid,noexec "$dev" "$dir" || atlas_fail mount "could not mount the root file system read-only"
+  local _var=$1 _dev=$2 _mode=${3:-ro} _dir
+  _dir=$(mktemp -d /tmp/atlas-mnt.XXXXXX)
+  ATLAS_TMPDIRS+=("$_dir")
+  if [ "$_mode" = ro ]; then
+    mount -t ext4 -o ro,noload,nodev,nosuid,noexec "$_dev" "$_dir" || atlas_fail mount "could not mount the root file system read-only"
   else
-    mount -t ext4 -o nodev,nosuid,noexec "$dev" "$dir" || atlas_fail mount "could not mount the root file system"
+    mount -t ext4 -o nodev,nosuid,noexec "$_dev" "$_dir" || atlas_fail mount "could not mount the root file system"
   fi
-  ATLAS_MOUNTS+=("$dir")
-  printf -v "$var" '%s' "$dir"
+  ATLAS_MOUNTS+=("$_dir")
+  printf -v "$_var" '%s' "$_dir"
 }
 
 atlas_umount() {

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Phase 0 Insert: injects the ODS Atlas first-boot payload into an Armbian image, in place.
+# The caller works on a copy of the base image (the base is never touched).
+#   /usr/local/bin/atlas_firstboot.sh               0755 root   first-boot provisioning
+#   /etc/systemd/system/atlas-firstboot.service     0644 root   enabled in multi-user.target.wants
+#   /usr/local/etc/atlas_secrets.conf               0600 root   credentials (+ /etc/ods/ symlink)
+#   /var/lib/ods/atlas_firstboot_pending            gate file the service's condition checks
+#   armbian-firstrun.service masked, /root/.not_logged_in_yet removed (Armbian first-login off)
+#   root password preset from ROOT_PASSWORD in the secrets file (when openssl is present)
+#   cmdline.txt on the boot partition: consoleblank=0 splash quiet plymouth.ignore-serial-consoles
+# usage: inject_atlas.sh IMAGE PAYLOAD_DIR SECRETS_FILE
+source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
+
+[ $# -eq 3 ] || atlas_fail usage "usage: inject_atlas.sh IMAGE PAYLOAD_DIR SECRETS_FILE"
+img=$1 payload=$2 secrets=$3
+atlas_check_path image "$img"
+atlas_check_path payload "$payload"
+atlas_check_path secrets "$secrets"
+[ -f "$img" ] || atlas_fail not-found "no such image: $img"
+[ -f "$payload/atlas_firstboot.sh" ] || atlas_fail not-found "the payload has no atlas_firstboot.sh: $payload"
+[ -f "$payload/atlas-firstboot.service" ] || atlas_fail not-found "the payload has no atlas-firstboot.service: $payload"
+[ -f "$secrets" ] || atlas_fail not-found "no secrets file: $secrets"
+head -c 2 "$payload/atlas_firstboot.sh" | grep -q '^#!' || atlas_fail bad-input "atlas_firstboot.sh does not start with #! (not a script?)"
+grep -q '^\[Service\]' "$payload/atlas-firstboot.service" || atlas_fail bad-input "atlas-firstboot.service has no [Service] section"
+atlas_require_root
+atlas_require_tools partx losetup blkid e2fsck mount install mtype mcopy
+
+atlas_part_geometry "$img" 1
+p1_start=$PART_START
+atlas_part_geometry "$img" 2
+p2_start=$PART_START p2_sectors=$PART_SECTORS
+[ $(((p2_start + p2_sectors) * 512)) -le "$(stat -c %s "$img")" ] || atlas_fail bad-input "the image is truncated (partition 2 ends past its end)"
+atlas_attach root "$img" "$p2_start" "$p2_sectors" rw
+[ "$(atlas_fstype "$root")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: not an Armbian image"
+
+atlas_step check 0 "Checking the root file system"
+atlas_e2fsck "$root"
+
+atlas_step inject 0 "Injecting the Atlas payload"
+atlas_mount mnt "$root" rw
+[ -d "$mnt/usr" ] && [ -d "$mnt/etc" ] || atlas_fail bad-input "partition 2 is not a Linux root file system (no /usr, /etc)"
+if [ -e "$mnt/var/lib/ods/phase" ] || [ -d "$mnt/home/signage/ODS" ]; then
+  atlas_fail wrong-phase "this image comes from a provisioned device (Phase 1): Insert needs a base Armbian image. Use clone/shrink for provisioned cards."
+fi
+if [ -e "$mnt/usr/local/bin/atlas_firstboot.sh" ] || [ -e "$mnt/var/lib/ods/atlas_firstboot_pending" ]; then
+  atlas_fail wrong-phase "this image already carries the Atlas payload (a Phase 0 golden image): start from the base Armbian image"
+fi
+
+install -D -m 0755 -o 0 -g 0 "$payload/atlas_firstboot.sh" "$mnt/usr/local/bin/atlas_firstboot.sh"
+atlas_result injected "/usr/local/bin/atlas_firstboot.sh 0755"
+install -D -m 0644 -o 0 -g 0 "$payload/atlas-firstboot.service" "$mnt/etc/systemd/system/atlas-firstboot.service"
+atlas_result injected "/etc/systemd/system/atlas-firstboot.service 0644"
+install -d -m 0755 "$mnt/etc/systemd/system/multi-user.target.wants"
+ln -sfn /etc/systemd/system/atlas-firstboot.service "$mnt/etc/systemd/system/multi-user.target.wants/atlas-firstboot.service"
+atlas_result injected "/etc/systemd/system/multi-user.target.wants/atlas-firstboot.service symlink"
+install -D -m 0600 -o 0 -g 0 "$secrets" "$mnt/usr/local/etc/atlas_secrets.conf"
+atlas_result injected "/usr/local/etc/atlas_secrets.conf 0600"
+install -d -m 0755 "$mnt/etc/ods" "$mnt/var/lib/ods"
+ln -sfn /usr/local/etc/atlas_secrets.conf "$mnt/etc/ods/atlas_secrets.conf"
+atlas_result injected "/etc/ods/atlas_secrets.conf symlink"
+: >"$mnt/var/lib/ods/atlas_firstboot_pending"
+atlas_result injected "/var/lib/ods/atlas_firstboot_pending gate"
+ln -sfn /dev/null "$mnt/etc/systemd/system/armbian-firstrun.service"
+atlas_result injected "/etc/systemd/system/armbian-firstrun.service masked"
+rm -f "$mnt/root/.not_logged_in_yet"
+
+# Root password: read from the secrets file and hashed through stdin, never on a command line.
+if command -v openssl >/dev/null 2>&1 && [ -f "$mnt/etc/shadow" ]; then
+  pw=$(sed -n 's/^ROOT_PASSWORD="\(.*\)"[[:space:]]*$/\1/p' "$secrets" | head -n 1)
+  if [ -n "$pw" ]; then
+    hash=$(printf '%s' "$pw" | openssl passwd -6 -stdin)
+    unset pw
+    awk -v h="$hash" 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' "$mnt/etc/shadow" >"$mnt/etc/shadow.atlas-new"
+    chmod --reference="$mnt/etc/shadow" "$mnt/etc/shadow.atlas-new"
+    mv "$mnt/etc/shadow.atlas-new" "$mnt/etc/shadow"
+    atlas_result injected "/etc/shadow root-password"
+  fi
+fi
+sync -f "$mnt/etc"
+atlas_umount "$mnt"
+atlas_e2fsck "$root"
+
+atlas_step cmdline 0 "Patching cmdline.txt on the boot partition"
+fat="$img@@$((p1_start * 512))"
+if cmdline=$(mtype -i "$fat" ::cmdline.txt 2>/dev/null); then
+  cmdline=$(printf '%s' "$cmdline" | tr -d '\r\n')
+  for word in consoleblank=0 splash quiet plymouth.ignore-serial-consoles vt.global_cursor_default=0; do
+    case " $cmdline " in *" $word "*) ;; *) cmdline="$cmdline $word" ;; esac
+  done
+  cmdline=$(printf '%s' "$cmdline" | sed 's/loglevel=[0-9]*/loglevel=3/')
+  tmp=$(mktemp)
+  printf '%s\n' "$cmdline" >"$tmp"
+  mcopy -o -i "$fat" "$tmp" ::cmdline.txt
+  rm -f "$tmp"
+  atlas_result injected "boot:/cmdline.txt patched"
+else
+  atlas_log "no cmdline.txt on the boot partition: left as it is"
+fi
+atlas_log "payload injected into $img"

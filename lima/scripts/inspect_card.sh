@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Describes a card or image: partition table, and for each partition its file system, label,
+# size and used bytes. Read-only.
+#   @@ATLAS table LABEL CARD_BYTES
+#   @@ATLAS part N START SECTORS TYPE FSTYPE USED_BYTES LABEL
+# (FSTYPE and LABEL are "-" when unknown; USED_BYTES is -1 when it cannot be read.)
+# usage: inspect_card.sh CARD
+source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
+
+[ $# -eq 1 ] || atlas_fail usage "usage: inspect_card.sh CARD"
+card=$1
+atlas_check_card "$card"
+atlas_require_root
+atlas_require_tools sfdisk partx losetup blkid dumpe2fs
+
+bytes=$(atlas_card_bytes "$card")
+label=$(atlas_table_label "$card")
+[ -n "$label" ] || atlas_fail bad-input "$card has no partition table: not an SD-card image"
+atlas_event table "$label" "$bytes"
+while read -r nr start sectors type; do
+  if [ $(((start + sectors) * 512)) -gt "$bytes" ]; then
+    atlas_event part "$nr" "$start" "$sectors" "$type" truncated -1 -
+    continue
+  fi
+  atlas_attach dev "$card" "$start" "$sectors" ro
+  fs=$(atlas_fstype "$dev")
+  fslabel=$(blkid -p -o value -s LABEL "$dev" 2>/dev/null | tr -c 'A-Za-z0-9_.\n-' '_' || true)
+  used=-1
+  case "$fs" in
+    ext2 | ext3 | ext4)
+      used=$(dumpe2fs -h "$dev" 2>/dev/null | awk -F: '
+        /^Block count/ { c = $2 + 0 } /^Free blocks/ { f = $2 + 0 } /^Block size/ { s = $2 + 0 }
+        END { if (s) printf "%d", (c - f) * s; else print -1 }')
+      ;;
+    vfat)
+      if command -v minfo >/dev/null 2>&1; then
+        free=$(mdir -i "$dev" :: 2>/dev/null | awk '/bytes free/ { gsub(/ /, "", $0); sub(/bytesfree/, "", $0); print }')
+        [ -n "$free" ] && used=$((sectors * 512 - free))
+      fi
+      ;;
+  esac
+  atlas_event part "$nr" "$start" "$sectors" "${type:--}" "${fs:--}" "$used" "${fslabel:--}"
+  atlas_detach "$dev"
+done < <(partx -g -r -o NR,START,SECTORS,TYPE "$card")

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Phase 2 Shrink: makes a card image Etcher-ready, in place (the caller works on a copy).
+#   1. re-enables armbian-resize-filesystem.service so a flashed clone grows on first boot
+#   2. e2fsck -f, resize2fs -M                       (file system to its minimum size)
+#   3. root partition = file system + 5%, rounded up to 8 sectors (start kept from the table)
+#   4. e2fsck -f again, then the image is cut at the end of the root partition
+# usage: shrink_image.sh IMAGE
+source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
+
+[ $# -eq 1 ] || atlas_fail usage "usage: shrink_image.sh IMAGE"
+img=$1
+atlas_check_path image "$img"
+[ -f "$img" ] || atlas_fail not-found "no such image: $img (shrink works on an image file)"
+atlas_require_root
+atlas_require_tools sfdisk partx losetup blkid e2fsck resize2fs dumpe2fs mount truncate
+
+label=$(atlas_table_label "$img")
+[ -n "$label" ] || atlas_fail bad-input "$img has no partition table"
+last=$(partx -g -r -o NR "$img" | sort -n | tail -n 1)
+[ "$last" = 2 ] || atlas_fail unsupported "the root partition must be the last one (found $last partitions)"
+atlas_part_geometry "$img" 2
+p2_start=$PART_START p2_sectors=$PART_SECTORS
+[ $(((p2_start + p2_sectors) * 512)) -le "$(stat -c %s "$img")" ] || atlas_fail bad-input "the image is truncated (partition 2 ends past its end)"
+atlas_attach root "$img" "$p2_start" "$p2_sectors" rw
+[ "$(atlas_fstype "$root")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: nothing to shrink"
+
+atlas_step check 0 "Checking the root file system (e2fsck -f)"
+atlas_e2fsck "$root"
+
+atlas_step resize-service 0 "Re-enabling the Armbian resize service"
+atlas_mount mnt "$root" rw
+unit=/lib/systemd/system/armbian-resize-filesystem.service
+wants="$mnt/etc/systemd/system/basic.target.wants"
+if [ ! -e "$mnt/usr/lib/systemd/system/armbian-resize-filesystem.service" ]; then
+  atlas_result resize-service missing
+  atlas_log "warning: armbian-resize-filesystem.service is not installed: the clone will not grow on first boot"
+elif [ "$(readlink "$wants/armbian-resize-filesystem.service" 2>/dev/null)" = "$unit" ]; then
+  atlas_result resize-service enabled
+else
+  install -d -m 0755 "$wants"
+  ln -sfn "$unit" "$wants/armbian-resize-filesystem.service"
+  atlas_result resize-service re-enabled
+fi
+atlas_umount "$mnt"
+
+atlas_step shrink-fs 0 "Shrinking the file system (resize2fs -M)"
+atlas_e2fsck "$root"
+resize2fs -M "$root" >&2 || atlas_fail shrink "resize2fs -M failed"
+block_count=$(dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block count/ { gsub(/ /, "", $2); print $2 }')
+block_size=$(dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block size/ { gsub(/ /, "", $2); print $2 }')
+fs_sectors=$((block_count * block_size / 512))
+buffer=$((fs_sectors * 5 / 100))
+new_sectors=$(((fs_sectors + buffer + 7) / 8 * 8))
+[ "$new_sectors" -le "$p2_sectors" ] || new_sectors=$p2_sectors
+p2_end=$((p2_start + new_sectors - 1))
+total=$((p2_end + 1))
+atlas_detach "$root"
+
+atlas_step shrink-partition 0 "Shrinking the root partition to the file system + 5%"
+echo "start=$p2_start, size=$new_sectors" | sfdisk -q -N 2 --no-reread --no-tell-kernel "$img" >/dev/null ||
+  atlas_fail shrink "sfdisk could not rewrite partition 2"
+
+atlas_step verify 0 "Checking the shrunk file system"
+atlas_attach root "$img" "$p2_start" "$new_sectors" rw
+atlas_e2fsck "$root"
+atlas_detach "$root"
+
+atlas_step truncate 0 "Cutting the image at the end of the root partition"
+if [ "$label" = gpt ]; then
+  # Keep room for the backup GPT and move it to the new end.
+  truncate -s $(((total + 33) * 512)) "$img"
+  sfdisk -q --relocate gpt-bak-std "$img" >/dev/null 2>&1 || atlas_fail shrink "sfdisk could not move the backup GPT"
+  size=$(((total + 33) * 512))
+else
+  truncate -s $((total * 512)) "$img"
+  size=$((total * 512))
+fi
+atlas_result fs-blocks "$block_count"
+atlas_result block-size "$block_size"
+atlas_result root-start "$p2_start"
+atlas_result root-sectors "$new_sectors"
+atlas_result image-bytes "$size"
+atlas_log "shrunk $img to $size bytes"
