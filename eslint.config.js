@@ -11,7 +11,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', message: 'The core is plain Node: import electron only in src-main/electron.' }] },
+        {
+          paths: [
+            {
+              name: 'electron',
+              message: 'The core is plain Node: import electron only in src-main/electron.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -13,7 +13,7 @@ out=$2
 atlas_check_card "$card"
 atlas_check_path "output directory" "$out"
 atlas_require_root
-atlas_require_tools sfdisk partx losetup blkid partclone.fat32 partclone.ext4 pigz
+atlas_require_tools sfdisk partx losetup blkid partclone.fat32 partclone.ext4 partclone.chkimg pigz
 if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then atlas_fail exists "output directory is not empty: $out"; fi
 mkdir -p "$out"
 
@@ -43,6 +43,10 @@ partclone.fat32 -c -s "$boot" | pigz -6 >"$out/sdc1-boot.partclone.gz"
 
 atlas_step clone-root $((p2_sectors * 512)) "Cloning the root partition (partclone.ext4)"
 partclone.ext4 -c -s "$root" | pigz -6 >"$out/sdc2-root.partclone.gz"
+
+atlas_step check-images 0 "Checking the partclone images (partclone.chkimg)"
+pigz -dc "$out/sdc1-boot.partclone.gz" | partclone.chkimg -s - >&2 || atlas_fail verify "the boot image failed partclone.chkimg"
+pigz -dc "$out/sdc2-root.partclone.gz" | partclone.chkimg -s - >&2 || atlas_fail verify "the root image failed partclone.chkimg"
 
 cp "$(dirname "${BASH_SOURCE[0]}")/restore_golden.sh" "$out/restore_golden.sh"
 chmod 0755 "$out/restore_golden.sh"

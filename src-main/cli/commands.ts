@@ -1,0 +1,240 @@
+/**
+ * The ods-sd commands: their options, how they map onto core phases, and their human output.
+ * Every command returns a plain result object (printed as JSON with --json).
+ */
+import { listLibrary } from '../core/library/library.js';
+import type { JobContext } from '../core/jobs/job.js';
+import type { Env } from '../core/phases/env.js';
+import { insert } from '../core/phases/insert.js';
+import { clone } from '../core/phases/clone.js';
+import { restore } from '../core/phases/restore.js';
+import { verify, type VerifyReport } from '../core/phases/verify.js';
+import { shrink } from '../core/phases/shrink.js';
+import { flash } from '../core/phases/flash.js';
+import { inspect, type Inspection } from '../core/phases/inspect.js';
+import { AtlasError } from '../core/errors.js';
+import { bytes, table } from './format.js';
+
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  usage: string;
+  summary: string;
+  positionals: string[];
+  options: Record<string, { type: 'string' | 'boolean' }>;
+  /** Overwrites a card: needs --yes or a terminal to confirm. */
+  destructive?: (pos: string[]) => string;
+  run(env: Env, pos: string[], v: Values, ctx: JobContext): Promise<unknown>;
+  human(result: unknown): string;
+  /** Non-zero exit with a result (verify with failed checks). */
+  failure?: (result: unknown) => AtlasError | undefined;
+}
+
+const str = (v: Values, k: string): string | undefined =>
+  typeof v[k] === 'string' ? (v[k] as string) : undefined;
+
+function need(v: Values, k: string, cmd: string): string {
+  const s = str(v, k);
+  if (!s) throw new AtlasError('usage', `${cmd} needs --${k}`, `see ods-sd ${cmd} --help`);
+  return s;
+}
+
+function verifyText(r: VerifyReport): string {
+  const rows = r.checks.map((c) => [
+    c.ok ? '✅' : c.severity === 'warn' ? '⚠️ ' : '❌',
+    `${c.label}:`,
+    c.ok ? c.expected : `NOT ${c.expected}`,
+    `(${c.evidence.join('; ')})`,
+  ]);
+  const verdict = r.ok
+    ? `All required checks passed${r.warnings ? ` (${r.warnings} warning${r.warnings > 1 ? 's' : ''})` : ''}.`
+    : `${r.failed} check${r.failed > 1 ? 's' : ''} failed.`;
+  return `${r.title}\n${table(rows)}\n${verdict}`;
+}
+
+function inspectText(i: Inspection): string {
+  const rows = [['#', 'start', 'size', 'type', 'fs', 'label', 'used']];
+  for (const p of i.partitions) {
+    rows.push([
+      String(p.number),
+      String(p.start),
+      bytes(p.bytes),
+      p.type,
+      p.fs ?? '?',
+      p.label ?? '',
+      p.usedBytes === null ? '?' : bytes(p.usedBytes),
+    ]);
+  }
+  const lines = [
+    `${i.path}: ${i.kind === 'device' ? 'card' : 'image'}, ${bytes(i.bytes)}${i.compression !== 'none' ? ` (${i.compression})` : ''}, ${i.table} partition table`,
+    table(rows),
+    `Atlas payload: ${i.payloadPresent ? 'present' : 'absent'}`,
+    `Looks like: ${i.stateText}`,
+  ];
+  if (i.artifact)
+    lines.push(
+      `Name says: ${i.artifact.kind}, Phase ${i.artifact.phase}${i.manifest ? ' (manifest present)' : ''}`,
+    );
+  return lines.join('\n');
+}
+
+export const COMMANDS: Record<string, Command> = {
+  insert: {
+    usage: 'insert BASE --payload DIR --version X.Y.Z --tag TAG [--secrets FILE] [--out-dir DIR]',
+    summary: 'Phase 0: base Armbian image + payload -> ods-atlas-golden-vX-Y-Z-TAG.img',
+    positionals: ['BASE'],
+    options: {
+      payload: { type: 'string' },
+      version: { type: 'string' },
+      tag: { type: 'string' },
+      secrets: { type: 'string' },
+      'out-dir': { type: 'string' },
+    },
+    run: (env, [base], v, ctx) =>
+      insert(
+        env,
+        {
+          base: base!,
+          payload: need(v, 'payload', 'insert'),
+          version: need(v, 'version', 'insert'),
+          tag: need(v, 'tag', 'insert'),
+          ...(str(v, 'secrets') ? { secrets: str(v, 'secrets')! } : {}),
+          ...(str(v, 'out-dir') ? { outDir: str(v, 'out-dir')! } : {}),
+        },
+        ctx,
+      ),
+    human: (r) => {
+      const x = r as Awaited<ReturnType<typeof insert>>;
+      return [
+        `Golden image (Phase 0): ${x.image}`,
+        `  sha256 ${x.sha256}`,
+        ...x.injected.map((i) => `  injected ${i.path} (${i.what})`),
+      ].join('\n');
+    },
+  },
+  clone: {
+    usage: 'clone CARD NAME',
+    summary: 'Phase 1: card -> golden-clone-NAME/ (partclone, used blocks only)',
+    positionals: ['CARD', 'NAME'],
+    options: {},
+    run: (env, [card, name], _v, ctx) => clone(env, { card: card!, name: name! }, ctx),
+    human: (r) => {
+      const x = r as Awaited<ReturnType<typeof clone>>;
+      return [
+        `Clone set (Phase 1): ${x.dir}`,
+        ...x.files.map((f) => `  ${f.name.padEnd(24)} ${bytes(f.bytes).padStart(9)}  ${f.sha256}`),
+      ].join('\n');
+    },
+  },
+  restore: {
+    usage: 'restore CARD NAME',
+    summary: 'Phase 1: golden-clone-NAME/ -> card, root grown to fill it',
+    positionals: ['CARD', 'NAME'],
+    options: {},
+    destructive: ([card, name]) => `restore ${name} onto ${card}: everything on ${card} will be erased`,
+    run: (env, [card, name], _v, ctx) => restore(env, { card: card!, set: name! }, ctx),
+    human: (r) => {
+      const x = r as Awaited<ReturnType<typeof restore>>;
+      return `Restored ${x.set} onto ${x.card}; root partition ${x.grown ? 'grown to' : 'kept at'} ${bytes(x.rootSectors * 512)}`;
+    },
+  },
+  verify: {
+    usage: 'verify CARD [--checklist FILE]',
+    summary: 'Phase 2: the pre-shrink checklist, offline, with evidence',
+    positionals: ['CARD'],
+    options: { checklist: { type: 'string' } },
+    run: (env, [card], v, ctx) =>
+      verify(env, { card: card!, ...(str(v, 'checklist') ? { checklist: str(v, 'checklist')! } : {}) }, ctx),
+    human: (r) => verifyText(r as VerifyReport),
+    failure: (r) => {
+      const x = r as VerifyReport;
+      return x.ok
+        ? undefined
+        : new AtlasError(
+            'checklist-failed',
+            `${x.failed} of ${x.checks.length} checks failed`,
+            'finish Phase 1 on the device, then verify again',
+          );
+    },
+  },
+  shrink: {
+    usage: 'shrink CARD --version X.Y.Z --tag TAG [--out-dir DIR] [--checklist FILE] [--force]',
+    summary: 'Phase 2: card -> ods-atlas-clone-vX-Y-Z-TAG.img (shrunk, self-expanding)',
+    positionals: ['CARD'],
+    options: {
+      version: { type: 'string' },
+      tag: { type: 'string' },
+      'out-dir': { type: 'string' },
+      checklist: { type: 'string' },
+      force: { type: 'boolean' },
+    },
+    run: (env, [card], v, ctx) =>
+      shrink(
+        env,
+        {
+          card: card!,
+          version: need(v, 'version', 'shrink'),
+          tag: need(v, 'tag', 'shrink'),
+          force: v.force === true,
+          ...(str(v, 'out-dir') ? { outDir: str(v, 'out-dir')! } : {}),
+          ...(str(v, 'checklist') ? { checklist: str(v, 'checklist')! } : {}),
+        },
+        ctx,
+      ),
+    human: (r) => {
+      const x = r as Awaited<ReturnType<typeof shrink>>;
+      return [
+        verifyText(x.checklist),
+        `Clone image (Phase 2): ${x.image}`,
+        `  ${bytes(x.bytes)}, root partition ${x.rootSectors} sectors from ${x.rootStart}; resize service ${x.resizeService}`,
+        `  sha256 ${x.sha256}`,
+      ].join('\n');
+    },
+  },
+  flash: {
+    usage: 'flash IMAGE CARD [--no-verify]',
+    summary: 'write an image (.img/.img.xz/.img.gz/.img.zst) to a card and verify it',
+    positionals: ['IMAGE', 'CARD'],
+    options: { 'no-verify': { type: 'boolean' } },
+    destructive: ([image, card]) => `flash ${image} onto ${card}: everything on ${card} will be erased`,
+    run: (env, [image, card], v, ctx) =>
+      flash(env, { image: image!, card: card!, verify: v['no-verify'] !== true }, ctx),
+    human: (r) => {
+      const x = r as Awaited<ReturnType<typeof flash>>;
+      return `Flashed ${x.image} to ${x.card}: ${bytes(x.bytes)}, ${x.verified ? 'verified (read back, sha256 matches)' : 'not verified'}`;
+    },
+  },
+  inspect: {
+    usage: 'inspect IMAGE|CARD',
+    summary: 'partition table, file systems, used space, payload and phase',
+    positionals: ['IMAGE|CARD'],
+    options: {},
+    run: (env, [path], _v, ctx) => inspect(env, path!, ctx),
+    human: (r) => inspectText(r as Inspection),
+  },
+  list: {
+    usage: 'list',
+    summary: 'golden images, clone sets and clone images in the library',
+    positionals: [],
+    options: {},
+    run: (env) => listLibrary(env.library),
+    human: (r) => {
+      const x = r as Awaited<ReturnType<typeof listLibrary>>;
+      if (x.entries.length === 0) return 'The library is empty.';
+      const rows = [['phase', 'kind', 'name', 'version', 'tag', 'size', 'date']];
+      for (const e of x.entries) {
+        rows.push([
+          String(e.phase),
+          e.kind,
+          e.name,
+          e.version ?? '',
+          e.tag ?? '',
+          bytes(e.bytes),
+          e.modifiedAt.slice(0, 16).replace('T', ' '),
+        ]);
+      }
+      const extra = x.unfinished.length ? `\nUnfinished (not artifacts): ${x.unfinished.join(', ')}` : '';
+      return table(rows) + extra;
+    },
+  },
+};

@@ -1,0 +1,27 @@
+/** The builder on this Linux host: scripts run here, as root (directly, or through sudo -n). */
+import { join, resolve } from 'node:path';
+import type { JobContext } from '../jobs/job.js';
+import { SCRIPTS_DIR } from '../paths.js';
+import type { Builder, BuilderScript, ScriptOutcome } from './builder.js';
+import { runScriptProcess } from './script-runner.js';
+
+export class LocalBuilder implements Builder {
+  readonly kind = 'local' as const;
+
+  constructor(private readonly scriptsDir = SCRIPTS_DIR) {}
+
+  describe(): string {
+    return 'this Linux host';
+  }
+
+  toBuilderPath(hostPath: string): string {
+    return resolve(hostPath);
+  }
+
+  runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome> {
+    const path = join(this.scriptsDir, script);
+    const asRoot = process.getuid?.() === 0;
+    const [cmd, argv] = asRoot ? ['bash', [path, ...args]] : ['sudo', ['-n', 'bash', path, ...args]];
+    return runScriptProcess(cmd, argv, ctx, script);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Turns a running builder script's output into job progress and a typed outcome. Shared by the
+ * local and the Lima builder: both hand it the command that starts the script.
+ */
+import { AtlasError, type ErrorCode } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
+import { runTool } from '../tools/run-tool.js';
+import type { ScriptOutcome } from './builder.js';
+import { parsePartcloneProgress, parseScriptLine, type ScriptEvent } from './script-events.js';
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'usage',
+  'bad-input',
+  'not-found',
+  'exists',
+  'too-small',
+  'unsupported',
+  'wrong-phase',
+  'permission',
+  'missing-tool',
+]);
+
+const SCRIPT_CODE_MAP: Record<string, ErrorCode> = {
+  'system-disk': 'unsafe-target',
+  busy: 'unsafe-target',
+};
+
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  'missing-tool': 'install the missing tools (on a Mac: ods-sd vm doctor)',
+  permission: 'run ods-sd as root (sudo)',
+  'too-small': 'use a larger card, or flash a shrunk ods-atlas-clone image instead',
+  unsupported: 'an Armbian Raspberry Pi image has a FAT32 boot partition and an ext4 root partition',
+  'wrong-phase':
+    'Insert creates Phase 0 from a base Armbian image; Clone creates Phase 1 from a provisioned card',
+};
+
+export async function runScriptProcess(
+  command: string,
+  args: string[],
+  ctx: JobContext,
+  label: string,
+): Promise<ScriptOutcome> {
+  const events: ScriptEvent[] = [];
+  const results = new Map<string, string[]>();
+  const log: string[] = [];
+  let stepTotal = 0;
+  let fail: { code: string; message: string } | undefined;
+
+  const r = await runTool(command, args, {
+    signal: ctx.signal,
+    onStdoutLine: (line) => {
+      const e = parseScriptLine(line);
+      if (!e) {
+        log.push(line);
+        ctx.log(line);
+        return;
+      }
+      events.push(e);
+      if (e.kind === 'step') {
+        stepTotal = e.totalBytes;
+        ctx.step(e.id, e.label, e.totalBytes);
+      } else if (e.kind === 'progress') {
+        ctx.progress(e.done, e.total);
+      } else if (e.kind === 'result') {
+        const list = results.get(e.key) ?? [];
+        list.push(e.value);
+        results.set(e.key, list);
+      } else if (e.kind === 'fail') {
+        fail = { code: e.code, message: e.message };
+      }
+    },
+    onStderrLine: (line) => {
+      const fraction = parsePartcloneProgress(line);
+      if (fraction !== undefined) {
+        if (stepTotal > 0) ctx.progress(Math.round(fraction * stepTotal), stepTotal);
+        return;
+      }
+      if (/^\s*$/.test(line) || /Elapsed:|current block:/.test(line)) return;
+      log.push(line);
+      ctx.log(line);
+    },
+  });
+  if (r.exitCode !== 0) {
+    if (fail) {
+      const code: ErrorCode =
+        SCRIPT_CODE_MAP[fail.code] ?? (KNOWN_CODES.has(fail.code) ? (fail.code as ErrorCode) : 'tool-failed');
+      throw new AtlasError(code, fail.message, HINTS[code]);
+    }
+    const tail = log.slice(-6).join('\n');
+    if (/No space left on device/i.test(tail)) {
+      throw new AtlasError(
+        'no-space',
+        `${label}: the work directory ran out of space`,
+        'free some space and run it again',
+      );
+    }
+    throw new AtlasError('tool-failed', `${label} failed (exit ${r.exitCode})${tail ? `:\n${tail}` : ''}`);
+  }
+  return { events, results, log };
+}

@@ -1,0 +1,79 @@
+/**
+ * The library is the work directory (default ~/atlas-build, as on jdl-mini-box): golden images,
+ * clone sets and clone images, told apart by name and manifest. Anything still ending in
+ * `.partial` is an unfinished job's output and is never listed as an artifact.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArtifactName, type ArtifactKind, type Phase } from '../naming.js';
+import { manifestPathFor, readManifest, type Manifest } from './manifest.js';
+
+export const DEFAULT_LIBRARY = join(homedir(), 'atlas-build');
+
+export interface LibraryEntry {
+  name: string;
+  path: string;
+  kind: ArtifactKind;
+  phase: Phase;
+  version?: string;
+  tag?: string;
+  bytes: number;
+  modifiedAt: string;
+  hasManifest: boolean;
+  manifest?: Manifest;
+  /** Clone sets only: the seed's files that are missing. */
+  missing?: string[];
+}
+
+export const CLONE_SET_FILES = ['partition-table.dump', 'sdc1-boot.partclone.gz', 'sdc2-root.partclone.gz'];
+
+export async function listLibrary(dir: string): Promise<{ entries: LibraryEntry[]; unfinished: string[] }> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return { entries: [], unfinished: [] };
+  }
+  const entries: LibraryEntry[] = [];
+  const unfinished: string[] = [];
+  for (const name of names.sort()) {
+    if (name.endsWith('.partial')) {
+      unfinished.push(name);
+      continue;
+    }
+    const parsed = parseArtifactName(name);
+    if (!parsed) continue;
+    const path = join(dir, name);
+    const st = await stat(path).catch(() => undefined);
+    if (!st) continue;
+    if (parsed.kind === 'clone-set' && !st.isDirectory()) continue;
+    if (parsed.kind !== 'clone-set' && !st.isFile()) continue;
+    const manifest = await readManifest(manifestPathFor(path, parsed.kind));
+    let bytes = st.size;
+    let missing: string[] | undefined;
+    if (parsed.kind === 'clone-set') {
+      const files = await readdir(path);
+      missing = CLONE_SET_FILES.filter((f) => !files.includes(f));
+      bytes = 0;
+      for (const f of files) bytes += (await stat(join(path, f)).catch(() => ({ size: 0 }))).size;
+    }
+    const entry: LibraryEntry = {
+      name,
+      path,
+      kind: parsed.kind,
+      phase: parsed.phase,
+      bytes,
+      modifiedAt: st.mtime.toISOString(),
+      hasManifest: manifest !== undefined,
+    };
+    const version = manifest?.version ?? parsed.version;
+    const tag = manifest?.tag ?? parsed.tag;
+    if (version) entry.version = version;
+    if (tag) entry.tag = tag;
+    if (manifest) entry.manifest = manifest;
+    if (missing) entry.missing = missing;
+    entries.push(entry);
+  }
+  return { entries, unfinished };
+}

@@ -1,0 +1,88 @@
+/**
+ * Phase 1 Clone: a card (device or image file) -> golden-clone-NAME/ with the seed's files
+ * (partition-table.dump, sdc1-boot.partclone.gz, sdc2-root.partclone.gz, restore_golden.sh) and a
+ * manifest. Written as golden-clone-NAME.partial/ and renamed only when complete and checked.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { JobContext } from '../jobs/job.js';
+import { describeCard, identifyCard } from '../cards/card.js';
+import { cloneSetDirName, parseArtifactName } from '../naming.js';
+import { validateName } from '../validate.js';
+import { manifestPathFor, newManifest, writeManifest, type ManifestFile } from '../library/manifest.js';
+import { discard, publish, refuseExisting, runProbes, sha256File, toolVersions } from './common.js';
+import { STATE_PROBES, stateFromFacts } from './card-state.js';
+import type { Env } from './env.js';
+
+export interface CloneParams {
+  card: string;
+  name: string;
+}
+
+export interface CloneResult {
+  dir: string;
+  files: ManifestFile[];
+  sourceState: string;
+}
+
+export async function clone(env: Env, params: CloneParams, ctx: JobContext): Promise<CloneResult> {
+  validateName(params.name);
+  const card = await identifyCard(params.card);
+  const dirName = cloneSetDirName(params.name);
+  const final = join(resolve(env.library), dirName);
+  const partial = `${final}.partial`;
+  await refuseExisting(final);
+  await mkdir(env.library, { recursive: true });
+  await discard(partial);
+  try {
+    ctx.step('identify', `Reading ${describeCard(card)}`);
+    const facts = await runProbes(env, card.path, STATE_PROBES, ctx).catch(() => new Map());
+    const sourceState = stateFromFacts(facts);
+
+    const b = env.builder;
+    const out = await b.runScript(
+      'clone_card.sh',
+      [b.toBuilderPath(card.path), b.toBuilderPath(partial)],
+      ctx,
+    );
+
+    ctx.step('checksum', 'Computing checksums');
+    const files: ManifestFile[] = [];
+    for (const name of (await readdir(partial)).sort()) {
+      const sum = await sha256File(join(partial, name), ctx);
+      files.push({ name, ...sum });
+    }
+    const parsed = parseArtifactName(dirName);
+    const one = (k: string) => Number(out.results.get(k)?.[0] ?? 0);
+    const manifest = newManifest({
+      kind: 'clone-set',
+      phase: 1,
+      name: dirName,
+      ...(parsed?.version ? { version: parsed.version } : {}),
+      ...(parsed?.tag ? { tag: parsed.tag } : {}),
+      builder: b.describe(),
+      source: { path: card.path, kind: 'card', bytes: card.bytes, description: describeCard(card) },
+      files,
+      layout: {
+        table: out.results.get('label')?.[0] ?? '',
+        bootStart: one('boot-start'),
+        bootSectors: one('boot-sectors'),
+        rootStart: one('root-start'),
+        rootSectors: one('root-sectors'),
+      },
+      sourceState,
+      tools: await toolVersions(env, ctx),
+    });
+    await writeManifest(manifestPathFor(partial, 'clone-set'), manifest);
+    await publish(partial, final);
+    return { dir: final, files, sourceState };
+  } catch (e) {
+    await discard(partial);
+    throw e;
+  }
+}
+
+export function cloneSetPath(library: string, nameOrPath: string): string {
+  if (nameOrPath.includes('/')) return resolve(nameOrPath);
+  return join(resolve(library), cloneSetDirName(basename(nameOrPath)));
+}

@@ -1,0 +1,95 @@
+/** Steps shared by several phases: probing a root file system, tool versions, publishing output. */
+import { mkdir, mkdtemp, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AtlasError } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
+import { factFromFields, probesToTsv, type Fact, type Probe } from '../checklist/checklist.js';
+import { hashRange } from '../rawio/block-copy.js';
+import type { Env } from './env.js';
+
+/** A scratch directory inside the library, so the builder (VM) sees it too. */
+export async function scratchDir(env: Env): Promise<string> {
+  const base = join(env.library, '.atlas-tmp');
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  return mkdtemp(join(base, 'job-'));
+}
+
+export async function runProbes(
+  env: Env,
+  cardPath: string,
+  probes: Probe[],
+  ctx: JobContext,
+): Promise<Map<string, Fact>> {
+  const dir = await scratchDir(env);
+  try {
+    const file = join(dir, 'probes.tsv');
+    await writeFile(file, probesToTsv(probes));
+    const out = await env.builder.runScript(
+      'probe_root.sh',
+      [env.builder.toBuilderPath(cardPath), env.builder.toBuilderPath(file)],
+      ctx,
+    );
+    const facts = new Map<string, Fact>();
+    for (const e of out.events) if (e.kind === 'fact') facts.set(e.id, factFromFields(e.fields));
+    return facts;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function toolVersions(env: Env, ctx: JobContext): Promise<Record<string, string>> {
+  const out = await env.builder.runScript('tool_versions.sh', [], ctx);
+  const tools: Record<string, string> = {};
+  for (const v of out.results.get('tool') ?? []) {
+    const [name, version] = v.split(' ');
+    if (name && version) tools[name] = version;
+  }
+  return tools;
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function refuseExisting(path: string): Promise<void> {
+  if (await exists(path)) {
+    throw new AtlasError(
+      'exists',
+      `${path} already exists`,
+      'choose another version/tag/name, or move the old one away first',
+    );
+  }
+}
+
+/** Fails early when `dir` has less than `bytes` free. */
+export async function ensureFreeSpace(dir: string, bytes: number, what: string): Promise<void> {
+  const s = await statfs(dir);
+  const free = s.bavail * s.bsize;
+  if (free < bytes) {
+    throw new AtlasError(
+      'no-space',
+      `not enough free space in ${dir} for ${what}: ${(free / 1e9).toFixed(2)} GB free, ${(bytes / 1e9).toFixed(2)} GB needed`,
+      'free some space or choose another --out-dir/--library',
+    );
+  }
+}
+
+/** Removes a job's unfinished output; never throws (it runs while another error is on its way). */
+export async function discard(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Gives finished output its final name (the only moment it starts to look finished). */
+export async function publish(partial: string, final: string): Promise<void> {
+  if (await exists(final))
+    throw new AtlasError('exists', `${final} appeared while the job ran`, 'move it away and run again');
+  await rename(partial, final);
+}
+
+export async function sha256File(path: string, ctx: JobContext): Promise<{ bytes: number; sha256: string }> {
+  const { size } = await stat(path);
+  return { bytes: size, sha256: await hashRange(path, size, ctx) };
+}

@@ -1,0 +1,133 @@
+/**
+ * inspect: partition table, file systems, labels, sizes and used space of a card or image, whether
+ * the Atlas payload is present, and which phase it looks like. Read-only.
+ */
+import { basename, join } from 'node:path';
+import { open, rm } from 'node:fs/promises';
+import { AtlasError } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
+import { identifyCard } from '../cards/card.js';
+import { detectCompression, decompress, uncompressedSize } from '../images/compression.js';
+import { copyStreamTo } from '../rawio/block-copy.js';
+import { parseArtifactName, type ParsedName } from '../naming.js';
+import { manifestPathFor, readManifest, type Manifest } from '../library/manifest.js';
+import { runProbes, scratchDir } from './common.js';
+import { STATE_PROBES, STATE_TEXT, stateFromFacts, type CardState } from './card-state.js';
+import type { Env } from './env.js';
+
+export interface PartitionInfo {
+  number: number;
+  start: number;
+  sectors: number;
+  bytes: number;
+  type: string;
+  fs: string | null;
+  label: string | null;
+  usedBytes: number | null;
+}
+
+export interface Inspection {
+  path: string;
+  kind: 'device' | 'file';
+  compression: string;
+  bytes: number;
+  table: string;
+  partitions: PartitionInfo[];
+  state: CardState;
+  stateText: string;
+  payloadPresent: boolean;
+  armbianLayout: boolean;
+  artifact?: ParsedName;
+  manifest?: Manifest;
+}
+
+/** Runs inspect_card.sh (+ state probes when there is an ext4 root) on a plain image or device. */
+export async function inspectRaw(
+  env: Env,
+  path: string,
+  ctx: JobContext,
+): Promise<Omit<Inspection, 'compression'>> {
+  const card = await identifyCard(path);
+  const out = await env.builder.runScript('inspect_card.sh', [env.builder.toBuilderPath(path)], ctx);
+  let table = '';
+  const partitions: PartitionInfo[] = [];
+  for (const e of out.events) {
+    if (e.kind !== 'record') continue;
+    if (e.name === 'table') table = e.fields[0] ?? '';
+    if (e.name === 'part') {
+      const [nr, start, sectors, type, fs, used, label] = e.fields;
+      partitions.push({
+        number: Number(nr),
+        start: Number(start),
+        sectors: Number(sectors),
+        bytes: Number(sectors) * 512,
+        type: type ?? '',
+        fs: fs && fs !== '-' ? fs : null,
+        label: label && label !== '-' ? label : null,
+        usedBytes: used && used !== '-1' ? Number(used) : null,
+      });
+    }
+  }
+  const root = partitions.find((p) => p.number === 2);
+  const boot = partitions.find((p) => p.number === 1);
+  let state: CardState = 'unknown';
+  let payloadPresent = false;
+  if (root?.fs === 'ext4') {
+    const facts = await runProbes(env, path, STATE_PROBES, ctx);
+    state = stateFromFacts(facts);
+    payloadPresent = facts.get('firstboot')?.exists === true;
+  }
+  return {
+    path,
+    kind: card.kind,
+    bytes: card.bytes,
+    table,
+    partitions,
+    state,
+    stateText: STATE_TEXT[state],
+    payloadPresent,
+    armbianLayout: boot?.fs === 'vfat' && root?.fs === 'ext4',
+  };
+}
+
+export async function inspect(env: Env, path: string, ctx: JobContext): Promise<Inspection> {
+  const card = await identifyCard(path);
+  const compression = card.kind === 'file' ? await detectCompression(path) : 'none';
+  let result: Omit<Inspection, 'compression'>;
+  if (compression === 'none') {
+    result = await inspectRaw(env, path, ctx);
+  } else {
+    // A compressed image is unpacked (sparse) into the scratch space first.
+    const dir = await scratchDir(env);
+    try {
+      const raw = join(dir, 'inspect.img');
+      ctx.step(
+        'decompress',
+        `Decompressing ${basename(path)}`,
+        (await uncompressedSize(path, compression)) ?? 0,
+      );
+      const d = decompress(path, compression);
+      const fh = await open(raw, 'wx');
+      try {
+        const r = await copyStreamTo(d.stream, fh, { ctx, totalBytes: 0, sparse: true });
+        await fh.truncate(r.bytes);
+      } finally {
+        await fh.close();
+      }
+      await d.done;
+      result = { ...(await inspectRaw(env, raw, ctx)), path, kind: 'file', bytes: card.bytes };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const inspection: Inspection = { ...result, compression };
+  const artifact = parseArtifactName(basename(path));
+  if (artifact) {
+    inspection.artifact = artifact;
+    const manifest = await readManifest(manifestPathFor(path, artifact.kind));
+    if (manifest) inspection.manifest = manifest;
+  }
+  if (!inspection.table)
+    throw new AtlasError('bad-input', `${path} has no partition table`, 'is it an SD-card image?');
+  return inspection;
+}

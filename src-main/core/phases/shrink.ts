@@ -1,0 +1,118 @@
+/**
+ * Phase 2 Shrink: card after Phase 1 -> ods-atlas-clone-vX-Y-Z-TAG.img, flashable and self-expanding.
+ * Works on a copy (never on the only copy of the user's data): the card is read into
+ * <name>.img.partial, the checklist must pass first (unless forced), shrink_image.sh does the
+ * seed's e2fsck / resize2fs -M / partition + 5% / e2fsck, and the image ends at the partition end.
+ */
+import { basename, join, resolve } from 'node:path';
+import { AtlasError } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
+import { describeCard, identifyCard } from '../cards/card.js';
+import { copyToSparseFile } from '../rawio/block-copy.js';
+import { cloneImageName } from '../naming.js';
+import { validateTag, validateVersion } from '../validate.js';
+import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
+import { discard, ensureFreeSpace, publish, refuseExisting, sha256File, toolVersions } from './common.js';
+import { verify, type VerifyReport } from './verify.js';
+import type { Env } from './env.js';
+
+export interface ShrinkParams {
+  card: string;
+  version: string;
+  tag: string;
+  outDir?: string;
+  checklist?: string;
+  /** Shrink even when the checklist fails. */
+  force?: boolean;
+}
+
+export interface ShrinkResult {
+  image: string;
+  manifest: string;
+  bytes: number;
+  sha256: string;
+  rootStart: number;
+  rootSectors: number;
+  fsBlocks: number;
+  blockSize: number;
+  resizeService: string;
+  checklist: VerifyReport;
+}
+
+export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): Promise<ShrinkResult> {
+  validateVersion(params.version);
+  validateTag(params.tag);
+  const card = await identifyCard(params.card);
+  const outDir = resolve(params.outDir ?? env.library);
+  const final = join(outDir, cloneImageName(params.version, params.tag));
+  const partial = `${final}.partial`;
+  await refuseExisting(final);
+
+  const report = await verify(
+    env,
+    { card: card.path, ...(params.checklist ? { checklist: params.checklist } : {}) },
+    ctx,
+  );
+  if (!report.ok && !params.force) {
+    const failed = report.checks.filter((c) => !c.ok && c.severity === 'error').map((c) => c.label);
+    throw new AtlasError(
+      'checklist-failed',
+      `the Phase 1 checklist failed (${failed.join(', ')}): not shrinking`,
+      'finish Phase 1 on the device first (ods-sd verify shows the evidence), or pass --force',
+    );
+  }
+  await ensureFreeSpace(outDir, Math.min(card.bytes, 64 * 1024 * 1024), 'the clone image');
+  await discard(partial);
+  try {
+    ctx.step('read', `Copying ${describeCard(card)} to a work image`, card.bytes);
+    await copyToSparseFile(card.path, partial, card.bytes, ctx);
+
+    const b = env.builder;
+    const out = await b.runScript('shrink_image.sh', [b.toBuilderPath(partial)], ctx);
+    const one = (k: string) => out.results.get(k)?.[0] ?? '';
+
+    ctx.step('checksum', 'Computing the clone image checksum');
+    const sum = await sha256File(partial, ctx);
+    const manifest = newManifest({
+      kind: 'clone-image',
+      phase: 2,
+      name: basename(final),
+      version: params.version,
+      tag: params.tag,
+      builder: b.describe(),
+      source: { path: card.path, kind: 'card', bytes: card.bytes, description: describeCard(card) },
+      files: [{ name: basename(final), bytes: sum.bytes, sha256: sum.sha256 }],
+      layout: {
+        rootStart: Number(one('root-start')),
+        rootSectors: Number(one('root-sectors')),
+        fsBlocks: Number(one('fs-blocks')),
+        blockSize: Number(one('block-size')),
+        imageBytes: Number(one('image-bytes')),
+      },
+      sourceState: 'provisioned',
+      tools: await toolVersions(env, ctx),
+      notes: [
+        `armbian-resize-filesystem.service: ${one('resize-service')}`,
+        `checklist: ${report.ok ? 'passed' : `failed (${report.failed}), shrunk with --force`}`,
+      ],
+    });
+    const manifestPath = manifestPathFor(final, 'clone-image');
+    await writeManifest(manifestPath, manifest);
+    await publish(partial, final);
+    return {
+      image: final,
+      manifest: manifestPath,
+      bytes: sum.bytes,
+      sha256: sum.sha256,
+      rootStart: Number(one('root-start')),
+      rootSectors: Number(one('root-sectors')),
+      fsBlocks: Number(one('fs-blocks')),
+      blockSize: Number(one('block-size')),
+      resizeService: one('resize-service'),
+      checklist: report,
+    };
+  } catch (e) {
+    await discard(partial);
+    throw e;
+  }
+}

@@ -1,0 +1,35 @@
+/** Phase 2 Verify: the pre-shrink checklist, evaluated offline against the card's root file system. */
+import { join } from 'node:path';
+import type { JobContext } from '../jobs/job.js';
+import { identifyCard } from '../cards/card.js';
+import { evaluate, loadChecklist, probesFor, type CheckResult } from '../checklist/checklist.js';
+import { RESOURCES_DIR } from '../paths.js';
+import { runProbes } from './common.js';
+import type { Env } from './env.js';
+
+export const DEFAULT_CHECKLIST = join(RESOURCES_DIR, 'verify-checklist.json');
+
+export interface VerifyReport {
+  card: string;
+  title: string;
+  ok: boolean;
+  failed: number;
+  warnings: number;
+  checks: CheckResult[];
+}
+
+export async function verify(
+  env: Env,
+  params: { card: string; checklist?: string },
+  ctx: JobContext,
+): Promise<VerifyReport> {
+  const checklist = await loadChecklist(params.checklist ?? DEFAULT_CHECKLIST);
+  const card = await identifyCard(params.card);
+  ctx.step('probe', 'Reading the root file system (read-only)');
+  const probes = probesFor(checklist.checks);
+  const facts = await runProbes(env, card.path, probes, ctx);
+  const checks = evaluate(checklist, probes, facts);
+  const failed = checks.filter((c) => !c.ok && c.severity === 'error').length;
+  const warnings = checks.filter((c) => !c.ok && c.severity === 'warn').length;
+  return { card: card.path, title: checklist.title, ok: failed === 0, failed, warnings, checks };
+}

@@ -1,0 +1,140 @@
+/**
+ * Copies bytes onto a card or into an image file in 1 MiB blocks, with progress, hashing and
+ * cancellation. Options:
+ *  - sparse: blocks of zeros are not written (the target is a fresh file, so they read as zero)
+ *  - firstBlockLast: the first block (partition table) is written after everything else, as
+ *    Raspberry Pi Imager does, so an interrupted write never leaves a card that looks valid
+ */
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { CancelledError } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
+
+export const BLOCK = 1024 * 1024;
+
+export interface CopyOptions {
+  ctx: JobContext;
+  totalBytes: number;
+  sparse?: boolean;
+  firstBlockLast?: boolean;
+  /** Called with the number of source bytes consumed (for compressed sources). */
+  onSourceBytes?: () => number;
+}
+
+export interface CopyResult {
+  bytes: number;
+  sha256: string;
+  writtenBytes: number;
+}
+
+function isZero(buf: Buffer): boolean {
+  // Compare 8 bytes at a time; an SD image's free space is mostly zero blocks.
+  const words = Math.floor(buf.length / 8);
+  for (let i = 0; i < words; i++) if (buf.readBigUInt64LE(i * 8) !== 0n) return false;
+  for (let i = words * 8; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/** Re-chunks any stream into exact BLOCK-sized buffers (the last may be shorter). */
+async function* blocks(source: ByteSource): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    pending.push(chunk);
+    size += chunk.length;
+    while (size >= BLOCK) {
+      const all = Buffer.concat(pending, size);
+      yield all.subarray(0, BLOCK);
+      const rest = all.subarray(BLOCK);
+      pending = rest.length ? [Buffer.from(rest)] : [];
+      size = rest.length;
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending, size);
+}
+
+/** A readable stream or any async source of buffers. */
+export type ByteSource = AsyncIterable<Buffer> & { destroy?: () => void };
+
+export async function copyStreamTo(
+  source: ByteSource,
+  target: FileHandle,
+  opts: CopyOptions,
+): Promise<CopyResult> {
+  const { ctx } = opts;
+  const hash = createHash('sha256');
+  let position = 0;
+  let written = 0;
+  let first: Buffer | undefined;
+  for await (const block of blocks(source)) {
+    if (ctx.signal.aborted) {
+      source.destroy?.();
+      throw new CancelledError();
+    }
+    hash.update(block);
+    if (position === 0 && opts.firstBlockLast) {
+      first = Buffer.from(block);
+    } else if (!(opts.sparse && isZero(block))) {
+      await writeFully(target, block, position);
+      written += block.length;
+    }
+    position += block.length;
+    ctx.progress(position, Math.max(opts.totalBytes, position));
+  }
+  if (first) {
+    await target.sync();
+    await writeFully(target, first, 0);
+    written += first.length;
+  }
+  await target.sync();
+  return { bytes: position, sha256: hash.digest('hex'), writtenBytes: written };
+}
+
+async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
+/** sha256 of the first `length` bytes of a file or device, with progress. */
+export async function hashRange(path: string, length: number, ctx: JobContext): Promise<string> {
+  const hash = createHash('sha256');
+  if (length === 0) return hash.digest('hex');
+  const stream = createReadStream(path, { start: 0, end: length - 1, highWaterMark: BLOCK });
+  let done = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (ctx.signal.aborted) {
+      stream.destroy();
+      throw new CancelledError();
+    }
+    hash.update(chunk);
+    done += chunk.length;
+    ctx.progress(done, length);
+  }
+  return hash.digest('hex');
+}
+
+/** Copies a whole file or device into a new sparse file (zero blocks become holes). */
+export async function copyToSparseFile(
+  sourcePath: string,
+  targetPath: string,
+  length: number,
+  ctx: JobContext,
+): Promise<CopyResult> {
+  const target = await open(targetPath, 'wx');
+  try {
+    const source = createReadStream(sourcePath, {
+      start: 0,
+      end: Math.max(0, length - 1),
+      highWaterMark: BLOCK,
+    });
+    const r = await copyStreamTo(source, target, { ctx, totalBytes: length, sparse: true });
+    await target.truncate(r.bytes);
+    return r;
+  } finally {
+    await target.close();
+  }
+}
