@@ -90,7 +90,7 @@ atlas_part_geometry() {
 }
 
 atlas_table_label() { # dos | gpt
-  sfdisk --dump "$1" 2>/dev/null | awk '/^label:/ { print $2; exit }'
+  { sfdisk --dump "$1" 2>/dev/null || true; } | awk '/^label:/ { print $2; exit }'
 }
 
 # atlas_attach VAR CARD START SECTORS [ro|rw]: sets VAR to a loop device over that range.

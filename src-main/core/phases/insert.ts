@@ -2,7 +2,7 @@
  * Phase 0 Insert: base Armbian image (.img or .img.xz) + payload + secrets
  *   -> ods-atlas-golden-vX-Y-Z-TAG.img (+ .manifest.json). The base is only ever read.
  */
-import { open, stat } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
@@ -110,6 +110,7 @@ export async function insert(env: Env, params: InsertParams, ctx: JobContext): P
   const payload = await resolvePayload(params.payload);
   const secrets = await resolveSecrets(params.secrets, payload, env.library);
   await refuseExisting(final);
+  await mkdir(outDir, { recursive: true });
 
   const compression = await detectCompression(params.base);
   const size =
@@ -143,6 +144,13 @@ export async function insert(env: Env, params: InsertParams, ctx: JobContext): P
 
     ctx.step('inspect', 'Inspecting the base image');
     const info = await inspectRaw(env, partial, ctx);
+    if (info.truncated) {
+      throw new AtlasError(
+        'bad-input',
+        `${basename(params.base)} is truncated: its last partition ends past the end of the file`,
+        'the download or copy is incomplete: get the image again',
+      );
+    }
     if (!info.armbianLayout) {
       const found =
         info.partitions.map((p) => `${p.number}:${p.fs ?? 'unknown'}`).join(', ') || 'no partitions';

@@ -37,6 +37,8 @@ export interface Inspection {
   stateText: string;
   payloadPresent: boolean;
   armbianLayout: boolean;
+  /** A partition ends past the end of the image: a cut-off download or copy. */
+  truncated: boolean;
   artifact?: ParsedName;
   manifest?: Manifest;
 }
@@ -87,6 +89,7 @@ export async function inspectRaw(
     stateText: STATE_TEXT[state],
     payloadPresent,
     armbianLayout: boot?.fs === 'vfat' && root?.fs === 'ext4',
+    truncated: partitions.some((p) => p.fs === 'truncated'),
   };
 }
 

@@ -4,6 +4,7 @@
  * <name>.img.partial, the checklist must pass first (unless forced), shrink_image.sh does the
  * seed's e2fsck / resize2fs -M / partition + 5% / e2fsck, and the image ends at the partition end.
  */
+import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
@@ -61,6 +62,7 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
       'finish Phase 1 on the device first (ods-sd verify shows the evidence), or pass --force',
     );
   }
+  await mkdir(outDir, { recursive: true });
   await ensureFreeSpace(outDir, Math.min(card.bytes, 64 * 1024 * 1024), 'the clone image');
   await discard(partial);
   try {

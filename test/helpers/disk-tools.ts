@@ -1,0 +1,163 @@
+/**
+ * Independent checks with the real tools (sfdisk, e2fsck, debugfs, mtools, partclone.chkimg,
+ * sha256), used by the integration tests to judge what the app produced. Nothing here uses the
+ * app's own code.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, lstatSync, readlinkSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+
+export interface SfdiskPartition {
+  node: string;
+  start: number;
+  size: number;
+  type: string;
+}
+export interface SfdiskTable {
+  label: string;
+  partitions: SfdiskPartition[];
+  lastlba?: number;
+}
+
+export function sfdiskJson(path: string): SfdiskTable {
+  const out = execFileSync('sfdisk', ['--json', path], { encoding: 'utf8' });
+  return (JSON.parse(out) as { partitiontable: SfdiskTable }).partitiontable;
+}
+
+export function sha256(path: string): string {
+  return execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0]!;
+}
+
+/** Runs fn with a read-only (or rw) loop device over partition n of an image or device. */
+export function withPartition<T>(img: string, n: number, fn: (dev: string) => T, rw = false): T {
+  const p = sfdiskJson(img).partitions[n - 1];
+  if (!p) throw new Error(`no partition ${n} in ${img}`);
+  const args = ['--find', '--show', '--offset', String(p.start * 512), '--sizelimit', String(p.size * 512)];
+  if (!rw) args.push('--read-only');
+  const dev = execFileSync('losetup', [...args, img], { encoding: 'utf8' }).trim();
+  try {
+    return fn(dev);
+  } finally {
+    execFileSync('losetup', ['-d', dev]);
+  }
+}
+
+/** e2fsck -fn on partition n: returns its exit code (0 = clean) and output. */
+export function e2fsckClean(img: string, n = 2): { code: number; output: string } {
+  return withPartition(img, n, (dev) => {
+    const r = spawnSync('e2fsck', ['-fn', dev], { encoding: 'utf8' });
+    return { code: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+  });
+}
+
+export function dumpe2fs(img: string, n = 2): Record<string, string> {
+  return withPartition(img, n, (dev) => {
+    const out = execFileSync('dumpe2fs', ['-h', dev], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const fields: Record<string, string> = {};
+    for (const line of out.split('\n')) {
+      const i = line.indexOf(':');
+      if (i > 0) fields[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+    }
+    return fields;
+  });
+}
+
+/** debugfs stat of a path in the ext4 root: mode (octal string), uid, type, link target. */
+export function debugfsStat(img: string, path: string): { mode: string; uid: number; type: string; target?: string } | undefined {
+  return withPartition(img, 2, (dev) => {
+    const r = spawnSync('debugfs', ['-R', `stat ${path}`, dev], { encoding: 'utf8' });
+    const out = r.stdout;
+    const m = /Type: (\S+)\s+Mode:\s+(\d+)/.exec(out);
+    if (!m) return undefined;
+    const uid = /User:\s+(\d+)/.exec(out);
+    const target = /Fast link dest: "(.*)"/.exec(out);
+    return { type: m[1]!, mode: m[2]!, uid: Number(uid?.[1]), ...(target ? { target: target[1]! } : {}) };
+  });
+}
+
+export function debugfsCat(img: string, path: string): string {
+  return withPartition(img, 2, (dev) => execFileSync('debugfs', ['-R', `cat ${path}`, dev], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+}
+
+/** mtools view of the FAT boot partition (image files only). */
+export function fatSpec(img: string): string {
+  const p = sfdiskJson(img).partitions[0]!;
+  return `${img}@@${p.start * 512}`;
+}
+
+export function mtype(img: string, file: string): string {
+  return execFileSync('mtype', ['-i', fatSpec(img), `::${file}`], { encoding: 'utf8' });
+}
+
+export function fatLabel(img: string): string {
+  return execFileSync('mlabel', ['-s', '-i', fatSpec(img), '::'], { encoding: 'utf8' }).trim();
+}
+
+function walk(dir: string, root: string, out: Map<string, string>): void {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = lstatSync(p);
+    const rel = relative(root, p);
+    if (st.isSymbolicLink()) out.set(rel, `link:${readlinkSync(p)}`);
+    else if (st.isDirectory()) walk(p, root, out);
+    else if (st.isFile()) out.set(rel, `${(st.mode & 0o7777).toString(8)}:${st.uid}:${createHash('sha256').update(readFileSync(p)).digest('hex')}`);
+  }
+}
+
+/** sha256 (+ mode, owner) of every file of the ext4 root, read through a read-only mount. */
+export function rootChecksums(img: string): Map<string, string> {
+  return withPartition(img, 2, (dev) => {
+    const mnt = mkdtempSync(join(tmpdir(), 'atlas-test-mnt-'));
+    execFileSync('mount', ['-t', 'ext4', '-o', 'ro,noload', dev, mnt]);
+    try {
+      const out = new Map<string, string>();
+      walk(mnt, mnt, out);
+      out.delete('lost+found');
+      return out;
+    } finally {
+      execFileSync('umount', [mnt]);
+      rmSync(mnt, { recursive: true, force: true });
+    }
+  });
+}
+
+/** sha256 of every file of the FAT boot partition (copied out with mcopy). */
+export function bootChecksums(img: string, useDevice = false): Map<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'atlas-test-fat-'));
+  try {
+    if (useDevice) {
+      withPartition(img, 1, (dev) => execFileSync('mcopy', ['-s', '-n', '-i', dev, '::/*', dir]));
+    } else {
+      execFileSync('mcopy', ['-s', '-n', '-i', fatSpec(img), '::/*', dir]);
+    }
+    const out = new Map<string, string>();
+    walk(dir, dir, out);
+    // mcopy sets its own mode/owner: compare content only.
+    for (const [k, v] of out) out.set(k, v.split(':').pop()!);
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** partclone.chkimg on a gzipped partclone image: exit code 0 when the image is intact. */
+export function chkimg(gz: string): number {
+  const r = spawnSync('bash', ['-c', 'pigz -dc -- "$1" | partclone.chkimg -s - ', 'chk', gz], { encoding: 'utf8' });
+  return r.status ?? -1;
+}
+
+export function loopDevicesFor(file: string): string[] {
+  const out = execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).trim();
+  return out ? out.split('\n') : [];
+}
+
+/** Attaches a whole image as a block device (a stand-in SD card reader); returns /dev/loopN. */
+export function attachAsDevice(img: string): string {
+  return execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
+}
+
+export function detach(dev: string): void {
+  execFileSync('losetup', ['-d', dev]);
+}

@@ -1,0 +1,57 @@
+/**
+ * Test fixtures: Armbian-shaped card images built by test/fixtures/make-card-image.sh (no mounting),
+ * cached under test-output/fixtures by variant + options + the generator's own checksum.
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const OUTPUT = join(ROOT, 'test-output');
+const GENERATOR = join(ROOT, 'test', 'fixtures', 'make-card-image.sh');
+
+export type Variant = 'base' | 'golden' | 'provisioned' | 'provisioned-booted' | 'no-ext4';
+
+export interface FixtureOptions {
+  rootMiB?: number;
+  fillMiB?: number;
+  label?: 'mbr' | 'gpt';
+  seed?: string;
+}
+
+/** Path of a cached fixture image. Treat it as read-only: copy it before writing. */
+export function fixture(variant: Variant, opts: FixtureOptions = {}): string {
+  const args = [variant];
+  if (opts.rootMiB) args.push('--root-mib', String(opts.rootMiB));
+  if (opts.fillMiB !== undefined) args.push('--fill-mib', String(opts.fillMiB));
+  if (opts.label) args.push('--label', opts.label);
+  if (opts.seed) args.push('--seed', opts.seed);
+  const key = createHash('sha256').update(readFileSync(GENERATOR)).update(args.join(' ')).digest('hex').slice(0, 16);
+  const dir = join(OUTPUT, 'fixtures');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${variant}-${key}.img`);
+  if (!existsSync(path)) {
+    execFileSync('bash', [GENERATOR, variant, `${path}.tmp`, ...args.slice(1)], { stdio: 'pipe' });
+    renameSync(`${path}.tmp`, path);
+  }
+  return path;
+}
+
+/** A fresh scratch directory for one test. */
+export function scratch(name: string): string {
+  const base = join(OUTPUT, 'scratch');
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, `${name}-`));
+}
+
+/** Copies a fixture into `dir` (sparse) so a test may modify it. */
+export function copyFixture(src: string, dir: string, name: string): string {
+  const dest = join(dir, name);
+  try {
+    execFileSync('cp', ['--sparse=always', src, dest]);
+  } catch {
+    copyFileSync(src, dest);
+  }
+  return dest;
+}
