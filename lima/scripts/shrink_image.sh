@@ -67,13 +67,16 @@ atlas_detach "$root"
 
 atlas_step truncate 0 "Cutting the image at the end of the root partition"
 if [ "$label" = gpt ]; then
-  # Keep room for the backup GPT and move it to the new end.
-  truncate -s $(((total + 33) * 512)) "$img"
-  sfdisk -q --relocate gpt-bak-std "$img" >/dev/null 2>&1 || atlas_fail shrink "sfdisk could not move the backup GPT"
+  # A GPT keeps a backup table in the last 33 sectors: write the table anew on the cut image, so
+  # both copies are valid (same disk and partition GUIDs, names and types).
+  table=$(sfdisk --dump "$img" | grep -v -e '^device:' -e '^last-lba:')
   size=$(((total + 33) * 512))
+  truncate -s "$size" "$img"
+  printf '%s\n' "$table" | sfdisk -q --no-reread --no-tell-kernel "$img" >/dev/null ||
+    atlas_fail shrink "sfdisk could not rewrite the GPT for the new size"
 else
-  truncate -s $((total * 512)) "$img"
   size=$((total * 512))
+  truncate -s "$size" "$img"
 fi
 atlas_result fs-blocks "$block_count"
 atlas_result block-size "$block_size"

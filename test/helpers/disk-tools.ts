@@ -148,6 +148,18 @@ export function chkimg(gz: string): number {
   return r.status ?? -1;
 }
 
+/**
+ * Loop devices still attached to `file`, after giving the kernel up to 3 s to finish detaching:
+ * `losetup -d` on a device that a just-killed process still holds open detaches it lazily.
+ */
+export async function loopDevicesLeft(file: string): Promise<string[]> {
+  for (let i = 0; i < 30; i++) {
+    if (loopDevicesFor(file).length === 0) return [];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return loopDevicesFor(file);
+}
+
 export function loopDevicesFor(file: string): string[] {
   const out = execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).trim();
   return out ? out.split('\n') : [];
