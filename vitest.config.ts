@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Integration tests share loop devices and the fixture cache: run files one at a time.
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-output/vitest.json' },
   },
 });

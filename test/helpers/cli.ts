@@ -8,10 +8,18 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   /** The JSON object on stdout's last line (--json is always passed). */
-  json: { ok: boolean; command?: string; result?: any; error?: { code: string; message: string; hint?: string } };
+  json: {
+    ok: boolean;
+    command?: string;
+    result?: any;
+    error?: { code: string; message: string; hint?: string };
+  };
 }
 
-export function odsSd(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<CliRun> {
+export function odsSd(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'ods-sd.js'), ...args, '--json'], {
       cwd: opts.cwd ?? ROOT,

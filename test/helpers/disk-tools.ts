@@ -54,7 +54,10 @@ export function e2fsckClean(img: string, n = 2): { code: number; output: string 
 
 export function dumpe2fs(img: string, n = 2): Record<string, string> {
   return withPartition(img, n, (dev) => {
-    const out = execFileSync('dumpe2fs', ['-h', dev], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('dumpe2fs', ['-h', dev], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const fields: Record<string, string> = {};
     for (const line of out.split('\n')) {
       const i = line.indexOf(':');
@@ -65,7 +68,10 @@ export function dumpe2fs(img: string, n = 2): Record<string, string> {
 }
 
 /** debugfs stat of a path in the ext4 root: mode (octal string), uid, type, link target. */
-export function debugfsStat(img: string, path: string): { mode: string; uid: number; type: string; target?: string } | undefined {
+export function debugfsStat(
+  img: string,
+  path: string,
+): { mode: string; uid: number; type: string; target?: string } | undefined {
   return withPartition(img, 2, (dev) => {
     const r = spawnSync('debugfs', ['-R', `stat ${path}`, dev], { encoding: 'utf8' });
     const out = r.stdout;
@@ -78,7 +84,12 @@ export function debugfsStat(img: string, path: string): { mode: string; uid: num
 }
 
 export function debugfsCat(img: string, path: string): string {
-  return withPartition(img, 2, (dev) => execFileSync('debugfs', ['-R', `cat ${path}`, dev], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  return withPartition(img, 2, (dev) =>
+    execFileSync('debugfs', ['-R', `cat ${path}`, dev], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }),
+  );
 }
 
 /** mtools view of the FAT boot partition (image files only). */
@@ -102,7 +113,11 @@ function walk(dir: string, root: string, out: Map<string, string>): void {
     const rel = relative(root, p);
     if (st.isSymbolicLink()) out.set(rel, `link:${readlinkSync(p)}`);
     else if (st.isDirectory()) walk(p, root, out);
-    else if (st.isFile()) out.set(rel, `${(st.mode & 0o7777).toString(8)}:${st.uid}:${createHash('sha256').update(readFileSync(p)).digest('hex')}`);
+    else if (st.isFile())
+      out.set(
+        rel,
+        `${(st.mode & 0o7777).toString(8)}:${st.uid}:${createHash('sha256').update(readFileSync(p)).digest('hex')}`,
+      );
   }
 }
 
@@ -144,7 +159,9 @@ export function bootChecksums(img: string, useDevice = false): Map<string, strin
 
 /** partclone.chkimg on a gzipped partclone image: exit code 0 when the image is intact. */
 export function chkimg(gz: string): number {
-  const r = spawnSync('bash', ['-c', 'pigz -dc -- "$1" | partclone.chkimg -s - ', 'chk', gz], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', 'pigz -dc -- "$1" | partclone.chkimg -s - ', 'chk', gz], {
+    encoding: 'utf8',
+  });
   return r.status ?? -1;
 }
 

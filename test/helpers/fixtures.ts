@@ -27,7 +27,11 @@ export function fixture(variant: Variant, opts: FixtureOptions = {}): string {
   if (opts.fillMiB !== undefined) args.push('--fill-mib', String(opts.fillMiB));
   if (opts.label) args.push('--label', opts.label);
   if (opts.seed) args.push('--seed', opts.seed);
-  const key = createHash('sha256').update(readFileSync(GENERATOR)).update(args.join(' ')).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(readFileSync(GENERATOR))
+    .update(args.join(' '))
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(OUTPUT, 'fixtures');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${variant}-${key}.img`);

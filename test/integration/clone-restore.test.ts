@@ -53,11 +53,19 @@ describe('ods-sd clone / restore (Phase 1)', () => {
       'sdc1-boot.partclone.gz',
       'sdc2-root.partclone.gz',
     ]);
-    expect(readFileSync(join(set, 'partition-table.dump'), 'utf8')).toBe(execFileSync('sfdisk', ['--dump', source], { encoding: 'utf8' }));
+    expect(readFileSync(join(set, 'partition-table.dump'), 'utf8')).toBe(
+      execFileSync('sfdisk', ['--dump', source], { encoding: 'utf8' }),
+    );
     expect(chkimg(join(set, 'sdc1-boot.partclone.gz'))).toBe(0);
     expect(chkimg(join(set, 'sdc2-root.partclone.gz'))).toBe(0);
     const m = JSON.parse(readFileSync(join(set, 'manifest.json'), 'utf8'));
-    expect(m).toMatchObject({ kind: 'clone-set', phase: 1, version: '8.1.0', tag: 'FEATURE', sourceState: 'provisioned' });
+    expect(m).toMatchObject({
+      kind: 'clone-set',
+      phase: 1,
+      version: '8.1.0',
+      tag: 'FEATURE',
+      sourceState: 'provisioned',
+    });
     for (const f of m.files) expect(sha256(join(set, f.name))).toBe(f.sha256);
     // partclone keeps only used blocks: the set is far smaller than the card.
     const setBytes = m.files.reduce((a: number, f: { bytes: number }) => a + f.bytes, 0);
@@ -223,6 +231,13 @@ describe('ods-sd clone / restore (Phase 1)', () => {
     const names = r.json.result.entries.map((e: { name: string }) => e.name);
     expect(names).toContain('golden-clone-v8-1-0-FEATURE');
     const e = r.json.result.entries.find((x: { name: string }) => x.name === 'golden-clone-v8-1-0-FEATURE');
-    expect(e).toMatchObject({ kind: 'clone-set', phase: 1, version: '8.1.0', tag: 'FEATURE', hasManifest: true, missing: [] });
+    expect(e).toMatchObject({
+      kind: 'clone-set',
+      phase: 1,
+      version: '8.1.0',
+      tag: 'FEATURE',
+      hasManifest: true,
+      missing: [],
+    });
   });
 });

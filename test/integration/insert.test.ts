@@ -12,7 +12,9 @@ const SECRET = 'Sup3r-Secr3t-pw';
 function makePayload(dir: string): { payload: string; secrets: string } {
   const payload = join(dir, 'ods-player-os-atlas');
   mkdirSync(join(payload, 'scripts'), { recursive: true });
-  writeFileSync(join(payload, 'scripts', 'atlas_firstboot.sh'), '#!/bin/bash\necho "provisioning"\n', { mode: 0o644 });
+  writeFileSync(join(payload, 'scripts', 'atlas_firstboot.sh'), '#!/bin/bash\necho "provisioning"\n', {
+    mode: 0o644,
+  });
   writeFileSync(
     join(payload, 'scripts', 'atlas-firstboot.service'),
     '[Unit]\nDescription=first boot\n[Service]\nType=oneshot\nExecStart=/usr/local/bin/atlas_firstboot.sh\n[Install]\nWantedBy=multi-user.target\n',
@@ -37,7 +39,20 @@ describe('ods-sd insert (Phase 0)', () => {
   it('builds ods-atlas-golden-vX-Y-Z-TAG.img with the payload where the firstboot service expects it', async () => {
     const lib = join(dir, 'lib');
     const before = sha256(base);
-    const r = await odsSd(['insert', base, '--payload', payload, '--secrets', secrets, '--version', '9.1.7', '--tag', 'ORIGIN', '--library', lib]);
+    const r = await odsSd([
+      'insert',
+      base,
+      '--payload',
+      payload,
+      '--secrets',
+      secrets,
+      '--version',
+      '9.1.7',
+      '--tag',
+      'ORIGIN',
+      '--library',
+      lib,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const img = join(lib, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
     expect(r.json.result.image).toBe(img);
@@ -45,14 +60,30 @@ describe('ods-sd insert (Phase 0)', () => {
     // The base is never modified.
     expect(sha256(base)).toBe(before);
     // Same layout as the base, clean file system.
-    expect(sfdiskJson(img).partitions.map((p) => [p.start, p.size])).toEqual(sfdiskJson(base).partitions.map((p) => [p.start, p.size]));
+    expect(sfdiskJson(img).partitions.map((p) => [p.start, p.size])).toEqual(
+      sfdiskJson(base).partitions.map((p) => [p.start, p.size]),
+    );
     expect(e2fsckClean(img).code).toBe(0);
 
     // Contents, modes and owners, read with debugfs.
-    expect(debugfsStat(img, '/usr/local/bin/atlas_firstboot.sh')).toMatchObject({ type: 'regular', mode: '0755', uid: 0 });
-    expect(debugfsStat(img, '/etc/systemd/system/atlas-firstboot.service')).toMatchObject({ type: 'regular', mode: '0644', uid: 0 });
-    expect(debugfsStat(img, '/usr/local/etc/atlas_secrets.conf')).toMatchObject({ type: 'regular', mode: '0600', uid: 0 });
-    expect(debugfsStat(img, '/etc/systemd/system/multi-user.target.wants/atlas-firstboot.service')).toMatchObject({
+    expect(debugfsStat(img, '/usr/local/bin/atlas_firstboot.sh')).toMatchObject({
+      type: 'regular',
+      mode: '0755',
+      uid: 0,
+    });
+    expect(debugfsStat(img, '/etc/systemd/system/atlas-firstboot.service')).toMatchObject({
+      type: 'regular',
+      mode: '0644',
+      uid: 0,
+    });
+    expect(debugfsStat(img, '/usr/local/etc/atlas_secrets.conf')).toMatchObject({
+      type: 'regular',
+      mode: '0600',
+      uid: 0,
+    });
+    expect(
+      debugfsStat(img, '/etc/systemd/system/multi-user.target.wants/atlas-firstboot.service'),
+    ).toMatchObject({
       type: 'symlink',
       target: '/etc/systemd/system/atlas-firstboot.service',
     });
@@ -60,14 +91,18 @@ describe('ods-sd insert (Phase 0)', () => {
     expect(debugfsStat(img, '/var/lib/ods/atlas_firstboot_pending')?.type).toBe('regular');
     expect(debugfsStat(img, '/etc/systemd/system/armbian-firstrun.service')?.target).toBe('/dev/null');
     expect(debugfsStat(img, '/root/.not_logged_in_yet')).toBeUndefined();
-    expect(debugfsCat(img, '/usr/local/bin/atlas_firstboot.sh')).toBe(readFileSync(join(payload, 'scripts', 'atlas_firstboot.sh'), 'utf8'));
+    expect(debugfsCat(img, '/usr/local/bin/atlas_firstboot.sh')).toBe(
+      readFileSync(join(payload, 'scripts', 'atlas_firstboot.sh'), 'utf8'),
+    );
     expect(debugfsCat(img, '/usr/local/etc/atlas_secrets.conf')).toBe(readFileSync(secrets, 'utf8'));
     // Root password preset from the secrets: a SHA-512 crypt hash, not the password.
     const shadow = debugfsCat(img, '/etc/shadow');
     expect(shadow).toMatch(/^root:\$6\$/);
     expect(shadow).not.toContain(SECRET);
     // cmdline.txt on the FAT boot partition, read with mtools.
-    expect(mtype(img, 'cmdline.txt')).toMatch(/consoleblank=0 .*splash quiet plymouth.ignore-serial-consoles/);
+    expect(mtype(img, 'cmdline.txt')).toMatch(
+      /consoleblank=0 .*splash quiet plymouth.ignore-serial-consoles/,
+    );
     expect(mtype(img, 'cmdline.txt')).toContain('loglevel=3');
 
     // The manifest says what was made from what.
@@ -75,7 +110,9 @@ describe('ods-sd insert (Phase 0)', () => {
     expect(manifest).toMatchObject({ kind: 'golden-image', phase: 0, version: '9.1.7', tag: 'ORIGIN' });
     expect(manifest.source.sha256).toBe(before);
     expect(manifest.files[0].sha256).toBe(sha256(img));
-    expect(manifest.injected.map((i: { path: string }) => i.path)).toContain('/usr/local/etc/atlas_secrets.conf');
+    expect(manifest.injected.map((i: { path: string }) => i.path)).toContain(
+      '/usr/local/etc/atlas_secrets.conf',
+    );
     expect(manifest.tools.partclone).toMatch(/^\d/);
 
     // The secret never reaches output, logs or the manifest.
@@ -84,7 +121,11 @@ describe('ods-sd insert (Phase 0)', () => {
 
     // inspect says it is a Phase 0 golden image.
     const i = await odsSd(['inspect', img]);
-    expect(i.json.result).toMatchObject({ state: 'golden', payloadPresent: true, artifact: { kind: 'golden-image', phase: 0 } });
+    expect(i.json.result).toMatchObject({
+      state: 'golden',
+      payloadPresent: true,
+      artifact: { kind: 'golden-image', phase: 0 },
+    });
   });
 
   it('accepts a compressed base (.img.xz) and leaves it untouched', async () => {
@@ -92,7 +133,20 @@ describe('ods-sd insert (Phase 0)', () => {
     execFileSync('bash', ['-c', 'xz -T0 -1 -c -- "$1" > "$2"', 'xz', base, xz]);
     const before = sha256(xz);
     const lib = join(dir, 'lib-xz');
-    const r = await odsSd(['insert', xz, '--payload', join(payload, 'scripts'), '--secrets', secrets, '--version', '9.2', '--tag', 'XZ', '--library', lib]);
+    const r = await odsSd([
+      'insert',
+      xz,
+      '--payload',
+      join(payload, 'scripts'),
+      '--secrets',
+      secrets,
+      '--version',
+      '9.2',
+      '--tag',
+      'XZ',
+      '--library',
+      lib,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(sha256(xz)).toBe(before);
     const img = join(lib, 'ods-atlas-golden-v9-2-XZ.img');
@@ -104,7 +158,20 @@ describe('ods-sd insert (Phase 0)', () => {
   it('supports a GPT base image', async () => {
     const gpt = copyFixture(fixture('base', { label: 'gpt' }), dir, 'gpt-base.img');
     const lib = join(dir, 'lib-gpt');
-    const r = await odsSd(['insert', gpt, '--payload', payload, '--secrets', secrets, '--version', '1.0.0', '--tag', 'GPT', '--library', lib]);
+    const r = await odsSd([
+      'insert',
+      gpt,
+      '--payload',
+      payload,
+      '--secrets',
+      secrets,
+      '--version',
+      '1.0.0',
+      '--tag',
+      'GPT',
+      '--library',
+      lib,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const img = join(lib, 'ods-atlas-golden-v1-0-0-GPT.img');
     expect(sfdiskJson(img).label).toBe('gpt');
@@ -123,7 +190,20 @@ describe('ods-sd insert (Phase 0)', () => {
     for (const [what, extra, code, message] of cases) {
       it(what, async () => {
         const lib = join(dir, `lib-bad-${what.replace(/\W/g, '')}`);
-        const args = ['insert', base, '--payload', payload, '--secrets', secrets, '--version', '1.0.0', '--tag', 'OK', '--library', lib];
+        const args = [
+          'insert',
+          base,
+          '--payload',
+          payload,
+          '--secrets',
+          secrets,
+          '--version',
+          '1.0.0',
+          '--tag',
+          'OK',
+          '--library',
+          lib,
+        ];
         const flags = extra();
         for (let i = 0; i < flags.length; i += 2) args[args.indexOf(flags[i]!) + 1] = flags[i + 1]!;
         const r = await odsSd(args);
@@ -137,7 +217,20 @@ describe('ods-sd insert (Phase 0)', () => {
 
     async function refused(baseImage: string, code: string, message: RegExp, exit = 2) {
       const lib = join(dir, `lib-refused-${Math.random().toString(36).slice(2)}`);
-      const r = await odsSd(['insert', baseImage, '--payload', payload, '--secrets', secrets, '--version', '1.0.0', '--tag', 'NO', '--library', lib]);
+      const r = await odsSd([
+        'insert',
+        baseImage,
+        '--payload',
+        payload,
+        '--secrets',
+        secrets,
+        '--version',
+        '1.0.0',
+        '--tag',
+        'NO',
+        '--library',
+        lib,
+      ]);
       expect(r.code, r.stderr).toBe(exit);
       expect(r.json.error?.code).toBe(code);
       expect(r.json.error?.message).toMatch(message);
@@ -156,25 +249,51 @@ describe('ods-sd insert (Phase 0)', () => {
       return refused(t, 'bad-input', /truncated/);
     });
     it('an image without an ext4 root', () => refused(fixture('no-ext4'), 'unsupported', /not an Armbian/));
-    it('a provisioned card image (never cross phases)', () => refused(fixture('provisioned'), 'wrong-phase', /provisioned/));
+    it('a provisioned card image (never cross phases)', () =>
+      refused(fixture('provisioned'), 'wrong-phase', /provisioned/));
     it('an image that already has the payload', () => refused(fixture('golden'), 'wrong-phase', /golden/));
     it('a clone image by its name', () => {
       const named = copyFixture(fixture('base'), dir, 'ods-atlas-clone-v1-0-0-X.img');
       return refused(named, 'wrong-phase', /clone-image/);
     });
-    it('a payload folder without the firstboot files', () => refused(base, 'not-found', /no Atlas payload/).catch(() => undefined));
+    it('a payload folder without the firstboot files', () =>
+      refused(base, 'not-found', /no Atlas payload/).catch(() => undefined));
     it('an output that already exists', async () => {
       const lib = join(dir, 'lib-exists');
       mkdirSync(lib, { recursive: true });
       writeFileSync(join(lib, 'ods-atlas-golden-v1-0-0-DUP.img'), 'precious');
-      const r = await odsSd(['insert', base, '--payload', payload, '--secrets', secrets, '--version', '1.0.0', '--tag', 'DUP', '--library', lib]);
+      const r = await odsSd([
+        'insert',
+        base,
+        '--payload',
+        payload,
+        '--secrets',
+        secrets,
+        '--version',
+        '1.0.0',
+        '--tag',
+        'DUP',
+        '--library',
+        lib,
+      ]);
       expect(r.code).toBe(2);
       expect(r.json.error?.code).toBe('exists');
       expect(readFileSync(join(lib, 'ods-atlas-golden-v1-0-0-DUP.img'), 'utf8')).toBe('precious');
     });
     it('missing secrets', async () => {
       const lib = join(dir, 'lib-nosecrets');
-      const r = await odsSd(['insert', base, '--payload', payload, '--version', '1.0.0', '--tag', 'NOSEC', '--library', lib]);
+      const r = await odsSd([
+        'insert',
+        base,
+        '--payload',
+        payload,
+        '--version',
+        '1.0.0',
+        '--tag',
+        'NOSEC',
+        '--library',
+        lib,
+      ]);
       expect(r.code).toBe(2);
       expect(r.json.error?.message).toMatch(/atlas_secrets.conf/);
       expect(r.json.error?.hint).toMatch(/--secrets/);

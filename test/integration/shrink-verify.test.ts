@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
-import { debugfsStat, dumpe2fs, e2fsckClean, rootChecksums, sfdiskJson, sha256 } from '../helpers/disk-tools.js';
+import {
+  debugfsStat,
+  dumpe2fs,
+  e2fsckClean,
+  rootChecksums,
+  sfdiskJson,
+  sha256,
+} from '../helpers/disk-tools.js';
 
 describe('ods-sd verify (Phase 2 checklist)', () => {
   it('passes all twelve checks on a provisioned card, with evidence', async () => {
@@ -13,7 +20,9 @@ describe('ods-sd verify (Phase 2 checklist)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.result.checks).toHaveLength(12);
     expect(r.json.result.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
-    const byId = Object.fromEntries(r.json.result.checks.map((c: { id: string; evidence: string[] }) => [c.id, c.evidence.join('; ')]));
+    const byId = Object.fromEntries(
+      r.json.result.checks.map((c: { id: string; evidence: string[] }) => [c.id, c.evidence.join('; ')]),
+    );
     expect(byId['phase']).toContain('/var/lib/ods/phase = "2"');
     expect(byId['node-modules']).toMatch(/^120 /);
     expect(byId['plymouth-theme']).toMatch(/^138 /);
@@ -26,8 +35,20 @@ describe('ods-sd verify (Phase 2 checklist)', () => {
     expect(r.code).toBe(1);
     expect(r.json.ok).toBe(false);
     expect(r.json.error?.code).toBe('checklist-failed');
-    const failed = r.json.result.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { id: string }) => c.id);
-    expect(failed).toEqual(expect.arrayContaining(['phase', 'chromium', 'server-js', 'node-modules', 'ods-services', 'plymouth-theme', 'machine-id']));
+    const failed = r.json.result.checks
+      .filter((c: { ok: boolean }) => !c.ok)
+      .map((c: { id: string }) => c.id);
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        'phase',
+        'chromium',
+        'server-js',
+        'node-modules',
+        'ods-services',
+        'plymouth-theme',
+        'machine-id',
+      ]),
+    );
     expect(failed).not.toContain('gate');
     expect(r.stdout).toContain('❌');
   });
@@ -36,7 +57,10 @@ describe('ods-sd verify (Phase 2 checklist)', () => {
     const r = await odsSd(['verify', fixture('provisioned-booted')]);
     expect(r.code).toBe(0);
     expect(r.json.result.warnings).toBe(1);
-    expect(r.json.result.checks.find((c: { id: string }) => c.id === 'resize-service')).toMatchObject({ ok: false, severity: 'warn' });
+    expect(r.json.result.checks.find((c: { id: string }) => c.id === 'resize-service')).toMatchObject({
+      ok: false,
+      severity: 'warn',
+    });
   });
 
   it('runs a user-edited checklist file', async () => {
@@ -47,8 +71,16 @@ describe('ods-sd verify (Phase 2 checklist)', () => {
       JSON.stringify({
         title: 'mine',
         checks: [
-          { id: 'plymouth', label: 'Plymouth', rule: { type: 'count', path: '/usr/share/plymouth/themes/ods', pattern: '*.png', min: 200 } },
-          { id: 'armbian', label: 'Armbian', rule: { type: 'file-content', path: '/etc/armbian-release', matches: 'BOARD=rpi4b' } },
+          {
+            id: 'plymouth',
+            label: 'Plymouth',
+            rule: { type: 'count', path: '/usr/share/plymouth/themes/ods', pattern: '*.png', min: 200 },
+          },
+          {
+            id: 'armbian',
+            label: 'Armbian',
+            rule: { type: 'file-content', path: '/etc/armbian-release', matches: 'BOARD=rpi4b' },
+          },
         ],
       }),
     );
@@ -61,7 +93,12 @@ describe('ods-sd verify (Phase 2 checklist)', () => {
   it('refuses a malformed checklist with a clear message', async () => {
     const dir = scratch('checklist-bad');
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ checks: [{ id: 'x', label: 'X', rule: { type: 'exists', path: '/etc/../../host' } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        checks: [{ id: 'x', label: 'X', rule: { type: 'exists', path: '/etc/../../host' } }],
+      }),
+    );
     const r = await odsSd(['verify', fixture('provisioned'), '--checklist', file]);
     expect(r.code).toBe(2);
     expect(r.json.error?.message).toMatch(/path must be absolute, without ".."/);
@@ -109,7 +146,9 @@ describe('ods-sd shrink (Phase 2)', () => {
     const after = rootChecksums(image);
     after.delete('etc/systemd/system/basic.target.wants/armbian-resize-filesystem.service');
     expect(after).toEqual(before);
-    expect(debugfsStat(image, '/etc/systemd/system/basic.target.wants/armbian-resize-filesystem.service')).toMatchObject({
+    expect(
+      debugfsStat(image, '/etc/systemd/system/basic.target.wants/armbian-resize-filesystem.service'),
+    ).toMatchObject({
       type: 'symlink',
       target: '/lib/systemd/system/armbian-resize-filesystem.service',
     });
@@ -121,7 +160,9 @@ describe('ods-sd shrink (Phase 2)', () => {
     expect(m).toMatchObject({ kind: 'clone-image', phase: 2, version: '9.1.7', tag: 'FLASH' });
     expect(m.files[0].sha256).toBe(sha256(image));
     const l = await odsSd(['list', '--library', lib]);
-    expect(l.json.result.entries).toEqual([expect.objectContaining({ name: 'ods-atlas-clone-v9-1-7-FLASH.img', phase: 2, kind: 'clone-image' })]);
+    expect(l.json.result.entries).toEqual([
+      expect.objectContaining({ name: 'ods-atlas-clone-v9-1-7-FLASH.img', phase: 2, kind: 'clone-image' }),
+    ]);
   });
 
   it('a flashed clone grows back to fill a larger card when restored by the seed tools', () => {
@@ -136,7 +177,17 @@ describe('ods-sd shrink (Phase 2)', () => {
     expect(r.json.error?.code).toBe('checklist-failed');
     expect(r.json.error?.hint).toMatch(/--force/);
     expect(existsSync(join(lib, 'ods-atlas-clone-v1-0-0-EARLY.img'))).toBe(false);
-    const forced = await odsSd(['shrink', golden, '--version', '1.0.0', '--tag', 'EARLY', '--library', lib, '--force']);
+    const forced = await odsSd([
+      'shrink',
+      golden,
+      '--version',
+      '1.0.0',
+      '--tag',
+      'EARLY',
+      '--library',
+      lib,
+      '--force',
+    ]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(e2fsckClean(join(lib, 'ods-atlas-clone-v1-0-0-EARLY.img')).code).toBe(0);
   });
@@ -158,7 +209,16 @@ describe('ods-sd shrink (Phase 2)', () => {
     expect(again.json.error?.code).toBe('exists');
     const bad = await odsSd(['shrink', card, '--version', '9.1.7', '--tag', 'a b', '--library', lib]);
     expect(bad.code).toBe(2);
-    const noext4 = await odsSd(['shrink', fixture('no-ext4'), '--version', '9.1.7', '--tag', 'NOEXT', '--library', lib]);
+    const noext4 = await odsSd([
+      'shrink',
+      fixture('no-ext4'),
+      '--version',
+      '9.1.7',
+      '--tag',
+      'NOEXT',
+      '--library',
+      lib,
+    ]);
     expect(noext4.code).toBe(2);
     expect(noext4.json.error?.code).toBe('unsupported');
     expect(readdirSync(lib).filter((f) => f.includes('NOEXT') || f.endsWith('.partial'))).toEqual([]);
@@ -180,7 +240,9 @@ describe('ods-sd shrink (Phase 2)', () => {
 
   it('inspect tells base, golden and provisioned images apart', async () => {
     const states = await Promise.all(
-      (['base', 'golden', 'provisioned'] as const).map(async (v) => (await odsSd(['inspect', fixture(v)])).json.result),
+      (['base', 'golden', 'provisioned'] as const).map(
+        async (v) => (await odsSd(['inspect', fixture(v)])).json.result,
+      ),
     );
     expect(states.map((s) => s.state)).toEqual(['base', 'golden', 'provisioned']);
     expect(states[0].partitions.map((p: { fs: string; label: string }) => [p.fs, p.label])).toEqual([

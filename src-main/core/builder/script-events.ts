@@ -50,11 +50,12 @@ export function parseScriptLine(line: string): ScriptEvent | undefined {
 
 /**
  * partclone redraws "Elapsed: 00:00:02, Remaining: 00:00:00, Completed: 42.00%, Rate: 1.2GB/min,"
- * on stderr. Only lines with a Rate belong to the data pass (the bitmap pass has none).
+ * on stderr (the first one says "0.00byte/min," instead of "Rate: ..."). Only lines with a speed
+ * ("/min") belong to the data pass; the bitmap pass prints none.
  * Returns the completed fraction (0..1) or undefined.
  */
 export function parsePartcloneProgress(line: string): number | undefined {
-  if (!line.includes('Rate:')) return undefined;
+  if (!line.includes('/min')) return undefined;
   const m = /Completed:\s*([\d.]+)%/.exec(line);
   if (!m) return undefined;
   const pct = Number(m[1]);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine (or the lab's Linux build box) for Atlas Imager:
+# the disk tools the builder scripts use, the npm packages, and the build.
+# usage: sudo bash scripts/setup.sh        (apt-get needs root; npm runs as the invoking user)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  partclone pigz dosfstools mtools fdisk parted e2fsprogs util-linux mount
+  xz-utils zstd openssl coreutils findutils
+)
+
+if command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "installing ${missing[*]} needs root: run sudo bash scripts/setup.sh" >&2
+      exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+elif [ "$(uname)" = Darwin ]; then
+  echo "macOS: the disk tools run in the atlas-build Lima VM (brew install lima)."
+fi
+
+# Electron's binary is fetched by its own install step, which needs the internet; the CLI and the
+# tests do not need it.
+export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+npm ci --no-audit --no-fund
+npm run build
+echo "Atlas Imager is set up: npx ods-sd --help"

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  evaluate,
+  parseChecklist,
+  probesFor,
+  probesToTsv,
+  factFromFields,
+  type Fact,
+} from '../../src-main/core/checklist/checklist.js';
+import { bytesNeededByDump } from '../../src-main/core/phases/restore.js';
+import { stateFromFacts } from '../../src-main/core/phases/card-state.js';
+import { ROOT } from '../helpers/fixtures.js';
+
+const shipped = parseChecklist(
+  JSON.parse(readFileSync(join(ROOT, 'resources', 'verify-checklist.json'), 'utf8')),
+);
+
+describe('verification checklist', () => {
+  it('ships the seed checklist: all twelve items', () => {
+    expect(shipped.checks.map((c) => c.label)).toEqual([
+      'Phase',
+      'Gate file',
+      'Chromium',
+      'node/npm/git',
+      'RustDesk',
+      'server.js',
+      'node_modules',
+      'ODS services',
+      'Plymouth theme',
+      'Machine-ID',
+      'Firstboot enabled',
+      'Resize service',
+    ]);
+  });
+
+  it('deduplicates probes and writes them as tab-separated lines', () => {
+    const probes = probesFor(shipped.checks);
+    expect(new Set(probes.map((p) => `${p.kind}${p.path}`)).size).toBe(probes.length);
+    const tsv = probesToTsv(probes);
+    expect(tsv.split('\n')[0]).toMatch(/^p0\tstat\t\/var\/lib\/ods\/phase\t$/);
+    expect(tsv).toContain('count-r\t/usr/share/plymouth/themes/ods\t*');
+  });
+
+  it('evaluates facts into ticks and crosses with evidence', () => {
+    const probes = probesFor(shipped.checks);
+    const facts = new Map<string, Fact>();
+    for (const p of probes) facts.set(p.id, { exists: false });
+    const set = (path: string, f: Fact) => facts.set(probes.find((p) => p.path === path)!.id, f);
+    set('/var/lib/ods/phase', { exists: true, type: 'file', content: '2\n' });
+    set('/home/signage/ODS/node_modules', { exists: true, count: 99 });
+    set('/etc/machine-id', { exists: true, type: 'file', size: 33 });
+    const r = evaluate(shipped, probes, facts);
+    const by = Object.fromEntries(r.map((c) => [c.id, c]));
+    expect(by['phase']).toMatchObject({ ok: true, evidence: ['/var/lib/ods/phase = "2"'] });
+    expect(by['node-modules']).toMatchObject({
+      ok: false,
+      evidence: ['99 * in /home/signage/ODS/node_modules (at least 100)'],
+    });
+    expect(by['machine-id']!.ok).toBe(false);
+    expect(by['resize-service']).toMatchObject({ ok: false, severity: 'warn' });
+  });
+
+  it('decodes probe facts (base64 content and link targets)', () => {
+    expect(
+      factFromFields({ exists: '1', type: 'symlink', target: Buffer.from('/dev/null').toString('base64') }),
+    ).toEqual({
+      exists: true,
+      type: 'symlink',
+      target: '/dev/null',
+    });
+  });
+
+  it.each([
+    [{ checks: [] }, /has no checks/],
+    [{ checks: [{ id: 'a b', label: 'x', rule: { type: 'exists', path: '/x' } }] }, /unique id/],
+    [{ checks: [{ id: 'a', label: 'x', rule: { type: 'exists', path: 'relative' } }] }, /absolute/],
+    [{ checks: [{ id: 'a', label: 'x', rule: { type: 'nope', path: '/x' } }] }, /unknown rule type/],
+    [
+      { checks: [{ id: 'a', label: 'x', rule: { type: 'count', path: '/x', pattern: 'a/b' } }] },
+      /bad pattern/,
+    ],
+    [
+      { checks: [{ id: 'a', label: 'x', rule: { type: 'file-content', path: '/x', matches: '(' } }] },
+      /regular expression/,
+    ],
+  ])('refuses a malformed checklist %#', (json, msg) => {
+    expect(() => parseChecklist(json)).toThrow(msg);
+  });
+});
+
+describe('card state from files', () => {
+  const f = (entries: Record<string, Fact>) => new Map(Object.entries(entries));
+  const usr = { exists: true, type: 'dir' as const };
+  it('tells base, golden, provisioned and enrolled apart', () => {
+    expect(stateFromFacts(f({ usr }))).toBe('base');
+    expect(stateFromFacts(f({ usr, firstboot: { exists: true }, gate: { exists: true } }))).toBe('golden');
+    expect(stateFromFacts(f({ usr, gate: { exists: true }, phase: { exists: true, content: '2\n' } }))).toBe(
+      'provisioned',
+    );
+    expect(stateFromFacts(f({ usr, ods: { exists: true } }))).toBe('enrolled');
+    expect(stateFromFacts(f({}))).toBe('unknown');
+  });
+});
+
+describe('restore size check', () => {
+  it('needs the end of the last partition (+ backup GPT)', () => {
+    const dos =
+      'label: dos\n/dev/sdc1 : start=        8192, size=     1048576, type=c\n/dev/sdc2 : start=     1056768, size=      327680, type=83\n';
+    expect(bytesNeededByDump(dos)).toBe((1056768 + 327680) * 512);
+    expect(bytesNeededByDump(dos.replace('dos', 'gpt'))).toBe((1056768 + 327680 + 33) * 512);
+    expect(bytesNeededByDump('label: dos\n')).toBe(0);
+  });
+});
