@@ -36,8 +36,10 @@ export function fixture(variant: Variant, opts: FixtureOptions = {}): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${variant}-${key}.img`);
   if (!existsSync(path)) {
-    execFileSync('bash', [GENERATOR, variant, `${path}.tmp`, ...args.slice(1)], { stdio: 'pipe' });
-    renameSync(`${path}.tmp`, path);
+    // Several test processes may build the same fixture at once: each writes its own temp file.
+    const tmp = `${path}.${process.pid}.tmp`;
+    execFileSync('bash', [GENERATOR, variant, tmp, ...args.slice(1)], { stdio: 'pipe' });
+    renameSync(tmp, path);
   }
   return path;
 }

@@ -23,10 +23,21 @@ export interface ScriptOutcome {
 
 export interface Builder {
   readonly kind: 'local' | 'lima';
+  /**
+   * Whether the builder can open the host's block devices itself. The local builder can; the
+   * Lima VM cannot (no Lima release passes a Mac's card reader through), so the host reads the
+   * card into the shared work dir first and writes results back to the card afterwards.
+   */
+  readonly seesHostDevices: boolean;
   /** A human description, e.g. "this Linux host (root)". */
   describe(): string;
   /** The path under which the builder sees a host path; throws when it cannot see it. */
   toBuilderPath(hostPath: string): string;
   /** Runs a builder script; progress and log go to ctx; fails with the script's own reason. */
   runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome>;
+  /**
+   * Makes atlas_secrets.conf readable by the inject step and returns its path as the builder sees
+   * it. The content never appears in a log or on a command line.
+   */
+  stageSecrets(hostFile: string, ctx: JobContext): Promise<string>;
 }

@@ -7,6 +7,7 @@ import { runScriptProcess } from './script-runner.js';
 
 export class LocalBuilder implements Builder {
   readonly kind = 'local' as const;
+  readonly seesHostDevices = true;
 
   constructor(private readonly scriptsDir = SCRIPTS_DIR) {}
 
@@ -16,6 +17,10 @@ export class LocalBuilder implements Builder {
 
   toBuilderPath(hostPath: string): string {
     return resolve(hostPath);
+  }
+
+  async stageSecrets(hostFile: string): Promise<string> {
+    return resolve(hostFile);
   }
 
   runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome> {
