@@ -25,9 +25,9 @@ elif [ "$(uname)" = Darwin ]; then
   echo "macOS: the disk tools run in the atlas-build Lima VM (brew install lima)."
 fi
 
-# Electron's binary is fetched by its own install step, which needs the internet; the CLI and the
-# tests do not need it.
-export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+# Electron's install step downloads its binary. A Mac needs it to run the app; a Linux build box
+# or CI runs the CLI and the tests, which do not.
+if [ "$(uname)" != Darwin ]; then export ELECTRON_SKIP_BINARY_DOWNLOAD=1; fi
 npm ci --no-audit --no-fund
 npm run build
 echo "Atlas Imager is set up: npx ods-sd --help"

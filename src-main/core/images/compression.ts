@@ -69,15 +69,25 @@ export function decompress(path: string, kind: Exclude<Compression, 'none'>): De
     buffer: { stdout: false, stderr: true },
     stdin: 'ignore',
   });
+  let killedByUs = false;
   const done = child.then((r) => {
-    if (r.exitCode !== 0 && !r.isTerminated) {
+    // A decompressor that died from a signal we did not send produced a truncated stream.
+    if (killedByUs) return;
+    if (r.exitCode !== 0 || r.isTerminated) {
       throw new AtlasError(
         'bad-input',
-        `${path} could not be decompressed (${cmd} exit ${r.exitCode}): ${String(r.stderr).trim()}`,
+        `${path} could not be decompressed (${cmd} ${r.isTerminated ? `killed by ${r.signal}` : `exit ${r.exitCode}`}): ${String(r.stderr).trim()}`,
         'the download is probably incomplete or corrupt: download it again',
       );
     }
   });
   done.catch(() => undefined);
-  return { stream: child.stdout!, done, kill: () => child.kill('SIGTERM') };
+  return {
+    stream: child.stdout!,
+    done,
+    kill: () => {
+      killedByUs = true;
+      child.kill('SIGTERM');
+    },
+  };
 }

@@ -86,6 +86,13 @@ export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Pr
     await fh.close();
   }
   await source.done;
+  if (size !== undefined && written.bytes !== size) {
+    throw new AtlasError(
+      'verify-failed',
+      `only ${written.bytes} of the image's ${size} bytes reached the card`,
+      'the image could not be read to its end: check it (or download it again) and flash again',
+    );
+  }
   if (card.kind === 'device') await runTool('blockdev', ['--flushbufs', card.path]);
 
   let verified = false;
