@@ -1,0 +1,317 @@
+/**
+ * `ods-sd vm doctor`: is this machine ready to run the builder in the atlas-build VM? Each check
+ * says what it found and, when it fails, what to do. Checks that depend on an earlier failure
+ * (no limactl, VM not running) are reported as skipped, never as passed.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { JobContext } from '../jobs/job.js';
+import { runTool } from '../tools/run-tool.js';
+import { toAtlasError } from '../errors.js';
+import { Limactl } from './limactl.js';
+import { LimaBuilder, VM_NAME } from './lima-builder.js';
+import { checkSocketPathLength, HOMEBREW_LIMACTL, limaHome } from './locate.js';
+import { toGuestPath } from './shared-folders.js';
+
+export interface DoctorCheck {
+  id: string;
+  title: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+  /** Not checked, because an earlier check failed (then ok is false). */
+  skipped?: boolean;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  platform: NodeJS.Platform;
+  checks: DoctorCheck[];
+}
+
+export interface DoctorOptions {
+  library: string;
+  /** undefined: look for limactl; null: Lima is not installed. */
+  limactl?: Limactl | null;
+  instance?: string;
+  scriptsDir?: string;
+  platform?: NodeJS.Platform;
+  /** `sw_vers -productVersion` (macOS only). */
+  macosVersion?: () => Promise<string>;
+  /** Free bytes the work dir should have. */
+  minFreeBytes?: number;
+}
+
+export const MIN_FREE_BYTES = 8e9;
+const INSTALL_LIMA = 'install Lima: brew install lima (or set ATLAS_LIMACTL to its path)';
+
+const pass = (id: string, title: string, detail: string): DoctorCheck => ({ id, title, ok: true, detail });
+const fail = (id: string, title: string, detail: string, fix: string): DoctorCheck => ({
+  id,
+  title,
+  ok: false,
+  detail,
+  fix,
+});
+const skip = (id: string, title: string, why: string, fix: string): DoctorCheck => ({
+  id,
+  title,
+  ok: false,
+  skipped: true,
+  detail: `not checked: ${why}`,
+  fix,
+});
+
+async function swVers(): Promise<string> {
+  return (await runTool('sw_vers', ['-productVersion'])).stdout.trim();
+}
+
+async function checkMacos(o: DoctorOptions): Promise<DoctorCheck> {
+  const title = 'macOS and Virtualization.framework';
+  const platform = o.platform ?? process.platform;
+  if (platform !== 'darwin') {
+    return pass(
+      'macos',
+      title,
+      `not macOS (${platform}): the local builder is used, the VM is optional here`,
+    );
+  }
+  const v = await (o.macosVersion ?? swVers)().catch(() => '');
+  const major = Number(v.split('.')[0]);
+  if (!Number.isFinite(major) || major === 0) {
+    return fail(
+      'macos',
+      title,
+      'could not read the macOS version (sw_vers)',
+      'check that /usr/bin/sw_vers works',
+    );
+  }
+  return major >= 13
+    ? pass('macos', title, `macOS ${v}: the vz VM type is available`)
+    : fail(
+        'macos',
+        title,
+        `macOS ${v} is too old for the vz VM type`,
+        'update macOS to 13 (Ventura) or newer',
+      );
+}
+
+async function checkLimactl(lima: Limactl | undefined, platform: NodeJS.Platform): Promise<DoctorCheck> {
+  const title = 'Lima (limactl)';
+  if (!lima) {
+    const where = `looked in ATLAS_LIMACTL, PATH, ${HOMEBREW_LIMACTL.join(', ')}`;
+    return fail(
+      'limactl',
+      title,
+      `limactl not found (${where})`,
+      platform === 'darwin'
+        ? INSTALL_LIMA
+        : `${INSTALL_LIMA}; not needed on Linux, where ods-sd runs the tools itself`,
+    );
+  }
+  try {
+    return pass('limactl', title, `limactl ${await lima.version()} at ${lima.path}`);
+  } catch (e) {
+    return fail('limactl', title, toAtlasError(e).message, 'reinstall Lima: brew reinstall lima');
+  }
+}
+
+function checkLimaHome(instance: string): DoctorCheck {
+  const title = 'LIMA_HOME path length';
+  const home = limaHome();
+  try {
+    checkSocketPathLength(home, instance);
+    return pass('lima-home', title, `${home}: socket paths fit`);
+  } catch (e) {
+    const err = toAtlasError(e);
+    return fail('lima-home', title, err.message, err.hint ?? 'set LIMA_HOME to a shorter folder');
+  }
+}
+
+async function checkVm(builder: LimaBuilder): Promise<DoctorCheck> {
+  const title = `the ${builder.instance} VM`;
+  const s = await builder.refresh();
+  const log = s.lastLogError ? `; last error in ha.stderr.log: ${s.lastLogError}` : '';
+  switch (s.state) {
+    case 'Running':
+      return pass('vm', title, `Running (${builder.describe()})${log}`);
+    case 'missing':
+      return fail('vm', title, `the ${builder.instance} VM does not exist`, 'create it: ods-sd vm setup');
+    case 'Stopped':
+      return fail('vm', title, `Stopped${log}`, 'start it: ods-sd vm start');
+    case 'Broken':
+      return fail(
+        'vm',
+        title,
+        `Broken: ${s.cause ?? '?'}`,
+        'ods-sd vm start (stops it forcibly, then starts it)',
+      );
+    default:
+      return fail(
+        'vm',
+        title,
+        `${s.state}${log}`,
+        'wait for the setup to finish, then run ods-sd vm doctor again',
+      );
+  }
+}
+
+async function checkVmTools(builder: LimaBuilder, ctx: JobContext): Promise<DoctorCheck> {
+  const title = 'disk tools in the VM';
+  try {
+    const out = await builder.runScript('tool_versions.sh', [], ctx);
+    const tools = out.results.get('tool') ?? [];
+    const missing = tools.filter((t) => t.endsWith(' missing')).map((t) => t.split(' ')[0]);
+    if (tools.length === 0)
+      return fail('vm-tools', title, 'tool_versions.sh reported no tools', 'run ods-sd vm setup again');
+    return missing.length === 0
+      ? pass('vm-tools', title, tools.join(', '))
+      : fail(
+          'vm-tools',
+          title,
+          `missing: ${missing.join(', ')}`,
+          `limactl shell ${builder.instance} sudo apt-get install -y partclone pigz dosfstools mtools fdisk e2fsprogs xz-utils zstd`,
+        );
+  } catch (e) {
+    const err = toAtlasError(e);
+    return fail('vm-tools', title, err.message, err.hint ?? 'run ods-sd vm start');
+  }
+}
+
+/** Writes a file on each side of the work folder and reads it on the other. */
+async function checkSharedFolder(builder: LimaBuilder, library: string): Promise<DoctorCheck> {
+  const title = 'shared work folder';
+  let probeDir: string | undefined;
+  try {
+    const work = builder.workFolder();
+    const libraryWritable = toGuestPath(builder.sharedFolders, library)?.folder.writable === true;
+    probeDir = join(work.host, '.atlas-doctor', randomUUID());
+    await mkdir(probeDir, { recursive: true });
+    const hostToken = randomUUID();
+    await writeFile(join(probeDir, 'from-host'), hostToken);
+    const read = await builder.guestCommand(['cat', builder.toBuilderPath(join(probeDir, 'from-host'))]);
+    if (read.exitCode !== 0 || read.stdout.trim() !== hostToken) {
+      return fail(
+        'shared-folder',
+        title,
+        `the VM cannot read ${work.guest} (${read.stderr.trim() || `exit ${read.exitCode}`})`,
+        'ods-sd vm stop, then ods-sd vm start',
+      );
+    }
+    const guestToken = randomUUID();
+    const written = await builder.guestCommand(
+      ['sudo', 'install', '-m', '0644', '/dev/stdin', builder.toBuilderPath(join(probeDir, 'from-vm'))],
+      { input: guestToken },
+    );
+    const back = await readFile(join(probeDir, 'from-vm'), 'utf8').catch(() => '');
+    if (written.exitCode !== 0 || back !== guestToken) {
+      return fail(
+        'shared-folder',
+        title,
+        `the VM cannot write to ${work.guest} (${written.stderr.trim() || 'nothing arrived on this side'})`,
+        'recreate the VM with ods-sd vm setup (the work folder must be writable: true)',
+      );
+    }
+    const detail = `${work.host} is ${work.guest} in the VM, readable and writable from both sides`;
+    return libraryWritable
+      ? pass('shared-folder', title, detail)
+      : fail(
+          'shared-folder',
+          title,
+          `${detail}, but the library ${resolve(library)} is not in a folder the VM may write to`,
+          `use a --library inside ${work.host}, or recreate the VM: limactl delete ${builder.instance}, then ods-sd vm setup --library ${resolve(library)}`,
+        );
+  } catch (e) {
+    const err = toAtlasError(e);
+    return fail('shared-folder', title, err.message, err.hint ?? 'ods-sd vm setup');
+  } finally {
+    if (probeDir) await rm(dirname(probeDir), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function nearestExisting(path: string): Promise<string> {
+  let p = resolve(path);
+  for (;;) {
+    try {
+      await statfs(p);
+      return p;
+    } catch {
+      const up = dirname(p);
+      if (up === p) return p;
+      p = up;
+    }
+  }
+}
+
+async function checkDiskSpace(library: string, minFree: number): Promise<DoctorCheck> {
+  const title = 'free space in the library';
+  const dir = await nearestExisting(library);
+  const s = await statfs(dir);
+  const free = s.bavail * s.bsize;
+  const detail = `${(free / 1e9).toFixed(1)} GB free in ${dir}`;
+  return free >= minFree
+    ? pass('disk-space', title, detail)
+    : fail(
+        'disk-space',
+        title,
+        `${detail} (${(minFree / 1e9).toFixed(0)} GB recommended: a clone needs room for a card's used data)`,
+        'free some space, or choose another --library',
+      );
+}
+
+async function checkRawDisk(platform: NodeJS.Platform): Promise<DoctorCheck> {
+  const title = 'access to SD cards';
+  if (platform === 'darwin') {
+    return pass(
+      'raw-disk',
+      title,
+      'raw card access (/dev/rdiskN) needs an administrator: macOS asks for authorization for each read or write of a card',
+    );
+  }
+  if (process.getuid?.() === 0) return pass('raw-disk', title, 'running as root: card devices can be opened');
+  const r = await runTool('sudo', ['-n', 'true']).catch(() => undefined);
+  return r?.exitCode === 0
+    ? pass('raw-disk', title, 'sudo works without a password: card devices can be opened')
+    : fail('raw-disk', title, 'not root, and sudo needs a password', 'run ods-sd as root (sudo ods-sd ...)');
+}
+
+export async function runDoctor(o: DoctorOptions, ctx: JobContext): Promise<DoctorReport> {
+  const platform = o.platform ?? process.platform;
+  const instance = o.instance ?? VM_NAME;
+  const lima = o.limactl === null ? undefined : (o.limactl ?? Limactl.find());
+  const checks: DoctorCheck[] = [];
+  ctx.step('doctor', 'Checking Lima and the atlas-build VM');
+  checks.push(await checkMacos(o));
+  const limactlCheck = await checkLimactl(lima, platform);
+  checks.push(limactlCheck);
+  checks.push(checkLimaHome(instance));
+
+  const vmChecks = [
+    ['vm', `the ${instance} VM`],
+    ['vm-tools', 'disk tools in the VM'],
+    ['shared-folder', 'shared work folder'],
+  ] as const;
+  if (!lima || !limactlCheck.ok) {
+    for (const [id, title] of vmChecks)
+      checks.push(skip(id, title, 'limactl is not available', limactlCheck.fix ?? INSTALL_LIMA));
+  } else {
+    const builder = await LimaBuilder.connect({
+      limactl: lima,
+      instance,
+      ...(o.scriptsDir ? { scriptsDir: o.scriptsDir } : {}),
+    });
+    const vm = await checkVm(builder);
+    checks.push(vm);
+    if (!vm.ok) {
+      for (const [id, title] of vmChecks.slice(1))
+        checks.push(skip(id, title, `the ${instance} VM is not running`, vm.fix ?? 'ods-sd vm start'));
+    } else {
+      checks.push(await checkVmTools(builder, ctx));
+      checks.push(await checkSharedFolder(builder, o.library));
+    }
+  }
+  checks.push(await checkDiskSpace(o.library, o.minFreeBytes ?? MIN_FREE_BYTES));
+  checks.push(await checkRawDisk(platform));
+  return { ok: checks.every((c) => c.ok), platform, checks };
+}
