@@ -12,6 +12,7 @@ import { DEFAULT_LIBRARY } from '../core/library/library.js';
 import { selectBuilder } from '../core/builder/select-builder.js';
 import { COMMANDS } from './commands.js';
 import { progressPrinter } from './progress-printer.js';
+import { runVmCommand, VM_USAGE } from './vm-command.js';
 
 const GLOBAL = {
   library: { type: 'string' as const },
@@ -29,6 +30,7 @@ function help(): string {
     'A CARD is a block device (/dev/sdc, /dev/diskN) or an image file standing in for one.',
     '',
     ...lines,
+    `  ods-sd ${VM_USAGE}`,
     '',
     'options for every command:',
     '  --library DIR   the work directory with images and clone sets (default ~/atlas-build)',
@@ -62,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${help()}\n`);
     return name ? 0 : 2;
   }
+  if (name === 'vm') return runVmCommand(rest, { json });
   const command = COMMANDS[name];
   if (!command) return emitError(new AtlasError('usage', `unknown command "${name}"`, 'run ods-sd --help'));
 
@@ -103,10 +106,8 @@ export async function main(argv: string[]): Promise<number> {
 
   let env;
   try {
-    env = {
-      builder: selectBuilder(),
-      library: resolve(typeof values.library === 'string' ? values.library : DEFAULT_LIBRARY),
-    };
+    const library = resolve(typeof values.library === 'string' ? values.library : DEFAULT_LIBRARY);
+    env = { builder: await selectBuilder(library), library };
   } catch (e) {
     return emitError(toAtlasError(e));
   }

@@ -1,9 +1,16 @@
-/** Picks the builder: the local host on Linux; the Lima VM on macOS (see lima-builder). */
+/**
+ * Picks the builder: this host on Linux (the lab's build box, CI), the atlas-build Lima VM on a
+ * Mac. ATLAS_BUILDER=local|lima overrides the choice.
+ */
 import { AtlasError } from '../errors.js';
+import { LimaBuilder } from '../lima/lima-builder.js';
 import type { Builder } from './builder.js';
 import { LocalBuilder } from './local-builder.js';
 
-export function selectBuilder(preference = process.env.ATLAS_BUILDER): Builder {
+export async function selectBuilder(
+  library: string,
+  preference = process.env.ATLAS_BUILDER,
+): Promise<Builder> {
   const choice = preference ?? (process.platform === 'linux' ? 'local' : 'lima');
   if (choice === 'local') {
     if (process.platform !== 'linux') {
@@ -15,9 +22,6 @@ export function selectBuilder(preference = process.env.ATLAS_BUILDER): Builder {
     }
     return new LocalBuilder();
   }
-  throw new AtlasError(
-    'unsupported',
-    `builder "${choice}" is not available in this version`,
-    'run ods-sd on a Linux build host (ATLAS_BUILDER=local)',
-  );
+  if (choice === 'lima') return LimaBuilder.connect({ workDir: library });
+  throw new AtlasError('usage', `unknown builder "${choice}"`, 'ATLAS_BUILDER is local or lima');
 }
