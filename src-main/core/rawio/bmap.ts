@@ -1,0 +1,460 @@
+/**
+ * Block maps in bmaptool's format (XML, version 2.0): which 4 KiB blocks of an image carry data,
+ * with a sha256 per range and a checksum of the file itself. Shrink writes one beside every image,
+ * so `bmaptool copy --bmap X.bmap X.img /dev/sdX` and our own flash write only the mapped ranges.
+ *
+ * Where the map comes from:
+ *  - 'card-map' (default): the image's partition table and file system maps (used-ranges). Used
+ *    blocks that hold zeros are mapped too: on a reused card they must be overwritten.
+ *  - 'nonzero-scan': 1 MiB blocks that are not all zeros, for images nothing is known about. Only
+ *    safe onto a zeroed target: zero blocks the file system relies on are not written.
+ *  - explicit byte ranges.
+ *
+ * writeMappedToTarget writes only the mapped ranges (checking each range's sha256 as it is read),
+ * can hold back the first 1 MiB (partition table) until the rest is on the card, and zeroes a
+ * stale backup GPT at the end of a reused card where the image maps nothing.
+ */
+import { createHash, getHashes } from 'node:crypto';
+import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { AtlasError, CancelledError } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
+import { handleReader } from './used-blocks/byte-reader.js';
+import {
+  alignRanges,
+  chunks,
+  gapsIn,
+  mergeRanges,
+  totalBytes,
+  type ByteRange,
+} from './used-blocks/byte-ranges.js';
+import { mapCard, type CardMap } from './used-blocks/used-ranges.js';
+
+export const BMAP_BLOCK = 4096;
+export const BMAP_VERSION = '2.0';
+const IO = 1024 * 1024;
+const GPT_BACKUP_BYTES = 33 * 512;
+
+export interface BmapRange {
+  /** First and last block, inclusive, as in the file. */
+  first: number;
+  last: number;
+  checksum?: string;
+}
+
+export interface Bmap {
+  version: string;
+  imageSize: number;
+  blockSize: number;
+  blocksCount: number;
+  mappedBlocksCount: number;
+  /** 'sha256' for what we write; whatever node:crypto knows when reading. */
+  checksumType?: string;
+  ranges: BmapRange[];
+}
+
+export type BmapSource = 'card-map' | 'nonzero-scan' | { ranges: ByteRange[] };
+
+function badBmap(message: string): never {
+  throw new AtlasError(
+    'bad-input',
+    `invalid block map: ${message}`,
+    'make the .bmap again from the image (or flash without it)',
+  );
+}
+
+function humanSize(n: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let unit = 'bytes';
+  for (const u of units) {
+    if (v < 1024) break;
+    v /= 1024;
+    unit = u;
+  }
+  return unit === 'bytes' ? `${n} bytes` : `${v.toFixed(1)} ${unit}`;
+}
+
+/** Byte ranges of a block map, clamped to the image size. */
+export function bmapByteRanges(bmap: Bmap): ByteRange[] {
+  return bmap.ranges.map((r) => ({
+    start: r.first * bmap.blockSize,
+    end: Math.min(bmap.imageSize, (r.last + 1) * bmap.blockSize),
+  }));
+}
+
+function toBlocks(ranges: readonly ByteRange[], imageSize: number): Array<{ first: number; last: number }> {
+  return alignRanges(ranges, BMAP_BLOCK, Math.ceil(imageSize / BMAP_BLOCK) * BMAP_BLOCK).map((r) => ({
+    first: r.start / BMAP_BLOCK,
+    last: r.end / BMAP_BLOCK - 1,
+  }));
+}
+
+/** The XML text of a block map; BmapFileChecksum is computed over the text with 64 zeros in it. */
+export function renderBmap(bmap: Bmap, imageName = 'the image'): string {
+  const type = bmap.checksumType ?? 'sha256';
+  const zero = '0'.repeat(createHash(type).digest('hex').length);
+  const mappedBytes = bmap.mappedBlocksCount * bmap.blockSize;
+  const percent = bmap.blocksCount ? ((bmap.mappedBlocksCount * 100) / bmap.blocksCount).toFixed(1) : '0.0';
+  const lines = [
+    '<?xml version="1.0" ?>',
+    `<!-- Block map of ${imageName.replace(/-(?=-)/g, '- ')}, written by Atlas Imager.`,
+    '     Only the block ranges listed in BlockMap carry data (partition tables, file system',
+    '     metadata, files); the other blocks are free space and need not be written to a card.',
+    '     bmaptool reads it too: give it to bmaptool copy as the bmap of the image. -->',
+    '',
+    `<bmap version="${bmap.version}">`,
+    `    <!-- Image size in bytes: ${humanSize(bmap.imageSize)} -->`,
+    `    <ImageSize> ${bmap.imageSize} </ImageSize>`,
+    '',
+    '    <!-- Size of a block in bytes -->',
+    `    <BlockSize> ${bmap.blockSize} </BlockSize>`,
+    '',
+    '    <!-- Count of blocks in the image file -->',
+    `    <BlocksCount> ${bmap.blocksCount} </BlocksCount>`,
+    '',
+    `    <!-- Count of mapped blocks: ${humanSize(mappedBytes)} or ${percent}% -->`,
+    `    <MappedBlocksCount> ${bmap.mappedBlocksCount} </MappedBlocksCount>`,
+    '',
+    '    <!-- Type of checksum used in this file -->',
+    `    <ChecksumType> ${type} </ChecksumType>`,
+    '',
+    '    <!-- Checksum of this file, computed while this value was all zeros -->',
+    `    <BmapFileChecksum> ${zero} </BmapFileChecksum>`,
+    '',
+    '    <!-- Mapped block ranges, first-last inclusive, with the checksum of their bytes -->',
+    '    <BlockMap>',
+    ...bmap.ranges.map((r) => {
+      const attr = r.checksum ? ` chksum="${r.checksum}"` : '';
+      const span = r.first === r.last ? `${r.first}` : `${r.first}-${r.last}`;
+      return `        <Range${attr}> ${span} </Range>`;
+    }),
+    '    </BlockMap>',
+    '</bmap>',
+    '',
+  ];
+  const text = lines.join('\n');
+  const sum = createHash(type).update(text).digest('hex');
+  return text.replace(
+    `<BmapFileChecksum> ${zero} </BmapFileChecksum>`,
+    `<BmapFileChecksum> ${sum} </BmapFileChecksum>`,
+  );
+}
+
+function element(xml: string, name: string): string | undefined {
+  return new RegExp(`<${name}>\\s*([^<]*?)\\s*</${name}>`).exec(xml)?.[1];
+}
+
+function intElement(xml: string, name: string): number {
+  const v = element(xml, name);
+  if (v === undefined || !/^\d+$/.test(v)) badBmap(`<${name}> is missing or not a number`);
+  return Number(v);
+}
+
+/** Parses and checks a block map: its own checksum, the counts and the ranges. */
+export function parseBmap(text: string): Bmap {
+  const xml = text.replace(/<!--[\s\S]*?-->/g, '');
+  const version = /<bmap\s+version\s*=\s*"(\d+)\.(\d+)"\s*>/.exec(xml);
+  if (!version) badBmap('no <bmap version="…"> element');
+  const major = Number(version[1]);
+  const minor = Number(version[2]);
+  if (major > 2) badBmap(`format version ${major}.${minor} is newer than 2.x`);
+  // Version 1.3 used sha1 under other names; 1.4 and 2.x name the type.
+  const modern = major >= 2 || (major === 1 && minor >= 4);
+  const legacySha1 = major === 1 && minor === 3;
+  const checksumType = modern ? element(xml, 'ChecksumType')?.toLowerCase() : legacySha1 ? 'sha1' : undefined;
+  const attrName = modern ? 'chksum' : 'sha1';
+  if ((modern || legacySha1) && (!checksumType || !getHashes().includes(checksumType))) {
+    badBmap(`unknown checksum type ${JSON.stringify(checksumType)}`);
+  }
+
+  if (checksumType) {
+    const tag = modern ? 'BmapFileChecksum' : 'BmapFileSHA1';
+    const m = new RegExp(`(<${tag}>\\s*)([0-9a-fA-F]+)(\\s*</${tag}>)`).exec(text);
+    if (!m) badBmap(`<${tag}> is missing`);
+    const zeroed =
+      text.slice(0, m.index + m[1]!.length) +
+      '0'.repeat(m[2]!.length) +
+      text.slice(m.index + m[1]!.length + m[2]!.length);
+    const sum = createHash(checksumType).update(zeroed).digest('hex');
+    if (sum !== m[2]!.toLowerCase()) badBmap(`its own checksum is wrong (the file was changed or damaged)`);
+  }
+
+  const bmap: Bmap = {
+    version: `${major}.${minor}`,
+    imageSize: intElement(xml, 'ImageSize'),
+    blockSize: intElement(xml, 'BlockSize'),
+    blocksCount: intElement(xml, 'BlocksCount'),
+    mappedBlocksCount: intElement(xml, 'MappedBlocksCount'),
+    ...(checksumType ? { checksumType } : {}),
+    ranges: [],
+  };
+  if (bmap.blockSize === 0) badBmap('the block size is 0');
+  if (bmap.blocksCount !== Math.ceil(bmap.imageSize / bmap.blockSize)) {
+    badBmap(
+      `${bmap.blocksCount} blocks of ${bmap.blockSize} bytes do not make an image of ${bmap.imageSize} bytes`,
+    );
+  }
+  const hexLen = checksumType ? createHash(checksumType).digest('hex').length : 0;
+  const rangeRe = /<Range([^>]*)>\s*(\d+)\s*(?:-\s*(\d+)\s*)?<\/Range>/g;
+  let mapped = 0;
+  let next = 0;
+  for (const m of xml.matchAll(rangeRe)) {
+    const first = Number(m[2]);
+    const last = m[3] === undefined ? first : Number(m[3]);
+    if (last < first) badBmap(`range ${first}-${last} ends before it starts`);
+    if (first < next) badBmap(`range ${first}-${last} overlaps or is out of order`);
+    if (last >= bmap.blocksCount) badBmap(`range ${first}-${last} is past the end of the image`);
+    const attr = new RegExp(`${attrName}\\s*=\\s*"([0-9a-fA-F]*)"`).exec(m[1]!)?.[1];
+    if (attr !== undefined && attr.length !== hexLen)
+      badBmap(`range ${first}-${last} has a malformed checksum`);
+    bmap.ranges.push({ first, last, ...(attr ? { checksum: attr.toLowerCase() } : {}) });
+    mapped += last - first + 1;
+    next = last + 1;
+  }
+  if (mapped !== bmap.mappedBlocksCount) {
+    badBmap(`the ranges hold ${mapped} blocks but MappedBlocksCount says ${bmap.mappedBlocksCount}`);
+  }
+  return bmap;
+}
+
+export async function readBmap(path: string): Promise<Bmap> {
+  return parseBmap(await readFile(path, 'utf8'));
+}
+
+/** Reads `ranges` of an open file a piece at a time. */
+async function* readPieces(
+  fh: FileHandle,
+  ranges: readonly ByteRange[],
+  ctx: JobContext,
+): AsyncGenerator<{ piece: ByteRange; data: Buffer }> {
+  const buf = Buffer.alloc(IO);
+  for (const piece of chunks(ranges, IO)) {
+    if (ctx.signal.aborted) throw new CancelledError();
+    const len = piece.end - piece.start;
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await fh.read(buf, got, len - got, piece.start + got);
+      if (bytesRead === 0) {
+        throw new AtlasError(
+          'bad-input',
+          `the image ends at byte ${piece.start + got}, before its block map does`,
+        );
+      }
+      got += bytesRead;
+    }
+    yield { piece, data: buf.subarray(0, len) };
+  }
+}
+
+async function nonzeroScan(fh: FileHandle, size: number, ctx: JobContext): Promise<ByteRange[]> {
+  const out: ByteRange[] = [];
+  let done = 0;
+  for await (const { piece, data } of readPieces(fh, [{ start: 0, end: size }], ctx)) {
+    if (data.some((b) => b !== 0)) out.push({ ...piece });
+    done += data.length;
+    ctx.progress(done, size);
+  }
+  return mergeRanges(out);
+}
+
+export interface CreatedBmap {
+  bmap: Bmap;
+  text: string;
+  /** The card map, when the ranges came from it (fallbacks say which partitions are mapped in full). */
+  map?: CardMap;
+}
+
+/** Builds the block map of an image file, with a sha256 of every range. Progress: bytes hashed. */
+export async function createBmap(
+  imagePath: string,
+  ctx: JobContext,
+  source: BmapSource = 'card-map',
+): Promise<CreatedBmap> {
+  const fh = await open(imagePath, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) throw new AtlasError('bad-input', `${imagePath} is empty`);
+    let ranges: ByteRange[];
+    let map: CardMap | undefined;
+    if (source === 'card-map') {
+      map = await mapCard(handleReader(fh, size), { align: BMAP_BLOCK });
+      ranges = map.ranges;
+    } else if (source === 'nonzero-scan') {
+      ranges = await nonzeroScan(fh, size, ctx);
+    } else {
+      ranges = source.ranges;
+    }
+    const blocks = toBlocks(ranges, size);
+    const bmap: Bmap = {
+      version: BMAP_VERSION,
+      imageSize: size,
+      blockSize: BMAP_BLOCK,
+      blocksCount: Math.ceil(size / BMAP_BLOCK),
+      mappedBlocksCount: blocks.reduce((n, r) => n + r.last - r.first + 1, 0),
+      checksumType: 'sha256',
+      ranges: [],
+    };
+    const total = totalBytes(bmapByteRanges({ ...bmap, ranges: blocks }));
+    let done = 0;
+    for (const r of blocks) {
+      const hash = createHash('sha256');
+      const byteRange = bmapByteRanges({ ...bmap, ranges: [r] });
+      for await (const { data } of readPieces(fh, byteRange, ctx)) {
+        hash.update(data);
+        done += data.length;
+        ctx.progress(done, total);
+      }
+      bmap.ranges.push({ ...r, checksum: hash.digest('hex') });
+    }
+    return { bmap, text: renderBmap(bmap, basename(imagePath)), ...(map ? { map } : {}) };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** createBmap, then writes the file (through NAME.partial, renamed when complete; never over another). */
+export async function writeBmapFile(
+  imagePath: string,
+  bmapPath: string,
+  ctx: JobContext,
+  source: BmapSource = 'card-map',
+): Promise<CreatedBmap> {
+  if (
+    await stat(bmapPath).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new AtlasError(
+      'exists',
+      `${bmapPath} already exists`,
+      'delete the old block map, or choose another name',
+    );
+  }
+  const created = await createBmap(imagePath, ctx, source);
+  const partial = `${bmapPath}.partial`;
+  try {
+    await writeFile(partial, created.text);
+    await rename(partial, bmapPath);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  }
+  return created;
+}
+
+export interface MappedWriteOptions {
+  /** Bytes of the target card: must hold the image; also locates a stale backup GPT. */
+  targetBytes?: number;
+  /** Write the mapped part of the first 1 MiB (the partition table) after everything else. */
+  firstBlockLast?: boolean;
+  /** Zero the target's last 33 sectors where the image maps nothing (default: when targetBytes is known). */
+  wipeStaleGpt?: boolean;
+  /** Check each range's checksum from the block map (default true). */
+  verify?: boolean;
+}
+
+export interface MappedWriteResult {
+  imageBytes: number;
+  mappedBytes: number;
+  /** Bytes written to the target, including a wiped stale GPT. */
+  writtenBytes: number;
+  ranges: number;
+}
+
+async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  let put = 0;
+  while (put < data.length)
+    put += (await fh.write(data, put, data.length - put, position + put)).bytesWritten;
+}
+
+/**
+ * Writes only the mapped ranges of an image onto a card (or into a file), at the same offsets.
+ * With a block map, each range's checksum is checked as it is read; a mismatch stops the write
+ * with 'verify-failed' (the card is then incomplete and must be written again). Mapped ranges are
+ * written even where they hold zeros: a reused card has old data there. The caller opens the job
+ * step; progress counts mapped bytes.
+ */
+export async function writeMappedToTarget(
+  imagePath: string,
+  mapping: Bmap | readonly ByteRange[],
+  target: FileHandle,
+  ctx: JobContext,
+  opts: MappedWriteOptions = {},
+): Promise<MappedWriteResult> {
+  const imageBytes = (await stat(imagePath)).size;
+  const bmap = Array.isArray(mapping) ? undefined : (mapping as Bmap);
+  if (bmap && bmap.imageSize !== imageBytes) {
+    throw new AtlasError(
+      'bad-input',
+      `the block map is for an image of ${bmap.imageSize} bytes, but ${basename(imagePath)} has ${imageBytes}`,
+      'use the .bmap that was made with this image',
+    );
+  }
+  if (opts.targetBytes !== undefined && opts.targetBytes < imageBytes) {
+    throw new AtlasError(
+      'too-small',
+      `the target (${opts.targetBytes} bytes) is too small for the image (${imageBytes} bytes)`,
+      'use a larger card',
+    );
+  }
+  const ranges: Array<{ range: ByteRange; checksum?: string }> = bmap
+    ? bmap.ranges.map((r) => ({
+        range: bmapByteRanges({ ...bmap, ranges: [r] })[0]!,
+        ...(r.checksum && opts.verify !== false ? { checksum: r.checksum } : {}),
+      }))
+    : mergeRanges(mapping as readonly ByteRange[])
+        .map((r) => ({ start: r.start, end: Math.min(r.end, imageBytes) }))
+        .filter((r) => r.end > r.start)
+        .map((range) => ({ range }));
+  const mappedBytes = ranges.reduce((n, r) => n + r.range.end - r.range.start, 0);
+  const held: Array<{ position: number; data: Buffer }> = [];
+  let done = 0;
+  let written = 0;
+
+  const image = await open(imagePath, 'r');
+  try {
+    for (const { range, checksum } of ranges) {
+      const hash = checksum ? createHash(bmap!.checksumType ?? 'sha256') : undefined;
+      for await (const { piece, data } of readPieces(image, [range], ctx)) {
+        hash?.update(data);
+        if (opts.firstBlockLast && piece.start < IO) {
+          const split = Math.min(IO, piece.end) - piece.start;
+          held.push({ position: piece.start, data: Buffer.from(data.subarray(0, split)) });
+          if (split < data.length) await writeAll(target, data.subarray(split), piece.start + split);
+        } else {
+          await writeAll(target, data, piece.start);
+        }
+        written += data.length;
+        done += data.length;
+        ctx.progress(done, mappedBytes);
+      }
+      const got = hash?.digest('hex');
+      if (hash && got !== checksum) {
+        throw new AtlasError(
+          'verify-failed',
+          `bytes ${range.start}-${range.end} of ${basename(imagePath)} do not match the block map (checksum ${got}, expected ${checksum})`,
+          'the image or its .bmap is damaged, or they do not belong together; the card is incomplete: write it again from a good image',
+        );
+      }
+    }
+  } finally {
+    await image.close();
+  }
+
+  if (opts.targetBytes !== undefined && opts.wipeStaleGpt !== false) {
+    const mapped = ranges.map((r) => r.range);
+    const from = Math.max(0, opts.targetBytes - GPT_BACKUP_BYTES);
+    for (const gap of gapsIn(from, opts.targetBytes, mapped)) {
+      await writeAll(target, Buffer.alloc(gap.end - gap.start), gap.start);
+      written += gap.end - gap.start;
+    }
+  }
+  await target.sync();
+  for (const h of held) await writeAll(target, h.data, h.position);
+  const st = await target.stat();
+  if (st.isFile() && st.size < imageBytes) await target.truncate(imageBytes);
+  await target.sync();
+  return { imageBytes, mappedBytes, writtenBytes: written, ranges: ranges.length };
+}

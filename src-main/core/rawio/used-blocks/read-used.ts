@@ -1,0 +1,127 @@
+/**
+ * Used-block card reads: maps the card (partition table, then each file system's allocation
+ * maps) and copies only the mapped ranges into a new sparse file of the card's full size. Bytes
+ * that were not mapped stay holes and read as zeros; mapped blocks that are all zeros are not
+ * written either (they read back the same). Over a USB card reader the time is set by the bytes
+ * read, so a card with 3 GB used out of 32 GB is read ten times faster than a full copy.
+ *
+ * The destination is created (never overwritten) and removed again if the copy fails or is
+ * cancelled.
+ */
+import { open, rm } from 'node:fs/promises';
+import { identifyCard } from '../../cards/card.js';
+import { AtlasError, CancelledError } from '../../errors.js';
+import type { JobContext } from '../../jobs/job.js';
+import { handleReader } from './byte-reader.js';
+import { chunks, type ByteRange } from './byte-ranges.js';
+import { mapCard, type CardMap } from './used-ranges.js';
+
+const CHUNK = 1024 * 1024;
+
+export interface ReadUsedOptions {
+  /** Bytes of the card; read from the device or file when not given. */
+  length?: number;
+  /** Alignment of the copied ranges (default 64 KiB: fewer, longer reads). */
+  align?: number;
+  /** Also copy unpartitioned space after the last partition. */
+  keepTrailing?: boolean;
+}
+
+export interface ReadUsedResult {
+  /** Size of the copy (the card's size). */
+  bytes: number;
+  /** Bytes read from the card. */
+  mappedBytes: number;
+  /** The ranges that were copied: the data extents of the copy, for a .bmap or a mapped write. */
+  ranges: ByteRange[];
+  /** One line per partition copied in full, with the reason. */
+  fallbacks: string[];
+  notes: string[];
+  map: CardMap;
+}
+
+function isZero(buf: Buffer): boolean {
+  const words = Math.floor(buf.length / 8);
+  for (let i = 0; i < words; i++) if (buf.readBigUInt64LE(i * 8) !== 0n) return false;
+  for (let i = words * 8; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+export async function readUsedToSparseFile(
+  sourcePath: string,
+  destPath: string,
+  ctx: JobContext,
+  opts: ReadUsedOptions = {},
+): Promise<ReadUsedResult> {
+  const size = opts.length ?? (await identifyCard(sourcePath)).bytes;
+  const source = await open(sourcePath, 'r');
+  try {
+    ctx.step('map-used', 'Reading the partition table and file system maps');
+    const map = await mapCard(handleReader(source, size), {
+      align: opts.align ?? 64 * 1024,
+      keepTrailing: opts.keepTrailing ?? false,
+    });
+    for (const p of map.partitions) {
+      ctx.log(
+        p.fallback ??
+          `partition ${p.index}: ${p.fs}, ${p.mappedBytes} of ${p.length} bytes in use${p.details ? ` (${p.details})` : ''}`,
+      );
+    }
+    for (const n of map.notes) ctx.log(n);
+    ctx.throwIfCancelled();
+
+    ctx.step('read-used', 'Copying the used blocks of the card', map.mappedBytes);
+    const dest = await open(destPath, 'wx').catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+      throw new AtlasError(
+        'exists',
+        `${destPath} already exists`,
+        'choose another name, or delete the old copy first',
+      );
+    });
+    try {
+      await dest.truncate(size);
+      const buf = Buffer.alloc(CHUNK);
+      let done = 0;
+      for (const piece of chunks(map.ranges, CHUNK)) {
+        if (ctx.signal.aborted) throw new CancelledError('the used-block copy');
+        const len = piece.end - piece.start;
+        const view = buf.subarray(0, len);
+        let got = 0;
+        while (got < len) {
+          const { bytesRead } = await source.read(view, got, len - got, piece.start + got);
+          if (bytesRead === 0) {
+            throw new AtlasError(
+              'card-changed',
+              `the card ended at byte ${piece.start + got}; it was ${size} bytes when the copy started`,
+              'was the card removed? insert it again and start the copy again',
+            );
+          }
+          got += bytesRead;
+        }
+        if (!isZero(view)) {
+          let put = 0;
+          while (put < len) put += (await dest.write(view, put, len - put, piece.start + put)).bytesWritten;
+        }
+        done += len;
+        ctx.progress(done, map.mappedBytes);
+      }
+      await dest.sync();
+    } catch (err) {
+      await dest.close().catch(() => undefined);
+      await rm(destPath, { force: true });
+      throw err;
+    }
+    await dest.close();
+    return {
+      bytes: size,
+      mappedBytes: map.mappedBytes,
+      ranges: map.ranges,
+      fallbacks: map.fallbacks,
+      notes: map.notes,
+      map,
+    };
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,252 @@
+// Block maps in bmaptool's format: ours are accepted by the real bmaptool (file checksum and range
+// checksums), bmaptool's are accepted by us, and mapped writes put exactly the mapped bytes down.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratch } from '../helpers/fixtures.js';
+import { MiB, patternFile, writePattern } from '../helpers/used-card.js';
+import { startJob, type JobContext, type JobEvent } from '../../src-main/core/jobs/job.js';
+import {
+  bmapByteRanges,
+  createBmap,
+  parseBmap,
+  readBmap,
+  renderBmap,
+  writeBmapFile,
+  writeMappedToTarget,
+  type Bmap,
+} from '../../src-main/core/rawio/bmap.js';
+
+let dir: string;
+let image: string;
+const SIZE = 9 * MiB + 1000; // not a multiple of the block size: the last block is partial
+const DATA = [
+  { start: 0, end: 8192 },
+  { start: 3 * MiB, end: 3 * MiB + 1_500_000 },
+  { start: 9 * MiB, end: SIZE },
+];
+
+function run<T>(fn: (ctx: JobContext) => Promise<T>, events: JobEvent[] = []): Promise<T> {
+  const job = startJob('bmap test', fn, { progressIntervalMs: 0 });
+  job.on('event', (e) => events.push(e));
+  return job.promise;
+}
+
+function sha(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+function emptyFile(name: string, bytes: number): string {
+  const p = join(dir, name);
+  writeFileSync(p, '');
+  execFileSync('truncate', ['-s', String(bytes), p]);
+  return p;
+}
+
+beforeAll(() => {
+  dir = scratch('bmap');
+  image = emptyFile('small.img', SIZE);
+  for (const r of DATA) writePattern(image, r.start, r.end - r.start, `data-${r.start}`);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('bmap files', () => {
+  it('round-trips: what we write parses back to the same map, with a checksum per range', async () => {
+    const { bmap, text } = await run((ctx) => createBmap(image, ctx, { ranges: DATA }));
+    // Well-formed XML: no "--" inside comments, even for image names that contain it.
+    expect(
+      renderBmap(bmap, 'a--b.img')
+        .match(/<!--([\s\S]*?)-->/g)!
+        .every((c) => !c.slice(4, -3).includes('--')),
+    ).toBe(true);
+    expect(bmap).toMatchObject({
+      version: '2.0',
+      imageSize: SIZE,
+      blockSize: 4096,
+      blocksCount: Math.ceil(SIZE / 4096),
+    });
+    expect(bmap.ranges.map((r) => [r.first, r.last])).toEqual([
+      [0, 1],
+      [768, 768 + Math.ceil(1_500_000 / 4096) - 1],
+      [2304, 2304],
+    ]);
+    expect(parseBmap(text)).toEqual(bmap);
+    const img = readFileSync(image);
+    for (const [i, r] of bmapByteRanges(bmap).entries()) {
+      expect(bmap.ranges[i]!.checksum).toBe(sha(img.subarray(r.start, r.end)));
+    }
+    expect(text).toMatch(/<BmapFileChecksum> [0-9a-f]{64} <\/BmapFileChecksum>/);
+  });
+
+  it('is accepted by the real bmaptool, which then writes the image exactly', async () => {
+    const bmapPath = join(dir, 'small.bmap');
+    await run((ctx) => writeBmapFile(image, bmapPath, ctx, { ranges: DATA }));
+    const target = join(dir, 'bmaptool-target.img');
+    patternFile(target, SIZE, 'stale'); // bmaptool keeps unmapped bytes: only mapped ones may differ
+    const r = spawnSync('bmaptool', ['copy', '--bmap', bmapPath, image, target], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const before = readFileSync(bmapPath, 'utf8');
+    await expect(run((ctx) => writeBmapFile(image, bmapPath, ctx, 'nonzero-scan'))).rejects.toMatchObject({
+      code: 'exists',
+    });
+    expect(readFileSync(bmapPath, 'utf8')).toBe(before);
+    const out = readFileSync(target);
+    const img = readFileSync(image);
+    for (const d of DATA) expect(sha(out.subarray(d.start, d.end))).toBe(sha(img.subarray(d.start, d.end)));
+  });
+
+  it('a changed bmap is refused by bmaptool and by us', async () => {
+    const { text } = await run((ctx) => createBmap(image, ctx, { ranges: DATA }));
+    const tampered = text.replace('<Range chksum', '<Range  chksum');
+    const p = join(dir, 'tampered.bmap');
+    writeFileSync(p, tampered);
+    const target = emptyFile('tampered-target.img', SIZE);
+    const r = spawnSync('bmaptool', ['copy', '--bmap', p, image, target], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/checksum mismatch for bmap file/);
+    expect(() => parseBmap(tampered)).toThrow(/own checksum is wrong/);
+  });
+
+  it('reads and checks a bmap made by bmaptool create, and writes with it', async () => {
+    const sparse = emptyFile('sparse.img', 16 * MiB);
+    writePattern(sparse, 2 * MiB, 5000, 'a');
+    writePattern(sparse, 10 * MiB, MiB, 'b');
+    const p = join(dir, 'theirs.bmap');
+    execFileSync('bmaptool', ['create', '-o', p, sparse], { stdio: 'pipe' });
+    const theirs = await readBmap(p);
+    expect(theirs.checksumType).toBe('sha256');
+    expect(theirs.imageSize).toBe(16 * MiB);
+    const ranges = bmapByteRanges(theirs);
+    expect(ranges.some((x) => x.start <= 2 * MiB && x.end >= 2 * MiB + 5000)).toBe(true);
+    expect(ranges.some((x) => x.start <= 10 * MiB && x.end >= 11 * MiB)).toBe(true);
+    const target = emptyFile('theirs-target.img', 16 * MiB);
+    const fh = await open(target, 'r+');
+    const w = await run((ctx) => writeMappedToTarget(sparse, theirs, fh, ctx));
+    await fh.close();
+    expect(w.mappedBytes).toBe(theirs.mappedBlocksCount * 4096);
+    expect(sha(readFileSync(target))).toBe(sha(readFileSync(sparse)));
+  });
+
+  it('nonzero-scan maps the 1 MiB blocks that are not all zeros', async () => {
+    const { bmap } = await run((ctx) => createBmap(image, ctx, 'nonzero-scan'));
+    expect(bmapByteRanges(bmap)).toEqual([
+      { start: 0, end: MiB },
+      { start: 3 * MiB, end: 5 * MiB },
+      { start: 9 * MiB, end: SIZE },
+    ]);
+  });
+
+  it('refuses block maps that do not add up', () => {
+    const base: Bmap = {
+      version: '2.0',
+      imageSize: 10 * 4096,
+      blockSize: 4096,
+      blocksCount: 10,
+      mappedBlocksCount: 3,
+      checksumType: 'sha256',
+      ranges: [
+        { first: 0, last: 1 },
+        { first: 5, last: 5 },
+      ],
+    };
+    expect(parseBmap(renderBmap(base)).ranges).toHaveLength(2);
+    expect(() => parseBmap(renderBmap({ ...base, blocksCount: 11 }))).toThrow(/do not make an image/);
+    expect(() => parseBmap(renderBmap({ ...base, mappedBlocksCount: 4 }))).toThrow(/MappedBlocksCount/);
+    expect(() =>
+      parseBmap(
+        renderBmap({
+          ...base,
+          ranges: [
+            { first: 1, last: 3 },
+            { first: 3, last: 3 },
+          ],
+        }),
+      ),
+    ).toThrow(/overlaps/);
+    expect(() => parseBmap(renderBmap({ ...base, ranges: [{ first: 8, last: 10 }] }))).toThrow(
+      /past the end/,
+    );
+    expect(() => parseBmap(renderBmap({ ...base, version: '3.0' }))).toThrow(/newer than 2.x/);
+    expect(() => parseBmap('<bmap>')).toThrow(/version/);
+  });
+});
+
+describe('writeMappedToTarget', () => {
+  it('stops with verify-failed when the image no longer matches its bmap', async () => {
+    const copy = join(dir, 'changed.img');
+    writeFileSync(copy, readFileSync(image));
+    const { bmap } = await run((ctx) => createBmap(copy, ctx, { ranges: DATA }));
+    writePattern(copy, 3 * MiB + 100, 1, 'flip');
+    const fh = await open(emptyFile('changed-target.img', SIZE), 'r+');
+    const err = await run((ctx) => writeMappedToTarget(copy, bmap, fh, ctx)).catch((e: unknown) => e);
+    await fh.close();
+    expect(err).toMatchObject({ code: 'verify-failed' });
+    expect((err as Error).message).toMatch(new RegExp(`bytes ${3 * MiB}-`));
+  });
+
+  it('refuses a target smaller than the image and a bmap of another image', async () => {
+    const { bmap } = await run((ctx) => createBmap(image, ctx, { ranges: DATA }));
+    const fh = await open(emptyFile('tiny-target.img', MiB), 'r+');
+    await expect(
+      run((ctx) => writeMappedToTarget(image, bmap, fh, ctx, { targetBytes: MiB })),
+    ).rejects.toMatchObject({
+      code: 'too-small',
+    });
+    await expect(
+      run((ctx) => writeMappedToTarget(image, { ...bmap, imageSize: SIZE + 1 }, fh, ctx)),
+    ).rejects.toMatchObject({
+      code: 'bad-input',
+    });
+    await fh.close();
+  });
+
+  it('writes the first 1 MiB last, after a sync, and zeroes a stale backup GPT on a larger card', async () => {
+    const targetBytes = 12 * MiB;
+    const path = join(dir, 'order-target.img');
+    patternFile(path, targetBytes, 'old-card');
+    const real = await open(path, 'r+');
+    const log: string[] = [];
+    // The real handle, with every write and sync recorded in order.
+    const recorder = new Proxy(real, {
+      get(t, prop, recv) {
+        if (prop === 'write') {
+          return (buf: Buffer, off: number, len: number, pos: number) => {
+            log.push(`write ${pos}`);
+            return t.write(buf, off, len, pos);
+          };
+        }
+        if (prop === 'sync') {
+          return () => {
+            log.push('sync');
+            return t.sync();
+          };
+        }
+        const v = Reflect.get(t, prop, recv);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    }) as FileHandle;
+    const events: JobEvent[] = [];
+    const w = await run((ctx) => {
+      ctx.step('write-mapped', 'Writing the mapped ranges');
+      return writeMappedToTarget(image, DATA, recorder, ctx, { targetBytes, firstBlockLast: true });
+    }, events);
+    await real.close();
+    const firstSync = log.indexOf('sync');
+    expect(log.slice(0, firstSync).every((l) => l !== 'write 0')).toBe(true);
+    expect(log.slice(firstSync)).toContain('write 0');
+    const out = await readFile(path);
+    const img = readFileSync(image);
+    for (const d of DATA) expect(sha(out.subarray(d.start, d.end))).toBe(sha(img.subarray(d.start, d.end)));
+    expect(out.subarray(targetBytes - 33 * 512).every((b) => b === 0)).toBe(true);
+    expect(out.subarray(targetBytes - 33 * 512 - 512, targetBytes - 33 * 512).some((b) => b !== 0)).toBe(
+      true,
+    );
+    expect(w.mappedBytes).toBe(DATA.reduce((n, d) => n + d.end - d.start, 0));
+    expect(w.writtenBytes).toBe(w.mappedBytes + 33 * 512);
+    const last = events.filter((e) => e.type === 'progress').at(-1);
+    expect(last).toMatchObject({ doneBytes: w.mappedBytes, totalBytes: w.mappedBytes });
+  });
+});
