@@ -21,6 +21,8 @@ export interface Command {
   usage: string;
   summary: string;
   positionals: string[];
+  /** The last positional may repeat (flash IMAGE CARD CARD...). */
+  variadic?: boolean;
   options: Record<string, { type: 'string' | 'boolean' }>;
   /** Overwrites a card: needs --yes or a terminal to confirm. */
   destructive?: (pos: string[]) => string;
@@ -192,16 +194,28 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   flash: {
-    usage: 'flash IMAGE CARD [--no-verify]',
-    summary: 'write an image (.img/.img.xz/.img.gz/.img.zst) to a card and verify it',
+    usage: 'flash IMAGE CARD [CARD...] [--no-verify]',
+    summary: 'write an image (.img/.img.xz/.img.gz/.img.zst) to one or more cards and verify them',
     positionals: ['IMAGE', 'CARD'],
+    variadic: true,
     options: { 'no-verify': { type: 'boolean' } },
-    destructive: ([image, card]) => `flash ${image} onto ${card}: everything on ${card} will be erased`,
-    run: (env, [image, card], v, ctx) =>
-      flash(env, { image: image!, card: card!, verify: v['no-verify'] !== true }, ctx),
+    destructive: ([, ...cards]) => `flash onto ${cards.join(', ')}: everything on ${cards.length > 1 ? 'these cards' : cards[0]} will be erased`,
+    run: (env, [image, ...cards], v, ctx) => flash(env, { image: image!, cards, verify: v['no-verify'] !== true }, ctx),
     human: (r) => {
       const x = r as Awaited<ReturnType<typeof flash>>;
-      return `Flashed ${x.image} to ${x.card}: ${bytes(x.bytes)}, ${x.verified ? 'verified (read back, sha256 matches)' : 'not verified'}`;
+      const how = x.mode === 'stream' ? 'whole image' : `${bytes(x.mappedBytes)} mapped of ${bytes(x.imageBytes)} (${x.mode})`;
+      const lines = x.cards.map((c) =>
+        c.ok
+          ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}`
+          : `  ${c.card}: FAILED: ${c.error?.message}${c.error?.hint ? ` (${c.error.hint})` : ''}`,
+      );
+      return [`Flashed ${x.image}: ${how}`, ...lines].join('\n');
+    },
+    failure: (r) => {
+      const x = r as Awaited<ReturnType<typeof flash>>;
+      return x.failed === 0
+        ? undefined
+        : new AtlasError('tool-failed', `${x.failed} of ${x.cards.length} cards failed`, 'see each card above; the others are fine');
     },
   },
   inspect: {

@@ -84,7 +84,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`usage: ods-sd ${command.usage}\n${command.summary}\n`);
     return 0;
   }
-  if (positionals.length !== command.positionals.length) {
+  const arity = command.variadic
+    ? positionals.length >= command.positionals.length
+    : positionals.length === command.positionals.length;
+  if (!arity) {
     return emitError(
       new AtlasError(
         'usage',

@@ -1,12 +1,19 @@
 // Flash, run for real: images (plain and compressed) onto image-file cards and loop block devices.
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { closeSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, scratch } from '../helpers/fixtures.js';
-import { attachAsDevice, detach, e2fsckClean, rootChecksums, sha256 } from '../helpers/disk-tools.js';
+import {
+  attachAsDevice,
+  bootChecksums,
+  detach,
+  e2fsckClean,
+  rootChecksums,
+  sfdiskJson,
+  sha256,
+} from '../helpers/disk-tools.js';
 
 const MiB = 1024 * 1024;
 
@@ -20,21 +27,6 @@ function card(dir: string, name: string, bytes: number, fill = 0xa5): string {
   return p;
 }
 
-function prefixSha(path: string, length: number): string {
-  const fd = openSync(path, 'r');
-  const h = createHash('sha256');
-  const buf = Buffer.alloc(MiB);
-  let pos = 0;
-  while (pos < length) {
-    const n = readSync(fd, buf, 0, Math.min(MiB, length - pos), pos);
-    if (n <= 0) break;
-    h.update(buf.subarray(0, n));
-    pos += n;
-  }
-  closeSync(fd);
-  return h.digest('hex');
-}
-
 describe('ods-sd flash', () => {
   let dir: string;
   let image: string;
@@ -46,16 +38,49 @@ describe('ods-sd flash', () => {
     size = statSync(image).size;
   });
 
-  it('writes a plain image over old data and verifies it by reading back', async () => {
+  it('writes only the mapped blocks of a plain image over old data, and verifies them by reading back', async () => {
     const target = card(dir, 'card.img', size + 64 * MiB);
     const r = await odsSd(['flash', image, target, '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json.result).toMatchObject({ verified: true, bytes: size, sha256: sha256(image) });
-    expect(prefixSha(target, size)).toBe(sha256(image));
-    // Bytes past the image are the card's own (not the flash's business), and the card kept its size.
-    expect(statSync(target).size).toBe(size + 64 * MiB);
+    expect(r.json.result).toMatchObject({ mode: 'used-blocks', imageBytes: size, failed: 0 });
+    expect(r.json.result.cards).toEqual([
+      expect.objectContaining({ card: target, ok: true, verified: true }),
+    ]);
+    // Far fewer bytes than the image crossed to the card: free space was skipped.
+    expect(r.json.result.mappedBytes).toBeLessThan(size / 4);
+    expect(r.json.result.cards[0].writtenBytes).toBeLessThanOrEqual(r.json.result.mappedBytes + 33 * 512);
+    // The card is a faithful copy where it matters: table, file systems, every file.
+    expect(sfdiskJson(target).partitions).toEqual(
+      sfdiskJson(image).partitions.map((p) => ({ ...p, node: `${target}${p.node.slice(image.length)}` })),
+    );
     expect(e2fsckClean(target).code).toBe(0);
+    expect(rootChecksums(target)).toEqual(rootChecksums(image));
+    expect(bootChecksums(target)).toEqual(bootChecksums(image));
+    // Bytes past the image are the card's own, and the card kept its size.
+    expect(statSync(target).size).toBe(size + 64 * MiB);
     expect(r.stderr).toMatch(/Verifying/);
+  });
+
+  it('writes several cards at once; one failing card does not stop the others', async () => {
+    const good1 = card(dir, 'multi-1.img', size);
+    const tooSmall = card(dir, 'multi-small.img', 32 * MiB);
+    const good2 = card(dir, 'multi-2.img', size + MiB);
+    const before = sha256(tooSmall);
+    const r = await odsSd(['flash', image, good1, tooSmall, good2, '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.json.result.failed).toBe(1);
+    expect(r.json.result.cards.map((c: { card: string; ok: boolean }) => [c.card, c.ok])).toEqual([
+      [good1, true],
+      [tooSmall, false],
+      [good2, true],
+    ]);
+    expect(r.json.result.cards[1].error.code).toBe('too-small');
+    expect(sha256(tooSmall)).toBe(before);
+    for (const c of [good1, good2]) {
+      expect(e2fsckClean(c).code).toBe(0);
+      expect(rootChecksums(c)).toEqual(rootChecksums(image));
+    }
+    expect(r.stdout).toMatch(/multi-small.img: FAILED/);
   });
 
   for (const [ext, cmd] of [
@@ -69,6 +94,8 @@ describe('ods-sd flash', () => {
       const target = card(dir, `card-${ext}.img`, size);
       const r = await odsSd(['flash', compressed, target, '--yes']);
       expect(r.code, r.stderr).toBe(0);
+      expect(r.json.result.mode).toBe('stream');
+      expect(r.json.result.sha256).toBe(sha256(image));
       expect(sha256(target)).toBe(sha256(image));
     });
   }
@@ -79,8 +106,8 @@ describe('ods-sd flash', () => {
     try {
       const r = await odsSd(['flash', image, dev, '--yes']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.json.result.verified).toBe(true);
-      expect(prefixSha(dev, size)).toBe(sha256(image));
+      expect(r.json.result.cards[0].verified).toBe(true);
+      expect(e2fsckClean(dev).code).toBe(0);
       expect(rootChecksums(dev)).toEqual(rootChecksums(image));
     } finally {
       detach(dev);

@@ -159,15 +159,36 @@ describe('ods-sd shrink (Phase 2)', () => {
     const m = JSON.parse(readFileSync(`${image}.manifest.json`, 'utf8'));
     expect(m).toMatchObject({ kind: 'clone-image', phase: 2, version: '9.1.7', tag: 'FLASH' });
     expect(m.files[0].sha256).toBe(sha256(image));
+    expect(m.files[1]).toMatchObject({
+      name: 'ods-atlas-clone-v9-1-7-FLASH.img.bmap',
+      sha256: sha256(`${image}.bmap`),
+    });
     const l = await odsSd(['list', '--library', lib]);
     expect(l.json.result.entries).toEqual([
       expect.objectContaining({ name: 'ods-atlas-clone-v9-1-7-FLASH.img', phase: 2, kind: 'clone-image' }),
     ]);
   });
 
-  it('a flashed clone grows back to fill a larger card when restored by the seed tools', () => {
-    // The partition table is MBR and ends at the image end: sfdisk accepts it as is.
+  it('reads only the used blocks of the card', () => {
+    expect(result.readBytes).toBeLessThan(statSync(card).size / 4);
     expect(spawnSync('sfdisk', ['--verify', image]).status).toBe(0);
+  });
+
+  it('writes a .bmap that bmaptool accepts, and flash writes by it', async () => {
+    const bmap = `${image}.bmap`;
+    expect(result.bmap).toBe(bmap);
+    const target = join(dir, 'bmaptool-target.img');
+    execFileSync('truncate', ['-s', String(statSync(image).size), target]);
+    const bt = spawnSync('bmaptool', ['copy', '--bmap', bmap, image, target], { encoding: 'utf8' });
+    expect(bt.status, bt.stderr).toBe(0);
+    expect(e2fsckClean(target).code).toBe(0);
+    const card2 = join(dir, 'flash-by-bmap.img');
+    execFileSync('truncate', ['-s', String(statSync(image).size + 1024 * 1024), card2]);
+    const f = await odsSd(['flash', image, card2, '--yes']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.json.result.mode).toBe('bmap');
+    expect(f.json.result.cards[0].writtenBytes).toBeLessThanOrEqual(f.json.result.mappedBytes + 33 * 512);
+    expect(rootChecksums(card2)).toEqual(rootChecksums(image));
   });
 
   it('refuses to shrink a card that fails the checklist, unless forced', async () => {

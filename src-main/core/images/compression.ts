@@ -4,7 +4,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { AtlasError } from '../errors.js';
 import { runTool } from '../tools/run-tool.js';
 
@@ -64,26 +64,33 @@ export interface DecompressStream {
 
 export function decompress(path: string, kind: Exclude<Compression, 'none'>): DecompressStream {
   const { cmd, args } = DECOMPRESSOR[kind];
-  const child = execa(cmd, [...args, path], {
-    reject: false,
-    buffer: { stdout: false, stderr: true },
-    stdin: 'ignore',
+  // node:child_process keeps stdout paused until it is read, so no output is lost before the
+  // consumer starts; stderr is kept for the error message.
+  const child = spawn(cmd, [...args, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 4000) stderr += d.toString();
   });
   let killedByUs = false;
-  const done = child.then((r) => {
-    // A decompressor that died from a signal we did not send produced a truncated stream.
-    if (killedByUs) return;
-    if (r.exitCode !== 0 || r.isTerminated) {
-      throw new AtlasError(
-        'bad-input',
-        `${path} could not be decompressed (${cmd} ${r.isTerminated ? `killed by ${r.signal}` : `exit ${r.exitCode}`}): ${String(r.stderr).trim()}`,
-        'the download is probably incomplete or corrupt: download it again',
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', (e) =>
+      reject(new AtlasError('missing-tool', `${cmd} could not be started: ${e.message}`, `install ${cmd}`)),
+    );
+    child.on('close', (code, signal) => {
+      // A decompressor that died from a signal we did not send produced a truncated stream.
+      if (killedByUs || (code === 0 && signal === null)) return resolve();
+      reject(
+        new AtlasError(
+          'bad-input',
+          `${path} could not be decompressed (${cmd} ${signal ? `killed by ${signal}` : `exit ${code}`}): ${stderr.trim()}`,
+          'the download is probably incomplete or corrupt: download it again',
+        ),
       );
-    }
+    });
   });
   done.catch(() => undefined);
   return {
-    stream: child.stdout!,
+    stream: child.stdout,
     done,
     kill: () => {
       killedByUs = true;

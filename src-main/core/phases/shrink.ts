@@ -4,12 +4,14 @@
  * <name>.img.partial, the checklist must pass first (unless forced), shrink_image.sh does the
  * seed's e2fsck / resize2fs -M / partition + 5% / e2fsck, and the image ends at the partition end.
  */
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { describeCard, identifyCard } from '../cards/card.js';
-import { copyToSparseFile } from '../rawio/block-copy.js';
+import { createBmap } from '../rawio/bmap.js';
+import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
@@ -30,6 +32,9 @@ export interface ShrinkParams {
 export interface ShrinkResult {
   image: string;
   manifest: string;
+  bmap: string;
+  /** Bytes read from the card (used blocks only). */
+  readBytes: number;
   bytes: number;
   sha256: string;
   rootStart: number;
@@ -47,7 +52,10 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
   const outDir = resolve(params.outDir ?? env.library);
   const final = join(outDir, cloneImageName(params.version, params.tag));
   const partial = `${final}.partial`;
+  const bmapFinal = `${final}.bmap`;
+  const bmapPartial = `${bmapFinal}.partial`;
   await refuseExisting(final);
+  await refuseExisting(bmapFinal);
 
   const report = await verify(
     env,
@@ -65,13 +73,19 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
   await mkdir(outDir, { recursive: true });
   await ensureFreeSpace(outDir, Math.min(card.bytes, 64 * 1024 * 1024), 'the clone image');
   await discard(partial);
+  await discard(bmapPartial);
   try {
-    ctx.step('read', `Copying ${describeCard(card)} to a work image`, card.bytes);
-    await copyToSparseFile(card.path, partial, card.bytes, ctx);
+    // Only the used blocks cross the card reader; free space stays a hole in the work image.
+    const read = await readUsedToSparseFile(card.path, partial, ctx, { length: card.bytes });
+    for (const f of read.fallbacks) ctx.log(`read in full: ${f}`);
 
     const b = env.builder;
     const out = await b.runScript('shrink_image.sh', [b.toBuilderPath(partial)], ctx);
     const one = (k: string) => out.results.get(k)?.[0] ?? '';
+
+    ctx.step('bmap', 'Writing the block map (.bmap) for fast flashing');
+    const bmap = await createBmap(partial, ctx, 'card-map');
+    await writeFile(bmapPartial, bmap.text);
 
     ctx.step('checksum', 'Computing the clone image checksum');
     const sum = await sha256File(partial, ctx);
@@ -83,7 +97,14 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
       tag: params.tag,
       builder: b.describe(),
       source: { path: card.path, kind: 'card', bytes: card.bytes, description: describeCard(card) },
-      files: [{ name: basename(final), bytes: sum.bytes, sha256: sum.sha256 }],
+      files: [
+        { name: basename(final), bytes: sum.bytes, sha256: sum.sha256 },
+        {
+          name: basename(bmapFinal),
+          bytes: Buffer.byteLength(bmap.text),
+          sha256: createHash('sha256').update(bmap.text).digest('hex'),
+        },
+      ],
       layout: {
         rootStart: Number(one('root-start')),
         rootSectors: Number(one('root-sectors')),
@@ -96,14 +117,20 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
       notes: [
         `armbian-resize-filesystem.service: ${one('resize-service')}`,
         `checklist: ${report.ok ? 'passed' : `failed (${report.failed}), shrunk with --force`}`,
+        `read from the card: ${read.mappedBytes} of ${read.bytes} bytes (used blocks only)`,
+        ...read.fallbacks.map((f) => `read in full: ${f}`),
+        `block map: ${bmap.bmap.mappedBlocksCount} of ${bmap.bmap.blocksCount} blocks mapped`,
       ],
     });
     const manifestPath = manifestPathFor(final, 'clone-image');
     await writeManifest(manifestPath, manifest);
+    await publish(bmapPartial, bmapFinal);
     await publish(partial, final);
     return {
       image: final,
       manifest: manifestPath,
+      bmap: bmapFinal,
+      readBytes: read.mappedBytes,
       bytes: sum.bytes,
       sha256: sum.sha256,
       rootStart: Number(one('root-start')),
@@ -115,6 +142,7 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
     };
   } catch (e) {
     await discard(partial);
+    await discard(bmapPartial);
     throw e;
   }
 }

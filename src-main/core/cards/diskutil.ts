@@ -1,0 +1,274 @@
+/**
+ * The one wrapper for macOS `diskutil`: `info -plist` (parsed), `unmountDisk` and `eject`. On Linux
+ * the same card operations are `umount` of the card's mounted partitions and, for eject,
+ * `blockdev --flushbufs` (a reader has nothing to eject; the card is safe to pull once flushed).
+ * Callers name the card once and never branch on the platform.
+ */
+import { AtlasError } from '../errors.js';
+import { runTool } from '../tools/run-tool.js';
+import { mountsOf } from './card.js';
+
+export interface DiskutilOptions {
+  /** Defaults to the running platform; `darwin` uses diskutil, anything else the Linux tools. */
+  platform?: NodeJS.Platform;
+  /** Path of the diskutil executable (tests point this at test/doubles/bin/diskutil). */
+  diskutil?: string;
+  signal?: AbortSignal;
+}
+
+/** The facts of one disk or partition from `diskutil info -plist`. */
+export interface DiskInfo {
+  /** `disk4` or `disk4s1`. */
+  identifier: string;
+  /** `/dev/disk4`. */
+  node: string;
+  wholeDisk: boolean;
+  /** The whole disk this is (part of): `disk4`. */
+  parentWholeDisk: string;
+  bytes: number;
+  mediaName?: string;
+  removable: boolean;
+  ejectable: boolean;
+  internal: boolean;
+  writable: boolean;
+  /** Disk images, RAM disks and synthesized APFS containers. */
+  virtual: boolean;
+  busProtocol?: string;
+  mountPoint?: string;
+  diskUUID?: string;
+  /** For an APFS volume: the partitions holding its container (`disk0s2`). */
+  apfsPhysicalStores: string[];
+}
+
+export interface DiskutilResult {
+  /** diskutil's own words, for the log ("Unmount of all volumes on disk4 was successful"). */
+  message: string;
+}
+
+const DISKUTIL = '/usr/sbin/diskutil';
+
+// --- XML property lists ---------------------------------------------------------------------------
+
+export type PlistValue = string | number | boolean | PlistValue[] | { [key: string]: PlistValue };
+
+type Token =
+  | { kind: 'open'; name: string; empty: boolean }
+  | { kind: 'close'; name: string }
+  | { kind: 'text'; text: string };
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decodeText(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_, e: string) =>
+    e.startsWith('#x')
+      ? String.fromCodePoint(parseInt(e.slice(2), 16))
+      : e.startsWith('#')
+        ? String.fromCodePoint(Number(e.slice(1)))
+        : (ENTITIES[e] ?? ''),
+  );
+}
+
+function tokenize(xml: string): Token[] {
+  const tokens: Token[] = [];
+  const re = /<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<![^>]*>|<(\/?)([A-Za-z]+)[^>]*?(\/?)>|([^<]+)/g;
+  for (const m of xml.matchAll(re)) {
+    if (m[4] !== undefined) tokens.push({ kind: 'text', text: decodeText(m[4]) });
+    else if (m[2] === undefined) continue;
+    else if (m[1] === '/') tokens.push({ kind: 'close', name: m[2] });
+    else tokens.push({ kind: 'open', name: m[2], empty: m[3] === '/' });
+  }
+  return tokens;
+}
+
+/** Parses an XML property list (the output of `diskutil … -plist`). */
+export function parsePlist(xml: string): PlistValue {
+  const tokens = tokenize(xml);
+  let i = 0;
+  const bad = (what: string) =>
+    new AtlasError('tool-failed', `diskutil printed an unreadable property list (${what})`);
+  const skipSpace = (): Token | undefined => {
+    while (tokens[i]?.kind === 'text' && (tokens[i] as { text: string }).text.trim() === '') i++;
+    return tokens[i];
+  };
+  const next = (): Token | undefined => {
+    skipSpace();
+    return tokens[i++];
+  };
+  const close = (name: string) => {
+    const t = next();
+    if (t?.kind !== 'close' || t.name !== name) throw bad(`expected </${name}>`);
+  };
+  const text = (name: string): string => {
+    const t = tokens[i];
+    if (t?.kind === 'text') {
+      i++;
+      close(name);
+      return t.text;
+    }
+    close(name);
+    return '';
+  };
+  const value = (): PlistValue => {
+    const t = next();
+    if (t?.kind !== 'open') throw bad('expected a value');
+    if (t.name === 'true' || t.name === 'false') {
+      if (!t.empty) close(t.name);
+      return t.name === 'true';
+    }
+    if (t.empty) return t.name === 'array' ? [] : t.name === 'dict' ? {} : '';
+    switch (t.name) {
+      case 'string':
+      case 'date':
+        return text(t.name);
+      case 'data':
+        return text(t.name).replace(/\s+/g, '');
+      case 'integer':
+      case 'real':
+        return Number(text(t.name).trim());
+      case 'array': {
+        const out: PlistValue[] = [];
+        for (let t2 = skipSpace(); !(t2?.kind === 'close' && t2.name === 'array'); t2 = skipSpace()) {
+          if (t2 === undefined) throw bad('unterminated <array>');
+          out.push(value());
+        }
+        i++;
+        return out;
+      }
+      case 'dict': {
+        const out: { [key: string]: PlistValue } = {};
+        for (;;) {
+          const k = next();
+          if (k?.kind === 'close' && k.name === 'dict') return out;
+          if (k?.kind !== 'open' || k.name !== 'key') throw bad('expected <key>');
+          const key = k.empty ? '' : text('key');
+          out[key] = value();
+        }
+      }
+      default:
+        throw bad(`unknown element <${t.name}>`);
+    }
+  };
+  const root = next();
+  if (root?.kind !== 'open' || root.name !== 'plist') throw bad('no <plist>');
+  const v = value();
+  close('plist');
+  return v;
+}
+
+// --- diskutil info ----------------------------------------------------------------------------------
+
+const bool = (d: Record<string, PlistValue>, k: string): boolean | undefined =>
+  typeof d[k] === 'boolean' ? (d[k] as boolean) : undefined;
+const str = (d: Record<string, PlistValue>, k: string): string | undefined =>
+  typeof d[k] === 'string' && d[k] !== '' ? (d[k] as string) : undefined;
+const num = (d: Record<string, PlistValue>, k: string): number | undefined =>
+  typeof d[k] === 'number' && Number.isFinite(d[k]) ? (d[k] as number) : undefined;
+
+/** Turns `diskutil info -plist` output into DiskInfo (an error plist becomes `not-found`). */
+export function parseDiskInfo(xml: string): DiskInfo {
+  const root = parsePlist(xml);
+  if (typeof root !== 'object' || Array.isArray(root))
+    throw new AtlasError('tool-failed', 'diskutil info: not a dictionary');
+  const d = root;
+  if (bool(d, 'Error')) {
+    throw new AtlasError(
+      'not-found',
+      str(d, 'ErrorMessage') ?? 'diskutil could not find the disk',
+      'insert the card again and pick it again',
+    );
+  }
+  const identifier = str(d, 'DeviceIdentifier');
+  if (!identifier) throw new AtlasError('tool-failed', 'diskutil info printed no DeviceIdentifier');
+  const stores = Array.isArray(d.APFSPhysicalStores) ? d.APFSPhysicalStores : [];
+  const info: DiskInfo = {
+    identifier,
+    node: str(d, 'DeviceNode') ?? `/dev/${identifier}`,
+    wholeDisk: bool(d, 'WholeDisk') ?? !/s\d+$/.test(identifier),
+    parentWholeDisk: str(d, 'ParentWholeDisk') ?? identifier.replace(/s\d+(s\d+)?$/, ''),
+    bytes: num(d, 'TotalSize') ?? num(d, 'Size') ?? num(d, 'IOKitSize') ?? 0,
+    removable: bool(d, 'RemovableMedia') ?? bool(d, 'Removable') ?? false,
+    ejectable: bool(d, 'Ejectable') ?? false,
+    internal: bool(d, 'Internal') ?? false,
+    writable: bool(d, 'WritableMedia') ?? bool(d, 'Writable') ?? false,
+    virtual: str(d, 'VirtualOrPhysical') === 'Virtual' || str(d, 'BusProtocol') === 'Disk Image',
+    apfsPhysicalStores: stores
+      .map((s) => (typeof s === 'object' && !Array.isArray(s) ? str(s, 'APFSPhysicalStore') : undefined))
+      .filter((s): s is string => s !== undefined),
+  };
+  const optional: Array<[keyof DiskInfo, string | undefined]> = [
+    ['mediaName', str(d, 'MediaName')],
+    ['busProtocol', str(d, 'BusProtocol')],
+    ['mountPoint', str(d, 'MountPoint')],
+    ['diskUUID', str(d, 'DiskUUID')],
+  ];
+  for (const [k, v] of optional) if (v !== undefined) (info as unknown as Record<string, string>)[k] = v;
+  return info;
+}
+
+/** `/dev/rdisk4`, `rdisk4`, `/dev/disk4s1` → the argument diskutil expects (`/dev/disk4s1`). */
+export function diskutilTarget(dev: string): string {
+  const m = /^(?:\/dev\/)?r?(disk\d+(?:s\d+){0,2})$/.exec(dev);
+  if (!m) {
+    throw new AtlasError('bad-input', `${dev} is not a macOS disk`, 'macOS disks are named /dev/diskN');
+  }
+  return `/dev/${m[1]}`;
+}
+
+async function diskutil(args: string[], opts: DiskutilOptions): Promise<{ code: number; out: string }> {
+  const r = await runTool(opts.diskutil ?? DISKUTIL, args, opts.signal ? { signal: opts.signal } : {});
+  return { code: r.exitCode, out: [r.stdout, r.stderr].filter(Boolean).join('\n').trim() };
+}
+
+/** `diskutil info -plist DEV`: size, media name, removable/internal/writable/virtual, parent disk. */
+export async function info(dev: string, opts: DiskutilOptions = {}): Promise<DiskInfo> {
+  const r = await runTool(opts.diskutil ?? DISKUTIL, ['info', '-plist', diskutilTarget(dev)], {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  if (r.stdout.includes('<plist')) return parseDiskInfo(r.stdout);
+  throw new AtlasError(
+    r.exitCode === 0 ? 'tool-failed' : 'not-found',
+    `diskutil info ${dev} failed: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`,
+    'insert the card again and pick it again',
+  );
+}
+
+function failed(what: string, dev: string, out: string): AtlasError {
+  if (/could not find disk/i.test(out)) {
+    return new AtlasError('not-found', out, `insert the card again: ${dev} is gone`);
+  }
+  return new AtlasError(
+    'tool-failed',
+    `${what} ${dev} failed: ${out || 'no message'}`,
+    'close every window, terminal and program using the card (its volumes under /Volumes or /media), then try again',
+  );
+}
+
+async function unmountLinux(dev: string, opts: DiskutilOptions): Promise<DiskutilResult> {
+  const mounts = await mountsOf(dev);
+  for (const m of mounts) {
+    const r = await runTool('umount', [m], opts.signal ? { signal: opts.signal } : {});
+    if (r.exitCode !== 0) throw failed('umount', m, r.stderr.trim());
+  }
+  return { message: mounts.length ? `unmounted ${mounts.join(', ')}` : `nothing on ${dev} was mounted` };
+}
+
+/** Unmounts every volume of the card (the card itself stays attached and writable). */
+export async function unmountDisk(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
+  if ((opts.platform ?? process.platform) !== 'darwin') return unmountLinux(dev, opts);
+  const r = await diskutil(['unmountDisk', diskutilTarget(dev)], opts);
+  if (r.code !== 0) throw failed('diskutil unmountDisk', dev, r.out);
+  return { message: r.out };
+}
+
+/** Unmounts and ejects the card (macOS); flushes the device's buffers (Linux). */
+export async function eject(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
+  if ((opts.platform ?? process.platform) !== 'darwin') {
+    await unmountLinux(dev, opts);
+    const r = await runTool('blockdev', ['--flushbufs', dev], opts.signal ? { signal: opts.signal } : {});
+    if (r.exitCode !== 0) throw failed('blockdev --flushbufs', dev, r.stderr.trim());
+    return { message: `flushed ${dev}; the card can be removed` };
+  }
+  const r = await diskutil(['eject', diskutilTarget(dev)], opts);
+  if (r.code !== 0) throw failed('diskutil eject', dev, r.out);
+  return { message: r.out };
+}

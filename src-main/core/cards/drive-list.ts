@@ -1,0 +1,272 @@
+/**
+ * Finding cards: every disk drivelist reports becomes a candidate with the facts the user needs to
+ * pick the right one, and the reasons it must not be written. Unusable disks are kept in the list
+ * with their reasons shown (a card that "does not appear" is worse than one that says why not):
+ * system disks, virtual disks, read-only cards, cards too small for the image, and the disk that
+ * holds the source image.
+ *
+ * drivelist is imported lazily, so this module loads where its native addon is missing; the list
+ * call is a parameter so tests replay recorded drivelist output.
+ */
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { Drive } from 'drivelist';
+import { AtlasError } from '../errors.js';
+import { runTool } from '../tools/run-tool.js';
+import { identifyCard } from './card.js';
+import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
+
+export interface DriveCandidate {
+  /** `/dev/sdc`, `/dev/disk4`. */
+  device: string;
+  /** The node to read and write: `/dev/rdisk4` on macOS (unbuffered, much faster), else `device`. */
+  rawDevice: string;
+  description: string;
+  size: number;
+  serial?: string;
+  model?: string;
+  /** Identity of the medium in the reader, where the system exposes one (MMC CID, loop backing file). */
+  medium?: string;
+  busType: string;
+  removable: boolean;
+  readOnly: boolean;
+  isSystem: boolean;
+  isVirtual: boolean;
+  mountpoints: string[];
+  usable: boolean;
+  /** Why the disk must not be picked (empty when usable). */
+  reasons: string[];
+}
+
+/** Serial, model and medium of a device as the raw-disk helper will see them again. */
+export interface DeviceIdentity {
+  serial?: string;
+  model?: string;
+  medium?: string;
+}
+
+export interface ListCardsOptions {
+  /** drivelist's `list` (default: the real one, loaded lazily). */
+  list?: () => Promise<Drive[]>;
+  /** The size of the image to be written: smaller cards are refused. */
+  requiredBytes?: number;
+  /** The image to be written: the disk holding it is refused. */
+  sourceImage?: string;
+  /** Lists virtual disks as usable (tests use loop devices and disk images as cards). */
+  allowVirtual?: boolean;
+  platform?: NodeJS.Platform;
+  /** Whole disks holding a file (default: disksHoldingFile). */
+  holders?: (path: string) => Promise<string[]>;
+  /** Serial/model/medium of a device (default: sysfs on Linux, nothing on macOS). */
+  identify?: (device: string) => Promise<DeviceIdentity>;
+  diskutil?: DiskutilOptions;
+}
+
+export async function loadDrivelist(): Promise<Drive[]> {
+  let mod: { list?: () => Promise<Drive[]>; default?: { list?: () => Promise<Drive[]> } };
+  try {
+    mod = (await import('drivelist')) as typeof mod;
+  } catch (e) {
+    throw new AtlasError(
+      'missing-tool',
+      `the drivelist module could not be loaded: ${(e as Error).message}`,
+      'reinstall Atlas Imager (its native drivelist addon is missing for this system)',
+    );
+  }
+  const list = mod.list ?? mod.default?.list;
+  if (!list) throw new AtlasError('missing-tool', 'the drivelist module has no list()');
+  return list();
+}
+
+const GB = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+
+/** `/dev/disk4` → `/dev/rdisk4` on macOS; any other device is its own raw node. */
+export function rawDeviceOf(device: string, platform: NodeJS.Platform): string {
+  const m = /^\/dev\/disk(\d+)$/.exec(device);
+  return platform === 'darwin' && m ? `/dev/rdisk${m[1]}` : device;
+}
+
+/** One drivelist drive → a candidate, with every reason it must not be written. Pure. */
+export function toCandidate(
+  drive: Drive,
+  facts: {
+    platform: NodeJS.Platform;
+    identity?: DeviceIdentity;
+    holdsSource?: string;
+    requiredBytes?: number;
+    allowVirtual?: boolean;
+  },
+): DriveCandidate {
+  const mountpoints = drive.mountpoints.map((m) => m.path);
+  const size = drive.size ?? 0;
+  const isVirtual = drive.isVirtual === true;
+  const isSystem = drive.isSystem || mountpoints.includes('/');
+  const reasons: string[] = [];
+  if (drive.error) reasons.push(`the system reported an error for this disk: ${String(drive.error)}`);
+  if (isSystem) {
+    reasons.push(
+      mountpoints.includes('/')
+        ? 'system disk: the running system is on it (mounted at /)'
+        : 'system disk: internal and not removable',
+    );
+  }
+  if (isVirtual && !facts.allowVirtual) {
+    reasons.push('virtual disk (a disk image, RAM disk or swap device), not a card in a reader');
+  }
+  if (size <= 0) reasons.push('no card in the reader (size unknown or 0 bytes)');
+  if (drive.isReadOnly)
+    reasons.push("read-only: slide the card's lock switch to unlocked and insert it again");
+  if (facts.requiredBytes !== undefined && size > 0 && size < facts.requiredBytes) {
+    reasons.push(`too small: ${GB(size)}, the image needs ${GB(facts.requiredBytes)}`);
+  }
+  if (facts.holdsSource)
+    reasons.push(`holds the source image ${facts.holdsSource}: copy the image elsewhere first`);
+  const candidate: DriveCandidate = {
+    device: drive.device,
+    rawDevice: rawDeviceOf(drive.device, facts.platform),
+    description: drive.description || drive.busType || drive.device,
+    size,
+    busType: drive.busType,
+    removable: drive.isRemovable,
+    readOnly: drive.isReadOnly,
+    isSystem,
+    isVirtual,
+    mountpoints,
+    usable: reasons.length === 0,
+    reasons,
+  };
+  const id = facts.identity ?? {};
+  if (id.serial) candidate.serial = id.serial;
+  if (id.model) candidate.model = id.model;
+  if (id.medium) candidate.medium = id.medium;
+  return candidate;
+}
+
+// --- what is in the reader ---------------------------------------------------------------------------
+
+async function sysfs(name: string, attr: string): Promise<string | undefined> {
+  const v = await readFile(`/sys/class/block/${name}/${attr}`, 'utf8').catch(() => undefined);
+  return v?.trim() || undefined;
+}
+
+/**
+ * The identity of the medium itself, which the reader's model and serial do not give: the card's
+ * CID for MMC/SD hosts, the backing file (path and inode) for a loop device. USB readers expose
+ * nothing about the card, so for them this is undefined.
+ */
+export async function cardMedium(device: string): Promise<string | undefined> {
+  const name = basename(device);
+  const backing = await sysfs(name, 'loop/backing_file');
+  if (backing) {
+    const ino = await stat(backing).then(
+      (s) => String(s.ino),
+      () => 'gone',
+    );
+    return `loop:${backing}:${ino}`;
+  }
+  const cid = await sysfs(name, 'device/cid');
+  return cid ? `mmc:${cid}` : undefined;
+}
+
+/** Serial, model (exactly as identifyCard reads them) and medium of a Linux block device. */
+export async function linuxIdentity(device: string): Promise<DeviceIdentity> {
+  const id: DeviceIdentity = {};
+  const card = await identifyCard(device).catch(() => undefined);
+  if (card?.serial) id.serial = card.serial;
+  if (card?.model) id.model = card.model;
+  const medium = await cardMedium(device);
+  if (medium) id.medium = medium;
+  return id;
+}
+
+// --- which disk holds a file ----------------------------------------------------------------------
+
+/** Linux st_dev → `major:minor` (the kernel's new_encode_dev layout). */
+export function devNumber(dev: number): string {
+  return `${(dev >> 8) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
+}
+
+/** The whole disks under a block device number, through partitions and device-mapper/md slaves. */
+export async function disksHoldingDev(dev: number): Promise<string[]> {
+  const found = new Set<string>();
+  const visit = async (sysPath: string | undefined, depth: number): Promise<void> => {
+    if (!sysPath || depth > 8) return;
+    const isPartition = await stat(`${sysPath}/partition`).then(
+      () => true,
+      () => false,
+    );
+    const whole = isPartition ? dirname(sysPath) : sysPath;
+    found.add(`/dev/${basename(whole)}`);
+    for (const dir of [sysPath, whole]) {
+      for (const slave of await readdir(`${dir}/slaves`).catch(() => [] as string[])) {
+        await visit(await realpath(`/sys/class/block/${slave}`).catch(() => undefined), depth + 1);
+      }
+    }
+  };
+  await visit(await realpath(`/sys/dev/block/${devNumber(dev)}`).catch(() => undefined), 0);
+  return [...found];
+}
+
+/** macOS: the device a file's volume is on, from `df -P`. */
+async function dfDevice(path: string): Promise<string | undefined> {
+  const r = await runTool('df', ['-P', path]);
+  const dev = r.stdout.split('\n')[1]?.split(/\s+/)[0];
+  return dev?.startsWith('/dev/') ? dev : undefined;
+}
+
+/** macOS: the whole disks under a volume: its ParentWholeDisk and those of its APFS physical stores. */
+export async function macDisksHoldingDevice(
+  volumeDevice: string,
+  opts: DiskutilOptions = {},
+): Promise<string[]> {
+  const found = new Set<string>();
+  const vol = await diskutilInfo(volumeDevice, opts);
+  found.add(`/dev/${vol.parentWholeDisk}`);
+  for (const store of vol.apfsPhysicalStores) {
+    found.add(`/dev/${(await diskutilInfo(store, opts)).parentWholeDisk}`);
+  }
+  return [...found];
+}
+
+/**
+ * The whole disks a file is stored on (empty for files on network, overlay or RAM file systems).
+ * Linux compares the file's st_dev with the disks' and partitions' numbers in sysfs; macOS asks
+ * diskutil about the file's volume.
+ */
+export async function disksHoldingFile(
+  path: string,
+  platform: NodeJS.Platform = process.platform,
+  opts: DiskutilOptions = {},
+): Promise<string[]> {
+  if (platform === 'darwin') {
+    const dev = await dfDevice(path);
+    return dev ? macDisksHoldingDevice(dev, opts).catch(() => []) : [];
+  }
+  return disksHoldingDev((await stat(path)).dev);
+}
+
+/** Every disk, as a candidate card with the reasons it must not be written. */
+export async function listCards(opts: ListCardsOptions = {}): Promise<DriveCandidate[]> {
+  const platform = opts.platform ?? process.platform;
+  const drives = await (opts.list ?? loadDrivelist)();
+  const holders = new Set(
+    opts.sourceImage
+      ? await (opts.holders ?? ((p) => disksHoldingFile(p, platform, opts.diskutil)))(opts.sourceImage)
+      : [],
+  );
+  const identify =
+    opts.identify ?? (platform === 'linux' ? linuxIdentity : async (): Promise<DeviceIdentity> => ({}));
+  const out: DriveCandidate[] = [];
+  for (const drive of drives) {
+    out.push(
+      toCandidate(drive, {
+        platform,
+        identity: await identify(drive.device),
+        ...(holders.has(drive.device) && opts.sourceImage ? { holdsSource: opts.sourceImage } : {}),
+        ...(opts.requiredBytes !== undefined ? { requiredBytes: opts.requiredBytes } : {}),
+        ...(opts.allowVirtual ? { allowVirtual: true } : {}),
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,647 @@
+/**
+ * The raw-disk helper: the only part of Atlas Imager that opens card devices, so the only part that
+ * runs with the rights to do so (root on Linux; on macOS started through the system's administrator
+ * authorization dialog). It runs as its own process, one request per process, and talks JSON lines
+ * over a pair of pipes only: its stdin/stdout, or two named pipes passed as `--in PATH --out PATH`
+ * when the launcher cannot connect stdio (macOS `do shell script`). Never a network port.
+ *
+ * Requests (anything else, and any extra field, is refused):
+ *   {"op":"read","device":"/dev/sdc","expect":{"bytes":N,"serial"?,"model"?,"medium"?},
+ *    "dest":"/abs/new.img","length"?:N}          card → new sparse file
+ *   {"op":"write","device":"/dev/sdc","expect":{…},"source":"/abs/x.img.xz","verify":true}
+ *   {"op":"cancel"}                               while a request runs
+ * Events: {"event":"progress","phase":"read"|"write"|"verify","done","total"} (throttled), then
+ * {"event":"done","bytes","sha256","verified"} or {"event":"error","code","message","hint"}.
+ * Exit codes: 0 done, 1 failed, 2 request refused, 3 cancelled.
+ *
+ * It trusts nothing it is told: device names must be whole card-reader disks, paths absolute without
+ * "..", and the device is identified again here, right before it is touched (same size, serial,
+ * model and medium as `expect`, not the disk holding the running system, nothing mounted, the
+ * image not stored on it). Files are opened with the rights of the user who asked (SUDO_UID,
+ * PKEXEC_UID), so the helper cannot read or create a file that user could not.
+ */
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  fstatSync,
+  openSync,
+  realpathSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { isAbsolute } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { AtlasError, CancelledError, toAtlasError, type ErrorCode } from '../core/errors.js';
+import type { JobContext } from '../core/jobs/job.js';
+import { assertWritableCard, identifyCard, mountsOf } from '../core/cards/card.js';
+import { cardMedium, disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
+import { info as diskutilInfo } from '../core/cards/diskutil.js';
+import { decompress, detectCompression, uncompressedSize } from '../core/images/compression.js';
+import { BLOCK, copyStreamTo, hashRange, type ByteSource } from '../core/rawio/block-copy.js';
+import { runTool } from '../core/tools/run-tool.js';
+
+export interface Expect {
+  bytes: number;
+  serial?: string;
+  model?: string;
+  medium?: string;
+}
+export type HelperRequest =
+  | { op: 'read'; device: string; expect: Expect; dest: string; length?: number }
+  | { op: 'write'; device: string; expect: Expect; source: string; verify: boolean }
+  | { op: 'cancel' };
+export type Phase = 'read' | 'write' | 'verify';
+export type HelperEvent =
+  | { event: 'progress'; phase: Phase; done: number; total: number }
+  | { event: 'done'; bytes: number; sha256: string; verified: boolean }
+  | { event: 'error'; code: ErrorCode; message: string; hint?: string };
+
+export const EXIT = { done: 0, failed: 1, refused: 2, cancelled: 3 } as const;
+
+// --- request validation -----------------------------------------------------------------------------
+
+/** Whole card-reader disks only: no partitions, no NVMe or virtio system disks. */
+const CARD_DEVICE: Partial<Record<NodeJS.Platform, RegExp>> = {
+  linux: /^\/dev\/(sd[a-z]{1,2}|mmcblk\d{1,3}|loop\d{1,4})$/,
+  darwin: /^\/dev\/r?disk\d{1,3}$/,
+};
+
+const refuse = (message: string, hint?: string): never => {
+  throw new AtlasError('bad-input', message, hint ?? 'this request is not one the raw-disk helper accepts');
+};
+
+function fields(o: unknown, allowed: string[], required: string[], what: string): Record<string, unknown> {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) refuse(`${what} must be a JSON object`);
+  const rec = o as Record<string, unknown>;
+  for (const k of Object.keys(rec))
+    if (!allowed.includes(k)) refuse(`unknown field ${JSON.stringify(k)} in ${what}`);
+  for (const k of required) if (!(k in rec)) refuse(`${what} needs ${JSON.stringify(k)}`);
+  return rec;
+}
+
+function absolutePath(v: unknown, what: string): string {
+  const ok =
+    typeof v === 'string' &&
+    v.length > 1 &&
+    v.length < 4096 &&
+    isAbsolute(v) &&
+    // eslint-disable-next-line no-control-regex
+    !/[\u0000-\u001f]/.test(v) &&
+    !v.split('/').some((part) => part === '..' || part === '.');
+  if (!ok) refuse(`${what} must be an absolute path without "." or ".." parts: ${JSON.stringify(v)}`);
+  return v as string;
+}
+
+function positiveInt(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)
+    refuse(`${what} must be a positive integer`);
+  return v as number;
+}
+
+function shortText(v: unknown, what: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof v !== 'string' || v.length > 256 || /[\u0000-\u001f]/.test(v))
+    refuse(`${what} must be a short string`);
+  return v as string;
+}
+
+function cardDevice(v: unknown, platform: NodeJS.Platform): string {
+  const pattern = CARD_DEVICE[platform];
+  if (typeof v !== 'string' || !pattern?.test(v)) {
+    throw new AtlasError(
+      'unsafe-target',
+      `${JSON.stringify(v)} is not a card device: the raw-disk helper only opens whole card-reader disks`,
+      platform === 'darwin' ? 'cards are /dev/diskN' : 'cards are /dev/sdX or /dev/mmcblkN',
+    );
+  }
+  return v;
+}
+
+function parseExpect(v: unknown): Expect {
+  const e = fields(v, ['bytes', 'serial', 'model', 'medium'], ['bytes'], 'expect');
+  const out: Expect = { bytes: positiveInt(e.bytes, 'expect.bytes') };
+  for (const k of ['serial', 'model', 'medium'] as const) {
+    if (e[k] !== undefined) out[k] = shortText(e[k], `expect.${k}`);
+  }
+  return out;
+}
+
+/** Parses and validates one request line; throws a typed AtlasError for anything else. */
+export function parseRequest(line: string, platform: NodeJS.Platform = process.platform): HelperRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    refuse('the request is not JSON');
+  }
+  const op = (json as { op?: unknown } | null)?.op;
+  if (op === 'cancel') {
+    fields(json, ['op'], ['op'], 'cancel');
+    return { op: 'cancel' };
+  }
+  if (op === 'read') {
+    const r = fields(
+      json,
+      ['op', 'device', 'expect', 'dest', 'length'],
+      ['device', 'expect', 'dest'],
+      'read',
+    );
+    const req: HelperRequest = {
+      op,
+      device: cardDevice(r.device, platform),
+      expect: parseExpect(r.expect),
+      dest: absolutePath(r.dest, 'dest'),
+    };
+    if (r.length !== undefined) req.length = positiveInt(r.length, 'length');
+    return req;
+  }
+  if (op === 'write') {
+    const r = fields(
+      json,
+      ['op', 'device', 'expect', 'source', 'verify'],
+      ['device', 'expect', 'source', 'verify'],
+      'write',
+    );
+    if (typeof r.verify !== 'boolean') refuse('verify must be true or false');
+    return {
+      op,
+      device: cardDevice(r.device, platform),
+      expect: parseExpect(r.expect),
+      source: absolutePath(r.source, 'source'),
+      verify: r.verify as boolean,
+    };
+  }
+  return refuse(`unknown op ${JSON.stringify(op)}: only read, write and cancel exist`);
+}
+
+// --- whose rights files are opened with ---------------------------------------------------------
+
+interface Requester {
+  uid: number;
+  gid: number;
+}
+
+/** The user who asked, when the helper runs as root on someone's behalf (sudo, pkexec, macOS launcher). */
+async function requester(): Promise<Requester | undefined> {
+  if (process.geteuid?.() !== 0) return undefined;
+  const uid = Number(process.env.SUDO_UID ?? process.env.PKEXEC_UID);
+  if (!Number.isSafeInteger(uid) || uid <= 0) return undefined;
+  let gid = Number(process.env.SUDO_GID);
+  if (!Number.isSafeInteger(gid) || gid < 0)
+    gid = Number((await runTool('id', ['-g', String(uid)])).stdout.trim());
+  if (!Number.isSafeInteger(gid) || gid < 0)
+    throw new AtlasError('permission', `cannot find the group of user ${uid}`);
+  return { uid, gid };
+}
+
+/** Runs a synchronous file operation with the requesting user's rights. */
+function asRequester<T>(who: Requester | undefined, fn: () => T): T {
+  if (!who) return fn();
+  const groups = process.getgroups!();
+  process.setgroups!([who.gid]);
+  process.setegid!(who.gid);
+  process.seteuid!(who.uid);
+  try {
+    return fn();
+  } finally {
+    process.seteuid!(0);
+    process.setegid!(0);
+    process.setgroups!(groups);
+  }
+}
+
+function fileError(e: unknown, path: string, who: Requester | undefined): AtlasError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const as = who ? ` as user ${who.uid}` : '';
+  if (code === 'EEXIST') return new AtlasError('exists', `${path} already exists`, 'choose a new file name');
+  if (code === 'ENOENT') return new AtlasError('not-found', `${path} does not exist${as}`);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new AtlasError('permission', `${path} cannot be opened${as}`, 'use a file and folder of your own');
+  }
+  if (code === 'ELOOP')
+    return new AtlasError('bad-input', `${path} is a symbolic link`, 'give the real path');
+  return toAtlasError(e);
+}
+
+/** A path naming an already open descriptor, for our own reads and (on Linux) the decompressors. */
+const fdPath = (fd: number, platform: NodeJS.Platform) =>
+  platform === 'linux' ? `/proc/${process.pid}/fd/${fd}` : `/dev/fd/${fd}`;
+
+// --- the target, checked again here ----------------------------------------------------------------
+
+export interface Target {
+  /** The node read and written: `/dev/sdc`, `/dev/rdisk4`. */
+  io: string;
+  /** The whole disk as holder lists name it: `/dev/sdc`, `/dev/disk4`. */
+  whole: string;
+  bytes: number;
+}
+
+function changed(device: string, why: string): AtlasError {
+  return new AtlasError(
+    'card-changed',
+    `the card at ${device} is not the one that was picked (${why})`,
+    'insert the card you picked, or pick the card again',
+  );
+}
+
+function compareIdentity(device: string, expect: Expect, now: Expect): void {
+  for (const k of ['bytes', 'serial', 'model', 'medium'] as const) {
+    if (expect[k] !== now[k]) {
+      throw changed(device, `${k} was ${JSON.stringify(expect[k])}, is ${JSON.stringify(now[k])}`);
+    }
+  }
+}
+
+async function linuxTarget(device: string, expect: Expect, op: 'read' | 'write'): Promise<Target> {
+  const st = await stat(device).catch(() => undefined);
+  if (!st) throw changed(device, 'it is gone');
+  if (!st.isBlockDevice()) throw new AtlasError('unsafe-target', `${device} is not a block device`);
+  if ((await disksHoldingFile('/', 'linux')).includes(device)) {
+    throw new AtlasError(
+      'unsafe-target',
+      `${device} holds the running system (/ is on it): refusing to touch it`,
+      'pick the SD card reader, not a system disk',
+    );
+  }
+  const mounts = await mountsOf(device);
+  if (mounts.length > 0) {
+    throw new AtlasError(
+      'unsafe-target',
+      `${device} has mounted file systems (${mounts.join(', ')}): refusing to touch it`,
+      'unmount the card first (ods-sd does this before reading or writing)',
+    );
+  }
+  const card = await identifyCard(device);
+  const medium = await cardMedium(device);
+  compareIdentity(device, expect, {
+    bytes: card.bytes,
+    ...(card.serial ? { serial: card.serial } : {}),
+    ...(card.model ? { model: card.model } : {}),
+    ...(medium ? { medium } : {}),
+  });
+  if (op === 'write') await assertWritableCard(card, 0);
+  return { io: device, whole: device, bytes: card.bytes };
+}
+
+async function macTarget(device: string, expect: Expect, op: 'read' | 'write'): Promise<Target> {
+  const n = /(\d+)$/.exec(device)![1];
+  const whole = `/dev/disk${n}`;
+  const disk = await diskutilInfo(whole).catch((e: unknown) => {
+    throw toAtlasError(e).code === 'not-found' ? changed(device, 'it is gone') : e;
+  });
+  const refuseMac = (why: string) => {
+    throw new AtlasError('unsafe-target', `${whole} ${why}: refusing to touch it`, 'pick the SD card reader');
+  };
+  if (!disk.wholeDisk) refuseMac('is not a whole disk');
+  if (disk.virtual) refuseMac('is a virtual disk (a disk image or APFS container)');
+  if (disk.internal && !disk.removable) refuseMac('is an internal, fixed disk');
+  if ((await disksHoldingFile('/', 'darwin')).includes(whole)) refuseMac('holds the running system');
+  compareIdentity(device, expect, {
+    bytes: disk.bytes,
+    ...(disk.mediaName ? { model: disk.mediaName } : {}),
+  });
+  if (op === 'write' && !disk.writable) {
+    throw new AtlasError(
+      'unsafe-target',
+      `${whole} is read-only`,
+      'slide the SD card lock switch to unlocked',
+    );
+  }
+  return { io: `/dev/rdisk${n}`, whole, bytes: disk.bytes };
+}
+
+/** The device checked again, right before it is touched (exported for the tests of these rules). */
+export function checkTarget(
+  device: string,
+  expect: Expect,
+  op: 'read' | 'write',
+  platform: NodeJS.Platform = process.platform,
+): Promise<Target> {
+  return (platform === 'darwin' ? macTarget : linuxTarget)(device, expect, op);
+}
+
+function openDeviceError(e: unknown, target: Target, platform: NodeJS.Platform): AtlasError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EBUSY') {
+    return new AtlasError(
+      'unsafe-target',
+      `${target.io} is in use (a partition is mounted or another program has it open)`,
+      'unmount the card and close programs using it, then try again',
+    );
+  }
+  if ((code === 'EPERM' || code === 'EACCES') && platform === 'darwin') {
+    return new AtlasError(
+      'permission',
+      `macOS did not allow opening ${target.io}`,
+      'System Settings → Privacy & Security → Files and Folders: allow Atlas Imager "Removable Volumes"',
+    );
+  }
+  return toAtlasError(e);
+}
+
+// --- the two operations -------------------------------------------------------------------------------
+
+interface Done {
+  bytes: number;
+  sha256: string;
+  verified: boolean;
+}
+
+async function readCard(
+  req: Extract<HelperRequest, { op: 'read' }>,
+  ctx: JobContext,
+  platform: NodeJS.Platform,
+  who: Requester | undefined,
+): Promise<Done> {
+  const target = await checkTarget(req.device, req.expect, 'read', platform);
+  const length = req.length ?? target.bytes;
+  if (length > target.bytes) refuse(`length ${length} is past the end of the card (${target.bytes} bytes)`);
+  let fd: number;
+  try {
+    fd = asRequester(who, () =>
+      openSync(
+        req.dest,
+        constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o644,
+      ),
+    );
+  } catch (e) {
+    throw fileError(e, req.dest, who);
+  }
+  let out: FileHandle | undefined;
+  let fdOpen = true;
+  try {
+    out = await open(fdPath(fd, platform), 'r+');
+    closeSync(fd);
+    fdOpen = false;
+    ctx.step('read', `Reading ${req.device}`, length);
+    const source = createReadStream(target.io, { start: 0, end: length - 1, highWaterMark: BLOCK });
+    const r = await copyStreamTo(source, out, { ctx, totalBytes: length, sparse: true });
+    if (r.bytes !== length)
+      throw new AtlasError('tool-failed', `the card ended after ${r.bytes} of ${length} bytes`);
+    await out.truncate(r.bytes);
+    await out.close();
+    return { bytes: r.bytes, sha256: r.sha256, verified: false };
+  } catch (e) {
+    await out?.close().catch(() => undefined);
+    if (fdOpen) closeSync(fd);
+    try {
+      asRequester(who, () => unlinkSync(req.dest));
+    } catch {
+      /* nothing to remove */
+    }
+    throw e;
+  }
+}
+
+/** Fails the copy when a compressed image turns out larger than the card. */
+async function* upTo(source: AsyncIterable<Buffer>, max: number, stop: () => void): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.length;
+    if (n > max) {
+      stop();
+      throw new AtlasError(
+        'too-small',
+        `the image is larger than the card (${max} bytes)`,
+        'use a larger card',
+      );
+    }
+    yield chunk;
+  }
+}
+
+async function writeCard(
+  req: Extract<HelperRequest, { op: 'write' }>,
+  ctx: JobContext,
+  platform: NodeJS.Platform,
+  who: Requester | undefined,
+): Promise<Done> {
+  let fd: number;
+  try {
+    fd = asRequester(who, () => openSync(req.source, constants.O_RDONLY));
+  } catch (e) {
+    throw fileError(e, req.source, who);
+  }
+  let stream: (ByteSource & Readable) | undefined;
+  let stop: () => void = () => undefined;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) refuse(`${req.source} is not a regular file`);
+    const target = await checkTarget(req.device, req.expect, 'write', platform);
+    const holders =
+      platform === 'linux' ? await disksHoldingDev(st.dev) : await disksHoldingFile(req.source, platform);
+    if (holders.includes(target.whole)) {
+      throw new AtlasError(
+        'unsafe-target',
+        `${req.source} is stored on ${target.whole}, the card to be written`,
+        'copy the image elsewhere first',
+      );
+    }
+    // Our own reads go through the descriptor opened as the requester; on Linux the decompressors
+    // get it too (/proc/PID/fd/N), so no path can be swapped in between.
+    const own = fdPath(fd, platform);
+    const forTools = platform === 'linux' ? own : req.source;
+    const compression = await detectCompression(own);
+    const size = compression === 'none' ? st.size : await uncompressedSize(forTools, compression);
+    if (size !== undefined && size > target.bytes) {
+      throw new AtlasError(
+        'too-small',
+        `the card is too small: ${target.bytes} bytes, the image has ${size}`,
+        'use a larger card, or a shrunk ods-atlas-clone image',
+      );
+    }
+    ctx.step('write', `Writing ${req.source} to ${req.device}`, size ?? 0);
+    let dev: FileHandle;
+    try {
+      dev = await open(
+        target.io,
+        platform === 'linux' ? constants.O_RDWR | constants.O_EXCL : constants.O_RDWR,
+      );
+    } catch (e) {
+      throw openDeviceError(e, target, platform);
+    }
+    // The decompressor starts right before the copy reads it: its first output must not be missed.
+    let done: Promise<void> = Promise.resolve();
+    if (compression === 'none') {
+      stream = createReadStream(own, { highWaterMark: BLOCK });
+    } else {
+      const d = decompress(forTools, compression);
+      stream = d.stream;
+      done = d.done;
+      stop = () => d.kill();
+    }
+    let written;
+    try {
+      written = await copyStreamTo(upTo(stream, target.bytes, stop), dev, {
+        ctx,
+        totalBytes: size ?? 0,
+        firstBlockLast: true,
+      });
+    } finally {
+      await dev.close();
+    }
+    await done;
+    if (size !== undefined && written.bytes !== size) {
+      throw new AtlasError(
+        'tool-failed',
+        `the image ended after ${written.bytes} of its ${size} bytes`,
+        'the card holds an incomplete image: flash it again',
+      );
+    }
+    if (platform === 'linux') await runTool('blockdev', ['--flushbufs', target.io]);
+    let verified = false;
+    if (req.verify) {
+      ctx.step('verify', `Verifying ${req.device}`, written.bytes);
+      if ((await hashRange(target.io, written.bytes, ctx)) !== written.sha256) {
+        throw new AtlasError(
+          'verify-failed',
+          `verification failed: what was read back from ${req.device} differs from the image`,
+          'the card may be failing or fake: try another card',
+        );
+      }
+      verified = true;
+    }
+    return { bytes: written.bytes, sha256: written.sha256, verified };
+  } finally {
+    stop();
+    stream?.destroy();
+    closeSync(fd);
+  }
+}
+
+// --- the process --------------------------------------------------------------------------------------
+
+interface Channel {
+  input: Readable;
+  outFd: number;
+}
+
+/** stdin/stdout, or the named pipes `--in PATH --out PATH` (owned by the requester, never symlinks). */
+function openChannel(args: string[], who: Requester | undefined): Channel {
+  if (args.length === 0) return { input: process.stdin, outFd: 1 };
+  if (args.length !== 4 || args[0] !== '--in' || args[2] !== '--out') {
+    throw new AtlasError('usage', 'usage: raw-disk-helper [--in FIFO --out FIFO]');
+  }
+  const fifo = (path: string, flags: number): number => {
+    const fd = openSync(absolutePath(path, 'pipe'), flags | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFIFO() || (who !== undefined && st.uid !== who.uid)) {
+      closeSync(fd);
+      throw new AtlasError('bad-input', `${path} is not a named pipe of the requesting user`);
+    }
+    return fd;
+  };
+  // The client holds its ends open before we start, so these opens do not wait. The input is read
+  // on the event loop (a pipe handle), never by a blocked thread that would keep the process alive.
+  const inFd = fifo(args[1]!, constants.O_RDONLY);
+  const outFd = fifo(args[3]!, constants.O_WRONLY);
+  return { input: new Socket({ fd: inFd, readable: true, writable: false }), outFd };
+}
+
+function context(signal: AbortSignal, emit: (e: HelperEvent) => void): JobContext {
+  let phase: Phase = 'read';
+  let last = 0;
+  return {
+    signal,
+    step: (id) => {
+      phase = id as Phase;
+      last = 0;
+    },
+    progress: (done, total = 0) => {
+      const now = Date.now();
+      if (done < total && now - last < 250) return;
+      last = now;
+      emit({ event: 'progress', phase, done, total });
+    },
+    log: (line) => process.stderr.write(`${line}\n`),
+    throwIfCancelled: () => {
+      if (signal.aborted) throw new CancelledError();
+    },
+  };
+}
+
+function errorEvent(e: AtlasError): HelperEvent {
+  return { event: 'error', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+}
+
+async function main(args: string[]): Promise<void> {
+  const platform = process.platform;
+  let outFd = 1;
+  const emit = (e: HelperEvent) => {
+    try {
+      writeSync(outFd, `${JSON.stringify(e)}\n`);
+    } catch {
+      /* the client is gone; the job is cancelled through the closed input */
+    }
+  };
+  const finish = (code: number, e?: HelperEvent): never => {
+    if (e) emit(e);
+    process.exit(code);
+  };
+  const controller = new AbortController();
+  let who: Requester | undefined;
+  let channel: Channel;
+  try {
+    who = await requester();
+    channel = openChannel(args, who);
+  } catch (e) {
+    return finish(EXIT.refused, errorEvent(toAtlasError(e)));
+  }
+  outFd = channel.outFd;
+  const lines = createInterface({ input: channel.input, crlfDelay: Infinity });
+  let started = false;
+  const first = new Promise<string | undefined>((resolve) => {
+    lines.on('line', (line) => {
+      if (!started) {
+        started = true;
+        resolve(line);
+      } else if (line.trim() !== '') {
+        // While a request runs, only cancel is heard.
+        let op: unknown;
+        try {
+          op = parseRequest(line, platform).op;
+        } catch {
+          op = undefined;
+        }
+        if (op === 'cancel') controller.abort();
+        else process.stderr.write('raw-disk-helper: ignored a line that is not {"op":"cancel"}\n');
+      }
+    });
+    lines.on('close', () => {
+      if (!started) resolve(undefined);
+      else controller.abort(); // the client went away: stop
+    });
+  });
+  const line = await first;
+  let req: HelperRequest;
+  try {
+    if (line === undefined) refuse('no request was received');
+    req = parseRequest(line!, platform);
+  } catch (e) {
+    return finish(EXIT.refused, errorEvent(toAtlasError(e)));
+  }
+  if (req.op === 'cancel') return finish(EXIT.cancelled, errorEvent(new CancelledError('the request')));
+  const ctx = context(controller.signal, emit);
+  try {
+    const r =
+      req.op === 'read' ? await readCard(req, ctx, platform, who) : await writeCard(req, ctx, platform, who);
+    finish(EXIT.done, { event: 'done', ...r });
+  } catch (e) {
+    const err = controller.signal.aborted
+      ? new CancelledError(`the ${req.op} of ${req.device}`)
+      : toAtlasError(e);
+    finish(err.code === 'cancelled' ? EXIT.cancelled : EXIT.failed, errorEvent(err));
+  }
+}
+
+const entry = process.argv[1];
+if (entry && realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url))) {
+  void main(process.argv.slice(2));
+}
