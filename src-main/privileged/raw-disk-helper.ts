@@ -44,6 +44,11 @@ import { info as diskutilInfo } from '../core/cards/diskutil.js';
 import { decompress, detectCompression, uncompressedSize } from '../core/images/compression.js';
 import { BLOCK, copyStreamTo, hashRange, type ByteSource } from '../core/rawio/block-copy.js';
 import { runTool } from '../core/tools/run-tool.js';
+import { copyUsedBetween } from '../core/rawio/used-blocks/read-used.js';
+import { mapCard } from '../core/rawio/used-blocks/used-ranges.js';
+import { handleReader } from '../core/rawio/used-blocks/byte-reader.js';
+import { writeMappedToTarget } from '../core/rawio/bmap.js';
+import { compareRanges } from '../core/rawio/compare-ranges.js';
 
 export interface Expect {
   bytes: number;
@@ -52,13 +57,20 @@ export interface Expect {
   medium?: string;
 }
 export type HelperRequest =
-  | { op: 'read'; device: string; expect: Expect; dest: string; length?: number }
-  | { op: 'write'; device: string; expect: Expect; source: string; verify: boolean }
+  | { op: 'read'; device: string; expect: Expect; dest: string; length?: number; used?: boolean }
+  | { op: 'write'; device: string; expect: Expect; source: string; verify: boolean; mapped?: boolean }
   | { op: 'cancel' };
 export type Phase = 'read' | 'write' | 'verify';
 export type HelperEvent =
   | { event: 'progress'; phase: Phase; done: number; total: number }
-  | { event: 'done'; bytes: number; sha256: string; verified: boolean }
+  | {
+      event: 'done';
+      bytes: number;
+      sha256: string;
+      verified: boolean;
+      mappedBytes?: number;
+      fallbacks?: string[];
+    }
   | { event: 'error'; code: ErrorCode; message: string; hint?: string };
 
 export const EXIT = { done: 0, failed: 1, refused: 2, cancelled: 3 } as const;
@@ -147,7 +159,7 @@ export function parseRequest(line: string, platform: NodeJS.Platform = process.p
   if (op === 'read') {
     const r = fields(
       json,
-      ['op', 'device', 'expect', 'dest', 'length'],
+      ['op', 'device', 'expect', 'dest', 'length', 'used'],
       ['device', 'expect', 'dest'],
       'read',
     );
@@ -158,22 +170,28 @@ export function parseRequest(line: string, platform: NodeJS.Platform = process.p
       dest: absolutePath(r.dest, 'dest'),
     };
     if (r.length !== undefined) req.length = positiveInt(r.length, 'length');
+    if (r.used !== undefined) {
+      if (typeof r.used !== 'boolean') refuse('used must be true or false');
+      req.used = r.used as boolean;
+    }
     return req;
   }
   if (op === 'write') {
     const r = fields(
       json,
-      ['op', 'device', 'expect', 'source', 'verify'],
+      ['op', 'device', 'expect', 'source', 'verify', 'mapped'],
       ['device', 'expect', 'source', 'verify'],
       'write',
     );
     if (typeof r.verify !== 'boolean') refuse('verify must be true or false');
+    if (r.mapped !== undefined && typeof r.mapped !== 'boolean') refuse('mapped must be true or false');
     return {
       op,
       device: cardDevice(r.device, platform),
       expect: parseExpect(r.expect),
       source: absolutePath(r.source, 'source'),
       verify: r.verify as boolean,
+      ...(r.mapped ? { mapped: true } : {}),
     };
   }
   return refuse(`unknown op ${JSON.stringify(op)}: only read, write and cancel exist`);
@@ -349,8 +367,11 @@ function openDeviceError(e: unknown, target: Target, platform: NodeJS.Platform):
 
 interface Done {
   bytes: number;
+  /** sha256 of everything written or read; empty for a used-block read (the copy has holes). */
   sha256: string;
   verified: boolean;
+  mappedBytes?: number;
+  fallbacks?: string[];
 }
 
 async function readCard(
@@ -380,6 +401,23 @@ async function readCard(
     out = await open(fdPath(fd, platform), 'r+');
     closeSync(fd);
     fdOpen = false;
+    if (req.used) {
+      // Only the partition tables, file system metadata and used blocks cross the card reader.
+      const src = await open(target.io, 'r');
+      try {
+        const r = await copyUsedBetween(src, length, out, ctx);
+        await out.close();
+        return {
+          bytes: r.bytes,
+          sha256: '',
+          verified: false,
+          mappedBytes: r.mappedBytes,
+          fallbacks: r.fallbacks,
+        };
+      } finally {
+        await src.close();
+      }
+    }
     ctx.step('read', `Reading ${req.device}`, length);
     const source = createReadStream(target.io, { start: 0, end: length - 1, highWaterMark: BLOCK });
     const r = await copyStreamTo(source, out, { ctx, totalBytes: length, sparse: true });
@@ -467,6 +505,42 @@ async function writeCard(
     } catch (e) {
       throw openDeviceError(e, target, platform);
     }
+    if (req.mapped && compression === 'none') {
+      // Only the image's mapped ranges (tables, metadata, used blocks) cross the card reader.
+      try {
+        const src = await open(own, 'r');
+        let ranges;
+        try {
+          ranges = (await mapCard(handleReader(src, st.size), { align: 64 * 1024, keepTrailing: true }))
+            .ranges;
+        } finally {
+          await src.close();
+        }
+        const w = await writeMappedToTarget(own, ranges, dev, ctx, {
+          targetBytes: target.bytes,
+          firstBlockLast: true,
+        });
+        await dev.sync();
+        await dev.close();
+        if (platform === 'linux') await runTool('blockdev', ['--flushbufs', target.io]);
+        let verified = false;
+        if (req.verify) {
+          ctx.step('verify', `Verifying ${req.device}`, w.mappedBytes);
+          const c = await compareRanges(own, target.io, ranges, ctx);
+          if (!c.ok) {
+            throw new AtlasError(
+              'verify-failed',
+              `verification failed: ${req.device} differs from the image at byte ${c.firstDifference}`,
+              'the card may be failing or fake: try another card',
+            );
+          }
+          verified = true;
+        }
+        return { bytes: st.size, sha256: '', verified, mappedBytes: w.writtenBytes };
+      } finally {
+        await dev.close().catch(() => undefined);
+      }
+    }
     // The decompressor starts right before the copy reads it: its first output must not be missed.
     let done: Promise<void> = Promise.resolve();
     if (compression === 'none') {
@@ -551,7 +625,8 @@ function context(signal: AbortSignal, emit: (e: HelperEvent) => void): JobContex
   return {
     signal,
     step: (id) => {
-      phase = id as Phase;
+      // A used-block read maps the card, then copies: both are the read phase.
+      phase = id === 'map-used' || id === 'read-used' ? 'read' : (id as Phase);
       last = 0;
     },
     progress: (done, total = 0) => {

@@ -26,6 +26,7 @@ import type { JobContext } from '../jobs/job.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { decompress, detectCompression, uncompressedSize } from '../images/compression.js';
 import { BLOCK, copyStreamTo, copyToSparseFile, hashRange } from '../rawio/block-copy.js';
+import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import { runTool, runToolChecked } from '../tools/run-tool.js';
 import type { Expect, HelperEvent, HelperRequest, Phase } from '../../privileged/raw-disk-helper.js';
 import { identifyCard, type CardIdentity } from './card.js';
@@ -41,6 +42,9 @@ export interface RawResult {
   bytes: number;
   sha256: string;
   verified: boolean;
+  /** Used-block reads: the bytes that crossed the card reader, and partitions read in full. */
+  mappedBytes?: number;
+  fallbacks?: string[];
 }
 
 export interface HelperLauncher {
@@ -346,7 +350,15 @@ async function runHelper(
     const exit = await child;
     fifo?.release();
     await linesClosed;
-    if (done?.event === 'done') return { bytes: done.bytes, sha256: done.sha256, verified: done.verified };
+    if (done?.event === 'done') {
+      return {
+        bytes: done.bytes,
+        sha256: done.sha256,
+        verified: done.verified,
+        ...(done.mappedBytes !== undefined ? { mappedBytes: done.mappedBytes } : {}),
+        ...(done.fallbacks ? { fallbacks: done.fallbacks } : {}),
+      };
+    }
     if (ctx.signal.aborted) throw new CancelledError(`the ${request.op} of ${device}`);
     if (failure) throw failure;
     if ((exit as { code?: string }).code === 'ENOENT') {
@@ -418,6 +430,36 @@ export async function readCardToFile(
   );
 }
 
+/**
+ * Reads only what a card holds (partition tables, file system metadata, used blocks) into a new
+ * sparse file of the card's size; a partition whose file system is not understood is read whole.
+ */
+export async function readUsedCardToFile(
+  card: RawCard,
+  dest: string,
+  ctx: JobContext,
+  opts: RawDiskOptions = {},
+): Promise<Required<Pick<RawResult, 'bytes' | 'mappedBytes' | 'fallbacks'>>> {
+  const target = resolve(dest);
+  if (card.kind === 'file') {
+    const r = await readUsedToSparseFile(card.path, target, ctx, { length: card.bytes });
+    return { bytes: r.bytes, mappedBytes: r.mappedBytes, fallbacks: r.fallbacks };
+  }
+  await unmountFirst(card, opts);
+  const label = `Reading the used blocks of ${card.path}`;
+  ctx.step('read-used', label, card.bytes);
+  const platform = opts.platform ?? process.platform;
+  const r = await runHelper(
+    { op: 'read', device: macRaw(card.path, platform), expect: expectOf(card), dest: target, used: true },
+    ctx,
+    'read',
+    { read: label, write: label, verify: label },
+    opts,
+    card.path,
+  );
+  return { bytes: r.bytes, mappedBytes: r.mappedBytes ?? r.bytes, fallbacks: r.fallbacks ?? [] };
+}
+
 /** Fails the copy when a compressed image turns out larger than the card. */
 async function* upTo(source: AsyncIterable<Buffer>, max: number, stop: () => void): AsyncGenerator<Buffer> {
   let n = 0;
@@ -487,7 +529,7 @@ export async function writeImageToCard(
   image: string,
   card: RawCard,
   ctx: JobContext,
-  opts: RawDiskOptions & { verify: boolean },
+  opts: RawDiskOptions & { verify: boolean; mapped?: boolean },
 ): Promise<RawResult> {
   const source = resolve(image);
   if (card.kind === 'file') return writeImageFile(source, card, ctx, opts.verify);
@@ -500,7 +542,14 @@ export async function writeImageToCard(
   };
   ctx.step('write', labels.write, 0);
   return runHelper(
-    { op: 'write', device: macRaw(card.path, platform), expect: expectOf(card), source, verify: opts.verify },
+    {
+      op: 'write',
+      device: macRaw(card.path, platform),
+      expect: expectOf(card),
+      source,
+      verify: opts.verify,
+      ...(opts.mapped ? { mapped: true } : {}),
+    },
     ctx,
     'write',
     labels,

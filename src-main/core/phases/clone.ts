@@ -6,12 +6,14 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
-import { describeCard, identifyCard } from '../cards/card.js';
+import { identifyRawCard } from '../cards/raw-disk.js';
+import { describeCard } from '../cards/card.js';
 import { cloneSetDirName, parseArtifactName } from '../naming.js';
 import { validateName } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest, type ManifestFile } from '../library/manifest.js';
 import { discard, publish, refuseExisting, runProbes, sha256File, toolVersions } from './common.js';
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
+import { stageCard } from './card-staging.js';
 import type { Env } from './env.js';
 
 export interface CloneParams {
@@ -27,7 +29,7 @@ export interface CloneResult {
 
 export async function clone(env: Env, params: CloneParams, ctx: JobContext): Promise<CloneResult> {
   validateName(params.name);
-  const card = await identifyCard(params.card);
+  const card = await identifyRawCard(params.card);
   const dirName = cloneSetDirName(params.name);
   const final = join(resolve(env.library), dirName);
   const partial = `${final}.partial`;
@@ -36,15 +38,18 @@ export async function clone(env: Env, params: CloneParams, ctx: JobContext): Pro
   await discard(partial);
   try {
     ctx.step('identify', `Reading ${describeCard(card)}`);
-    const facts = await runProbes(env, card.path, STATE_PROBES, ctx).catch(() => new Map());
-    const sourceState = stateFromFacts(facts);
-
     const b = env.builder;
-    const out = await b.runScript(
-      'clone_card.sh',
-      [b.toBuilderPath(card.path), b.toBuilderPath(partial)],
-      ctx,
-    );
+    // The local builder reads the card itself; the Lima VM gets a used-block copy of it.
+    const staged = await stageCard(env, card, ctx);
+    let out;
+    let sourceState;
+    try {
+      const facts = await runProbes(env, staged.path, STATE_PROBES, ctx).catch(() => new Map());
+      sourceState = stateFromFacts(facts);
+      out = await b.runScript('clone_card.sh', [b.toBuilderPath(staged.path), b.toBuilderPath(partial)], ctx);
+    } finally {
+      await staged.release();
+    }
 
     ctx.step('checksum', 'Computing checksums');
     const files: ManifestFile[] = [];
@@ -72,6 +77,14 @@ export async function clone(env: Env, params: CloneParams, ctx: JobContext): Pro
       },
       sourceState,
       tools: await toolVersions(env, ctx),
+      ...(staged.staged
+        ? {
+            notes: [
+              `read from the card: ${staged.readBytes} of ${card.bytes} bytes (used blocks only)`,
+              ...staged.fallbacks,
+            ],
+          }
+        : {}),
     });
     await writeManifest(manifestPathFor(partial, 'clone-set'), manifest);
     await publish(partial, final);

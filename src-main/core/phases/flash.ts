@@ -13,13 +13,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError, toAtlasError, type SerializedError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import {
-  assertWritableCard,
-  describeCard,
-  identifyCard,
-  recheckCard,
-  type CardIdentity,
-} from '../cards/card.js';
+import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { detectCompression, decompress, uncompressedSize, type Compression } from '../images/compression.js';
 import { copyStreamTo, hashRange } from '../rawio/block-copy.js';
 import { bmapByteRanges, readBmap, writeMappedToTarget, type Bmap } from '../rawio/bmap.js';
@@ -28,6 +22,7 @@ import { handleReader } from '../rawio/used-blocks/byte-reader.js';
 import { totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
 import { mapCard } from '../rawio/used-blocks/used-ranges.js';
 import { runTool } from '../tools/run-tool.js';
+import { writeImageToCard, identifyRawCard } from '../cards/raw-disk.js';
 import { exists } from './common.js';
 import type { Env } from './env.js';
 
@@ -228,7 +223,7 @@ export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Pr
   const ready: CardIdentity[] = [];
   for (const [i, path] of params.cards.entries()) {
     try {
-      const card = params.expected?.[i] ?? (await identifyCard(path));
+      const card = params.expected?.[i] ?? (await identifyRawCard(path));
       await checkTarget(source, card);
       ready.push(card);
     } catch (e) {

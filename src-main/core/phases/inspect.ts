@@ -6,12 +6,13 @@ import { basename, join } from 'node:path';
 import { open, rm } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { identifyCard } from '../cards/card.js';
+import { identifyRawCard } from '../cards/raw-disk.js';
 import { detectCompression, decompress, uncompressedSize } from '../images/compression.js';
 import { copyStreamTo } from '../rawio/block-copy.js';
 import { parseArtifactName, type ParsedName } from '../naming.js';
 import { manifestPathFor, readManifest, type Manifest } from '../library/manifest.js';
 import { runProbes, scratchDir } from './common.js';
+import { stageCard } from './card-staging.js';
 import { STATE_PROBES, STATE_TEXT, stateFromFacts, type CardState } from './card-state.js';
 import type { Env } from './env.js';
 
@@ -49,7 +50,7 @@ export async function inspectRaw(
   path: string,
   ctx: JobContext,
 ): Promise<Omit<Inspection, 'compression'>> {
-  const card = await identifyCard(path);
+  const card = await identifyRawCard(path);
   const out = await env.builder.runScript('inspect_card.sh', [env.builder.toBuilderPath(path)], ctx);
   let table = '';
   const partitions: PartitionInfo[] = [];
@@ -94,11 +95,16 @@ export async function inspectRaw(
 }
 
 export async function inspect(env: Env, path: string, ctx: JobContext): Promise<Inspection> {
-  const card = await identifyCard(path);
+  const card = await identifyRawCard(path);
   const compression = card.kind === 'file' ? await detectCompression(path) : 'none';
   let result: Omit<Inspection, 'compression'>;
   if (compression === 'none') {
-    result = await inspectRaw(env, path, ctx);
+    const staged = await stageCard(env, card, ctx);
+    try {
+      result = { ...(await inspectRaw(env, staged.path, ctx)), path, kind: card.kind, bytes: card.bytes };
+    } finally {
+      await staged.release();
+    }
   } else {
     // A compressed image is unpacked (sparse) into the scratch space first.
     const dir = await scratchDir(env);

@@ -6,15 +6,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import {
-  assertWritableCard,
-  describeCard,
-  identifyCard,
-  recheckCard,
-  type CardIdentity,
-} from '../cards/card.js';
+import { identifyRawCard } from '../cards/raw-disk.js';
+import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { CLONE_SET_FILES } from '../library/library.js';
 import { cloneSetPath } from './clone.js';
+import { builderReachesCard, restoreTarget } from './card-staging.js';
 import type { Env } from './env.js';
 
 export interface RestoreParams {
@@ -31,6 +27,8 @@ export interface RestoreResult {
   rootStart: number;
   rootSectors: number;
   grown: boolean;
+  /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
+  writtenBytes?: number;
 }
 
 /** Bytes a card needs for this dump: the end of the last partition (+ the backup GPT). */
@@ -62,18 +60,43 @@ export async function restore(env: Env, params: RestoreParams, ctx: JobContext):
   }
   const needed = bytesNeededByDump(await readFile(join(set, 'partition-table.dump'), 'utf8'));
   if (needed === 0) throw new AtlasError('bad-input', `partition-table.dump in ${set} lists no partitions`);
-  const card = params.expected ?? (await identifyCard(params.card));
+  const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
   await assertWritableCard(card, needed);
   await recheckCard(card);
 
   const b = env.builder;
+  if (!builderReachesCard(env, card)) {
+    // The VM restores into a card-sized sparse image; the host then writes its used blocks.
+    const target = await restoreTarget(env, card);
+    try {
+      const out = await b.runScript(
+        'restore_golden.sh',
+        [b.toBuilderPath(target.path), '--set-dir', b.toBuilderPath(set)],
+        ctx,
+      );
+      await recheckCard(card);
+      const w = await target.finish(ctx);
+      return { ...restoreResult(card, set, needed, out.results), writtenBytes: w.writtenBytes };
+    } finally {
+      await target.release();
+    }
+  }
   const out = await b.runScript(
     'restore_golden.sh',
     [b.toBuilderPath(card.path), '--set-dir', b.toBuilderPath(set)],
     ctx,
   );
-  const one = (k: string) => out.results.get(k)?.[0] ?? '';
+  return restoreResult(card, set, needed, out.results);
+}
+
+function restoreResult(
+  card: CardIdentity,
+  set: string,
+  needed: number,
+  results: Map<string, string[]>,
+): RestoreResult {
+  const one = (k: string) => results.get(k)?.[0] ?? '';
   return {
     card: card.path,
     set,

@@ -9,9 +9,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { describeCard, identifyCard } from '../cards/card.js';
+import { describeCard } from '../cards/card.js';
 import { createBmap } from '../rawio/bmap.js';
-import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
+import { readUsedCardToFile, identifyRawCard } from '../cards/raw-disk.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
@@ -48,7 +48,7 @@ export interface ShrinkResult {
 export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): Promise<ShrinkResult> {
   validateVersion(params.version);
   validateTag(params.tag);
-  const card = await identifyCard(params.card);
+  const card = await identifyRawCard(params.card);
   const outDir = resolve(params.outDir ?? env.library);
   const final = join(outDir, cloneImageName(params.version, params.tag));
   const partial = `${final}.partial`;
@@ -76,7 +76,7 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
   await discard(bmapPartial);
   try {
     // Only the used blocks cross the card reader; free space stays a hole in the work image.
-    const read = await readUsedToSparseFile(card.path, partial, ctx, { length: card.bytes });
+    const read = await readUsedCardToFile(card, partial, ctx);
     for (const f of read.fallbacks) ctx.log(`read in full: ${f}`);
 
     const b = env.builder;

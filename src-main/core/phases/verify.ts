@@ -1,10 +1,11 @@
 /** Phase 2 Verify: the pre-shrink checklist, evaluated offline against the card's root file system. */
 import { join } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
-import { identifyCard } from '../cards/card.js';
+import { identifyRawCard } from '../cards/raw-disk.js';
 import { evaluate, loadChecklist, probesFor, type CheckResult } from '../checklist/checklist.js';
 import { RESOURCES_DIR } from '../paths.js';
 import { runProbes } from './common.js';
+import { stageCard } from './card-staging.js';
 import type { Env } from './env.js';
 
 export const DEFAULT_CHECKLIST = join(RESOURCES_DIR, 'verify-checklist.json');
@@ -24,10 +25,16 @@ export async function verify(
   ctx: JobContext,
 ): Promise<VerifyReport> {
   const checklist = await loadChecklist(params.checklist ?? DEFAULT_CHECKLIST);
-  const card = await identifyCard(params.card);
+  const card = await identifyRawCard(params.card);
   ctx.step('probe', 'Reading the root file system (read-only)');
   const probes = probesFor(checklist.checks);
-  const facts = await runProbes(env, card.path, probes, ctx);
+  const staged = await stageCard(env, card, ctx);
+  let facts;
+  try {
+    facts = await runProbes(env, staged.path, probes, ctx);
+  } finally {
+    await staged.release();
+  }
   const checks = evaluate(checklist, probes, facts);
   const failed = checks.filter((c) => !c.ok && c.severity === 'error').length;
   const warnings = checks.filter((c) => !c.ok && c.severity === 'warn').length;

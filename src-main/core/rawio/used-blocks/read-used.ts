@@ -8,7 +8,7 @@
  * The destination is created (never overwritten) and removed again if the copy fails or is
  * cancelled.
  */
-import { open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { identifyCard } from '../../cards/card.js';
 import { AtlasError, CancelledError } from '../../errors.js';
 import type { JobContext } from '../../jobs/job.js';
@@ -56,21 +56,6 @@ export async function readUsedToSparseFile(
   const size = opts.length ?? (await identifyCard(sourcePath)).bytes;
   const source = await open(sourcePath, 'r');
   try {
-    ctx.step('map-used', 'Reading the partition table and file system maps');
-    const map = await mapCard(handleReader(source, size), {
-      align: opts.align ?? 64 * 1024,
-      keepTrailing: opts.keepTrailing ?? false,
-    });
-    for (const p of map.partitions) {
-      ctx.log(
-        p.fallback ??
-          `partition ${p.index}: ${p.fs}, ${p.mappedBytes} of ${p.length} bytes in use${p.details ? ` (${p.details})` : ''}`,
-      );
-    }
-    for (const n of map.notes) ctx.log(n);
-    ctx.throwIfCancelled();
-
-    ctx.step('read-used', 'Copying the used blocks of the card', map.mappedBytes);
     const dest = await open(destPath, 'wx').catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
       throw new AtlasError(
@@ -80,48 +65,79 @@ export async function readUsedToSparseFile(
       );
     });
     try {
-      await dest.truncate(size);
-      const buf = Buffer.alloc(CHUNK);
-      let done = 0;
-      for (const piece of chunks(map.ranges, CHUNK)) {
-        if (ctx.signal.aborted) throw new CancelledError('the used-block copy');
-        const len = piece.end - piece.start;
-        const view = buf.subarray(0, len);
-        let got = 0;
-        while (got < len) {
-          const { bytesRead } = await source.read(view, got, len - got, piece.start + got);
-          if (bytesRead === 0) {
-            throw new AtlasError(
-              'card-changed',
-              `the card ended at byte ${piece.start + got}; it was ${size} bytes when the copy started`,
-              'was the card removed? insert it again and start the copy again',
-            );
-          }
-          got += bytesRead;
-        }
-        if (!isZero(view)) {
-          let put = 0;
-          while (put < len) put += (await dest.write(view, put, len - put, piece.start + put)).bytesWritten;
-        }
-        done += len;
-        ctx.progress(done, map.mappedBytes);
-      }
-      await dest.sync();
+      const r = await copyUsedBetween(source, size, dest, ctx, opts);
+      await dest.close();
+      return r;
     } catch (err) {
       await dest.close().catch(() => undefined);
       await rm(destPath, { force: true });
       throw err;
     }
-    await dest.close();
-    return {
-      bytes: size,
-      mappedBytes: map.mappedBytes,
-      ranges: map.ranges,
-      fallbacks: map.fallbacks,
-      notes: map.notes,
-      map,
-    };
   } finally {
     await source.close();
   }
+}
+
+/**
+ * The copy itself, between two open files: `dest` (new and empty) becomes a sparse image of the
+ * card's full size holding the mapped ranges. Used by the raw-disk helper, which opens both ends
+ * itself.
+ */
+export async function copyUsedBetween(
+  source: FileHandle,
+  size: number,
+  dest: FileHandle,
+  ctx: JobContext,
+  opts: ReadUsedOptions = {},
+): Promise<ReadUsedResult> {
+  ctx.step('map-used', 'Reading the partition table and file system maps');
+  const map = await mapCard(handleReader(source, size), {
+    align: opts.align ?? 64 * 1024,
+    keepTrailing: opts.keepTrailing ?? false,
+  });
+  for (const p of map.partitions) {
+    ctx.log(
+      p.fallback ??
+        `partition ${p.index}: ${p.fs}, ${p.mappedBytes} of ${p.length} bytes in use${p.details ? ` (${p.details})` : ''}`,
+    );
+  }
+  for (const n of map.notes) ctx.log(n);
+  ctx.throwIfCancelled();
+
+  ctx.step('read-used', 'Copying the used blocks of the card', map.mappedBytes);
+  await dest.truncate(size);
+  const buf = Buffer.alloc(CHUNK);
+  let done = 0;
+  for (const piece of chunks(map.ranges, CHUNK)) {
+    if (ctx.signal.aborted) throw new CancelledError('the used-block copy');
+    const len = piece.end - piece.start;
+    const view = buf.subarray(0, len);
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await source.read(view, got, len - got, piece.start + got);
+      if (bytesRead === 0) {
+        throw new AtlasError(
+          'card-changed',
+          `the card ended at byte ${piece.start + got}; it was ${size} bytes when the copy started`,
+          'was the card removed? insert it again and start the copy again',
+        );
+      }
+      got += bytesRead;
+    }
+    if (!isZero(view)) {
+      let put = 0;
+      while (put < len) put += (await dest.write(view, put, len - put, piece.start + put)).bytesWritten;
+    }
+    done += len;
+    ctx.progress(done, map.mappedBytes);
+  }
+  await dest.sync();
+  return {
+    bytes: size,
+    mappedBytes: map.mappedBytes,
+    ranges: map.ranges,
+    fallbacks: map.fallbacks,
+    notes: map.notes,
+    map,
+  };
 }

@@ -1,0 +1,184 @@
+// The MacBook path end to end: cards are block devices the VM cannot see (loop devices standing in
+// for a USB card reader), the builder is the atlas-build VM (the limactl double, with the work
+// dir mounted at another guest path), and the host moves card bytes through the privileged
+// raw-disk helper: used blocks only, both ways.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
+import {
+  attachAsDevice,
+  detach,
+  dumpe2fs,
+  e2fsckClean,
+  rootChecksums,
+  bootChecksums,
+  sfdiskJson,
+} from '../helpers/disk-tools.js';
+import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
+import { clone } from '../../src-main/core/phases/clone.js';
+import { restore } from '../../src-main/core/phases/restore.js';
+import { verify } from '../../src-main/core/phases/verify.js';
+import { shrink } from '../../src-main/core/phases/shrink.js';
+import { flash } from '../../src-main/core/phases/flash.js';
+import { Limactl } from '../../src-main/core/lima/limactl.js';
+import { LimaBuilder } from '../../src-main/core/lima/lima-builder.js';
+import { vmSetup } from '../../src-main/core/lima/vm.js';
+
+const DOUBLES = join(ROOT, 'test', 'doubles', 'bin');
+const ENV_KEYS = ['PATH', 'LIMA_HOME', 'ATLAS_LIMA_DOUBLE_HIDE'] as const;
+const MiB = 1024 * 1024;
+
+const run = <T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> => startJob('test', fn).promise;
+
+/** Bytes in use on the card's file systems, by dumpe2fs and the FAT size (the benchmark's "used"). */
+function usedBytes(card: string): number {
+  const fs = dumpe2fs(card);
+  return (Number(fs['Block count']) - Number(fs['Free blocks'])) * Number(fs['Block size']);
+}
+
+describe('from a MacBook: VM builder, host-side card reads and writes', () => {
+  const saved: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
+  let dir: string;
+  let shared: string;
+  let guestRoot: string;
+  let limaHome: string;
+  let lima: Limactl;
+  let env: { builder: LimaBuilder; library: string };
+  let cardFile: string;
+  let card: string;
+
+  beforeAll(async () => {
+    for (const k of ENV_KEYS) if (process.env[k] !== undefined) saved[k] = process.env[k];
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT }); // the raw-disk helper runs from dist/
+    dir = scratch('mac');
+    shared = join(dir, 'atlas-build');
+    guestRoot = mkdtempSync('/tmp/atlas-guest-');
+    limaHome = mkdtempSync('/tmp/alh-');
+    process.env.PATH = `${DOUBLES}:${process.env.PATH}`;
+    process.env.LIMA_HOME = limaHome;
+    process.env.ATLAS_LIMA_DOUBLE_HIDE = [
+      join(ROOT, 'lima', 'scripts'),
+      join(ROOT, 'test-output', 'fixtures'),
+      dir,
+    ].join(':');
+    const text = readFileSync(join(ROOT, 'lima', 'atlas-build.yaml'), 'utf8');
+    const template = join(dir, 'atlas-build.yaml');
+    writeFileSync(
+      template,
+      text.replace("mountPoint: '{{.Param.WORKDIR}}'", `mountPoint: '${join(guestRoot, 'work')}'`),
+    );
+    lima = Limactl.locate();
+    await run((ctx) => vmSetup(lima, { library: shared, template }, ctx));
+    env = { builder: await LimaBuilder.connect({ limactl: lima }), library: shared };
+    // A dev card in the reader: provisioned, 1.2 GB, old data in its free space.
+    cardFile = join(dir, 'reader-card.img');
+    execFileSync('bash', [
+      '-c',
+      'head -c $((1200*1024*1024)) /dev/zero | tr "\\0" "\\252" > "$1"',
+      'x',
+      cardFile,
+    ]);
+    execFileSync('dd', [
+      `if=${fixture('provisioned', { rootMiB: 600, fillMiB: 60 })}`,
+      `of=${cardFile}`,
+      'bs=1M',
+      'conv=notrunc,sparse',
+      'status=none',
+    ]);
+    card = attachAsDevice(cardFile);
+  });
+
+  afterAll(async () => {
+    if (card) detach(card);
+    await lima?.delete('atlas-build', { force: true }).catch(() => undefined);
+    for (const k of ENV_KEYS) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    rmSync(limaHome, { recursive: true, force: true });
+    if (!readFileSync('/proc/self/mounts', 'utf8').includes(guestRoot))
+      rmSync(guestRoot, { recursive: true, force: true });
+  });
+
+  it('the VM cannot see the card: the builder refuses its path', () => {
+    expect(env.builder.seesHostDevices).toBe(false);
+    expect(() => env.builder.toBuilderPath(card)).toThrow(/outside the folders shared/);
+  });
+
+  it('clones the card: only used blocks cross the reader, and the set is the seed format', async () => {
+    const used = usedBytes(cardFile);
+    const before =
+      Number(
+        readFileSync(`/sys/block/${card.slice(5)}/stat`, 'utf8')
+          .trim()
+          .split(/\s+/)[2],
+      ) * 512;
+    const r = await run((ctx) => clone(env, { card, name: 'v8-1-0-MAC' }, ctx));
+    const after =
+      Number(
+        readFileSync(`/sys/block/${card.slice(5)}/stat`, 'utf8')
+          .trim()
+          .split(/\s+/)[2],
+      ) * 512;
+    expect(r.files.map((f) => f.name)).toEqual([
+      'partition-table.dump',
+      'restore_golden.sh',
+      'sdc1-boot.partclone.gz',
+      'sdc2-root.partclone.gz',
+    ]);
+    expect(r.sourceState).toBe('provisioned');
+    // The device's own counters: what crossed the "card reader".
+    expect(after - before).toBeLessThanOrEqual(1.1 * used + 64 * MiB);
+    expect(after - before).toBeLessThan(statSync(cardFile).size / 4);
+    const m = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8'));
+    expect(m.notes.join(' ')).toMatch(/used blocks only/);
+  });
+
+  it('verifies the card through the VM', async () => {
+    const r = await run((ctx) => verify(env, { card }, ctx));
+    expect(r.ok).toBe(true);
+    expect(r.checks).toHaveLength(12);
+  });
+
+  it('restores onto another card: the VM builds it, the host writes only its used blocks', async () => {
+    const targetFile = join(dir, 'new-card.img');
+    execFileSync('bash', [
+      '-c',
+      'head -c $((1500*1024*1024)) /dev/zero | tr "\\0" "\\125" > "$1"',
+      'x',
+      targetFile,
+    ]);
+    const target = attachAsDevice(targetFile);
+    try {
+      const r = await run((ctx) => restore(env, { card: target, set: 'v8-1-0-MAC' }, ctx));
+      expect(r.grown).toBe(true);
+      expect(r.writtenBytes).toBeLessThanOrEqual(1.1 * usedBytes(cardFile) + 64 * MiB);
+      const t = sfdiskJson(target);
+      expect(t.partitions[1]!.start + t.partitions[1]!.size).toBe((1500 * MiB) / 512);
+      expect(e2fsckClean(target).code).toBe(0);
+      expect(rootChecksums(target)).toEqual(rootChecksums(cardFile));
+      expect(bootChecksums(target, true)).toEqual(bootChecksums(cardFile));
+    } finally {
+      detach(target);
+    }
+  });
+
+  it('shrinks the card into a clone image in the work dir, then flashes it onto a card', async () => {
+    const r = await run((ctx) => shrink(env, { card, version: '9.1.7', tag: 'MAC' }, ctx));
+    expect(r.readBytes).toBeLessThanOrEqual(1.1 * usedBytes(cardFile) + 64 * MiB);
+    expect(e2fsckClean(r.image).code).toBe(0);
+    const targetFile = join(dir, 'flash-card.img');
+    execFileSync('truncate', ['-s', String(statSync(r.image).size + 8 * MiB), targetFile]);
+    const target = attachAsDevice(targetFile);
+    try {
+      const f = await run((ctx) => flash(env, { image: r.image, cards: [target] }, ctx));
+      expect(f.mode).toBe('bmap');
+      expect(f.cards[0]).toMatchObject({ ok: true, verified: true });
+      expect(rootChecksums(target)).toEqual(rootChecksums(r.image));
+    } finally {
+      detach(target);
+    }
+  });
+});
