@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
+import { fixture, ROOT, scratch } from '../helpers/fixtures.js';
 import {
   attachAsDevice,
   detach,

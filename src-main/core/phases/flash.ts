@@ -124,6 +124,11 @@ async function flashOne(
   ctx: JobContext,
   steps: boolean,
 ) {
+  if (card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0)) {
+    // Not root (a Mac, or a Linux desktop): the privileged raw-disk helper writes the card.
+    const r = await writeImageToCard(source.path, card, ctx, { verify, mapped: source.ranges !== undefined });
+    return { writtenBytes: r.mappedBytes ?? r.bytes, verified: r.verified, sha256: r.sha256 || undefined };
+  }
   if (steps)
     ctx.step(
       'write',
