@@ -2,7 +2,9 @@
  * The ods-sd commands: their options, how they map onto core phases, and their human output.
  * Every command returns a plain result object (printed as JSON with --json).
  */
+import { stat } from 'node:fs/promises';
 import { listLibrary } from '../core/library/library.js';
+import { listCards, type DriveCandidate } from '../core/cards/drive-list.js';
 import type { JobContext } from '../core/jobs/job.js';
 import type { Env } from '../core/phases/env.js';
 import { insert } from '../core/phases/insert.js';
@@ -199,11 +201,16 @@ export const COMMANDS: Record<string, Command> = {
     positionals: ['IMAGE', 'CARD'],
     variadic: true,
     options: { 'no-verify': { type: 'boolean' } },
-    destructive: ([, ...cards]) => `flash onto ${cards.join(', ')}: everything on ${cards.length > 1 ? 'these cards' : cards[0]} will be erased`,
-    run: (env, [image, ...cards], v, ctx) => flash(env, { image: image!, cards, verify: v['no-verify'] !== true }, ctx),
+    destructive: ([, ...cards]) =>
+      `flash onto ${cards.join(', ')}: everything on ${cards.length > 1 ? 'these cards' : cards[0]} will be erased`,
+    run: (env, [image, ...cards], v, ctx) =>
+      flash(env, { image: image!, cards, verify: v['no-verify'] !== true }, ctx),
     human: (r) => {
       const x = r as Awaited<ReturnType<typeof flash>>;
-      const how = x.mode === 'stream' ? 'whole image' : `${bytes(x.mappedBytes)} mapped of ${bytes(x.imageBytes)} (${x.mode})`;
+      const how =
+        x.mode === 'stream'
+          ? 'whole image'
+          : `${bytes(x.mappedBytes)} mapped of ${bytes(x.imageBytes)} (${x.mode})`;
       const lines = x.cards.map((c) =>
         c.ok
           ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}`
@@ -215,7 +222,11 @@ export const COMMANDS: Record<string, Command> = {
       const x = r as Awaited<ReturnType<typeof flash>>;
       return x.failed === 0
         ? undefined
-        : new AtlasError('tool-failed', `${x.failed} of ${x.cards.length} cards failed`, 'see each card above; the others are fine');
+        : new AtlasError(
+            'tool-failed',
+            `${x.failed} of ${x.cards.length} cards failed`,
+            'see each card above; the others are fine',
+          );
     },
   },
   inspect: {
@@ -225,6 +236,29 @@ export const COMMANDS: Record<string, Command> = {
     options: {},
     run: (env, [path], _v, ctx) => inspect(env, path!, ctx),
     human: (r) => inspectText(r as Inspection),
+  },
+  cards: {
+    usage: 'cards [--image IMAGE] [--all]',
+    summary: 'the disks on this machine: which can be used as a card, and why the others cannot',
+    positionals: [],
+    options: { image: { type: 'string' }, all: { type: 'boolean' } },
+    run: async (_env, _pos, v) => {
+      const image = str(v, 'image');
+      const requiredBytes = image ? (await stat(image)).size : undefined;
+      return listCards({
+        ...(image ? { sourceImage: image } : {}),
+        ...(requiredBytes ? { requiredBytes } : {}),
+        allowVirtual: v.all === true,
+      });
+    },
+    human: (r) => {
+      const list = r as DriveCandidate[];
+      if (list.length === 0) return 'No disks found.';
+      const rows = [['device', 'size', 'description', 'usable']];
+      for (const d of list)
+        rows.push([d.device, bytes(d.size), d.description, d.usable ? 'yes' : `no: ${d.reasons.join('; ')}`]);
+      return table(rows);
+    },
   },
   list: {
     usage: 'list',

@@ -164,6 +164,15 @@ describe('ods-sd flash', () => {
     expect(r.json.error?.code).toBe('unsafe-target');
   });
 
+  it('ods-sd cards lists the disks and says why the system disk cannot be a card', async () => {
+    const r = await odsSd(['cards']);
+    expect(r.code).toBe(0);
+    const root = r.json.result.find((d: { device: string }) => d.device === '/dev/vda');
+    expect(root).toMatchObject({ usable: false, isSystem: true });
+    expect(root.reasons.join(' ')).toMatch(/system disk/);
+    expect(r.stdout).toMatch(/\/dev\/vda .* no: system disk/);
+  });
+
   it('prints speed and progress on stderr', async () => {
     const target = card(dir, 'card-progress.img', size);
     const r = await odsSd(['flash', image, target, '--yes']);
