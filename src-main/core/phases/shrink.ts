@@ -57,27 +57,30 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
   await refuseExisting(final);
   await refuseExisting(bmapFinal);
 
-  const report = await verify(
-    env,
-    { card: card.path, ...(params.checklist ? { checklist: params.checklist } : {}) },
-    ctx,
-  );
-  if (!report.ok && !params.force) {
-    const failed = report.checks.filter((c) => !c.ok && c.severity === 'error').map((c) => c.label);
-    throw new AtlasError(
-      'checklist-failed',
-      `the Phase 1 checklist failed (${failed.join(', ')}): not shrinking`,
-      'finish Phase 1 on the device first (ods-sd verify shows the evidence), or pass --force',
-    );
-  }
   await mkdir(outDir, { recursive: true });
   await ensureFreeSpace(outDir, Math.min(card.bytes, 64 * 1024 * 1024), 'the clone image');
   await discard(partial);
   await discard(bmapPartial);
   try {
-    // Only the used blocks cross the card reader; free space stays a hole in the work image.
+    // The card is read once, used blocks only (free space stays a hole); the checklist and the
+    // shrink both work on that copy.
     const read = await readUsedCardToFile(card, partial, ctx);
     for (const f of read.fallbacks) ctx.log(`read in full: ${f}`);
+
+    const report = await verify(
+      env,
+      { card: partial, ...(params.checklist ? { checklist: params.checklist } : {}) },
+      ctx,
+    );
+    if (!report.ok && !params.force) {
+      const failed = report.checks.filter((c) => !c.ok && c.severity === 'error').map((c) => c.label);
+      throw new AtlasError(
+        'checklist-failed',
+        `the Phase 1 checklist failed (${failed.join(', ')}): not shrinking`,
+        'finish Phase 1 on the device first (ods-sd verify shows the evidence), or pass --force',
+      );
+    }
+    report.card = card.path;
 
     const b = env.builder;
     const out = await b.runScript('shrink_image.sh', [b.toBuilderPath(partial)], ctx);
