@@ -1,0 +1,310 @@
+/**
+ * npm run bench: the seed's own commands against Atlas Imager on the MacBook path, on an 8 GiB
+ * card whose free space holds old data (as a used card does) with about 1.5 GB of files.
+ *
+ * The card is a loop device throttled to a USB card reader's speed with the blkio cgroup
+ * (90 MB/s read, 30 MB/s write by default); bytes are counted by the device itself
+ * (/sys/block/loopN/stat). Both sides run the builder steps on this machine; on the Mac path
+ * the host moves the card's bytes: the seed with dd, Atlas Imager with used-block reads and
+ * mapped writes through its raw-disk helper.
+ *
+ * usage: npm run bench -- [--dir DIR] [--card-gib 8] [--files-mib 1500] [--read-mbps 90] [--write-mbps 30]
+ * Writes docs/benchmarks.md (and bench-results.json in DIR). Needs root.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PACKAGE_ROOT, SCRIPTS_DIR } from '../src-main/core/paths.js';
+import { startJob, type JobContext } from '../src-main/core/jobs/job.js';
+import { LocalBuilder } from '../src-main/core/builder/local-builder.js';
+import type { Builder } from '../src-main/core/builder/builder.js';
+import { clone } from '../src-main/core/phases/clone.js';
+import { restore } from '../src-main/core/phases/restore.js';
+import { shrink } from '../src-main/core/phases/shrink.js';
+import { flash } from '../src-main/core/phases/flash.js';
+import { CardDevice, measure } from './card-device.js';
+import { seedClone, seedFlash, seedRestore, seedShrink } from './seed-pipeline.js';
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string', default: '/var/tmp/atlas-bench' },
+    'card-gib': { type: 'string', default: '8' },
+    'files-mib': { type: 'string', default: '1500' },
+    'read-mbps': { type: 'string', default: '90' },
+    'write-mbps': { type: 'string', default: '30' },
+  },
+});
+const MiB = 1024 * 1024;
+const dir = values.dir!;
+const cardBytes = Number(values['card-gib']) * 1024 * MiB;
+const filesMiB = Number(values['files-mib']);
+const speeds = { readBps: Number(values['read-mbps']) * 1e6, writeBps: Number(values['write-mbps']) * 1e6 };
+
+const run = <T>(fn: (ctx: JobContext) => Promise<T>) => startJob('bench', fn).promise;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** The Mac path: the builder cannot open the card, so the host reads and writes it. */
+function macPathBuilder(): Builder {
+  const local = new LocalBuilder();
+  return {
+    kind: 'lima',
+    seesHostDevices: false,
+    describe: () => 'this host, as the atlas-build VM would be (cards moved by the host)',
+    toBuilderPath: (p) => local.toBuilderPath(p),
+    runScript: (s, a, c) => local.runScript(s, a, c),
+    stageSecrets: (f) => local.stageSecrets(f),
+  };
+}
+
+function buildCard(path: string): void {
+  const rootMiB = Math.floor(cardBytes / MiB) - 516 - 1;
+  const fixture = join(dir, 'fixture.img');
+  log(`building an ${values['card-gib']} GiB card with ${filesMiB} MiB of files (old data in free space)…`);
+  execFileSync(
+    'bash',
+    [
+      join(PACKAGE_ROOT, 'test', 'fixtures', 'make-card-image.sh'),
+      'provisioned',
+      fixture,
+      '--root-mib',
+      String(rootMiB),
+      '--fill-mib',
+      String(filesMiB),
+      '--seed',
+      'bench',
+    ],
+    { stdio: 'inherit' },
+  );
+  // Old data everywhere first, then the file systems over it: free blocks keep the old data.
+  execFileSync('bash', [
+    '-c',
+    `head -c ${cardBytes} /dev/zero | openssl enc -aes-128-ctr -nosalt -pass pass:old-data -pbkdf2 2>/dev/null > "$1"`,
+    'x',
+    path,
+  ]);
+  execFileSync('dd', [`if=${fixture}`, `of=${path}`, 'bs=4M', 'conv=notrunc,sparse', 'status=none']);
+  rmSync(fixture);
+}
+
+function usedBytes(device: string): number {
+  const read = (cmd: string[]) => execFileSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
+  const table = JSON.parse(read(['sfdisk', '--json', device])).partitiontable.partitions as Array<{
+    start: number;
+    size: number;
+  }>;
+  let used = 8192 * 512; // the table and the gap before partition 1
+  const loop = (p: { start: number; size: number }) =>
+    read([
+      'losetup',
+      '--find',
+      '--show',
+      '--read-only',
+      '--offset',
+      String(p.start * 512),
+      '--sizelimit',
+      String(p.size * 512),
+      device,
+    ]).trim();
+  const boot = loop(table[0]!);
+  const free = /([\d ]+) bytes free/.exec(read(['mdir', '-i', boot, '::']))?.[1]?.replace(/ /g, '');
+  used += table[0]!.size * 512 - Number(free);
+  execFileSync('losetup', ['-d', boot]);
+  const root = loop(table[1]!);
+  const h = read(['dumpe2fs', '-h', root]);
+  const n = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(h)?.[1]);
+  used += (n('Block count') - n('Free blocks')) * n('Block size');
+  execFileSync('losetup', ['-d', root]);
+  return used;
+}
+
+interface Row {
+  op: string;
+  tool: string;
+  seconds: number;
+  read: number;
+  written: number;
+  note?: string;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (loop devices, cgroup throttling)');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const cardFile = join(dir, 'card.img');
+  buildCard(cardFile);
+  const card = new CardDevice(cardFile, speeds);
+  const rows: Row[] = [];
+  const lib = join(dir, 'atlas-build');
+  const env = { builder: macPathBuilder(), library: lib };
+  try {
+    const used = usedBytes(card.device);
+    log(`card ${card.device}: ${cardBytes} bytes, ${used} used`);
+    const add = (
+      op: string,
+      tool: string,
+      m: { seconds: number; read: number; written: number },
+      note?: string,
+    ) => {
+      rows.push({
+        op,
+        tool,
+        seconds: m.seconds,
+        read: m.read,
+        written: m.written,
+        ...(note ? { note } : {}),
+      });
+      log(
+        `${op.padEnd(8)} ${tool.padEnd(14)} ${m.seconds.toFixed(1).padStart(7)} s  read ${(m.read / 1e6).toFixed(0)} MB  written ${(m.written / 1e6).toFixed(0)} MB`,
+      );
+    };
+
+    // Clone
+    const seedWork = join(dir, 'seed');
+    mkdirSync(seedWork, { recursive: true });
+    add(
+      'clone',
+      'seed',
+      await measure(card, () => seedClone(card.device, seedWork, join(seedWork, 'golden-clone-seed'))),
+    );
+    add(
+      'clone',
+      'atlas-imager',
+      await measure(card, () => run((ctx) => clone(env, { card: card.device, name: 'bench' }, ctx))),
+    );
+
+    // Shrink (ours first: it never changes the card; the seed's shrinks the card in place)
+    const ours = await measure(card, () =>
+      run((ctx) => shrink(env, { card: card.device, version: '1.0.0', tag: 'BENCH', outDir: lib }, ctx)),
+    );
+    add(
+      'shrink',
+      'atlas-imager',
+      ours,
+      'reads used blocks into the work dir; checklist, shrink and .bmap on the copy',
+    );
+    const shrunk = ours.result.image;
+    add(
+      'shrink',
+      'seed',
+      await measure(card, () => seedShrink(card.device, join(seedWork, 'seed-shrunk.img'))),
+      'e2fsck, resize2fs -M and the partition on the card, then dd bs=512',
+    );
+    const seedImg = statSync(join(seedWork, 'seed-shrunk.img')).size;
+
+    // Restore
+    add(
+      'restore',
+      'seed',
+      await measure(card, () =>
+        seedRestore(
+          card.device,
+          cardBytes,
+          seedWork,
+          join(lib, 'golden-clone-bench'),
+          join(SCRIPTS_DIR, 'restore_golden.sh'),
+        ),
+      ),
+    );
+    add(
+      'restore',
+      'atlas-imager',
+      await measure(card, () => run((ctx) => restore(env, { card: card.device, set: 'bench' }, ctx))),
+    );
+
+    // Flash the shrunk image (with read-back verification for ours; dd has none)
+    add(
+      'flash',
+      'seed',
+      await measure(card, () => seedFlash(shrunk, card.device)),
+      'dd bs=4M conv=fsync, no verification',
+    );
+    const f = await measure(card, () =>
+      run((ctx) => flash(env, { image: shrunk, cards: [card.device], verify: false }, ctx)),
+    );
+    add('flash', 'atlas-imager', f, `by ${f.result.mode}, no verification (throughput comparison)`);
+    const fv = await measure(card, () =>
+      run((ctx) => flash(env, { image: shrunk, cards: [card.device], verify: true }, ctx)),
+    );
+    add('flash+verify', 'atlas-imager', fv, `by ${fv.result.mode}, read back and compared`);
+
+    const shrunkBytes = statSync(shrunk).size;
+    const mapped = f.result.mappedBytes;
+    writeReport(rows, { used, shrunkBytes, seedImg, mapped });
+  } finally {
+    card.release();
+  }
+}
+
+function writeReport(
+  rows: Row[],
+  facts: { used: number; shrunkBytes: number; seedImg: number; mapped: number },
+): void {
+  const mb = (n: number) => (n / 1e6).toFixed(0);
+  const get = (op: string, tool: string) => rows.find((r) => r.op === op && r.tool === tool)!;
+  const ratio = (op: string) => get(op, 'atlas-imager').seconds / get(op, 'seed').seconds;
+  const seedFlashTp = facts.shrunkBytes / get('flash', 'seed').seconds;
+  const ourFlashTp = get('flash', 'atlas-imager').written / get('flash', 'atlas-imager').seconds;
+  const limit = 1.1 * facts.used + 64 * MiB;
+  const targets = [
+    [
+      'Clone: bytes read ≤ 1.1 × used + 64 MiB',
+      `${mb(get('clone', 'atlas-imager').read)} MB ≤ ${mb(limit)} MB`,
+      get('clone', 'atlas-imager').read <= limit,
+    ],
+    ['Clone: wall time ≤ 0.35 × seed', `${ratio('clone').toFixed(2)} ×`, ratio('clone') <= 0.35],
+    [
+      'Restore: bytes written ≤ 1.1 × used + 64 MiB',
+      `${mb(get('restore', 'atlas-imager').written)} MB ≤ ${mb(limit)} MB`,
+      get('restore', 'atlas-imager').written <= limit,
+    ],
+    ['Restore: wall time ≤ 0.35 × seed', `${ratio('restore').toFixed(2)} ×`, ratio('restore') <= 0.35],
+    ['Shrink: wall time ≤ 0.5 × seed', `${ratio('shrink').toFixed(2)} ×`, ratio('shrink') <= 0.5],
+    [
+      'Shrink: same layout as the seed rule',
+      `image ${mb(facts.shrunkBytes)} MB vs seed ${mb(facts.seedImg)} MB`,
+      Math.abs(facts.shrunkBytes - facts.seedImg) <= 1024 * 1024,
+    ],
+    [
+      'Flash: bytes written ≤ mapped bytes',
+      `${mb(get('flash', 'atlas-imager').written)} MB ≤ ${mb(facts.mapped + 33 * 512)} MB`,
+      get('flash', 'atlas-imager').written <= facts.mapped + 64 * 1024,
+    ],
+    [
+      'Flash: write throughput ≥ 0.9 × dd bs=4M',
+      `${(ourFlashTp / 1e6).toFixed(1)} vs ${(seedFlashTp / 1e6).toFixed(1)} MB/s`,
+      ourFlashTp >= 0.9 * seedFlashTp,
+    ],
+  ] as const;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim()}`;
+  const md = [
+    '# Benchmarks',
+    '',
+    `Produced by \`npm run bench\` (${new Date().toISOString().slice(0, 10)}), as root, on ${machine}.`,
+    '',
+    `The card: ${values['card-gib']} GiB, free space full of old data, ${mb(facts.used)} MB in use (${filesMiB} MiB of files + the system), on a loop device throttled with the blkio cgroup to ${values['read-mbps']} MB/s read and ${values['write-mbps']} MB/s write (a USB card reader). Bytes are the loop device's own counters (\`/sys/block/loopN/stat\`). Both sides take the MacBook path: the host moves card bytes, the builder works on files (the seed: \`dd\` of the whole card; Atlas Imager: used-block reads and mapped writes).`,
+    '',
+    '| operation | tool | wall time | read from card | written to card | note |',
+    '|---|---|---:|---:|---:|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.op} | ${r.tool} | ${r.seconds.toFixed(1)} s | ${mb(r.read)} MB | ${mb(r.written)} MB | ${r.note ?? ''} |`,
+    ),
+    '',
+    '## Targets',
+    '',
+    '| target | measured | met |',
+    '|---|---|---|',
+    ...targets.map(([t, m, ok]) => `| ${t} | ${m} | ${ok ? 'yes' : 'no'} |`),
+    '',
+  ].join('\n');
+  writeFileSync(join(PACKAGE_ROOT, 'docs', 'benchmarks.md'), md);
+  writeFileSync(join(dir, 'bench-results.json'), JSON.stringify({ rows, facts, targets }, null, 2));
+  process.stdout.write(md);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});
