@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   partclone pigz dosfstools mtools fdisk parted e2fsprogs util-linux mount
-  xz-utils zstd openssl coreutils findutils bmap-tools
+  xz-utils zstd openssl coreutils findutils bmap-tools chromium
 )
 
 if command -v apt-get >/dev/null 2>&1; then

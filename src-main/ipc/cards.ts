@@ -1,0 +1,81 @@
+/**
+ * Cards as the renderer sees them: a picked card (device or image file) with the host layer's
+ * safety rules applied and their reasons kept, so the UI shows why a card cannot be written
+ * instead of hiding it. Before a job writes a card, the card is identified again and must still
+ * be the one the user picked.
+ */
+import { stat } from 'node:fs/promises';
+import { toAtlasError } from '../core/errors.js';
+import {
+  assertWritableCard,
+  describeCard,
+  identifyCard,
+  recheckCard,
+  type CardIdentity,
+} from '../core/cards/card.js';
+import { detectCompression, uncompressedSize } from '../core/images/compression.js';
+import type { CardCandidate, CardRef, FlashCheck } from './contract.js';
+
+export function toRef(card: CardIdentity): CardRef {
+  const ref: CardRef = { path: card.path, kind: card.kind, bytes: card.bytes, node: card.node };
+  if (card.model) ref.model = card.model;
+  if (card.serial) ref.serial = card.serial;
+  return ref;
+}
+
+/** A reason as one sentence: what is wrong, then what to do. */
+export function reasonOf(err: unknown): string {
+  const e = toAtlasError(err);
+  return e.hint ? `${e.message} — ${e.hint}` : e.message;
+}
+
+export async function identifyCandidate(path: string): Promise<CardCandidate> {
+  const card = await identifyCard(path);
+  const reasons: string[] = [];
+  await assertWritableCard(card, 0).catch((e: unknown) => reasons.push(reasonOf(e)));
+  return {
+    ref: toRef(card),
+    description: describeCard(card),
+    removable: card.removable ?? card.kind === 'file',
+    readOnly: card.readOnly ?? false,
+    usable: reasons.length === 0,
+    reasons,
+  };
+}
+
+/**
+ * The card the user picked, identified now; refuses when it was removed or swapped since. The
+ * result is what the phases get as `expected`, so they check it once more right before writing.
+ */
+export async function pickedCard(ref: CardRef): Promise<CardIdentity> {
+  const expected: CardIdentity = { ...ref };
+  await recheckCard(expected);
+  return identifyCard(ref.path);
+}
+
+/** Can `image` be flashed onto each of `cards`? Every refusal keeps its reason. */
+export async function flashCheck(image: string, cards: CardRef[]): Promise<FlashCheck[]> {
+  const st = await stat(image).catch(() => undefined);
+  const compression = st?.isFile() ? await detectCompression(image) : 'none';
+  const needed = !st
+    ? 0
+    : compression === 'none'
+      ? st.size
+      : ((await uncompressedSize(image, compression)) ?? 0);
+  return Promise.all(
+    cards.map(async (ref): Promise<FlashCheck> => {
+      const reasons: string[] = [];
+      if (!st?.isFile()) reasons.push(`no image at ${image}`);
+      try {
+        const card = await pickedCard(ref);
+        if (card.kind === 'file' && st && card.node === st.ino) {
+          reasons.push('the card and the image are the same file — pick another card');
+        }
+        await assertWritableCard(card, needed);
+      } catch (e) {
+        reasons.push(reasonOf(e));
+      }
+      return { card: ref, usable: reasons.length === 0, reasons };
+    }),
+  );
+}

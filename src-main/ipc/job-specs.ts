@@ -1,0 +1,205 @@
+/**
+ * How each job request of the contract becomes a core phase run: its title, the cards and
+ * library paths it locks, and the run itself, whose result is mapped onto the contract's shape.
+ */
+import { basename, join, resolve } from 'node:path';
+import type { JobContext } from '../core/jobs/job.js';
+import type { Env } from '../core/phases/env.js';
+import { insert } from '../core/phases/insert.js';
+import { clone } from '../core/phases/clone.js';
+import { restore } from '../core/phases/restore.js';
+import { verify } from '../core/phases/verify.js';
+import { shrink } from '../core/phases/shrink.js';
+import { flash } from '../core/phases/flash.js';
+import { inspect, type Inspection } from '../core/phases/inspect.js';
+import { cloneImageName, cloneSetDirName, goldenImageName } from '../core/naming.js';
+import { cloneSetPath } from '../core/phases/clone.js';
+import type { InspectionDto, JobRequest, VmStatusDto } from './contract.js';
+import type { JobSpec } from './job-registry.js';
+import { archiveItem } from './archive.js';
+import { stageImage } from './staging.js';
+import { findItem, type Places } from './library-view.js';
+import { pickedCard } from './cards.js';
+
+/** The VM operations that run as jobs (see handlers-vm-cards.ts). */
+export interface VmJobs {
+  setup(ctx: JobContext): Promise<VmStatusDto>;
+  start(ctx: JobContext): Promise<VmStatusDto>;
+  stop(ctx: JobContext): Promise<VmStatusDto>;
+}
+
+export interface SpecDeps {
+  env: Env;
+  places(): Promise<Places>;
+  vm: VmJobs;
+}
+
+/** A name for titles that never throws (the phase itself validates and explains). */
+function safe(make: () => string, fallback: string): string {
+  try {
+    return make();
+  } catch {
+    return fallback;
+  }
+}
+
+export function toInspectionDto(i: Inspection): InspectionDto {
+  const dto: InspectionDto = {
+    path: i.path,
+    kind: i.kind,
+    compression: i.compression,
+    bytes: i.bytes,
+    table: i.table,
+    partitions: i.partitions.map((p) => ({ ...p })),
+    state: i.state,
+    stateText: i.stateText,
+    payloadPresent: i.payloadPresent,
+    armbianLayout: i.armbianLayout,
+    truncated: i.truncated,
+  };
+  if (i.artifact) dto.artifact = { ...i.artifact };
+  return dto;
+}
+
+export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec> {
+  const { env } = deps;
+  const library = resolve(env.library);
+  switch (req.kind) {
+    case 'inspect':
+      return {
+        request: req,
+        title: `Inspect ${basename(req.path)}`,
+        locks: [],
+        run: async (ctx) => toInspectionDto(await inspect(env, req.path, ctx)),
+      };
+    case 'insert': {
+      const name = safe(() => goldenImageName(req.version, req.tag), 'golden image');
+      return {
+        request: req,
+        title: `Insert: ${name}`,
+        locks: [join(library, name)],
+        run: (ctx) =>
+          insert(
+            env,
+            {
+              base: req.base,
+              payload: req.payload,
+              version: req.version,
+              tag: req.tag,
+              ...(req.secrets ? { secrets: req.secrets } : {}),
+            },
+            ctx,
+          ),
+      };
+    }
+    case 'flash': {
+      const n = req.cards.length;
+      return {
+        request: req,
+        title: `Flash ${basename(req.image)} to ${n === 1 ? basename(req.cards[0]!.path) : `${n} cards`}`,
+        locks: req.cards.map((c) => c.path),
+        run: async (ctx) => {
+          // A card found changed keeps the identity it was picked with: the phase's own re-check
+          // then refuses that card alone, and the other cards are still written.
+          const expected = await Promise.all(req.cards.map((c) => pickedCard(c).catch(() => ({ ...c }))));
+          return flash(
+            env,
+            { image: req.image, cards: req.cards.map((c) => c.path), verify: req.verify, expected },
+            ctx,
+          );
+        },
+      };
+    }
+    case 'clone': {
+      const dir = safe(() => cloneSetDirName(req.name), req.name);
+      return {
+        request: req,
+        title: `Clone ${basename(req.card.path)} to ${dir}`,
+        locks: [req.card.path, join(library, dir)],
+        run: async (ctx) => {
+          const card = await pickedCard(req.card);
+          return clone(env, { card: card.path, name: req.name }, ctx);
+        },
+      };
+    }
+    case 'restore': {
+      const set = safe(() => cloneSetPath(library, req.set), req.set);
+      return {
+        request: req,
+        title: `Restore ${basename(set)} to ${basename(req.card.path)}`,
+        locks: [req.card.path, set],
+        run: async (ctx) => {
+          const card = await pickedCard(req.card);
+          return restore(env, { card: card.path, set: req.set, expected: card }, ctx);
+        },
+      };
+    }
+    case 'verify':
+      return {
+        request: req,
+        title: `Verify ${basename(req.card)}`,
+        locks: [req.card],
+        run: (ctx) => verify(env, { card: req.card }, ctx),
+      };
+    case 'shrink': {
+      const name = safe(() => cloneImageName(req.version, req.tag), 'clone image');
+      return {
+        request: req,
+        title: `Shrink ${basename(req.card)} to ${name}`,
+        locks: [req.card, join(library, name)],
+        run: (ctx) =>
+          shrink(env, { card: req.card, version: req.version, tag: req.tag, force: req.force }, ctx),
+      };
+    }
+    case 'archive': {
+      const places = await deps.places();
+      const entry = await findItem(library, req.path);
+      return {
+        request: req,
+        title: `Archive ${entry.name}`,
+        locks: [entry.path],
+        run: (ctx) => archiveItem(entry, places.archiveDir, ctx),
+      };
+    }
+    case 'stage': {
+      const places = await deps.places();
+      const entry = await findItem(library, req.path);
+      return {
+        request: req,
+        title: `Stage ${entry.name} on the Desktop`,
+        locks: [entry.path, places.stagingDir],
+        run: (ctx) => stageImage(entry, library, places.stagingDir, ctx),
+      };
+    }
+    case 'vm-setup':
+      return {
+        request: req,
+        title: 'Set up the atlas-build VM',
+        locks: ['vm'],
+        run: (ctx) => deps.vm.setup(ctx),
+      };
+    case 'vm-start':
+      return {
+        request: req,
+        title: 'Start the atlas-build VM',
+        locks: ['vm'],
+        run: (ctx) => deps.vm.start(ctx),
+      };
+    case 'vm-stop':
+      return {
+        request: req,
+        title: 'Stop the atlas-build VM',
+        locks: ['vm'],
+        run: (ctx) => deps.vm.stop(ctx),
+      };
+  }
+}
+
+/** Jobs whose end changes what is in the library (output published, or partial output removed). */
+export const CHANGES_LIBRARY: ReadonlySet<JobRequest['kind']> = new Set([
+  'insert',
+  'clone',
+  'shrink',
+  'archive',
+  'stage',
+]);

@@ -1,0 +1,72 @@
+/**
+ * Output names shown before a job runs, and the names the app suggests: the next safety-net clone
+ * set after the newest one (v8-0-6-FLASH -> v8-0-7-FLASH, the seed's sprint pattern) and versions
+ * that follow the newest golden and clone images.
+ */
+import { join } from 'node:path';
+import { toAtlasError } from '../core/errors.js';
+import { listLibrary, type LibraryEntry } from '../core/library/library.js';
+import {
+  cloneImageName,
+  cloneSetDirName,
+  goldenImageName,
+  parseArtifactName,
+  suggestNextSetName,
+} from '../core/naming.js';
+import { exists } from '../core/phases/common.js';
+import type { NamePlanRequest, NameSuggestions, NextSetName, OutputPlan } from './contract.js';
+
+function newest(entries: LibraryEntry[], kind: LibraryEntry['kind']): LibraryEntry | undefined {
+  return entries
+    .filter((e) => e.kind === kind && e.version && e.tag)
+    .sort((a, b) => a.modifiedAt.localeCompare(b.modifiedAt))
+    .at(-1);
+}
+
+/** 9.1.7 -> 9.1.8 */
+export function bumpVersion(version: string): string {
+  const parts = version.split('.').map(Number);
+  parts[parts.length - 1] = (parts[parts.length - 1] ?? 0) + 1;
+  return parts.join('.');
+}
+
+export async function suggestNames(library: string): Promise<NameSuggestions> {
+  const { entries } = await listLibrary(library);
+  const golden = newest(entries, 'golden-image');
+  const image = newest(entries, 'clone-image');
+  const set = newest(entries, 'clone-set');
+  const setName = set ? (parseArtifactName(set.name)?.name ?? null) : null;
+  return {
+    golden: golden
+      ? { version: bumpVersion(golden.version!), tag: golden.tag! }
+      : { version: '1.0.0', tag: 'ORIGIN' },
+    cloneImage: image
+      ? { version: bumpVersion(image.version!), tag: image.tag! }
+      : { version: golden?.version ?? '1.0.0', tag: 'FLASH' },
+    lastSet: setName,
+    lastSetTag: set?.tag ?? null,
+  };
+}
+
+export async function nextSetName(library: string, tag: string): Promise<NextSetName> {
+  const { entries } = await listLibrary(library);
+  const set = newest(entries, 'clone-set');
+  const previous = set ? (parseArtifactName(set.name)?.name ?? null) : null;
+  return { previous, next: suggestNextSetName(previous ?? undefined, tag) };
+}
+
+export async function planOutput(library: string, req: NamePlanRequest): Promise<OutputPlan> {
+  let name: string;
+  try {
+    name =
+      req.kind === 'clone-set'
+        ? cloneSetDirName(req.name)
+        : req.kind === 'golden-image'
+          ? goldenImageName(req.version, req.tag)
+          : cloneImageName(req.version, req.tag);
+  } catch (e) {
+    return { name: '', path: '', exists: false, error: toAtlasError(e).toJSON() };
+  }
+  const path = join(library, name);
+  return { name, path, exists: await exists(path) };
+}

@@ -1,0 +1,94 @@
+/**
+ * Pick a card: the removable disks in the readers or an image file standing in for a card.
+ * A card the host layer refuses to write stays in the list with its reasons, never silently
+ * hidden; for reading (clone, verify, shrink) it can still be picked.
+ */
+import { useEffect } from 'react';
+import type { CardCandidate } from '../../src-main/ipc/contract';
+import { useStore } from '../store/store';
+import { bytes } from '../lib/format';
+import { ErrorBox } from './error-box';
+
+export function CardPicker({
+  selected,
+  onToggle,
+  purpose,
+  multiple = false,
+  label,
+}: {
+  selected: CardCandidate[];
+  onToggle(card: CardCandidate): void;
+  purpose: 'read' | 'write';
+  multiple?: boolean;
+  label: string;
+}) {
+  const cards = useStore((s) => s.cards);
+  const refreshCards = useStore((s) => s.refreshCards);
+  const pickImageCard = useStore((s) => s.pickImageCard);
+
+  useEffect(() => {
+    void refreshCards();
+  }, [refreshCards]);
+
+  const all = [...cards.readers, ...cards.imageFiles];
+  const isSelected = (c: CardCandidate) => selected.some((s) => s.ref.path === c.ref.path);
+  return (
+    <div className="card-picker" role="group" aria-label={label}>
+      {all.length === 0 && (
+        <p className="muted">
+          {cards.loading
+            ? 'Looking for cards…'
+            : 'No SD card found in the readers. Insert one, or use an image file.'}
+        </p>
+      )}
+      <ul className="card-list">
+        {all.map((c) => {
+          const blocked = purpose === 'write' && !c.usable;
+          return (
+            <li
+              key={c.ref.path}
+              className={`card-item${isSelected(c) ? ' selected' : ''}${blocked ? ' blocked' : ''}`}
+            >
+              <label>
+                <input
+                  type={multiple ? 'checkbox' : 'radio'}
+                  name={label}
+                  checked={isSelected(c)}
+                  disabled={blocked}
+                  onChange={() => onToggle(c)}
+                />
+                <span className="card-kind">{c.ref.kind === 'file' ? 'image file' : 'card'}</span>
+                <span className="card-desc mono">{c.ref.kind === 'file' ? c.ref.path : c.description}</span>
+                <span className="muted">{bytes(c.ref.bytes)}</span>
+              </label>
+              {c.reasons.length > 0 && (
+                <ul className="reasons">
+                  {c.reasons.map((r) => (
+                    <li key={r}>{r}</li>
+                  ))}
+                </ul>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      <div className="row">
+        <button type="button" className="button secondary small" onClick={() => void refreshCards()}>
+          Refresh
+        </button>
+        <button
+          type="button"
+          className="button secondary small"
+          onClick={() =>
+            void pickImageCard().then((c) => {
+              if (c && !isSelected(c)) onToggle(c);
+            })
+          }
+        >
+          Use an image file…
+        </button>
+      </div>
+      {cards.error && <ErrorBox error={cards.error} />}
+    </div>
+  );
+}

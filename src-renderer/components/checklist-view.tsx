@@ -1,0 +1,26 @@
+/** The pre-shrink checklist as ticks and crosses, each line with its evidence. */
+import type { VerifyReportDto } from '../../src-main/ipc/contract';
+
+export function ChecklistView({ report }: { report: VerifyReportDto }) {
+  return (
+    <div className="checklist">
+      <div className={`verdict ${report.ok ? 'ok' : 'bad'}`}>
+        {report.ok
+          ? `All required checks passed${report.warnings ? ` (${report.warnings} warning${report.warnings > 1 ? 's' : ''})` : ''}.`
+          : `${report.failed} check${report.failed > 1 ? 's' : ''} failed: finish Phase 1 on the device first.`}
+      </div>
+      <ul className="checks" aria-label={report.title}>
+        {report.checks.map((c) => (
+          <li key={c.id} className={c.ok ? 'ok' : c.severity === 'warn' ? 'warn' : 'bad'}>
+            <span className="tick" aria-label={c.ok ? 'passed' : 'failed'}>
+              {c.ok ? '✓' : c.severity === 'warn' ? '!' : '✕'}
+            </span>
+            <span className="check-label">{c.label}</span>
+            <span className="check-expected">{c.ok ? c.expected : `NOT ${c.expected}`}</span>
+            <span className="evidence mono">{c.evidence.join('; ')}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

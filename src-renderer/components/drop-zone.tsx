@@ -1,0 +1,78 @@
+/**
+ * Drop a base image here (or pick one). The dropped file's path comes from the bridge
+ * (Electron: webUtils.getPathForFile); only .img and .img.xz files are taken.
+ */
+import { useState, type DragEvent } from 'react';
+import { pathForFile } from '../api/client';
+
+const ACCEPTED = /\.img(\.xz)?$/i;
+
+export function DropZone({
+  onPath,
+  onPick,
+  current,
+}: {
+  onPath(path: string): void;
+  onPick(): void;
+  current: string | null;
+}) {
+  const [over, setOver] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const onDrop = (e: DragEvent<HTMLDivElement>) => {
+    e.preventDefault();
+    setOver(false);
+    const file = e.dataTransfer.files[0];
+    if (!file) return;
+    if (!ACCEPTED.test(file.name)) {
+      setProblem(`${file.name} is not an .img or .img.xz file: drop the base Armbian image`);
+      return;
+    }
+    const path = pathForFile(file);
+    if (!path) {
+      setProblem(`the location of ${file.name} is not known: use "Choose…" instead`);
+      return;
+    }
+    setProblem(null);
+    onPath(path);
+  };
+
+  return (
+    <div
+      className={`drop-zone${over ? ' over' : ''}`}
+      data-testid="drop-zone"
+      onDragEnter={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragOver={(e) => e.preventDefault()}
+      onDragLeave={() => setOver(false)}
+      onDrop={onDrop}
+    >
+      <div className="drop-icon" aria-hidden>
+        ⇩
+      </div>
+      <div>
+        {current ? (
+          <>
+            <div className="mono">{current}</div>
+            <div className="muted">Drop another image to replace it</div>
+          </>
+        ) : (
+          <>
+            <strong>Drop the base Armbian .img or .img.xz here</strong>
+            <div className="muted">for example Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img</div>
+          </>
+        )}
+      </div>
+      <button type="button" className="button secondary" onClick={onPick}>
+        Choose…
+      </button>
+      {problem && (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * Flash: an image onto one or more cards, each written in 1 MiB blocks (partition table last)
+ * and verified by reading it back. The host layer's safety rules are shown as reasons per card.
+ */
+import { useState } from 'react';
+import { useStore } from '../store/store';
+import { baseName, bytes } from '../lib/format';
+import { CardPicker } from './card-picker';
+import { ConfirmDialog } from './confirm-dialog';
+import { ErrorBox } from './error-box';
+import { JobPanel } from './job-panel';
+import { ScreenHeader } from './screen-header';
+
+export function FlashScreen() {
+  const flash = useStore((s) => s.flash);
+  const items = useStore((s) => s.library?.items);
+  const { setFlashImage, pickFlashImage, toggleFlashTarget, setFlashVerify, startFlash } =
+    useStore.getState();
+  const [confirming, setConfirming] = useState(false);
+  const images = (items ?? []).filter((i) => i.kind !== 'clone-set');
+  const usable = flash.checks.filter((c) => c.usable);
+  const job = useStore((s) => (s.flash.jobId ? s.jobs[s.flash.jobId] : undefined));
+  const running = job?.state === 'running';
+
+  return (
+    <div className="screen">
+      <ScreenHeader
+        phase="Deploy"
+        title="Flash: write an image to cards"
+        subtitle="Any .img, .img.xz, .img.gz or .img.zst onto one or more SD cards. Each card is verified by reading it back; one failing card does not stop the others."
+      />
+      <section className="panel step">
+        <h2>
+          <span className="step-no">1</span> Image
+        </h2>
+        <div className="row">
+          <select
+            aria-label="Image from the library"
+            value={flash.image ?? ''}
+            onChange={(e) => void setFlashImage(e.target.value || null)}
+          >
+            <option value="">Choose an image from the library…</option>
+            {images.map((i) => (
+              <option key={i.path} value={i.path}>
+                {i.name} ({bytes(i.bytes)})
+              </option>
+            ))}
+            {flash.image && !images.some((i) => i.path === flash.image) && (
+              <option value={flash.image}>{baseName(flash.image)}</option>
+            )}
+          </select>
+          <button type="button" className="button secondary" onClick={() => void pickFlashImage()}>
+            Other file…
+          </button>
+        </div>
+      </section>
+      <section className="panel step">
+        <h2>
+          <span className="step-no">2</span> Cards
+        </h2>
+        <CardPicker
+          label="Cards to flash"
+          purpose="write"
+          multiple
+          selected={flash.targets}
+          onToggle={(c) => void toggleFlashTarget(c)}
+        />
+        {flash.checks.length > 0 && (
+          <ul className="checks" aria-label="Safety checks">
+            {flash.checks.map((c) => (
+              <li key={c.card.path} className={c.usable ? 'ok' : 'bad'}>
+                <span className="tick" aria-hidden>
+                  {c.usable ? '✓' : '✕'}
+                </span>
+                <span className="mono">{c.card.path}</span>
+                <span className="muted">
+                  {c.usable ? `ready (${bytes(c.card.bytes)})` : c.reasons.join('; ')}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <div className="actions">
+        <label className="check">
+          <input type="checkbox" checked={flash.verify} onChange={(e) => setFlashVerify(e.target.checked)} />{' '}
+          Verify after writing (read the card back)
+        </label>
+        <button
+          type="button"
+          className="button primary"
+          disabled={!flash.image || usable.length === 0 || running}
+          onClick={() => setConfirming(true)}
+        >
+          Flash {usable.length || ''} card{usable.length === 1 ? '' : 's'}
+        </button>
+      </div>
+      {flash.error && <ErrorBox error={flash.error} />}
+      {confirming && flash.image && (
+        <ConfirmDialog
+          title="Erase and flash?"
+          message={`Everything on ${usable.map((c) => c.card.path).join(', ')} will be erased and replaced by ${baseName(flash.image)}.`}
+          confirmLabel="Erase and flash"
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => {
+            setConfirming(false);
+            void startFlash();
+          }}
+        />
+      )}
+      <JobPanel jobId={flash.jobId}>
+        <FlashDone jobId={flash.jobId} />
+      </JobPanel>
+    </div>
+  );
+}
+
+/** Per card: written, verified (the read-back matches), or why it failed. */
+function FlashDone({ jobId }: { jobId: string | null }) {
+  const job = useStore((s) => (jobId ? s.jobs[jobId] : undefined));
+  if (job?.outcome?.kind !== 'flash') return null;
+  const r = job.outcome.result;
+  return (
+    <div className="result">
+      <p className="muted">
+        {bytes(r.mappedBytes)} of {bytes(r.imageBytes)} written per card (
+        {r.mode === 'stream'
+          ? 'the whole image'
+          : r.mode === 'bmap'
+            ? 'blocks listed in the .bmap'
+            : 'used blocks only'}
+        ).
+      </p>
+      <ul className="checks" aria-label="Flashed cards">
+        {r.cards.map((c) => (
+          <li key={c.card} className={c.ok ? 'ok' : 'bad'}>
+            <span className="tick" aria-hidden>
+              {c.ok ? '✓' : '✕'}
+            </span>
+            <span className="mono">{c.card}</span>
+            <span className={c.ok ? '' : 'muted'}>
+              {c.ok
+                ? c.verified
+                  ? 'Written and verified: the read-back matches the image.'
+                  : 'Written (not verified).'
+                : `${c.error?.message ?? 'failed'}${c.error?.hint ? ` — ${c.error.hint}` : ''}`}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

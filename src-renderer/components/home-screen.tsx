@@ -1,0 +1,41 @@
+/** Home: the rule of the seed, the phase lifecycle with the library at each phase, recent jobs. */
+import { useStore } from '../store/store';
+import { PhaseLifecycle } from './phase-lifecycle';
+import { ScreenHeader } from './screen-header';
+
+export function HomeScreen() {
+  const library = useStore((s) => s.library);
+  const jobs = useStore((s) => s.jobs);
+  const recent = Object.values(jobs)
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+    .slice(0, 5);
+  return (
+    <div className="screen">
+      <ScreenHeader
+        title="ODS Atlas image lifecycle"
+        subtitle={library ? `Library: ${library.library}` : 'Reading the library…'}
+      />
+      <div className="rule">
+        <strong>Rule:</strong> Insert creates Phase 0. Clone creates Phase 1. Never cross these.
+      </div>
+      <PhaseLifecycle />
+      {library && library.unfinished.length > 0 && (
+        <p className="notice">
+          Unfinished output of interrupted jobs (not artifacts): {library.unfinished.join(', ')}
+        </p>
+      )}
+      {recent.length > 0 && (
+        <section className="panel">
+          <h2>Recent jobs</h2>
+          <ul className="recent-jobs">
+            {recent.map((j) => (
+              <li key={j.id}>
+                <span className={`badge badge-${j.state}`}>{j.state}</span> {j.title}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * One job as it runs: its steps, a progress bar with speed and ETA, its log, a cancel button,
+ * and at the end its result, its error with the hint, or the cancellation.
+ */
+import type { ReactNode } from 'react';
+import type { JobSummary } from '../../src-main/ipc/contract';
+import { useStore } from '../store/store';
+import { duration } from '../lib/format';
+import { ErrorBox } from './error-box';
+import { ProgressBar } from './progress-bar';
+
+const STATE_TEXT: Record<JobSummary['state'], string> = {
+  running: 'Running',
+  done: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+function elapsed(job: JobSummary): string {
+  const end = job.endedAt ? Date.parse(job.endedAt) : Date.now();
+  return duration((end - Date.parse(job.startedAt)) / 1000);
+}
+
+export function JobPanel({ jobId, children }: { jobId: string | null; children?: ReactNode }) {
+  const job = useStore((s) => (jobId ? s.jobs[jobId] : undefined));
+  const cancelJob = useStore((s) => s.cancelJob);
+  if (!job) return null;
+  const running = job.state === 'running';
+  return (
+    <section
+      className={`job-panel state-${job.state}`}
+      aria-label={`job: ${job.title}`}
+      data-job-state={job.state}
+    >
+      <header className="job-header">
+        <span className={`badge badge-${job.state}`}>{STATE_TEXT[job.state]}</span>
+        <h3 className="job-title">{job.title}</h3>
+        <span className="job-time">{elapsed(job)}</span>
+        {running && (
+          <button type="button" className="button danger small" onClick={() => void cancelJob(job.id)}>
+            Cancel
+          </button>
+        )}
+      </header>
+      <ol className="job-steps">
+        {job.steps.map((s, i) => {
+          const current = running && i === job.steps.length - 1;
+          const failedHere = !running && job.state !== 'done' && i === job.steps.length - 1;
+          return (
+            <li key={`${s.id}-${i}`} className={current ? 'current' : failedHere ? 'stopped' : 'done'}>
+              <span className="step-icon" aria-hidden>
+                {current ? '●' : failedHere ? '✕' : '✓'}
+              </span>
+              {s.label}
+            </li>
+          );
+        })}
+      </ol>
+      {running && <ProgressBar progress={job.progress} />}
+      {job.state === 'failed' && job.error && <ErrorBox error={job.error} title="The job failed" />}
+      {job.state === 'cancelled' && (
+        <p className="notice">
+          {job.error ? `${job.error.message}.` : 'Cancelled: nothing half-written was kept.'}
+        </p>
+      )}
+      {job.state === 'done' && children}
+      {job.log.length > 0 && (
+        <details className="job-log">
+          <summary>Log ({job.log.length} lines)</summary>
+          <pre>{job.log.join('\n')}</pre>
+        </details>
+      )}
+    </section>
+  );
+}

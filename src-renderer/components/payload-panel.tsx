@@ -1,0 +1,67 @@
+/**
+ * The payload Insert injects: the user's ods-player-os-atlas checkout (picked once, remembered),
+ * the two files found in it, and the secrets status (where atlas_secrets.conf is, which settings
+ * it has; never their values).
+ */
+import { useStore } from '../store/store';
+import { ErrorBox } from './error-box';
+
+export function PayloadPanel() {
+  const dir = useStore((s) => s.settings?.payloadDir ?? null);
+  const payload = useStore((s) => s.insert.payload);
+  const choosePayload = useStore((s) => s.choosePayload);
+  return (
+    <div className="payload">
+      <div className="row">
+        <div className="grow">
+          <span className="label">Payload folder</span>
+          <span className="mono">{dir ?? 'not chosen yet'}</span>
+          {payload?.layout && (
+            <span className="muted">
+              {' '}
+              ({payload.layout === 'checkout' ? 'ods-player-os-atlas checkout, scripts/' : 'payload folder'})
+            </span>
+          )}
+        </div>
+        <button type="button" className="button secondary" onClick={() => void choosePayload()}>
+          {dir ? 'Change…' : 'Choose folder…'}
+        </button>
+      </div>
+      {payload && (
+        <ul className="checks" aria-label="Payload files">
+          {payload.files.map((f) => (
+            <li key={f.name} className={f.found ? 'ok' : 'bad'}>
+              <span className="tick" aria-hidden>
+                {f.found ? '✓' : '✕'}
+              </span>
+              <span className="mono">{f.name}</span>
+              <span className="muted">{f.found ? f.path : 'not found'}</span>
+            </li>
+          ))}
+          <li className={payload.secrets.found ? 'ok' : 'bad'}>
+            <span className="tick" aria-hidden>
+              {payload.secrets.found ? '✓' : '✕'}
+            </span>
+            <span className="mono">atlas_secrets.conf</span>
+            <span className="muted">
+              {payload.secrets.found
+                ? `${payload.secrets.where}: ${payload.secrets.path} — settings ${payload.secrets.keys.join(', ') || 'none'} (values never shown)`
+                : 'not found'}
+            </span>
+          </li>
+          {payload.secrets.found && !payload.secrets.hasRootPassword && (
+            <li className="warn">
+              <span className="tick" aria-hidden>
+                !
+              </span>
+              <span>No ROOT_PASSWORD: the image keeps Armbian&apos;s root password.</span>
+            </li>
+          )}
+        </ul>
+      )}
+      {payload?.problems.map((p) => (
+        <ErrorBox key={p.message} error={p} title="Payload not ready" />
+      ))}
+    </div>
+  );
+}

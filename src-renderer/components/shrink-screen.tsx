@@ -1,0 +1,140 @@
+/**
+ * Verify + Shrink (Phase 2): the checklist on a card after Phase 1 (ticks, crosses, evidence),
+ * then the shrink to ods-atlas-clone-vN-P-TAG.img, which grows to fill its card on first boot.
+ */
+import { useEffect } from 'react';
+import { useStore } from '../store/store';
+import { bytes } from '../lib/format';
+import { CardPicker } from './card-picker';
+import { ChecklistView } from './checklist-view';
+import { ErrorBox } from './error-box';
+import { JobPanel } from './job-panel';
+import { OutputName } from './output-name';
+import { ScreenHeader } from './screen-header';
+
+export function ShrinkScreen() {
+  const shrink = useStore((s) => s.shrink);
+  const verifyJob = useStore((s) => (s.shrink.verifyJobId ? s.jobs[s.shrink.verifyJobId] : undefined));
+  const shrinkJob = useStore((s) => (s.shrink.shrinkJobId ? s.jobs[s.shrink.shrinkJobId] : undefined));
+  const loadShrinkDefaults = useStore((s) => s.loadShrinkDefaults);
+  const libraryItems = useStore((s) => s.library?.items.length ?? 0);
+  const planShrink = useStore((s) => s.planShrink);
+  const a = useStore.getState();
+
+  useEffect(() => {
+    void loadShrinkDefaults();
+  }, [loadShrinkDefaults]);
+  // A finished shrink puts the image in the library: the same name is then taken.
+  useEffect(() => {
+    if (useStore.getState().shrink.plan) void planShrink();
+  }, [libraryItems, planShrink]);
+
+  const report = verifyJob?.outcome?.kind === 'verify' ? verifyJob.outcome.result : null;
+  const planOk = shrink.plan !== null && !shrink.plan.error && !shrink.plan.exists;
+  const canShrink =
+    shrink.card !== null &&
+    report !== null &&
+    (report.ok || shrink.force) &&
+    planOk &&
+    shrinkJob?.state !== 'running';
+
+  return (
+    <div className="screen">
+      <ScreenHeader
+        phase="Phase 2"
+        title="Verify + Shrink"
+        subtitle="The Phase 1 checklist, read offline from the card, then a compact ods-atlas-clone image made from a copy (the card is only read). The image grows to fill its card on first boot."
+      />
+      <section className="panel step">
+        <h2>
+          <span className="step-no">1</span> Card after Phase 1
+        </h2>
+        <CardPicker
+          label="Card to verify and shrink"
+          purpose="read"
+          selected={shrink.card ? [shrink.card] : []}
+          onToggle={(c) => void a.setShrinkCard(c)}
+        />
+      </section>
+      <section className="panel step">
+        <h2>
+          <span className="step-no">2</span> Verification checklist
+          {shrink.card && verifyJob?.state !== 'running' && (
+            <button
+              type="button"
+              className="button secondary small push"
+              onClick={() => void a.startVerify()}
+            >
+              Verify again
+            </button>
+          )}
+        </h2>
+        {!shrink.card && <p className="muted">Pick a card: the checklist runs at once.</p>}
+        {verifyJob?.state !== 'done' && <JobPanel jobId={shrink.verifyJobId} />}
+        {report && <ChecklistView report={report} />}
+      </section>
+      <section className="panel step">
+        <h2>
+          <span className="step-no">3</span> Shrink
+        </h2>
+        <div className="row fields">
+          <label>
+            Version
+            <input
+              value={shrink.version}
+              onChange={(e) => void a.setShrinkName('version', e.target.value)}
+              aria-label="Clone image version"
+            />
+          </label>
+          <label>
+            Tag
+            <input
+              value={shrink.tag}
+              onChange={(e) => void a.setShrinkName('tag', e.target.value)}
+              aria-label="Clone image tag"
+            />
+          </label>
+        </div>
+        <OutputName plan={shrink.plan} />
+        {report && !report.ok && (
+          <label className="check warn-text">
+            <input
+              type="checkbox"
+              checked={shrink.force}
+              onChange={(e) => a.setShrinkForce(e.target.checked)}
+            />{' '}
+            Shrink anyway, although the checklist failed
+          </label>
+        )}
+        <div className="actions">
+          <button
+            type="button"
+            className="button primary"
+            disabled={!canShrink}
+            onClick={() => void a.startShrink()}
+          >
+            Shrink to image
+          </button>
+        </div>
+        {shrink.error && <ErrorBox error={shrink.error} />}
+        <JobPanel jobId={shrink.shrinkJobId}>
+          {shrinkJob?.outcome?.kind === 'shrink' && (
+            <div className="result">
+              <p>
+                <strong>Clone image (Phase 2):</strong>{' '}
+                <span className="mono">{shrinkJob.outcome.result.image}</span> (
+                {bytes(shrinkJob.outcome.result.bytes)})
+              </p>
+              <p className="muted">
+                Root partition {bytes(shrinkJob.outcome.result.rootSectors * 512)} from sector{' '}
+                {shrinkJob.outcome.result.rootStart}; armbian-resize-filesystem.service{' '}
+                {shrinkJob.outcome.result.resizeService}: it grows on first boot.
+              </p>
+              <p className="muted mono">sha256 {shrinkJob.outcome.result.sha256}</p>
+            </div>
+          )}
+        </JobPanel>
+      </section>
+    </div>
+  );
+}

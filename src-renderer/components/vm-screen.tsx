@@ -1,0 +1,143 @@
+/**
+ * The build VM: status, one-click setup with progress, start/stop, the doctor's findings and a
+ * terminal. On a Linux build host there is no VM: the screen says so, the doctor checks the
+ * host's tools and the terminal is a shell on the host.
+ */
+import { useEffect, useState } from 'react';
+import type { VmState } from '../../src-main/ipc/contract';
+import { useStore } from '../store/store';
+import { ErrorBox } from './error-box';
+import { JobPanel } from './job-panel';
+import { ScreenHeader } from './screen-header';
+import { TerminalView } from './terminal-view';
+
+const STATE_TEXT: Record<VmState, string> = {
+  'not-needed': 'no VM needed',
+  'no-limactl': 'Lima not installed',
+  'not-created': 'not set up',
+  installing: 'setting up',
+  stopped: 'stopped',
+  running: 'running',
+  broken: 'broken',
+  unknown: 'not available',
+};
+
+export function VmScreen() {
+  const vm = useStore((s) => s.vm);
+  const vmJob = useStore((s) => (s.vm.jobId ? s.jobs[s.vm.jobId] : undefined));
+  const refreshVm = useStore((s) => s.refreshVm);
+  const a = useStore.getState();
+  const [terminal, setTerminal] = useState(false);
+
+  useEffect(() => {
+    void refreshVm();
+  }, [refreshVm, vmJob?.state]);
+
+  const status = vm.status;
+  const busy = vmJob?.state === 'running';
+  return (
+    <div className="screen">
+      <ScreenHeader
+        title="Build VM"
+        subtitle="Where the Linux disk tools run: the atlas-build Lima VM on a Mac, the host itself on a Linux build box."
+      />
+      <section className="panel">
+        <h2>Status</h2>
+        {status ? (
+          <div className="vm-status">
+            <span
+              className={`chip ${status.state === 'running' || status.state === 'not-needed' ? 'ok' : 'bad'}`}
+            >
+              {STATE_TEXT[status.state]}
+            </span>
+            <span className="vm-name mono">{status.name}</span>
+            <p>{status.detail}</p>
+          </div>
+        ) : (
+          <p className="muted">Reading the VM status…</p>
+        )}
+        {status?.needed && (
+          <div className="row">
+            {status.state === 'not-created' && (
+              <button
+                type="button"
+                className="button primary"
+                disabled={busy}
+                onClick={() => void a.startVmJob('vm-setup')}
+              >
+                Set up the VM
+              </button>
+            )}
+            {(status.state === 'stopped' || status.state === 'broken') && (
+              <button
+                type="button"
+                className="button primary"
+                disabled={busy}
+                onClick={() => void a.startVmJob('vm-start')}
+              >
+                Start
+              </button>
+            )}
+            {status.state === 'running' && (
+              <button
+                type="button"
+                className="button secondary"
+                disabled={busy}
+                onClick={() => void a.startVmJob('vm-stop')}
+              >
+                Stop
+              </button>
+            )}
+          </div>
+        )}
+        <JobPanel jobId={vm.jobId} />
+        {vm.error && <ErrorBox error={vm.error} />}
+      </section>
+      <section className="panel">
+        <h2>
+          Doctor
+          <button type="button" className="button secondary small push" onClick={() => void a.runDoctor()}>
+            {vm.doctor ? 'Check again' : 'Run the doctor'}
+          </button>
+        </h2>
+        {vm.doctor && (
+          <ul className="checks" aria-label="Doctor findings">
+            {vm.doctor.findings.map((f) => (
+              <li key={f.id} className={f.ok ? 'ok' : f.severity === 'warn' ? 'warn' : 'bad'}>
+                <span className="tick" aria-hidden>
+                  {f.ok ? '✓' : f.severity === 'warn' ? '!' : '✕'}
+                </span>
+                <span>{f.message}</span>
+                {f.hint && <span className="muted">{f.hint}</span>}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section className="panel">
+        <h2>
+          Terminal
+          {!terminal && (
+            <button
+              type="button"
+              className="button secondary small push"
+              disabled={!status?.terminal}
+              onClick={() => setTerminal(true)}
+            >
+              Open terminal
+            </button>
+          )}
+        </h2>
+        {terminal ? (
+          <TerminalView onClose={() => setTerminal(false)} />
+        ) : (
+          <p className="muted">
+            {status?.needed
+              ? 'A shell inside the atlas-build VM (limactl shell).'
+              : 'A shell on this build host.'}
+          </p>
+        )}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * Clone / Restore (Phase 1): clone a picked card into a named safety-net set (the name that
+ * follows the newest set is suggested, v8-0-6-FLASH -> v8-0-7-FLASH), and restore a chosen set
+ * onto a card.
+ */
+import type { StateCreator } from 'zustand';
+import type { CardCandidate, ErrorInfo, OutputPlan } from '../../src-main/ipc/contract';
+import { call, errorInfo } from '../api/client';
+import type { Store } from './store';
+
+export interface CloneState {
+  card: CardCandidate | null;
+  tag: string;
+  name: string;
+  previous: string | null;
+  plan: OutputPlan | null;
+  jobId: string | null;
+  restoreCard: CardCandidate | null;
+  restoreSet: string | null;
+  restoreJobId: string | null;
+  error: ErrorInfo | null;
+  restoreError: ErrorInfo | null;
+}
+
+export interface CloneSlice {
+  clone: CloneState;
+  setCloneCard(card: CardCandidate | null): void;
+  setCloneTag(tag: string): Promise<void>;
+  setCloneName(name: string): Promise<void>;
+  loadCloneDefaults(): Promise<void>;
+  startClone(): Promise<void>;
+  setRestoreCard(card: CardCandidate | null): void;
+  setRestoreSet(set: string | null): void;
+  startRestore(): Promise<void>;
+}
+
+export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, get) => {
+  const patch = (p: Partial<CloneState>) => set((s) => ({ clone: { ...s.clone, ...p } }));
+  const planName = async (name: string) => {
+    patch({ plan: await call('names:plan', { kind: 'clone-set', name }) });
+  };
+  return {
+    clone: {
+      card: null,
+      tag: '',
+      name: '',
+      previous: null,
+      plan: null,
+      jobId: null,
+      restoreCard: null,
+      restoreSet: null,
+      restoreJobId: null,
+      error: null,
+      restoreError: null,
+    },
+    setCloneCard: (card) => patch({ card, jobId: null }),
+    setCloneTag: async (tag) => {
+      patch({ tag });
+      try {
+        const next = await call('names:next-set', tag);
+        patch({ name: next.next, previous: next.previous, error: null });
+        await planName(next.next);
+      } catch (e) {
+        patch({ error: errorInfo(e), plan: null });
+      }
+    },
+    setCloneName: async (name) => {
+      patch({ name });
+      try {
+        await planName(name);
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    loadCloneDefaults: async () => {
+      try {
+        const s = await call('names:suggest');
+        const tag = get().clone.tag || s.lastSetTag || 'FEATURE';
+        await get().setCloneTag(tag);
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    startClone: async () => {
+      const { card, name } = get().clone;
+      if (!card) return;
+      const id = await get().startJob({ kind: 'clone', card: card.ref, name });
+      patch({ jobId: id, error: id ? null : get().jobError });
+    },
+    setRestoreCard: (restoreCard) => patch({ restoreCard, restoreJobId: null }),
+    setRestoreSet: (restoreSet) => patch({ restoreSet, restoreJobId: null }),
+    startRestore: async () => {
+      const { restoreCard, restoreSet } = get().clone;
+      if (!restoreCard || !restoreSet) return;
+      const id = await get().startJob({ kind: 'restore', card: restoreCard.ref, set: restoreSet });
+      patch({ restoreJobId: id, restoreError: id ? null : get().jobError });
+    },
+  };
+};

@@ -1,0 +1,77 @@
+/**
+ * Flash: one image onto one or more cards. The host layer's safety check runs for every chosen
+ * card and its reasons are shown; only usable cards are written, all by one job in which one
+ * failing card does not stop the others.
+ */
+import type { StateCreator } from 'zustand';
+import type { CardCandidate, ErrorInfo, FlashCheck } from '../../src-main/ipc/contract';
+import { call, errorInfo } from '../api/client';
+import type { Store } from './store';
+
+export interface FlashState {
+  image: string | null;
+  targets: CardCandidate[];
+  checks: FlashCheck[];
+  verify: boolean;
+  jobId: string | null;
+  error: ErrorInfo | null;
+}
+
+export interface FlashSlice {
+  flash: FlashState;
+  setFlashImage(path: string | null): Promise<void>;
+  pickFlashImage(): Promise<void>;
+  toggleFlashTarget(card: CardCandidate): Promise<void>;
+  setFlashVerify(verify: boolean): void;
+  checkFlash(): Promise<void>;
+  startFlash(): Promise<void>;
+}
+
+export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, get) => {
+  const patch = (p: Partial<FlashState>) => set((s) => ({ flash: { ...s.flash, ...p } }));
+  return {
+    flash: { image: null, targets: [], checks: [], verify: true, jobId: null, error: null },
+    setFlashImage: async (image) => {
+      patch({ image, jobId: null });
+      await get().checkFlash();
+    },
+    pickFlashImage: async () => {
+      try {
+        const path = await call('dialog:open-file', 'image');
+        if (path) await get().setFlashImage(path);
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    toggleFlashTarget: async (card) => {
+      const { targets } = get().flash;
+      const chosen = targets.some((t) => t.ref.path === card.ref.path);
+      patch({ targets: chosen ? targets.filter((t) => t.ref.path !== card.ref.path) : [...targets, card] });
+      await get().checkFlash();
+    },
+    setFlashVerify: (verify) => patch({ verify }),
+    checkFlash: async () => {
+      const { image, targets } = get().flash;
+      if (!image || targets.length === 0) return patch({ checks: [] });
+      try {
+        patch({
+          checks: await call(
+            'flash:check',
+            image,
+            targets.map((t) => t.ref),
+          ),
+          error: null,
+        });
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    startFlash: async () => {
+      const { image, checks, verify } = get().flash;
+      const cards = checks.filter((x) => x.usable).map((x) => x.card);
+      if (!image || cards.length === 0) return;
+      const id = await get().startJob({ kind: 'flash', image, cards, verify });
+      patch({ jobId: id, error: id ? null : get().jobError });
+    },
+  };
+};

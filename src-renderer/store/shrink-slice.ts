@@ -1,0 +1,93 @@
+/**
+ * Verify + Shrink (Phase 2): the checklist on a card after Phase 1, shown as ticks and crosses
+ * with evidence, then the shrink to ods-atlas-clone-vN-P-TAG.img.
+ */
+import type { StateCreator } from 'zustand';
+import type { CardCandidate, ErrorInfo, OutputPlan } from '../../src-main/ipc/contract';
+import { call, errorInfo } from '../api/client';
+import type { Store } from './store';
+
+export interface ShrinkState {
+  card: CardCandidate | null;
+  verifyJobId: string | null;
+  version: string;
+  tag: string;
+  plan: OutputPlan | null;
+  force: boolean;
+  shrinkJobId: string | null;
+  error: ErrorInfo | null;
+}
+
+export interface ShrinkSlice {
+  shrink: ShrinkState;
+  setShrinkCard(card: CardCandidate | null): Promise<void>;
+  setShrinkName(field: 'version' | 'tag', value: string): Promise<void>;
+  /** Shows the output name again (after the library changed: it may exist now). */
+  planShrink(): Promise<void>;
+  setShrinkForce(force: boolean): void;
+  loadShrinkDefaults(): Promise<void>;
+  startVerify(): Promise<void>;
+  startShrink(): Promise<void>;
+}
+
+export const createShrinkSlice: StateCreator<Store, [], [], ShrinkSlice> = (set, get) => {
+  const patch = (p: Partial<ShrinkState>) => set((s) => ({ shrink: { ...s.shrink, ...p } }));
+  const plan = async () => {
+    const { version, tag } = get().shrink;
+    patch({ plan: await call('names:plan', { kind: 'clone-image', version, tag }) });
+  };
+  return {
+    shrink: {
+      card: null,
+      verifyJobId: null,
+      version: '',
+      tag: '',
+      plan: null,
+      force: false,
+      shrinkJobId: null,
+      error: null,
+    },
+    setShrinkCard: async (card) => {
+      patch({ card, verifyJobId: null, shrinkJobId: null });
+      if (card) await get().startVerify();
+    },
+    setShrinkName: async (field, value) => {
+      patch({ [field]: value });
+      try {
+        await plan();
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    planShrink: async () => {
+      try {
+        await plan();
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    setShrinkForce: (force) => patch({ force }),
+    loadShrinkDefaults: async () => {
+      if (get().shrink.version) return;
+      try {
+        const s = await call('names:suggest');
+        patch({ version: s.cloneImage.version, tag: s.cloneImage.tag });
+        await plan();
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    startVerify: async () => {
+      const card = get().shrink.card;
+      if (!card) return;
+      const id = await get().startJob({ kind: 'verify', card: card.ref.path });
+      patch({ verifyJobId: id, error: id ? null : get().jobError });
+    },
+    startShrink: async () => {
+      const { card, version, tag, force } = get().shrink;
+      if (!card) return;
+      const id = await get().startJob({ kind: 'shrink', card: card.ref.path, version, tag, force });
+      patch({ shrinkJobId: id, error: id ? null : get().jobError });
+    },
+  };
+};

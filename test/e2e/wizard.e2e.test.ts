@@ -1,0 +1,453 @@
+// The guided wizard end to end: the real renderer in Debian's Chromium (Playwright), the real
+// backend and core (LocalBuilder, as root) behind the test server, generated Armbian-shaped
+// images as the base image and as cards. Each wizard step is saved as a screenshot under
+// test-output/screenshots.
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  closeSync,
+  openSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { copyFixture, fixture, OUTPUT, scratch } from '../helpers/fixtures.js';
+import { sfdiskJson, sha256 } from '../helpers/disk-tools.js';
+import { buildBridge, buildRenderer } from './build-assets.js';
+import { startTestServer, type TestServer } from './server.js';
+
+const BASE_NAME = 'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img';
+const SHOTS = join(OUTPUT, 'screenshots');
+const LONG = 180_000;
+
+function makePayloadCheckout(dir: string): string {
+  const checkout = join(dir, 'src', 'ods-player-os-atlas');
+  mkdirSync(join(checkout, 'scripts'), { recursive: true });
+  writeFileSync(join(checkout, 'scripts', 'atlas_firstboot.sh'), '#!/bin/bash\necho "provisioning"\n');
+  writeFileSync(
+    join(checkout, 'scripts', 'atlas-firstboot.service'),
+    '[Unit]\nDescription=first boot\n[Service]\nType=oneshot\nExecStart=/usr/local/bin/atlas_firstboot.sh\n[Install]\nWantedBy=multi-user.target\n',
+  );
+  return checkout;
+}
+
+function blankCard(path: string, bytes: number): string {
+  closeSync(openSync(path, 'w'));
+  truncateSync(path, bytes);
+  return path;
+}
+
+/** sha256 of the first `bytes` of a file. */
+function headSha(path: string, bytes: number): string {
+  return execFileSync(
+    'bash',
+    ['-c', 'head -c "$1" "$2" | sha256sum | cut -d" " -f1', '_', String(bytes), path],
+    {
+      encoding: 'utf8',
+    },
+  ).trim();
+}
+
+describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () => {
+  let dir: string;
+  let library: string;
+  let desktop: string;
+  let archive: string;
+  let base: string;
+  let checkout: string;
+  let provisioned: string;
+  let bigCard: string;
+  let targetCard: string;
+  let restoreCard: string;
+  let tinyCard: string;
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  /** The whole screen: the window is made as tall as the scrolled content for the picture. */
+  const shot = async (name: string) => {
+    const height = await page.locator('.content').evaluate((el) => el.scrollHeight);
+    await page.setViewportSize({ width: 1360, height: Math.max(900, height) });
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+    await page.setViewportSize({ width: 1360, height: 900 });
+  };
+  const nav = (label: string) => page.getByRole('navigation').getByRole('button', { name: label }).click();
+  const job = (title: RegExp): Locator => page.getByRole('region', { name: title }).last();
+  const finished = async (panel: Locator, state = 'done') => {
+    await expect
+      .poll(async () => panel.getAttribute('data-job-state'), { timeout: LONG, interval: 250 })
+      .not.toBe('running');
+    expect(await panel.getAttribute('data-job-state'), await panel.innerText()).toBe(state);
+  };
+
+  beforeAll(async () => {
+    dir = scratch('e2e');
+    library = join(dir, 'atlas-build');
+    desktop = join(dir, 'Desktop');
+    archive = join(dir, 'Volumes', 'NVME_VAULT', 'golden-atlas-img');
+    for (const d of [
+      join(library, 'scripts'),
+      desktop,
+      join(dir, 'Volumes', 'NVME_VAULT'),
+      join(dir, 'cards'),
+    ]) {
+      mkdirSync(d, { recursive: true });
+    }
+    // The seed keeps the secrets in ~/atlas-build/scripts/ (never in git).
+    writeFileSync(join(library, 'scripts', 'atlas_secrets.conf'), 'ROOT_PASSWORD="e2e-pw"\nWIFI_PSK="x"\n', {
+      mode: 0o600,
+    });
+    checkout = makePayloadCheckout(dir);
+    base = copyFixture(fixture('base'), join(dir, 'cards'), BASE_NAME);
+    provisioned = copyFixture(fixture('provisioned'), join(dir, 'cards'), 'sd-card-provisioned.img');
+    bigCard = copyFixture(
+      fixture('provisioned', { rootMiB: 1024, fillMiB: 448 }),
+      join(dir, 'cards'),
+      'sd-card-big.img',
+    );
+    targetCard = blankCard(join(dir, 'cards', 'sd-card-blank.img'), 1024 * 1024 * 1024);
+    restoreCard = blankCard(join(dir, 'cards', 'sd-card-restore.img'), 1024 * 1024 * 1024);
+    tinyCard = blankCard(join(dir, 'cards', 'sd-card-64mb.img'), 64 * 1024 * 1024);
+    mkdirSync(SHOTS, { recursive: true });
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ archiveDir: archive }));
+
+    const [rendererDir, bridge] = await Promise.all([buildRenderer(), buildBridge()]);
+    server = await startTestServer({
+      rendererDir,
+      library,
+      stagingDir: desktop,
+      settingsFile: join(dir, 'settings.json'),
+    });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.addInitScript({
+      content: `window.__ATLAS_E2E__ = ${JSON.stringify({ token: server.token, files: { [BASE_NAME]: base } })};\n${bridge}`,
+    });
+    await page.goto(server.url);
+  }, 600_000);
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && page) await shot(`FAILED-${ctx.task.name.split(':')[0]}`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('Home shows the phase lifecycle and an empty library', async () => {
+    const lifecycle = page.getByRole('list', { name: 'Phase lifecycle' });
+    await expect.poll(() => lifecycle.innerText()).toContain('none yet');
+    const stages = await lifecycle.locator('> li h3').allInnerTexts();
+    expect(stages).toEqual(['Insert', 'Clone', 'Verify + Shrink', 'Flash']);
+    await expect.poll(() => page.locator('.rule').innerText()).toContain('Insert creates Phase 0');
+    await shot('01-home');
+  });
+
+  it('Insert: a dropped base image is inspected, the payload found, and the golden image built', async () => {
+    await nav('Insert P0');
+    const before = sha256(base);
+    const transfer = await page.evaluateHandle((name) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['not the real bytes: the path is what counts'], name));
+      return dt;
+    }, BASE_NAME);
+    await page.dispatchEvent('[data-testid=drop-zone]', 'dragenter', { dataTransfer: transfer });
+    await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: transfer });
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('inspection-state')
+            .textContent()
+            .catch(() => ''),
+        { timeout: LONG },
+      )
+      .toContain('base Armbian image');
+
+    server.host.answerFolder('payload', checkout);
+    await page.getByRole('button', { name: 'Choose folder…' }).click();
+    const payload = page.getByRole('list', { name: 'Payload files' });
+    await expect.poll(() => payload.innerText().catch(() => '')).toContain('atlas-firstboot.service');
+    const payloadText = await payload.innerText();
+    expect(payloadText).toContain(join(checkout, 'scripts', 'atlas_firstboot.sh'));
+    expect(payloadText).toContain('in the library');
+    expect(payloadText).toContain('ROOT_PASSWORD');
+    expect(payloadText).not.toContain('e2e-pw');
+
+    await page.getByLabel('Version').fill('9.1.7');
+    await page.getByLabel('Tag', { exact: true }).fill('ORIGIN');
+    await expect
+      .poll(() => page.getByTestId('output-name').textContent())
+      .toBe('ods-atlas-golden-v9-1-7-ORIGIN.img');
+    await shot('02-insert-ready');
+
+    await page.getByRole('button', { name: 'Build golden image' }).click();
+    const build = job(/job: Insert: ods-atlas-golden-v9-1-7-ORIGIN.img/);
+    await finished(build);
+    expect(await build.innerText()).toContain('Golden image (Phase 0) ready');
+    await shot('03-insert-done');
+
+    const golden = join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
+    expect(existsSync(golden)).toBe(true);
+    expect(existsSync(`${golden}.manifest.json`)).toBe(true);
+    expect(sha256(base)).toBe(before);
+    await nav('Home');
+    await expect
+      .poll(() => page.locator('.stage-insert').innerText())
+      .toContain('ods-atlas-golden-v9-1-7-ORIGIN.img');
+  });
+
+  it('Clone: an image-file card becomes a clone set with the seed files', async () => {
+    await nav('Clone / Restore P1');
+    server.host.answerFile('card-image', provisioned);
+    await page
+      .getByRole('group', { name: 'Card to clone' })
+      .getByRole('button', { name: 'Use an image file…' })
+      .click();
+    await expect
+      .poll(() =>
+        page
+          .getByRole('radio', { name: /sd-card-provisioned\.img/ })
+          .first()
+          .isChecked(),
+      )
+      .toBe(true);
+    await page.getByLabel('Clone tag').fill('FEATURE');
+    await expect.poll(() => page.getByLabel('Clone set name').inputValue()).toBe('v1-0-0-FEATURE');
+    await page.getByRole('button', { name: 'Clone card' }).click();
+    const clone = job(/job: Clone sd-card-provisioned\.img/);
+    await finished(clone);
+    expect(await clone.innerText()).toContain('sdc2-root.partclone.gz');
+    await shot('04-clone-done');
+
+    const set = join(library, 'golden-clone-v1-0-0-FEATURE');
+    expect(readdirSync(set).sort()).toEqual([
+      'manifest.json',
+      'partition-table.dump',
+      'restore_golden.sh',
+      'sdc1-boot.partclone.gz',
+      'sdc2-root.partclone.gz',
+    ]);
+  });
+
+  it('Cancel: a running clone is stopped and nothing half-written is left', async () => {
+    await page.locator('.content').evaluate((el) => el.scrollTo(0, 0));
+    server.host.answerFile('card-image', bigCard);
+    await page
+      .getByRole('group', { name: 'Card to clone' })
+      .getByRole('button', { name: 'Use an image file…' })
+      .click();
+    await expect
+      .poll(() =>
+        page
+          .getByRole('radio', { name: /sd-card-big\.img/ })
+          .first()
+          .isChecked(),
+      )
+      .toBe(true);
+    // The name that follows the newest safety net is suggested.
+    await page.getByLabel('Clone tag').fill('FEATURE');
+    await expect.poll(() => page.getByLabel('Clone set name').inputValue()).toBe('v1-0-1-FEATURE');
+    await page.getByRole('button', { name: 'Clone card' }).click();
+    const clone = job(/job: Clone sd-card-big\.img/);
+    // Wait until partclone reports progress on the root partition (the long step).
+    const rootProgress = async () => {
+      const step = await clone
+        .locator('.job-steps li.current')
+        .innerText()
+        .catch(() => '');
+      const pct = await clone
+        .getByRole('progressbar')
+        .getAttribute('aria-valuenow', { timeout: 100 })
+        .catch(() => null);
+      return step.includes('root partition') ? Number(pct ?? 0) : 0;
+    };
+    await expect.poll(rootProgress, { timeout: LONG, interval: 100 }).toBeGreaterThan(0);
+    expect(await clone.locator('.progress-numbers').innerText()).toMatch(/\d+%.*of.*\/s.*(left|estimating)/s);
+    await shot('05-clone-running');
+    await clone.getByRole('button', { name: 'Cancel' }).click();
+    await finished(clone, 'cancelled');
+    expect(await clone.innerText()).toContain('nothing half-written was kept');
+    await shot('06-clone-cancelled');
+
+    const names = readdirSync(library);
+    expect(names.filter((n) => n.includes('v1-0-1'))).toEqual([]);
+    expect(names.filter((n) => n.endsWith('.partial'))).toEqual([]);
+    const loops = execFileSync('losetup', ['-j', bigCard], { encoding: 'utf8' }).trim();
+    expect(loops).toBe('');
+  });
+
+  it('Verify + Shrink: the checklist with evidence, then the clone image', async () => {
+    await nav('Verify + Shrink P2');
+    await page
+      .getByRole('group', { name: 'Card to verify and shrink' })
+      .getByRole('radio', { name: /sd-card-provisioned\.img/ })
+      .check();
+    const verdict = page.locator('.verdict');
+    await expect
+      .poll(() => verdict.textContent().catch(() => ''), { timeout: LONG })
+      .toContain('All required checks passed');
+    const checklist = page.getByRole('list', { name: /Phase 1 verification checklist/ });
+    expect(await checklist.getByLabel('passed').count()).toBe(12);
+    expect(await checklist.innerText()).toContain('Resize service');
+    await shot('07-verify');
+
+    await page.getByLabel('Clone image version').fill('9.1.7');
+    await page.getByLabel('Clone image tag').fill('FLASH');
+    await expect
+      .poll(() => page.getByTestId('output-name').textContent())
+      .toBe('ods-atlas-clone-v9-1-7-FLASH.img');
+    await page.getByRole('button', { name: 'Shrink to image' }).click();
+    const shrink = job(/job: Shrink sd-card-provisioned\.img/);
+    await finished(shrink);
+    expect(await shrink.innerText()).toContain('grows on first boot');
+    await shot('08-shrink-done');
+    const image = join(library, 'ods-atlas-clone-v9-1-7-FLASH.img');
+    expect(statSync(image).size).toBeLessThan(statSync(provisioned).size);
+  });
+
+  it('Flash: the safety reasons are shown, and the image is written and verified', async () => {
+    await nav('Flash');
+    const golden = join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
+    await page.getByLabel('Image from the library').selectOption(golden);
+    const picker = page.getByRole('group', { name: 'Cards to flash' });
+    server.host.answerFile('card-image', targetCard);
+    await picker.getByRole('button', { name: 'Use an image file…' }).click();
+    server.host.answerFile('card-image', tinyCard);
+    await picker.getByRole('button', { name: 'Use an image file…' }).click();
+    const checks = page.getByRole('list', { name: 'Safety checks' });
+    await expect.poll(() => checks.innerText().catch(() => '')).toContain('sd-card-64mb.img');
+    expect(await checks.innerText()).toMatch(/sd-card-64mb\.img[\s\S]*too small/);
+    await expect.poll(() => page.getByRole('button', { name: 'Flash 1 card' }).isEnabled()).toBe(true);
+    await shot('09-flash-checks');
+
+    await page.getByRole('button', { name: 'Flash 1 card' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Erase and flash' }).click();
+    const flash = job(/job: Flash ods-atlas-golden-v9-1-7-ORIGIN\.img to sd-card-blank\.img/);
+    await finished(flash);
+    expect(await flash.innerText()).toContain('Written and verified');
+    await shot('10-flash-done');
+    expect(headSha(targetCard, statSync(golden).size)).toBe(sha256(golden));
+    expect(statSync(tinyCard).blocks).toBe(0);
+  });
+
+  it('Restore: a clone set onto a card', async () => {
+    await nav('Clone / Restore P1');
+    await page.getByLabel('Clone set to restore').selectOption('golden-clone-v1-0-0-FEATURE');
+    server.host.answerFile('card-image', restoreCard);
+    await page
+      .getByRole('group', { name: 'Card to restore onto' })
+      .getByRole('button', { name: 'Use an image file…' })
+      .click();
+    await page.getByRole('button', { name: 'Restore', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Erase and restore' }).click();
+    const restore = job(/job: Restore golden-clone-v1-0-0-FEATURE to sd-card-restore\.img/);
+    await finished(restore);
+    expect(await restore.innerText()).toContain('grown to');
+    await shot('11-restore-done');
+    const root = sfdiskJson(restoreCard).partitions[1]!;
+    expect((root.start + root.size) * 512).toBeGreaterThan(0.9 * 1024 * 1024 * 1024);
+  });
+
+  it('Library: all three phases; stage, archive with checksums, delete after confirmation', async () => {
+    await nav('Library');
+    const rows = page.locator('table.library tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await rows.locator('.phase-badge').allInnerTexts()).toEqual(['P0', 'P1', 'P2']);
+    await shot('12-library');
+
+    const goldenRow = rows.filter({ hasText: 'ods-atlas-golden-v9-1-7-ORIGIN.img' });
+    await goldenRow.getByRole('button', { name: 'Stage' }).click();
+    await finished(job(/job: Stage ods-atlas-golden/));
+    await expect.poll(() => goldenRow.innerText()).toContain('staged');
+    expect(sha256(join(desktop, 'ods-atlas-golden-v9-1-7-ORIGIN.img'))).toBe(
+      sha256(join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img')),
+    );
+
+    const setRow = rows.filter({ hasText: 'golden-clone-v1-0-0-FEATURE' });
+    await setRow.getByRole('button', { name: 'Archive' }).click();
+    const archived = job(/job: Archive golden-clone-v1-0-0-FEATURE/);
+    await finished(archived);
+    expect(await archived.innerText()).toContain('Copied and verified');
+    await expect.poll(() => setRow.innerText()).toContain('archived');
+    for (const f of readdirSync(join(library, 'golden-clone-v1-0-0-FEATURE'))) {
+      expect(sha256(join(archive, 'golden-clone-v1-0-0-FEATURE', f))).toBe(
+        sha256(join(library, 'golden-clone-v1-0-0-FEATURE', f)),
+      );
+    }
+
+    const imageRow = rows.filter({ hasText: 'ods-atlas-clone-v9-1-7-FLASH.img' });
+    await imageRow.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.innerText()).toContain('cannot be undone');
+    await shot('13-library-delete');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(existsSync(join(library, 'ods-atlas-clone-v9-1-7-FLASH.img'))).toBe(false);
+    await shot('14-library-after');
+  });
+
+  it('Build VM: no VM on a Linux host; the doctor checks the tools; the terminal runs a shell', async () => {
+    await nav('Build VM');
+    await expect
+      .poll(() =>
+        page
+          .locator('.vm-status')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toContain('no VM is needed');
+    await page.getByRole('button', { name: 'Run the doctor' }).click();
+    const findings = page.getByRole('list', { name: 'Doctor findings' });
+    await expect.poll(() => findings.innerText().catch(() => '')).toContain('partclone');
+    await page.getByRole('button', { name: 'Open terminal' }).click();
+    const terminal = page.getByTestId('terminal');
+    await expect.poll(() => page.locator('.terminal-bar').innerText()).toContain('this Linux host');
+    // Type once the shell is ready: its prompt ends with # (root) or $.
+    await expect.poll(() => terminal.innerText(), { timeout: 20_000 }).toMatch(/[#$]\s*$/m);
+    await terminal.click();
+    await page.keyboard.type('echo atlas-$((6*7))\n');
+    await expect.poll(() => terminal.innerText(), { timeout: 20_000 }).toContain('atlas-42');
+    await shot('15-vm');
+  });
+
+  it('Home afterwards shows what the library holds at each phase, and the recent jobs', async () => {
+    await nav('Home');
+    await expect
+      .poll(() => page.locator('.stage-clone').innerText())
+      .toContain('golden-clone-v1-0-0-FEATURE');
+    expect(await page.locator('.stage-insert').innerText()).toContain('1 in the library');
+    expect(await page.locator('.stage-shrink').innerText()).toContain('none yet');
+    expect(await page.locator('.recent-jobs').innerText()).toMatch(
+      /done\s+Archive golden-clone-v1-0-0-FEATURE/i,
+    );
+    await shot('16-home-after');
+  });
+
+  it('the renderer logged no errors and no CSP violations', () => {
+    expect(problems).toEqual([]);
+  });
+});

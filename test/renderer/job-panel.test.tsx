@@ -1,0 +1,98 @@
+// @vitest-environment jsdom
+// A job as the user sees it: steps, progress with speed and ETA, log, cancel; then the outcome,
+// the error with what to do next, or the cancellation.
+import { act, fireEvent, render, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { JobPanel } from '../../src-renderer/components/job-panel';
+import { useStore } from '../../src-renderer/store/store';
+import { installFakeAtlas, summary } from './fake-atlas';
+import { connect } from './setup';
+
+const request = {
+  kind: 'clone',
+  card: { path: '/dev/disk4', kind: 'device', bytes: 32e9, node: 1 },
+  name: 'v8-1-0-FEATURE',
+} as const;
+
+function running() {
+  const fake = installFakeAtlas();
+  connect();
+  const job = summary(request, { id: 'j1', title: 'Clone disk4 to golden-clone-v8-1-0-FEATURE' });
+  act(() => {
+    fake.job({ type: 'started', job });
+    fake.job({
+      type: 'step',
+      jobId: 'j1',
+      step: { id: 'boot', label: 'Cloning the boot partition', index: 0, totalBytes: 0 },
+    });
+    fake.job({
+      type: 'step',
+      jobId: 'j1',
+      step: { id: 'root', label: 'Cloning the root partition', index: 1, totalBytes: 1e9 },
+    });
+    fake.job({
+      type: 'progress',
+      jobId: 'j1',
+      progress: { stepId: 'root', doneBytes: 420e6, totalBytes: 1e9, bytesPerSecond: 10e6, etaSeconds: 58 },
+    });
+    fake.job({ type: 'log', jobId: 'j1', line: 'partclone.ext4: 42%' });
+  });
+  render(<JobPanel jobId="j1" />);
+  return fake;
+}
+
+describe('JobPanel', () => {
+  it('shows the steps, a progress bar with percent, bytes, speed and ETA, and the log', () => {
+    running();
+    const panel = screen.getByRole('region', { name: /Clone disk4/ });
+    expect(panel.textContent).toContain('✓Cloning the boot partition');
+    expect(panel.textContent).toContain('●Cloning the root partition');
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('42');
+    const numbers = panel.querySelector('.progress-numbers')!.textContent;
+    expect(numbers).toContain('42%');
+    expect(numbers).toContain('420 MB of 1.0 GB');
+    expect(numbers).toContain('10.0 MB/s');
+    expect(numbers).toContain('58 s left');
+    expect(screen.getByText('Log (1 lines)')).toBeTruthy();
+  });
+
+  it('cancels through the backend', async () => {
+    const fake = running();
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Cancel' })));
+    expect(fake.callsOf('jobs:cancel')).toEqual([['j1']]);
+  });
+
+  it('says what failed and what to do next', () => {
+    const fake = running();
+    act(() =>
+      fake.job({
+        type: 'failed',
+        jobId: 'j1',
+        state: 'failed',
+        endedAt: new Date().toISOString(),
+        error: { code: 'no-space', message: 'the work directory ran out of space', hint: 'free some space' },
+      }),
+    );
+    expect(screen.getByRole('alert').textContent).toContain('the work directory ran out of space');
+    expect(screen.getByRole('alert').textContent).toContain('What to do next: free some space');
+    expect(screen.queryByRole('button', { name: 'Cancel' })).toBeNull();
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(useStore.getState().jobs.j1!.state).toBe('failed');
+  });
+
+  it('reports a cancellation as such, not as an error', () => {
+    const fake = running();
+    act(() =>
+      fake.job({
+        type: 'failed',
+        jobId: 'j1',
+        state: 'cancelled',
+        endedAt: new Date().toISOString(),
+        error: { code: 'cancelled', message: 'Clone was cancelled; nothing half-written was kept' },
+      }),
+    );
+    expect(screen.getByText(/nothing half-written was kept/)).toBeTruthy();
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.getByText('Cancelled', { selector: '.badge' })).toBeTruthy();
+  });
+});

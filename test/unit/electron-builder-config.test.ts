@@ -1,0 +1,55 @@
+// Packaging: electron-builder.yml is valid for electron-builder's own schema, builds the macOS
+// dmg and zip for both architectures with the hardened runtime, and keeps what must be real
+// files (builder scripts, checklist, native modules) outside the asar archive.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/fixtures.js';
+
+const require = createRequire(import.meta.url);
+const config = load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Record<string, any>;
+
+describe('electron-builder.yml', () => {
+  it('passes electron-builder validation', async () => {
+    const { validateConfiguration } = require('app-builder-lib/out/util/config/config');
+    const { DebugLogger } = require('builder-util/out/DebugLogger');
+    await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined();
+  });
+
+  it('builds dmg and zip for arm64 and x64 with the hardened runtime and entitlements', () => {
+    expect(config.mac.target).toEqual([
+      { target: 'dmg', arch: ['arm64', 'x64'] },
+      { target: 'zip', arch: ['arm64', 'x64'] },
+    ]);
+    expect(config.mac.hardenedRuntime).toBe(true);
+    const plist = readFileSync(join(ROOT, config.mac.entitlements), 'utf8');
+    expect(plist).toContain('com.apple.security.cs.allow-jit');
+    expect(config.mac.entitlementsInherit).toBe(config.mac.entitlements);
+  });
+
+  it('packs main, the bundled preload and the renderer, and unpacks scripts and native modules', () => {
+    expect(config.files).toEqual(
+      expect.arrayContaining([
+        'dist/src-main/**/*.js',
+        'dist/preload/preload.cjs',
+        'dist/renderer/**',
+        'lima/**',
+        'resources/**',
+      ]),
+    );
+    expect(config.asarUnpack).toEqual(
+      expect.arrayContaining([
+        'lima/**',
+        'resources/**',
+        '**/*.node',
+        'node_modules/node-pty/**',
+        'node_modules/drivelist/**',
+      ]),
+    );
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.main).toBe('dist/src-main/electron/main.js');
+    expect(existsSync(join(ROOT, 'src-main', 'electron', 'main.ts'))).toBe(true);
+  });
+});

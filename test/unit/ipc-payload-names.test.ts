@@ -1,0 +1,89 @@
+// What Insert will inject (payload folder or checkout, secrets) and the names the app suggests.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkPayload, secretKeys } from '../../src-main/ipc/payload.js';
+import { bumpVersion, nextSetName, planOutput } from '../../src-main/ipc/names.js';
+import { scratch } from '../helpers/fixtures.js';
+
+function payloadFolder(dir: string, files = ['atlas_firstboot.sh', 'atlas-firstboot.service']): string {
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) writeFileSync(join(dir, f), f.endsWith('.sh') ? '#!/bin/bash\n' : '[Service]\n');
+  return dir;
+}
+
+describe('payload check', () => {
+  it('takes a plain payload folder with the secrets beside it', async () => {
+    const root = scratch('payload');
+    const dir = payloadFolder(join(root, 'payload'));
+    writeFileSync(join(dir, 'atlas_secrets.conf'), '# comment\nROOT_PASSWORD="x"\n');
+    const s = await checkPayload(dir, null, join(root, 'lib'));
+    expect(s).toMatchObject({ layout: 'folder', payloadDir: dir, ready: true, problems: [] });
+    expect(s.secrets).toMatchObject({ found: true, where: 'beside the payload', hasRootPassword: true });
+    expect(s.files.every((f) => f.found)).toBe(true);
+  });
+
+  it('names what is missing and what to do', async () => {
+    const root = scratch('payload');
+    const dir = payloadFolder(join(root, 'checkout', 'scripts'), ['atlas_firstboot.sh']);
+    const s = await checkPayload(join(root, 'checkout'), null, join(root, 'lib'));
+    expect(s.ready).toBe(false);
+    expect(s.payloadDir).toBeNull();
+    expect(s.files).toEqual([
+      { name: 'atlas_firstboot.sh', path: join(dir, 'atlas_firstboot.sh'), found: true },
+      { name: 'atlas-firstboot.service', path: join(dir, 'atlas-firstboot.service'), found: false },
+    ]);
+    expect(s.problems.map((p) => p.hint)).toEqual([
+      expect.stringMatching(/ods-player-os-atlas checkout/),
+      expect.stringMatching(/never in git/),
+    ]);
+    expect(s.secrets).toMatchObject({ found: false, where: 'not found' });
+  });
+
+  it('uses a chosen secrets file, and reports a missing ROOT_PASSWORD without blocking', async () => {
+    const root = scratch('payload');
+    const dir = payloadFolder(join(root, 'p'));
+    const chosen = join(root, 'my-secrets.conf');
+    writeFileSync(chosen, 'WIFI_PSK=abc\n');
+    const s = await checkPayload(dir, chosen, join(root, 'lib'));
+    expect(s.secrets).toMatchObject({
+      found: true,
+      path: chosen,
+      where: 'chosen',
+      keys: ['WIFI_PSK'],
+      hasRootPassword: false,
+    });
+    expect(s.ready).toBe(true);
+  });
+
+  it('reads only setting names from a secrets file', async () => {
+    const f = join(scratch('payload'), 's.conf');
+    writeFileSync(f, 'A=1\n  export B="two"\n# C=3\nnot a setting\nA=again\n');
+    expect(await secretKeys(f)).toEqual(['A', 'B']);
+  });
+});
+
+describe('names', () => {
+  it('bumps the last number of a version', () => {
+    expect(bumpVersion('9.1.7')).toBe('9.1.8');
+    expect(bumpVersion('8')).toBe('9');
+  });
+
+  it('suggests the first safety net in an empty library', async () => {
+    expect(await nextSetName(join(scratch('names'), 'none'), 'FEATURE')).toEqual({
+      previous: null,
+      next: 'v1-0-0-FEATURE',
+    });
+  });
+
+  it('plans a clone set name, refusing a bad one with the hint', async () => {
+    const lib = scratch('names');
+    expect(await planOutput(lib, { kind: 'clone-set', name: 'v8-1-0-FEATURE' })).toEqual({
+      name: 'golden-clone-v8-1-0-FEATURE',
+      path: join(lib, 'golden-clone-v8-1-0-FEATURE'),
+      exists: false,
+    });
+    const bad = await planOutput(lib, { kind: 'clone-set', name: '../etc' });
+    expect(bad.error?.hint).toMatch(/no spaces, quotes, slashes/);
+  });
+});

@@ -1,0 +1,99 @@
+// Every argument the renderer sends is checked in main before a handler, and so the core, sees it.
+import { describe, expect, it } from 'vitest';
+import { AtlasError } from '../../src-main/core/errors.js';
+import { INVOKE_CHANNELS } from '../../src-main/ipc/contract.js';
+import { ARG_CHECKS, validateRequest } from '../../src-main/ipc/validate.js';
+
+const card = { path: '/dev/sdc', kind: 'device', bytes: 32e9, node: 2080 };
+
+function refused(channel: unknown, args: unknown, pattern: RegExp): void {
+  try {
+    validateRequest(channel, args);
+  } catch (e) {
+    expect(e).toBeInstanceOf(AtlasError);
+    expect((e as AtlasError).code).toBe('bad-input');
+    expect((e as AtlasError).message).toMatch(pattern);
+    return;
+  }
+  throw new Error(`${String(channel)} ${JSON.stringify(args)} was accepted`);
+}
+
+describe('IPC argument validation', () => {
+  it('has a check for every request channel of the contract', () => {
+    expect(Object.keys(ARG_CHECKS).sort()).toEqual([...INVOKE_CHANNELS].sort());
+  });
+
+  it('accepts well-formed requests and returns them as typed arguments', () => {
+    expect(
+      validateRequest('jobs:start', [
+        { kind: 'insert', base: '/img/base.img', payload: '/src/atlas', version: '9.1.7', tag: 'ORIGIN' },
+      ]),
+    ).toEqual([
+      { kind: 'insert', base: '/img/base.img', payload: '/src/atlas', version: '9.1.7', tag: 'ORIGIN' },
+    ]);
+    expect(
+      validateRequest('jobs:start', [{ kind: 'flash', image: '/a.img', cards: [card], verify: true }]),
+    ).toEqual([{ kind: 'flash', image: '/a.img', cards: [card], verify: true }]);
+    expect(validateRequest('library:delete', ['/lib/x.img', 'abc123'])).toEqual(['/lib/x.img', 'abc123']);
+    expect(validateRequest('settings:set', [{ payloadDir: null }])).toEqual([{ payloadDir: null }]);
+    expect(validateRequest('app:info', [])).toEqual([]);
+  });
+
+  it('drops optional keys that are undefined', () => {
+    const [req] = validateRequest('jobs:start', [
+      { kind: 'insert', base: '/b.img', payload: '/p', version: '1', tag: 'T', secrets: undefined },
+    ]);
+    expect(Object.keys(req)).not.toContain('secrets');
+  });
+
+  it('refuses unknown channels and wrong argument counts', () => {
+    refused('fs:readFile', ['/etc/shadow'], /unknown request channel/);
+    refused(42, [], /unknown request channel/);
+    refused('jobs:cancel', [], /expected 1 argument/);
+    refused('jobs:cancel', ['a', 'b'], /expected 1 argument/);
+    refused('app:info', 'not a list', /argument list/);
+  });
+
+  it('refuses paths that are relative, not normalized, contain "..", control characters or look like options', () => {
+    refused('payload:check', ['relative/dir'], /absolute path/);
+    refused('payload:check', ['/a/../etc'], /normalized|\.\./);
+    refused('payload:check', ['/a//b'], /normalized/);
+    refused('payload:check', ['/a\nb'], /control characters/);
+    refused('payload:check', [''], /expected a path/);
+    refused('payload:check', [42], /expected a path/);
+    refused('cards:identify', ['/dev/sdc\u0000'], /control characters/);
+  });
+
+  it('refuses objects with unknown keys, a wrong kind or a wrong shape', () => {
+    refused('jobs:start', [{ kind: 'format-disk', path: '/dev/sda' }], /kind: expected one of/);
+    refused('jobs:start', [{ kind: 'inspect', path: '/a.img', shell: 'rm -rf /' }], /shell: unknown key/);
+    const flash = (cards: unknown) => [{ kind: 'flash', image: '/a.img', cards, verify: true }];
+    refused('jobs:start', flash([{ ...card, node: -1 }]), /cards\[0\]\.node/);
+    refused('jobs:start', flash([{ path: '/dev/sdc' }]), /cards\[0\]\.kind/);
+    refused('jobs:start', flash([]), /number of items/);
+    refused(
+      'jobs:start',
+      [{ kind: 'flash', image: '/a.img', card, verify: true }],
+      /card: unknown key|cards/,
+    );
+    refused(
+      'jobs:start',
+      [{ kind: 'shrink', card: '/c.img', version: '1', tag: 'T', force: 'yes' }],
+      /true or false/,
+    );
+    refused('jobs:start', [[]], /kind/);
+    refused('settings:set', [['/a']], /expected an object/);
+    refused('names:plan', [{ kind: 'clone-set', name: 'x', constructor: 1 }], /unknown key/);
+    refused('jobs:start', [Object.create({ kind: 'inspect' })], /plain object/);
+    refused('settings:set', [{ archiveDir: null }], /expected a path/);
+  });
+
+  it('bounds strings, numbers and lists', () => {
+    refused('jobs:start', [{ kind: 'clone', card, name: 'x'.repeat(81) }], /1-80 characters/);
+    refused('terminal:resize', ['id-1', 0, 24], /out of range/);
+    refused('terminal:resize', ['id-1', 80.5, 24], /integer/);
+    refused('terminal:input', ['id-1', 'x'.repeat(70_000)], /characters/);
+    refused('flash:check', ['/a.img', []], /number of items/);
+    refused('jobs:cancel', ['../../x'], /does not match/);
+  });
+});
