@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -44,11 +44,24 @@ export function fixture(variant: Variant, opts: FixtureOptions = {}): string {
   return path;
 }
 
-/** A fresh scratch directory for one test. */
+const made: string[] = [];
+
+/** A fresh scratch directory for one test (removed when its test file is done). */
 export function scratch(name: string): string {
   const base = join(OUTPUT, 'scratch');
   mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, `${name}-`));
+  const dir = mkdtempSync(join(base, `${name}-`));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes this file's scratch folders, except any that still has something mounted in it. */
+export function removeScratch(): void {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8');
+  for (const dir of made.splice(0)) {
+    if (mounts.includes(` ${dir}`)) continue;
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Copies a fixture into `dir` (sparse) so a test may modify it. */
