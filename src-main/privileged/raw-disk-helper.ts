@@ -42,7 +42,7 @@ import { assertWritableCard, identifyCard, mountsOf } from '../core/cards/card.j
 import { cardMedium, disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
 import { info as diskutilInfo } from '../core/cards/diskutil.js';
 import { decompress, detectCompression, uncompressedSize } from '../core/images/compression.js';
-import { BLOCK, copyStreamTo, hashRange, type ByteSource } from '../core/rawio/block-copy.js';
+import { upToCardSize, BLOCK, copyStreamTo, hashRange, type ByteSource } from '../core/rawio/block-copy.js';
 import { runTool } from '../core/tools/run-tool.js';
 import { copyUsedBetween } from '../core/rawio/used-blocks/read-used.js';
 import { mapCard } from '../core/rawio/used-blocks/used-ranges.js';
@@ -438,23 +438,6 @@ async function readCard(
   }
 }
 
-/** Fails the copy when a compressed image turns out larger than the card. */
-async function* upTo(source: AsyncIterable<Buffer>, max: number, stop: () => void): AsyncGenerator<Buffer> {
-  let n = 0;
-  for await (const chunk of source) {
-    n += chunk.length;
-    if (n > max) {
-      stop();
-      throw new AtlasError(
-        'too-small',
-        `the image is larger than the card (${max} bytes)`,
-        'use a larger card',
-      );
-    }
-    yield chunk;
-  }
-}
-
 async function writeCard(
   req: Extract<HelperRequest, { op: 'write' }>,
   ctx: JobContext,
@@ -553,7 +536,7 @@ async function writeCard(
     }
     let written;
     try {
-      written = await copyStreamTo(upTo(stream, target.bytes, stop), dev, {
+      written = await copyStreamTo(upToCardSize(stream, target.bytes, stop), dev, {
         ctx,
         totalBytes: size ?? 0,
         firstBlockLast: true,

@@ -25,7 +25,7 @@ import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { decompress, detectCompression, uncompressedSize } from '../images/compression.js';
-import { BLOCK, copyStreamTo, copyToSparseFile, hashRange } from '../rawio/block-copy.js';
+import { upToCardSize, BLOCK, copyStreamTo, copyToSparseFile, hashRange } from '../rawio/block-copy.js';
 import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import { runTool, runToolChecked } from '../tools/run-tool.js';
 import type { Expect, HelperEvent, HelperRequest, Phase } from '../../privileged/raw-disk-helper.js';
@@ -460,23 +460,6 @@ export async function readUsedCardToFile(
   return { bytes: r.bytes, mappedBytes: r.mappedBytes ?? r.bytes, fallbacks: r.fallbacks ?? [] };
 }
 
-/** Fails the copy when a compressed image turns out larger than the card. */
-async function* upTo(source: AsyncIterable<Buffer>, max: number, stop: () => void): AsyncGenerator<Buffer> {
-  let n = 0;
-  for await (const chunk of source) {
-    n += chunk.length;
-    if (n > max) {
-      stop();
-      throw new AtlasError(
-        'too-small',
-        `the image is larger than the card (${max} bytes)`,
-        'use a larger card',
-      );
-    }
-    yield chunk;
-  }
-}
-
 /** An image file standing in for a card: written here, first block last, then read back. */
 async function writeImageFile(
   image: string,
@@ -498,7 +481,7 @@ async function writeImageFile(
         : decompress(image, compression);
     if ('done' in source) done = source.done;
     written = await copyStreamTo(
-      upTo(source.stream, card.bytes, () => source.kill()),
+      upToCardSize(source.stream, card.bytes, () => source.kill()),
       fh,
       { ctx, totalBytes: size ?? 0, firstBlockLast: true },
     );

@@ -15,7 +15,7 @@ import { AtlasError, toAtlasError, type SerializedError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { detectCompression, decompress, uncompressedSize, type Compression } from '../images/compression.js';
-import { copyStreamTo, hashRange } from '../rawio/block-copy.js';
+import { copyStreamTo, hashRange, upToCardSize } from '../rawio/block-copy.js';
 import { bmapByteRanges, readBmap, writeMappedToTarget, type Bmap } from '../rawio/bmap.js';
 import { compareRanges } from '../rawio/compare-ranges.js';
 import { handleReader } from '../rawio/used-blocks/byte-reader.js';
@@ -148,7 +148,7 @@ async function flashOne(
       writtenBytes = r.writtenBytes;
     } else {
       const d = decompress(source.path, source.compression as Exclude<Compression, 'none'>);
-      const limited = limitStream(d.stream, card.bytes, () => d.kill());
+      const limited = upToCardSize(d.stream, card.bytes, () => d.kill());
       const r = await copyStreamTo(limited, fh, { ctx, totalBytes: source.bytes ?? 0, firstBlockLast: true });
       await d.done;
       if (source.bytes !== undefined && r.bytes !== source.bytes) {
@@ -272,25 +272,4 @@ export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Pr
     cards: results,
     failed: results.filter((r) => !r.ok).length,
   };
-}
-
-/** Fails the copy when the image turns out larger than the card (known only after decompressing). */
-async function* limitStream(
-  source: AsyncIterable<Buffer>,
-  max: number,
-  stop: () => void,
-): AsyncGenerator<Buffer> {
-  let n = 0;
-  for await (const chunk of source) {
-    n += chunk.length;
-    if (n > max) {
-      stop();
-      throw new AtlasError(
-        'too-small',
-        `the image is larger than the card (${max} bytes)`,
-        'use a larger card',
-      );
-    }
-    yield chunk;
-  }
 }

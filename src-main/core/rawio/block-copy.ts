@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import { CancelledError } from '../errors.js';
+import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 
 export const BLOCK = 1024 * 1024;
@@ -28,7 +28,7 @@ export interface CopyResult {
   writtenBytes: number;
 }
 
-function isZero(buf: Buffer): boolean {
+export function isZero(buf: Buffer): boolean {
   // Compare 8 bytes at a time; an SD image's free space is mostly zero blocks.
   const words = Math.floor(buf.length / 8);
   for (let i = 0; i < words; i++) if (buf.readBigUInt64LE(i * 8) !== 0n) return false;
@@ -136,5 +136,26 @@ export async function copyToSparseFile(
     return r;
   } finally {
     await target.close();
+  }
+}
+
+/** Fails a copy when a (decompressed) image turns out larger than the card; `stop` ends the source. */
+export async function* upToCardSize(
+  source: AsyncIterable<Buffer>,
+  max: number,
+  stop: () => void,
+): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.length;
+    if (n > max) {
+      stop();
+      throw new AtlasError(
+        'too-small',
+        `the image is larger than the card (${max} bytes)`,
+        'use a larger card',
+      );
+    }
+    yield chunk;
   }
 }

@@ -10,6 +10,7 @@
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { identifyCard } from '../../cards/card.js';
+import { isZero } from '../block-copy.js';
 import { AtlasError, CancelledError } from '../../errors.js';
 import type { JobContext } from '../../jobs/job.js';
 import { handleReader } from './byte-reader.js';
@@ -38,13 +39,6 @@ export interface ReadUsedResult {
   fallbacks: string[];
   notes: string[];
   map: CardMap;
-}
-
-function isZero(buf: Buffer): boolean {
-  const words = Math.floor(buf.length / 8);
-  for (let i = 0; i < words; i++) if (buf.readBigUInt64LE(i * 8) !== 0n) return false;
-  for (let i = words * 8; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
 }
 
 export async function readUsedToSparseFile(
