@@ -4,15 +4,10 @@
  * instead of hiding it. Before a job writes a card, the card is identified again and must still
  * be the one the user picked.
  */
+import { identifyRawCard } from '../core/cards/raw-disk.js';
 import { stat } from 'node:fs/promises';
 import { toAtlasError } from '../core/errors.js';
-import {
-  assertWritableCard,
-  describeCard,
-  identifyCard,
-  recheckCard,
-  type CardIdentity,
-} from '../core/cards/card.js';
+import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../core/cards/card.js';
 import { detectCompression, uncompressedSize } from '../core/images/compression.js';
 import type { CardCandidate, CardRef, FlashCheck } from './contract.js';
 
@@ -30,7 +25,7 @@ export function reasonOf(err: unknown): string {
 }
 
 export async function identifyCandidate(path: string): Promise<CardCandidate> {
-  const card = await identifyCard(path);
+  const card = await identifyRawCard(path);
   const reasons: string[] = [];
   await assertWritableCard(card, 0).catch((e: unknown) => reasons.push(reasonOf(e)));
   return {
@@ -50,7 +45,7 @@ export async function identifyCandidate(path: string): Promise<CardCandidate> {
 export async function pickedCard(ref: CardRef): Promise<CardIdentity> {
   const expected: CardIdentity = { ...ref };
   await recheckCard(expected);
-  return identifyCard(ref.path);
+  return identifyRawCard(ref.path);
 }
 
 /** Can `image` be flashed onto each of `cards`? Every refusal keeps its reason. */

@@ -7,11 +7,11 @@
  * The card list comes from core/cards/drive-list.ts: every disk with the host layer's reasons
  * when it must not be written, identified the way the phases identify a card.
  */
+import { identifyRawCard } from '../core/cards/raw-disk.js';
 import { homedir } from 'node:os';
 import { AtlasError } from '../core/errors.js';
 import { startJob } from '../core/jobs/job.js';
 import type { Builder } from '../core/builder/builder.js';
-import { identifyCard } from '../core/cards/card.js';
 import { listCards, type DriveCandidate, type ListCardsOptions } from '../core/cards/drive-list.js';
 import { Limactl, type VmState as LimaVmState } from '../core/lima/limactl.js';
 import { limactlNotFound } from '../core/lima/locate.js';
@@ -87,7 +87,7 @@ export async function toCardCandidate(d: DriveCandidate): Promise<CardCandidate>
   const reasons = [...d.reasons];
   let ref: CardRef;
   try {
-    ref = toRef(await identifyCard(d.device));
+    ref = toRef(await identifyRawCard(d.device));
   } catch (e) {
     reasons.push(reasonOf(e));
     ref = { path: d.device, kind: 'device', bytes: d.size, node: 0 };
