@@ -20,7 +20,7 @@ export function seedClone(card: string, work: string, setDir: string): void {
     `card=$1 raw=$2/raw.img set=$3
      dd if="$card" of="$raw" bs=4M status=none
      sfdisk --dump "$raw" > "$set/partition-table.dump"
-     geo() { partx -g -r -o NR,START,SECTORS "$raw" | awk -v n=$1 '$1==n {printf "%d %d\\n", $2*512, $3*512}'; }
+     geo() { partx -g -r -o NR,START,SECTORS "$raw" | awk -v n=$1 '$1==n {printf "%.0f %.0f\\n", $2*512, $3*512}'; }
      read o1 s1 < <(geo 1); read o2 s2 < <(geo 2)
      l1=$(losetup -f --show -r -o $o1 --sizelimit $s1 "$raw"); l2=$(losetup -f --show -r -o $o2 --sizelimit $s2 "$raw")
      trap 'losetup -d $l1 $l2' EXIT

@@ -30,7 +30,7 @@ while read -r nr start sectors type; do
     ext2 | ext3 | ext4)
       used=$(dumpe2fs -h "$dev" 2>/dev/null | awk -F: '
         /^Block count/ { c = $2 + 0 } /^Free blocks/ { f = $2 + 0 } /^Block size/ { s = $2 + 0 }
-        END { if (s) printf "%d", (c - f) * s; else print -1 }')
+        END { if (s) printf "%.0f", (c - f) * s; else print -1 }')
       ;;
     vfat)
       if command -v minfo >/dev/null 2>&1; then

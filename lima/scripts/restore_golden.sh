@@ -85,7 +85,7 @@ fi
 
 label=$(awk '/^label:/ { print $2; exit }' "$dump")
 # The last sector any partition of the clone needs, plus the backup GPT at the end of a GPT card.
-need_sectors=$(awk -F'[=,]' '/start=/ { s = $2 + 0; z = $4 + 0; if (s + z > m) m = s + z } END { print m + 0 }' "$dump")
+need_sectors=$(awk -F'[=,]' '/start=/ { s = $2 + 0; z = $4 + 0; if (s + z > m) m = s + z } END { printf "%.0f\n", m }' "$dump")
 [ "$need_sectors" -gt 0 ] || fail bad-input "partition-table.dump lists no partitions"
 [ "$label" = gpt ] && need_sectors=$((need_sectors + 33))
 need_bytes=$((need_sectors * 512))
