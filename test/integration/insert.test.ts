@@ -256,8 +256,29 @@ describe('ods-sd insert (Phase 0)', () => {
       const named = copyFixture(fixture('base'), dir, 'ods-atlas-clone-v1-0-0-X.img');
       return refused(named, 'wrong-phase', /clone-image/);
     });
-    it('a payload folder without the firstboot files', () =>
-      refused(base, 'not-found', /no Atlas payload/).catch(() => undefined));
+    it('a payload folder without the firstboot files', async () => {
+      const empty = join(dir, 'empty-payload');
+      mkdirSync(empty, { recursive: true });
+      const lib = join(dir, 'lib-nopayload');
+      const r = await odsSd([
+        'insert',
+        base,
+        '--payload',
+        empty,
+        '--secrets',
+        secrets,
+        '--version',
+        '1.0.0',
+        '--tag',
+        'NOPAY',
+        '--library',
+        lib,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.json.error?.code).toBe('not-found');
+      expect(r.json.error?.message).toMatch(/no Atlas payload/);
+      expect(r.json.error?.hint).toMatch(/ods-player-os-atlas checkout/);
+    });
     it('an output that already exists', async () => {
       const lib = join(dir, 'lib-exists');
       mkdirSync(lib, { recursive: true });

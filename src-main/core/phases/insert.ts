@@ -90,6 +90,8 @@ export async function insert(env: Env, params: InsertParams, ctx: JobContext): P
   const outDir = resolve(params.outDir ?? env.library);
   const final = join(outDir, goldenImageName(params.version, params.tag));
   const partial = `${final}.partial`;
+  // The builder works on the output where it is: refuse a folder it cannot see before any work.
+  env.builder.toBuilderPath(final);
 
   const baseStat = await stat(params.base).catch(() => undefined);
   if (!baseStat)

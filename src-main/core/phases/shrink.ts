@@ -52,6 +52,8 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
   const outDir = resolve(params.outDir ?? env.library);
   const final = join(outDir, cloneImageName(params.version, params.tag));
   const partial = `${final}.partial`;
+  // The builder works on the output where it is: refuse a folder it cannot see before any work.
+  env.builder.toBuilderPath(final);
   const bmapFinal = `${final}.bmap`;
   const bmapPartial = `${bmapFinal}.partial`;
   await refuseExisting(final);
