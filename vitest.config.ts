@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.{ts,tsx}'],
     setupFiles: ['test/setup-scratch.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 300_000,
+    // Generous: a busy 2-core CI machine runs real disk tools on card images.
+    testTimeout: 600_000,
+    hookTimeout: 900_000,
     // Integration tests share loop devices and the fixture cache: run files one at a time.
     fileParallelism: false,
     reporters: ['default', 'json'],

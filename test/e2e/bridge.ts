@@ -20,14 +20,25 @@ events.onmessage = (m: MessageEvent<string>) => {
   for (const l of listeners.get(channel) ?? []) l(payload);
 };
 
+async function post(channel: string, args: unknown): Promise<unknown> {
+  const r = await fetch('/__atlas/invoke', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-atlas-token': config.token },
+    body: JSON.stringify({ channel, args }),
+  });
+  return r.json();
+}
+
+// Electron delivers IPC messages in order; separate HTTP requests may overtake each other. Terminal
+// keystrokes are sent one after another, as ipcRenderer would deliver them.
+let terminalQueue: Promise<unknown> = Promise.resolve();
+
 w.atlas = createAtlasApi({
-  async invoke(channel, args) {
-    const r = await fetch('/__atlas/invoke', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-atlas-token': config.token },
-      body: JSON.stringify({ channel, args }),
-    });
-    return r.json();
+  invoke(channel, args) {
+    if (channel !== 'terminal:input') return post(channel, args);
+    const next = terminalQueue.then(() => post(channel, args));
+    terminalQueue = next.catch(() => undefined);
+    return next;
   },
   subscribe(channel, listener) {
     const set = listeners.get(channel) ?? new Set();
