@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { listLibrary } from '../core/library/library.js';
+import { importSecrets, secretsStatus, type SecretsStatus } from '../core/secrets/secrets-file.js';
 import { listCards, type DriveCandidate } from '../core/cards/drive-list.js';
 import type { JobContext } from '../core/jobs/job.js';
 import type { Env } from '../core/phases/env.js';
@@ -258,6 +259,31 @@ export const COMMANDS: Record<string, Command> = {
       for (const d of list)
         rows.push([d.device, bytes(d.size), d.description, d.usable ? 'yes' : `no: ${d.reasons.join('; ')}`]);
       return table(rows);
+    },
+  },
+  secrets: {
+    usage: 'secrets import FILE | secrets status',
+    summary: 'keep atlas_secrets.conf in the library (0600, never in git); only its setting names are shown',
+    positionals: ['import|status'],
+    variadic: true,
+    options: {},
+    run: async (env, [action, file]) => {
+      if (action === 'import' && file) return importSecrets(file, env.library);
+      if (action === 'status' && !file) return secretsStatus(env.library);
+      throw new AtlasError(
+        'usage',
+        'secrets takes "import FILE" or "status"',
+        'ods-sd secrets import ~/atlas_secrets.conf',
+      );
+    },
+    human: (r) => {
+      const x = r as SecretsStatus;
+      if (!x.present) return `No secrets yet: ods-sd secrets import FILE (kept at ${x.path}, mode 0600)`;
+      return [
+        `Secrets: ${x.path} (mode ${x.mode})`,
+        `  settings: ${x.keys.join(', ')}`,
+        ...(x.tooOpen ? [`  warning: readable by other users: chmod 600 ${x.path}`] : []),
+      ].join('\n');
     },
   },
   list: {

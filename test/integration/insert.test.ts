@@ -1,6 +1,6 @@
 // Phase 0 Insert, run for real as root on generated Armbian-shaped images.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
@@ -301,6 +301,40 @@ describe('ods-sd insert (Phase 0)', () => {
       expect(r.json.error?.code).toBe('exists');
       expect(readFileSync(join(lib, 'ods-atlas-golden-v1-0-0-DUP.img'), 'utf8')).toBe('precious');
     });
+    it('secrets imported once (0600, names only shown) are used by later inserts', async () => {
+      const lib = join(dir, 'lib-imported');
+      const imp = await odsSd(['secrets', 'import', secrets, '--library', lib]);
+      expect(imp.code, imp.stderr).toBe(0);
+      expect(imp.json.result).toMatchObject({
+        present: true,
+        mode: '600',
+        keys: ['ROOT_PASSWORD', 'OTTER_PASSWORD'],
+      });
+      expect(statSync(join(lib, 'scripts')).mode & 0o777).toBe(0o700);
+      expect(imp.stdout + imp.stderr).not.toContain(SECRET);
+      const r = await odsSd([
+        'insert',
+        base,
+        '--payload',
+        payload,
+        '--version',
+        '1.0.0',
+        '--tag',
+        'IMPORTED',
+        '--library',
+        lib,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(debugfsCat(r.json.result.image, '/usr/local/etc/atlas_secrets.conf')).toBe(
+        readFileSync(secrets, 'utf8'),
+      );
+      const bad = join(dir, 'not-secrets.txt');
+      writeFileSync(bad, 'this is not a settings file\n');
+      const refused = await odsSd(['secrets', 'import', bad, '--library', lib]);
+      expect(refused.code).toBe(2);
+      expect(refused.json.error?.message).toMatch(/line 1 is not a KEY="value" setting/);
+    });
+
     it('missing secrets', async () => {
       const lib = join(dir, 'lib-nosecrets');
       const r = await odsSd([
