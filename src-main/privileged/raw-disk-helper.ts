@@ -19,6 +19,9 @@
  * model and medium as `expect`, not the disk holding the running system, nothing mounted, the
  * image not stored on it). Files are opened with the rights of the user who asked (SUDO_UID,
  * PKEXEC_UID), so the helper cannot read or create a file that user could not.
+ *
+ * It ships as one bundled file, dist/privileged/raw-disk-helper.mjs (vite.helper.config.ts), so it
+ * runs from outside the packaged app's asar archive without the rest of dist/ or node_modules.
  */
 import {
   closeSync,

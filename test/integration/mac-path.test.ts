@@ -51,7 +51,7 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
 
   beforeAll(async () => {
     for (const k of ENV_KEYS) if (process.env[k] !== undefined) saved[k] = process.env[k];
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT }); // the raw-disk helper runs from dist/
+    execFileSync('npm', ['run', '--silent', 'build:helper'], { cwd: ROOT }); // the raw-disk helper runs from dist/
     dir = scratch('mac');
     shared = join(dir, 'atlas-build');
     guestRoot = mkdtempSync('/tmp/atlas-guest-');

@@ -1,5 +1,5 @@
 // Raw card access, run for real as root on loop devices standing in for card readers: the
-// raw-disk helper (from dist/, as it ships) reads cards into sparse files and writes images with
+// raw-disk helper (the bundle in dist/, as it ships) reads cards into sparse files and writes images with
 // verification, refuses swapped cards, system disks, mounted cards and hostile requests by
 // itself, stops cleanly when cancelled; the named-pipe transport of the macOS launcher and the
 // diskutil test double run here too. Results are judged with sha256sum, stat, findmnt, losetup.
@@ -18,7 +18,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratch, ROOT } from '../helpers/fixtures.js';
@@ -191,17 +191,16 @@ describe('raw card access through the raw-disk helper', () => {
   const CARD_BYTES = 128 * MiB;
 
   beforeAll(() => {
-    // The helper runs as it ships, from dist/: it must be built from these sources.
-    for (const src of [
-      'src-main/privileged/raw-disk-helper.ts',
-      'src-main/core/cards/raw-disk.ts',
-      'src-main/core/cards/drive-list.ts',
-      'src-main/core/cards/diskutil.ts',
-    ]) {
-      const js = join(ROOT, 'dist', src.replace(/\.ts$/, '.js'));
+    // The helper runs as it ships, the bundle in dist/: it must be built from the sources its
+    // source map names.
+    expect(existsSync(HELPER_PATH), `${HELPER_PATH} is missing: run npm run build:helper`).toBe(true);
+    const { sources } = JSON.parse(readFileSync(`${HELPER_PATH}.map`, 'utf8')) as { sources: string[] };
+    const ours = sources.map((s) => resolve(dirname(HELPER_PATH), s)).filter((s) => s.includes('/src-main/'));
+    expect(ours).toContain(join(ROOT, 'src-main', 'privileged', 'raw-disk-helper.ts'));
+    for (const src of ours) {
       expect(
-        existsSync(js) && statSync(js).mtimeMs >= statSync(join(ROOT, src)).mtimeMs,
-        `${js} is stale: run npx tsc -p tsconfig.json`,
+        statSync(HELPER_PATH).mtimeMs >= statSync(src).mtimeMs,
+        `${HELPER_PATH} is older than ${src}: run npm run build:helper`,
       ).toBe(true);
     }
     dir = scratch('raw-disk');
@@ -601,7 +600,7 @@ describe('raw card access through the raw-disk helper', () => {
   it('the macOS launcher runs the helper through the authorization dialog with every argument quoted by AppleScript', () => {
     const { command, args } = osascriptLauncher('Atlas Imager wants to write /dev/disk4.', 501, 20).wrap([
       '/Applications/Atlas Imager.app/Contents/MacOS/Atlas Imager',
-      '/x/raw-disk-helper.js',
+      '/x/raw-disk-helper.mjs',
       '--in',
       '/tmp/a b/in',
     ]);
@@ -618,7 +617,7 @@ describe('raw card access through the raw-disk helper', () => {
       'SUDO_UID=501',
       'SUDO_GID=20',
       '/Applications/Atlas Imager.app/Contents/MacOS/Atlas Imager',
-      '/x/raw-disk-helper.js',
+      '/x/raw-disk-helper.mjs',
       '--in',
       '/tmp/a b/in',
     ]);

@@ -1,12 +1,14 @@
 // Packaging: electron-builder.yml is valid for electron-builder's own schema, builds the macOS
 // dmg and zip for both architectures with the hardened runtime, and keeps what must be real
-// files (builder scripts, checklist, native modules) outside the asar archive.
+// files (builder scripts, checklist, the bundled raw-disk helper, native modules) outside the
+// asar archive.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/fixtures.js';
+import { HELPER_PATH } from '../../src-main/core/cards/raw-disk.js';
 
 const require = createRequire(import.meta.url);
 const config = load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Record<string, any>;
@@ -29,10 +31,12 @@ describe('electron-builder.yml', () => {
     expect(config.mac.entitlementsInherit).toBe(config.mac.entitlements);
   });
 
-  it('packs main, the bundled preload and the renderer, and unpacks scripts and native modules', () => {
+  it('packs main, the bundled helper and preload and the renderer, and unpacks scripts, the helper and native modules', () => {
     expect(config.files).toEqual(
       expect.arrayContaining([
         'dist/src-main/**/*.js',
+        'dist/privileged/**',
+        '!dist/privileged/**/*.map',
         'dist/preload/preload.cjs',
         'dist/renderer/**',
         'lima/**',
@@ -43,11 +47,14 @@ describe('electron-builder.yml', () => {
       expect.arrayContaining([
         'lima/**',
         'resources/**',
+        'dist/privileged/**',
         '**/*.node',
         'node_modules/node-pty/**',
         'node_modules/drivelist/**',
       ]),
     );
+    // The helper is started by path, as its own process: it must be a real file, outside the asar.
+    expect(relative(ROOT, HELPER_PATH)).toBe(join('dist', 'privileged', 'raw-disk-helper.mjs'));
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(pkg.main).toBe('dist/src-main/electron/main.js');
     expect(existsSync(join(ROOT, 'src-main', 'electron', 'main.ts'))).toBe(true);

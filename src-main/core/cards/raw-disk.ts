@@ -112,7 +112,11 @@ function expectOf(card: RawCard): Expect {
 
 // --- launching the helper ----------------------------------------------------------------------------
 
-export const HELPER_PATH = join(PACKAGE_ROOT, 'dist', 'src-main', 'privileged', 'raw-disk-helper.js');
+/**
+ * The helper as one bundled file (npm run build:helper): the packaged app starts it from
+ * app.asar.unpacked, out of reach of the modules packed in the asar archive.
+ */
+export const HELPER_PATH = join(PACKAGE_ROOT, 'dist', 'privileged', 'raw-disk-helper.mjs');
 
 /** Variables that name the requesting user; the helper opens files with that user's rights. */
 const REQUESTER_VARS = ['SUDO_UID', 'SUDO_GID', 'SUDO_USER', 'PKEXEC_UID'];
