@@ -4,7 +4,18 @@
  * and the core; this file only connects Electron's objects to it.
  */
 import { join, resolve } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, Menu, Notification, protocol, session, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  Notification,
+  protocol,
+  safeStorage,
+  session,
+  shell,
+} from 'electron';
 import { toAtlasError } from '../core/errors.js';
 import { DEFAULT_LIBRARY } from '../core/library/library.js';
 import { selectBuilder } from '../core/builder/select-builder.js';
@@ -20,6 +31,8 @@ import { electronHost } from './electron-host.js';
 import { forwardEvents, registerIpc } from './ipc-main.js';
 import { jobFeedback } from './job-feedback.js';
 import { guardQuit } from './quit-guard.js';
+import { SecretVault } from '../core/secrets/secret-vault.js';
+import { safeStorageCipher } from './secret-cipher.js';
 
 /**
  * The builder of this machine and its VM backend: this host on Linux, the atlas-build Lima VM on
@@ -81,11 +94,18 @@ export function startApp(appRoot: string): void {
     const library = resolve(process.env.ATLAS_LIBRARY ?? DEFAULT_LIBRARY);
     const { builder, vm } = await pickBuilder(library);
     const env = { builder, library };
+    const vault = new SecretVault(
+      join(app.getPath('userData'), 'atlas_secrets.vault'),
+      safeStorageCipher(safeStorage, process.platform),
+    );
+    // Decrypted copies live only while an Insert runs; a crash mid-Insert may have left one.
+    await vault.sweep();
     backend = createBackend({
       env,
       host: electronHost(dialog, shell, () => win),
       settingsFile: join(app.getPath('userData'), 'settings.json'),
       stagingDir: app.getPath('desktop'),
+      vault,
       ...(vm ? { vm } : {}),
     });
     // Once the VM screen has set up or started the VM, the builder can be selected after all.

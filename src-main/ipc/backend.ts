@@ -5,6 +5,7 @@
  */
 import { AtlasError } from '../core/errors.js';
 import type { Env } from '../core/phases/env.js';
+import type { SecretVault } from '../core/secrets/secret-vault.js';
 import type { CardCandidate, EventChannel, EventMap } from './contract.js';
 import { createHandlers, type EventSink } from './handlers.js';
 import { createVmCardsHandlers, localHostVm, type VmBackend } from './handlers-vm-cards.js';
@@ -20,6 +21,8 @@ export interface BackendOptions {
   host: Host;
   settingsFile: string;
   stagingDir: string;
+  /** atlas_secrets.conf, encrypted at rest (Electron: safeStorage). */
+  vault: SecretVault;
   platform?: string;
   /** The VM backend; a Linux build host (local builder) needs none and gets `localHostVm`. */
   vm?: VmBackend;
@@ -76,6 +79,7 @@ export function createBackend(opts: BackendOptions): Backend {
     stagingDir: opts.stagingDir,
     platform: opts.platform ?? process.platform,
     vm,
+    vault: opts.vault,
     vmCards: createVmCardsHandlers({
       vm,
       terminals,

@@ -43,8 +43,6 @@ export interface AppInfo {
 export interface Settings {
   /** The user's ods-player-os-atlas checkout, or any folder with the two payload files. */
   payloadDir: string | null;
-  /** atlas_secrets.conf chosen explicitly; otherwise it is looked for beside the payload and in the library. */
-  secretsFile: string | null;
   /** The permanent archive (the seed's /Volumes/NVME_VAULT/golden-atlas-img). */
   archiveDir: string;
 }
@@ -53,6 +51,21 @@ export type SettingsPatch = Partial<Settings>;
 
 export type FilePurpose = 'base-image' | 'image' | 'card-image' | 'secrets';
 export type FolderPurpose = 'payload' | 'archive';
+
+// ---------------------------------------------------------------- secrets
+
+/** atlas_secrets.conf as the app keeps it: encrypted at rest, only its setting names shown. */
+export interface SecretsStatus {
+  stored: boolean;
+  encryptionAvailable: boolean;
+  /** Where the key lives: "the macOS Keychain". */
+  protectedBy: string;
+  keys: string[];
+  hasRootPassword: boolean;
+  importedAt: string | null;
+  /** The plain file it was imported from (still there until the user deletes it). */
+  importedFrom: string | null;
+}
 
 // ---------------------------------------------------------------- library
 
@@ -137,8 +150,9 @@ export interface PayloadStatus {
   files: Array<{ name: string; found: boolean; path: string }>;
   secrets: {
     found: boolean;
+    /** The plain file Insert will use; null when it comes from the encrypted store. */
     path: string | null;
-    /** Where it was found: "chosen", "beside the payload", "in the library", or "not found". */
+    /** Where it was found: "imported (encrypted)", "beside the payload", "in the library", or "not found". */
     where: string;
     /** Names of the settings in the file (never their values). */
     keys: string[];
@@ -341,7 +355,7 @@ export interface DoctorReportDto {
 
 export type JobRequest =
   | { kind: 'inspect'; path: string }
-  | { kind: 'insert'; base: string; payload: string; version: string; tag: string; secrets?: string }
+  | { kind: 'insert'; base: string; payload: string; version: string; tag: string }
   | { kind: 'flash'; image: string; cards: CardRef[]; verify: boolean }
   | { kind: 'clone'; card: CardRef; name: string }
   | { kind: 'restore'; card: CardRef; set: string }
@@ -423,6 +437,9 @@ export interface InvokeMap {
   'dialog:open-file': { args: [purpose: FilePurpose]; result: string | null };
   'dialog:open-folder': { args: [purpose: FolderPurpose]; result: string | null };
   'payload:check': { args: [dir: string]; result: PayloadStatus };
+  'secrets:status': { args: []; result: SecretsStatus };
+  'secrets:import': { args: [file: string]; result: SecretsStatus };
+  'secrets:forget': { args: []; result: SecretsStatus };
   'names:suggest': { args: []; result: NameSuggestions };
   'names:plan': { args: [request: NamePlanRequest]; result: OutputPlan };
   'names:next-set': { args: [tag: string]; result: NextSetName };
@@ -467,6 +484,9 @@ const INVOKE: Record<InvokeChannel, true> = {
   'dialog:open-file': true,
   'dialog:open-folder': true,
   'payload:check': true,
+  'secrets:status': true,
+  'secrets:import': true,
+  'secrets:forget': true,
   'names:suggest': true,
   'names:plan': true,
   'names:next-set': true,

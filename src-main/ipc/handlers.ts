@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { AtlasError } from '../core/errors.js';
 import { APP_VERSION } from '../core/library/manifest.js';
 import type { Env } from '../core/phases/env.js';
+import type { SecretVault } from '../core/secrets/secret-vault.js';
 import type { EventMap } from './contract.js';
 import { flashCheck, identifyCandidate } from './cards.js';
 import { DeleteTickets, deleteItem } from './delete-tickets.js';
@@ -33,10 +34,12 @@ export interface HandlerDeps {
   platform: string;
   vm: VmBackend;
   vmCards: VmCardsHandlers;
+  /** atlas_secrets.conf, encrypted at rest. */
+  vault: SecretVault;
 }
 
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { env, host, settings, jobs, emit } = deps;
+  const { env, host, settings, jobs, emit, vault } = deps;
   const library = resolve(env.library);
   const tickets = new DeleteTickets();
   const places = async (): Promise<Places> => ({
@@ -66,7 +69,10 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'settings:set': (patch) => settings.set(patch),
     'dialog:open-file': (purpose) => host.openFile(purpose),
     'dialog:open-folder': (purpose) => host.openFolder(purpose),
-    'payload:check': async (dir) => checkPayload(dir, (await settings.get()).secretsFile, library),
+    'payload:check': (dir) => checkPayload(dir, vault, library),
+    'secrets:status': () => vault.status(),
+    'secrets:import': (file) => vault.import(file),
+    'secrets:forget': () => vault.forget(),
     'names:suggest': () => suggestNames(library),
     'names:plan': (req) => planOutput(library, req),
     'names:next-set': (tag) => nextSetName(library, tag),
@@ -96,7 +102,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     },
     'cards:identify': (path) => identifyCandidate(path),
     'flash:check': (image, cards) => flashCheck(image, cards),
-    'jobs:start': async (request) => jobs.start(await jobSpec(request, { env, places, vm: deps.vm })),
+    'jobs:start': async (request) => jobs.start(await jobSpec(request, { env, places, vm: deps.vm, vault })),
     'jobs:cancel': async (id) => {
       jobs.cancel(id);
       return null;

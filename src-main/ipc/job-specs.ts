@@ -5,6 +5,7 @@
 import { basename, join, resolve } from 'node:path';
 import type { JobContext } from '../core/jobs/job.js';
 import type { Env } from '../core/phases/env.js';
+import type { SecretVault } from '../core/secrets/secret-vault.js';
 import { insert } from '../core/phases/insert.js';
 import { clone } from '../core/phases/clone.js';
 import { restore } from '../core/phases/restore.js';
@@ -32,6 +33,7 @@ export interface SpecDeps {
   env: Env;
   places(): Promise<Places>;
   vm: VmJobs;
+  vault: SecretVault;
 }
 
 /** A name for titles that never throws (the phase itself validates and explains). */
@@ -78,18 +80,12 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
         request: req,
         title: `Insert: ${name}`,
         locks: [join(library, name)],
-        run: (ctx) =>
-          insert(
-            env,
-            {
-              base: req.base,
-              payload: req.payload,
-              version: req.version,
-              tag: req.tag,
-              ...(req.secrets ? { secrets: req.secrets } : {}),
-            },
-            ctx,
-          ),
+        run: async (ctx) => {
+          const params = { base: req.base, payload: req.payload, version: req.version, tag: req.tag };
+          // The imported secrets exist as a plain file only while this job runs.
+          if (!(await deps.vault.status()).stored) return insert(env, params, ctx);
+          return deps.vault.withFile((secrets) => insert(env, { ...params, secrets }, ctx));
+        },
       };
     }
     case 'flash': {

@@ -1,12 +1,15 @@
 /**
  * What Insert will inject, checked before it runs: the user's ods-player-os-atlas checkout (its
  * scripts/ folder) or a payload folder with atlas_firstboot.sh and atlas-firstboot.service, and
- * the secrets file. Only the names of the secrets' settings are read out, never their values.
+ * the secrets: the copy imported into the app (encrypted), else atlas_secrets.conf beside the
+ * payload or in the library. Only the names of the secrets' settings are read out, never values.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolvePayload, resolveSecrets } from '../core/phases/insert.js';
-import { toAtlasError } from '../core/errors.js';
+import { AtlasError, toAtlasError } from '../core/errors.js';
+import { secretKeysOf } from '../core/secrets/secrets-file.js';
+import type { SecretVault } from '../core/secrets/secret-vault.js';
 import type { ErrorInfo, PayloadStatus } from './contract.js';
 
 const FILES = ['atlas_firstboot.sh', 'atlas-firstboot.service'];
@@ -18,22 +21,32 @@ async function isFile(p: string): Promise<boolean> {
   );
 }
 
-/** Names of the KEY=value settings in a secrets file. */
-export async function secretKeys(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const keys = new Set<string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/.exec(line);
-    if (m) keys.add(m[1]!);
+async function findSecrets(
+  vault: SecretVault,
+  payloadDir: string,
+  library: string,
+): Promise<PayloadStatus['secrets']> {
+  const imported = await vault.status();
+  let path: string | null = null;
+  let where = 'imported (encrypted)';
+  let keys = imported.keys;
+  if (!imported.stored) {
+    path = await resolveSecrets(undefined, payloadDir, library).catch((e: unknown) => {
+      throw new AtlasError(
+        'not-found',
+        'no atlas_secrets.conf imported or found',
+        `import it with "Import secrets…" (the app keeps it encrypted), or put it at ${join(library, 'scripts', 'atlas_secrets.conf')}; never in git`,
+        { cause: e },
+      );
+    });
+    where = path.startsWith(payloadDir) ? 'beside the payload' : 'in the library';
+    keys = [...new Set(secretKeysOf(await readFile(path, 'utf8'), path))].sort();
   }
-  return [...keys].sort();
+  // Without ROOT_PASSWORD the image keeps Armbian's root password: shown, not blocking.
+  return { found: true, path, where, keys, hasRootPassword: keys.includes('ROOT_PASSWORD') };
 }
 
-export async function checkPayload(
-  dir: string,
-  secretsFile: string | null,
-  library: string,
-): Promise<PayloadStatus> {
+export async function checkPayload(dir: string, vault: SecretVault, library: string): Promise<PayloadStatus> {
   const problems: ErrorInfo[] = [];
   let payloadDir: string | null = null;
   try {
@@ -46,7 +59,7 @@ export async function checkPayload(
     FILES.map(async (name) => ({ name, path: join(where, name), found: await isFile(join(where, name)) })),
   );
 
-  const secrets: PayloadStatus['secrets'] = {
+  let secrets: PayloadStatus['secrets'] = {
     found: false,
     path: null,
     where: 'not found',
@@ -54,17 +67,7 @@ export async function checkPayload(
     hasRootPassword: false,
   };
   try {
-    const path = await resolveSecrets(secretsFile ?? undefined, payloadDir ?? dir, library);
-    secrets.found = true;
-    secrets.path = path;
-    secrets.where = secretsFile
-      ? 'chosen'
-      : path.startsWith(payloadDir ?? dir)
-        ? 'beside the payload'
-        : 'in the library';
-    secrets.keys = await secretKeys(path);
-    // Without ROOT_PASSWORD the image keeps Armbian's root password: shown, not blocking.
-    secrets.hasRootPassword = secrets.keys.includes('ROOT_PASSWORD');
+    secrets = await findSecrets(vault, payloadDir ?? dir, library);
   } catch (e) {
     problems.push(toAtlasError(e).toJSON());
   }

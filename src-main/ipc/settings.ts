@@ -1,5 +1,5 @@
 /**
- * The app's few settings (payload folder, secrets file, archive folder), kept as JSON in the
+ * The app's few settings (payload folder, archive folder), kept as JSON in the
  * app's data folder. The payload folder is picked once and remembered.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -20,7 +20,7 @@ export function defaultArchiveDir(platform: string = process.platform): string {
 }
 
 export function defaultSettings(): Settings {
-  return { payloadDir: null, secretsFile: null, archiveDir: defaultArchiveDir() };
+  return { payloadDir: null, archiveDir: defaultArchiveDir() };
 }
 
 export class SettingsStore {
@@ -41,7 +41,6 @@ export class SettingsStore {
       }
       this.cache = {
         payloadDir: typeof stored.payloadDir === 'string' ? stored.payloadDir : this.defaults.payloadDir,
-        secretsFile: typeof stored.secretsFile === 'string' ? stored.secretsFile : this.defaults.secretsFile,
         archiveDir: typeof stored.archiveDir === 'string' ? stored.archiveDir : this.defaults.archiveDir,
       };
     }

@@ -38,7 +38,6 @@ const jobRequest: Check<JobRequest> = byKind({
     payload: path(),
     version: word(),
     tag: word(),
-    secrets: opt(path()),
   }),
   flash: obj({
     kind: oneOf(['flash'] as const),
@@ -71,7 +70,6 @@ const namePlan: Check<NamePlanRequest> = byKind({
 
 const settingsPatch: Check<SettingsPatch> = obj({
   payloadDir: opt(nullable(path())),
-  secretsFile: opt(nullable(path())),
   archiveDir: opt(path()),
 });
 
@@ -84,6 +82,9 @@ export const ARG_CHECKS: ArgChecks = {
   'dialog:open-file': tuple(oneOf(['base-image', 'image', 'card-image', 'secrets'] as const)),
   'dialog:open-folder': tuple(oneOf(['payload', 'archive'] as const)),
   'payload:check': tuple(path()),
+  'secrets:status': tuple(),
+  'secrets:import': tuple(path()),
+  'secrets:forget': tuple(),
   'names:suggest': tuple(),
   'names:plan': tuple(namePlan),
   'names:next-set': tuple(str({ max: 80 })),

@@ -33,7 +33,7 @@ export function InsertScreen() {
     void loadInsertDefaults();
   }, [loadInsertDefaults]);
   useEffect(() => {
-    if (payloadDir) void checkPayload();
+    void checkPayload();
   }, [payloadDir, checkPayload]);
   // A finished build puts the output in the library: the same name is then taken.
   useEffect(() => {

@@ -1,10 +1,11 @@
 /**
  * The payload Insert injects: the user's ods-player-os-atlas checkout (picked once, remembered),
  * the two files found in it, and the secrets status (where atlas_secrets.conf is, which settings
- * it has; never their values).
+ * it has; never their values), with the import into the app's encrypted store.
  */
 import { useStore } from '../store/store';
 import { ErrorBox } from './error-box';
+import { SecretsPanel } from './secrets-panel';
 
 export function PayloadPanel() {
   const dir = useStore((s) => s.settings?.payloadDir ?? null);
@@ -45,7 +46,7 @@ export function PayloadPanel() {
             <span className="mono">atlas_secrets.conf</span>
             <span className="muted">
               {payload.secrets.found
-                ? `${payload.secrets.where}: ${payload.secrets.path} — settings ${payload.secrets.keys.join(', ') || 'none'} (values never shown)`
+                ? `${payload.secrets.where}${payload.secrets.path ? `: ${payload.secrets.path}` : ''} — settings ${payload.secrets.keys.join(', ') || 'none'} (values never shown)`
                 : 'not found'}
             </span>
           </li>
@@ -59,6 +60,7 @@ export function PayloadPanel() {
           )}
         </ul>
       )}
+      <SecretsPanel />
       {payload?.problems.map((p) => (
         <ErrorBox key={p.message} error={p} title="Payload not ready" />
       ))}

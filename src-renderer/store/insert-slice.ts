@@ -1,10 +1,10 @@
 /**
  * The Insert wizard (Phase 0): the base image (dropped or picked) and what the inspection says
- * it is, the payload checkout and secrets status, version and tag with the output name shown
- * before building, and the build job.
+ * it is, the payload checkout, atlas_secrets.conf (imported once, kept encrypted by main), version
+ * and tag with the output name shown before building, and the build job.
  */
 import type { StateCreator } from 'zustand';
-import type { ErrorInfo, OutputPlan, PayloadStatus } from '../../src-main/ipc/contract';
+import type { ErrorInfo, OutputPlan, PayloadStatus, SecretsStatus } from '../../src-main/ipc/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 
@@ -12,6 +12,7 @@ export interface InsertState {
   base: string | null;
   inspectJobId: string | null;
   payload: PayloadStatus | null;
+  secrets: SecretsStatus | null;
   version: string;
   tag: string;
   plan: OutputPlan | null;
@@ -25,6 +26,9 @@ export interface InsertSlice {
   pickBase(): Promise<void>;
   choosePayload(): Promise<void>;
   checkPayload(): Promise<void>;
+  /** Picks atlas_secrets.conf and has main encrypt it into the app's store. */
+  importSecrets(): Promise<void>;
+  forgetSecrets(): Promise<void>;
   setInsertName(field: 'version' | 'tag', value: string): Promise<void>;
   /** Shows the output name again (after the library changed: it may exist now). */
   planInsert(): Promise<void>;
@@ -36,6 +40,7 @@ const initial: InsertState = {
   base: null,
   inspectJobId: null,
   payload: null,
+  secrets: null,
   version: '',
   tag: '',
   plan: null,
@@ -76,9 +81,27 @@ export const createInsertSlice: StateCreator<Store, [], [], InsertSlice> = (set,
     },
     checkPayload: async () => {
       const dir = get().settings?.payloadDir;
-      if (!dir) return patch({ payload: null });
       try {
-        patch({ payload: await call('payload:check', dir), error: null });
+        patch({ secrets: await call('secrets:status') });
+        patch({ payload: dir ? await call('payload:check', dir) : null, error: null });
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    importSecrets: async () => {
+      try {
+        const file = await call('dialog:open-file', 'secrets');
+        if (!file) return;
+        patch({ secrets: await call('secrets:import', file), error: null });
+        await get().checkPayload();
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
+    forgetSecrets: async () => {
+      try {
+        patch({ secrets: await call('secrets:forget'), error: null });
+        await get().checkPayload();
       } catch (e) {
         patch({ error: errorInfo(e) });
       }
@@ -111,15 +134,7 @@ export const createInsertSlice: StateCreator<Store, [], [], InsertSlice> = (set,
     buildGolden: async () => {
       const { base, payload, version, tag } = get().insert;
       if (!base || !payload?.payloadDir) return;
-      const secrets = get().settings?.secretsFile;
-      const id = await get().startJob({
-        kind: 'insert',
-        base,
-        payload: payload.payloadDir,
-        version,
-        tag,
-        ...(secrets ? { secrets } : {}),
-      });
+      const id = await get().startJob({ kind: 'insert', base, payload: payload.payloadDir, version, tag });
       patch({ buildJobId: id, error: id ? null : get().jobError });
     },
   };

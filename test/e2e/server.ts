@@ -8,13 +8,16 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { extname, relative, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { LocalBuilder } from '../../src-main/core/builder/local-builder.js';
 import { createBackend, type Backend } from '../../src-main/ipc/backend.js';
 import type { CardCandidate, FilePurpose, FolderPurpose } from '../../src-main/ipc/contract.js';
 import type { Host } from '../../src-main/ipc/host.js';
 import { CSP } from '../../src-main/electron/csp.js';
+import { SecretVault } from '../../src-main/core/secrets/secret-vault.js';
+import { safeStorageCipher } from '../../src-main/electron/secret-cipher.js';
+import { SafeStorageDouble } from '../doubles/safe-storage.js';
 
 /** Native dialogs, answered with the paths the test queued, in order. */
 export class TestHost implements Host {
@@ -50,6 +53,7 @@ export interface TestServer {
   token: string;
   backend: Backend;
   host: TestHost;
+  vault: SecretVault;
   close(): Promise<void>;
 }
 
@@ -76,13 +80,22 @@ export async function startTestServer(opts: {
   library: string;
   stagingDir: string;
   settingsFile: string;
+  /** Where decrypted secrets may live while an Insert runs. */
+  secretsTempRoot: string;
   listCards?: () => Promise<CardCandidate[]>;
 }): Promise<TestServer> {
   const token = randomBytes(24).toString('hex');
   const host = new TestHost();
+  // The app's vault as in Electron main, with safeStorage's double standing in for the Keychain.
+  const vault = new SecretVault(
+    join(dirname(opts.settingsFile), 'atlas_secrets.vault'),
+    safeStorageCipher(new SafeStorageDouble(), 'darwin'),
+    { tempRoot: opts.secretsTempRoot },
+  );
   const backend = createBackend({
     env: { builder: new LocalBuilder(), library: opts.library },
     host,
+    vault,
     settingsFile: opts.settingsFile,
     stagingDir: opts.stagingDir,
     listCards: opts.listCards ?? (async () => []),
@@ -158,6 +171,7 @@ export async function startTestServer(opts: {
     token,
     backend,
     host,
+    vault,
     async close() {
       await backend.dispose();
       for (const s of streams) s.end();

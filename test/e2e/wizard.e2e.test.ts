@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { copyFixture, fixture, OUTPUT, scratch } from '../helpers/fixtures.js';
-import { sfdiskJson, sha256 } from '../helpers/disk-tools.js';
+import { debugfsCat, sfdiskJson, sha256 } from '../helpers/disk-tools.js';
 import { buildBridge, buildRenderer } from './build-assets.js';
 import { startTestServer, type TestServer } from './server.js';
 
@@ -123,6 +124,7 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
       library,
       stagingDir: desktop,
       settingsFile: join(dir, 'settings.json'),
+      secretsTempRoot: join(dir, 'tmp'),
     });
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -197,6 +199,19 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     expect(payloadText).toContain('ROOT_PASSWORD');
     expect(payloadText).not.toContain('e2e-pw');
 
+    // Imported once, the secrets are kept encrypted and win over the plain file in the library.
+    const downloaded = join(dir, 'Downloads', 'atlas_secrets.conf');
+    mkdirSync(join(dir, 'Downloads'), { recursive: true });
+    writeFileSync(downloaded, 'ROOT_PASSWORD="imported-pw"\nWIFI_PSK="y"\nAPI_TOKEN="z"\n');
+    server.host.answerFile('secrets', downloaded);
+    await page.getByRole('button', { name: 'Import secrets…' }).click();
+    await expect.poll(() => payload.innerText()).toContain('imported (encrypted)');
+    expect(await payload.innerText()).toContain('API_TOKEN');
+    const secretsPanel = page.getByTestId('secrets-panel');
+    expect(await secretsPanel.innerText()).toContain(downloaded);
+    expect(await page.locator('body').innerText()).not.toContain('imported-pw');
+    expect(readFileSync(server.vault.file, 'utf8')).not.toContain('imported-pw');
+
     await page.getByLabel('Version').fill('9.1.7');
     await page.getByLabel('Tag', { exact: true }).fill('ORIGIN');
     await expect
@@ -214,6 +229,9 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     expect(existsSync(golden)).toBe(true);
     expect(existsSync(`${golden}.manifest.json`)).toBe(true);
     expect(sha256(base)).toBe(before);
+    expect(debugfsCat(golden, '/usr/local/etc/atlas_secrets.conf')).toBe(readFileSync(downloaded, 'utf8'));
+    // The decrypted copy lived only while the job ran.
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
     await nav('Home');
     await expect
       .poll(() => page.locator('.stage-insert').innerText())

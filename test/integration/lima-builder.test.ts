@@ -348,7 +348,12 @@ describe('LimaBuilder (through the limactl double)', () => {
         dir,
         'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img',
       );
-      const { payload, secrets } = makePayload(join(shared, 'payload'));
+      const { payload } = makePayload(join(shared, 'payload'));
+      // Like the app's decrypted copy: outside every shared folder, so it can only reach the VM
+      // through stageSecrets.
+      const secrets = join(dir, 'private-tmp', 'atlas_secrets.conf');
+      mkdirSync(join(dir, 'private-tmp'), { recursive: true });
+      writeFileSync(secrets, readFileSync(join(payload, 'atlas_secrets.conf')), { mode: 0o600 });
       const params = { base, payload, secrets, version: '9.1.7' };
       const before = calls().length;
       const a = await runJob((ctx) => insert(viaLima(), { ...params, tag: 'LIMA' }, ctx));
@@ -356,6 +361,11 @@ describe('LimaBuilder (through the limactl double)', () => {
       expect(a.result.image).toBe(join(shared, 'ods-atlas-golden-v9-1-7-LIMA.img'));
       expect(JSON.stringify(a.events)).not.toContain(SECRET);
       expect(JSON.stringify(calls().slice(before))).not.toContain(SECRET);
+      const inject = calls()
+        .slice(before)
+        .find((c) => c.some((a) => a.endsWith('inject_atlas.sh')));
+      expect(inject).toContain(GUEST_SECRETS_PATH);
+      expect(JSON.stringify(calls().slice(before))).not.toContain(secrets);
       expect(a.result.injected).toEqual(b.result.injected);
       expect(e2fsckClean(a.result.image).code).toBe(0);
       expect(debugfsCat(a.result.image, '/usr/local/etc/atlas_secrets.conf')).toBe(

@@ -14,6 +14,7 @@ import type {
   JobRequest,
   JobSummary,
   LibraryView,
+  SecretsStatus,
 } from '../../src-main/ipc/contract';
 
 type Handler<K extends InvokeChannel> = (
@@ -38,6 +39,16 @@ export const EMPTY_LIBRARY: LibraryView = {
   staging: { dir: '/Users/me/Desktop', staged: null },
 };
 
+export const NO_SECRETS: SecretsStatus = {
+  stored: false,
+  encryptionAvailable: true,
+  protectedBy: 'the macOS Keychain',
+  keys: [],
+  hasRootPassword: false,
+  importedAt: null,
+  importedFrom: null,
+};
+
 export function summary(request: JobRequest, over: Partial<JobSummary> = {}): JobSummary {
   return {
     id: `job-${request.kind}`,
@@ -60,10 +71,10 @@ const DEFAULTS: FakeHandlers = {
   'app:info': () => INFO,
   'settings:get': () => ({
     payloadDir: null,
-    secretsFile: null,
     archiveDir: '/Volumes/NVME_VAULT/golden-atlas-img',
   }),
   'library:list': () => EMPTY_LIBRARY,
+  'secrets:status': () => NO_SECRETS,
   'jobs:list': () => [],
   'cards:list': () => [],
   'names:suggest': () => ({

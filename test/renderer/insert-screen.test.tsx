@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { InsertScreen } from '../../src-renderer/components/insert-screen';
 import { useStore } from '../../src-renderer/store/store';
 import type { InspectionDto, PayloadStatus } from '../../src-main/ipc/contract';
-import { installFakeAtlas, type FakeAtlas } from './fake-atlas';
+import { installFakeAtlas, NO_SECRETS, type FakeAtlas, type FakeHandlers } from './fake-atlas';
 import { connect } from './setup';
 
 const PAYLOAD: PayloadStatus = {
@@ -73,14 +73,14 @@ function inspection(state: InspectionDto['state'], stateText: string): Inspectio
   };
 }
 
-async function setup(): Promise<FakeAtlas> {
+async function setup(more: FakeHandlers = {}): Promise<FakeAtlas> {
   const fake = installFakeAtlas({
+    ...more,
     'settings:get': () => ({
       payloadDir: PAYLOAD.dir,
-      secretsFile: null,
       archiveDir: '/Volumes/NVME_VAULT/golden-atlas-img',
     }),
-    'payload:check': () => PAYLOAD,
+    'payload:check': more['payload:check'] ?? (() => PAYLOAD),
   });
   connect();
   await act(async () => useStore.getState().loadApp());
@@ -162,5 +162,67 @@ describe('InsertScreen', () => {
     await drop('photo.jpg');
     expect(screen.getByRole('alert').textContent).toMatch(/photo.jpg is not an .img or .img.xz file/);
     expect(fake.callsOf('jobs:start')).toEqual([]);
+  });
+
+  it('imports atlas_secrets.conf into the encrypted store, shows only its setting names, and can forget it', async () => {
+    let stored = false;
+    const imported = {
+      ...NO_SECRETS,
+      stored: true,
+      keys: ['ROOT_PASSWORD', 'WIFI_PSK'],
+      hasRootPassword: true,
+      importedAt: '2026-11-26T10:00:00.000Z',
+      importedFrom: '/Users/me/Downloads/atlas_secrets.conf',
+    };
+    const fake = await setup({
+      'dialog:open-file': (purpose) =>
+        purpose === 'secrets' ? '/Users/me/Downloads/atlas_secrets.conf' : null,
+      'secrets:status': () => (stored ? imported : NO_SECRETS),
+      'secrets:import': () => {
+        stored = true;
+        return imported;
+      },
+      'secrets:forget': () => {
+        stored = false;
+        return NO_SECRETS;
+      },
+      'payload:check': () =>
+        stored
+          ? {
+              ...PAYLOAD,
+              secrets: { ...PAYLOAD.secrets, path: null, where: 'imported (encrypted)', keys: imported.keys },
+            }
+          : PAYLOAD,
+    });
+    const panel = await screen.findByTestId('secrets-panel');
+    expect(panel.textContent).toMatch(/none imported.*in clear/);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Import secrets…' })));
+    expect(fake.callsOf('dialog:open-file')).toEqual([['secrets']]);
+    expect(fake.callsOf('secrets:import')).toEqual([['/Users/me/Downloads/atlas_secrets.conf']]);
+    await waitFor(() => expect(panel.textContent).toMatch(/encrypted with the macOS Keychain/));
+    expect(panel.textContent).toMatch(/settings ROOT_PASSWORD, WIFI_PSK \(values never shown\)/);
+    expect(panel.textContent).toMatch(/plain copy at \/Users\/me\/Downloads\/atlas_secrets.conf/);
+    const list = screen.getByRole('list', { name: 'Payload files' });
+    await waitFor(() => expect(list.textContent).toMatch(/imported \(encrypted\) — settings ROOT_PASSWORD/));
+
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Forget secrets' })));
+    expect(fake.callsOf('secrets:forget')).toEqual([[]]);
+    await waitFor(() => expect(panel.textContent).toMatch(/none imported/));
+    await waitFor(() => expect(list.textContent).toMatch(/in the library/));
+  });
+
+  it('says so when the system cannot encrypt, and keeps Import disabled', async () => {
+    await setup({
+      'secrets:status': () => ({
+        ...NO_SECRETS,
+        encryptionAvailable: false,
+        protectedBy: 'the basic_text keyring',
+      }),
+    });
+    const panel = await screen.findByTestId('secrets-panel');
+    expect(panel.textContent).toMatch(/offers no encryption/);
+    expect((screen.getByRole('button', { name: 'Import secrets…' }) as HTMLButtonElement).disabled).toBe(
+      true,
+    );
   });
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
 import { ROOT } from '../helpers/fixtures.js';
+import { SafeStorageDouble } from '../doubles/safe-storage.js';
 
 const home = mkdtempSync(join(tmpdir(), 'atlas-electron-'));
 
@@ -87,6 +88,7 @@ export const electron = {
   ipcRenderer: Object.assign(new EventEmitter(), {
     invoke: vi.fn(async (..._args: unknown[]) => ({ ok: true, value: null })),
   }),
+  safeStorage: new SafeStorageDouble(),
   webUtils: { getPathForFile: vi.fn((file: { name: string }) => `/Users/me/Downloads/${file.name}`) },
 };
 

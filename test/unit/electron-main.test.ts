@@ -2,7 +2,8 @@
 // settings, the renderer served from atlas://, every contract channel handled (and refused from
 // any other page), the menu, and a second launch focusing the window.
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { INVOKE_CHANNELS } from '../../src-main/ipc/contract.js';
@@ -13,6 +14,8 @@ vi.mock('electron', async () => (await import('./electron-fake.js')).electron);
 
 const library = join(scratch('electron-main'), 'atlas-build');
 const fromApp = { senderFrame: { url: 'atlas://app/index.html' } };
+// A decrypted secrets copy left in the temp folder by an Insert that was killed.
+const staleSecrets = join(tmpdir(), `atlas-secrets-main-test-${process.pid}`);
 
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -22,6 +25,8 @@ async function until(check: () => boolean): Promise<void> {
 beforeAll(async () => {
   mkdirSync(library, { recursive: true });
   process.env.ATLAS_LIBRARY = library;
+  mkdirSync(staleSecrets, { recursive: true });
+  writeFileSync(join(staleSecrets, 'atlas_secrets.conf'), 'ROOT_PASSWORD="left-behind"\n', { mode: 0o600 });
   await import('../../src-main/electron/main.js');
   await until(() => FakeBrowserWindow.all.length === 1);
 });
@@ -116,6 +121,26 @@ describe('Electron main', () => {
     await until(() =>
       win.webContents.send.mock.calls.some(([ch, e]) => ch === 'jobs:event' && e.type === 'failed'),
     );
+  });
+
+  it('keeps imported secrets encrypted with safeStorage in the app data folder, and sweeps stale copies', async () => {
+    expect(existsSync(staleSecrets)).toBe(false);
+    const source = join(scratch('electron-secrets'), 'atlas_secrets.conf');
+    writeFileSync(source, 'ROOT_PASSWORD="main-test-pw"\n');
+    const encrypts = electron.safeStorage.calls.encrypt;
+    const imp = electron.ipcMain.handlers.get('secrets:import')!;
+    expect(await imp(fromApp, source)).toMatchObject({
+      ok: true,
+      value: { stored: true, keys: ['ROOT_PASSWORD'], encryptionAvailable: true },
+    });
+    expect(electron.safeStorage.calls.encrypt).toBe(encrypts + 1);
+    const vault = join(electron.app.getPath('userData'), 'atlas_secrets.vault');
+    expect(readFileSync(vault, 'utf8')).not.toContain('main-test-pw');
+    expect(statSync(vault).mode & 0o777).toBe(0o600);
+    expect(await imp({ senderFrame: { url: 'https://evil.example/' } }, source)).toMatchObject({
+      ok: false,
+      error: { code: 'permission' },
+    });
   });
 
   it('quits when the last window closes (except on macOS)', () => {

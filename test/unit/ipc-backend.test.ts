@@ -9,6 +9,9 @@ import type { Envelope, EventChannel, JobEventDto, JobSummary } from '../../src-
 import type { Host } from '../../src-main/ipc/host.js';
 import { unavailableBuilder } from '../../src-main/ipc/unavailable-builder.js';
 import { CLONE_IMAGE, GOLDEN, makeLibrary, SET, type TestLibrary } from './ipc-library-fixture.js';
+import { SecretVault } from '../../src-main/core/secrets/secret-vault.js';
+import { safeStorageCipher } from '../../src-main/electron/secret-cipher.js';
+import { SafeStorageDouble } from '../doubles/safe-storage.js';
 
 const NO_TOOLS = {
   code: 'unsupported',
@@ -21,6 +24,8 @@ let backend: Backend;
 let revealed: string[];
 let events: Array<{ channel: EventChannel; payload: unknown }>;
 
+const keychain = new SafeStorageDouble();
+
 function makeBackend(): Backend {
   const host: Host = {
     openFile: async (purpose) => (purpose === 'card-image' ? lib.golden : null),
@@ -32,6 +37,9 @@ function makeBackend(): Backend {
     host,
     settingsFile: join(lib.root, 'settings.json'),
     stagingDir: lib.desktop,
+    vault: new SecretVault(join(lib.root, 'atlas_secrets.vault'), safeStorageCipher(keychain, 'darwin'), {
+      tempRoot: join(lib.root, 'tmp'),
+    }),
     platform: 'darwin',
     listCards: async () => [],
   });
@@ -89,7 +97,7 @@ describe('the backend over the in-memory router', () => {
     const r = await again.dispatch('settings:get', []);
     expect(r).toEqual({
       ok: true,
-      value: { payloadDir: '/src/ods-player-os-atlas', secretsFile: null, archiveDir: lib.archive },
+      value: { payloadDir: '/src/ods-player-os-atlas', archiveDir: lib.archive },
     });
     expect(JSON.parse(readFileSync(join(lib.root, 'settings.json'), 'utf8')).payloadDir).toBe(
       '/src/ods-player-os-atlas',
@@ -119,6 +127,48 @@ describe('the backend over the in-memory router', () => {
       keys: ['ROOT_PASSWORD', 'WIFI_PSK'],
     });
     expect(JSON.stringify(status)).not.toContain('hunter2');
+  });
+
+  it('imports the secrets once, encrypted, and Insert then uses them instead of the plain file', async () => {
+    const checkout = join(lib.root, 'ods-player-os-atlas');
+    mkdirSync(join(checkout, 'scripts'), { recursive: true });
+    writeFileSync(join(checkout, 'scripts', 'atlas_firstboot.sh'), '#!/bin/bash\n');
+    writeFileSync(join(checkout, 'scripts', 'atlas-firstboot.service'), '[Service]\n');
+    const plain = join(lib.root, 'Downloads-atlas_secrets.conf');
+    writeFileSync(plain, 'ROOT_PASSWORD="s3cret-import"\nAPI_TOKEN=t0k\n');
+
+    expect(await ok('secrets:status')).toMatchObject({ stored: false, encryptionAvailable: true });
+    expect((await ok<{ secrets: object }>('payload:check', checkout)).secrets).toMatchObject({
+      found: false,
+    });
+    const imported = await ok<{ stored: boolean; keys: string[] }>('secrets:import', plain);
+    expect(imported).toMatchObject({ stored: true, keys: ['API_TOKEN', 'ROOT_PASSWORD'] });
+    expect(readFileSync(join(lib.root, 'atlas_secrets.vault'), 'utf8')).not.toContain('s3cret-import');
+    const status = await ok<{ ready: boolean; secrets: object }>('payload:check', checkout);
+    expect(status.secrets).toEqual({
+      found: true,
+      path: null,
+      where: 'imported (encrypted)',
+      keys: ['API_TOKEN', 'ROOT_PASSWORD'],
+      hasRootPassword: true,
+    });
+    expect(status.ready).toBe(true);
+    expect(JSON.stringify(events)).not.toContain('s3cret-import');
+
+    // The renderer can name a file to import, never a secrets file for a job to use.
+    const e = await refused('jobs:start', {
+      kind: 'insert',
+      base: lib.golden,
+      payload: checkout,
+      version: '1.0.0',
+      tag: 'T',
+      secrets: plain,
+    });
+    expect(e.message).toMatch(/secrets.*unknown key/);
+    expect((await refused('secrets:import', 'relative/path.conf')).code).toBe('bad-input');
+
+    expect(await ok('secrets:forget')).toMatchObject({ stored: false, keys: [] });
+    expect(existsSync(join(lib.root, 'atlas_secrets.vault'))).toBe(false);
   });
 
   it('suggests names from the library and shows the output before a job runs', async () => {

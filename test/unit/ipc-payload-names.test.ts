@@ -2,7 +2,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPayload, secretKeys } from '../../src-main/ipc/payload.js';
+import { checkPayload } from '../../src-main/ipc/payload.js';
+import { SecretVault } from '../../src-main/core/secrets/secret-vault.js';
+import { safeStorageCipher } from '../../src-main/electron/secret-cipher.js';
+import { SafeStorageDouble } from '../doubles/safe-storage.js';
 import { bumpVersion, nextSetName, planOutput } from '../../src-main/ipc/names.js';
 import { scratch } from '../helpers/fixtures.js';
 
@@ -12,12 +15,15 @@ function payloadFolder(dir: string, files = ['atlas_firstboot.sh', 'atlas-firstb
   return dir;
 }
 
+const emptyVault = (root: string) =>
+  new SecretVault(join(root, 'none.vault'), safeStorageCipher(new SafeStorageDouble(), 'darwin'));
+
 describe('payload check', () => {
   it('takes a plain payload folder with the secrets beside it', async () => {
     const root = scratch('payload');
     const dir = payloadFolder(join(root, 'payload'));
     writeFileSync(join(dir, 'atlas_secrets.conf'), '# comment\nROOT_PASSWORD="x"\n');
-    const s = await checkPayload(dir, null, join(root, 'lib'));
+    const s = await checkPayload(dir, emptyVault(root), join(root, 'lib'));
     expect(s).toMatchObject({ layout: 'folder', payloadDir: dir, ready: true, problems: [] });
     expect(s.secrets).toMatchObject({ found: true, where: 'beside the payload', hasRootPassword: true });
     expect(s.files.every((f) => f.found)).toBe(true);
@@ -26,7 +32,7 @@ describe('payload check', () => {
   it('names what is missing and what to do', async () => {
     const root = scratch('payload');
     const dir = payloadFolder(join(root, 'checkout', 'scripts'), ['atlas_firstboot.sh']);
-    const s = await checkPayload(join(root, 'checkout'), null, join(root, 'lib'));
+    const s = await checkPayload(join(root, 'checkout'), emptyVault(root), join(root, 'lib'));
     expect(s.ready).toBe(false);
     expect(s.payloadDir).toBeNull();
     expect(s.files).toEqual([
@@ -35,31 +41,38 @@ describe('payload check', () => {
     ]);
     expect(s.problems.map((p) => p.hint)).toEqual([
       expect.stringMatching(/ods-player-os-atlas checkout/),
-      expect.stringMatching(/never in git/),
+      expect.stringMatching(/^import it with "Import secrets…" .*never in git$/),
     ]);
     expect(s.secrets).toMatchObject({ found: false, where: 'not found' });
   });
 
-  it('uses a chosen secrets file, and reports a missing ROOT_PASSWORD without blocking', async () => {
+  it('prefers the imported (encrypted) secrets, and reports a missing ROOT_PASSWORD without blocking', async () => {
     const root = scratch('payload');
     const dir = payloadFolder(join(root, 'p'));
-    const chosen = join(root, 'my-secrets.conf');
-    writeFileSync(chosen, 'WIFI_PSK=abc\n');
-    const s = await checkPayload(dir, chosen, join(root, 'lib'));
-    expect(s.secrets).toMatchObject({
+    writeFileSync(join(dir, 'atlas_secrets.conf'), 'ROOT_PASSWORD="beside"\n');
+    const source = join(root, 'my-secrets.conf');
+    writeFileSync(source, 'WIFI_PSK=abc\n');
+    const vault = emptyVault(root);
+    await vault.import(source);
+    const s = await checkPayload(dir, vault, join(root, 'lib'));
+    expect(s.secrets).toEqual({
       found: true,
-      path: chosen,
-      where: 'chosen',
+      path: null,
+      where: 'imported (encrypted)',
       keys: ['WIFI_PSK'],
       hasRootPassword: false,
     });
     expect(s.ready).toBe(true);
   });
 
-  it('reads only setting names from a secrets file', async () => {
-    const f = join(scratch('payload'), 's.conf');
-    writeFileSync(f, 'A=1\n  export B="two"\n# C=3\nnot a setting\nA=again\n');
-    expect(await secretKeys(f)).toEqual(['A', 'B']);
+  it('names a plain secrets file that is not KEY=value settings as the problem', async () => {
+    const root = scratch('payload');
+    const dir = payloadFolder(join(root, 'p'));
+    writeFileSync(join(dir, 'atlas_secrets.conf'), 'A=1\n  export B="two"\n# C=3\nnot a setting\n');
+    const s = await checkPayload(dir, emptyVault(root), join(root, 'lib'));
+    expect(s.ready).toBe(false);
+    expect(s.secrets.found).toBe(false);
+    expect(s.problems).toEqual([expect.objectContaining({ message: expect.stringMatching(/line 4/) })]);
   });
 });
 

@@ -41,9 +41,14 @@ describe('IPC argument validation', () => {
 
   it('drops optional keys that are undefined', () => {
     const [req] = validateRequest('jobs:start', [
-      { kind: 'insert', base: '/b.img', payload: '/p', version: '1', tag: 'T', secrets: undefined },
+      {
+        kind: 'flash',
+        image: '/a.img',
+        cards: [{ path: '/dev/disk4', kind: 'device', bytes: 1, node: 1, serial: undefined }],
+        verify: true,
+      },
     ]);
-    expect(Object.keys(req)).not.toContain('secrets');
+    expect(Object.keys((req as { cards: object[] }).cards[0]!)).not.toContain('serial');
   });
 
   it('refuses unknown channels and wrong argument counts', () => {

@@ -171,9 +171,12 @@ export async function insert(env: Env, params: InsertParams, ctx: JobContext): P
     }
 
     const b = env.builder;
+    // In the VM the secrets go to a root-only file (never the shared folder), as the seed's
+    // "Secrets for Lima" asks; on this host the file is read where it is.
+    const builderSecrets = await b.stageSecrets(secrets, ctx);
     const out = await b.runScript(
       'inject_atlas.sh',
-      [b.toBuilderPath(partial), b.toBuilderPath(payload), b.toBuilderPath(secrets)],
+      [b.toBuilderPath(partial), b.toBuilderPath(payload), builderSecrets],
       ctx,
     );
     const injected = (out.results.get('injected') ?? []).map((v) => {
