@@ -65,6 +65,8 @@ export interface SecretsStatus {
   importedAt: string | null;
   /** The plain file it was imported from (still there until the user deletes it). */
   importedFrom: string | null;
+  /** The stored file cannot be read: import again, or forget it. */
+  damaged: boolean;
 }
 
 // ---------------------------------------------------------------- library

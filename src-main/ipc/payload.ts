@@ -27,6 +27,13 @@ async function findSecrets(
   library: string,
 ): Promise<PayloadStatus['secrets']> {
   const imported = await vault.status();
+  if (imported.damaged) {
+    throw new AtlasError(
+      'bad-input',
+      'the imported atlas_secrets.conf cannot be read',
+      'import it again with "Replace secrets…", or "Forget secrets" to use a plain file',
+    );
+  }
   let path: string | null = null;
   let where = 'imported (encrypted)';
   let keys = imported.keys;

@@ -14,7 +14,9 @@ export function SecretsPanel() {
     <div className="row secrets" data-testid="secrets-panel">
       <div className="grow">
         <span className="label">Secrets in the app</span>
-        {secrets.stored ? (
+        {secrets.damaged ? (
+          <span>the stored atlas_secrets.conf cannot be read: import it again, or forget it.</span>
+        ) : secrets.stored ? (
           <span>
             atlas_secrets.conf imported {secrets.importedAt ? date(secrets.importedAt) : ''}, encrypted with{' '}
             {secrets.protectedBy}: settings {secrets.keys.join(', ') || 'none'} (values never shown).

@@ -47,6 +47,7 @@ export const NO_SECRETS: SecretsStatus = {
   hasRootPassword: false,
   importedAt: null,
   importedFrom: null,
+  damaged: false,
 };
 
 export function summary(request: JobRequest, over: Partial<JobSummary> = {}): JobSummary {

@@ -65,6 +65,22 @@ describe('payload check', () => {
     expect(s.ready).toBe(true);
   });
 
+  it('a damaged imported copy blocks Insert with what to do, instead of falling back silently', async () => {
+    const root = scratch('payload');
+    const dir = payloadFolder(join(root, 'p'));
+    writeFileSync(join(dir, 'atlas_secrets.conf'), 'ROOT_PASSWORD="beside"\n');
+    const vault = emptyVault(root);
+    writeFileSync(vault.file, 'not json');
+    const s = await checkPayload(dir, vault, join(root, 'lib'));
+    expect(s.ready).toBe(false);
+    expect(s.problems).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/cannot be read/),
+        hint: expect.stringMatching(/Replace secrets/),
+      }),
+    ]);
+  });
+
   it('names a plain secrets file that is not KEY=value settings as the problem', async () => {
     const root = scratch('payload');
     const dir = payloadFolder(join(root, 'p'));

@@ -40,6 +40,7 @@ describe('secrets vault', () => {
       hasRootPassword: true,
       importedAt: '2026-11-26T10:00:00.000Z',
       importedFrom: source,
+      damaged: false,
     });
     const raw = readFileSync(vault.file);
     expect(raw.toString('utf8')).not.toContain(SECRET);
@@ -117,7 +118,10 @@ describe('secrets vault', () => {
     });
     // A damaged file.
     writeFileSync(vault.file, '{"format":"something else"}');
-    await expect(vault.status()).rejects.toMatchObject({ hint: /import atlas_secrets.conf again/ });
+    expect(await vault.status()).toMatchObject({ stored: true, damaged: true, keys: [] });
+    await expect(vault.withFile(async () => 'x')).rejects.toMatchObject({
+      hint: /import atlas_secrets.conf again/,
+    });
     await vault.forget();
     expect(await vault.status()).toMatchObject({ stored: false });
     await expect(vault.withFile(async () => 'x')).rejects.toMatchObject({ code: 'not-found' });

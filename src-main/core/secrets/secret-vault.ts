@@ -35,6 +35,8 @@ export interface VaultStatus {
   importedAt: string | null;
   /** The file it was imported from, to remind the user that copy is still in clear. */
   importedFrom: string | null;
+  /** The vault file is there but unreadable: import again or forget it. */
+  damaged: boolean;
 }
 
 interface VaultFile {
@@ -71,9 +73,16 @@ export class SecretVault {
   }
 
   async status(): Promise<VaultStatus> {
-    const v = await this.read();
+    let v: VaultFile | null = null;
+    let damaged = false;
+    try {
+      v = await this.read();
+    } catch {
+      damaged = true;
+    }
     return {
-      stored: v !== null,
+      stored: v !== null || damaged,
+      damaged,
       encryptionAvailable: this.cipher.available(),
       protectedBy: this.cipher.describe(),
       keys: v?.keys ?? [],
