@@ -24,6 +24,47 @@ function makePayload(dir: string): { payload: string; secrets: string } {
   return { payload, secrets };
 }
 
+/** The flags of one `ods-sd insert`; without `secrets` it looks for them itself. */
+interface InsertFlags {
+  base: string;
+  payload: string;
+  secrets?: string | undefined;
+  version: string;
+  tag: string;
+  library: string;
+}
+
+function insert(f: InsertFlags) {
+  return odsSd([
+    'insert',
+    f.base,
+    '--payload',
+    f.payload,
+    ...(f.secrets === undefined ? [] : ['--secrets', f.secrets]),
+    '--version',
+    f.version,
+    '--tag',
+    f.tag,
+    '--library',
+    f.library,
+  ]);
+}
+
+/** The files a library holds, dot files (locks) aside; none when it was never made. */
+function libraryFiles(lib: string): string[] {
+  return existsSync(lib) ? readdirSync(lib).filter((f) => !f.startsWith('.')) : [];
+}
+
+/** How a refused insert must fail: always exit 2, with these error fields where given. */
+interface Refusal {
+  code?: string;
+  message?: RegExp;
+  /** `true`: some hint; a RegExp: a hint that matches it. */
+  hint?: true | RegExp;
+  /** What the library holds afterwards (dot files aside): nothing unless given. */
+  leaves?: string[];
+}
+
 describe('ods-sd insert (Phase 0)', () => {
   let dir: string;
   let base: string;
@@ -39,20 +80,7 @@ describe('ods-sd insert (Phase 0)', () => {
   it('builds ods-atlas-golden-vX-Y-Z-TAG.img with the payload where the firstboot service expects it', async () => {
     const lib = join(dir, 'lib');
     const before = sha256(base);
-    const r = await odsSd([
-      'insert',
-      base,
-      '--payload',
-      payload,
-      '--secrets',
-      secrets,
-      '--version',
-      '9.1.7',
-      '--tag',
-      'ORIGIN',
-      '--library',
-      lib,
-    ]);
+    const r = await insert({ base, payload, secrets, version: '9.1.7', tag: 'ORIGIN', library: lib });
     expect(r.code, r.stderr).toBe(0);
     const img = join(lib, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
     expect(r.json.result.image).toBe(img);
@@ -133,20 +161,14 @@ describe('ods-sd insert (Phase 0)', () => {
     execFileSync('bash', ['-c', 'xz -T0 -1 -c -- "$1" > "$2"', 'xz', base, xz]);
     const before = sha256(xz);
     const lib = join(dir, 'lib-xz');
-    const r = await odsSd([
-      'insert',
-      xz,
-      '--payload',
-      join(payload, 'scripts'),
-      '--secrets',
+    const r = await insert({
+      base: xz,
+      payload: join(payload, 'scripts'),
       secrets,
-      '--version',
-      '9.2',
-      '--tag',
-      'XZ',
-      '--library',
-      lib,
-    ]);
+      version: '9.2',
+      tag: 'XZ',
+      library: lib,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(sha256(xz)).toBe(before);
     const img = join(lib, 'ods-atlas-golden-v9-2-XZ.img');
@@ -158,20 +180,7 @@ describe('ods-sd insert (Phase 0)', () => {
   it('supports a GPT base image', async () => {
     const gpt = copyFixture(fixture('base', { label: 'gpt' }), dir, 'gpt-base.img');
     const lib = join(dir, 'lib-gpt');
-    const r = await odsSd([
-      'insert',
-      gpt,
-      '--payload',
-      payload,
-      '--secrets',
-      secrets,
-      '--version',
-      '1.0.0',
-      '--tag',
-      'GPT',
-      '--library',
-      lib,
-    ]);
+    const r = await insert({ base: gpt, payload, secrets, version: '1.0.0', tag: 'GPT', library: lib });
     expect(r.code, r.stderr).toBe(0);
     const img = join(lib, 'ods-atlas-golden-v1-0-0-GPT.img');
     expect(sfdiskJson(img).label).toBe('gpt');
@@ -179,127 +188,79 @@ describe('ods-sd insert (Phase 0)', () => {
   });
 
   describe('refuses bad input with a clear message and leaves nothing behind', () => {
-    const cases: Array<[string, () => string[], string, RegExp]> = [
-      ['a tag with a space', () => ['--tag', 'MY TAG'], 'bad-input', /tag/],
-      ['a tag with quotes', () => ['--tag', '"X"'], 'bad-input', /tag/],
-      ['a tag with ;', () => ['--tag', 'A;rm'], 'bad-input', /tag/],
-      ['a tag with $()', () => ['--tag', '$(id)'], 'bad-input', /tag/],
-      ['a tag with ../', () => ['--tag', '../X'], 'bad-input', /tag/],
-      ['a bad version', () => ['--version', '1.2.3.4.5'], 'bad-input', /version/],
-    ];
-    for (const [what, extra, code, message] of cases) {
-      it(what, async () => {
-        const lib = join(dir, `lib-bad-${what.replace(/\W/g, '')}`);
-        const args = [
-          'insert',
-          base,
-          '--payload',
-          payload,
-          '--secrets',
-          secrets,
-          '--version',
-          '1.0.0',
-          '--tag',
-          'OK',
-          '--library',
-          lib,
-        ];
-        const flags = extra();
-        for (let i = 0; i < flags.length; i += 2) args[args.indexOf(flags[i]!) + 1] = flags[i + 1]!;
-        const r = await odsSd(args);
-        expect(r.code).toBe(2);
-        expect(r.json.error?.code).toBe(code);
-        expect(r.json.error?.message).toMatch(message);
-        expect(r.json.error?.hint).toBeTruthy();
-        expect(existsSync(lib) ? readdirSync(lib).filter((f) => !f.startsWith('.')) : []).toEqual([]);
-      });
-    }
+    let libraries = 0;
 
-    async function refused(baseImage: string, code: string, message: RegExp, exit = 2) {
-      const lib = join(dir, `lib-refused-${Math.random().toString(36).slice(2)}`);
-      const r = await odsSd([
-        'insert',
-        baseImage,
-        '--payload',
+    /** Runs an insert that must be refused (the good flags, with `flags` over them) and checks how. */
+    async function refused(flags: Partial<InsertFlags>, want: Refusal): Promise<void> {
+      const f: InsertFlags = {
+        base,
         payload,
-        '--secrets',
         secrets,
-        '--version',
-        '1.0.0',
-        '--tag',
-        'NO',
-        '--library',
-        lib,
-      ]);
-      expect(r.code, r.stderr).toBe(exit);
-      expect(r.json.error?.code).toBe(code);
-      expect(r.json.error?.message).toMatch(message);
-      expect(existsSync(lib) ? readdirSync(lib).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+        version: '1.0.0',
+        tag: 'NO',
+        library: join(dir, `lib-refused-${++libraries}`),
+        ...flags,
+      };
+      const r = await insert(f);
+      expect(r.code, r.stderr).toBe(2);
+      if (want.code !== undefined) expect(r.json.error?.code).toBe(want.code);
+      if (want.message !== undefined) expect(r.json.error?.message).toMatch(want.message);
+      if (want.hint === true) expect(r.json.error?.hint).toBeTruthy();
+      else if (want.hint !== undefined) expect(r.json.error?.hint).toMatch(want.hint);
+      expect(libraryFiles(f.library)).toEqual(want.leaves ?? []);
     }
 
-    it('a missing base', () => refused(join(dir, 'nope.img'), 'not-found', /no base image/));
+    it.each([
+      ['a tag with a space', { tag: 'MY TAG' }, /tag/],
+      ['a tag with quotes', { tag: '"X"' }, /tag/],
+      ['a tag with ;', { tag: 'A;rm' }, /tag/],
+      ['a tag with $()', { tag: '$(id)' }, /tag/],
+      ['a tag with ../', { tag: '../X' }, /tag/],
+      ['a bad version', { version: '1.2.3.4.5' }, /version/],
+    ])('%s', (_what, flags: Partial<InsertFlags>, message) =>
+      refused(flags, { code: 'bad-input', message, hint: true }),
+    );
+
+    it('a missing base', () =>
+      refused({ base: join(dir, 'nope.img') }, { code: 'not-found', message: /no base image/ }));
     it('a file that is not an image', () => {
       const junk = join(dir, 'junk.img');
       writeFileSync(junk, Buffer.alloc(4 * 1024 * 1024, 7));
-      return refused(junk, 'bad-input', /no partition table|not an SD-card image/);
+      return refused(
+        { base: junk },
+        { code: 'bad-input', message: /no partition table|not an SD-card image/ },
+      );
     });
     it('a truncated image', () => {
       const t = copyFixture(fixture('base'), dir, 'truncated.img');
       execFileSync('truncate', ['-s', String(600 * 1024 * 1024), t]);
-      return refused(t, 'bad-input', /truncated/);
+      return refused({ base: t }, { code: 'bad-input', message: /truncated/ });
     });
-    it('an image without an ext4 root', () => refused(fixture('no-ext4'), 'unsupported', /not an Armbian/));
+    it('an image without an ext4 root', () =>
+      refused({ base: fixture('no-ext4') }, { code: 'unsupported', message: /not an Armbian/ }));
     it('a provisioned card image (never cross phases)', () =>
-      refused(fixture('provisioned'), 'wrong-phase', /provisioned/));
-    it('an image that already has the payload', () => refused(fixture('golden'), 'wrong-phase', /golden/));
+      refused({ base: fixture('provisioned') }, { code: 'wrong-phase', message: /provisioned/ }));
+    it('an image that already has the payload', () =>
+      refused({ base: fixture('golden') }, { code: 'wrong-phase', message: /golden/ }));
     it('a clone image by its name', () => {
       const named = copyFixture(fixture('base'), dir, 'ods-atlas-clone-v1-0-0-X.img');
-      return refused(named, 'wrong-phase', /clone-image/);
+      return refused({ base: named }, { code: 'wrong-phase', message: /clone-image/ });
     });
-    it('a payload folder without the firstboot files', async () => {
+    it('a payload folder without the firstboot files', () => {
       const empty = join(dir, 'empty-payload');
       mkdirSync(empty, { recursive: true });
-      const lib = join(dir, 'lib-nopayload');
-      const r = await odsSd([
-        'insert',
-        base,
-        '--payload',
-        empty,
-        '--secrets',
-        secrets,
-        '--version',
-        '1.0.0',
-        '--tag',
-        'NOPAY',
-        '--library',
-        lib,
-      ]);
-      expect(r.code).toBe(2);
-      expect(r.json.error?.code).toBe('not-found');
-      expect(r.json.error?.message).toMatch(/no Atlas payload/);
-      expect(r.json.error?.hint).toMatch(/ods-player-os-atlas checkout/);
+      return refused(
+        { payload: empty, tag: 'NOPAY' },
+        { code: 'not-found', message: /no Atlas payload/, hint: /ods-player-os-atlas checkout/ },
+      );
     });
     it('an output that already exists', async () => {
       const lib = join(dir, 'lib-exists');
+      const existing = 'ods-atlas-golden-v1-0-0-DUP.img';
       mkdirSync(lib, { recursive: true });
-      writeFileSync(join(lib, 'ods-atlas-golden-v1-0-0-DUP.img'), 'precious');
-      const r = await odsSd([
-        'insert',
-        base,
-        '--payload',
-        payload,
-        '--secrets',
-        secrets,
-        '--version',
-        '1.0.0',
-        '--tag',
-        'DUP',
-        '--library',
-        lib,
-      ]);
-      expect(r.code).toBe(2);
-      expect(r.json.error?.code).toBe('exists');
-      expect(readFileSync(join(lib, 'ods-atlas-golden-v1-0-0-DUP.img'), 'utf8')).toBe('precious');
+      writeFileSync(join(lib, existing), 'precious');
+      await refused({ tag: 'DUP', library: lib }, { code: 'exists', leaves: [existing] });
+      expect(readFileSync(join(lib, existing), 'utf8')).toBe('precious');
     });
     it('secrets imported once (0600, names only shown) are used by later inserts', async () => {
       const lib = join(dir, 'lib-imported');
@@ -312,46 +273,19 @@ describe('ods-sd insert (Phase 0)', () => {
       });
       expect(statSync(join(lib, 'scripts')).mode & 0o777).toBe(0o700);
       expect(imp.stdout + imp.stderr).not.toContain(SECRET);
-      const r = await odsSd([
-        'insert',
-        base,
-        '--payload',
-        payload,
-        '--version',
-        '1.0.0',
-        '--tag',
-        'IMPORTED',
-        '--library',
-        lib,
-      ]);
+      const r = await insert({ base, payload, version: '1.0.0', tag: 'IMPORTED', library: lib });
       expect(r.code, r.stderr).toBe(0);
       expect(debugfsCat(r.json.result.image, '/usr/local/etc/atlas_secrets.conf')).toBe(
         readFileSync(secrets, 'utf8'),
       );
       const bad = join(dir, 'not-secrets.txt');
       writeFileSync(bad, 'this is not a settings file\n');
-      const refused = await odsSd(['secrets', 'import', bad, '--library', lib]);
-      expect(refused.code).toBe(2);
-      expect(refused.json.error?.message).toMatch(/line 1 is not a KEY="value" setting/);
+      const rejected = await odsSd(['secrets', 'import', bad, '--library', lib]);
+      expect(rejected.code).toBe(2);
+      expect(rejected.json.error?.message).toMatch(/line 1 is not a KEY="value" setting/);
     });
 
-    it('missing secrets', async () => {
-      const lib = join(dir, 'lib-nosecrets');
-      const r = await odsSd([
-        'insert',
-        base,
-        '--payload',
-        payload,
-        '--version',
-        '1.0.0',
-        '--tag',
-        'NOSEC',
-        '--library',
-        lib,
-      ]);
-      expect(r.code).toBe(2);
-      expect(r.json.error?.message).toMatch(/atlas_secrets.conf/);
-      expect(r.json.error?.hint).toMatch(/--secrets/);
-    });
+    it('missing secrets', () =>
+      refused({ secrets: undefined, tag: 'NOSEC' }, { message: /atlas_secrets.conf/, hint: /--secrets/ }));
   });
 });

@@ -233,26 +233,23 @@ export class Limactl {
     const s = await this.status(name);
     if (s.state === 'missing') throw vmMissing(name);
     if (s.state === 'Stopped' && !options.force) return;
-    const r = await this.run([
-      'stop',
-      ...(options.force ? ['--force'] : []),
-      '--tty=false',
-      '--log-format=json',
-      name,
-    ]);
-    if (r.exitCode !== 0) {
-      throw new AtlasError(
-        'tool-failed',
-        `limactl could not stop the ${name} VM: ${stderrCause(r)}`,
-        `force it with: limactl stop -f ${name}`,
-      );
-    }
+    await this.stopOrDelete('stop', name, options, `force it with: limactl stop -f ${name}`);
   }
 
   async delete(name: string, options: { force?: boolean } = {}): Promise<void> {
     checkName(name);
+    await this.stopOrDelete('delete', name, options, `stop it first: limactl stop -f ${name}`);
+  }
+
+  /** Runs `limactl stop|delete [--force] NAME`; a failure carries Lima's reason and `hint`. */
+  private async stopOrDelete(
+    verb: 'stop' | 'delete',
+    name: string,
+    options: { force?: boolean },
+    hint: string,
+  ): Promise<void> {
     const r = await this.run([
-      'delete',
+      verb,
       ...(options.force ? ['--force'] : []),
       '--tty=false',
       '--log-format=json',
@@ -261,8 +258,8 @@ export class Limactl {
     if (r.exitCode !== 0) {
       throw new AtlasError(
         'tool-failed',
-        `limactl could not delete the ${name} VM: ${stderrCause(r)}`,
-        `stop it first: limactl stop -f ${name}`,
+        `limactl could not ${verb} the ${name} VM: ${stderrCause(r)}`,
+        hint,
       );
     }
   }
