@@ -270,6 +270,8 @@ export interface RestoreResultDto {
   rootStart: number;
   rootSectors: number;
   grown: boolean;
+  /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
+  writtenBytes?: number;
 }
 
 export interface ShrinkResultDto {
