@@ -4,8 +4,19 @@
  * app's own code.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, lstatSync, readlinkSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -189,4 +200,24 @@ export function attachAsDevice(img: string): string {
 
 export function detach(dev: string): void {
   execFileSync('losetup', ['-d', dev]);
+}
+
+const MiB = 1024 * 1024;
+
+/** A sparse file of `bytes`, with `fill` (a byte, or random data) written at the given MiB offsets. */
+export function makeFile(
+  path: string,
+  bytes: number,
+  regions: Array<[offsetMiB: number, MiBs: number, fill: number | 'random']>,
+): string {
+  writeFileSync(path, '');
+  execFileSync('truncate', ['-s', String(bytes), path]);
+  const fd = openSync(path, 'r+');
+  for (const [at, n, fill] of regions) {
+    for (let i = 0; i < n; i++) {
+      writeSync(fd, fill === 'random' ? randomBytes(MiB) : Buffer.alloc(MiB, fill), 0, MiB, (at + i) * MiB);
+    }
+  }
+  closeSync(fd);
+  return path;
 }

@@ -5,20 +5,15 @@
 // writes a loop-device card through the app's own client and launcher. The unbundled tsc output
 // fails in the same folder. Results are judged with sha256.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
-  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
   rmSync,
   statSync,
   symlinkSync,
-  writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -26,7 +21,7 @@ import { dirname, join, parse, resolve } from 'node:path';
 import { parseAst } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT, scratch } from '../helpers/fixtures.js';
-import { attachAsDevice, loopDevicesFor, sha256 } from '../helpers/disk-tools.js';
+import { attachAsDevice, loopDevicesFor, makeFile, sha256 } from '../helpers/disk-tools.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import type { JobContext } from '../../src-main/core/jobs/job.js';
 import type * as RawDisk from '../../src-main/core/cards/raw-disk.js';
@@ -69,23 +64,6 @@ function moduleSpecifiers(code: string): { imports: string[]; requires: string[]
   };
   visit(parseAst(code));
   return { imports, requires, unknown };
-}
-
-/** A file of `bytes` (sparse), with `fill` written at the given MiB offsets. */
-function makeFile(
-  path: string,
-  bytes: number,
-  regions: Array<[MiB: number, count: number, fill: number | 'random']>,
-) {
-  writeFileSync(path, '');
-  execFileSync('truncate', ['-s', String(bytes), path]);
-  const fd = openSync(path, 'r+');
-  for (const [at, n, fill] of regions) {
-    for (let i = 0; i < n; i++)
-      writeSync(fd, fill === 'random' ? randomBytes(MiB) : Buffer.alloc(MiB, fill), 0, MiB, (at + i) * MiB);
-  }
-  closeSync(fd);
-  return path;
 }
 
 /**

@@ -15,14 +15,13 @@ import {
   readSync,
   statSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratch, ROOT } from '../helpers/fixtures.js';
-import { attachAsDevice, loopDevicesFor, sha256 } from '../helpers/disk-tools.js';
+import { attachAsDevice, loopDevicesFor, makeFile, sha256 } from '../helpers/disk-tools.js';
 import { startJob, type JobEvent } from '../../src-main/core/jobs/job.js';
 import { AtlasError } from '../../src-main/core/errors.js';
 import {
@@ -42,24 +41,6 @@ const MiB = 1024 * 1024;
 const DOUBLE = join(ROOT, 'test', 'doubles', 'bin', 'diskutil');
 const recorded = (name: string) =>
   readFileSync(join(ROOT, 'test', 'fixtures', 'recorded', name), 'utf8').trim();
-
-/** A file of `bytes` (sparse), with `fill` written at the given MiB offsets (random when fill is 'random'). */
-function makeFile(
-  path: string,
-  bytes: number,
-  regions: Array<[offsetMiB: number, MiBs: number, fill: number | 'random']>,
-) {
-  writeFileSync(path, '');
-  execFileSync('truncate', ['-s', String(bytes), path]);
-  const fd = openSync(path, 'r+');
-  for (const [at, n, fill] of regions) {
-    for (let i = 0; i < n; i++) {
-      writeSync(fd, fill === 'random' ? randomBytes(MiB) : Buffer.alloc(MiB, fill), 0, MiB, (at + i) * MiB);
-    }
-  }
-  closeSync(fd);
-  return path;
-}
 
 function prefixSha(path: string, length: number): string {
   const fd = openSync(path, 'r');
