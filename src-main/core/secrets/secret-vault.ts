@@ -172,8 +172,12 @@ export class SecretVault {
       const path = join(this.tempRoot, name);
       const st = await stat(path).catch(() => undefined);
       if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
-      await rm(path, { recursive: true, force: true });
-      removed++;
+      try {
+        await rm(path, { recursive: true, force: true });
+        removed++;
+      } catch {
+        // Not ours to remove after all: the next start tries again.
+      }
     }
     return removed;
   }
