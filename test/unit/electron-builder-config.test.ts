@@ -2,7 +2,7 @@
 // dmg and zip for both architectures with the hardened runtime, and keeps what must be real
 // files (builder scripts, checklist, the bundled raw-disk helper, native modules) outside the
 // asar archive.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { load } from 'js-yaml';
@@ -37,6 +37,7 @@ describe('electron-builder.yml', () => {
         'dist/src-main/**/*.js',
         'dist/privileged/**',
         '!dist/privileged/**/*.map',
+        '!dist/src-main/privileged/**',
         'dist/preload/preload.cjs',
         'dist/renderer/**',
         'lima/**',
@@ -58,5 +59,20 @@ describe('electron-builder.yml', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(pkg.main).toBe('dist/src-main/electron/main.js');
     expect(existsSync(join(ROOT, 'src-main', 'electron', 'main.ts'))).toBe(true);
+  });
+
+  it('leaves out the unbundled helper: nothing packed imports it at run time', () => {
+    const sources = readdirSync(join(ROOT, 'src-main'), { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && !f.startsWith('privileged'),
+    );
+    expect(sources.length).toBeGreaterThan(50);
+    const importers = sources.filter((f) =>
+      /^import (?!type\b)[^;]*from '[./]*privileged\//m.test(readFileSync(join(ROOT, 'src-main', f), 'utf8')),
+    );
+    expect(importers).toEqual([]);
+    // Type-only imports exist (the helper's request and event shapes) and are erased by tsc.
+    expect(readFileSync(join(ROOT, 'src-main', 'core', 'cards', 'raw-disk.ts'), 'utf8')).toMatch(
+      /^import type [^;]*from '\.\.\/\.\.\/privileged\/raw-disk-helper\.js'/m,
+    );
   });
 });
