@@ -14,7 +14,7 @@ import {
   closeSync,
   openSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { copyFixture, fixture, OUTPUT, scratch } from '../helpers/fixtures.js';
@@ -85,6 +85,28 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
       .poll(async () => panel.getAttribute('data-job-state'), { timeout: LONG, interval: 250 })
       .not.toBe('running');
     expect(await panel.getAttribute('data-job-state'), await panel.innerText()).toBe(state);
+  };
+
+  /** Picks an image file as the card to clone, tags it FEATURE, checks the suggested set name, starts it. */
+  const startClone = async (card: string, name: string): Promise<Locator> => {
+    server.host.answerFile('card-image', card);
+    await page
+      .getByRole('group', { name: 'Card to clone' })
+      .getByRole('button', { name: 'Use an image file…' })
+      .click();
+    const file = basename(card);
+    await expect
+      .poll(() =>
+        page
+          .getByRole('radio', { name: new RegExp(file.replace(/[.]/g, '\\.')) })
+          .first()
+          .isChecked(),
+      )
+      .toBe(true);
+    await page.getByLabel('Clone tag').fill('FEATURE');
+    await expect.poll(() => page.getByLabel('Clone set name').inputValue()).toBe(name);
+    await page.getByRole('button', { name: 'Clone card' }).click();
+    return job(new RegExp(`job: Clone ${file.replace(/[.]/g, '\\.')}`));
   };
 
   beforeAll(async () => {
@@ -240,23 +262,7 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
 
   it('Clone: an image-file card becomes a clone set with the seed files', async () => {
     await nav('Clone / Restore P1');
-    server.host.answerFile('card-image', provisioned);
-    await page
-      .getByRole('group', { name: 'Card to clone' })
-      .getByRole('button', { name: 'Use an image file…' })
-      .click();
-    await expect
-      .poll(() =>
-        page
-          .getByRole('radio', { name: /sd-card-provisioned\.img/ })
-          .first()
-          .isChecked(),
-      )
-      .toBe(true);
-    await page.getByLabel('Clone tag').fill('FEATURE');
-    await expect.poll(() => page.getByLabel('Clone set name').inputValue()).toBe('v1-0-0-FEATURE');
-    await page.getByRole('button', { name: 'Clone card' }).click();
-    const clone = job(/job: Clone sd-card-provisioned\.img/);
+    const clone = await startClone(provisioned, 'v1-0-0-FEATURE');
     await finished(clone);
     expect(await clone.innerText()).toContain('sdc2-root.partclone.gz');
     await shot('04-clone-done');
@@ -273,24 +279,8 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
 
   it('Cancel: a running clone is stopped and nothing half-written is left', async () => {
     await page.locator('.content').evaluate((el) => el.scrollTo(0, 0));
-    server.host.answerFile('card-image', bigCard);
-    await page
-      .getByRole('group', { name: 'Card to clone' })
-      .getByRole('button', { name: 'Use an image file…' })
-      .click();
-    await expect
-      .poll(() =>
-        page
-          .getByRole('radio', { name: /sd-card-big\.img/ })
-          .first()
-          .isChecked(),
-      )
-      .toBe(true);
     // The name that follows the newest safety net is suggested.
-    await page.getByLabel('Clone tag').fill('FEATURE');
-    await expect.poll(() => page.getByLabel('Clone set name').inputValue()).toBe('v1-0-1-FEATURE');
-    await page.getByRole('button', { name: 'Clone card' }).click();
-    const clone = job(/job: Clone sd-card-big\.img/);
+    const clone = await startClone(bigCard, 'v1-0-1-FEATURE');
     // Wait until partclone reports progress on the root partition (the long step).
     const rootProgress = async () => {
       const step = await clone
