@@ -17,6 +17,17 @@ export interface ShellCommand {
   title: string;
 }
 
+/** How long a closed terminal's process gets to end after the hangup. */
+const KILL_AFTER_MS = 2_000;
+
+function signal(p: pty.IPty, sig: 'SIGHUP' | 'SIGKILL'): void {
+  try {
+    p.kill(sig);
+  } catch {
+    // Already gone.
+  }
+}
+
 type Emit = <K extends 'terminal:data' | 'terminal:exit'>(channel: K, payload: EventMap[K]) => void;
 
 export class TerminalSessions {
@@ -61,11 +72,18 @@ export class TerminalSessions {
     this.get(id).resize(cols, rows);
   }
 
+  /**
+   * Hangs up, as closing a terminal window does; a process that ignores the hangup (or gets it
+   * before it has set up its signal handling) is killed after a short grace period.
+   */
   close(id: string): void {
     const p = this.sessions.get(id);
     if (!p) return;
     this.sessions.delete(id);
-    p.kill();
+    const force = setTimeout(() => signal(p, 'SIGKILL'), KILL_AFTER_MS);
+    force.unref();
+    p.onExit(() => clearTimeout(force));
+    signal(p, 'SIGHUP');
   }
 
   closeAll(): void {

@@ -68,6 +68,27 @@ describe('terminal sessions (node-pty)', () => {
     await until(() => events.filter((e) => e.channel === 'terminal:exit').length === 2, 'two exits');
   });
 
+  it('close kills a process that ignores the hangup', async () => {
+    const { sessions, events } = terminals();
+    const stubborn = sessions.open(
+      { ...bash, args: ['--norc', '--noprofile', '-c', 'trap "" HUP; echo ready; sleep 60'] },
+      80,
+      24,
+    );
+    await until(
+      () =>
+        events.some(
+          (e) => e.channel === 'terminal:data' && (e.payload as { data: string }).data.includes('ready'),
+        ),
+      'the trap to be set',
+    );
+    const closedAt = Date.now();
+    sessions.close(stubborn.id);
+    await until(() => events.some((e) => e.channel === 'terminal:exit'), 'the kill');
+    // Not the hangup (ignored): the kill after the grace period.
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(1_500);
+  });
+
   it('says what went wrong when the shell cannot start', () => {
     const { sessions } = terminals();
     expect(() => sessions.open({ ...bash, file: '/nonexistent/limactl' }, 80, 24)).toThrow(/could not start/);
