@@ -4,6 +4,7 @@
  * or `a;b` is refused here, with a message that says what is allowed.
  */
 import { AtlasError } from './errors.js';
+import { RESERVED_SUFFIXES, reservedSuffixOf } from './reserved-names.js';
 
 const TAG = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
 const VERSION = /^\d{1,3}(\.\d{1,3}){0,2}$/;
@@ -37,6 +38,19 @@ export function validateName(name: string): string {
       'bad-input',
       `invalid name ${JSON.stringify(name)}`,
       'a name is 1-80 letters, digits, dots, dashes or underscores (no spaces, quotes, slashes or ".."), for example v8-1-0-FEATURE',
+    );
+  }
+  return validateNotReserved(name);
+}
+
+/** Refuses a name the library keeps for itself (unfinished output, sidecars, locks). */
+export function validateNotReserved(name: string): string {
+  const suffix = reservedSuffixOf(name);
+  if (suffix) {
+    throw new AtlasError(
+      'bad-input',
+      `invalid name ${JSON.stringify(name)}: it ends in ${JSON.stringify(suffix)}, which the library keeps for itself`,
+      `a name must not end in ${RESERVED_SUFFIXES.join(', ')} (unfinished output, block maps, manifests and job locks): choose another name, for example v8-1-0-FEATURE`,
     );
   }
   return name;

@@ -4,9 +4,11 @@
  * check, or a check that yields the wrong shape, does not compile.
  *
  * Values with a meaning of their own (version, tag, clone-set name) are only bounded here; the
- * core validates them with the hint the user sees.
+ * core validates them with the hint the user sees. A clone-set name that a job would write or
+ * read is also refused here when it ends in a suffix the library keeps for itself (`.partial`).
  */
 import { AtlasError } from '../core/errors.js';
+import { validateNotReserved } from '../core/validate.js';
 import { arr, bool, byKind, int, nullable, obj, oneOf, opt, path, str, tuple, type Check } from './checks.js';
 import {
   isInvokeChannel,
@@ -19,6 +21,11 @@ import {
 } from './contract.js';
 
 const word = () => str({ min: 1, max: 80 });
+/** A clone-set name a job writes or reads: bounded, and never the library's own unfinished output. */
+const setName = (): Check<string> => {
+  const bounded = word();
+  return (v, at) => validateNotReserved(bounded(v, at));
+};
 const id = () => str({ min: 1, max: 64, pattern: /^[A-Za-z0-9-]+$/ });
 
 const cardRef: Check<CardRef> = obj({
@@ -45,8 +52,8 @@ const jobRequest: Check<JobRequest> = byKind({
     cards: arr(cardRef, { min: 1, max: 16 }),
     verify: bool(),
   }),
-  clone: obj({ kind: oneOf(['clone'] as const), card: cardRef, name: word() }),
-  restore: obj({ kind: oneOf(['restore'] as const), card: cardRef, set: word() }),
+  clone: obj({ kind: oneOf(['clone'] as const), card: cardRef, name: setName() }),
+  restore: obj({ kind: oneOf(['restore'] as const), card: cardRef, set: setName() }),
   verify: obj({ kind: oneOf(['verify'] as const), card: path() }),
   shrink: obj({
     kind: oneOf(['shrink'] as const),

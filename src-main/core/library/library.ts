@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArtifactName, type ArtifactKind, type Phase } from '../naming.js';
+import { isUnfinished } from '../reserved-names.js';
 import { manifestPathFor, readManifest, type Manifest } from './manifest.js';
 
 export const DEFAULT_LIBRARY = join(homedir(), 'atlas-build');
@@ -38,7 +39,7 @@ export async function listLibrary(dir: string): Promise<{ entries: LibraryEntry[
   const entries: LibraryEntry[] = [];
   const unfinished: string[] = [];
   for (const name of names.sort()) {
-    if (name.endsWith('.partial')) {
+    if (isUnfinished(name)) {
       unfinished.push(name);
       continue;
     }

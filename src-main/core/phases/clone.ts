@@ -9,7 +9,7 @@ import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../cards/raw-disk.js';
 import { describeCard } from '../cards/card.js';
 import { cloneSetDirName, parseArtifactName } from '../naming.js';
-import { validateName } from '../validate.js';
+import { validateName, validateNotReserved } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest, type ManifestFile } from '../library/manifest.js';
 import { discard, publish, refuseExisting, runProbes, sha256File, toolVersions } from './common.js';
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
@@ -96,6 +96,11 @@ export async function clone(env: Env, params: CloneParams, ctx: JobContext): Pro
 }
 
 export function cloneSetPath(library: string, nameOrPath: string): string {
-  if (nameOrPath.includes('/')) return resolve(nameOrPath);
+  if (nameOrPath.includes('/')) {
+    // A set folder given by path: anything but unfinished output (or a lock, a sidecar).
+    const path = resolve(nameOrPath);
+    validateNotReserved(basename(path));
+    return path;
+  }
   return join(resolve(library), cloneSetDirName(basename(nameOrPath)));
 }
