@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'unsupported'
   | 'wrong-phase'
   | 'unsafe-target'
+  | 'busy'
   | 'card-changed'
   | 'no-space'
   | 'permission'
@@ -30,6 +31,7 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'unsupported',
   'wrong-phase',
   'unsafe-target',
+  'busy',
 ]);
 
 export interface SerializedError {

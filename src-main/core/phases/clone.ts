@@ -15,6 +15,7 @@ import { discard, publish, refuseExisting, runProbes, sha256File, toolVersions }
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
 import { stageCard } from './card-staging.js';
 import type { Env } from './env.js';
+import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 
 export interface CloneParams {
   card: string;
@@ -27,7 +28,15 @@ export interface CloneResult {
   sourceState: string;
 }
 
+/** One job per clone set and per card: a second one is refused, told which job holds them. */
 export async function clone(env: Env, params: CloneParams, ctx: JobContext): Promise<CloneResult> {
+  const set = join(resolve(env.library), cloneSetDirName(params.name));
+  const job = `clone ${basename(set)}`;
+  const locks = [() => lockOutput(set, job), () => lockCard(params.card, job)];
+  return withJobLocks(locks, () => cloneLocked(env, params, ctx));
+}
+
+async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Promise<CloneResult> {
   validateName(params.name);
   const card = await identifyRawCard(params.card);
   const dirName = cloneSetDirName(params.name);

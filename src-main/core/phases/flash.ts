@@ -25,6 +25,7 @@ import { runTool } from '../tools/run-tool.js';
 import { writeImageToCard, identifyRawCard } from '../cards/raw-disk.js';
 import { exists } from './common.js';
 import type { Env } from './env.js';
+import { lockCard, withJobLocks } from '../library/job-lock.js';
 
 export interface FlashParams {
   image: string;
@@ -218,7 +219,17 @@ function cardContext(parent: JobContext, slots: number[], i: number, perCard: nu
   };
 }
 
-export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Promise<FlashResult> {
+/** One job per card: a flash to a card another job holds is refused, told which job holds it. */
+export async function flash(env: Env, params: FlashParams, ctx: JobContext): Promise<FlashResult> {
+  const job = `flash ${basename(params.image)}`;
+  const cards = params.cards.map((c, i) => params.expected?.[i]?.path ?? c);
+  return withJobLocks(
+    cards.map((c) => () => lockCard(c, job)),
+    () => flashLocked(env, params, ctx),
+  );
+}
+
+async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Promise<FlashResult> {
   if (params.cards.length === 0) throw new AtlasError('usage', 'no card to flash', 'name one or more cards');
   const verify = params.verify !== false;
   ctx.step('prepare', `Reading ${basename(params.image)}`);

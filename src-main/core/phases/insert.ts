@@ -24,6 +24,7 @@ import {
 import { inspectRaw } from './inspect.js';
 import { STATE_TEXT } from './card-state.js';
 import type { Env } from './env.js';
+import { lockOutput, withJobLocks } from '../library/job-lock.js';
 
 export interface InsertParams {
   base: string;
@@ -83,7 +84,15 @@ export async function resolveSecrets(
   );
 }
 
+/** One job per golden image: a second one is refused, told which job holds it. */
 export async function insert(env: Env, params: InsertParams, ctx: JobContext): Promise<InsertResult> {
+  const out = join(resolve(params.outDir ?? env.library), goldenImageName(params.version, params.tag));
+  return withJobLocks([() => lockOutput(out, `insert ${basename(out)}`)], () =>
+    insertLocked(env, params, ctx),
+  );
+}
+
+async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Promise<InsertResult> {
   validateVersion(params.version);
   validateTag(params.tag);
   validatePathArg('base image', params.base);

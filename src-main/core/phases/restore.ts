@@ -12,6 +12,7 @@ import { CLONE_SET_FILES } from '../library/library.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
 import type { Env } from './env.js';
+import { lockCard, withJobLocks } from '../library/job-lock.js';
 
 export interface RestoreParams {
   card: string;
@@ -43,7 +44,13 @@ export function bytesNeededByDump(dump: string): number {
   return end * 512;
 }
 
+/** One job per card: a second one is refused, told which job holds it. */
 export async function restore(env: Env, params: RestoreParams, ctx: JobContext): Promise<RestoreResult> {
+  const card = params.expected?.path ?? params.card;
+  return withJobLocks([() => lockCard(card, `restore ${params.set}`)], () => restoreLocked(env, params, ctx));
+}
+
+async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): Promise<RestoreResult> {
   const set = cloneSetPath(env.library, params.set);
   const st = await stat(set).catch(() => undefined);
   if (!st?.isDirectory()) {

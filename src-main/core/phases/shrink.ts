@@ -18,6 +18,7 @@ import { manifestPathFor, newManifest, writeManifest } from '../library/manifest
 import { discard, ensureFreeSpace, publish, refuseExisting, sha256File, toolVersions } from './common.js';
 import { verify, type VerifyReport } from './verify.js';
 import type { Env } from './env.js';
+import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 
 export interface ShrinkParams {
   card: string;
@@ -45,7 +46,15 @@ export interface ShrinkResult {
   checklist: VerifyReport;
 }
 
+/** One job per clone image and per card: a second one is refused, told which job holds them. */
 export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): Promise<ShrinkResult> {
+  const out = join(resolve(params.outDir ?? env.library), cloneImageName(params.version, params.tag));
+  const job = `shrink ${basename(out)}`;
+  const locks = [() => lockOutput(out, job), () => lockCard(params.card, job)];
+  return withJobLocks(locks, () => shrinkLocked(env, params, ctx));
+}
+
+async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Promise<ShrinkResult> {
   validateVersion(params.version);
   validateTag(params.tag);
   const card = await identifyRawCard(params.card);

@@ -1,0 +1,247 @@
+/**
+ * One job per output and per card, across processes (two CLIs, or the CLI and the app): a job
+ * takes a lock file for the output it writes and for the card it reads or writes before it
+ * touches anything, and a second job on the same output or card is refused at once, told which
+ * job holds it.
+ *
+ *   output   <output's folder>/.locks/<output name>.lock   (the library's .locks for its artifacts)
+ *   card     <runtime dir>/card-<device number or file id>.lock, keyed by what the path opens,
+ *            so /dev/sdc and a /dev/disk/by-id link to it are one card; the runtime dir is
+ *            /run/atlas-imager for root on Linux, else a per-user folder in the temp dir.
+ *
+ * A lock file is created whole (written aside, then hard-linked into place: link never
+ * replaces), holds the holder's pid, job, command line and start time, and is removed when the
+ * job ends (success, failure, cancel) or the process exits. A lock whose process is gone (kill -9,
+ * power loss) is stale and taken over; on Linux the process start time tells a reused pid apart.
+ */
+import { randomUUID } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import { link, mkdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { AtlasError } from '../errors.js';
+
+export const LOCKS_DIR = '.locks';
+
+export interface LockHolder {
+  pid: number;
+  /** What the job does, e.g. "clone golden-clone-keep". */
+  job: string;
+  /** The holder's command line (ods-sd clone /dev/sdc keep, or the app). */
+  command: string;
+  /** ISO time the lock was taken. */
+  since: string;
+  host: string;
+  /** Linux: the holder's start time in clock ticks since boot (tells a reused pid apart). */
+  procStart?: string;
+  token: string;
+}
+
+export interface JobLock {
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+/** What a lock protects: shown in the refusal ("golden-clone-keep", "the card /dev/sdc"). */
+interface LockRequest {
+  path: string;
+  what: string;
+}
+
+const held = new Map<string, string>();
+let exitHookInstalled = false;
+let ownerCommand: string | undefined;
+
+/** The command line recorded in this process's locks (the app sets its own name). */
+export function setLockOwnerCommand(command: string): void {
+  ownerCommand = command;
+}
+
+function commandLine(): string {
+  if (ownerCommand) return ownerCommand;
+  if (process.versions.electron) return 'the Atlas Imager app';
+  const [exe, script, ...rest] = process.argv;
+  const name = basename(script ?? exe ?? 'atlas-imager').replace(/\.[cm]?js$/, '');
+  return [name, ...rest].join(' ').slice(0, 300);
+}
+
+async function procStart(pid: number): Promise<string | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // Field 22 (starttime); fields after the command name, which may contain spaces, in parentheses.
+  return text?.slice(text.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/** The runtime folder for card locks: shared by every job of this user (all jobs, for root). */
+export function cardLockDir(): string {
+  if (process.platform === 'linux' && process.getuid?.() === 0) return '/run/atlas-imager';
+  return join(tmpdir(), `atlas-imager-${process.getuid?.() ?? 'user'}`);
+}
+
+/** Is the process that wrote `h` still running? */
+async function alive(h: LockHolder): Promise<boolean> {
+  if (h.host !== hostname()) return true; // another machine's job (shared folder): cannot tell
+  if (!Number.isSafeInteger(h.pid) || h.pid <= 0) return false;
+  try {
+    process.kill(h.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (h.procStart === undefined) return true;
+  const now = await procStart(h.pid);
+  return now === undefined || now === h.procStart;
+}
+
+async function readHolder(path: string): Promise<LockHolder | undefined> {
+  try {
+    const h = JSON.parse(await readFile(path, 'utf8')) as LockHolder;
+    return typeof h.pid === 'number' && typeof h.token === 'string' ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function since(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+function busy(req: LockRequest, h: LockHolder): AtlasError {
+  const where = h.host === hostname() ? `pid ${h.pid}` : `pid ${h.pid} on ${h.host}`;
+  return new AtlasError(
+    'busy',
+    `${req.what} is in use by another job: ${h.job} (${where}, ${h.command}, since ${since(h.since)})`,
+    `wait for that job to finish or cancel it, then run again; if no such job runs, remove ${req.path}`,
+  );
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A process that ends without finishing its jobs (an uncaught error, process.exit) leaves no lock.
+  process.on('exit', () => {
+    for (const path of held.keys()) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** Moves a stale lock aside, and back if it turns out to be a live one someone just took. */
+async function takeOver(path: string, stale: LockHolder): Promise<void> {
+  const aside = `${path}.${randomUUID()}.stale`;
+  try {
+    await rename(path, aside);
+  } catch {
+    return; // someone else took it over first
+  }
+  const moved = await readHolder(aside);
+  if (moved && moved.token !== stale.token) await link(aside, path).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+}
+
+async function acquire(req: LockRequest, job: string): Promise<JobLock> {
+  const holder: LockHolder = {
+    pid: process.pid,
+    job,
+    command: commandLine(),
+    since: new Date().toISOString(),
+    host: hostname(),
+    token: randomUUID(),
+  };
+  const start = await procStart(process.pid);
+  if (start !== undefined) holder.procStart = start;
+  const dir = dirname(req.path);
+  const text = `${JSON.stringify(holder, null, 2)}\n`;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmp = join(dir, `.${basename(req.path)}.${holder.token}.tmp`);
+    try {
+      await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
+      await link(tmp, req.path);
+      held.set(req.path, holder.token);
+      installExitHook();
+      return { path: req.path, release: () => release(req.path, holder.token) };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue; // the folder was removed by a job that just ended
+      if (code !== 'EEXIST') throw e;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    const other = await readHolder(req.path);
+    if (other && (await alive(other))) throw busy(req, other);
+    if (!other) {
+      // Unreadable: being written by a process without hard links, or damaged. Old means damaged.
+      const st = await stat(req.path).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs < 5000) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      await unlink(req.path).catch(() => undefined);
+      continue;
+    }
+    await takeOver(req.path, other);
+  }
+  throw new AtlasError(
+    'busy',
+    `${req.what} is in use by another job`,
+    `if no such job runs, remove ${req.path}`,
+  );
+}
+
+async function release(path: string, token: string): Promise<void> {
+  if (held.get(path) !== token) return;
+  held.delete(path);
+  const h = await readHolder(path);
+  if (h?.token === token) await unlink(path).catch(() => undefined);
+  await rmdir(dirname(path)).catch(() => undefined); // only when empty
+}
+
+/** The lock of an output file or folder (its final name), in `.locks` beside it. */
+export function lockOutput(finalPath: string, job: string): Promise<JobLock> {
+  const p = resolve(finalPath);
+  return acquire({ path: join(dirname(p), LOCKS_DIR, `${basename(p)}.lock`), what: basename(p) }, job);
+}
+
+/** The card's lock key: its device number, or the file it is (an image file standing in). */
+async function cardKey(cardPath: string): Promise<string | undefined> {
+  const st = await stat(cardPath).catch(() => undefined);
+  if (!st) return undefined;
+  if (process.platform === 'darwin' && (st.isBlockDevice() || st.isCharacterDevice())) {
+    // /dev/disk4 and /dev/rdisk4 are one card.
+    return `disk-${basename(cardPath).replace(/^r(?=disk)/, '')}`;
+  }
+  if (st.isBlockDevice() || st.isCharacterDevice()) return `dev-${st.rdev}`;
+  return `file-${st.dev}-${st.ino}`;
+}
+
+/**
+ * The lock of a card (a device, or an image file standing in for one). A path that does not
+ * exist is not locked: the job then fails on it with its own message.
+ */
+export async function lockCard(cardPath: string, job: string): Promise<JobLock> {
+  const key = await cardKey(cardPath);
+  if (!key) return { path: '', release: async () => undefined };
+  return acquire({ path: join(cardLockDir(), `card-${key}.lock`), what: `the card ${cardPath}` }, job);
+}
+
+/**
+ * Runs `work` holding every lock (taken in order; none is kept when one is refused) and releases
+ * them when it ends, however it ends.
+ */
+export async function withJobLocks<T>(
+  locks: Array<() => Promise<JobLock>>,
+  work: () => Promise<T>,
+): Promise<T> {
+  const taken: JobLock[] = [];
+  try {
+    for (const take of locks) taken.push(await take());
+    return await work();
+  } finally {
+    for (const l of taken.reverse()) await l.release();
+  }
+}
