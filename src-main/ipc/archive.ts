@@ -10,6 +10,7 @@ import { AtlasError } from '../core/errors.js';
 import type { JobContext } from '../core/jobs/job.js';
 import type { LibraryEntry } from '../core/library/library.js';
 import { manifestPathFor } from '../core/library/manifest.js';
+import { ensureOwnerDir, OWNER_DIR } from '../core/library/owner-only.js';
 import { copyToSparseFile, hashRange } from '../core/rawio/block-copy.js';
 import { discard, exists, publish } from '../core/phases/common.js';
 import type { ArchiveResultDto, FileSum } from './contract.js';
@@ -91,7 +92,7 @@ export async function archiveItem(
       'connect the archive disk (NVME_VAULT), or choose another archive folder in Library settings',
     );
   }
-  await mkdir(archiveDir, { recursive: true });
+  await ensureOwnerDir(archiveDir);
   const dest = join(archiveDir, entry.name);
   const same = await alreadyArchived(entry, dest, ctx);
   if (same) return { source: entry.path, dest, files: same, alreadyArchived: true };
@@ -109,7 +110,7 @@ export async function archiveItem(
   try {
     const files: FileSum[] = [];
     if (entry.kind === 'clone-set') {
-      await mkdir(partial);
+      await mkdir(partial, { mode: OWNER_DIR });
       for (const name of (await readdir(entry.path)).sort()) {
         files.push(await copyVerified(join(entry.path, name), join(partial, name), ctx, sums.get(name)));
       }

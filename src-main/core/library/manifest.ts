@@ -62,7 +62,7 @@ export function newManifest(
 /** Writes atomically: a temporary file, then a rename. */
 export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
   const tmp = `${path}.partial`;
-  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
+  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
 }
 

@@ -181,7 +181,7 @@ export class LimaBuilder implements Builder {
     const work = this.workFolder();
     const staged = await stageScripts(this.scriptsDir, work.host);
     const runDir = join(work.host, RUN_DIR);
-    await mkdir(runDir, { recursive: true });
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
     const pidFile = join(runDir, `${randomUUID()}.pid`);
     const argv = lima.shellArgs(
       this.instance,

@@ -3,10 +3,10 @@
  * (create from lima/atlas-build.yaml, sharing the library read-write, then start), start it
  * (repairing a Broken one), stop it, report its state, and the command line of a terminal in it.
  */
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
 import { PACKAGE_ROOT } from '../paths.js';
+import { ensureLibraryDir } from '../library/owner-only.js';
 import { Limactl, vmMissing, type VmState } from './limactl.js';
 import { sharedFolders, toGuestPath, type SharedFolder } from './shared-folders.js';
 import { VM_NAME } from './lima-builder.js';
@@ -81,7 +81,7 @@ export async function vmSetup(
   let created = false;
   ctx.step('vm-create', `Creating the ${name} VM`);
   if ((await limactl.status(name)).state === 'missing') {
-    await mkdir(library, { recursive: true });
+    await ensureLibraryDir(library, ctx);
     ctx.log(`creating ${name} from ${options.template ?? VM_TEMPLATE}, sharing ${library} read-write`);
     await limactl.create(name, options.template ?? VM_TEMPLATE, { workdir: library });
     created = true;

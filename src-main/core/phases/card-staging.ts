@@ -74,7 +74,7 @@ export async function restoreTarget(
   const dir = await scratchDir(env);
   const path = join(dir, 'restore.img');
   const { open } = await import('node:fs/promises');
-  const fh = await open(path, 'wx');
+  const fh = await open(path, 'wx', 0o600);
   await fh.truncate(card.bytes);
   await fh.close();
   return {

@@ -16,6 +16,7 @@ import { STATE_PROBES, stateFromFacts } from './card-state.js';
 import { stageCard } from './card-staging.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
+import { ensureLibraryDir, makeOwnerOnly, OWNER_DIR } from '../library/owner-only.js';
 
 export interface CloneParams {
   card: string;
@@ -43,8 +44,9 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
   const final = join(resolve(env.library), dirName);
   const partial = `${final}.partial`;
   await refuseExisting(final);
-  await mkdir(env.library, { recursive: true });
+  await ensureLibraryDir(env.library, ctx);
   await discard(partial);
+  await mkdir(partial, { mode: OWNER_DIR }); // the set holds the secrets: private from the start
   try {
     ctx.step('identify', `Reading ${describeCard(card)}`);
     const b = env.builder;
@@ -60,6 +62,7 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       await staged.release();
     }
 
+    await makeOwnerOnly(partial); // what the script wrote, with its own umask
     ctx.step('checksum', 'Computing checksums');
     const files: ManifestFile[] = [];
     for (const name of (await readdir(partial)).sort()) {

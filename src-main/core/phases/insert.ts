@@ -2,7 +2,7 @@
  * Phase 0 Insert: base Armbian image (.img or .img.xz) + payload + secrets
  *   -> ods-atlas-golden-vX-Y-Z-TAG.img (+ .manifest.json). The base is only ever read.
  */
-import { mkdir, open, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
@@ -25,6 +25,7 @@ import { inspectRaw } from './inspect.js';
 import { STATE_TEXT } from './card-state.js';
 import type { Env } from './env.js';
 import { lockOutput, withJobLocks } from '../library/job-lock.js';
+import { ensureOutputDir, OWNER_FILE } from '../library/owner-only.js';
 
 export interface InsertParams {
   base: string;
@@ -121,7 +122,7 @@ async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Pr
   const payload = await resolvePayload(params.payload);
   const secrets = await resolveSecrets(params.secrets, payload, env.library);
   await refuseExisting(final);
-  await mkdir(outDir, { recursive: true });
+  await ensureOutputDir(outDir, env.library, ctx);
 
   const compression = await detectCompression(params.base);
   const size =
@@ -142,7 +143,7 @@ async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Pr
       compression === 'none'
         ? { stream: createReadStream(params.base, { highWaterMark: BLOCK }), done: Promise.resolve() }
         : decompress(params.base, compression);
-    const fh = await open(partial, 'wx', 0o644);
+    const fh = await open(partial, 'wx', OWNER_FILE);
     let baseSha256: string;
     try {
       const r = await copyStreamTo(source.stream, fh, { ctx, totalBytes: size, sparse: true });

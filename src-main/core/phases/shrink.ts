@@ -5,7 +5,7 @@
  * seed's e2fsck / resize2fs -M / partition + 5% / e2fsck, and the image ends at the partition end.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
@@ -19,6 +19,7 @@ import { discard, ensureFreeSpace, publish, refuseExisting, sha256File, toolVers
 import { verify, type VerifyReport } from './verify.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
+import { ensureOutputDir, makeOwnerOnly, OWNER_FILE } from '../library/owner-only.js';
 
 export interface ShrinkParams {
   card: string;
@@ -68,7 +69,7 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
   await refuseExisting(final);
   await refuseExisting(bmapFinal);
 
-  await mkdir(outDir, { recursive: true });
+  await ensureOutputDir(outDir, env.library, ctx);
   await ensureFreeSpace(outDir, Math.min(card.bytes, 64 * 1024 * 1024), 'the clone image');
   await discard(partial);
   await discard(bmapPartial);
@@ -99,8 +100,9 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
 
     ctx.step('bmap', 'Writing the block map (.bmap) for fast flashing');
     const bmap = await createBmap(partial, ctx, 'card-map');
-    await writeFile(bmapPartial, bmap.text);
+    await writeFile(bmapPartial, bmap.text, { mode: OWNER_FILE });
 
+    await makeOwnerOnly(partial); // however the card was read (here, or by the raw-disk helper)
     ctx.step('checksum', 'Computing the clone image checksum');
     const sum = await sha256File(partial, ctx);
     const manifest = newManifest({

@@ -124,7 +124,7 @@ export async function copyToSparseFile(
   length: number,
   ctx: JobContext,
 ): Promise<CopyResult> {
-  const target = await open(targetPath, 'wx');
+  const target = await open(targetPath, 'wx', 0o600); // copies of images carry secrets: owner-only
   try {
     const source = createReadStream(sourcePath, {
       start: 0,

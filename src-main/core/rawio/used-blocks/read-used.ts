@@ -50,7 +50,7 @@ export async function readUsedToSparseFile(
   const size = opts.length ?? (await identifyCard(sourcePath)).bytes;
   const source = await open(sourcePath, 'r');
   try {
-    const dest = await open(destPath, 'wx').catch((err: NodeJS.ErrnoException) => {
+    const dest = await open(destPath, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
       throw new AtlasError(
         'exists',
