@@ -31,6 +31,8 @@ export interface PartitionTable {
   tableAreas: ByteRange[];
   /** Things worth telling the user (a damaged primary GPT, a broken EBR chain…). */
   notes: string[];
+  /** MBR: the extended partition that holds the logical ones (byte offset and length). */
+  extended?: { start: number; length: number; type: string };
 }
 
 const EXTENDED = new Set([0x05, 0x0f, 0x85]);
@@ -101,7 +103,14 @@ async function readMbr(reader: ByteReader, entries: MbrEntry[]): Promise<Partiti
     });
   });
   const extended = entries.find((e) => EXTENDED.has(e.type));
-  if (extended) await readLogical(reader, extended.lba, table);
+  if (extended) {
+    table.extended = {
+      start: extended.lba * SECTOR,
+      length: extended.sectors * SECTOR,
+      type: hex2(extended.type),
+    };
+    await readLogical(reader, extended.lba, table);
+  }
   return table;
 }
 
