@@ -192,6 +192,50 @@ describe('readUsedToSparseFile: fallbacks and edges', () => {
     expect(r.mappedBytes).toBeGreaterThan(p2.size * 512);
   });
 
+  it('a file whose blocks the bitmap marks free (checksums and counts valid): copied in full, the file intact', async () => {
+    const card = join(dir, 'freed-file.img');
+    execFileSync('cp', ['--sparse=always', aged, card]);
+    const file = '/var/cache/atlas-fill/blob-2.bin';
+    withPartition(
+      card,
+      2,
+      (dev) => {
+        const dfs = (req: string, write = false): string =>
+          execFileSync('debugfs', [...(write ? ['-w'] : []), '-R', req, dev], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+          });
+        const first = Number(dfs(`bmap ${file} 2`).trim());
+        const text = execFileSync('dumpe2fs', [dev], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        const group = Math.floor(first / Number(/^Blocks per group:\s+(\d+)/m.exec(text)![1]));
+        const groupFree = Number(
+          new RegExp(`^Group ${group}:[\\s\\S]*?^\\s+(\\d+) free blocks`, 'm').exec(text)![1],
+        );
+        const sbFree = Number(/^Free blocks:\s+(\d+)/m.exec(text)![1]);
+        // Clear the bits and make every count and checksum agree: only the files can tell.
+        dfs(`freeb ${first} 8`, true);
+        execFileSync('debugfs', ['-w', '-f', '-', dev], {
+          input: `set_bg ${group} free_blocks_count ${groupFree + 8}\nset_bg ${group} checksum calc\nssv free_blocks_count ${sbFree + 8}\n`,
+          stdio: ['pipe', 'ignore', 'ignore'],
+        });
+      },
+      true,
+    );
+    expect(e2fsckClean(card).output).toMatch(/Block bitmap differences/);
+    const copy = join(dir, 'freed-file.copy.img');
+    const r = await run((ctx) => readUsedToSparseFile(card, copy, ctx));
+    const sums = rootChecksums(copy);
+    expect(sums.get(file.slice(1))).toBe(rootChecksums(card).get(file.slice(1)));
+    expect(sums).toEqual(rootChecksums(card));
+    expect(r.fallbacks).toHaveLength(1);
+    expect(r.fallbacks[0]).toMatch(
+      /^partition 2 \(type 0x83\): the block bitmaps mark 8 blocks of inode \d+ as free; copied in full$/,
+    );
+  });
+
   it('the no-ext4 card: the FAT in partition 2 is mapped as FAT, not copied in full', async () => {
     const copy = join(dir, 'no-ext4.copy.img');
     const card = fixture('no-ext4');

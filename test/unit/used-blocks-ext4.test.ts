@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratch } from '../helpers/fixtures.js';
 import { makeTree, MiB } from '../helpers/used-card.js';
-import { bufferReader, handleReader } from '../../src-main/core/rawio/used-blocks/byte-reader.js';
+import {
+  bufferReader,
+  handleReader,
+  type ByteReader,
+} from '../../src-main/core/rawio/used-blocks/byte-reader.js';
 import { parseSuperblock } from '../../src-main/core/rawio/used-blocks/ext4-layout.js';
 import { looksLikeExt, mapExt4 } from '../../src-main/core/rawio/used-blocks/ext4-map.js';
 import { UsedMapError } from '../../src-main/core/rawio/used-blocks/map-error.js';
@@ -250,18 +254,18 @@ describe('mapExt4: what the superblock says', () => {
   });
 });
 
-describe('mapExt4: refuses what it cannot trust', () => {
-  async function refusal(p: string, size?: number): Promise<string> {
-    const err = await mapFile(p, size).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(UsedMapError);
-    expect((err as UsedMapError).code).toBe('unsupported');
-    expect((err as UsedMapError).hint).toMatch(/copied in full/);
-    return (err as UsedMapError).message;
-  }
+async function refusal(p: string, size?: number): Promise<string> {
+  const err = await mapFile(p, size).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UsedMapError);
+  expect((err as UsedMapError).code).toBe('unsupported');
+  expect((err as UsedMapError).hint).toMatch(/copied in full/);
+  return (err as UsedMapError).message;
+}
 
+describe('mapExt4: refuses what it cannot trust', () => {
   it('a zeroed superblock', async () => {
     const p = mkfs('zeroed', 100, ['-b', '4096']);
     patch(p, 1024, (b) => b.fill(0), 1024);
@@ -311,6 +315,7 @@ describe('mapExt4: refuses what it cannot trust', () => {
     patch(p, bitmapAt * 4096, (b) => (b[bit >> 3]! &= ~(1 << (bit & 7))));
     // Keep the descriptor's free count consistent, so only the journal check can notice.
     patch(p, 4096 + 64 * group, (b) => b.writeUInt16LE(b.readUInt16LE(0x0c) + 1, 0x0c), 64);
+    patch(p, 1024, (b) => b.writeUInt32LE(b.readUInt32LE(0x0c) + 1, 0x0c), 1024);
     expect(await refusal(p)).toMatch(/1 blocks of the journal as free/);
   });
 
@@ -343,5 +348,170 @@ describe('mapExt4: refuses what it cannot trust', () => {
   it('bigalloc', async () => {
     const p = mkfs('bigalloc', 200, ['-b', '4096', '-O', 'bigalloc', '-C', '65536']);
     expect(await refusal(p)).toMatch(/bigalloc/);
+  });
+});
+
+/**
+ * A reader that stops a runaway walk: more reads than the file system has blocks, or one read
+ * larger than 16 MiB, is a plain Error (not a map error), so an unbounded mapper fails the test
+ * at once instead of running for minutes.
+ */
+function boundedReader(inner: ByteReader, blocks: number): ByteReader {
+  let reads = 0;
+  return {
+    size: inner.size,
+    read(offset, length) {
+      if (++reads > blocks) throw new Error(`runaway: more than ${blocks} reads`);
+      if (length > 16 * MiB) throw new Error(`runaway: a read of ${length} bytes`);
+      return inner.read(offset, length);
+    },
+  };
+}
+
+function debugfs(p: string, request: string, write = false): string {
+  return execFileSync('debugfs', [...(write ? ['-w'] : []), '-R', request, p], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+}
+
+/** Several debugfs requests in one writing session (so `set_bg … checksum calc` sees the change). */
+function debugfsScript(p: string, lines: string[]): void {
+  execFileSync('debugfs', ['-w', '-f', '-', p], {
+    input: lines.join('\n') + '\n',
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+}
+
+const bmap = (p: string, file: string, logical: number): number =>
+  Number(debugfs(p, `bmap ${file} ${logical}`).trim());
+
+describe('mapExt4: every walk is bounded by the file system’s own sizes', () => {
+  async function boundedRefusal(p: string): Promise<string> {
+    const fh = await open(p, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const err = await mapExt4(boundedReader(handleReader(fh, size), size / 4096)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UsedMapError);
+      return (err as UsedMapError).message;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  it('a journal whose triple-indirect block points at itself', async () => {
+    const p = mkfs('tind-loop', 100, ['-t', 'ext3', '-b', '4096']);
+    const n = bmap(p, '<8>', 5); // a block in use (journal data), so only the walk can object
+    const self = Buffer.alloc(4096);
+    for (let k = 0; k < 1024; k++) self.writeUInt32LE(n, k * 4);
+    patch(p, n * 4096, (b) => self.copy(b));
+    debugfs(p, `sif <8> block[TIND] ${n}`, true);
+    expect(await boundedRefusal(p)).toMatch(
+      /inode 8 (visits block \d+ a second time|maps more blocks than its block count \(\d+\) says)/,
+    );
+  });
+
+  it('a journal extent tree five levels deep whose every node points 340 times at the next', async () => {
+    const p = mkfs('extent-fan', 100, ['-b', '4096']);
+    const nodes = [10, 11, 12, 13, 14].map((l) => bmap(p, '<8>', l));
+    nodes.forEach((at, level) => {
+      const depth = 4 - level;
+      patch(p, at * 4096, (b) => {
+        b.fill(0);
+        b.writeUInt16LE(0xf30a, 0);
+        b.writeUInt16LE(depth ? 340 : 1, 2);
+        b.writeUInt16LE(340, 4);
+        b.writeUInt16LE(depth, 6);
+        for (let k = 0; k < (depth ? 340 : 1); k++) {
+          const e = 12 + k * 12;
+          if (depth) b.writeUInt32LE(nodes[level + 1]!, e + 4);
+          else {
+            b.writeUInt16LE(1, e + 4);
+            b.writeUInt32LE(nodes[0]!, e + 8);
+          }
+        }
+      });
+    });
+    // The inode's root: depth 5, one index entry to the first node.
+    const words = [0x0001f30a, 0x00050004, 0, 0, nodes[0]!, 0];
+    for (let k = 0; k < 15; k++) debugfs(p, `sif <8> block[${k}] ${words[k] ?? 0}`, true);
+    expect(await boundedRefusal(p)).toMatch(/inode 8 visits block \d+ a second time/);
+  });
+
+  it('a journal extent tree deeper than ext4 allows, or whose levels do not step down by one', async () => {
+    const p = mkfs('extent-deep', 100, ['-b', '4096']);
+    const at = bmap(p, '<8>', 10);
+    patch(p, at * 4096, (b) => {
+      b.fill(0);
+      b.writeUInt16LE(0xf30a, 0);
+      b.writeUInt16LE(1, 2);
+      b.writeUInt16LE(340, 4);
+      b.writeUInt16LE(3, 6); // below a root of depth 1: must be 0
+      b.writeUInt32LE(at, 12 + 4);
+    });
+    const words = [0x0001f30a, 0x00010004, 0, 0, at, 0];
+    for (let k = 0; k < 15; k++) debugfs(p, `sif <8> block[${k}] ${words[k] ?? 0}`, true);
+    expect(await boundedRefusal(p)).toMatch(/damaged extent tree \(depth 3 below a node of depth 1\)/);
+    debugfs(p, `sif <8> block[1] ${0x00060004}`, true);
+    expect(await boundedRefusal(p)).toMatch(/damaged extent tree \(depth 6\)/);
+  });
+});
+
+describe('mapExt4: the bitmaps are checked against the files', () => {
+  it('blocks of a file marked free (bitmap and checksums rewritten by debugfs freeb) are noticed', async () => {
+    const p = mkfs('freeb', 100, ['-b', '4096']);
+    const file = '/var/cache/old/blob-1.bin';
+    const first = bmap(p, file, 3);
+    debugfs(p, `freeb ${first} 4`, true);
+    // The group's free count no longer matches its bitmap: the cheap check sees that.
+    expect(await refusal(p)).toMatch(/disagrees with its free-block count/);
+    // Counts made to agree (checksums recomputed): only the files can tell.
+    const group = Math.floor(first / 32768);
+    const text = dumpe2fs(p);
+    const groupFree = Number(
+      new RegExp(`^Group ${group}:[\\s\\S]*?^\\s+(\\d+) free blocks`, 'm').exec(text)![1],
+    );
+    const sbFree = Number(field(text, 'Free blocks'));
+    debugfsScript(p, [
+      `set_bg ${group} free_blocks_count ${groupFree + 4}`,
+      `set_bg ${group} checksum calc`,
+      `ssv free_blocks_count ${sbFree + 4}`,
+    ]);
+    // e2fsprogs sees it as a fixable error only; every checksum is valid.
+    const fsck = (() => {
+      try {
+        execFileSync('e2fsck', ['-fn', p], { stdio: 'pipe' });
+        return '';
+      } catch (e) {
+        return String((e as { stdout: Buffer }).stdout);
+      }
+    })();
+    expect(fsck).toMatch(/Block bitmap differences/);
+    expect(fsck).not.toMatch(/checksum/i);
+    const ino = debugfs(p, `stat ${file}`).match(/^Inode: (\d+)/)![1];
+    expect(await refusal(p)).toMatch(new RegExp(`mark 4 blocks of inode ${ino} as free`));
+  });
+
+  it('a block group whose free count disagrees with its bitmap, checksums recomputed', async () => {
+    const p = mkfs('bgfree', 300, ['-b', '4096']);
+    debugfsScript(p, ['set_bg 1 free_blocks_count 7', 'set_bg 1 checksum calc']);
+    expect(await refusal(p)).toMatch(/block bitmap of group 1 disagrees with its free-block count/);
+  });
+
+  it('a superblock whose free count disagrees with the groups', async () => {
+    const p = mkfs('sbfree', 300, ['-b', '4096']);
+    debugfs(p, 'ssv free_blocks_count 1000', true);
+    expect(await refusal(p)).toMatch(/the block groups count \d+ free blocks, the superblock 1000/);
+  });
+
+  it('a file whose i_blocks says more than its tree maps', async () => {
+    const p = mkfs('iblocks', 100, ['-b', '4096']);
+    const file = '/var/cache/old/blob-2.bin';
+    const blocks = Number(/Blockcount: (\d+)/.exec(debugfs(p, `stat ${file}`))![1]);
+    debugfs(p, `sif ${file} blocks ${blocks + 8}`, true);
+    expect(await refusal(p)).toMatch(/maps \d+ blocks but its block count says \d+/);
   });
 });

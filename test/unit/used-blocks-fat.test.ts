@@ -14,11 +14,13 @@ import {
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratch } from '../helpers/fixtures.js';
+import { fixture, scratch } from '../helpers/fixtures.js';
+import { sfdiskJson } from '../helpers/disk-tools.js';
 import { bootChecksumsOf, MiB, patternFile, writePattern } from '../helpers/used-card.js';
 import { bufferReader, handleReader } from '../../src-main/core/rawio/used-blocks/byte-reader.js';
 import { looksLikeFat, mapFat, parseFatBootSector } from '../../src-main/core/rawio/used-blocks/fat-map.js';
 import { UsedMapError } from '../../src-main/core/rawio/used-blocks/map-error.js';
+import { checkFat, refuseDamagedFat } from '../../src-main/core/rawio/used-blocks/fat-check.js';
 
 let dir: string;
 
@@ -183,3 +185,113 @@ async function firstSector(p: string): Promise<Buffer> {
   await fh.close();
   return b;
 }
+
+describe('checkFat: a FAT is checked before it is trusted', () => {
+  /** A FAT16 with two files a (300 kB) and b (200 kB), and where their chains are (mshowfat). */
+  function twoFiles(name: string, type: 12 | 16 | 32 = 16, mib = 64) {
+    const p = join(dir, `${name}.fs`);
+    patternFile(p, mib * MiB, `${name}-old`);
+    execFileSync('mkfs.vfat', ['-F', String(type), '-n', 'RPICFG', p], { stdio: 'ignore' });
+    const a = join(dir, `${name}-a.bin`);
+    const b = join(dir, `${name}-b.bin`);
+    writeFileSync(a, '');
+    writeFileSync(b, '');
+    execFileSync('truncate', ['-s', '300000', a]);
+    execFileSync('truncate', ['-s', '200000', b]);
+    writePattern(a, 0, 300000, `${name}-a`);
+    writePattern(b, 0, 200000, `${name}-b`);
+    execFileSync('mcopy', ['-i', p, a, b, '::/']);
+    const chain = (f: string): [number, number] => {
+      const m = /<(\d+)-(\d+)>/.exec(execFileSync('mshowfat', ['-i', p, f], { encoding: 'utf8' }))!;
+      return [Number(m[1]), Number(m[2])];
+    };
+    return { p, a: chain(`::/${name}-a.bin`), b: chain(`::/${name}-b.bin`) };
+  }
+
+  /** Sets FAT16 entry `c` to `v` in the given FAT copies (default: all). */
+  async function setEntry(p: string, c: number, v: number, copies?: number[]): Promise<void> {
+    const g = parseFatBootSector(await firstSector(p), 2 ** 40)!;
+    for (const k of copies ?? [...Array(g.fats).keys()]) {
+      patch(p, (g.reservedSectors + k * g.fatSectors) * 512 + c * 2, (b) => b.writeUInt16LE(v, 0), 2);
+    }
+  }
+
+  async function problems(p: string): Promise<string[]> {
+    const fh = await open(p, 'r');
+    try {
+      return (await checkFat(handleReader(fh, (await fh.stat()).size))).problems;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  const fsckFat = (p: string) => spawnSync('fsck.fat', ['-n', p], { encoding: 'utf8' });
+
+  it('finds nothing wrong with FATs that fsck.fat calls clean', async () => {
+    for (const type of [12, 16, 32] as const) {
+      const { p } = twoFiles(`sound${type}`, type, type === 32 ? 100 : type === 12 ? 4 : 64);
+      expect(fsckFat(p).status).toBe(0);
+      expect(await problems(p)).toEqual([]);
+    }
+  });
+
+  it('a chain that loops back to its start: refused, and mapFat copies the partition in full', async () => {
+    const { p, a } = twoFiles('loop');
+    await setEntry(p, a[1], a[0]);
+    expect(fsckFat(p).status).not.toBe(0);
+    expect(await problems(p)).toEqual([
+      `${a[1] - a[0] + 1} clusters are on cluster chains that loop (first: cluster ${a[0]})`,
+    ]);
+    const err = await mapFile(p).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsedMapError);
+    expect((err as UsedMapError).message).toMatch(/chains that loop/);
+  });
+
+  it('FAT copies that differ', async () => {
+    const { p, a } = twoFiles('copies');
+    await setEntry(p, a[0] + 5, 0, [1]);
+    expect(`${fsckFat(p).stdout}`).toMatch(/FATs differ/);
+    expect(await problems(p)).toEqual([
+      expect.stringMatching(/^FAT copy 2 differs from FAT copy 1 in 1 entries \(first: cluster \d+\)$/),
+    ]);
+    await expect(mapFile(p)).rejects.toThrow(/FAT copy 2 differs/);
+  });
+
+  it('cross-linked chains, and a chain that runs into a free cluster', async () => {
+    const { p, a, b } = twoFiles('crossed');
+    await setEntry(p, a[0] + 3, b[0] + 10);
+    expect(fsckFat(p).status).not.toBe(0);
+    expect((await problems(p)).join('\n')).toMatch(
+      new RegExp(
+        `cluster ${b[0] + 10} is linked from two chains \\(cross-linked, one of them at cluster \\d+\\)`,
+      ),
+    );
+    const free = twoFiles('tofree');
+    await setEntry(free.p, free.b[1], free.b[1] + 50);
+    expect(fsckFat(free.p).status).not.toBe(0);
+    expect(await problems(free.p)).toEqual([
+      `cluster ${free.b[1]} links to cluster ${free.b[1] + 50}, which is free`,
+    ]);
+  });
+
+  it('refuseDamagedFat: the boot partition of an image, checked where shrink and clone can call it', async () => {
+    const card = join(dir, 'card.img');
+    execFileSync('cp', ['--sparse=always', fixture('provisioned', { fillMiB: 8 }), card]);
+    await expect(refuseDamagedFat(card)).resolves.toBeUndefined();
+    const p1 = sfdiskJson(card).partitions[0]!.start * 512;
+    const boot = Buffer.alloc(512);
+    const fd = openSync(card, 'r+');
+    readSync(fd, boot, 0, 512, p1);
+    const g = parseFatBootSector(boot, 2 ** 40)!;
+    // FAT32: entry 2 is the root directory; make the second copy say it is free.
+    writeSync(fd, Buffer.alloc(4), 0, 4, p1 + (g.reservedSectors + g.fatSectors) * g.bytesPerSector + 8);
+    closeSync(fd);
+    await expect(refuseDamagedFat(card)).rejects.toMatchObject({
+      code: 'bad-input',
+      message: expect.stringMatching(
+        /^the FAT of partition 1 is damaged: FAT copy 2 differs from FAT copy 1/,
+      ),
+    });
+    await expect(refuseDamagedFat(card, 3)).rejects.toMatchObject({ code: 'bad-input' });
+  });
+});

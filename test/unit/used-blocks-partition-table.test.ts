@@ -1,6 +1,7 @@
 // The partition table reader against tables written by sfdisk, and against damaged ones.
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { sfdiskJson } from '../helpers/disk-tools.js';
 import { handleReader } from '../../src-main/core/rawio/used-blocks/byte-reader.js';
 import { readPartitionTable } from '../../src-main/core/rawio/used-blocks/partition-table.js';
 import { UsedMapError } from '../../src-main/core/rawio/used-blocks/map-error.js';
+import { mapCard } from '../../src-main/core/rawio/used-blocks/used-ranges.js';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -144,5 +146,95 @@ describe('readPartitionTable', () => {
     const t = await read(fat);
     expect(t.scheme).toBe('none');
     expect(t.partitions).toEqual([]);
+  });
+});
+
+describe('readPartitionTable: a GPT is checked before anything it describes is read', () => {
+  const GiB = 1024 * MiB;
+
+  /** Rewrites fields of the GPT header at `lba` and its CRC, as a crafted card would carry them. */
+  function craftHeader(
+    path: string,
+    lba: number,
+    fields: { count?: number; size?: number; entriesLba?: bigint },
+  ): void {
+    const fd = openSync(path, 'r+');
+    try {
+      const s = Buffer.alloc(512);
+      readSync(fd, s, 0, 512, lba * 512);
+      if (fields.count !== undefined) s.writeUInt32LE(fields.count, 80);
+      if (fields.size !== undefined) s.writeUInt32LE(fields.size, 84);
+      if (fields.entriesLba !== undefined) s.writeBigUInt64LE(fields.entriesLba, 72);
+      s.writeUInt32LE(0, 16);
+      s.writeUInt32LE(crc32(s.subarray(0, s.readUInt32LE(12))), 16);
+      writeSync(fd, s, 0, 512, lba * 512);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Fails the test at once (a plain Error, not a map error) on any read larger than 16 MiB. */
+  async function readBounded(path: string) {
+    const fh = await open(path, 'r');
+    try {
+      const inner = handleReader(fh, (await fh.stat()).size);
+      return await readPartitionTable({
+        size: inner.size,
+        read: (offset, length) => {
+          if (length > 16 * MiB) throw new Error(`a read of ${length} bytes`);
+          return inner.read(offset, length);
+        },
+      });
+    } finally {
+      await fh.close();
+    }
+  }
+
+  const table = 'label: gpt\nstart=2048, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n';
+
+  it('an entry array of 4 GiB (4096 entries of 1 MiB) on a 5 GiB card is refused without reading it', async () => {
+    const p = image('gpt-huge.img', 5 * GiB, table);
+    const last = (5 * GiB) / 512 - 1;
+    craftHeader(p, 1, { count: 4096, size: MiB });
+    // The backup is still good: used, with the reason the primary was not.
+    const t = await readBounded(p);
+    expect(asSectors(t)).toEqual([{ start: 2048, size: 20480 }]);
+    expect(t.notes.join()).toMatch(/primary GPT is damaged \(.*impossible entry size of 1048576 bytes/);
+    craftHeader(p, last, { count: 4096, size: MiB });
+    const err = await readBounded(p).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UsedMapError);
+    expect((err as UsedMapError).message).toMatch(
+      /neither GPT is valid: primary: .*entry size of 1048576 bytes.*; backup: .*entry size of 1048576 bytes/,
+    );
+    // mapCard turns it into a full copy with the reason, never an internal error.
+    const fh = await open(p, 'r');
+    try {
+      const m = await mapCard(handleReader(fh, 5 * GiB));
+      expect(m.fallbacks.join()).toMatch(/neither GPT is valid/);
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('too many entries, an array past the end of the card, or one with a wrong CRC', async () => {
+    const p = image('gpt-count.img', 32 * MiB, table);
+    const last = (32 * MiB) / 512 - 1;
+    craftHeader(p, 1, { count: 1 << 20 });
+    craftHeader(p, last, { entriesLba: 1n << 40n });
+    const msg = await readBounded(p).then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    expect(msg).toMatch(/primary: .*describes 1048576 entries of 128 bytes/);
+    expect(msg).toMatch(/backup: .*places its entries at sector 1099511627776, past the end of the card/);
+    const q = image('gpt-crc.img', 32 * MiB, table);
+    const fd = openSync(q, 'r+');
+    writeSync(fd, Buffer.from([0xff]), 0, 1, 2 * 512 + 200); // inside the primary entry array
+    closeSync(fd);
+    const t = await readBounded(q);
+    expect(t.notes.join()).toMatch(/entry array of the header at sector 1 has a wrong CRC/);
   });
 });

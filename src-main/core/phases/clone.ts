@@ -3,7 +3,7 @@
  * (partition-table.dump, sdc1-boot.partclone.gz, sdc2-root.partclone.gz, restore_golden.sh) and a
  * manifest. Written as golden-clone-NAME.partial/ and renamed only when complete and checked.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../cards/raw-disk.js';
@@ -14,6 +14,7 @@ import { manifestPathFor, newManifest, writeManifest, type ManifestFile } from '
 import { discard, publish, refuseExisting, runProbes, sha256File, toolVersions } from './common.js';
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
 import { stageCard } from './card-staging.js';
+import { refuseUnclonedPartitions } from './clone-layout.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 import { ensureLibraryDir, makeOwnerOnly, OWNER_DIR } from '../library/owner-only.js';
@@ -61,6 +62,7 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
     } finally {
       await staged.release();
     }
+    refuseUnclonedPartitions(await readFile(join(partial, 'partition-table.dump'), 'utf8'));
 
     await makeOwnerOnly(partial); // what the script wrote, with its own umask
     ctx.step('checksum', 'Computing checksums');

@@ -81,6 +81,7 @@ const RO_UNDERSTOOD =
 
 const STATE_VALID = 0x1;
 const STATE_ERROR = 0x2;
+export const BG_INODE_UNINIT = 0x1;
 export const BG_BLOCK_UNINIT = 0x2;
 
 export interface Ext4Super {
@@ -101,6 +102,10 @@ export interface Ext4Super {
   roCompat: number;
   backupBgs: [number, number];
   journalInum: number;
+  /** The first inode that is not reserved (11 on revision 0). */
+  firstIno: number;
+  /** Free blocks as the superblock counts them. */
+  freeBlocksCount: number;
   /** The needs_recovery flag: the journal may hold changes not yet written in place. */
   needsRecovery: boolean;
   csumSeed: number;
@@ -115,6 +120,9 @@ export interface GroupDesc {
   freeBlocks: number;
   flags: number;
   blockBitmapCsum: number;
+  inodeBitmapCsum: number;
+  /** Inodes at the end of the group's table never used (gdt_csum / metadata_csum only). */
+  itableUnused: number;
 }
 
 export function fail(message: string, hint?: string): never {
@@ -198,6 +206,8 @@ export function parseSuperblock(b: Buffer, partitionBytes: number): Ext4Super {
     fail(`impossible group descriptor size ${descSize}`);
   }
   if (blocksCount <= firstDataBlock) fail('the file system has no blocks');
+  const firstIno = rev ? b.readUInt32LE(0x54) : 11;
+  if (firstIno < 11) fail(`impossible first inode ${firstIno}`);
   if (blocksCount * blockSize > partitionBytes) {
     fail(
       `the file system (${blocksCount * blockSize} bytes) is larger than its partition (${partitionBytes} bytes)`,
@@ -227,6 +237,8 @@ export function parseSuperblock(b: Buffer, partitionBytes: number): Ext4Super {
     roCompat,
     backupBgs: [b.readUInt32LE(0x24c), b.readUInt32LE(0x250)],
     journalInum: compat & COMPAT_HAS_JOURNAL ? b.readUInt32LE(0xe0) : 0,
+    firstIno,
+    freeBlocksCount: b.readUInt32LE(0x0c) + (is64 ? b.readUInt32LE(0x158) * 2 ** 32 : 0),
     needsRecovery: (incompat & INCOMPAT.recover) !== 0,
     csumSeed,
     uuid,

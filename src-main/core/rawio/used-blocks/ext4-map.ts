@@ -7,8 +7,11 @@
  * computes it. The journal (inode 8) must lie on used blocks: it is walked and checked.
  *
  * Checked on the way, so a wrong map is never trusted: magic and geometry, superblock,
- * descriptor and bitmap checksums (metadata_csum or gdt_csum), free-block counts where the bitmap
- * has no checksum, a clean unmount (a needs_recovery flag is accepted only over an empty journal).
+ * descriptor and bitmap checksums (metadata_csum or gdt_csum), every group's free-block count
+ * against its bitmap and the superblock's total against the groups', a clean unmount (a
+ * needs_recovery flag is accepted only over an empty journal), and every inode in use against
+ * the bitmaps (ext4-inode-check.ts: its blocks must be marked used, as many as its i_blocks
+ * says). Walks of block trees are bounded by the file system's own sizes (ext4-inode.ts).
  * Anything unexpected raises UsedMapError (the partition is then copied in full).
  */
 import type { ByteReader } from './byte-reader.js';
@@ -27,7 +30,9 @@ import {
   type Ext4Super,
   type GroupDesc,
 } from './ext4-layout.js';
-import { checkJournalEmpty, inodeBlocks } from './ext4-journal.js';
+import { checkJournalEmpty, journalBlocks } from './ext4-journal.js';
+import { BlockTreeWalker } from './ext4-inode.js';
+import { checkInodesMapped } from './ext4-inode-check.js';
 import type { FsUsedMap } from './fs-map.js';
 
 /** Reads blocks by number, coalescing neighbours into one read of up to 1 MiB. */
@@ -92,6 +97,10 @@ async function readDescriptors(reader: ByteReader, layout: Ext4Layout): Promise<
       freeBlocks: d.readUInt16LE(0xc) + (is64 ? d.readUInt16LE(0x2c) * 65536 : 0),
       flags: d.readUInt16LE(0x12),
       blockBitmapCsum: d.readUInt16LE(0x18) + (sb.descSize >= 0x3a ? d.readUInt16LE(0x38) * 65536 : 0),
+      inodeBitmapCsum: d.readUInt16LE(0x1a) + (sb.descSize >= 0x3c ? d.readUInt16LE(0x3a) * 65536 : 0),
+      itableUnused: layout.hasGroupDescCsum
+        ? d.readUInt16LE(0x1c) + (is64 ? d.readUInt16LE(0x32) * 65536 : 0)
+        : 0,
     };
     const itableEnd = desc.inodeTable + layout.inodeTableBlocks;
     for (const [what, at, end] of [
@@ -138,7 +147,10 @@ async function addBitmaps(
       const sum = crc32cRaw(sb.csumSeed, bitmap.subarray(0, sb.blocksPerGroup / 8));
       const expected = sb.descSize >= 0x3a ? sum : sum & 0xffff;
       if (expected !== d.blockBitmapCsum) fail(`the block bitmap of group ${g} has a wrong checksum`);
-    } else if (countFree(bitmap, blocks) !== d.freeBlocks) {
+    }
+    // A valid checksum only says the bitmap is the one that was written: its count of free
+    // blocks must still agree with the descriptor's.
+    if (countFree(bitmap, blocks) !== d.freeBlocks) {
       fail(`the block bitmap of group ${g} disagrees with its free-block count`);
     }
     const first = layout.groupFirstBlock(g);
@@ -173,9 +185,15 @@ export async function mapExt4(reader: ByteReader): Promise<FsUsedMap> {
   }
   const uninit = await addBitmaps(reader, layout, descs, used);
 
+  const groupFree = descs.reduce((n, d) => n + d.freeBlocks, 0);
+  if (groupFree !== sb.freeBlocksCount) {
+    fail(`the block groups count ${groupFree} free blocks, the superblock ${sb.freeBlocksCount}`);
+  }
+
+  const walker = new BlockTreeWalker(reader, sb);
   let journalNote = '';
   if (sb.journalInum) {
-    const journal = await inodeBlocks(reader, layout, descs, sb.journalInum);
+    const journal = await journalBlocks(reader, layout, descs, sb.journalInum, walker);
     let missing = journal.tree.filter((b) => !used.has(b)).length;
     for (const [, first, count] of journal.data) {
       for (let b = first; b < first + count; b++) if (!used.has(b)) missing++;
@@ -188,6 +206,8 @@ export async function mapExt4(reader: ByteReader): Promise<FsUsedMap> {
   } else if (sb.needsRecovery) {
     fail('the file system needs recovery from an external journal');
   }
+
+  const checked = await checkInodesMapped(reader, layout, descs, used, walker, new Set([sb.journalInum]));
 
   const ranges: ByteRange[] = used.toByteRanges(sb.blockSize);
   const usedBytes = ranges.reduce((n, r) => n + r.end - r.start, 0);
@@ -205,7 +225,8 @@ export async function mapExt4(reader: ByteReader): Promise<FsUsedMap> {
     usedBytes,
     details:
       `${sb.blockSize}-byte blocks, ${sb.groups} groups (${uninit} uninitialised), ` +
-      `${usedBytes / sb.blockSize} of ${sb.blocksCount} blocks used; ${features.join(' ')}${journalNote}`,
+      `${usedBytes / sb.blockSize} of ${sb.blocksCount} blocks used, ${checked.inodes} inodes checked; ` +
+      `${features.join(' ')}${journalNote}`,
   };
 }
 

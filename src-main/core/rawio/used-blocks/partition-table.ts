@@ -31,6 +31,8 @@ export interface PartitionTable {
   tableAreas: ByteRange[];
   /** Things worth telling the user (a damaged primary GPT, a broken EBR chain…). */
   notes: string[];
+  /** MBR: the extended partition that holds the logical ones (byte offset and length). */
+  extended?: { start: number; length: number; type: string };
 }
 
 const EXTENDED = new Set([0x05, 0x0f, 0x85]);
@@ -101,7 +103,14 @@ async function readMbr(reader: ByteReader, entries: MbrEntry[]): Promise<Partiti
     });
   });
   const extended = entries.find((e) => EXTENDED.has(e.type));
-  if (extended) await readLogical(reader, extended.lba, table);
+  if (extended) {
+    table.extended = {
+      start: extended.lba * SECTOR,
+      length: extended.sectors * SECTOR,
+      type: hex2(extended.type),
+    };
+    await readLogical(reader, extended.lba, table);
+  }
   return table;
 }
 
@@ -151,36 +160,70 @@ function u64(buf: Buffer, o: number): number {
   return Number(v);
 }
 
-async function readGptHeader(reader: ByteReader, lba: number): Promise<GptHeader | undefined> {
-  if (lba <= 0 || (lba + 1) * SECTOR > reader.size) return undefined;
+/** The largest entry array read (the usual one is 16 KiB: 128 entries of 128 bytes). */
+export const MAX_GPT_ENTRY_BYTES = 1024 * 1024;
+const ENTRY_SIZES = new Set([128, 256, 512, 1024, 2048, 4096]);
+
+type Checked<T> = { ok: T } | { why: string };
+
+/**
+ * The GPT header at `lba`, checked before anything it describes is read: signature, header size
+ * and CRC, its own LBA, an entry size of 128·2^n up to 4096 bytes, an entry array of at most
+ * MAX_GPT_ENTRY_BYTES that lies on the card and not over the header.
+ */
+async function readGptHeader(reader: ByteReader, lba: number): Promise<Checked<GptHeader>> {
+  if (lba <= 0 || (lba + 1) * SECTOR > reader.size) return { why: `sector ${lba} is not on the card` };
   const s = await reader.read(lba * SECTOR, SECTOR);
-  if (s.toString('latin1', 0, 8) !== 'EFI PART') return undefined;
+  if (s.toString('latin1', 0, 8) !== 'EFI PART') return { why: `no GPT signature at sector ${lba}` };
   const size = s.readUInt32LE(12);
-  if (size < 92 || size > SECTOR) return undefined;
+  if (size < 92 || size > SECTOR)
+    return { why: `the header at sector ${lba} has an impossible size (${size})` };
   const copy = Buffer.from(s.subarray(0, size));
   copy.writeUInt32LE(0, 16);
-  if (crc32(copy) !== s.readUInt32LE(16)) return undefined;
-  const h: GptHeader = {
-    myLba: u64(s, 24),
-    alternateLba: u64(s, 32),
-    entriesLba: u64(s, 72),
-    entryCount: s.readUInt32LE(80),
-    entrySize: s.readUInt32LE(84),
-    entriesCrc: s.readUInt32LE(88),
-  };
-  if (h.myLba !== lba || h.entrySize < 128 || h.entrySize % 8 !== 0 || h.entryCount > 4096) return undefined;
-  return h;
+  if (crc32(copy) !== s.readUInt32LE(16)) return { why: `the header at sector ${lba} has a wrong CRC` };
+  let h: GptHeader;
+  try {
+    h = {
+      myLba: u64(s, 24),
+      alternateLba: u64(s, 32),
+      entriesLba: u64(s, 72),
+      entryCount: s.readUInt32LE(80),
+      entrySize: s.readUInt32LE(84),
+      entriesCrc: s.readUInt32LE(88),
+    };
+  } catch (err) {
+    if (err instanceof UsedMapError) return { why: `the header at sector ${lba}: ${err.message}` };
+    throw err;
+  }
+  const at = `the header at sector ${lba}`;
+  if (h.myLba !== lba) return { why: `${at} says it is at sector ${h.myLba}` };
+  if (!ENTRY_SIZES.has(h.entrySize)) {
+    return { why: `${at} has an impossible entry size of ${h.entrySize} bytes (128, 256 … 4096)` };
+  }
+  const bytes = h.entryCount * h.entrySize;
+  if (h.entryCount === 0 || bytes > MAX_GPT_ENTRY_BYTES) {
+    return {
+      why: `${at} describes ${h.entryCount} entries of ${h.entrySize} bytes (${bytes} bytes; at most ${MAX_GPT_ENTRY_BYTES} are read)`,
+    };
+  }
+  const end = h.entriesLba * SECTOR + bytes;
+  if (h.entriesLba === 0 || end > reader.size) {
+    return { why: `${at} places its entries at sector ${h.entriesLba}, past the end of the card` };
+  }
+  if (h.entriesLba <= lba && end > lba * SECTOR) return { why: `${at} places its entries over itself` };
+  return { ok: h };
 }
 
 function entrySectors(h: GptHeader): number {
   return Math.ceil((h.entryCount * h.entrySize) / SECTOR);
 }
 
-async function readGptEntries(reader: ByteReader, h: GptHeader): Promise<Buffer | undefined> {
-  const bytes = h.entryCount * h.entrySize;
-  if (h.entriesLba * SECTOR + bytes > reader.size) return undefined;
-  const data = await reader.read(h.entriesLba * SECTOR, bytes);
-  return crc32(data) === h.entriesCrc ? data : undefined;
+/** The entry array of a checked header (at most MAX_GPT_ENTRY_BYTES), if its CRC matches. */
+async function readGptEntries(reader: ByteReader, h: GptHeader): Promise<Checked<Buffer>> {
+  const data = await reader.read(h.entriesLba * SECTOR, h.entryCount * h.entrySize);
+  return crc32(data) === h.entriesCrc
+    ? { ok: data }
+    : { why: `the entry array of the header at sector ${h.myLba} has a wrong CRC` };
 }
 
 /** A GUID as text: the first three fields are little-endian on disk. */
@@ -193,27 +236,38 @@ function guid(b: Buffer): string {
 async function readGpt(reader: ByteReader): Promise<PartitionTable> {
   const notes: string[] = [];
   const lastLba = Math.floor(reader.size / SECTOR) - 1;
-  const primary = await readGptHeader(reader, 1);
-  const primaryEntries = primary && (await readGptEntries(reader, primary));
-  let backup = await readGptHeader(reader, primary?.alternateLba ?? lastLba);
-  if (!backup && primary?.alternateLba !== lastLba) backup = await readGptHeader(reader, lastLba);
-  const backupEntries = backup && (await readGptEntries(reader, backup));
+  const both = async (lba: number): Promise<Checked<[GptHeader, Buffer]>> => {
+    const h = await readGptHeader(reader, lba);
+    if (!('ok' in h)) return h;
+    const e = await readGptEntries(reader, h.ok);
+    return 'ok' in e ? { ok: [h.ok, e.ok] } : e;
+  };
+  const primaryHeader = await readGptHeader(reader, 1);
+  const primaryFull = 'ok' in primaryHeader ? await both(1) : primaryHeader;
+  const primary = 'ok' in primaryHeader ? primaryHeader.ok : undefined;
+  const alternate = primary?.alternateLba ?? lastLba;
+  let backupHeader = await readGptHeader(reader, alternate);
+  if (!('ok' in backupHeader) && alternate !== lastLba) backupHeader = await readGptHeader(reader, lastLba);
+  const backup = 'ok' in backupHeader ? backupHeader.ok : undefined;
+  const backupFull = backup ? await both(backup.myLba) : (backupHeader as { why: string });
 
-  let header = primary;
-  let data = primaryEntries;
-  if (!primary || !primaryEntries) {
-    if (!backup || !backupEntries) {
-      throw new UsedMapError(
-        'gpt',
-        'the card has a protective MBR but neither GPT (primary nor backup) is valid',
-        'the whole card is copied in full; repair the table with gdisk or sfdisk first',
-      );
-    }
-    notes.push('the primary GPT is damaged; the backup GPT at the end of the card was used');
-    header = backup;
-    data = backupEntries;
-  } else if (!backup || !backupEntries) {
-    notes.push('the backup GPT at the end of the card is missing or damaged');
+  let header: GptHeader;
+  let data: Buffer;
+  if ('ok' in primaryFull) {
+    [header, data] = primaryFull.ok;
+    if (!('ok' in backupFull))
+      notes.push(`the backup GPT at the end of the card is missing or damaged (${backupFull.why})`);
+  } else if ('ok' in backupFull) {
+    notes.push(
+      `the primary GPT is damaged (${primaryFull.why}); the backup GPT at the end of the card was used`,
+    );
+    [header, data] = backupFull.ok;
+  } else {
+    throw new UsedMapError(
+      'gpt',
+      `the card has a protective MBR but neither GPT is valid: primary: ${primaryFull.why}; backup: ${backupFull.why}`,
+      'the whole card is copied in full; repair the table with gdisk or sfdisk first',
+    );
   }
 
   const tableAreas: ByteRange[] = [{ start: 0, end: SECTOR }];
@@ -224,15 +278,15 @@ async function readGpt(reader: ByteReader): Promise<PartitionTable> {
   if (primary) addHeader(primary);
   else tableAreas.push({ start: SECTOR, end: (2 + 32) * SECTOR });
   if (backup) addHeader(backup);
-  else if (header) {
+  else {
     // Where the backup belongs: the last sector, its entries right before it.
     const at = Math.min(header.alternateLba, lastLba);
-    tableAreas.push({ start: (at - entrySectors(header)) * SECTOR, end: (at + 1) * SECTOR });
+    tableAreas.push({ start: Math.max(0, at - entrySectors(header)) * SECTOR, end: (at + 1) * SECTOR });
   }
 
   const partitions: Partition[] = [];
-  for (let i = 0; i < header!.entryCount; i++) {
-    const e = data!.subarray(i * header!.entrySize, (i + 1) * header!.entrySize);
+  for (let i = 0; i < header.entryCount; i++) {
+    const e = data.subarray(i * header.entrySize, (i + 1) * header.entrySize);
     if (e.subarray(0, 16).every((b) => b === 0)) continue;
     const first = u64(e, 32);
     const last = u64(e, 40);
