@@ -156,6 +156,16 @@ describe('ods-sd insert (Phase 0)', () => {
     });
   });
 
+  it('keeps owner, group and mode of the files it edits (/etc/shadow stays root:shadow 0640)', async () => {
+    expect(debugfsStat(base, '/etc/shadow')).toMatchObject({ mode: '0640', uid: 0, gid: 42 });
+    const lib = join(dir, 'lib-owners');
+    const r = await insert({ base, payload, secrets, version: '9.1.9', tag: 'OWNERS', library: lib });
+    expect(r.code, r.stderr).toBe(0);
+    const img = join(lib, 'ods-atlas-golden-v9-1-9-OWNERS.img');
+    expect(debugfsCat(img, '/etc/shadow')).toMatch(/^root:\$6\$/);
+    expect(debugfsStat(img, '/etc/shadow')).toMatchObject({ type: 'regular', mode: '0640', uid: 0, gid: 42 });
+  });
+
   it('accepts a compressed base (.img.xz) and leaves it untouched', async () => {
     const xz = join(dir, 'base.img.xz');
     execFileSync('bash', ['-c', 'xz -T0 -1 -c -- "$1" > "$2"', 'xz', base, xz]);
