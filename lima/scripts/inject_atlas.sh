@@ -82,7 +82,8 @@ atlas_e2fsck "$root"
 atlas_step cmdline 0 "Patching cmdline.txt on the boot partition"
 fat="$img@@$((p1_start * 512))"
 if cmdline=$(mtype -i "$fat" ::cmdline.txt 2>/dev/null); then
-  cmdline=$(printf '%s' "$cmdline" | tr -d '\r\n')
+  # One line: the kernel reads only the first; a second line joins with a space.
+  cmdline=$(printf '%s' "$cmdline" | tr '\r\n\t' '   ' | tr -s ' ' | sed 's/^ //; s/ $//')
   for word in consoleblank=0 splash quiet plymouth.ignore-serial-consoles vt.global_cursor_default=0; do
     case " $cmdline " in *" $word "*) ;; *) cmdline="$cmdline $word" ;; esac
   done
