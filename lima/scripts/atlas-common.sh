@@ -115,10 +115,12 @@ atlas_mount() { # atlas_mount VAR DEV [ro|rw]: mounts the ext4 on DEV, sets VAR 
   local _var=$1 _dev=$2 _mode=${3:-ro} _dir
   _dir=$(mktemp -d /tmp/atlas-mnt.XXXXXX)
   ATLAS_TMPDIRS+=("$_dir")
+  # nosymfollow: the kernel follows no symlink on this mount, so no tool can be led out of the
+  # image by one; paths inside it are resolved by atlas_img_path (below) as the image's root would.
   if [ "$_mode" = ro ]; then
-    mount -t ext4 -o ro,noload,nodev,nosuid,noexec "$_dev" "$_dir" || atlas_fail mount "could not mount the root file system read-only"
+    mount -t ext4 -o ro,noload,nodev,nosuid,noexec,nosymfollow "$_dev" "$_dir" || atlas_fail mount "could not mount the root file system read-only"
   else
-    mount -t ext4 -o nodev,nosuid,noexec "$_dev" "$_dir" || atlas_fail mount "could not mount the root file system"
+    mount -t ext4 -o nodev,nosuid,noexec,nosymfollow "$_dev" "$_dir" || atlas_fail mount "could not mount the root file system"
   fi
   ATLAS_MOUNTS+=("$_dir")
   printf -v "$_var" '%s' "$_dir"
@@ -156,4 +158,174 @@ atlas_e2fsck() {
   local rc=0
   e2fsck -f -y "$1" >&2 || rc=$?
   [ "$rc" -le 2 ] || atlas_fail fsck "e2fsck found errors it could not fix on the root file system (exit $rc)"
+}
+
+# ---------------------------------------------------------------- paths inside an image
+# A mounted image's root (ROOT, from atlas_mount) is untrusted: any directory in it may be a
+# symlink to /etc or ../../.. . Scripts never touch "$ROOT/some/path" themselves: they go through
+# the functions below, which resolve an in-image PATH component by component as the image's own
+# root would (an absolute link starts again at ROOT, ".." stops at ROOT, at most 40 links, so a
+# loop is refused) and hand the tools a path made of real directories only. The mount's
+# nosymfollow option backs this up: a path that still held a symlink would fail, never escape.
+
+ATLAS_IMG_MAXLINKS=40
+
+# atlas_img_walk VAR ROOT PATH follow|nofollow (the non-fatal form): sets VAR to the in-image path (starting with /,
+# no symlinks in it but, with nofollow, the last component). Returns 1 with ATLAS_IMG_ERR set
+# when the path cannot be resolved (symlink loop, bad path).
+atlas_img_walk() {
+  local __var=$1 __root=$2 __path=$3 __last=$4 __done="" __comp __target __links=0
+  local -a __todo __more
+  ATLAS_IMG_ERR=""
+  case "$__path" in
+    /*) ;;
+    *) ATLAS_IMG_ERR="not an absolute path: $__path"; return 1 ;;
+  esac
+  case "$__path" in *$'\n'* | *$'\r'*) ATLAS_IMG_ERR="path contains a line break"; return 1 ;; esac
+  IFS=/ read -r -a __todo <<<"$__path"
+  while [ ${#__todo[@]} -gt 0 ]; do
+    __comp=${__todo[0]}
+    __todo=("${__todo[@]:1}")
+    case "$__comp" in
+      '' | .) continue ;;
+      ..) __done=${__done%/*}; continue ;;
+    esac
+    if [ -L "$__root$__done/$__comp" ] && { [ "$__last" = follow ] || _atlas_img_more "${__todo[@]}"; }; then
+      __links=$((__links + 1))
+      if [ "$__links" -gt "$ATLAS_IMG_MAXLINKS" ]; then
+        ATLAS_IMG_ERR="$__path: too many levels of symbolic links (a symlink loop in the image)"
+        return 1
+      fi
+      __target=$(readlink -- "$__root$__done/$__comp") || { ATLAS_IMG_ERR="$__path: unreadable symlink"; return 1; }
+      case "$__target" in
+        '') ATLAS_IMG_ERR="$__path: empty symlink"; return 1 ;;
+        *$'\n'* | *$'\r'*) ATLAS_IMG_ERR="$__path: symlink target contains a line break"; return 1 ;;
+        /*) __done="" ;;
+      esac
+      IFS=/ read -r -a __more <<<"$__target"
+      __todo=("${__more[@]}" "${__todo[@]}")
+    else
+      __done="$__done/$__comp"
+    fi
+  done
+  printf -v "$__var" '%s' "${__done:-/}"
+}
+
+# True when a component list still names something (not only "" and ".").
+_atlas_img_more() {
+  local c
+  for c in "$@"; do case "$c" in '' | .) ;; *) return 0 ;; esac; done
+  return 1
+}
+
+# atlas_img_path VAR ROOT PATH: VAR = the host path of in-image PATH, every symlink followed
+# inside the image. atlas_img_lpath: the same, but the last component is the entry itself (a
+# symlink there is not followed). Both refuse (atlas_fail bad-input) a path that cannot resolve.
+# (Callers' variable names must not start with __.)
+atlas_img_path() {
+  local __in
+  atlas_img_walk __in "$2" "$3" follow || atlas_fail bad-input "in the image: $ATLAS_IMG_ERR"
+  printf -v "$1" '%s' "$2$__in"
+}
+atlas_img_lpath() {
+  local __in
+  atlas_img_walk __in "$2" "$3" nofollow || atlas_fail bad-input "in the image: $ATLAS_IMG_ERR"
+  printf -v "$1" '%s' "$2$__in"
+}
+
+# atlas_img_test OP ROOT PATH: test -e/-f/-d (symlinks followed in the image) or -L (the entry).
+# False, never fatal, when the path cannot resolve.
+atlas_img_test() {
+  local _op=$1 _root=$2 _p
+  case "$_op" in
+    -L) atlas_img_walk _p "$_root" "$3" nofollow || return 1 ;;
+    -e | -f | -d) atlas_img_walk _p "$_root" "$3" follow || return 1 ;;
+    *) atlas_fail usage "atlas_img_test: unknown test $_op" ;;
+  esac
+  test "$_op" "$_root$_p"
+}
+
+# atlas_img_mkdir ROOT PATH [MODE]: mkdir -p inside the image (new directories root-owned, MODE
+# or 0755); each existing component is resolved as the image would, so a linked folder is
+# followed inside the image.
+atlas_img_mkdir() {
+  local _root=$1 _path=$2 _mode=${3:-0755} _p
+  atlas_img_path _p "$_root" "$_path"
+  if [ ! -d "$_p" ]; then
+    [ ! -e "$_p" ] || atlas_fail bad-input "in the image: $_path exists and is not a directory"
+    mkdir -p -m "$_mode" -- "$_p" || atlas_fail io "could not create $_path in the image"
+  fi
+}
+
+# Parent folder of an in-image path, created when missing: sets VAR to its host path.
+_atlas_img_parent() {
+  local __var=$1 __root=$2 __parent=${3%/*}
+  atlas_img_mkdir "$__root" "${__parent:-/}"
+  atlas_img_path "$__var" "$__root" "${__parent:-/}"
+}
+
+# atlas_img_install SRC ROOT PATH MODE: a root-owned copy of host file SRC at in-image PATH
+# (an entry already there, a symlink included, is replaced, never written through).
+atlas_img_install() {
+  local _src=$1 _root=$2 _path=$3 _mode=$4 _dir
+  _atlas_img_parent _dir "$_root" "$_path"
+  install -m "$_mode" -o 0 -g 0 -T -- "$_src" "$_dir/${_path##*/}" || atlas_fail io "could not write $_path in the image"
+}
+
+# atlas_img_symlink TARGET ROOT PATH: the symlink PATH -> TARGET in the image (replacing a link).
+atlas_img_symlink() {
+  local _target=$1 _root=$2 _path=$3 _dir
+  _atlas_img_parent _dir "$_root" "$_path"
+  ln -sfnT -- "$_target" "$_dir/${_path##*/}" || atlas_fail io "could not create the link $_path in the image"
+}
+
+# atlas_img_touch ROOT PATH: an empty file at PATH, unless a file is already there.
+atlas_img_touch() {
+  local _root=$1 _path=$2 _dir _p
+  _atlas_img_parent _dir "$_root" "$_path"
+  atlas_img_path _p "$_root" "$_path"
+  [ -f "$_p" ] && return 0
+  [ ! -e "$_p" ] || atlas_fail bad-input "in the image: $_path exists and is not a file"
+  : >"$_p" || atlas_fail io "could not create $_path in the image"
+}
+
+# atlas_img_rm ROOT PATH: removes the entry (file or link; a link's target is kept).
+atlas_img_rm() {
+  local _p
+  atlas_img_walk _p "$1" "$2" nofollow || return 0
+  if [ -d "$1$_p" ] && [ ! -L "$1$_p" ]; then atlas_fail bad-input "in the image: $2 is a directory"; fi
+  rm -f -- "$1$_p"
+}
+
+# atlas_img_cat ROOT PATH: the content of in-image file PATH on stdout.
+atlas_img_cat() {
+  local _p
+  atlas_img_path _p "$1" "$2"
+  [ -f "$_p" ] || atlas_fail bad-input "in the image: $2 is not a file"
+  cat -- "$_p"
+}
+
+# atlas_img_rewrite ROOT PATH NEWFILE: replaces the content of in-image file PATH with host file
+# NEWFILE, writing into the same inode: owner, group, mode and attributes stay as they were.
+atlas_img_rewrite() {
+  local _root=$1 _path=$2 _new=$3 _p
+  atlas_img_path _p "$_root" "$_path"
+  [ -f "$_p" ] || atlas_fail bad-input "in the image: $_path is not a file"
+  cat -- "$_new" >"$_p" || atlas_fail io "could not rewrite $_path in the image"
+}
+
+# atlas_img_readlink ROOT PATH: the target of the symlink PATH (not followed), on stdout.
+atlas_img_readlink() {
+  local _p
+  atlas_img_walk _p "$1" "$2" nofollow || return 1
+  [ -L "$1$_p" ] || return 1
+  readlink -- "$1$_p"
+}
+
+# atlas_img_same ROOT PATH1 PATH2: true when both resolve (in the image) to the same existing file.
+atlas_img_same() {
+  local _a _b
+  atlas_img_walk _a "$1" "$2" follow || return 1
+  atlas_img_walk _b "$1" "$3" follow || return 1
+  [ -e "$1$_a" ] && [ "$_a" = "$_b" ]
 }

@@ -38,52 +38,52 @@ atlas_e2fsck "$root"
 
 atlas_step inject 0 "Injecting the Atlas payload"
 atlas_mount mnt "$root" rw
-[ -d "$mnt/usr" ] && [ -d "$mnt/etc" ] || atlas_fail bad-input "partition 2 is not a Linux root file system (no /usr, /etc)"
-if [ -e "$mnt/var/lib/ods/phase" ] || [ -d "$mnt/home/signage/ODS" ]; then
+atlas_img_test -d "$mnt" /usr && atlas_img_test -d "$mnt" /etc || atlas_fail bad-input "partition 2 is not a Linux root file system (no /usr, /etc)"
+if atlas_img_test -e "$mnt" /var/lib/ods/phase || atlas_img_test -d "$mnt" /home/signage/ODS; then
   atlas_fail wrong-phase "this image comes from a provisioned device (Phase 1): Insert needs a base Armbian image. Use clone/shrink for provisioned cards."
 fi
-if [ -e "$mnt/usr/local/bin/atlas_firstboot.sh" ] || [ -e "$mnt/var/lib/ods/atlas_firstboot_pending" ]; then
+if atlas_img_test -e "$mnt" /usr/local/bin/atlas_firstboot.sh || atlas_img_test -e "$mnt" /var/lib/ods/atlas_firstboot_pending; then
   atlas_fail wrong-phase "this image already carries the Atlas payload (a Phase 0 golden image): start from the base Armbian image"
 fi
 
-install -D -m 0755 -o 0 -g 0 "$payload/atlas_firstboot.sh" "$mnt/usr/local/bin/atlas_firstboot.sh"
+atlas_img_install "$payload/atlas_firstboot.sh" "$mnt" /usr/local/bin/atlas_firstboot.sh 0755
 atlas_result injected "/usr/local/bin/atlas_firstboot.sh 0755"
-install -D -m 0644 -o 0 -g 0 "$payload/atlas-firstboot.service" "$mnt/etc/systemd/system/atlas-firstboot.service"
+atlas_img_install "$payload/atlas-firstboot.service" "$mnt" /etc/systemd/system/atlas-firstboot.service 0644
 atlas_result injected "/etc/systemd/system/atlas-firstboot.service 0644"
-install -d -m 0755 "$mnt/etc/systemd/system/multi-user.target.wants"
-ln -sfn /etc/systemd/system/atlas-firstboot.service "$mnt/etc/systemd/system/multi-user.target.wants/atlas-firstboot.service"
+atlas_img_symlink /etc/systemd/system/atlas-firstboot.service "$mnt" /etc/systemd/system/multi-user.target.wants/atlas-firstboot.service
 atlas_result injected "/etc/systemd/system/multi-user.target.wants/atlas-firstboot.service symlink"
-install -D -m 0600 -o 0 -g 0 "$secrets" "$mnt/usr/local/etc/atlas_secrets.conf"
+atlas_img_install "$secrets" "$mnt" /usr/local/etc/atlas_secrets.conf 0600
 atlas_result injected "/usr/local/etc/atlas_secrets.conf 0600"
-install -d -m 0755 "$mnt/etc/ods" "$mnt/var/lib/ods"
-ln -sfn /usr/local/etc/atlas_secrets.conf "$mnt/etc/ods/atlas_secrets.conf"
+atlas_img_symlink /usr/local/etc/atlas_secrets.conf "$mnt" /etc/ods/atlas_secrets.conf
 atlas_result injected "/etc/ods/atlas_secrets.conf symlink"
-: >"$mnt/var/lib/ods/atlas_firstboot_pending"
+atlas_img_touch "$mnt" /var/lib/ods/atlas_firstboot_pending
 atlas_result injected "/var/lib/ods/atlas_firstboot_pending gate"
-ln -sfn /dev/null "$mnt/etc/systemd/system/armbian-firstrun.service"
+atlas_img_symlink /dev/null "$mnt" /etc/systemd/system/armbian-firstrun.service
 atlas_result injected "/etc/systemd/system/armbian-firstrun.service masked"
-rm -f "$mnt/root/.not_logged_in_yet"
+atlas_img_rm "$mnt" /root/.not_logged_in_yet
 
 # Root password: read from the secrets file and hashed through stdin, never on a command line.
-if command -v openssl >/dev/null 2>&1 && [ -f "$mnt/etc/shadow" ]; then
+if command -v openssl >/dev/null 2>&1 && atlas_img_test -f "$mnt" /etc/shadow; then
   pw=$(sed -n 's/^ROOT_PASSWORD="\(.*\)"[[:space:]]*$/\1/p' "$secrets" | head -n 1)
   if [ -n "$pw" ]; then
     hash=$(printf '%s' "$pw" | openssl passwd -6 -stdin)
     unset pw
-    awk -v h="$hash" 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' "$mnt/etc/shadow" >"$mnt/etc/shadow.atlas-new"
-    chmod --reference="$mnt/etc/shadow" "$mnt/etc/shadow.atlas-new"
-    mv "$mnt/etc/shadow.atlas-new" "$mnt/etc/shadow"
+    new_shadow=$(mktemp /tmp/atlas-shadow.XXXXXX)
+    atlas_img_cat "$mnt" /etc/shadow | awk -v h="$hash" 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' >"$new_shadow"
+    atlas_img_rewrite "$mnt" /etc/shadow "$new_shadow"
+    rm -f "$new_shadow"
     atlas_result injected "/etc/shadow root-password"
   fi
 fi
-sync -f "$mnt/etc"
+sync -f "$mnt"
 atlas_umount "$mnt"
 atlas_e2fsck "$root"
 
 atlas_step cmdline 0 "Patching cmdline.txt on the boot partition"
 fat="$img@@$((p1_start * 512))"
 if cmdline=$(mtype -i "$fat" ::cmdline.txt 2>/dev/null); then
-  cmdline=$(printf '%s' "$cmdline" | tr -d '\r\n')
+  # One line: the kernel reads only the first; a second line joins with a space.
+  cmdline=$(printf '%s' "$cmdline" | tr '\r\n\t' '   ' | tr -s ' ' | sed 's/^ //; s/ $//')
   for word in consoleblank=0 splash quiet plymouth.ignore-serial-consoles vt.global_cursor_default=0; do
     case " $cmdline " in *" $word "*) ;; *) cmdline="$cmdline $word" ;; esac
   done

@@ -30,15 +30,18 @@ atlas_e2fsck "$root"
 atlas_step resize-service 0 "Re-enabling the Armbian resize service"
 atlas_mount mnt "$root" rw
 unit=/lib/systemd/system/armbian-resize-filesystem.service
-wants="$mnt/etc/systemd/system/basic.target.wants"
-if [ ! -e "$mnt/usr/lib/systemd/system/armbian-resize-filesystem.service" ]; then
+link=/etc/systemd/system/basic.target.wants/armbian-resize-filesystem.service
+# Enabled when the link resolves, inside the image, to the unit file (an absolute link to /lib or
+# /usr/lib, or a relative one, as systemctl enable writes it).
+if ! atlas_img_test -f "$mnt" "$unit"; then
   atlas_result resize-service missing
   atlas_log "warning: armbian-resize-filesystem.service is not installed: the clone will not grow on first boot"
-elif [ "$(readlink "$wants/armbian-resize-filesystem.service" 2>/dev/null)" = "$unit" ]; then
+elif atlas_img_same "$mnt" "$link" "$unit"; then
   atlas_result resize-service enabled
 else
-  install -d -m 0755 "$wants"
-  ln -sfn "$unit" "$wants/armbian-resize-filesystem.service"
+  atlas_img_symlink "$unit" "$mnt" "$link"
+  atlas_img_same "$mnt" "$link" "$unit" ||
+    atlas_fail shrink "could not re-enable armbian-resize-filesystem.service in the image ($link does not lead to the unit)"
   atlas_result resize-service re-enabled
 fi
 atlas_umount "$mnt"

@@ -78,19 +78,26 @@ export function dumpe2fs(img: string, n = 2): Record<string, string> {
   });
 }
 
-/** debugfs stat of a path in the ext4 root: mode (octal string), uid, type, link target. */
+/** debugfs stat of a path in the ext4 root: mode (octal string), uid, gid, type, link target. */
 export function debugfsStat(
   img: string,
   path: string,
-): { mode: string; uid: number; type: string; target?: string } | undefined {
+): { mode: string; uid: number; gid: number; type: string; target?: string } | undefined {
   return withPartition(img, 2, (dev) => {
     const r = spawnSync('debugfs', ['-R', `stat ${path}`, dev], { encoding: 'utf8' });
     const out = r.stdout;
     const m = /Type: (\S+)\s+Mode:\s+(\d+)/.exec(out);
     if (!m) return undefined;
     const uid = /User:\s+(\d+)/.exec(out);
+    const gid = /Group:\s+(\d+)/.exec(out);
     const target = /Fast link dest: "(.*)"/.exec(out);
-    return { type: m[1]!, mode: m[2]!, uid: Number(uid?.[1]), ...(target ? { target: target[1]! } : {}) };
+    return {
+      type: m[1]!,
+      mode: m[2]!,
+      uid: Number(uid?.[1]),
+      gid: Number(gid?.[1]),
+      ...(target ? { target: target[1]! } : {}),
+    };
   });
 }
 

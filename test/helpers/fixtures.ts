@@ -18,6 +18,12 @@ export interface FixtureOptions {
   fillMiB?: number;
   label?: 'mbr' | 'gpt';
   seed?: string;
+  /** Hostile layouts: [PATH, TARGET] makes PATH in the root a symlink to TARGET (applied in order). */
+  links?: Array<[string, string]>;
+  /** Extra files in the root: [PATH, TEXT] (printf %b escapes). */
+  puts?: Array<[string, string]>;
+  /** The boot partition's cmdline.txt (printf %b escapes). */
+  cmdline?: string;
 }
 
 /** Path of a cached fixture image. Treat it as read-only: copy it before writing. */
@@ -27,6 +33,9 @@ export function fixture(variant: Variant, opts: FixtureOptions = {}): string {
   if (opts.fillMiB !== undefined) args.push('--fill-mib', String(opts.fillMiB));
   if (opts.label) args.push('--label', opts.label);
   if (opts.seed) args.push('--seed', opts.seed);
+  for (const [path, text] of opts.puts ?? []) args.push('--put', `${path}=${text}`);
+  for (const [path, target] of opts.links ?? []) args.push('--link', `${path}=${target}`);
+  if (opts.cmdline !== undefined) args.push('--cmdline', opts.cmdline);
   const key = createHash('sha256')
     .update(readFileSync(GENERATOR))
     .update(args.join(' '))

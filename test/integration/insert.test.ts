@@ -156,6 +156,34 @@ describe('ods-sd insert (Phase 0)', () => {
     });
   });
 
+  it('keeps owner, group and mode of the files it edits (/etc/shadow stays root:shadow 0640)', async () => {
+    expect(debugfsStat(base, '/etc/shadow')).toMatchObject({ mode: '0640', uid: 0, gid: 42 });
+    const lib = join(dir, 'lib-owners');
+    const r = await insert({ base, payload, secrets, version: '9.1.9', tag: 'OWNERS', library: lib });
+    expect(r.code, r.stderr).toBe(0);
+    const img = join(lib, 'ods-atlas-golden-v9-1-9-OWNERS.img');
+    expect(debugfsCat(img, '/etc/shadow')).toMatch(/^root:\$6\$/);
+    expect(debugfsStat(img, '/etc/shadow')).toMatchObject({ type: 'regular', mode: '0640', uid: 0, gid: 42 });
+  });
+
+  it('joins a two-line cmdline.txt into one line with a space', async () => {
+    const twoLines = copyFixture(
+      fixture('base', {
+        cmdline: 'console=tty1 root=LABEL=armbi_root loglevel=1 rootwait\\ncgroup_enable=memory\\n',
+      }),
+      dir,
+      'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal-two-lines.img',
+    );
+    expect(mtype(twoLines, 'cmdline.txt').split('\n').filter(Boolean)).toHaveLength(2);
+    const lib = join(dir, 'lib-cmdline');
+    const r = await insert({ base: twoLines, payload, secrets, version: '9.1.8', tag: 'CMD', library: lib });
+    expect(r.code, r.stderr).toBe(0);
+    const cmdline = mtype(join(lib, 'ods-atlas-golden-v9-1-8-CMD.img'), 'cmdline.txt');
+    expect(cmdline.trimEnd().split('\n')).toHaveLength(1);
+    expect(cmdline).toContain('rootwait cgroup_enable=memory consoleblank=0');
+    expect(cmdline).toContain('loglevel=3');
+  });
+
   it('accepts a compressed base (.img.xz) and leaves it untouched', async () => {
     const xz = join(dir, 'base.img.xz');
     execFileSync('bash', ['-c', 'xz -T0 -1 -c -- "$1" > "$2"', 'xz', base, xz]);

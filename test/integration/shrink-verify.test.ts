@@ -24,7 +24,8 @@ describe('ods-sd verify (Phase 2 checklist)', () => {
       r.json.result.checks.map((c: { id: string; evidence: string[] }) => [c.id, c.evidence.join('; ')]),
     );
     expect(byId['phase']).toContain('/var/lib/ods/phase = "2"');
-    expect(byId['node-modules']).toMatch(/^120 /);
+    // 120 packages and the two of @scope; .bin and .package-lock.json are no packages.
+    expect(byId['node-modules']).toMatch(/^122 packages /);
     expect(byId['plymouth-theme']).toMatch(/^138 /);
     expect(byId['ods-services']).toMatch(/^12 /);
     expect(r.stdout).toContain('✅');
@@ -61,6 +62,30 @@ describe('ods-sd verify (Phase 2 checklist)', () => {
       ok: false,
       severity: 'warn',
     });
+  });
+
+  it('fails "exists" on a dangling symlink (a broken chromium)', async () => {
+    const card = fixture('provisioned', { links: [['/usr/bin/chromium', '/usr/lib/chromium/chromium']] });
+    const r = await odsSd(['verify', card]);
+    expect(r.code).toBe(1);
+    const c = r.json.result.checks.find((x: { id: string }) => x.id === 'chromium');
+    expect(c.ok).toBe(false);
+    expect(c.evidence[0]).toMatch(/leads nowhere in the card/);
+  });
+
+  it.each([
+    [
+      '/usr/lib/systemd/system/… (what systemctl enable writes on trixie)',
+      '/usr/lib/systemd/system/armbian-resize-filesystem.service',
+    ],
+    ['a relative link', '../../../../usr/lib/systemd/system/armbian-resize-filesystem.service'],
+  ])('counts the resize link to %s as enabled', async (_what, target) => {
+    const link = '/etc/systemd/system/basic.target.wants/armbian-resize-filesystem.service';
+    const card = fixture('provisioned', { links: [[link, target]] });
+    const r = await odsSd(['verify', card]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.result.warnings).toBe(0);
+    expect(r.json.result.checks.find((x: { id: string }) => x.id === 'resize-service').ok).toBe(true);
   });
 
   it('runs a user-edited checklist file', async () => {

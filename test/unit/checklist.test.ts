@@ -49,17 +49,84 @@ describe('verification checklist', () => {
     for (const p of probes) facts.set(p.id, { exists: false });
     const set = (path: string, f: Fact) => facts.set(probes.find((p) => p.path === path)!.id, f);
     set('/var/lib/ods/phase', { exists: true, type: 'file', content: '2\n' });
-    set('/home/signage/ODS/node_modules', { exists: true, count: 99 });
+    set('/home/signage/ODS/node_modules', { exists: true, count: 89 });
     set('/etc/machine-id', { exists: true, type: 'file', size: 33 });
     const r = evaluate(shipped, probes, facts);
     const by = Object.fromEntries(r.map((c) => [c.id, c]));
     expect(by['phase']).toMatchObject({ ok: true, evidence: ['/var/lib/ods/phase = "2"'] });
     expect(by['node-modules']).toMatchObject({
       ok: false,
-      evidence: ['99 * in /home/signage/ODS/node_modules (at least 100)'],
+      evidence: ['89 packages in /home/signage/ODS/node_modules (at least 90)'],
     });
     expect(by['machine-id']!.ok).toBe(false);
     expect(by['resize-service']).toMatchObject({ ok: false, severity: 'warn' });
+  });
+
+  it('counts node_modules as packages, with the threshold from the checklist file', () => {
+    const probes = probesFor(shipped.checks);
+    expect(probes.find((p) => p.path === '/home/signage/ODS/node_modules')?.kind).toBe('count-npm');
+    const facts = new Map<string, Fact>(probes.map((p) => [p.id, { exists: false }]));
+    facts.set(probes.find((p) => p.path === '/home/signage/ODS/node_modules')!.id, {
+      exists: true,
+      count: 93,
+    });
+    const nm = evaluate(shipped, probes, facts).find((c) => c.id === 'node-modules')!;
+    expect(nm.ok).toBe(true);
+  });
+
+  it('a dangling symlink does not exist; a link resolving to the unit (absolute or relative) is enabled', () => {
+    const list = parseChecklist({
+      checks: [
+        { id: 'chromium', label: 'Chromium', rule: { type: 'exists', path: '/usr/bin/chromium' } },
+        {
+          id: 'resize',
+          label: 'Resize',
+          rule: {
+            type: 'symlink',
+            path: '/etc/wants/resize.service',
+            resolvesTo: '/lib/systemd/system/resize.service',
+          },
+        },
+      ],
+    });
+    const probes = probesFor(list.checks);
+    const id = (path: string) => probes.find((p) => p.path === path)!.id;
+    const run = (chromium: Fact, link: Fact) => {
+      const facts = new Map<string, Fact>([
+        [id('/usr/bin/chromium'), chromium],
+        [id('/etc/wants/resize.service'), link],
+        [
+          id('/lib/systemd/system/resize.service'),
+          { exists: true, type: 'file', resolved: '/usr/lib/systemd/system/resize.service' },
+        ],
+      ]);
+      return evaluate(list, probes, facts).map((c) => c.ok);
+    };
+    const link = (target: string, resolved = '/usr/lib/systemd/system/resize.service'): Fact => ({
+      exists: true,
+      type: 'symlink',
+      target,
+      ftype: 'file',
+      resolved,
+    });
+    const broken: Fact = {
+      exists: true,
+      type: 'symlink',
+      target: '/usr/lib/chromium/chromium',
+      ftype: 'missing',
+    };
+    expect(run(broken, link('/lib/systemd/system/resize.service'))).toEqual([false, true]);
+    expect(
+      run({ exists: true, type: 'file', size: 9 }, link('/usr/lib/systemd/system/resize.service')),
+    ).toEqual([true, true]);
+    expect(run(broken, link('../../../usr/lib/systemd/system/resize.service'))).toEqual([false, true]);
+    expect(
+      run(broken, link('/lib/systemd/system/other.service', '/usr/lib/systemd/system/other.service')),
+    ).toEqual([false, false]);
+    expect(run(broken, { ...link('/lib/systemd/system/resize.service'), ftype: 'missing' })).toEqual([
+      false,
+      false,
+    ]);
   });
 
   it('decodes probe facts (base64 content and link targets)', () => {

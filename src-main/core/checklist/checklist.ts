@@ -12,7 +12,13 @@ export type Rule =
   | { type: 'file-content'; path: string; equals?: string; matches?: string }
   | { type: 'max-size'; path: string; max: number }
   | { type: 'count'; path: string; pattern?: string; recursive?: boolean; min?: number; max?: number }
-  | { type: 'symlink'; path: string; target?: string }
+  /** Packages installed in a node_modules folder, counted as npm does (see probe_root.sh). */
+  | { type: 'packages'; path: string; min?: number; max?: number }
+  /**
+   * A symlink: `target` is its exact text; `resolvesTo` (one path or several) is where it must lead,
+   * resolved inside the card, so /lib/… , /usr/lib/… and a relative link to the same file all match.
+   */
+  | { type: 'symlink'; path: string; target?: string; resolvesTo?: string | string[] }
   | { type: 'all'; rules: Rule[] };
 
 export interface Check {
@@ -31,7 +37,7 @@ export interface Checklist {
 
 export interface Probe {
   id: string;
-  kind: 'stat' | 'count' | 'count-r';
+  kind: 'stat' | 'count' | 'count-r' | 'count-npm';
   path: string;
   pattern?: string;
 }
@@ -45,6 +51,12 @@ export interface Fact {
   count?: number;
   content?: string;
   target?: string;
+  /** What a symlink leads to inside the card: file, dir, other, missing or loop. */
+  ftype?: 'file' | 'dir' | 'other' | 'missing' | 'loop';
+  /** The entry's path inside the card with every symlink resolved. */
+  resolved?: string;
+  /** The path itself runs into a symlink loop. */
+  error?: 'loop';
 }
 
 export interface CheckResult {
@@ -75,11 +87,20 @@ function checkRule(rule: unknown, where: string): Rule {
     r.rules.forEach((x, i) => checkRule(x, `${where}.rules[${i}]`));
     return r;
   }
-  if (!['exists', 'absent', 'file-content', 'max-size', 'count', 'symlink'].includes(r.type))
+  if (!['exists', 'absent', 'file-content', 'max-size', 'count', 'packages', 'symlink'].includes(r.type))
     fail(`unknown rule type ${r.type}`);
-  if (typeof r.path !== 'string' || !PATH_RE.test(r.path) || r.path.split('/').includes('..')) {
-    fail('path must be absolute, without "..", tabs or line breaks');
+  const goodPath = (p: unknown) => typeof p === 'string' && PATH_RE.test(p) && !p.split('/').includes('..');
+  if (!goodPath(r.path)) fail('path must be absolute, without "..", tabs or line breaks');
+  if (r.type === 'symlink' && r.resolvesTo !== undefined) {
+    const to = Array.isArray(r.resolvesTo) ? r.resolvesTo : [r.resolvesTo];
+    if (to.length === 0 || !to.every(goodPath))
+      fail('resolvesTo must be absolute paths, without "..", tabs or line breaks');
   }
+  if (
+    (r.type === 'count' || r.type === 'packages') &&
+    ![r.min, r.max].every((n) => n === undefined || Number.isInteger(n))
+  )
+    fail('min and max must be whole numbers');
   if (r.type === 'count' && r.pattern !== undefined && !PATTERN_RE.test(r.pattern)) fail('bad pattern');
   if (r.type === 'file-content' && r.matches !== undefined) {
     try {
@@ -129,7 +150,10 @@ export async function loadChecklist(path: string): Promise<Checklist> {
   return parseChecklist(json, path);
 }
 
-function probeOf(rule: Exclude<Rule, { type: 'all' }>): Probe {
+type Leaf = Exclude<Rule, { type: 'all' }>;
+
+function probeOf(rule: Leaf): Probe {
+  if (rule.type === 'packages') return { id: '', kind: 'count-npm', path: rule.path, pattern: '*' };
   if (rule.type === 'count') {
     return {
       id: '',
@@ -145,16 +169,25 @@ function probeKey(p: Probe): string {
   return `${p.kind}\t${p.path}\t${p.pattern ?? ''}`;
 }
 
-function leaves(rule: Rule): Array<Exclude<Rule, { type: 'all' }>> {
+function leaves(rule: Rule): Leaf[] {
   return rule.type === 'all' ? rule.rules.flatMap(leaves) : [rule];
+}
+
+function resolvesTo(rule: Leaf): string[] {
+  if (rule.type !== 'symlink' || rule.resolvesTo === undefined) return [];
+  return Array.isArray(rule.resolvesTo) ? rule.resolvesTo : [rule.resolvesTo];
+}
+
+/** The probes one rule needs: its own, and a stat of each path a link must resolve to. */
+function probesOfLeaf(rule: Leaf): Probe[] {
+  return [probeOf(rule), ...resolvesTo(rule).map((path): Probe => ({ id: '', kind: 'stat', path }))];
 }
 
 /** Every distinct probe the checklist needs, with ids p0, p1, ... */
 export function probesFor(checks: Check[]): Probe[] {
   const seen = new Map<string, Probe>();
   for (const c of checks) {
-    for (const leaf of leaves(c.rule)) {
-      const p = probeOf(leaf);
+    for (const p of leaves(c.rule).flatMap(probesOfLeaf)) {
       const key = probeKey(p);
       if (!seen.has(key)) seen.set(key, { ...p, id: `p${seen.size}` });
     }
@@ -175,20 +208,33 @@ export function factFromFields(f: Record<string, string>): Fact {
   if (f.count !== undefined) fact.count = Number(f.count);
   if (f.content !== undefined) fact.content = Buffer.from(f.content, 'base64').toString('utf8');
   if (f.target !== undefined) fact.target = Buffer.from(f.target, 'base64').toString('utf8');
+  if (f.resolved !== undefined) fact.resolved = Buffer.from(f.resolved, 'base64').toString('utf8');
+  if (f.ftype !== undefined) fact.ftype = f.ftype as Fact['ftype'];
+  if (f.error === 'loop') fact.error = 'loop';
   return fact;
 }
 
-function evalLeaf(
-  rule: Exclude<Rule, { type: 'all' }>,
-  fact: Fact | undefined,
-): { ok: boolean; evidence: string } {
-  const f = fact ?? { exists: false };
+/** A symlink whose target is not in the card (missing, or a loop). */
+function dangling(f: Fact): boolean {
+  return f.type === 'symlink' && (f.ftype === 'missing' || f.ftype === 'loop');
+}
+
+function evalLeaf(rule: Leaf, factAt: (probe: Probe) => Fact | undefined): { ok: boolean; evidence: string } {
+  const f = factAt(probeOf(rule)) ?? { exists: false };
   const p = rule.path;
+  if (f.error === 'loop') return { ok: rule.type === 'absent', evidence: `${p}: a symlink loop in the card` };
   switch (rule.type) {
     case 'exists':
+      if (f.exists && dangling(f))
+        return {
+          ok: false,
+          evidence: `${p} -> ${f.target} leads nowhere in the card (${f.ftype === 'loop' ? 'a symlink loop' : 'missing'})`,
+        };
       return {
         ok: f.exists,
-        evidence: f.exists ? `${p} present (${f.type}, ${f.size ?? 0} bytes)` : `${p} missing`,
+        evidence: f.exists
+          ? `${p} present (${f.type === 'symlink' ? `symlink to a ${f.ftype}` : f.type}, ${f.size ?? 0} bytes)`
+          : `${p} missing`,
       };
     case 'absent':
       return { ok: !f.exists, evidence: f.exists ? `${p} still present` : `${p} absent` };
@@ -204,7 +250,8 @@ function evalLeaf(
         rule.equals !== undefined ? text === rule.equals : new RegExp(rule.matches ?? '').test(f.content);
       return { ok, evidence: `${p} = ${JSON.stringify(text.slice(0, 60))}` };
     }
-    case 'count': {
+    case 'count':
+    case 'packages': {
       const n = f.count ?? 0;
       const ok = f.exists && n >= (rule.min ?? 0) && (rule.max === undefined || n <= rule.max);
       const want = [
@@ -216,15 +263,24 @@ function evalLeaf(
       return {
         ok,
         evidence: f.exists
-          ? `${n} ${rule.pattern ?? '*'} in ${p}${want ? ` (${want})` : ''}`
+          ? `${n} ${rule.type === 'packages' ? 'packages' : (rule.pattern ?? '*')} in ${p}${want ? ` (${want})` : ''}`
           : `${p} missing`,
       };
     }
     case 'symlink': {
       if (!f.exists) return { ok: false, evidence: `${p} missing` };
       if (f.type !== 'symlink') return { ok: false, evidence: `${p} is a ${f.type}, not a symlink` };
-      const ok = rule.target === undefined || f.target === rule.target;
-      return { ok, evidence: `${p} -> ${f.target}` };
+      if (rule.target !== undefined && f.target !== rule.target)
+        return { ok: false, evidence: `${p} -> ${f.target} (not ${rule.target})` };
+      const to = resolvesTo(rule);
+      if (to.length === 0) return { ok: true, evidence: `${p} -> ${f.target}` };
+      if (f.ftype !== 'file')
+        return { ok: false, evidence: `${p} -> ${f.target} leads to no file in the card` };
+      const ok = to.some((t) => {
+        const want = factAt({ id: '', kind: 'stat', path: t });
+        return want?.exists === true && want.resolved !== undefined && want.resolved === f.resolved;
+      });
+      return { ok, evidence: `${p} -> ${f.target}${ok ? '' : ` (not ${to.join(' or ')})`}` };
     }
   }
 }
@@ -232,7 +288,7 @@ function evalLeaf(
 export function evaluate(checklist: Checklist, probes: Probe[], facts: Map<string, Fact>): CheckResult[] {
   const byKey = new Map(probes.map((p) => [probeKey(p), facts.get(p.id)]));
   return checklist.checks.map((c) => {
-    const results = leaves(c.rule).map((leaf) => evalLeaf(leaf, byKey.get(probeKey(probeOf(leaf)))));
+    const results = leaves(c.rule).map((leaf) => evalLeaf(leaf, (p) => byKey.get(probeKey(p))));
     return {
       id: c.id,
       label: c.label,
