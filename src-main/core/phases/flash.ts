@@ -14,11 +14,12 @@
 import { basename } from 'node:path';
 import { AtlasError, toAtlasError, type SerializedError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import type { CardIdentity } from '../cards/card.js';
+import { assertWritableCard, type CardIdentity } from '../cards/card.js';
 import { identifyRawCard } from '../cards/raw-disk.js';
-import { beforeWrite } from '../write/guards.js';
+import { beforeWrite, neededBytes } from '../write/guards.js';
 import { openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
+import { targetFor } from '../write/write-target.js';
 import type { Env } from './env.js';
 
 export interface FlashParams {
@@ -48,12 +49,13 @@ export interface FlashResult {
   failed: number;
 }
 
+/** As root on Linux a card device is opened here; otherwise (a Mac, a Linux desktop) the helper opens it. */
+const viaHelper = (card: CardIdentity): boolean =>
+  card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0);
+
 /** Writes one card through the write pipeline; `ctx` receives this card's progress. */
 async function flashOne(source: WriteSource, card: CardIdentity, verify: boolean, ctx: JobContext) {
-  // As root on Linux the card is opened here; otherwise (a Mac, a Linux desktop) the privileged
-  // raw-disk helper opens it.
-  const viaHelper = card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0);
-  const r = await writeImage(source, card, ctx, { verify, viaHelper });
+  const r = await writeImage(source, card, ctx, { verify, viaHelper: viaHelper(card) });
   return { writtenBytes: r.writtenBytes, verified: r.verified, sha256: r.sha256 || undefined };
 }
 
@@ -91,7 +93,9 @@ export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Pr
   for (const [i, path] of params.cards.entries()) {
     try {
       const card = params.expected?.[i] ?? (await identifyRawCard(path));
-      await beforeWrite(source, card);
+      // Refused before any card is written (and before the helper's authorization dialog).
+      await beforeWrite(source, targetFor(card, { viaHelper: viaHelper(card) }));
+      await assertWritableCard(card, neededBytes(source));
       ready.push(card);
     } catch (e) {
       // With one card, a refusal is the answer; with several, the others still get written.

@@ -1,13 +1,16 @@
 /**
  * The checks every write runs right before it starts, whatever the target: the image is not the
  * card itself nor stored on it, and the card may be written and holds the image. One call,
- * `beforeWrite`, so further target guards plug in here.
+ * `beforeWrite`, so further target guards plug in here. Through the raw-disk helper the card's
+ * writability and size are checked by the helper itself, on the device it opens (after the card
+ * was unmounted); callers that want to refuse earlier call assertWritableCard too (flash does).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
 import type { WriteSource } from './open-source.js';
+import type { WriteTarget } from './write-target.js';
 
 /** Is the image stored on the card itself (on the device or one of its partitions)? */
 async function imageOnCard(imagePath: string, card: CardIdentity): Promise<boolean> {
@@ -23,7 +26,11 @@ async function imageOnCard(imagePath: string, card: CardIdentity): Promise<boole
   return nodes.some((n) => n.trim() === here);
 }
 
-export async function beforeWrite(source: WriteSource, card: CardIdentity): Promise<void> {
+/** The bytes a card needs for this image: its size, or the end of its table's last partition. */
+export const neededBytes = (source: WriteSource): number => Math.max(source.bytes ?? 0, source.minBytes);
+
+export async function beforeWrite(source: WriteSource, target: WriteTarget): Promise<void> {
+  const card = target.card;
   const st = await stat(source.path);
   if (card.kind === 'file' && card.node === st.ino) {
     throw new AtlasError('unsafe-target', 'the card and the image are the same file', 'pick another card');
@@ -35,5 +42,5 @@ export async function beforeWrite(source: WriteSource, card: CardIdentity): Prom
       'copy the image elsewhere first',
     );
   }
-  await assertWritableCard(card, Math.max(source.bytes ?? 0, source.minBytes));
+  if (target.kind !== 'helper') await assertWritableCard(card, neededBytes(source));
 }

@@ -3,9 +3,11 @@
  *   1. invalidate: zero the plan's areas (first MiB, old backup GPT, the heads of the new
  *      partitions), then sync, so a card interrupted from here on has no table and no file system
  *      that looks complete;
- *   2. write the image (its mapped ranges, or the whole decompressed stream), except its first MiB;
+ *   2. write the image (its mapped ranges, or the whole decompressed stream), except what falls in
+ *      those areas: the new table and the new file systems' superblocks / boot sectors;
  *   3. check the image was complete (its size, its table's end, the block map's checksums);
- *   4. sync, then write the first MiB (the partition table) last, sync again and flush;
+ *   4. sync, then write the held-back areas (the partition table first MiB, the partitions'
+ *      heads, a backup GPT at the card's end) last, sync again and flush;
  *   5. read back: the mapped ranges compared byte for byte, or the sha256 of the whole stream.
  * The same code runs in the app's process (image files, devices when already root) and inside the
  * raw-disk helper, on the device it opened itself.
@@ -19,8 +21,8 @@ import type { JobContext } from '../jobs/job.js';
 import { decompress, type Compression } from '../images/compression.js';
 import { BLOCK, blocks, hashRange, upToCardSize } from '../rawio/block-copy.js';
 import { compareRanges } from '../rawio/compare-ranges.js';
-import { chunks, totalBytes } from '../rawio/used-blocks/byte-ranges.js';
-import { checkPlan, TABLE_BYTES, type WritePlan } from './write-plan.js';
+import { chunks, totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
+import { checkPlan, type WritePlan } from './write-plan.js';
 
 export interface PlanSource {
   /** The image as named to the user. */
@@ -67,13 +69,14 @@ function throwIfAborted(ctx: JobContext): void {
   if (ctx.signal.aborted) throw new CancelledError();
 }
 
-async function invalidate(target: PlanTarget, plan: WritePlan): Promise<number> {
+/** Zeroes `ranges` of an open card and syncs; returns the bytes zeroed. */
+export async function zeroRanges(handle: FileHandle, ranges: readonly ByteRange[]): Promise<number> {
   let n = 0;
-  for (const r of plan.invalidate) {
-    await writeAll(target.handle, Buffer.alloc(r.end - r.start), r.start);
+  for (const r of ranges) {
+    await writeAll(handle, Buffer.alloc(r.end - r.start), r.start);
     n += r.end - r.start;
   }
-  await target.handle.sync();
+  await handle.sync();
   return n;
 }
 
@@ -82,7 +85,32 @@ interface Held {
   data: Buffer;
 }
 
-/** Writes the plan's ranges, the parts inside the first MiB held back; checks block-map checksums. */
+/**
+ * Writes `data` at `position`, except the parts inside `hold` (sorted): those are kept in `held`
+ * and written after everything else.
+ */
+async function writeHolding(
+  handle: FileHandle,
+  data: Buffer,
+  position: number,
+  hold: readonly ByteRange[],
+  held: Held[],
+): Promise<void> {
+  const end = position + data.length;
+  let at = position;
+  for (const h of hold) {
+    if (h.end <= at) continue;
+    if (h.start >= end) break;
+    if (h.start > at) await writeAll(handle, data.subarray(at - position, h.start - position), at);
+    const stop = Math.min(h.end, end);
+    const from = Math.max(h.start, at);
+    held.push({ position: from, data: Buffer.from(data.subarray(from - position, stop - position)) });
+    at = stop;
+  }
+  if (at < end) await writeAll(handle, data.subarray(at - position), at);
+}
+
+/** Writes the plan's ranges, the invalidated areas held back; checks block-map checksums. */
 async function writeRanges(
   source: PlanSource,
   plan: WritePlan,
@@ -115,9 +143,7 @@ async function writeRanges(
         }
         const data = buf.subarray(0, len);
         hash?.update(data);
-        const split = Math.max(0, Math.min(TABLE_BYTES, piece.end) - piece.start);
-        if (split > 0) held.push({ position: piece.start, data: Buffer.from(data.subarray(0, split)) });
-        if (split < len) await writeAll(target.handle, data.subarray(split), piece.start + split);
+        await writeHolding(target.handle, data, piece.start, plan.invalidate, held);
         done += len;
         ctx.progress(done, total);
       }
@@ -136,9 +162,10 @@ async function writeRanges(
   return done;
 }
 
-/** Writes the whole (decompressed) image, its first MiB held back; returns its size and sha256. */
+/** Writes the whole (decompressed) image, the invalidated areas held back; returns its size and sha256. */
 async function writeStream(
   source: PlanSource,
+  plan: WritePlan,
   target: PlanTarget,
   held: Held[],
   ctx: JobContext,
@@ -161,9 +188,7 @@ async function writeStream(
     for await (const block of blocks(upToCardSize(stream, target.bytes, stop))) {
       throwIfAborted(ctx);
       hash.update(block);
-      const split = Math.max(0, Math.min(TABLE_BYTES - position, block.length));
-      if (split > 0) held.push({ position, data: Buffer.from(block.subarray(0, split)) });
-      if (split < block.length) await writeAll(target.handle, block.subarray(split), position + split);
+      await writeHolding(target.handle, block, position, plan.invalidate, held);
       position += block.length;
       ctx.progress(position, Math.max(source.bytes ?? 0, position));
     }
@@ -193,7 +218,7 @@ export async function runPlan(
   const mappedBytes = plan.ranges ? totalBytes(plan.ranges) : undefined;
   ctx.step('write', `Writing ${basename(source.name)} to ${target.label}`, mappedBytes ?? source.bytes ?? 0);
   throwIfAborted(ctx);
-  const invalidatedBytes = await invalidate(target, plan);
+  const invalidatedBytes = await zeroRanges(target.handle, plan.invalidate);
   const held: Held[] = [];
   let bytes: number;
   let sha256 = '';
@@ -202,7 +227,7 @@ export async function runPlan(
     writtenBytes = await writeRanges(source, plan, target, held, ctx);
     bytes = source.bytes ?? 0;
   } else {
-    const s = await writeStream(source, target, held, ctx);
+    const s = await writeStream(source, plan, target, held, ctx);
     bytes = s.bytes;
     sha256 = s.sha256;
     writtenBytes = s.bytes;

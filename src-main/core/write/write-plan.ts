@@ -26,7 +26,7 @@ export interface MappedRange extends ByteRange {
 }
 
 export interface WritePlan {
-  /** Card ranges zeroed before any image byte is written. */
+  /** Card ranges zeroed before any image byte is written; the image's bytes there are written last. */
   invalidate: ByteRange[];
   /** Image ranges to copy; absent: the whole (decompressed) image, from its start. */
   ranges?: MappedRange[];
