@@ -18,10 +18,10 @@ import {
   type RawCard,
   type RawDiskOptions,
 } from '../cards/helper-client.js';
-import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
+import { totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
 import { runTool } from '../tools/run-tool.js';
 import type { WriteSource } from './open-source.js';
-import { runPlan, type PlanResult, type PlanSource } from './run-plan.js';
+import { runPlan, zeroRanges, type PlanResult, type PlanSource } from './run-plan.js';
 import type { WritePlan } from './write-plan.js';
 
 export interface WriteTarget {
@@ -53,23 +53,38 @@ function busy(e: unknown, path: string): AtlasError {
   return toAtlasError(e);
 }
 
+/** Opens a card in this process: a device exclusively on Linux (no one else may hold it). */
+async function openLocal(card: RawCard): Promise<FileHandle> {
+  try {
+    return await open(
+      card.path,
+      card.kind === 'device' && process.platform === 'linux'
+        ? constants.O_RDWR | constants.O_EXCL
+        : constants.O_RDWR,
+    );
+  } catch (e) {
+    throw busy(e, card.path);
+  }
+}
+
+/** Zeroes `ranges` of a card this process may open itself (an image file, or a device as root). */
+export async function zeroCardRanges(card: RawCard, ranges: readonly ByteRange[]): Promise<number> {
+  await recheckCard(card);
+  const handle = await openLocal(card);
+  try {
+    return await zeroRanges(handle, ranges);
+  } finally {
+    await handle.close();
+  }
+}
+
 function local(kind: 'file' | 'device', card: RawCard): WriteTarget {
   return {
     kind,
     card,
     async run(source, plan, ctx) {
       await recheckCard(card);
-      let handle: FileHandle;
-      try {
-        handle = await open(
-          card.path,
-          kind === 'device' && process.platform === 'linux'
-            ? constants.O_RDWR | constants.O_EXCL
-            : constants.O_RDWR,
-        );
-      } catch (e) {
-        throw busy(e, card.path);
-      }
+      const handle = await openLocal(card);
       try {
         return await runPlan(
           planSource(source),
