@@ -8,11 +8,19 @@
  * Requests (anything else, and any extra field, is refused):
  *   {"op":"read","device":"/dev/sdc","expect":{"bytes":N,"serial"?,"model"?,"medium"?},
  *    "dest":"/abs/new.img","length"?:N}          card → new sparse file
- *   {"op":"write","device":"/dev/sdc","expect":{…},"source":"/abs/x.img.xz","verify":true}
+ *   {"op":"write","device":"/dev/sdc","expect":{…},"source":"/abs/x.img.xz","verify":true,
+ *    "invalidate"?:[[start,end],…],"ranges"?:[[start,end,"chksum"?],…],"checksumType"?:"sha256",
+ *    "minBytes"?:N}                              image → card, by the write plan (core/write)
  *   {"op":"cancel"}                               while a request runs
  * Events: {"event":"progress","phase":"read"|"write"|"verify","done","total"} (throttled), then
  * {"event":"done","bytes","sha256","verified"} or {"event":"error","code","message","hint"}.
  * Exit codes: 0 done, 1 failed, 2 request refused, 3 cancelled.
+ *
+ * A write is the plan built by the unprivileged side (src-main/core/write): the card areas to zero
+ * first (the first MiB and the last 33 sectors are always zeroed, whatever is asked), and, for a
+ * plain image, the ranges of its block map to copy (else the whole image). The helper never maps
+ * an image itself: it checks the plan (write-plan.ts checkPlan: sorted, inside the image and the
+ * card, bounded) and carries it out with the same code as every other write (run-plan.ts).
  *
  * It trusts nothing it is told: device names must be whole card-reader disks, paths absolute without
  * "..", and the device is identified again here, right before it is touched (same size, serial,
@@ -44,14 +52,20 @@ import type { JobContext } from '../core/jobs/job.js';
 import { assertWritableCard, identifyCard, mountsOf } from '../core/cards/card.js';
 import { cardMedium, disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
 import { info as diskutilInfo } from '../core/cards/diskutil.js';
-import { decompress, detectCompression, uncompressedSize } from '../core/images/compression.js';
-import { upToCardSize, BLOCK, copyStreamTo, hashRange, type ByteSource } from '../core/rawio/block-copy.js';
+import { detectCompression, uncompressedSize } from '../core/images/compression.js';
+import { BLOCK, copyStreamTo } from '../core/rawio/block-copy.js';
 import { runTool } from '../core/tools/run-tool.js';
 import { copyUsedBetween } from '../core/rawio/used-blocks/read-used.js';
-import { mapCard } from '../core/rawio/used-blocks/used-ranges.js';
-import { handleReader } from '../core/rawio/used-blocks/byte-reader.js';
-import { writeMappedToTarget } from '../core/rawio/bmap.js';
-import { compareRanges } from '../core/rawio/compare-ranges.js';
+import { mergeRanges, type ByteRange } from '../core/rawio/used-blocks/byte-ranges.js';
+import { runPlan } from '../core/write/run-plan.js';
+import {
+  checkPlan,
+  CHECKSUM_TYPES,
+  invalidationRanges,
+  type ChecksumType,
+  type MappedRange,
+  type WritePlan,
+} from '../core/write/write-plan.js';
 
 export interface Expect {
   bytes: number;
@@ -61,7 +75,17 @@ export interface Expect {
 }
 export type HelperRequest =
   | { op: 'read'; device: string; expect: Expect; dest: string; length?: number; used?: boolean }
-  | { op: 'write'; device: string; expect: Expect; source: string; verify: boolean; mapped?: boolean }
+  | {
+      op: 'write';
+      device: string;
+      expect: Expect;
+      source: string;
+      verify: boolean;
+      invalidate?: Array<[number, number]>;
+      ranges?: Array<[number, number] | [number, number, string]>;
+      checksumType?: ChecksumType;
+      minBytes?: number;
+    }
   | { op: 'cancel' };
 export type Phase = 'read' | 'write' | 'verify';
 export type HelperEvent =
@@ -146,6 +170,44 @@ function parseExpect(v: unknown): Expect {
   return out;
 }
 
+/** [start, end] pairs of byte offsets (with `withChecksum`, optionally a hex checksum third). */
+function pairs(
+  v: unknown,
+  what: string,
+  withChecksum: boolean,
+): Array<[number, number] | [number, number, string]> {
+  if (!Array.isArray(v) || v.length > 1 << 20) refuse(`${what} must be a list of [start, end] pairs`);
+  return (v as unknown[]).map((p) => {
+    const ok =
+      Array.isArray(p) &&
+      (p.length === 2 ||
+        (withChecksum && p.length === 3 && typeof p[2] === 'string' && /^[0-9a-f]{1,128}$/.test(p[2]))) &&
+      Number.isSafeInteger(p[0]) &&
+      Number.isSafeInteger(p[1]) &&
+      (p[0] as number) >= 0 &&
+      (p[1] as number) > (p[0] as number);
+    if (!ok) refuse(`${what}: ${JSON.stringify(p).slice(0, 80)} is not a [start, end] pair of byte offsets`);
+    return p as [number, number] | [number, number, string];
+  });
+}
+
+/** The write plan of a request: the ranges asked for, plus the first MiB and end of the card. */
+export function planOf(req: Extract<HelperRequest, { op: 'write' }>, targetBytes: number): WritePlan {
+  const asked: ByteRange[] = (req.invalidate ?? []).map(([start, end]) => ({ start, end }));
+  const ranges: MappedRange[] | undefined = req.ranges?.map(([start, end, checksum]) => ({
+    start,
+    end,
+    ...(checksum ? { checksum } : {}),
+  }));
+  return {
+    invalidate: mergeRanges([...asked, ...invalidationRanges(targetBytes, [])]),
+    ...(ranges ? { ranges } : {}),
+    ...(req.checksumType ? { checksumType: req.checksumType } : {}),
+    ...(req.minBytes !== undefined ? { minBytes: req.minBytes } : {}),
+    verify: req.verify,
+  };
+}
+
 /** Parses and validates one request line; throws a typed AtlasError for anything else. */
 export function parseRequest(line: string, platform: NodeJS.Platform = process.platform): HelperRequest {
   let json: unknown;
@@ -182,20 +244,28 @@ export function parseRequest(line: string, platform: NodeJS.Platform = process.p
   if (op === 'write') {
     const r = fields(
       json,
-      ['op', 'device', 'expect', 'source', 'verify', 'mapped'],
+      ['op', 'device', 'expect', 'source', 'verify', 'invalidate', 'ranges', 'checksumType', 'minBytes'],
       ['device', 'expect', 'source', 'verify'],
       'write',
     );
     if (typeof r.verify !== 'boolean') refuse('verify must be true or false');
-    if (r.mapped !== undefined && typeof r.mapped !== 'boolean') refuse('mapped must be true or false');
-    return {
+    const req: HelperRequest = {
       op,
       device: cardDevice(r.device, platform),
       expect: parseExpect(r.expect),
       source: absolutePath(r.source, 'source'),
       verify: r.verify as boolean,
-      ...(r.mapped ? { mapped: true } : {}),
     };
+    if (r.invalidate !== undefined)
+      req.invalidate = pairs(r.invalidate, 'invalidate', false) as [number, number][];
+    if (r.ranges !== undefined) req.ranges = pairs(r.ranges, 'ranges', true);
+    if (r.checksumType !== undefined) {
+      if (!CHECKSUM_TYPES.includes(r.checksumType as ChecksumType))
+        refuse(`checksumType must be one of ${CHECKSUM_TYPES.join(', ')}`);
+      req.checksumType = r.checksumType as ChecksumType;
+    }
+    if (r.minBytes !== undefined) req.minBytes = positiveInt(r.minBytes, 'minBytes');
+    return req;
   }
   return refuse(`unknown op ${JSON.stringify(op)}: only read, write and cancel exist`);
 }
@@ -453,8 +523,6 @@ async function writeCard(
   } catch (e) {
     throw fileError(e, req.source, who);
   }
-  let stream: (ByteSource & Readable) | undefined;
-  let stop: () => void = () => undefined;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) refuse(`${req.source} is not a regular file`);
@@ -474,14 +542,10 @@ async function writeCard(
     const forTools = platform === 'linux' ? own : req.source;
     const compression = await detectCompression(own);
     const size = compression === 'none' ? st.size : await uncompressedSize(forTools, compression);
-    if (size !== undefined && size > target.bytes) {
-      throw new AtlasError(
-        'too-small',
-        `the card is too small: ${target.bytes} bytes, the image has ${size}`,
-        'use a larger card, or a shrunk ods-atlas-clone image',
-      );
-    }
-    ctx.step('write', `Writing ${req.source} to ${req.device}`, size ?? 0);
+    if (req.ranges && compression !== 'none') refuse('ranges can only be given for a plain image');
+    const plan = planOf(req, target.bytes);
+    // Checked before the card is opened; run-plan checks it again.
+    checkPlan(plan, size, target.bytes);
     let dev: FileHandle;
     try {
       dev = await open(
@@ -491,87 +555,31 @@ async function writeCard(
     } catch (e) {
       throw openDeviceError(e, target, platform);
     }
-    if (req.mapped && compression === 'none') {
-      // Only the image's mapped ranges (tables, metadata, used blocks) cross the card reader.
-      try {
-        const src = await open(own, 'r');
-        let ranges;
-        try {
-          ranges = (await mapCard(handleReader(src, st.size), { align: 64 * 1024, keepTrailing: true }))
-            .ranges;
-        } finally {
-          await src.close();
-        }
-        const w = await writeMappedToTarget(own, ranges, dev, ctx, {
-          targetBytes: target.bytes,
-          firstBlockLast: true,
-        });
-        await dev.sync();
-        await dev.close();
-        if (platform === 'linux') await runTool('blockdev', ['--flushbufs', target.io]);
-        let verified = false;
-        if (req.verify) {
-          ctx.step('verify', `Verifying ${req.device}`, w.mappedBytes);
-          const c = await compareRanges(own, target.io, ranges, ctx);
-          if (!c.ok) {
-            throw new AtlasError(
-              'verify-failed',
-              `verification failed: ${req.device} differs from the image at byte ${c.firstDifference}`,
-              'the card may be failing or fake: try another card',
-            );
-          }
-          verified = true;
-        }
-        return { bytes: st.size, sha256: '', verified, mappedBytes: w.writtenBytes };
-      } finally {
-        await dev.close().catch(() => undefined);
-      }
-    }
-    // The decompressor starts right before the copy reads it: its first output must not be missed.
-    let done: Promise<void> = Promise.resolve();
-    if (compression === 'none') {
-      stream = createReadStream(own, { highWaterMark: BLOCK });
-    } else {
-      const d = decompress(forTools, compression);
-      stream = d.stream;
-      done = d.done;
-      stop = () => d.kill();
-    }
-    let written;
     try {
-      written = await copyStreamTo(upToCardSize(stream, target.bytes, stop), dev, {
+      const r = await runPlan(
+        { name: req.source, path: own, toolPath: forTools, compression, bytes: size },
+        plan,
+        {
+          handle: dev,
+          path: target.io,
+          label: req.device,
+          bytes: target.bytes,
+          ...(platform === 'linux'
+            ? { flush: async () => void (await runTool('blockdev', ['--flushbufs', target.io])) }
+            : {}),
+        },
         ctx,
-        totalBytes: size ?? 0,
-        firstBlockLast: true,
-      });
+      );
+      return {
+        bytes: r.bytes,
+        sha256: r.sha256,
+        verified: r.verified,
+        ...(r.mappedBytes !== undefined ? { mappedBytes: r.writtenBytes } : {}),
+      };
     } finally {
       await dev.close();
     }
-    await done;
-    if (size !== undefined && written.bytes !== size) {
-      throw new AtlasError(
-        'tool-failed',
-        `the image ended after ${written.bytes} of its ${size} bytes`,
-        'the card holds an incomplete image: flash it again',
-      );
-    }
-    if (platform === 'linux') await runTool('blockdev', ['--flushbufs', target.io]);
-    let verified = false;
-    if (req.verify) {
-      ctx.step('verify', `Verifying ${req.device}`, written.bytes);
-      if ((await hashRange(target.io, written.bytes, ctx)) !== written.sha256) {
-        throw new AtlasError(
-          'verify-failed',
-          `verification failed: what was read back from ${req.device} differs from the image`,
-          'the card may be failing or fake: try another card',
-        );
-      }
-      verified = true;
-    }
-    return { bytes: written.bytes, sha256: written.sha256, verified };
   } finally {
-    stop();
-    stream?.destroy();
     closeSync(fd);
   }
 }

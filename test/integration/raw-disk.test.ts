@@ -497,8 +497,9 @@ describe('raw card access through the raw-disk helper', () => {
       expect(exit).toMatchObject({ code: 3, signal: null });
       expect(h.events.at(-1)).toMatchObject({ event: 'error', code: 'cancelled' });
       expect(h.events.some((e) => e.event === 'done')).toBe(false);
-      // The first block (partition table) is written last: an interrupted card keeps its old one.
-      expect(readAt(backing, 0, MiB)).toEqual(Buffer.alloc(MiB, 0xa5));
+      // The old table is made invalid first and the new one is written last: an interrupted card
+      // has no partition table at all.
+      expect(readAt(backing, 0, MiB)).toEqual(Buffer.alloc(MiB, 0));
     } finally {
       release(dev, backing);
     }
@@ -534,7 +535,7 @@ describe('raw card access through the raw-disk helper', () => {
       // Far inside the 60 s grace: the helper exited on its own.
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(helpersFor(dev)).toEqual([]);
-      expect(readAt(backing, 0, MiB)).toEqual(Buffer.alloc(MiB, 0xa5));
+      expect(readAt(backing, 0, MiB)).toEqual(Buffer.alloc(MiB, 0));
       expect(job.state).toBe('cancelled');
     } finally {
       release(dev, backing);

@@ -1,68 +1,41 @@
 /**
- * Raw card access for the phases: read a whole card into a new (sparse) file, and write an image
- * (.img, .img.xz, .img.gz, .img.zst) onto a card with read-back verification. Card devices go
- * through the raw-disk helper (src-main/privileged/raw-disk-helper.ts), started with the rights to
- * open them; image files standing in for cards are read and written here directly.
- *
- * How the helper is started (HelperLauncher):
- *   - as root: directly, with this Node (`process.execPath`), over stdin/stdout;
- *   - Linux, not root: `sudo -n` when it needs no password, else `pkexec` (polkit's own dialog);
- *   - macOS, not root: `osascript … do shell script … with administrator privileges`, the system's
- *     own authorization dialog. `do shell script` does not connect stdio, so the helper talks over
- *     two named pipes in a private (0700) directory, which it opens itself (never symlinks, owned
- *     by the requesting user).
- * Progress lands in the JobContext; cancelling sends {"op":"cancel"}, then kills after a grace
- * period; the helper also stops when its input closes.
+ * Raw card access for the phases: read a whole card (or its used blocks) into a new sparse file,
+ * and write an image onto a card. Card devices are opened by the raw-disk helper
+ * (src-main/privileged/raw-disk-helper.ts, started through helper-client.ts) with the rights to
+ * open them; image files standing in for cards are read and written here directly. Writing goes
+ * through the one write pipeline (src-main/core/write/).
  */
-import { closeSync, constants, createReadStream, existsSync, openSync } from 'node:fs';
-import { access, mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { execa } from 'execa';
-import { AtlasError, CancelledError } from '../errors.js';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
-import { PACKAGE_ROOT } from '../paths.js';
-import { decompress, detectCompression, uncompressedSize } from '../images/compression.js';
-import { upToCardSize, BLOCK, copyStreamTo, copyToSparseFile, hashRange } from '../rawio/block-copy.js';
+import { copyToSparseFile } from '../rawio/block-copy.js';
 import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
-import { runTool, runToolChecked } from '../tools/run-tool.js';
-import type { Expect, HelperEvent, HelperRequest, Phase } from '../../privileged/raw-disk-helper.js';
-import { identifyCard, type CardIdentity } from './card.js';
+import { writeImage } from '../write/write-pipeline.js';
+import { identifyCard } from './card.js';
 import { cardMedium } from './drive-list.js';
-import { info as diskutilInfo, unmountDisk, type DiskutilOptions } from './diskutil.js';
+import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
+import {
+  expectOf,
+  macRaw,
+  runHelper,
+  unmountFirst,
+  type RawCard,
+  type RawDiskOptions,
+  type RawResult,
+} from './helper-client.js';
 
-/** A card as the helper will check it: CardIdentity plus the identity of the medium in the reader. */
-export interface RawCard extends CardIdentity {
-  medium?: string;
-}
-
-export interface RawResult {
-  bytes: number;
-  sha256: string;
-  verified: boolean;
-  /** Used-block reads: the bytes that crossed the card reader, and partitions read in full. */
-  mappedBytes?: number;
-  fallbacks?: string[];
-}
-
-export interface HelperLauncher {
-  name: string;
-  transport: 'stdio' | 'fifo';
-  /** The command that runs `argv` (this Node, the helper script and its arguments) with root rights. */
-  wrap(argv: string[]): { command: string; args: string[]; env: Record<string, string> };
-}
-
-export interface RawDiskOptions {
-  launcher?: HelperLauncher;
-  /** Milliseconds between asking the helper to cancel and killing it (default 10 s). */
-  killGraceMs?: number;
-  /** Unmount the card's volumes before touching it (default true). */
-  unmount?: boolean;
-  platform?: NodeJS.Platform;
-  diskutil?: DiskutilOptions;
-}
+export {
+  defaultLauncher,
+  directLauncher,
+  HELPER_PATH,
+  osascriptLauncher,
+  pkexecLauncher,
+  sudoLauncher,
+  type HelperLauncher,
+  type RawCard,
+  type RawDiskOptions,
+  type RawResult,
+} from './helper-client.js';
 
 // --- identity ----------------------------------------------------------------------------------
 
@@ -99,303 +72,6 @@ export async function identifyRawCard(
     if (medium) card.medium = medium;
   }
   return card;
-}
-
-function expectOf(card: RawCard): Expect {
-  return {
-    bytes: card.bytes,
-    ...(card.serial ? { serial: card.serial } : {}),
-    ...(card.model ? { model: card.model } : {}),
-    ...(card.medium ? { medium: card.medium } : {}),
-  };
-}
-
-// --- launching the helper ----------------------------------------------------------------------------
-
-/**
- * The helper as one bundled file (npm run build:helper): the packaged app starts it from
- * app.asar.unpacked, out of reach of the modules packed in the asar archive.
- */
-export const HELPER_PATH = join(PACKAGE_ROOT, 'dist', 'privileged', 'raw-disk-helper.mjs');
-
-/** Variables that name the requesting user; the helper opens files with that user's rights. */
-const REQUESTER_VARS = ['SUDO_UID', 'SUDO_GID', 'SUDO_USER', 'PKEXEC_UID'];
-
-function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && !REQUESTER_VARS.includes(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** Under Electron, `process.execPath` is the app: it runs the helper as plain Node with this. */
-const asNode = (): string[] => (process.versions.electron ? ['ELECTRON_RUN_AS_NODE=1'] : []);
-
-/** Already root: run the helper directly (the caller's own sudo does not make anyone a requester). */
-export const directLauncher: HelperLauncher = {
-  name: 'direct',
-  transport: 'stdio',
-  wrap: ([cmd, ...args]) => ({
-    command: cmd!,
-    args,
-    env: cleanEnv(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
-  }),
-};
-
-/** Linux: sudo without a password prompt (sudoers NOPASSWD or a cached ticket); sudo sets SUDO_UID. */
-export const sudoLauncher: HelperLauncher = {
-  name: 'sudo',
-  transport: 'stdio',
-  wrap: (argv) => ({
-    command: 'sudo',
-    args: ['-n', '--', '/usr/bin/env', ...asNode(), ...argv],
-    env: cleanEnv(),
-  }),
-};
-
-/** Linux desktop: polkit's authentication dialog; pkexec sets PKEXEC_UID. */
-export const pkexecLauncher: HelperLauncher = {
-  name: 'pkexec',
-  transport: 'stdio',
-  wrap: (argv) => ({ command: 'pkexec', args: ['/usr/bin/env', ...asNode(), ...argv], env: cleanEnv() }),
-};
-
-/**
- * macOS: the system's administrator authorization dialog (username and password, or Touch ID),
- * through AppleScript's `do shell script … with administrator privileges`. Every argument is
- * shell-quoted by AppleScript itself (`quoted form of`); the prompt names the card.
- */
-export function osascriptLauncher(prompt: string, uid: number, gid: number): HelperLauncher {
-  const script = [
-    'on run argv',
-    'set cmd to "exec"',
-    'repeat with i from 2 to count of argv',
-    'set cmd to cmd & " " & quoted form of (item i of argv)',
-    'end repeat',
-    'do shell script cmd with prompt (item 1 of argv) with administrator privileges',
-    'end run',
-  ];
-  return {
-    name: 'osascript',
-    transport: 'fifo',
-    wrap: (argv) => ({
-      command: '/usr/bin/osascript',
-      args: [
-        ...script.flatMap((line) => ['-e', line]),
-        prompt,
-        '/usr/bin/env',
-        `SUDO_UID=${uid}`,
-        `SUDO_GID=${gid}`,
-        ...asNode(),
-        ...argv,
-      ],
-      env: cleanEnv(),
-    }),
-  };
-}
-
-/** The launcher for this platform and user. */
-export async function defaultLauncher(platform: NodeJS.Platform, device: string): Promise<HelperLauncher> {
-  if (process.geteuid?.() === 0) return directLauncher;
-  if (platform === 'darwin') {
-    return osascriptLauncher(
-      `Atlas Imager wants to read or write the SD card ${device}.`,
-      process.getuid!(),
-      process.getgid!(),
-    );
-  }
-  if (platform === 'linux') {
-    const sudo = await runTool('sudo', ['-n', 'true']).catch(() => undefined);
-    if (sudo?.exitCode === 0) return sudoLauncher;
-    if (
-      await access('/usr/bin/pkexec', constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return pkexecLauncher;
-  }
-  throw new AtlasError(
-    'permission',
-    `reading and writing ${device} needs root rights, and neither "sudo -n" nor pkexec can provide them`,
-    'run ods-sd as root (sudo ods-sd …)',
-  );
-}
-
-// --- talking to the helper ------------------------------------------------------------------------
-
-interface Pipes {
-  args: string[];
-  input: Socket;
-  output: Socket;
-  /** Lets the output end once the helper is gone (it was held open until then). */
-  release(): void;
-  cleanup(): Promise<void>;
-}
-
-/**
- * Two named pipes in a private directory, our ends opened before the helper starts and without
- * blocking: the input read-write (so it never waits for a reader, and the helper sees end-of-file
- * only when we close it or die), the output read-only plus a writer we hold until the launcher
- * has exited (so end-of-file means the helper is done, even if it never started). Both are
- * event-loop pipe handles: a thread blocked on a named pipe would hang the process on exit.
- */
-async function namedPipes(): Promise<Pipes> {
-  const dir = await mkdtemp(join(tmpdir(), 'atlas-raw-disk-'));
-  const inPath = join(dir, 'in');
-  const outPath = join(dir, 'out');
-  await runToolChecked('mkfifo', ['-m', '600', inPath, outPath]);
-  const inFd = openSync(inPath, constants.O_RDWR | constants.O_NONBLOCK);
-  const outFd = openSync(outPath, constants.O_RDONLY | constants.O_NONBLOCK);
-  let hold: number | undefined = openSync(outPath, constants.O_WRONLY | constants.O_NONBLOCK);
-  const input = new Socket({ fd: inFd, readable: false, writable: true });
-  const output = new Socket({ fd: outFd, readable: true, writable: false });
-  const release = () => {
-    if (hold !== undefined) closeSync(hold);
-    hold = undefined;
-  };
-  return {
-    args: ['--in', inPath, '--out', outPath],
-    input,
-    output,
-    release,
-    async cleanup() {
-      release();
-      input.destroy();
-      output.destroy();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function runHelper(
-  request: HelperRequest,
-  ctx: JobContext,
-  first: Phase,
-  labels: Record<Phase, string>,
-  opts: RawDiskOptions,
-  device: string,
-): Promise<RawResult> {
-  if (!existsSync(HELPER_PATH)) {
-    throw new AtlasError(
-      'missing-tool',
-      `the raw-disk helper is not built (${HELPER_PATH})`,
-      'run npm run build',
-    );
-  }
-  const launcher = opts.launcher ?? (await defaultLauncher(opts.platform ?? process.platform, device));
-  ctx.throwIfCancelled(); // an abort listener added after the abort would never run
-  const fifo = launcher.transport === 'fifo' ? await namedPipes() : undefined;
-  const { command, args, env } = launcher.wrap([process.execPath, HELPER_PATH, ...(fifo?.args ?? [])]);
-  const child = execa(command, args, {
-    env,
-    extendEnv: false,
-    reject: false,
-    detached: true,
-    buffer: false,
-    stdin: fifo ? 'ignore' : 'pipe',
-    stdout: fifo ? 'ignore' : 'pipe',
-    stderr: 'pipe',
-  });
-  // Listeners go on in this tick: output produced before they exist would be lost.
-  const input = fifo?.input ?? child.stdin!;
-  const output = fifo?.output ?? child.stdout!;
-  input.on('error', () => undefined);
-  const stderr: string[] = [];
-  child.stderr?.on('data', (d: Buffer) => {
-    for (const line of d.toString().split('\n')) if (line.trim()) stderr.push(line);
-    if (stderr.length > 50) stderr.splice(0, stderr.length - 50);
-  });
-  let done: HelperEvent | undefined;
-  let failure: AtlasError | undefined;
-  let phase: Phase = first;
-  const lines = createInterface({ input: output, crlfDelay: Infinity });
-  const linesClosed = new Promise<void>((r) => lines.once('close', r));
-  lines.on('line', (line) => {
-    let ev: HelperEvent;
-    try {
-      ev = JSON.parse(line) as HelperEvent;
-    } catch {
-      ctx.log(`raw-disk helper: ${line}`);
-      return;
-    }
-    if (ev.event === 'progress') {
-      if (ev.phase !== phase) {
-        phase = ev.phase;
-        ctx.step(phase, labels[phase], ev.total);
-      }
-      ctx.progress(ev.done, ev.total);
-    } else if (ev.event === 'done') {
-      done = ev;
-    } else if (ev.event === 'error') {
-      failure = new AtlasError(ev.code, ev.message, ev.hint);
-    }
-  });
-
-  let killTimer: NodeJS.Timeout | undefined;
-  const kill = (signal: NodeJS.Signals) => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, signal);
-    } catch {
-      /* already gone */
-    }
-  };
-  const onAbort = () => {
-    input.write(`${JSON.stringify({ op: 'cancel' })}\n`);
-    killTimer = setTimeout(() => {
-      input.destroy(); // the helper also stops when its input closes
-      kill('SIGTERM');
-      killTimer = setTimeout(() => kill('SIGKILL'), 2000);
-    }, opts.killGraceMs ?? 10_000);
-  };
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    input.write(`${JSON.stringify(request)}\n`);
-    const exit = await child;
-    fifo?.release();
-    await linesClosed;
-    if (done?.event === 'done') {
-      return {
-        bytes: done.bytes,
-        sha256: done.sha256,
-        verified: done.verified,
-        ...(done.mappedBytes !== undefined ? { mappedBytes: done.mappedBytes } : {}),
-        ...(done.fallbacks ? { fallbacks: done.fallbacks } : {}),
-      };
-    }
-    if (ctx.signal.aborted) throw new CancelledError(`the ${request.op} of ${device}`);
-    if (failure) throw failure;
-    if ((exit as { code?: string }).code === 'ENOENT') {
-      throw new AtlasError(
-        'missing-tool',
-        `${command} is not installed`,
-        'run ods-sd as root (sudo ods-sd …)',
-      );
-    }
-    const tail = stderr.slice(-5).join('\n');
-    throw new AtlasError(
-      launcher.name === 'direct' ? 'tool-failed' : 'permission',
-      `the raw-disk helper (${launcher.name}) ended without an answer (exit ${exit.exitCode ?? exit.signal})${tail ? `: ${tail}` : ''}`,
-      launcher.name === 'direct'
-        ? undefined
-        : 'the authorization was refused or cancelled: try again, or run ods-sd as root',
-    );
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-    if (killTimer) clearTimeout(killTimer);
-    if (fifo) input.destroy();
-    else input.end();
-    lines.close();
-    await fifo?.cleanup();
-  }
-}
-
-const macRaw = (path: string, platform: NodeJS.Platform) =>
-  platform === 'darwin' ? path.replace(/^\/dev\/disk(\d+)$/, '/dev/rdisk$1') : path;
-
-async function unmountFirst(card: RawCard, opts: RawDiskOptions): Promise<void> {
-  if (opts.unmount === false) return;
-  await unmountDisk(card.path, { ...opts.diskutil, ...(opts.platform ? { platform: opts.platform } : {}) });
 }
 
 // --- the two operations -------------------------------------------------------------------------
@@ -464,53 +140,10 @@ export async function readUsedCardToFile(
   return { bytes: r.bytes, mappedBytes: r.mappedBytes ?? r.bytes, fallbacks: r.fallbacks ?? [] };
 }
 
-/** An image file standing in for a card: written here, first block last, then read back. */
-async function writeImageFile(
-  image: string,
-  card: RawCard,
-  ctx: JobContext,
-  verify: boolean,
-): Promise<RawResult> {
-  const compression = await detectCompression(image);
-  const size = compression === 'none' ? (await stat(image)).size : await uncompressedSize(image, compression);
-  ctx.step('write', `Writing ${image} to ${card.path}`, size ?? 0);
-  const fh = await open(card.path, 'r+');
-  let written;
-  let done: Promise<void> = Promise.resolve();
-  try {
-    // The decompressor starts right before the copy reads it: its first output must not be missed.
-    const source =
-      compression === 'none'
-        ? { stream: createReadStream(image, { highWaterMark: BLOCK }), kill: () => undefined }
-        : decompress(image, compression);
-    if ('done' in source) done = source.done;
-    written = await copyStreamTo(
-      upToCardSize(source.stream, card.bytes, () => source.kill()),
-      fh,
-      { ctx, totalBytes: size ?? 0, firstBlockLast: true },
-    );
-  } finally {
-    await fh.close();
-  }
-  await done;
-  if (size !== undefined && written.bytes !== size) {
-    throw new AtlasError(
-      'tool-failed',
-      `the image ended after ${written.bytes} of its ${size} bytes`,
-      'write it again',
-    );
-  }
-  if (!verify) return { ...written, verified: false };
-  ctx.step('verify', `Verifying ${card.path}`, written.bytes);
-  if ((await hashRange(card.path, written.bytes, ctx)) !== written.sha256) {
-    throw new AtlasError('verify-failed', `verification failed: ${card.path} differs from the image`);
-  }
-  return { bytes: written.bytes, sha256: written.sha256, verified: true };
-}
-
 /**
- * Writes an image (plain or .xz/.gz/.zst) onto a card in 1 MiB blocks, the first block last, then
- * (with verify) reads it back and compares sha256. The helper checks the card is still `card`.
+ * Writes an image (plain or .xz/.gz/.zst) onto a card through the write pipeline: the card's table
+ * areas made invalid first, the image (whole, or with `mapped` its block map) written, the first
+ * MiB last, then (with verify) read back. The helper checks the card is still `card`.
  */
 export async function writeImageToCard(
   image: string,
@@ -518,29 +151,11 @@ export async function writeImageToCard(
   ctx: JobContext,
   opts: RawDiskOptions & { verify: boolean; mapped?: boolean },
 ): Promise<RawResult> {
-  const source = resolve(image);
-  if (card.kind === 'file') return writeImageFile(source, card, ctx, opts.verify);
-  await unmountFirst(card, opts);
-  const platform = opts.platform ?? process.platform;
-  const labels = {
-    read: '',
-    write: `Writing ${source} to ${card.path}`,
-    verify: `Verifying: reading ${card.path} back`,
+  const r = await writeImage(image, card, ctx, { ...opts, map: opts.mapped === true });
+  return {
+    bytes: r.bytes,
+    sha256: r.sha256,
+    verified: r.verified,
+    ...(r.mappedBytes !== undefined ? { mappedBytes: r.writtenBytes } : {}),
   };
-  ctx.step('write', labels.write, 0);
-  return runHelper(
-    {
-      op: 'write',
-      device: macRaw(card.path, platform),
-      expect: expectOf(card),
-      source,
-      verify: opts.verify,
-      ...(opts.mapped ? { mapped: true } : {}),
-    },
-    ctx,
-    'write',
-    labels,
-    opts,
-    card.path,
-  );
 }

@@ -4,26 +4,22 @@
  *   - a plain image is written by its block map: the .bmap beside it (made by shrink) or the map
  *     of its partitions' used blocks, so free space never crosses the card reader;
  *   - a compressed image is decompressed on the fly and written whole;
- *   - the first 1 MiB (partition table) is written last, so an interrupted write never leaves a
- *     card that looks valid;
+ *   - an image whose partition table points past its end is refused before anything is written;
+ *   - each card goes through the write pipeline (src-main/core/write): its old table areas are
+ *     made invalid first and the first 1 MiB (partition table) is written last, so an
+ *     interrupted write never leaves a card that looks valid;
  *   - several cards are written at once; one failing card never stops the others.
  * Every card's identity is checked again right before it is opened.
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError, toAtlasError, type SerializedError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
-import { detectCompression, decompress, uncompressedSize, type Compression } from '../images/compression.js';
-import { copyStreamTo, hashRange, upToCardSize } from '../rawio/block-copy.js';
-import { bmapByteRanges, readBmap, writeMappedToTarget, type Bmap } from '../rawio/bmap.js';
-import { compareRanges } from '../rawio/compare-ranges.js';
-import { handleReader } from '../rawio/used-blocks/byte-reader.js';
-import { totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
-import { mapCard } from '../rawio/used-blocks/used-ranges.js';
-import { runTool } from '../tools/run-tool.js';
-import { writeImageToCard, identifyRawCard } from '../cards/raw-disk.js';
-import { exists } from './common.js';
+import { assertWritableCard, type CardIdentity } from '../cards/card.js';
+import { identifyRawCard } from '../cards/raw-disk.js';
+import { beforeWrite, neededBytes } from '../write/guards.js';
+import { openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
+import { writeImage } from '../write/write-pipeline.js';
+import { targetFor } from '../write/write-target.js';
 import type { Env } from './env.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 
@@ -54,146 +50,14 @@ export interface FlashResult {
   failed: number;
 }
 
-interface Source {
-  path: string;
-  compression: Compression;
-  bytes: number | undefined;
-  mode: FlashResult['mode'];
-  bmap?: Bmap;
-  ranges?: ByteRange[];
-}
+/** As root on Linux a card device is opened here; otherwise (a Mac, a Linux desktop) the helper opens it. */
+const viaHelper = (card: CardIdentity): boolean =>
+  card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0);
 
-/** Is the image stored on the card itself (on the device or one of its partitions)? */
-async function imageOnCard(imagePath: string, card: CardIdentity): Promise<boolean> {
-  if (card.kind !== 'device') return false;
-  const { dev } = await stat(imagePath);
-  const here = `${(dev >> 8) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
-  const name = basename(card.path);
-  const dir = `/sys/class/block/${name}`;
-  const nodes = [await readFile(`${dir}/dev`, 'utf8').catch(() => '')];
-  for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    if (entry.startsWith(name)) nodes.push(await readFile(`${dir}/${entry}/dev`, 'utf8').catch(() => ''));
-  }
-  return nodes.some((n) => n.trim() === here);
-}
-
-async function openSource(image: string, ctx: JobContext): Promise<Source> {
-  const st = await stat(image).catch(() => undefined);
-  if (!st?.isFile()) throw new AtlasError('not-found', `no image at ${image}`);
-  const compression = await detectCompression(image);
-  if (compression !== 'none') {
-    return { path: image, compression, bytes: await uncompressedSize(image, compression), mode: 'stream' };
-  }
-  const bmapPath = `${image}.bmap`;
-  if (await exists(bmapPath)) {
-    const bmap = await readBmap(bmapPath);
-    if (bmap.imageSize === st.size) {
-      return { path: image, compression, bytes: st.size, mode: 'bmap', bmap, ranges: bmapByteRanges(bmap) };
-    }
-    ctx.log(`${basename(bmapPath)} does not match the image size: using the image's own map`);
-  }
-  const fh = await open(image, 'r');
-  try {
-    const map = await mapCard(handleReader(fh, st.size), { align: 64 * 1024, keepTrailing: true });
-    for (const f of map.fallbacks) ctx.log(`written in full: ${f}`);
-    return { path: image, compression, bytes: st.size, mode: 'used-blocks', ranges: map.ranges };
-  } finally {
-    await fh.close();
-  }
-}
-
-async function checkTarget(source: Source, card: CardIdentity): Promise<void> {
-  const st = await stat(source.path);
-  if (card.kind === 'file' && card.node === st.ino) {
-    throw new AtlasError('unsafe-target', 'the card and the image are the same file', 'pick another card');
-  }
-  if (await imageOnCard(source.path, card)) {
-    throw new AtlasError(
-      'unsafe-target',
-      `${source.path} is stored on ${card.path}, the card to be written`,
-      'copy the image elsewhere first',
-    );
-  }
-  await assertWritableCard(card, source.bytes ?? 0);
-}
-
-/** Writes one card; `ctx` receives this card's progress (write, then verify). */
-async function flashOne(
-  source: Source,
-  card: CardIdentity,
-  verify: boolean,
-  ctx: JobContext,
-  steps: boolean,
-) {
-  if (card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0)) {
-    // Not root (a Mac, or a Linux desktop): the privileged raw-disk helper writes the card.
-    const r = await writeImageToCard(source.path, card, ctx, { verify, mapped: source.ranges !== undefined });
-    return { writtenBytes: r.mappedBytes ?? r.bytes, verified: r.verified, sha256: r.sha256 || undefined };
-  }
-  if (steps)
-    ctx.step(
-      'write',
-      `Writing ${basename(source.path)} to ${describeCard(card)}`,
-      source.ranges ? totalBytes(source.ranges) : (source.bytes ?? 0),
-    );
-  await recheckCard(card);
-  const fh = await open(card.path, 'r+');
-  let writtenBytes: number;
-  let streamed: { bytes: number; sha256: string } | undefined;
-  try {
-    if (source.ranges) {
-      const r = await writeMappedToTarget(source.path, source.bmap ?? source.ranges, fh, ctx, {
-        targetBytes: card.bytes,
-        firstBlockLast: true,
-      });
-      writtenBytes = r.writtenBytes;
-    } else {
-      const d = decompress(source.path, source.compression as Exclude<Compression, 'none'>);
-      const limited = upToCardSize(d.stream, card.bytes, () => d.kill());
-      const r = await copyStreamTo(limited, fh, { ctx, totalBytes: source.bytes ?? 0, firstBlockLast: true });
-      await d.done;
-      if (source.bytes !== undefined && r.bytes !== source.bytes) {
-        throw new AtlasError(
-          'verify-failed',
-          `only ${r.bytes} of the image's ${source.bytes} bytes reached the card`,
-          'the image could not be read to its end: check it (or download it again) and flash again',
-        );
-      }
-      writtenBytes = r.writtenBytes;
-      streamed = r;
-    }
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  if (card.kind === 'device') await runTool('blockdev', ['--flushbufs', card.path]);
-  if (!verify) return { writtenBytes, verified: false, sha256: streamed?.sha256 };
-  if (steps)
-    ctx.step(
-      'verify',
-      'Verifying: reading the card back',
-      source.ranges ? totalBytes(source.ranges) : streamed!.bytes,
-    );
-  if (source.ranges) {
-    const c = await compareRanges(source.path, card.path, source.ranges, ctx);
-    if (!c.ok) {
-      throw new AtlasError(
-        'verify-failed',
-        `verification failed: ${card.path} differs from the image at byte ${c.firstDifference}`,
-        'the card may be failing or fake: try another card',
-      );
-    }
-  } else {
-    const back = await hashRange(card.path, streamed!.bytes, ctx);
-    if (back !== streamed!.sha256) {
-      throw new AtlasError(
-        'verify-failed',
-        `verification failed: what was read back from ${card.path} differs from the image`,
-        'the card may be failing or fake: try another card',
-      );
-    }
-  }
-  return { writtenBytes, verified: true, sha256: streamed?.sha256 };
+/** Writes one card through the write pipeline; `ctx` receives this card's progress. */
+async function flashOne(source: WriteSource, card: CardIdentity, verify: boolean, ctx: JobContext) {
+  const r = await writeImage(source, card, ctx, { verify, viaHelper: viaHelper(card) });
+  return { writtenBytes: r.writtenBytes, verified: r.verified, sha256: r.sha256 || undefined };
 }
 
 /** A JobContext for one of several cards: its progress feeds the job's combined progress. */
@@ -233,14 +97,16 @@ async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Pro
   if (params.cards.length === 0) throw new AtlasError('usage', 'no card to flash', 'name one or more cards');
   const verify = params.verify !== false;
   ctx.step('prepare', `Reading ${basename(params.image)}`);
-  const source = await openSource(params.image, ctx);
-  const mappedBytes = source.ranges ? totalBytes(source.ranges) : (source.bytes ?? 0);
+  const source = await openSource(params.image, { log: (l) => ctx.log(l) });
+  const mappedBytes = sourceBytes(source);
   const results: CardFlashResult[] = [];
   const ready: CardIdentity[] = [];
   for (const [i, path] of params.cards.entries()) {
     try {
       const card = params.expected?.[i] ?? (await identifyRawCard(path));
-      await checkTarget(source, card);
+      // Refused before any card is written (and before the helper's authorization dialog).
+      await beforeWrite(source, targetFor(card, { viaHelper: viaHelper(card) }));
+      await assertWritableCard(card, neededBytes(source));
       ready.push(card);
     } catch (e) {
       // With one card, a refusal is the answer; with several, the others still get written.
@@ -250,7 +116,7 @@ async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Pro
   }
   let sha256: string | undefined;
   if (ready.length === 1 && params.cards.length === 1) {
-    const r = await flashOne(source, ready[0]!, verify, ctx, true);
+    const r = await flashOne(source, ready[0]!, verify, ctx);
     sha256 = r.sha256;
     results.push({ card: ready[0]!.path, ok: true, writtenBytes: r.writtenBytes, verified: r.verified });
   } else if (ready.length > 0) {
@@ -258,7 +124,7 @@ async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Pro
     const slots = ready.map(() => 0);
     ctx.step('write', `Writing and verifying ${ready.length} cards`, perCard * ready.length);
     const settled = await Promise.allSettled(
-      ready.map((card, i) => flashOne(source, card, verify, cardContext(ctx, slots, i, perCard), false)),
+      ready.map((card, i) => flashOne(source, card, verify, cardContext(ctx, slots, i, perCard))),
     );
     settled.forEach((s, i) => {
       const card = ready[i]!.path;

@@ -1,6 +1,8 @@
 /**
  * Phase 1 Restore: a clone set -> a card, root partition grown to fill it. The card's size is
  * checked against the clone before anything is written, and its identity right before writing.
+ * Before anything is restored the card's old table areas and the heads of the new partitions are
+ * zeroed; through the VM (a Mac) the host writes the result with the write pipeline, table last.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../cards/raw-disk.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { CLONE_SET_FILES } from '../library/library.js';
+import { invalidateCard } from '../write/write-pipeline.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
 import type { Env } from './env.js';
@@ -30,6 +33,16 @@ export interface RestoreResult {
   grown: boolean;
   /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
   writtenBytes?: number;
+}
+
+/** Byte offsets of the partitions an sfdisk dump describes. */
+export function partitionStartsOfDump(dump: string): Array<{ start: number }> {
+  const out: Array<{ start: number }> = [];
+  for (const line of dump.split('\n')) {
+    const start = /start=\s*(\d+)/.exec(line);
+    if (start) out.push({ start: Number(start[1]) * 512 });
+  }
+  return out;
 }
 
 /** Bytes a card needs for this dump: the end of the last partition (+ the backup GPT). */
@@ -65,7 +78,8 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
     if (!s || s.size === 0)
       throw new AtlasError('bad-input', `the clone set is incomplete: ${f} is missing in ${set}`);
   }
-  const needed = bytesNeededByDump(await readFile(join(set, 'partition-table.dump'), 'utf8'));
+  const dump = await readFile(join(set, 'partition-table.dump'), 'utf8');
+  const needed = bytesNeededByDump(dump);
   if (needed === 0) throw new AtlasError('bad-input', `partition-table.dump in ${set} lists no partitions`);
   const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
@@ -89,6 +103,10 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
       await target.release();
     }
   }
+  // The script writes the card in place: first make the old card stop looking valid (its table
+  // areas, and old file systems where the new partitions start), so an interrupted restore is
+  // never taken for a finished one.
+  await invalidateCard(card, partitionStartsOfDump(dump));
   const out = await b.runScript(
     'restore_golden.sh',
     [b.toBuilderPath(card.path), '--set-dir', b.toBuilderPath(set)],

@@ -37,7 +37,7 @@ export function isZero(buf: Buffer): boolean {
 }
 
 /** Re-chunks any stream into exact BLOCK-sized buffers (the last may be shorter). */
-async function* blocks(source: ByteSource): AsyncGenerator<Buffer> {
+export async function* blocks(source: ByteSource): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let size = 0;
   for await (const chunk of source) {

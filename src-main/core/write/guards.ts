@@ -1,0 +1,46 @@
+/**
+ * The checks every write runs right before it starts, whatever the target: the image is not the
+ * card itself nor stored on it, and the card may be written and holds the image. One call,
+ * `beforeWrite`, so further target guards plug in here. Through the raw-disk helper the card's
+ * writability and size are checked by the helper itself, on the device it opens (after the card
+ * was unmounted); callers that want to refuse earlier call assertWritableCard too (flash does).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { AtlasError } from '../errors.js';
+import { assertWritableCard, type CardIdentity } from '../cards/card.js';
+import type { WriteSource } from './open-source.js';
+import type { WriteTarget } from './write-target.js';
+
+/** Is the image stored on the card itself (on the device or one of its partitions)? */
+async function imageOnCard(imagePath: string, card: CardIdentity): Promise<boolean> {
+  if (card.kind !== 'device' || process.platform !== 'linux') return false;
+  const { dev } = await stat(imagePath);
+  const here = `${(dev >> 8) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
+  const name = basename(card.path);
+  const dir = `/sys/class/block/${name}`;
+  const nodes = [await readFile(`${dir}/dev`, 'utf8').catch(() => '')];
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    if (entry.startsWith(name)) nodes.push(await readFile(`${dir}/${entry}/dev`, 'utf8').catch(() => ''));
+  }
+  return nodes.some((n) => n.trim() === here);
+}
+
+/** The bytes a card needs for this image: its size, or the end of its table's last partition. */
+export const neededBytes = (source: WriteSource): number => Math.max(source.bytes ?? 0, source.minBytes);
+
+export async function beforeWrite(source: WriteSource, target: WriteTarget): Promise<void> {
+  const card = target.card;
+  const st = await stat(source.path);
+  if (card.kind === 'file' && card.node === st.ino) {
+    throw new AtlasError('unsafe-target', 'the card and the image are the same file', 'pick another card');
+  }
+  if (await imageOnCard(source.path, card)) {
+    throw new AtlasError(
+      'unsafe-target',
+      `${source.path} is stored on ${card.path}, the card to be written`,
+      'copy the image elsewhere first',
+    );
+  }
+  if (target.kind !== 'helper') await assertWritableCard(card, neededBytes(source));
+}

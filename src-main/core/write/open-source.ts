@@ -1,0 +1,181 @@
+/**
+ * Opens an image for writing onto a card: plain, .xz, .gz or .zst; a plain image with its block
+ * map (the .bmap beside it, else the used blocks of its partitions, unless asked to write it whole).
+ * Before anything is written the image's own partition table is read and checked: an image whose
+ * table points past its end (a truncated download or a damaged image) is refused here. The table's
+ * partitions are kept: their starts are where the card's old file systems are made invalid.
+ * Runs with the user's own rights; the raw-disk helper never maps an image.
+ */
+import { open, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { AtlasError } from '../errors.js';
+import { decompress, detectCompression, uncompressedSize, type Compression } from '../images/compression.js';
+import { bmapByteRanges, readBmap } from '../rawio/bmap.js';
+import { handleReader, type ByteReader } from '../rawio/used-blocks/byte-reader.js';
+import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
+import { UsedMapError } from '../rawio/used-blocks/map-error.js';
+import { readPartitionTable, type PartitionTable } from '../rawio/used-blocks/partition-table.js';
+import { mapCard } from '../rawio/used-blocks/used-ranges.js';
+import { CHECKSUM_TYPES, TABLE_BYTES, type ChecksumType, type MappedRange } from './write-plan.js';
+
+export interface WriteSource {
+  /** Absolute path of the image file. */
+  path: string;
+  compression: Compression;
+  /** Bytes of the (decompressed) image, when known before reading it. */
+  bytes: number | undefined;
+  /** 'bmap': the .bmap beside the image; 'used-blocks': the image's own map; 'stream': whole image. */
+  mode: 'bmap' | 'used-blocks' | 'stream';
+  /** What is copied, for a mapped write. */
+  ranges?: MappedRange[];
+  checksumType?: ChecksumType;
+  /** The partitions of the image's table (byte offsets). */
+  partitions: Array<{ start: number; length: number }>;
+  /** The image must be at least this long (the end of its last partition). */
+  minBytes: number;
+  /** Partitions written in full (their file system could not be mapped). */
+  fallbacks: string[];
+}
+
+export interface OpenSourceOptions {
+  /** Write a plain image by its block map (default true); false: whole. */
+  map?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Bytes a write copies: the mapped ranges, or the whole image. */
+export function sourceBytes(source: WriteSource): number {
+  return source.ranges ? totalBytes(source.ranges) : (source.bytes ?? 0);
+}
+
+function truncated(path: string, message: string): AtlasError {
+  return new AtlasError(
+    'bad-input',
+    `${basename(path)} is truncated or damaged: ${message}`,
+    'nothing was written: download or copy the image again (compare its checksum), then flash it',
+  );
+}
+
+/**
+ * The partition table of an image, checked against the image's size (when known): every
+ * partition must end inside the image. `reader` may be short (a compressed image's first MiB).
+ */
+async function checkedTable(
+  path: string,
+  reader: ByteReader,
+  bytes: number | undefined,
+): Promise<PartitionTable> {
+  let table: PartitionTable;
+  try {
+    table = await readPartitionTable(reader);
+  } catch (e) {
+    if (e instanceof UsedMapError) throw truncated(path, `its partition table cannot be read (${e.message})`);
+    throw e;
+  }
+  if (bytes !== undefined) {
+    for (const p of table.partitions) {
+      if (p.start + p.length > bytes) {
+        throw truncated(
+          path,
+          `partition ${p.index} ends at byte ${p.start + p.length}, but the image has only ${bytes} bytes`,
+        );
+      }
+    }
+  }
+  return table;
+}
+
+/** The first MiB of a compressed image, decompressed (the decompressor is stopped after it). */
+async function compressedHead(path: string, compression: Exclude<Compression, 'none'>): Promise<Buffer> {
+  const d = decompress(path, compression);
+  const parts: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const chunk of d.stream as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      got += chunk.length;
+      if (got >= TABLE_BYTES) break;
+    }
+  } finally {
+    d.kill();
+    d.stream.destroy();
+  }
+  if (got < TABLE_BYTES) await d.done; // a short stream: a corrupt file says so here
+  return Buffer.concat(parts).subarray(0, TABLE_BYTES);
+}
+
+/** Reads the head of an image; anything after it reads as zeros (a backup GPT is not needed). */
+function headReader(head: Buffer, size: number): ByteReader {
+  return {
+    size,
+    read: async (offset, length) => {
+      const out = Buffer.alloc(length);
+      if (offset < head.length) head.copy(out, 0, offset, Math.min(head.length, offset + length));
+      return out;
+    },
+  };
+}
+
+const partitionsOf = (t: PartitionTable) => t.partitions.map((p) => ({ start: p.start, length: p.length }));
+const endOf = (t: PartitionTable) => Math.max(0, ...t.partitions.map((p) => p.start + p.length));
+
+export async function openSource(image: string, opts: OpenSourceOptions = {}): Promise<WriteSource> {
+  const path = resolve(image);
+  const log = opts.log ?? (() => undefined);
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isFile()) throw new AtlasError('not-found', `no image at ${path}`);
+  const compression = await detectCompression(path);
+  if (compression !== 'none') {
+    const bytes = await uncompressedSize(path, compression);
+    const head = await compressedHead(path, compression);
+    const table = await checkedTable(path, headReader(head, bytes ?? Number.MAX_SAFE_INTEGER), bytes);
+    return {
+      path,
+      compression,
+      bytes,
+      mode: 'stream',
+      partitions: partitionsOf(table),
+      minBytes: endOf(table),
+      fallbacks: [],
+    };
+  }
+  const fh = await open(path, 'r');
+  try {
+    const reader = handleReader(fh, st.size);
+    const table = await checkedTable(path, reader, st.size);
+    const base = {
+      path,
+      compression,
+      bytes: st.size,
+      partitions: partitionsOf(table),
+      minBytes: endOf(table),
+      fallbacks: [] as string[],
+    };
+    if (opts.map === false) return { ...base, mode: 'stream' };
+    const bmapPath = `${path}.bmap`;
+    const hasBmap = await stat(bmapPath).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (hasBmap) {
+      const bmap = await readBmap(bmapPath);
+      if (bmap.imageSize === st.size) {
+        const type = bmap.checksumType as ChecksumType | undefined;
+        const checked = type !== undefined && CHECKSUM_TYPES.includes(type);
+        if (type !== undefined && !checked) log(`${basename(bmapPath)}: ${type} checksums are not checked`);
+        const bytesOf = bmapByteRanges(bmap);
+        const ranges = bmap.ranges.map((r, i) => ({
+          ...bytesOf[i]!,
+          ...(checked && r.checksum ? { checksum: r.checksum } : {}),
+        }));
+        return { ...base, mode: 'bmap', ranges, ...(checked ? { checksumType: type } : {}) };
+      }
+      log(`${basename(bmapPath)} does not match the image size: using the image's own map`);
+    }
+    const map = await mapCard(reader, { align: 64 * 1024, keepTrailing: true });
+    for (const f of map.fallbacks) log(`written in full: ${f}`);
+    return { ...base, mode: 'used-blocks', ranges: map.ranges, fallbacks: map.fallbacks };
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Where a write goes. Every target carries out the same write plan (run-plan.ts):
+ *   - 'file': an image file standing in for a card, written by this process;
+ *   - 'device': a card device this process may open itself (root on Linux), opened exclusively;
+ *   - 'helper': a card device opened by the raw-disk helper, which checks the card's identity
+ *     again, receives the plan (what to invalidate, which ranges to copy) and runs it.
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { AtlasError, toAtlasError } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
+import { describeCard, recheckCard } from '../cards/card.js';
+import {
+  expectOf,
+  macRaw,
+  runHelper,
+  unmountFirst,
+  type RawCard,
+  type RawDiskOptions,
+} from '../cards/helper-client.js';
+import { totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
+import { runTool } from '../tools/run-tool.js';
+import type { WriteSource } from './open-source.js';
+import { runPlan, zeroRanges, type PlanResult, type PlanSource } from './run-plan.js';
+import type { WritePlan } from './write-plan.js';
+
+export interface WriteTarget {
+  readonly kind: 'file' | 'device' | 'helper';
+  readonly card: RawCard;
+  run(source: WriteSource, plan: WritePlan, ctx: JobContext): Promise<PlanResult>;
+}
+
+export interface TargetOptions extends RawDiskOptions {
+  /** For a device: write it through the raw-disk helper (default) or from this process. */
+  viaHelper?: boolean;
+}
+
+const planSource = (s: WriteSource): PlanSource => ({
+  name: s.path,
+  path: s.path,
+  compression: s.compression,
+  bytes: s.bytes,
+});
+
+function busy(e: unknown, path: string): AtlasError {
+  if ((e as NodeJS.ErrnoException).code === 'EBUSY') {
+    return new AtlasError(
+      'unsafe-target',
+      `${path} is in use (a partition is mounted or another program has it open)`,
+      'unmount the card and close programs using it, then try again',
+    );
+  }
+  return toAtlasError(e);
+}
+
+/** Opens a card in this process: a device exclusively on Linux (no one else may hold it). */
+async function openLocal(card: RawCard): Promise<FileHandle> {
+  try {
+    return await open(
+      card.path,
+      card.kind === 'device' && process.platform === 'linux'
+        ? constants.O_RDWR | constants.O_EXCL
+        : constants.O_RDWR,
+    );
+  } catch (e) {
+    throw busy(e, card.path);
+  }
+}
+
+/** Zeroes `ranges` of a card this process may open itself (an image file, or a device as root). */
+export async function zeroCardRanges(card: RawCard, ranges: readonly ByteRange[]): Promise<number> {
+  await recheckCard(card);
+  const handle = await openLocal(card);
+  try {
+    return await zeroRanges(handle, ranges);
+  } finally {
+    await handle.close();
+  }
+}
+
+function local(kind: 'file' | 'device', card: RawCard): WriteTarget {
+  return {
+    kind,
+    card,
+    async run(source, plan, ctx) {
+      await recheckCard(card);
+      const handle = await openLocal(card);
+      try {
+        return await runPlan(
+          planSource(source),
+          plan,
+          {
+            handle,
+            path: card.path,
+            label: kind === 'file' ? card.path : describeCard(card),
+            bytes: card.bytes,
+            ...(kind === 'device' && process.platform === 'linux'
+              ? { flush: async () => void (await runTool('blockdev', ['--flushbufs', card.path])) }
+              : {}),
+          },
+          ctx,
+        );
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
+
+/** The plan as the helper's write request carries it (compact pairs; see raw-disk-helper.ts). */
+export function planFields(plan: WritePlan) {
+  return {
+    invalidate: plan.invalidate.map((r): [number, number] => [r.start, r.end]),
+    ...(plan.ranges
+      ? {
+          ranges: plan.ranges.map((r): [number, number] | [number, number, string] =>
+            r.checksum ? [r.start, r.end, r.checksum] : [r.start, r.end],
+          ),
+        }
+      : {}),
+    ...(plan.checksumType ? { checksumType: plan.checksumType } : {}),
+    ...(plan.minBytes !== undefined ? { minBytes: plan.minBytes } : {}),
+  };
+}
+
+function helper(card: RawCard, opts: RawDiskOptions): WriteTarget {
+  return {
+    kind: 'helper',
+    card,
+    async run(source, plan, ctx) {
+      await unmountFirst(card, opts);
+      const platform = opts.platform ?? process.platform;
+      const labels = {
+        read: '',
+        write: `Writing ${source.path} to ${card.path}`,
+        verify: `Verifying: reading ${card.path} back`,
+      };
+      ctx.step('write', labels.write, 0);
+      const r = await runHelper(
+        {
+          op: 'write',
+          device: macRaw(card.path, platform),
+          expect: expectOf(card),
+          source: source.path,
+          verify: plan.verify,
+          ...planFields(plan),
+        },
+        ctx,
+        'write',
+        labels,
+        opts,
+        card.path,
+      );
+      return {
+        bytes: r.bytes,
+        sha256: r.sha256,
+        verified: r.verified,
+        writtenBytes: r.mappedBytes ?? r.bytes,
+        invalidatedBytes: totalBytes(plan.invalidate),
+        ...(plan.ranges ? { mappedBytes: totalBytes(plan.ranges) } : {}),
+      };
+    },
+  };
+}
+
+export function targetFor(card: RawCard, opts: TargetOptions = {}): WriteTarget {
+  if (card.kind === 'file') return local('file', card);
+  return opts.viaHelper === false ? local('device', card) : helper(card, opts);
+}

@@ -1,0 +1,283 @@
+// The one write pipeline, run for real: an interrupted write never leaves a card that looks
+// finished, a truncated image is refused before anything is written, and the raw-disk helper
+// writes by the block map it is given.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { odsSd } from '../helpers/cli.js';
+import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
+import { attachAsDevice, detach, makeFile, sfdiskJson, sha256 } from '../helpers/disk-tools.js';
+import { startJob, type JobEvent } from '../../src-main/core/jobs/job.js';
+import type { AtlasError } from '../../src-main/core/errors.js';
+import { flash } from '../../src-main/core/phases/flash.js';
+import type { Env } from '../../src-main/core/phases/env.js';
+import { identifyRawCard, writeImageToCard } from '../../src-main/core/cards/raw-disk.js';
+import { writeBmapFile } from '../../src-main/core/rawio/bmap.js';
+
+const MiB = 1024 * 1024;
+
+async function run<T>(fn: Parameters<typeof startJob<T>>[1], cancelWhen?: (e: JobEvent) => boolean) {
+  const job = startJob('write-pipeline test', fn, { progressIntervalMs: 0 });
+  const events: JobEvent[] = [];
+  job.on('event', (e: JobEvent) => {
+    events.push(e);
+    if (cancelWhen?.(e)) job.cancel();
+  });
+  return job.promise.then(
+    (value) => ({ value, error: undefined, events }),
+    (error: unknown) => ({ value: undefined, error: error as AtlasError, events }),
+  );
+}
+
+function usedCard(path: string, bytes: number, fill = 0xa5): string {
+  return makeFile(path, bytes, [[0, bytes / MiB, fill]]);
+}
+
+function readAt(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(length);
+  readSync(fd, buf, 0, length, offset);
+  closeSync(fd);
+  return buf;
+}
+
+/** What an independent look at the card finds: a partition table? a clean root file system? */
+function looksFinished(card: string, layoutFrom: string): { table: boolean; e2fsck: number } {
+  const sf = spawnSync('sfdisk', ['--json', card], { encoding: 'utf8' });
+  const table = sf.status === 0 && (JSON.parse(sf.stdout).partitiontable?.partitions?.length ?? 0) > 0;
+  // The root file system where the image's table puts it, whatever the card's table says.
+  const p2 = sfdiskJson(layoutFrom).partitions[1]!;
+  const loop = execFileSync(
+    'losetup',
+    [
+      '--find',
+      '--show',
+      '--read-only',
+      '-o',
+      String(p2.start * 512),
+      '--sizelimit',
+      String(p2.size * 512),
+      card,
+    ],
+    { encoding: 'utf8' },
+  ).trim();
+  try {
+    const fsck = spawnSync('e2fsck', ['-fn', loop], { encoding: 'utf8' });
+    return { table, e2fsck: fsck.status ?? -1 };
+  } finally {
+    detach(loop);
+  }
+}
+
+describe('an interrupted write never looks finished', () => {
+  let dir: string;
+  let imageA: string;
+  let imageC: string;
+  let cardBytes: number;
+
+  beforeAll(() => {
+    dir = scratch('write-pipeline');
+    // Two cards' images with the same layout and different contents.
+    imageA = copyFixture(fixture('provisioned', { seed: 'card-a', fillMiB: 48 }), dir, 'a.img');
+    imageC = copyFixture(fixture('provisioned', { seed: 'card-c', fillMiB: 48 }), dir, 'c.img');
+    expect(sfdiskJson(imageC).partitions.map((p) => [p.start, p.size])).toEqual(
+      sfdiskJson(imageA).partitions.map((p) => [p.start, p.size]),
+    );
+    cardBytes = statSync(imageA).size + 16 * MiB;
+  });
+
+  it('flash A, then flash C cancelled mid-write: no table, no clean file system, inspect refuses', async () => {
+    const card = usedCard(join(dir, 'card-cancel.img'), cardBytes);
+    const a = await odsSd(['flash', imageA, card, '--yes']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(looksFinished(card, imageA)).toEqual({ table: true, e2fsck: 0 });
+
+    const identity = await identifyRawCard(card);
+    const r = await run(
+      (ctx) => flash({} as Env, { image: imageC, cards: [card], expected: [identity] }, ctx),
+      (e) => e.type === 'progress' && e.stepId === 'write' && e.doneBytes > e.totalBytes / 3,
+    );
+    expect(r.error?.code).toBe('cancelled');
+    const seen = looksFinished(card, imageC);
+    expect(seen.table).toBe(false);
+    expect(seen.e2fsck).not.toBe(0);
+    const inspect = await odsSd(['inspect', card]);
+    expect(inspect.code).not.toBe(0);
+  });
+
+  it('flash A, then the CLI killed (SIGKILL) while it writes C: the card does not look finished', async () => {
+    const card = usedCard(join(dir, 'card-kill.img'), cardBytes);
+    const a = await odsSd(['flash', imageA, card, '--yes']);
+    expect(a.code, a.stderr).toBe(0);
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'ods-sd.js'), 'flash', imageC, card, '--yes'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const killed = await new Promise<boolean>((resolve) => {
+      let writing = false;
+      child.stderr.on('data', (d: Buffer) => {
+        const text = d.toString();
+        if (/==> Writing/.test(text)) writing = true;
+        // The first progress line of the write: part of C is on the card.
+        if (writing && /\d+\.\d%/.test(text) && !/100\.0%/.test(text) && child.exitCode === null) {
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('close', (_code, signal) => resolve(signal === 'SIGKILL'));
+    });
+    expect(killed, 'the flash ended before it could be killed').toBe(true);
+    const seen = looksFinished(card, imageC);
+    expect(seen.table).toBe(false);
+    expect(seen.e2fsck).not.toBe(0);
+  });
+});
+
+describe('an interrupted restore never leaves the old card looking intact', () => {
+  it('restore of set A over card C, cancelled after the boot partition: C is no longer a valid card', async () => {
+    const dir = scratch('write-restore');
+    const lib = join(dir, 'atlas-build');
+    const imageA = copyFixture(fixture('provisioned', { seed: 'card-a' }), dir, 'a.img');
+    const imageC = copyFixture(fixture('provisioned', { seed: 'card-c' }), dir, 'c.img');
+    const c = await odsSd(['clone', imageA, 'pipeline-a', '--library', lib]);
+    expect(c.code, c.stderr).toBe(0);
+    const card = usedCard(join(dir, 'card.img'), statSync(imageC).size + 64 * MiB);
+    const f = await odsSd(['flash', imageC, card, '--yes']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(looksFinished(card, imageC)).toEqual({ table: true, e2fsck: 0 });
+    // partclone.fat32 as it is, then a pause: the restore is interrupted with boot restored and
+    // root not yet started.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'partclone.fat32'),
+      `#!/bin/sh\n${execFileSync('bash', ['-c', 'command -v partclone.fat32'], { encoding: 'utf8' }).trim()} "$@"; rc=$?; sleep 60; exit $rc\n`,
+      { mode: 0o755 },
+    );
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'ods-sd.js'), 'restore', card, 'pipeline-a', '--library', lib, '--yes'],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } },
+    );
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        if (/==> Restoring the boot partition/.test(d.toString()))
+          setTimeout(() => child.kill('SIGTERM'), 3000);
+      });
+      child.on('close', (n) => resolve(n));
+    });
+    expect(code).not.toBe(0);
+    // The old root file system at the new root partition's start is gone: nothing looks finished.
+    // (restore_golden.sh writes the new table first, so the table itself is there.)
+    expect(looksFinished(card, imageA).e2fsck).not.toBe(0);
+    const inspect = await odsSd(['inspect', card]);
+    expect(inspect.code === 0 ? inspect.json.result.state : 'refused').not.toBe('provisioned');
+    expect(inspect.json.result?.payloadPresent ?? false).toBe(false);
+  });
+});
+
+describe('flash refuses a truncated image', () => {
+  let dir: string;
+  let image: string;
+
+  beforeAll(() => {
+    dir = scratch('write-truncated');
+    image = copyFixture(fixture('provisioned'), dir, 'truncated.img');
+    truncateSync(image, statSync(image).size - 24 * MiB);
+  });
+
+  it('a plain image whose table points past its end: exit 2 with a hint, before any byte is written', async () => {
+    const card = usedCard(join(dir, 'card-plain.img'), statSync(image).size + 64 * MiB);
+    const before = sha256(card);
+    const r = await odsSd(['flash', image, card, '--yes']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.json.error?.code).toBe('bad-input');
+    expect(r.json.error?.message).toMatch(/truncated.*partition 2 ends at byte/);
+    expect(r.json.error?.hint).toMatch(/nothing was written/);
+    expect(sha256(card)).toBe(before);
+  });
+
+  it('the same image compressed (.xz): refused before any byte is written', async () => {
+    const xz = join(dir, 'truncated.img.xz');
+    execFileSync('bash', ['-c', 'xz -T0 -0 -c -- "$1" > "$2"', 'x', image, xz]);
+    const card = usedCard(join(dir, 'card-xz.img'), statSync(image).size + 64 * MiB);
+    const before = sha256(card);
+    const r = await odsSd(['flash', xz, card, '--yes']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.json.error?.message).toMatch(/truncated/);
+    expect(sha256(card)).toBe(before);
+  });
+
+  it('compressed without a recorded size (.gz): stopped before the table is written, the card has none', async () => {
+    const gz = join(dir, 'truncated.img.gz');
+    execFileSync('bash', ['-c', 'pigz -c -- "$1" > "$2"', 'g', image, gz]);
+    const card = usedCard(join(dir, 'card-gz.img'), statSync(image).size + 64 * MiB, 0);
+    const a = await odsSd(['flash', fixture('provisioned'), card, '--yes']);
+    expect(a.code, a.stderr).toBe(0);
+    const r = await odsSd(['flash', gz, card, '--yes']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.json.error?.message).toMatch(/partition table needs/);
+    expect(spawnSync('sfdisk', ['--json', card]).status).not.toBe(0);
+  });
+});
+
+describe('the raw-disk helper writes by the map it is given', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = scratch('write-helper');
+  });
+
+  it('uses the .bmap beside the image (not its own map), and refuses ranges that do not match it', async () => {
+    // No partition table: the image's own map would be all of it.
+    const image = makeFile(join(dir, 'mapped.img'), 64 * MiB, [
+      [0, 2, 'random'],
+      [20, 4, 'random'],
+      [63, 1, 'random'],
+    ]);
+    const ctxRun = await run((ctx) =>
+      writeBmapFile(image, `${image}.bmap`, ctx, {
+        ranges: [
+          { start: 0, end: 2 * MiB },
+          { start: 63 * MiB, end: 64 * MiB },
+        ],
+      }),
+    );
+    expect(ctxRun.error).toBeUndefined();
+    const backing = usedCard(join(dir, 'helper-card.img'), 96 * MiB);
+    const dev = attachAsDevice(backing);
+    try {
+      const card = await identifyRawCard(dev);
+      const r = await run((ctx) => writeImageToCard(image, card, ctx, { verify: true, mapped: true }));
+      expect(r.error).toBeUndefined();
+      expect(r.value?.verified).toBe(true);
+      expect(r.value?.mappedBytes).toBe(3 * MiB);
+      expect(readAt(dev, 0, 2 * MiB)).toEqual(readAt(image, 0, 2 * MiB));
+      expect(readAt(dev, 63 * MiB, MiB)).toEqual(readAt(image, 63 * MiB, MiB));
+      // Outside the block map the card keeps its old bytes: the helper did not map the image again.
+      expect(readAt(dev, 20 * MiB, 4 * MiB)).toEqual(Buffer.alloc(4 * MiB, 0xa5));
+
+      // A byte changed inside a mapped range: the block map's checksum stops the write, and the
+      // card is left without a table.
+      const fd = openSync(image, 'r+');
+      writeSync(fd, Buffer.from([0x42 ^ readAt(image, 63 * MiB + 7, 1)[0]!]), 0, 1, 63 * MiB + 7);
+      closeSync(fd);
+      const bad = await run((ctx) => writeImageToCard(image, card, ctx, { verify: true, mapped: true }));
+      expect(bad.error?.code).toBe('verify-failed');
+      expect(bad.error?.message).toMatch(/do not match its block map/);
+      expect(readAt(dev, 0, MiB)).toEqual(Buffer.alloc(MiB, 0));
+    } finally {
+      detach(dev);
+    }
+    expect(readFileSync(`${image}.bmap`, 'utf8')).toMatch(/<bmap version="2.0">/);
+  });
+});
