@@ -308,3 +308,34 @@ export function bootChecksumsOf(fsImage: string): Map<string, string> {
   }
   return out;
 }
+
+/**
+ * Marks `count` blocks of `file` (from its logical block 2) free in partition `n`'s block bitmap
+ * with debugfs freeb, then makes the group's and the superblock's free counts and every checksum
+ * agree: a bitmap that lost a file's blocks, which only a check against the files can notice.
+ */
+export function freeFileBlocks(card: string, file: string, count: number, n = 2): void {
+  withPartition(
+    card,
+    n,
+    (dev) => {
+      const out = (args: string[]): string =>
+        execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const first = Number(out(['debugfs', '-R', `bmap ${file} 2`, dev]).trim());
+      const text = out(['dumpe2fs', dev]);
+      const group = Math.floor(first / Number(/^Blocks per group:\s+(\d+)/m.exec(text)![1]));
+      const groupFree = Number(
+        new RegExp(`^Group ${group}:[\\s\\S]*?^\\s+(\\d+) free blocks`, 'm').exec(text)![1],
+      );
+      const sbFree = Number(/^Free blocks:\s+(\d+)/m.exec(text)![1]);
+      out(['debugfs', '-w', '-R', `freeb ${first} ${count}`, dev]);
+      execFileSync('debugfs', ['-w', '-f', '-', dev], {
+        input:
+          `set_bg ${group} free_blocks_count ${groupFree + count}\nset_bg ${group} checksum calc\n` +
+          `ssv free_blocks_count ${sbFree + count}\n`,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+    },
+    true,
+  );
+}

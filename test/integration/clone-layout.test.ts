@@ -1,14 +1,16 @@
 // Clone refuses a card whose partitions a clone set cannot hold (an extended partition with
 // logical ones, a third primary), naming them, and publishes nothing. Cards made with sfdisk.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, fixture, scratch } from '../helpers/fixtures.js';
-import { sfdiskJson } from '../helpers/disk-tools.js';
+import { e2fsckClean, sfdiskJson } from '../helpers/disk-tools.js';
+import { freeFileBlocks } from '../helpers/used-card.js';
 import { startJob } from '../../src-main/core/jobs/job.js';
 import { clone } from '../../src-main/core/phases/clone.js';
 import { dumpPartitions } from '../../src-main/core/phases/clone-layout.js';
+import { parseFatBootSector } from '../../src-main/core/rawio/used-blocks/fat-map.js';
 import { LocalBuilder } from '../../src-main/core/builder/local-builder.js';
 
 const MiB = 1024 * 1024;
@@ -65,6 +67,36 @@ describe('clone: only cards a clone set can hold', () => {
     await expect(runClone(card, 'third')).rejects.toMatchObject({
       code: 'unsupported',
       message: expect.stringMatching(/partition 3 \(type 83\)/),
+    });
+  });
+
+  it('refuses a card whose block bitmap lost a file’s blocks (partclone would leave them out)', async () => {
+    const card = copyFixture(fixture('provisioned', { fillMiB: 8 }), dir, 'freed.img');
+    freeFileBlocks(card, '/var/cache/atlas-fill/blob-1.bin', 8);
+    expect(e2fsckClean(card).output).toMatch(/Block bitmap differences/);
+    await expect(runClone(card, 'freed')).rejects.toMatchObject({
+      code: 'bad-input',
+      message: expect.stringMatching(
+        /file system maps are damaged, so partclone would leave data out of the clone: partition 2 \(type 0x83\): the block bitmaps mark 8 blocks of inode \d+ as free$/,
+      ),
+      hint: expect.stringMatching(/e2fsck -f/),
+    });
+    expect(existsSync(join(lib, 'golden-clone-freed'))).toBe(false);
+    expect(existsSync(join(lib, 'golden-clone-freed.partial'))).toBe(false);
+  });
+
+  it('refuses a card whose boot partition has FAT copies that differ', async () => {
+    const card = copyFixture(fixture('provisioned', { fillMiB: 8 }), dir, 'fat.img');
+    const p1 = sfdiskJson(card).partitions[0]!.start * 512;
+    const fd = openSync(card, 'r+');
+    const boot = Buffer.alloc(512);
+    readSync(fd, boot, 0, 512, p1);
+    const g = parseFatBootSector(boot, 2 ** 40)!;
+    writeSync(fd, Buffer.alloc(4), 0, 4, p1 + (g.reservedSectors + g.fatSectors) * g.bytesPerSector + 8);
+    closeSync(fd);
+    await expect(runClone(card, 'fat')).rejects.toMatchObject({
+      code: 'bad-input',
+      message: expect.stringMatching(/partition 1 \(type 0x0c\): FAT copy 2 differs from FAT copy 1/),
     });
   });
 

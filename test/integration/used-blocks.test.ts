@@ -20,6 +20,7 @@ import {
   ageCard,
   allocatedBytes,
   buildCard,
+  freeFileBlocks,
   MiB,
   patternFile,
   rangeSha256,
@@ -196,34 +197,7 @@ describe('readUsedToSparseFile: fallbacks and edges', () => {
     const card = join(dir, 'freed-file.img');
     execFileSync('cp', ['--sparse=always', aged, card]);
     const file = '/var/cache/atlas-fill/blob-2.bin';
-    withPartition(
-      card,
-      2,
-      (dev) => {
-        const dfs = (req: string, write = false): string =>
-          execFileSync('debugfs', [...(write ? ['-w'] : []), '-R', req, dev], {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'ignore'],
-          });
-        const first = Number(dfs(`bmap ${file} 2`).trim());
-        const text = execFileSync('dumpe2fs', [dev], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'ignore'],
-        });
-        const group = Math.floor(first / Number(/^Blocks per group:\s+(\d+)/m.exec(text)![1]));
-        const groupFree = Number(
-          new RegExp(`^Group ${group}:[\\s\\S]*?^\\s+(\\d+) free blocks`, 'm').exec(text)![1],
-        );
-        const sbFree = Number(/^Free blocks:\s+(\d+)/m.exec(text)![1]);
-        // Clear the bits and make every count and checksum agree: only the files can tell.
-        dfs(`freeb ${first} 8`, true);
-        execFileSync('debugfs', ['-w', '-f', '-', dev], {
-          input: `set_bg ${group} free_blocks_count ${groupFree + 8}\nset_bg ${group} checksum calc\nssv free_blocks_count ${sbFree + 8}\n`,
-          stdio: ['pipe', 'ignore', 'ignore'],
-        });
-      },
-      true,
-    );
+    freeFileBlocks(card, file, 8);
     expect(e2fsckClean(card).output).toMatch(/Block bitmap differences/);
     const copy = join(dir, 'freed-file.copy.img');
     const r = await run((ctx) => readUsedToSparseFile(card, copy, ctx));

@@ -441,6 +441,19 @@ describe('mapExt4: every walk is bounded by the file system’s own sizes', () =
     expect(await boundedRefusal(p)).toMatch(/inode 8 visits block \d+ a second time/);
   });
 
+  it('a file (not the journal) whose double-indirect block points at itself, on ext2', async () => {
+    const p = mkfs('dind-loop', 100, ['-t', 'ext2', '-b', '4096']);
+    const file = '/var/cache/old/blob-0.bin';
+    const n = bmap(p, file, 0); // the file's own first data block
+    const self = Buffer.alloc(4096);
+    for (let k = 0; k < 1024; k++) self.writeUInt32LE(n, k * 4);
+    patch(p, n * 4096, (b) => self.copy(b));
+    debugfs(p, `sif ${file} block[DIND] ${n}`, true);
+    expect(await boundedRefusal(p)).toMatch(
+      /inode \d+ (visits block \d+ a second time|maps more blocks than its block count \(\d+\) says)/,
+    );
+  });
+
   it('a journal extent tree deeper than ext4 allows, or whose levels do not step down by one', async () => {
     const p = mkfs('extent-deep', 100, ['-b', '4096']);
     const at = bmap(p, '<8>', 10);

@@ -3,8 +3,17 @@
  * with more (a third primary partition, or an extended partition with logical ones) would be
  * "cloned" without them and restored with their space left as it was, so it is refused, naming
  * what would be lost. Read from the clone's own partition-table.dump (sfdisk --dump).
+ *
+ * And what partclone can copy: it copies the blocks the file system's own maps mark used, so a
+ * file system whose maps are damaged (a block bitmap that lost a file's blocks, FAT copies that
+ * differ, a looping chain) would be cloned without that data. The card's maps are cross-checked
+ * first (the used-block map's checks) and such a card is refused until it is repaired.
  */
+import { open } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
+import { handleReader } from '../rawio/used-blocks/byte-reader.js';
+import { mapCard } from '../rawio/used-blocks/used-ranges.js';
 
 export interface DumpPartition {
   index: number;
@@ -57,4 +66,37 @@ export function refuseUnclonedPartitions(dump: string): void {
     `the card has partitions a clone set cannot hold: ${what.join('; ')}. A clone set keeps partition 1 (boot) and partition 2 (root) only, so these would be lost`,
     'copy the card whole as an image instead (ods-sd shrink or a raw copy), or remove the extra partitions from a copy of the card first',
   );
+}
+
+/**
+ * Cross-checks the maps of partitions 1 and 2 of the card (or staged copy) at `path` and throws
+ * 'bad-input' when one is damaged. Where this process may not read the card (a device, not
+ * root: the builder reads it through sudo) the check is skipped and the job log says so.
+ */
+export async function refuseDamagedMaps(path: string, bytes: number, ctx: JobContext): Promise<void> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    ctx.log(`the file system maps of ${path} were not cross-checked: no permission to read it here`);
+    return;
+  }
+  try {
+    const map = await mapCard(handleReader(fh, bytes));
+    const damaged = map.partitions.filter((p) => p.damaged && (p.index === 1 || p.index === 2));
+    for (const p of map.partitions) if (p.fallback && !p.damaged) ctx.log(p.fallback);
+    if (damaged.length) {
+      throw new AtlasError(
+        'bad-input',
+        `the card's file system maps are damaged, so partclone would leave data out of the clone: ${damaged
+          .map((p) => p.fallback!.replace(/; copied in full$/, ''))
+          .join('; ')}`,
+        'repair the card (or a copy of it) first: e2fsck -f on the root partition, fsck.fat -a on the boot partition; then clone again',
+      );
+    }
+  } finally {
+    await fh.close();
+  }
 }

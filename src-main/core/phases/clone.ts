@@ -14,7 +14,7 @@ import { manifestPathFor, newManifest, writeManifest, type ManifestFile } from '
 import { discard, publish, refuseExisting, runProbes, sha256File, toolVersions } from './common.js';
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
 import { stageCard } from './card-staging.js';
-import { refuseUnclonedPartitions } from './clone-layout.js';
+import { refuseDamagedMaps, refuseUnclonedPartitions } from './clone-layout.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 import { ensureLibraryDir, makeOwnerOnly, OWNER_DIR } from '../library/owner-only.js';
@@ -56,6 +56,7 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
     let out;
     let sourceState;
     try {
+      await refuseDamagedMaps(staged.path, card.bytes, ctx);
       const facts = await runProbes(env, staged.path, STATE_PROBES, ctx).catch(() => new Map());
       sourceState = stateFromFacts(facts);
       out = await b.runScript('clone_card.sh', [b.toBuilderPath(staged.path), b.toBuilderPath(partial)], ctx);

@@ -93,6 +93,10 @@ export async function checkInodesMapped(
   async function checkInode(ino: number, inode: Buffer): Promise<number> {
     const f = inodeFields(sb, inode);
     if (f.blocks === undefined) fail(`inode ${ino} has an impossible block count`);
+    // Reserved inodes nothing uses (3-6, 9, 10) are marked in use from mkfs on, and older
+    // mke2fs with lazy inode tables left whatever was on the card in them: mode 0 means unused.
+    // The bad-blocks inode (1) has mode 0 too, and counts when it holds blocks.
+    if (ino < sb.firstIno && f.mode === 0 && !(ino === 1 && f.blocks > 0)) return 0;
     const type = f.mode & S_IFMT;
     let mapped = 0;
     let missing = 0;

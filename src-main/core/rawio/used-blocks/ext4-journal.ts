@@ -4,7 +4,7 @@
  * needs_recovery actually holds transactions.
  */
 import type { ByteReader } from './byte-reader.js';
-import { fail, type Ext4Super, type Ext4Layout, type GroupDesc } from './ext4-layout.js';
+import { fail, refuse, type Ext4Super, type Ext4Layout, type GroupDesc } from './ext4-layout.js';
 import { BlockTreeWalker, inodeFields, type InodeFields } from './ext4-inode.js';
 
 export interface InodeBlocks {
@@ -80,7 +80,7 @@ export async function checkJournalEmpty(
   if (jsb.readUInt32BE(0) !== JBD2_MAGIC || (type !== 3 && type !== 4))
     fail('the journal superblock is damaged');
   if (jsb.readUInt32BE(0x1c) !== 0) {
-    fail(
+    refuse(
       'the file system needs journal recovery (it was not cleanly unmounted)',
       'this partition is copied in full; to copy only used blocks, shut the Pi down cleanly or run e2fsck on the card first',
     );

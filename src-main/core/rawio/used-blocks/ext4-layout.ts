@@ -125,8 +125,14 @@ export interface GroupDesc {
   itableUnused: number;
 }
 
+/** The file system is damaged: its structures fail their checks or contradict each other. */
 export function fail(message: string, hint?: string): never {
   throw new UsedMapError('ext4', message, hint);
+}
+
+/** The file system may be sound, but cannot be mapped (a feature, an unclean unmount). */
+export function refuse(message: string, hint?: string): never {
+  throw new UsedMapError('ext4', message, hint, false);
 }
 
 function isPowerOf(n: number, base: number): boolean {
@@ -151,23 +157,23 @@ export function parseSuperblock(b: Buffer, partitionBytes: number): Ext4Super {
   if (logBlock > 6) fail(`impossible block size (log ${logBlock})`);
   const blockSize = 1024 << logBlock;
   const rev = b.readUInt32LE(0x4c);
-  if (rev > 1) fail(`unknown superblock revision ${rev}`);
+  if (rev > 1) refuse(`unknown superblock revision ${rev}`);
   const compat = rev ? b.readUInt32LE(0x5c) : 0;
   const incompat = rev ? b.readUInt32LE(0x60) : 0;
   const roCompat = rev ? b.readUInt32LE(0x64) : 0;
 
   if (roCompat & RO.metadata_csum) {
-    if (b[0x175] !== 1) fail(`unknown superblock checksum type ${b[0x175]}`);
+    if (b[0x175] !== 1) refuse(`unknown superblock checksum type ${b[0x175]}`);
     if (crc32cRaw(0xffffffff, b.subarray(0, 0x3fc)) !== b.readUInt32LE(0x3fc)) {
       fail('the superblock checksum is wrong: the superblock is damaged');
     }
   }
-  if (incompat & INCOMPAT.journal_dev) fail('this is an external journal device, not a file system');
-  if (roCompat & RO.bigalloc) fail('bigalloc file systems are not mapped');
+  if (incompat & INCOMPAT.journal_dev) refuse('this is an external journal device, not a file system');
+  if (roCompat & RO.bigalloc) refuse('bigalloc file systems are not mapped');
   const unknownIncompat = incompat & ~INCOMPAT_UNDERSTOOD;
-  if (unknownIncompat) fail(`unknown incompatible feature bits 0x${unknownIncompat.toString(16)}`);
+  if (unknownIncompat) refuse(`unknown incompatible feature bits 0x${unknownIncompat.toString(16)}`);
   const unknownRo = roCompat & ~RO_UNDERSTOOD;
-  if (unknownRo) fail(`unknown read-only-compatible feature bits 0x${unknownRo.toString(16)}`);
+  if (unknownRo) refuse(`unknown read-only-compatible feature bits 0x${unknownRo.toString(16)}`);
 
   const state = b.readUInt16LE(0x3a);
   if (state & STATE_ERROR) {
@@ -177,7 +183,7 @@ export function parseSuperblock(b: Buffer, partitionBytes: number): Ext4Super {
     );
   }
   if (!(state & STATE_VALID)) {
-    fail(
+    refuse(
       'the file system was not cleanly unmounted (or is mounted now)',
       'this partition is copied in full; unmount it, or shut the Pi down cleanly, to copy only used blocks',
     );

@@ -22,6 +22,7 @@ import {
   Ext4Layout,
   fail,
   featureNames,
+  refuse,
   INCOMPAT,
   MAGIC,
   parseSuperblock,
@@ -204,7 +205,7 @@ export async function mapExt4(reader: ByteReader): Promise<FsUsedMap> {
       journalNote = '; needs_recovery set but the journal is empty';
     }
   } else if (sb.needsRecovery) {
-    fail('the file system needs recovery from an external journal');
+    refuse('the file system needs recovery from an external journal');
   }
 
   const checked = await checkInodesMapped(reader, layout, descs, used, walker, new Set([sb.journalInum]));

@@ -27,6 +27,8 @@ export interface PartitionMap {
   details?: string;
   /** Why the partition is copied in full. */
   fallback?: string;
+  /** The fallback's reason is damage (see UsedMapError.damaged), not a feature the map lacks. */
+  damaged?: boolean;
 }
 
 export interface CardMap {
@@ -70,6 +72,7 @@ async function mapOne(reader: ByteReader, p: PartitionMap): Promise<ByteRange[]>
   } catch (err) {
     if (!(err instanceof UsedMapError)) throw err;
     p.fallback = `${describe(p.index, p.type)}: ${err.message}; copied in full`;
+    if (err.damaged && err.what !== 'partition') p.damaged = true;
     p.mappedBytes = p.length;
     return whole;
   }
