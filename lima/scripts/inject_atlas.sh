@@ -34,7 +34,7 @@ atlas_attach root "$img" "$p2_start" "$p2_sectors" rw
 [ "$(atlas_fstype "$root")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: not an Armbian image"
 
 atlas_step check 0 "Checking the root file system"
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "base image"
 
 atlas_step inject 0 "Injecting the Atlas payload"
 atlas_mount mnt "$root" rw
@@ -95,7 +95,7 @@ else
 fi
 sync -f "$mnt"
 atlas_umount "$mnt"
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "after injecting"
 
 atlas_step cmdline 0 "Patching cmdline.txt on the boot partition"
 fat="$img@@$((p1_start * 512))"

@@ -25,7 +25,7 @@ atlas_attach root "$img" "$p2_start" "$p2_sectors" rw
 [ "$(atlas_fstype "$root")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: nothing to shrink"
 
 atlas_step check 0 "Checking the root file system (e2fsck -f)"
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "before shrinking"
 
 atlas_step resize-service 0 "Re-enabling the Armbian resize service"
 atlas_mount mnt "$root" rw
@@ -47,7 +47,7 @@ fi
 atlas_umount "$mnt"
 
 atlas_step shrink-fs 0 "Shrinking the file system (resize2fs -M)"
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "after re-enabling the resize service"
 resize2fs -M "$root" >&2 || atlas_fail shrink "resize2fs -M failed"
 block_count=$(dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block count/ { gsub(/ /, "", $2); print $2 }')
 block_size=$(dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block size/ { gsub(/ /, "", $2); print $2 }')
@@ -65,7 +65,7 @@ echo "start=$p2_start, size=$new_sectors" | sfdisk -q -N 2 --no-reread --no-tell
 
 atlas_step verify 0 "Checking the shrunk file system"
 atlas_attach root "$img" "$p2_start" "$new_sectors" rw
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "after shrinking"
 atlas_detach "$root"
 
 atlas_step truncate 0 "Cutting the image at the end of the root partition"

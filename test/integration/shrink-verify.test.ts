@@ -12,6 +12,7 @@ import {
   rootChecksums,
   sfdiskJson,
   sha256,
+  withPartition,
 } from '../helpers/disk-tools.js';
 
 describe('ods-sd verify (Phase 2 checklist)', () => {
@@ -298,5 +299,43 @@ describe('ods-sd shrink (Phase 2)', () => {
     expect(states[0].partitions[0].start).toBe(8192);
     expect(states[2].partitions[1].usedBytes).toBeGreaterThan(0);
     void ROOT;
+  });
+});
+
+describe('shrink of a card e2fsck has to repair', () => {
+  it('says what e2fsck changed, in the job log and the manifest', async () => {
+    const dir = scratch('shrink-fsck');
+    const card = copyFixture(fixture('provisioned-booted'), dir, 'fsck-card.img');
+    // A wrong free-blocks count (with a valid descriptor checksum): e2fsck -y fixes it, exit 1.
+    withPartition(
+      card,
+      2,
+      (dev) => {
+        execFileSync('debugfs', ['-w', '-R', 'set_bg 1 free_blocks_count 5', dev], { stdio: 'ignore' });
+        execFileSync('debugfs', ['-w', '-R', 'set_bg 1 checksum calc', dev], { stdio: 'ignore' });
+      },
+      true,
+    );
+    expect(e2fsckClean(card).output).toMatch(/Free blocks count wrong for group #1/);
+    const lib = join(dir, 'lib');
+    const r = await odsSd([
+      'shrink',
+      card,
+      '--version',
+      '1.0.0',
+      '--tag',
+      'FSCK',
+      '--library',
+      lib,
+      '--verbose',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /e2fsck changed the root file system \(before shrinking\): .*Free blocks count wrong for group #1/,
+    );
+    const m = JSON.parse(readFileSync(join(lib, 'ods-atlas-clone-v1-0-0-FSCK.img.manifest.json'), 'utf8'));
+    expect(m.notes.join('\n')).toMatch(
+      /e2fsck changed the file system, before shrinking: .*Free blocks count wrong for group #1/,
+    );
   });
 });

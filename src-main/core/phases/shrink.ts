@@ -121,6 +121,7 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
       tools: await toolVersions(env, ctx),
       notes: [
         `armbian-resize-filesystem.service: ${one('resize-service')}`,
+        ...(out.results.get('fsck-fixed') ?? []).map((f) => `e2fsck changed the file system, ${f}`),
         `checklist: ${report.ok ? 'passed' : `failed (${report.failed}), shrunk with --force`}`,
         `read from the card: ${read.mappedBytes} of ${read.bytes} bytes (used blocks only)`,
         ...read.fallbacks.map((f) => `read in full: ${f}`),
