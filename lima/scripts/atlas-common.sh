@@ -153,13 +153,13 @@ atlas_release_device() {
   done </proc/mounts
 }
 
-# atlas_e2fsck DEV [WHEN]: e2fsck -f -y. Exit codes: 0 clean, 1 errors fixed, 2 fixed + reboot,
+# atlas_e2fsck DEV [WHEN [OPTION...]]: e2fsck -f -y [OPTION...]. Exit codes: 0 clean, 1 errors fixed, 2 fixed + reboot,
 # anything else is a failure. A file system e2fsck changed is never passed silently: what it fixed
 # goes to the log and to "@@ATLAS result fsck-fixed WHEN: problem (answer); ..." (the manifest's notes).
 atlas_e2fsck() {
-  local dev=$1 when=${2:-check} rc=0 out fixed
+  local dev=$1 when=${2:-check} extra=("${@:3}") rc=0 out fixed
   out=$(mktemp /tmp/atlas-fsck.XXXXXX)
-  e2fsck -f -y "$dev" >"$out" 2>&1 || rc=$?
+  e2fsck -f -y "${extra[@]}" "$dev" >"$out" 2>&1 || rc=$?
   cat "$out" >&2
   if [ "$rc" -eq 1 ] || [ "$rc" -eq 2 ]; then
     fixed=$(atlas_fsck_fixes <"$out")

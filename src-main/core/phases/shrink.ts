@@ -122,6 +122,7 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
       notes: [
         `armbian-resize-filesystem.service: ${one('resize-service')}`,
         ...(out.results.get('fsck-fixed') ?? []).map((f) => `e2fsck changed the file system, ${f}`),
+        `file system shrunk from ${one('fs-blocks-before')} to ${one('fs-blocks')} blocks${out.results.has('shrink-retried') ? ` (${one('shrink-retried')})` : ''}`,
         `checklist: ${report.ok ? 'passed' : `failed (${report.failed}), shrunk with --force`}`,
         `read from the card: ${read.mappedBytes} of ${read.bytes} bytes (used blocks only)`,
         ...read.fallbacks.map((f) => `read in full: ${f}`),
