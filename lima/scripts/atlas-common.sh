@@ -153,11 +153,40 @@ atlas_release_device() {
   done </proc/mounts
 }
 
-# e2fsck exit codes: 0 clean, 1 errors fixed, 2 fixed + reboot; anything else is a failure.
+# atlas_e2fsck DEV [WHEN [OPTION...]]: e2fsck -f -y [OPTION...]. Exit codes: 0 clean, 1 errors fixed, 2 fixed + reboot,
+# anything else is a failure. A file system e2fsck changed is never passed silently: what it fixed
+# goes to the log and to "@@ATLAS result fsck-fixed WHEN: problem (answer); ..." (the manifest's notes).
 atlas_e2fsck() {
-  local rc=0
-  e2fsck -f -y "$1" >&2 || rc=$?
-  [ "$rc" -le 2 ] || atlas_fail fsck "e2fsck found errors it could not fix on the root file system (exit $rc)"
+  local dev=$1 when=${2:-check} extra=("${@:3}") rc=0 out fixed
+  out=$(mktemp /tmp/atlas-fsck.XXXXXX)
+  e2fsck -f -y "${extra[@]}" "$dev" >"$out" 2>&1 || rc=$?
+  cat "$out" >&2
+  if [ "$rc" -eq 1 ] || [ "$rc" -eq 2 ]; then
+    fixed=$(atlas_fsck_fixes <"$out")
+    atlas_log "e2fsck changed the root file system ($when): ${fixed:-see its output above}"
+    atlas_result fsck-fixed "$when: ${fixed:-the file system was modified}"
+  fi
+  rm -f "$out"
+  [ "$rc" -le 2 ] || atlas_fail fsck "e2fsck found errors it could not fix on the root file system (exit $rc): the card's file system is damaged; repair it on the device or use another card"
+}
+
+# What e2fsck -y output says it fixed, on one line: "problem (Fix? yes); ..." (at most 8 items).
+atlas_fsck_fixes() {
+  awk '
+    /^[[:space:]]*$/ { next }
+    /\? yes$/ {
+      t = $0
+      match(t, /[A-Za-z][A-Za-z ]*\? yes$/)
+      a = substr(t, RSTART); t = substr(t, 1, RSTART - 1)
+      gsub(/^[[:space:]]+|[[:space:]]+$/, "", t)
+      if (t == "") t = prev
+      n++
+      if (n <= 8) items = items (n > 1 ? "; " : "") t " (" a ")"
+      next
+    }
+    { prev = $0; gsub(/^[[:space:]]+|[[:space:]]+$/, "", prev) }
+    END { if (n > 8) items = items "; and " (n - 8) " more"; print items }
+  '
 }
 
 # ---------------------------------------------------------------- paths inside an image
@@ -295,14 +324,6 @@ atlas_img_rm() {
   atlas_img_walk _p "$1" "$2" nofollow || return 0
   if [ -d "$1$_p" ] && [ ! -L "$1$_p" ]; then atlas_fail bad-input "in the image: $2 is a directory"; fi
   rm -f -- "$1$_p"
-}
-
-# atlas_img_cat ROOT PATH: the content of in-image file PATH on stdout.
-atlas_img_cat() {
-  local _p
-  atlas_img_path _p "$1" "$2"
-  [ -f "$_p" ] || atlas_fail bad-input "in the image: $2 is not a file"
-  cat -- "$_p"
 }
 
 # atlas_img_rewrite ROOT PATH NEWFILE: replaces the content of in-image file PATH with host file

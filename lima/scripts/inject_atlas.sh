@@ -6,7 +6,7 @@
 #   /usr/local/etc/atlas_secrets.conf               0600 root   credentials (+ /etc/ods/ symlink)
 #   /var/lib/ods/atlas_firstboot_pending            gate file the service's condition checks
 #   armbian-firstrun.service masked, /root/.not_logged_in_yet removed (Armbian first-login off)
-#   root password preset from ROOT_PASSWORD in the secrets file (when openssl is present)
+#   root password preset from ROOT_PASSWORD in the secrets file, read as its `source` would
 #   cmdline.txt on the boot partition: consoleblank=0 splash quiet plymouth.ignore-serial-consoles
 # usage: inject_atlas.sh IMAGE PAYLOAD_DIR SECRETS_FILE
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
@@ -23,7 +23,7 @@ atlas_check_path secrets "$secrets"
 head -c 2 "$payload/atlas_firstboot.sh" | grep -q '^#!' || atlas_fail bad-input "atlas_firstboot.sh does not start with #! (not a script?)"
 grep -q '^\[Service\]' "$payload/atlas-firstboot.service" || atlas_fail bad-input "atlas-firstboot.service has no [Service] section"
 atlas_require_root
-atlas_require_tools partx losetup blkid e2fsck mount install mtype mcopy
+atlas_require_tools partx losetup blkid e2fsck mount install mtype mcopy setpriv timeout
 
 atlas_part_geometry "$img" 1
 p1_start=$PART_START
@@ -34,7 +34,7 @@ atlas_attach root "$img" "$p2_start" "$p2_sectors" rw
 [ "$(atlas_fstype "$root")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: not an Armbian image"
 
 atlas_step check 0 "Checking the root file system"
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "base image"
 
 atlas_step inject 0 "Injecting the Atlas payload"
 atlas_mount mnt "$root" rw
@@ -62,22 +62,40 @@ atlas_img_symlink /dev/null "$mnt" /etc/systemd/system/armbian-firstrun.service
 atlas_result injected "/etc/systemd/system/armbian-firstrun.service masked"
 atlas_img_rm "$mnt" /root/.not_logged_in_yet
 
-# Root password: read from the secrets file and hashed through stdin, never on a command line.
-if command -v openssl >/dev/null 2>&1 && atlas_img_test -f "$mnt" /etc/shadow; then
-  pw=$(sed -n 's/^ROOT_PASSWORD="\(.*\)"[[:space:]]*$/\1/p' "$secrets" | head -n 1)
-  if [ -n "$pw" ]; then
-    hash=$(printf '%s' "$pw" | openssl passwd -6 -stdin)
-    unset pw
-    new_shadow=$(mktemp /tmp/atlas-shadow.XXXXXX)
-    atlas_img_cat "$mnt" /etc/shadow | awk -v h="$hash" 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' >"$new_shadow"
-    atlas_img_rewrite "$mnt" /etc/shadow "$new_shadow"
-    rm -f "$new_shadow"
-    atlas_result injected "/etc/shadow root-password"
-  fi
+# Root password: ROOT_PASSWORD as atlas_firstboot.sh's `source` of the secrets file sets it
+# (export, indented, quoted either way, trailing comments). bash reads the file as nobody with an
+# empty environment and its output discarded; the value comes back on a pipe and is hashed through
+# stdin, never on a command line. A file bash cannot parse, or one naming ROOT_PASSWORD without
+# setting it, is refused.
+# bash's own message may quote the bad line: only its number is shown.
+if ! err=$(bash -n 2>&1 >/dev/null <"$secrets"); then
+  line=$(printf '%s\n' "$err" | grep -o 'line [0-9]*' | head -n 1 || true)
+  atlas_fail bad-input "the secrets file is not valid shell${line:+ ($line)}: atlas_firstboot.sh sources it, so fix it first"
+fi
+unset err
+atlas_img_test -f "$mnt" /etc/shadow || atlas_fail bad-input "the image has no /etc/shadow: not an Armbian root file system"
+pw=$(timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs \
+  env -i PATH=/usr/bin:/bin bash --noprofile --norc -c \
+  'cd / && exec 3>&1 >/dev/null 2>&1 && eval "$(cat)" </dev/null; printf "%s" "${ROOT_PASSWORD-}" >&3' <"$secrets") ||
+  atlas_fail bad-input "the secrets file did not finish when read as atlas_firstboot.sh reads it (source)"
+if [ -n "$pw" ]; then
+  atlas_require_tools openssl
+  hash=$(printf '%s' "$pw" | openssl passwd -6 -stdin)
+  unset pw
+  new_shadow=$(mktemp /tmp/atlas-shadow.XXXXXX)
+  atlas_img_path shadow "$mnt" /etc/shadow
+  awk -v h="$hash" 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' "$shadow" >"$new_shadow"
+  atlas_img_rewrite "$mnt" /etc/shadow "$new_shadow"
+  rm -f "$new_shadow"
+  atlas_result injected "/etc/shadow root-password"
+elif grep -q 'ROOT_PASSWORD' "$secrets"; then
+  atlas_fail bad-input "the secrets file names ROOT_PASSWORD but sourcing it sets no value: write it as ROOT_PASSWORD=\"...\""
+else
+  atlas_log "warning: no ROOT_PASSWORD in the secrets file: the root password stays as in the base image"
 fi
 sync -f "$mnt"
 atlas_umount "$mnt"
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "after injecting"
 
 atlas_step cmdline 0 "Patching cmdline.txt on the boot partition"
 fat="$img@@$((p1_start * 512))"

@@ -146,8 +146,15 @@ if [ "$grow" = 1 ]; then
     p2_sectors=$SECTORS
     attach root "$p2_start" "$p2_sectors"
     rc=0
-    e2fsck -f -y "$root" >&2 || rc=$?
+    fsck_out=$(e2fsck -f -y "$root" 2>&1) || rc=$?
+    printf '%s\n' "$fsck_out" >&2
     [ "$rc" -le 2 ] || fail fsck "e2fsck reported errors on the restored root file system (exit $rc)"
+    if [ "$rc" -ne 0 ]; then
+      # Never passed silently: what e2fsck fixed goes to the log and the result.
+      fixed=$(printf '%s\n' "$fsck_out" | awk '/\? yes$/ { t = $0; sub(/[A-Za-z][A-Za-z ]*\? yes$/, "", t); gsub(/^[[:space:]]+|[[:space:]]+$/, "", t); if (t == "") t = prev; n++; if (n <= 8) s = s (n > 1 ? "; " : "") t; next } NF { prev = $0 } END { if (n > 8) s = s "; and " (n - 8) " more"; print s }')
+      printf 'e2fsck changed the restored root file system: %s\n' "${fixed:-see its output above}"
+      ev result fsck-fixed "restored root: ${fixed:-the file system was modified}"
+    fi
     resize2fs "$root" >&2 || fail grow "resize2fs could not grow the root file system"
     sync
     detach_all

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Phase 2 Shrink: makes a card image Etcher-ready, in place (the caller works on a copy).
 #   1. re-enables armbian-resize-filesystem.service so a flashed clone grows on first boot
-#   2. e2fsck -f, resize2fs -M                       (file system to its minimum size)
+#   2. e2fsck -f, resize2fs -M                       (file system to its minimum size; when it does
+#      not shrink, e2fsck -fD and once more, else refused: a shrink that did not happen is never
+#      reported)
 #   3. root partition = file system + 5%, rounded up to 8 sectors (start kept from the table)
 #   4. e2fsck -f again, then the image is cut at the end of the root partition
 # usage: shrink_image.sh IMAGE
@@ -25,7 +27,7 @@ atlas_attach root "$img" "$p2_start" "$p2_sectors" rw
 [ "$(atlas_fstype "$root")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: nothing to shrink"
 
 atlas_step check 0 "Checking the root file system (e2fsck -f)"
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "before shrinking"
 
 atlas_step resize-service 0 "Re-enabling the Armbian resize service"
 atlas_mount mnt "$root" rw
@@ -47,9 +49,34 @@ fi
 atlas_umount "$mnt"
 
 atlas_step shrink-fs 0 "Shrinking the file system (resize2fs -M)"
-atlas_e2fsck "$root"
-resize2fs -M "$root" >&2 || atlas_fail shrink "resize2fs -M failed"
-block_count=$(dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block count/ { gsub(/ /, "", $2); print $2 }')
+atlas_e2fsck "$root" "after re-enabling the resize service"
+fs_blocks() { dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block count/ { gsub(/ /, "", $2); print $2 }'; }
+min_blocks() { resize2fs -P "$root" 2>/dev/null | awk -F: '/minimum size/ { gsub(/ /, "", $2); print $2 }'; }
+# A shrink happened when the block count went down, or the file system already was at its minimum
+# (resize2fs -P). resize2fs -M can fail ("Need N data blocks in last group") or move nothing on a
+# fragmented file system: that is never reported as a shrink.
+try_shrink() { # sets SHRINK_WHY when it did not shrink
+  local before after min out rc=0
+  before=$(fs_blocks)
+  out=$(resize2fs -M "$root" 2>&1) || rc=$?
+  printf '%s\n' "$out" >&2
+  after=$(fs_blocks)
+  min=$(min_blocks)
+  [ -n "$before" ] && [ -n "$after" ] && [ -n "$min" ] || atlas_fail shrink "could not read the root file system's size (dumpe2fs, resize2fs -P)"
+  SHRINK_WHY=""
+  if [ "$rc" -eq 0 ] && { [ "$after" -lt "$before" ] || [ "$after" -le "$min" ]; }; then return 0; fi
+  SHRINK_WHY=$(printf '%s\n' "$out" | grep -v -e '^resize2fs [0-9]' -e '^[[:space:]]*$' | tail -n 1)
+  SHRINK_WHY="still $after blocks, its minimum is $min${SHRINK_WHY:+: $SHRINK_WHY}"
+  return 1
+}
+fs_blocks_before=$(fs_blocks)
+if ! try_shrink; then
+  atlas_log "resize2fs -M did not shrink the file system ($SHRINK_WHY): retrying after e2fsck -fD"
+  atlas_e2fsck "$root" "optimizing directories (e2fsck -fD) to retry the shrink" -D
+  try_shrink || atlas_fail shrink "resize2fs -M could not shrink the root file system ($SHRINK_WHY), not even after e2fsck -fD: its free space is too fragmented. Free space on the card (or defragment it with e4defrag on the device) and shrink again"
+  atlas_result shrink-retried "after e2fsck -fD"
+fi
+block_count=$(fs_blocks)
 block_size=$(dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block size/ { gsub(/ /, "", $2); print $2 }')
 fs_sectors=$((block_count * block_size / 512))
 buffer=$((fs_sectors * 5 / 100))
@@ -65,7 +92,7 @@ echo "start=$p2_start, size=$new_sectors" | sfdisk -q -N 2 --no-reread --no-tell
 
 atlas_step verify 0 "Checking the shrunk file system"
 atlas_attach root "$img" "$p2_start" "$new_sectors" rw
-atlas_e2fsck "$root"
+atlas_e2fsck "$root" "after shrinking"
 atlas_detach "$root"
 
 atlas_step truncate 0 "Cutting the image at the end of the root partition"
@@ -81,6 +108,7 @@ else
   size=$((total * 512))
   truncate -s "$size" "$img"
 fi
+atlas_result fs-blocks-before "$fs_blocks_before"
 atlas_result fs-blocks "$block_count"
 atlas_result block-size "$block_size"
 atlas_result root-start "$p2_start"

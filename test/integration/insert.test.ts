@@ -184,6 +184,45 @@ describe('ods-sd insert (Phase 0)', () => {
     expect(cmdline).toContain('loglevel=3');
   });
 
+  describe("reads ROOT_PASSWORD as the firstboot's `source` does", () => {
+    /** True when the root hash in the image's /etc/shadow is the hash of `pw`. */
+    function rootHashIs(img: string, pw: string): boolean {
+      const hash = debugfsCat(img, '/etc/shadow').split('\n')[0]!.split(':')[1]!;
+      const salt = hash.split('$')[2]!;
+      const want = execFileSync('openssl', ['passwd', '-6', '-salt', salt, '-stdin'], {
+        input: pw,
+        encoding: 'utf8',
+      });
+      return want.trim() === hash;
+    }
+    let k = 0;
+    async function insertWith(text: string) {
+      const file = join(dir, `secrets-${++k}.conf`);
+      writeFileSync(file, text, { mode: 0o600 });
+      const lib = join(dir, `lib-pw-${k}`);
+      const r = await insert({ base, payload, secrets: file, version: '3.0.0', tag: `PW${k}`, library: lib });
+      return { r, img: join(lib, `ods-atlas-golden-v3-0-0-PW${k}.img`) };
+    }
+
+    it.each([
+      ['export', 'export ROOT_PASSWORD="Exp0rt-pw"\n', 'Exp0rt-pw'],
+      ['indented with a trailing comment', '  ROOT_PASSWORD="Ind3nt pw"   # root login\n', 'Ind3nt pw'],
+      ['single quotes', "OTHER=1\nROOT_PASSWORD='S1ngle$pw'\n", 'S1ngle$pw'],
+    ])('%s', async (_what, text, pw) => {
+      const { r, img } = await insertWith(text);
+      expect(r.code, r.stderr).toBe(0);
+      expect(rootHashIs(img, pw)).toBe(true);
+      expect(r.stdout + r.stderr).not.toContain(pw);
+    });
+
+    it('refuses a file bash cannot read, without showing its content', async () => {
+      const { r } = await insertWith('ROOT_PASSWORD="Unterm1nated\n');
+      expect(r.code).toBe(2);
+      expect(r.json.error?.message).toMatch(/not valid shell \(line \d+\)/);
+      expect(r.stdout + r.stderr).not.toContain('Unterm1nated');
+    });
+  });
+
   it('accepts a compressed base (.img.xz) and leaves it untouched', async () => {
     const xz = join(dir, 'base.img.xz');
     execFileSync('bash', ['-c', 'xz -T0 -1 -c -- "$1" > "$2"', 'xz', base, xz]);

@@ -12,6 +12,7 @@ import {
   rootChecksums,
   sfdiskJson,
   sha256,
+  withPartition,
 } from '../helpers/disk-tools.js';
 
 describe('ods-sd verify (Phase 2 checklist)', () => {
@@ -298,5 +299,103 @@ describe('ods-sd shrink (Phase 2)', () => {
     expect(states[0].partitions[0].start).toBe(8192);
     expect(states[2].partitions[1].usedBytes).toBeGreaterThan(0);
     void ROOT;
+  });
+});
+
+describe('shrink of a card e2fsck has to repair', () => {
+  it('says what e2fsck changed, in the job log and the manifest', async () => {
+    const dir = scratch('shrink-fsck');
+    const card = copyFixture(fixture('provisioned-booted'), dir, 'fsck-card.img');
+    // A wrong free-blocks count (with a valid descriptor checksum): e2fsck -y fixes it, exit 1.
+    withPartition(
+      card,
+      2,
+      (dev) => {
+        execFileSync('debugfs', ['-w', '-R', 'set_bg 1 free_blocks_count 5', dev], { stdio: 'ignore' });
+        execFileSync('debugfs', ['-w', '-R', 'set_bg 1 checksum calc', dev], { stdio: 'ignore' });
+      },
+      true,
+    );
+    expect(e2fsckClean(card).output).toMatch(/Free blocks count wrong for group #1/);
+    const lib = join(dir, 'lib');
+    const r = await odsSd([
+      'shrink',
+      card,
+      '--version',
+      '1.0.0',
+      '--tag',
+      'FSCK',
+      '--library',
+      lib,
+      '--verbose',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /e2fsck changed the root file system \(before shrinking\): .*Free blocks count wrong for group #1/,
+    );
+    const m = JSON.parse(readFileSync(join(lib, 'ods-atlas-clone-v1-0-0-FSCK.img.manifest.json'), 'utf8'));
+    expect(m.notes.join('\n')).toMatch(
+      /e2fsck changed the file system, before shrinking: .*Free blocks count wrong for group #1/,
+    );
+  });
+});
+
+describe('shrink of a file system resize2fs -M does not shrink', () => {
+  // resize2fs -M on a fragmented card can fail ("Need N data blocks in last group") or move
+  // nothing. A stand-in resize2fs ahead in PATH does exactly that for -M (every other use, -P
+  // and plain resizes, runs the real tool), so the test does not depend on how a file system
+  // happens to fragment.
+  function fakeResize2fs(dir: string, mode: 'fail' | 'noop' | 'fail-once'): string {
+    const bin = join(dir, 'bin');
+    execFileSync('mkdir', ['-p', bin]);
+    const real = execFileSync('bash', ['-c', 'command -v resize2fs'], { encoding: 'utf8' }).trim();
+    writeFileSync(
+      join(bin, 'resize2fs'),
+      `#!/bin/bash
+for a; do
+  if [ "$a" = -M ]; then
+    case ${mode} in
+      fail) echo "resize2fs 1.47.0 (5-Feb-2023)"; echo "resize2fs: Need 1722 data blocks in last group" >&2; exit 1 ;;
+      noop) echo "resize2fs 1.47.0 (5-Feb-2023)"; echo "The filesystem is already as small as it can be."; exit 0 ;;
+      fail-once) if [ ! -e "${bin}/.failed" ]; then : >"${bin}/.failed"; echo "resize2fs: Need 1722 data blocks in last group" >&2; exit 1; fi ;;
+    esac
+  fi
+done
+exec ${real} "$@"
+`,
+      { mode: 0o755 },
+    );
+    return `${bin}:${process.env.PATH}`;
+  }
+
+  it.each([
+    ['fails with "Need N data blocks in last group"', 'fail' as const, /Need 1722 data blocks in last group/],
+    ['shrinks nothing', 'noop' as const, /still \d+ blocks, its minimum is \d+/],
+  ])('%s: refused with the reason, nothing published', async (_what, mode, why) => {
+    const dir = scratch(`shrink-stuck-${mode}`);
+    const card = copyFixture(fixture('provisioned-booted'), dir, 'card.img');
+    const lib = join(dir, 'lib');
+    const r = await odsSd(['shrink', card, '--version', '1.0.0', '--tag', 'STUCK', '--library', lib], {
+      env: { PATH: fakeResize2fs(dir, mode) },
+    });
+    expect(r.code).toBe(1);
+    expect(r.json.error?.message).toMatch(/resize2fs -M could not shrink the root file system/);
+    expect(r.json.error?.message).toMatch(why);
+    expect(readdirSync(lib).filter((f) => !f.startsWith('.'))).toEqual([]);
+  });
+
+  it('retries after e2fsck -fD, and the manifest says so', async () => {
+    const dir = scratch('shrink-retry');
+    const card = copyFixture(fixture('provisioned-booted'), dir, 'card.img');
+    const lib = join(dir, 'lib');
+    const r = await odsSd(['shrink', card, '--version', '1.0.0', '--tag', 'RETRY', '--library', lib], {
+      env: { PATH: fakeResize2fs(dir, 'fail-once') },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const img = join(lib, 'ods-atlas-clone-v1-0-0-RETRY.img');
+    expect(statSync(img).size).toBeLessThan(statSync(card).size);
+    const m = JSON.parse(readFileSync(`${img}.manifest.json`, 'utf8'));
+    expect(m.notes.join('\n')).toMatch(/file system shrunk from \d+ to \d+ blocks \(after e2fsck -fD\)/);
+    expect(e2fsckClean(img).code).toBe(0);
   });
 });

@@ -220,7 +220,11 @@ async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Pr
         ]),
       ),
       tools,
-      notes: [`payload from ${payload}`, 'atlas_secrets.conf injected (its content is not recorded here)'],
+      notes: [
+        `payload from ${payload}`,
+        'atlas_secrets.conf injected (its content is not recorded here)',
+        ...(out.results.get('fsck-fixed') ?? []).map((f) => `e2fsck changed the file system, ${f}`),
+      ],
     });
     const manifestPath = manifestPathFor(final, 'golden-image');
     await writeManifest(manifestPath, manifest);

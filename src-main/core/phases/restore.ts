@@ -31,6 +31,8 @@ export interface RestoreResult {
   rootStart: number;
   rootSectors: number;
   grown: boolean;
+  /** What e2fsck -y changed on the restored file system (empty when it was clean). */
+  fsckFixed: string[];
   /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
   writtenBytes?: number;
 }
@@ -129,5 +131,6 @@ function restoreResult(
     rootStart: Number(one('root-start')),
     rootSectors: Number(one('root-sectors')),
     grown: one('grown') === 'yes',
+    fsckFixed: results.get('fsck-fixed') ?? [],
   };
 }

@@ -132,6 +132,8 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
       tools: await toolVersions(env, ctx),
       notes: [
         `armbian-resize-filesystem.service: ${one('resize-service')}`,
+        ...(out.results.get('fsck-fixed') ?? []).map((f) => `e2fsck changed the file system, ${f}`),
+        `file system shrunk from ${one('fs-blocks-before')} to ${one('fs-blocks')} blocks${out.results.has('shrink-retried') ? ` (${one('shrink-retried')})` : ''}`,
         `checklist: ${report.ok ? 'passed' : `failed (${report.failed}), shrunk with --force`}`,
         `read from the card: ${read.mappedBytes} of ${read.bytes} bytes (used blocks only)`,
         ...read.fallbacks.map((f) => `read in full: ${f}`),
