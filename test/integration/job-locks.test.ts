@@ -9,6 +9,9 @@ import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
 import { attachAsDevice, detach, loopDevicesFor, sha256 } from '../helpers/disk-tools.js';
 import { cardLockDir } from '../../src-main/core/library/job-lock.js';
+import { startJob } from '../../src-main/core/jobs/job.js';
+import { clone } from '../../src-main/core/phases/clone.js';
+import { LocalBuilder } from '../../src-main/core/builder/local-builder.js';
 
 /** Starts ods-sd in its own process group, so a test can stop or kill it with its tools. */
 function start(args: string[]): { child: ChildProcess; done: Promise<number | null> } {
@@ -55,8 +58,8 @@ describe('one job per output and per card', () => {
     // Its unfinished output appears once it holds both locks (the set's and the card's).
     await until('the first clone to start', () => existsSync(join(lib, 'golden-clone-keep.partial')));
     process.kill(first.child.pid!, 'SIGSTOP'); // it holds the locks for as long as the test needs
-    expect(existsSync(lock)).toBe(true);
     try {
+      expect(existsSync(lock)).toBe(true);
       const t0 = Date.now();
       const same = await odsSd(['clone', copyFixture(source, dir, 'other.img'), 'keep', '--library', lib]);
       expect(same.code, same.stderr).toBe(2);
@@ -137,5 +140,22 @@ describe('one job per output and per card', () => {
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(3);
     expect(existsSync(join(lib, '.locks', 'exiting.lock'))).toBe(false);
+  });
+
+  it('a cancelled job releases its locks', async () => {
+    const env = { builder: new LocalBuilder(), library: lib };
+    const job = startJob('clone', (ctx) => clone(env, { card: source, name: 'cancelled' }, ctx));
+    let held = false;
+    job.on('event', (e) => {
+      if (e.type === 'step' && e.step.id === 'clone-root') {
+        held = existsSync(join(lib, '.locks', 'golden-clone-cancelled.lock'));
+        job.cancel();
+      }
+    });
+    await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
+    expect(held).toBe(true);
+    expect(existsSync(join(lib, '.locks', 'golden-clone-cancelled.lock'))).toBe(false);
+    const { dev, ino } = statSync(source);
+    expect(existsSync(join(cardLockDir(), `card-file-${dev}-${ino}.lock`))).toBe(false);
   });
 });

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { link, mkdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
@@ -48,6 +48,7 @@ interface LockRequest {
   what: string;
 }
 
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 const held = new Map<string, string>();
 let exitHookInstalled = false;
 let ownerCommand: string | undefined;
@@ -76,6 +77,20 @@ async function procStart(pid: number): Promise<string | undefined> {
 export function cardLockDir(): string {
   if (process.platform === 'linux' && process.getuid?.() === 0) return '/run/atlas-imager';
   return join(tmpdir(), `atlas-imager-${process.getuid?.() ?? 'user'}`);
+}
+
+/** The card-lock folder is this user's own (in a shared temp folder anyone could have made it). */
+async function privateRuntimeDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new AtlasError(
+      'permission',
+      `the lock folder ${dir} is not this user's own private folder`,
+      `remove ${dir} (someone else made it) and run again`,
+    );
+  }
 }
 
 /** Is the process that wrote `h` still running? */
@@ -161,7 +176,11 @@ async function acquire(req: LockRequest, job: string): Promise<JobLock> {
     const tmp = join(dir, `.${basename(req.path)}.${holder.token}.tmp`);
     try {
       await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
-      await link(tmp, req.path);
+      await link(tmp, req.path).catch(async (e: NodeJS.ErrnoException) => {
+        // A file system without hard links (FAT, some shares): exclusive create, then write.
+        if (!NO_LINKS.has(e.code ?? '')) throw e;
+        await writeFile(req.path, text, { mode: 0o600, flag: 'wx' });
+      });
       held.set(req.path, holder.token);
       installExitHook();
       return { path: req.path, release: () => release(req.path, holder.token) };
@@ -226,6 +245,7 @@ async function cardKey(cardPath: string): Promise<string | undefined> {
 export async function lockCard(cardPath: string, job: string): Promise<JobLock> {
   const key = await cardKey(cardPath);
   if (!key) return { path: '', release: async () => undefined };
+  await privateRuntimeDir(cardLockDir());
   return acquire({ path: join(cardLockDir(), `card-${key}.lock`), what: `the card ${cardPath}` }, job);
 }
 
