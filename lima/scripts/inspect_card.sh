@@ -45,12 +45,17 @@ while read -r nr start sectors type; do
         if listing=$(mdir -i "$dev" :: 2>&1); then
           free=$(printf '%s\n' "$listing" | awk '/bytes free/ { gsub(/ /, "", $0); sub(/bytesfree/, "", $0); print }')
           [ -n "$free" ] && used=$((sectors * 512 - free))
+          # A card pulled without unmounting has the dirty bit set, and an old backup boot sector
+          # is "mostly harmless": neither is a problem on its own.
           if command -v fsck.fat >/dev/null 2>&1 && ! check=$(fsck.fat -n "$dev" 2>&1); then
-            why=$(printf '%s\n' "$check" | grep -v -e '^fsck.fat [0-9]' -e '^[[:space:]]*$' -e 'Leaving filesystem unchanged' | head -n 1)
-            problem "$nr" "the FAT file system of partition $nr has errors (fsck.fat -n: ${why:-errors found}): repair it with fsck.fat -a on that partition, or restore the card from a clone set"
+            why=$(printf '%s\n' "$check" | grep -v -i -e '^fsck.fat [0-9]' -e '^[[:space:]]*$' -e 'Leaving filesystem unchanged' \
+              -e 'dirty bit' -e 'not properly unmounted' -e 'boot sector and its backup' -e 'mostly harmless' \
+              -e 'Not automatically fixing' -e ': [0-9]* files, [0-9]*/[0-9]* clusters$' -e '^[[:space:]]*[0-9]*:[0-9a-f]*/[0-9a-f]*$' | head -n 1 || true)
+            [ -z "$why" ] ||
+              problem "$nr" "the FAT file system of partition $nr has errors (fsck.fat -n: $why): repair it with fsck.fat -a on that partition, or restore the card from a clone set"
           fi
         else
-          why=$(printf '%s\n' "$listing" | head -n 1)
+          why=$(printf '%s\n' "$listing" | sed 's/^Could not get geometry of device ([^)]*)//' | grep -v '^[[:space:]]*$' | head -n 1 || true)
           problem "$nr" "the FAT file system of partition $nr is damaged (mtools: ${why:-cannot read it}): repair it with fsck.fat -a on that partition, or restore the card from a clone set"
         fi
       fi

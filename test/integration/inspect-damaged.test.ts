@@ -1,5 +1,5 @@
 // inspect of a card whose file systems are damaged says what is wrong and what to do.
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
@@ -45,5 +45,19 @@ describe('ods-sd inspect of a damaged card', () => {
         /FAT file system of partition 1 (is damaged|has errors) \(.+\): repair it with fsck.fat -a/,
       ),
     ]);
+  });
+
+  it('a FAT with only its dirty bit set (a card pulled without unmounting) is no problem', async () => {
+    const dir = scratch('inspect-dirty');
+    const img = copyFixture(fixture('base'), dir, 'dirty.img');
+    const bootSector = sfdiskJson(img).partitions[0]!.start * 512;
+    const fd = openSync(img, 'r+');
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, bootSector + 0x41);
+    writeSync(fd, Buffer.from([b[0]! | 1]), 0, 1, bootSector + 0x41);
+    closeSync(fd);
+    const r = await odsSd(['inspect', img]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.result.problems).toEqual([]);
   });
 });
