@@ -117,10 +117,12 @@ atlas_mount() { # atlas_mount VAR DEV [ro|rw]: mounts the ext4 on DEV, sets VAR 
   ATLAS_TMPDIRS+=("$_dir")
   # nosymfollow: the kernel follows no symlink on this mount, so no tool can be led out of the
   # image by one; paths inside it are resolved by atlas_img_path (below) as the image's root would.
-  if [ "$_mode" = ro ]; then
-    mount -t ext4 -o ro,noload,nodev,nosuid,noexec,nosymfollow "$_dev" "$_dir" || atlas_fail mount "could not mount the root file system read-only"
-  else
-    mount -t ext4 -o nodev,nosuid,noexec,nosymfollow "$_dev" "$_dir" || atlas_fail mount "could not mount the root file system"
+  local _opts=nodev,nosuid,noexec,nosymfollow _err
+  [ "$_mode" = ro ] && _opts=ro,noload,$_opts
+  if ! _err=$(mount -t ext4 -o "$_opts" "$_dev" "$_dir" 2>&1); then
+    _err=${_err%%$'\n'*}
+    _err=${_err##*: }
+    atlas_fail mount "could not mount the root file system ($_mode): ${_err%.}. It may be damaged: 'ods-sd inspect' says what is wrong; repair it with e2fsck -f on that partition"
   fi
   ATLAS_MOUNTS+=("$_dir")
   printf -v "$_var" '%s' "$_dir"

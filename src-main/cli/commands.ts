@@ -75,6 +75,7 @@ function inspectText(i: Inspection): string {
     table(rows),
     `Atlas payload: ${i.payloadPresent ? 'present' : 'absent'}`,
     `Looks like: ${i.stateText}`,
+    ...i.problems.map((p) => `Problem: ${p}`),
   ];
   if (i.artifact)
     lines.push(

@@ -163,6 +163,13 @@ async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Pr
         'the download or copy is incomplete: get the image again',
       );
     }
+    if (info.problems.length > 0) {
+      throw new AtlasError(
+        'bad-input',
+        `${basename(params.base)}: ${info.problems.join('; ')}`,
+        'the base image is damaged: get it again (check its sha256 against the download page)',
+      );
+    }
     if (!info.armbianLayout) {
       const found =
         info.partitions.map((p) => `${p.number}:${p.fs ?? 'unknown'}`).join(', ') || 'no partitions';

@@ -40,6 +40,8 @@ export interface Inspection {
   armbianLayout: boolean;
   /** A partition ends past the end of the image: a cut-off download or copy. */
   truncated: boolean;
+  /** File systems that cannot be read: what is wrong and what to do, one line each. */
+  problems: string[];
   artifact?: ParsedName;
   manifest?: Manifest;
 }
@@ -54,8 +56,10 @@ export async function inspectRaw(
   const out = await env.builder.runScript('inspect_card.sh', [env.builder.toBuilderPath(path)], ctx);
   let table = '';
   const partitions: PartitionInfo[] = [];
+  const problems: { part: number; text: string }[] = [];
   for (const e of out.events) {
     if (e.kind !== 'record') continue;
+    if (e.name === 'problem') problems.push({ part: Number(e.fields[0]), text: e.fields.slice(1).join(' ') });
     if (e.name === 'table') table = e.fields[0] ?? '';
     if (e.name === 'part') {
       const [nr, start, sectors, type, fs, used, label] = e.fields;
@@ -75,7 +79,8 @@ export async function inspectRaw(
   const boot = partitions.find((p) => p.number === 1);
   let state: CardState = 'unknown';
   let payloadPresent = false;
-  if (root?.fs === 'ext4') {
+  const rootDamaged = problems.some((p) => p.part === 2);
+  if (root?.fs === 'ext4' && !rootDamaged) {
     const facts = await runProbes(env, path, STATE_PROBES, ctx);
     state = stateFromFacts(facts);
     payloadPresent = facts.get('firstboot')?.exists === true;
@@ -87,10 +92,13 @@ export async function inspectRaw(
     table,
     partitions,
     state,
-    stateText: STATE_TEXT[state],
+    stateText: rootDamaged
+      ? 'unknown: the root file system cannot be read (see problems)'
+      : STATE_TEXT[state],
     payloadPresent,
     armbianLayout: boot?.fs === 'vfat' && root?.fs === 'ext4',
     truncated: partitions.some((p) => p.fs === 'truncated'),
+    problems: problems.map((p) => p.text),
   };
 }
 
