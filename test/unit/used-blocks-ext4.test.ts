@@ -345,6 +345,13 @@ describe('mapExt4: refuses what it cannot trust', () => {
     expect(await refusal(p, 90 * MiB)).toMatch(/larger than its partition/);
   });
 
+  it('groups smaller than mke2fs makes (which would only multiply the metadata to read)', async () => {
+    const p = mkfs('tinygroups', 100, ['-b', '4096']);
+    execFileSync('debugfs', ['-w', '-R', 'ssv blocks_per_group 8', p], { stdio: 'pipe' });
+    execFileSync('debugfs', ['-w', '-R', 'ssv clusters_per_group 8', p], { stdio: 'pipe' });
+    expect(await refusal(p)).toMatch(/impossible blocks per group \(8\)/);
+  });
+
   it('bigalloc', async () => {
     const p = mkfs('bigalloc', 200, ['-b', '4096', '-O', 'bigalloc', '-C', '65536']);
     expect(await refusal(p)).toMatch(/bigalloc/);

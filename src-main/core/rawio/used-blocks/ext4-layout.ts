@@ -199,7 +199,8 @@ export function parseSuperblock(b: Buffer, partitionBytes: number): Ext4Super {
   const descSize = is64 ? b.readUInt16LE(0xfe) : 32;
 
   if (firstDataBlock !== (blockSize === 1024 ? 1 : 0)) fail(`unexpected first data block ${firstDataBlock}`);
-  if (blocksPerGroup === 0 || blocksPerGroup > blockSize * 8 || blocksPerGroup % 8 !== 0) {
+  // mke2fs makes groups of 256 blocks at least; fewer would only multiply the metadata to read.
+  if (blocksPerGroup < 256 || blocksPerGroup > blockSize * 8 || blocksPerGroup % 8 !== 0) {
     fail(`impossible blocks per group (${blocksPerGroup})`);
   }
   if (rev && clustersPerGroup !== blocksPerGroup) fail('clusters per group differ from blocks per group');

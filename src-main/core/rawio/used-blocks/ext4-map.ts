@@ -34,28 +34,8 @@ import {
 import { checkJournalEmpty, journalBlocks } from './ext4-journal.js';
 import { BlockTreeWalker } from './ext4-inode.js';
 import { checkInodesMapped } from './ext4-inode-check.js';
+import { readBlocks } from './ext4-read.js';
 import type { FsUsedMap } from './fs-map.js';
-
-/** Reads blocks by number, coalescing neighbours into one read of up to 1 MiB. */
-async function readBlocks(
-  reader: ByteReader,
-  blockSize: number,
-  blocks: number[],
-): Promise<Map<number, Buffer>> {
-  const out = new Map<number, Buffer>();
-  const sorted = [...new Set(blocks)].sort((a, b) => a - b);
-  const maxRun = Math.max(1, (1024 * 1024) / blockSize);
-  for (let i = 0; i < sorted.length;) {
-    let j = i + 1;
-    while (j < sorted.length && sorted[j] === sorted[j - 1]! + 1 && j - i < maxRun) j++;
-    const first = sorted[i]!;
-    const data = await reader.read(first * blockSize, (j - i) * blockSize);
-    for (let k = i; k < j; k++)
-      out.set(sorted[k]!, data.subarray((k - i) * blockSize, (k - i + 1) * blockSize));
-    i = j;
-  }
-  return out;
-}
 
 function descriptorChecksum(sb: Ext4Super, g: number, desc: Buffer): number {
   const group = Buffer.alloc(4);
@@ -135,13 +115,19 @@ async function addBitmaps(
   const groups = descs
     .map((d, g) => ({ d, g }))
     .filter(({ d }) => !(layout.hasGroupDescCsum && d.flags & BG_BLOCK_UNINIT));
-  const bitmaps = await readBlocks(
-    reader,
-    sb.blockSize,
-    groups.map(({ d }) => d.blockBitmap),
-  );
   const csum = (sb.roCompat & RO.metadata_csum) !== 0;
-  for (const { d, g } of groups) {
+  // A batch of bitmaps at a time: memory stays bounded however many groups there are.
+  const BATCH = 256;
+  let bitmaps = new Map<number, Buffer>();
+  for (let k = 0; k < groups.length; k++) {
+    const { d, g } = groups[k]!;
+    if (k % BATCH === 0) {
+      bitmaps = await readBlocks(
+        reader,
+        sb.blockSize,
+        groups.slice(k, k + BATCH).map((x) => x.d.blockBitmap),
+      );
+    }
     const bitmap = bitmaps.get(d.blockBitmap)!;
     const blocks = layout.blocksInGroup(g);
     if (csum) {

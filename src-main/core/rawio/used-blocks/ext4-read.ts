@@ -1,0 +1,23 @@
+/** Block reads for the ext2/3/4 maps. */
+import type { ByteReader } from './byte-reader.js';
+
+/** Reads blocks by number, coalescing neighbours into one read of up to 1 MiB. */
+export async function readBlocks(
+  reader: ByteReader,
+  blockSize: number,
+  blocks: number[],
+): Promise<Map<number, Buffer>> {
+  const out = new Map<number, Buffer>();
+  const sorted = [...new Set(blocks)].sort((a, b) => a - b);
+  const maxRun = Math.max(1, (1024 * 1024) / blockSize);
+  for (let i = 0; i < sorted.length;) {
+    let j = i + 1;
+    while (j < sorted.length && sorted[j] === sorted[j - 1]! + 1 && j - i < maxRun) j++;
+    const first = sorted[i]!;
+    const data = await reader.read(first * blockSize, (j - i) * blockSize);
+    for (let k = i; k < j; k++)
+      out.set(sorted[k]!, data.subarray((k - i) * blockSize, (k - i + 1) * blockSize));
+    i = j;
+  }
+  return out;
+}
