@@ -13,8 +13,8 @@ import { decompress, detectCompression, uncompressedSize, type Compression } fro
 import { bmapByteRanges, readBmap } from '../rawio/bmap.js';
 import { handleReader, type ByteReader } from '../rawio/used-blocks/byte-reader.js';
 import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
-import { UsedMapError } from '../rawio/used-blocks/map-error.js';
-import { readPartitionTable, type PartitionTable } from '../rawio/used-blocks/partition-table.js';
+import { checkImageGeometry } from '../rawio/used-blocks/image-geometry.js';
+import type { PartitionTable } from '../rawio/used-blocks/partition-table.js';
 import { mapCard } from '../rawio/used-blocks/used-ranges.js';
 import { CHECKSUM_TYPES, TABLE_BYTES, type ChecksumType, type MappedRange } from './write-plan.js';
 
@@ -57,32 +57,21 @@ function truncated(path: string, message: string): AtlasError {
 }
 
 /**
- * The partition table of an image, checked against the image's size (when known): every
- * partition must end inside the image. `reader` may be short (a compressed image's first MiB).
+ * The partition table of an image, checked against the image's size (when known) by the one
+ * geometry check (used-blocks/image-geometry.ts): every partition must end inside the image.
+ * `reader` may be short (a compressed image's first MiB). Reworded for a write: nothing was written.
  */
 async function checkedTable(
   path: string,
   reader: ByteReader,
   bytes: number | undefined,
 ): Promise<PartitionTable> {
-  let table: PartitionTable;
   try {
-    table = await readPartitionTable(reader);
+    return await checkImageGeometry(reader, bytes ?? reader.size);
   } catch (e) {
-    if (e instanceof UsedMapError) throw truncated(path, `its partition table cannot be read (${e.message})`);
+    if (e instanceof AtlasError && e.code === 'bad-input') throw truncated(path, e.message);
     throw e;
   }
-  if (bytes !== undefined) {
-    for (const p of table.partitions) {
-      if (p.start + p.length > bytes) {
-        throw truncated(
-          path,
-          `partition ${p.index} ends at byte ${p.start + p.length}, but the image has only ${bytes} bytes`,
-        );
-      }
-    }
-  }
-  return table;
 }
 
 /** The first MiB of a compressed image, decompressed (the decompressor is stopped after it). */
