@@ -11,6 +11,7 @@ import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { describeCard } from '../cards/card.js';
 import { createBmap } from '../rawio/bmap.js';
+import { refuseDamagedFat } from '../rawio/used-blocks/fat-check.js';
 import { readUsedCardToFile, identifyRawCard } from '../cards/raw-disk.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
@@ -78,6 +79,8 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
     // shrink both work on that copy.
     const read = await readUsedCardToFile(card, partial, ctx);
     for (const f of read.fallbacks) ctx.log(`read in full: ${f}`);
+    // A damaged boot FAT would be published as it is, even with --force: refuse it.
+    await refuseDamagedFat(partial);
 
     const report = await verify(
       env,
