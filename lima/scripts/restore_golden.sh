@@ -6,9 +6,12 @@
 # TARGET may also be an image file (a "card image"): it is restored in place at its current size.
 #   1. checks the set and that the card is large enough (before anything is written)
 #   2. unmounts the target's partitions (a disk holding the running system is refused)
-#   3. restores the partition table (sfdisk)
-#   4. restores boot (FAT32) with partclone.fat32 -r and root (ext4) with partclone.ext4 -r
-#   5. grows the root partition and its file system to the end of the card
+#   3. makes the old card stop looking valid: zeroes its first MiB, its last 33 sectors (backup GPT)
+#      and 64 KiB where each new partition starts
+#   4. restores boot (FAT32) with partclone.fat32 -r and root (ext4) with partclone.ext4 -r, at the
+#      offsets the dump gives
+#   5. restores the partition table (sfdisk) last, so an interrupted restore leaves no table
+#   6. grows the root partition and its file system to the end of the card
 # usage: restore_golden.sh TARGET [--set-dir DIR] [--no-grow]
 set -euo pipefail
 export LC_ALL=C
@@ -20,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --set-dir) set_dir=${2:?--set-dir needs a directory}; shift 2 ;;
     --no-grow) grow=0; shift ;;
-    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) printf 'error: unknown option %s\n' "$1" >&2; exit 2 ;;
     *) [ -z "$target" ] || { printf 'error: only one target\n' >&2; exit 2; }; target=$1; shift ;;
   esac
@@ -55,11 +58,21 @@ detach_all() {
   for d in "${LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
   LOOPS=()
 }
-geometry() { # geometry N -> sets START SECTORS
+geometry() { # geometry N -> sets START SECTORS from the card's table
   local line
   line=$(partx -g -r -o NR,START,SECTORS "$target" | awk -v n="$1" '$1 == n { print $2, $3 }')
   [ -n "$line" ] || fail restore "partition $1 is missing on $target after writing the table"
   read -r START SECTORS <<<"$line"
+}
+dump_geometry() { # dump_geometry N -> sets START SECTORS from partition-table.dump
+  local line
+  line=$(awk -v n="$1" -F'[=,]' '/start=/ && match($0, /[0-9]+[[:space:]]*:/) && substr($0, RSTART, RLENGTH) + 0 == n { printf "%.0f %.0f\n", $2 + 0, $4 + 0; exit }' "$dump")
+  [ -n "$line" ] || fail bad-input "partition-table.dump has no partition $1"
+  read -r START SECTORS <<<"$line"
+}
+zero() { # zero SECTOR COUNT: writes zeros over that range of the target
+  dd if=/dev/zero of="$target" bs=512 seek="$1" count="$2" conv=notrunc status=none ||
+    fail restore "could not write to $target"
 }
 
 # ---------------------------------------------------------------- checks (nothing written yet)
@@ -109,17 +122,21 @@ if [ -b "$target" ]; then
   done </proc/mounts
 fi
 
-# ---------------------------------------------------------------- partition table
-ev step table 0 Restoring the partition table
-# The dump names the source device and, for GPT, the source's last usable sector: drop both so the
-# table fits this card.
-grep -v -e '^device:' -e '^last-lba:' "$dump" | sfdisk -q --wipe always --no-reread --no-tell-kernel "$target" >/dev/null ||
-  fail restore "sfdisk could not write the partition table to $target"
-
-geometry 1
+# ---------------------------------------------------------------- invalidate the old card
+# Whatever made the old card look valid goes first (its table, its backup GPT, file system heads
+# where the new partitions start); the new table is written last. An interrupted restore leaves a
+# card without a table, never an old or half-new card that looks finished.
+ev step invalidate 0 Clearing the old partition table
+dump_geometry 1
 p1_start=$START p1_sectors=$SECTORS
-geometry 2
+dump_geometry 2
 p2_start=$START p2_sectors=$SECTORS
+target_sectors=$((target_bytes / 512))
+zero 0 2048
+[ "$target_sectors" -gt 2081 ] && zero $((target_sectors - 33)) 33
+zero "$p1_start" 128
+zero "$p2_start" 128
+sync
 
 # ---------------------------------------------------------------- partitions
 ev step restore-boot $((p1_sectors * 512)) Restoring the boot partition '(partclone.fat32)'
@@ -131,6 +148,16 @@ attach root "$p2_start" "$p2_sectors"
 pigz -dc "$root_img" | partclone.ext4 -r -s - -o "$root" || fail restore "partclone.ext4 could not restore the root partition"
 sync
 detach_all
+
+# ---------------------------------------------------------------- partition table (last)
+ev step table 0 Restoring the partition table
+# The dump names the source device and, for GPT, the source's last usable sector: drop both so the
+# table fits this card.
+grep -v -e '^device:' -e '^last-lba:' "$dump" | sfdisk -q --wipe always --no-reread --no-tell-kernel "$target" >/dev/null ||
+  fail restore "sfdisk could not write the partition table to $target"
+geometry 2
+[ "$START" = "$p2_start" ] || fail restore "the partition table on $target does not match partition-table.dump"
+sync
 
 # ---------------------------------------------------------------- grow root to fill the card
 if [ "$grow" = 1 ]; then

@@ -11,7 +11,6 @@ import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../cards/raw-disk.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { CLONE_SET_FILES } from '../library/library.js';
-import { invalidateCard } from '../write/write-pipeline.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
 import type { Env } from './env.js';
@@ -35,16 +34,6 @@ export interface RestoreResult {
   fsckFixed: string[];
   /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
   writtenBytes?: number;
-}
-
-/** Byte offsets of the partitions an sfdisk dump describes. */
-export function partitionStartsOfDump(dump: string): Array<{ start: number }> {
-  const out: Array<{ start: number }> = [];
-  for (const line of dump.split('\n')) {
-    const start = /start=\s*(\d+)/.exec(line);
-    if (start) out.push({ start: Number(start[1]) * 512 });
-  }
-  return out;
 }
 
 /** Bytes a card needs for this dump: the end of the last partition (+ the backup GPT). */
@@ -105,10 +94,8 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
       await target.release();
     }
   }
-  // The script writes the card in place: first make the old card stop looking valid (its table
-  // areas, and old file systems where the new partitions start), so an interrupted restore is
-  // never taken for a finished one.
-  await invalidateCard(card, partitionStartsOfDump(dump));
+  // The script writes the card in place; it clears the old table areas first and writes the new
+  // table last, so an interrupted restore is never taken for a finished one.
   const out = await b.runScript(
     'restore_golden.sh',
     [b.toBuilderPath(card.path), '--set-dir', b.toBuilderPath(set)],

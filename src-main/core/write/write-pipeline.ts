@@ -12,7 +12,7 @@ import { beforeWrite } from './guards.js';
 import { openSource, type WriteSource } from './open-source.js';
 import type { PlanResult } from './run-plan.js';
 import { invalidationRanges, type WritePlan } from './write-plan.js';
-import { targetFor, zeroCardRanges, type TargetOptions } from './write-target.js';
+import { targetFor, type TargetOptions } from './write-target.js';
 
 export interface WriteImageOptions extends TargetOptions {
   verify: boolean;
@@ -50,16 +50,4 @@ export async function writeImage(
   await beforeWrite(source, target);
   const r = await target.run(source, planWrite(source, card.bytes, opts.verify), ctx);
   return { ...r, mode: source.mode };
-}
-
-/**
- * Before a card is restored in place by another tool (restore_golden.sh on the Linux box): its
- * table areas and the heads of the partitions it is about to get are zeroed, so a restore that is
- * interrupted does not leave the old card looking intact. Returns the bytes zeroed.
- */
-export async function invalidateCard(
-  card: RawCard,
-  partitions: ReadonlyArray<{ start: number }>,
-): Promise<number> {
-  return zeroCardRanges(card, invalidationRanges(card.bytes, partitions));
 }

@@ -18,10 +18,10 @@ import {
   type RawCard,
   type RawDiskOptions,
 } from '../cards/helper-client.js';
-import { totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
+import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
 import { runTool } from '../tools/run-tool.js';
 import type { WriteSource } from './open-source.js';
-import { runPlan, zeroRanges, type PlanResult, type PlanSource } from './run-plan.js';
+import { runPlan, type PlanResult, type PlanSource } from './run-plan.js';
 import type { WritePlan } from './write-plan.js';
 
 export interface WriteTarget {
@@ -64,17 +64,6 @@ async function openLocal(card: RawCard): Promise<FileHandle> {
     );
   } catch (e) {
     throw busy(e, card.path);
-  }
-}
-
-/** Zeroes `ranges` of a card this process may open itself (an image file, or a device as root). */
-export async function zeroCardRanges(card: RawCard, ranges: readonly ByteRange[]): Promise<number> {
-  await recheckCard(card);
-  const handle = await openLocal(card);
-  try {
-    return await zeroRanges(handle, ranges);
-  } finally {
-    await handle.close();
   }
 }
 
