@@ -14,6 +14,7 @@ export LC_ALL=C
 ATLAS_LOOPS=()
 ATLAS_MOUNTS=()
 ATLAS_TMPDIRS=()
+ATLAS_TMPFILES=()
 
 atlas_event() { printf '@@ATLAS %s\n' "$*"; }
 atlas_step() { atlas_event step "$1" "$2" "${*:3}"; }
@@ -42,11 +43,20 @@ atlas_cleanup() {
     losetup -d "${ATLAS_LOOPS[$i]}" 2>/dev/null || true
   done
   for i in "${ATLAS_TMPDIRS[@]}"; do rmdir "$i" 2>/dev/null || true; done
+  for i in "${ATLAS_TMPFILES[@]}"; do rm -f "$i"; done
   return "$rc"
 }
 trap atlas_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# atlas_tmpfile VAR: a 0600 scratch file, removed when the script ends (however it ends).
+atlas_tmpfile() {
+  local _f
+  _f=$(mktemp /tmp/atlas-tmp.XXXXXX) || atlas_fail io "could not create a scratch file in /tmp"
+  ATLAS_TMPFILES+=("$_f")
+  printf -v "$1" '%s' "$_f"
+}
 
 atlas_require_root() {
   [ "$(id -u)" -eq 0 ] || atlas_fail permission "this step needs root: run it with sudo"
@@ -160,7 +170,7 @@ atlas_release_device() {
 # goes to the log and to "@@ATLAS result fsck-fixed WHEN: problem (answer); ..." (the manifest's notes).
 atlas_e2fsck() {
   local dev=$1 when=${2:-check} extra=("${@:3}") rc=0 out fixed
-  out=$(mktemp /tmp/atlas-fsck.XXXXXX)
+  atlas_tmpfile out
   e2fsck -f -y "${extra[@]}" "$dev" >"$out" 2>&1 || rc=$?
   cat "$out" >&2
   if [ "$rc" -eq 1 ] || [ "$rc" -eq 2 ]; then

@@ -82,7 +82,7 @@ if [ -n "$pw" ]; then
   atlas_require_tools openssl
   hash=$(printf '%s' "$pw" | openssl passwd -6 -stdin)
   unset pw
-  new_shadow=$(mktemp /tmp/atlas-shadow.XXXXXX)
+  atlas_tmpfile new_shadow
   atlas_img_path shadow "$mnt" /etc/shadow
   awk -v h="$hash" 'BEGIN { FS = OFS = ":" } $1 == "root" { $2 = h } { print }' "$shadow" >"$new_shadow"
   atlas_img_rewrite "$mnt" /etc/shadow "$new_shadow"

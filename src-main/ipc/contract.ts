@@ -220,6 +220,8 @@ export interface InspectionDto {
   payloadPresent: boolean;
   armbianLayout: boolean;
   truncated: boolean;
+  /** File systems that cannot be read: what is wrong and what to do, one line each. */
+  problems: string[];
   /** What the file name says (an Atlas artifact name), if anything. */
   artifact?: { kind: ArtifactKind; phase: Phase; version?: string; tag?: string; name?: string };
 }
@@ -270,6 +272,8 @@ export interface RestoreResultDto {
   rootStart: number;
   rootSectors: number;
   grown: boolean;
+  /** What e2fsck -y changed on the restored file system (empty when it was clean). */
+  fsckFixed: string[];
   /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
   writtenBytes?: number;
 }

@@ -58,6 +58,7 @@ export function toInspectionDto(i: Inspection): InspectionDto {
     payloadPresent: i.payloadPresent,
     armbianLayout: i.armbianLayout,
     truncated: i.truncated,
+    problems: [...i.problems],
   };
   if (i.artifact) dto.artifact = { ...i.artifact };
   return dto;

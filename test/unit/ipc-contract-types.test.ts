@@ -160,6 +160,7 @@ describe('the IPC contract stays in step with the core', () => {
       payloadPresent: true,
       armbianLayout: true,
       truncated: false,
+      problems: [],
       artifact: { kind: 'golden-image', phase: 0, version: '9.1.7', tag: 'ORIGIN', name: 'x' },
       manifest: { kind: 'golden-image' } as Manifest,
     };
