@@ -41,7 +41,13 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { AtlasError, CancelledError, toAtlasError, type ErrorCode } from '../core/errors.js';
 import type { JobContext } from '../core/jobs/job.js';
-import { assertWritableCard, identifyCard, mountsOf } from '../core/cards/card.js';
+import { assertWritableCard, identifyCard } from '../core/cards/card.js';
+import {
+  blocking,
+  checkTarget as guardReasons,
+  refusal,
+  type ProtectedPlace,
+} from '../core/cards/target-guards.js';
 import { cardMedium, disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
 import { info as diskutilInfo } from '../core/cards/diskutil.js';
 import { decompress, detectCompression, uncompressedSize } from '../core/images/compression.js';
@@ -61,7 +67,18 @@ export interface Expect {
 }
 export type HelperRequest =
   | { op: 'read'; device: string; expect: Expect; dest: string; length?: number; used?: boolean }
-  | { op: 'write'; device: string; expect: Expect; source: string; verify: boolean; mapped?: boolean }
+  | {
+      op: 'write';
+      device: string;
+      expect: Expect;
+      source: string;
+      verify: boolean;
+      mapped?: boolean;
+      /** Folders and files whose disks must not be written (the library, the staging folder…). */
+      places?: ProtectedPlace[];
+      /** The user confirmed an unusual disk (larger than an SD card, or internal). */
+      unusual?: boolean;
+    }
   | { op: 'cancel' };
 export type Phase = 'read' | 'write' | 'verify';
 export type HelperEvent =
@@ -146,6 +163,14 @@ function parseExpect(v: unknown): Expect {
   return out;
 }
 
+function parsePlaces(v: unknown): ProtectedPlace[] {
+  if (!Array.isArray(v) || v.length > 16) refuse('places must be a list of at most 16 places');
+  return (v as unknown[]).map((p, i) => {
+    const f = fields(p, ['what', 'path'], ['what', 'path'], `places[${i}]`);
+    return { what: shortText(f.what, `places[${i}].what`), path: absolutePath(f.path, `places[${i}].path`) };
+  });
+}
+
 /** Parses and validates one request line; throws a typed AtlasError for anything else. */
 export function parseRequest(line: string, platform: NodeJS.Platform = process.platform): HelperRequest {
   let json: unknown;
@@ -182,12 +207,13 @@ export function parseRequest(line: string, platform: NodeJS.Platform = process.p
   if (op === 'write') {
     const r = fields(
       json,
-      ['op', 'device', 'expect', 'source', 'verify', 'mapped'],
+      ['op', 'device', 'expect', 'source', 'verify', 'mapped', 'places', 'unusual'],
       ['device', 'expect', 'source', 'verify'],
       'write',
     );
     if (typeof r.verify !== 'boolean') refuse('verify must be true or false');
     if (r.mapped !== undefined && typeof r.mapped !== 'boolean') refuse('mapped must be true or false');
+    if (r.unusual !== undefined && typeof r.unusual !== 'boolean') refuse('unusual must be true or false');
     return {
       op,
       device: cardDevice(r.device, platform),
@@ -195,6 +221,8 @@ export function parseRequest(line: string, platform: NodeJS.Platform = process.p
       source: absolutePath(r.source, 'source'),
       verify: r.verify as boolean,
       ...(r.mapped ? { mapped: true } : {}),
+      ...(r.places !== undefined ? { places: parsePlaces(r.places) } : {}),
+      ...(r.unusual ? { unusual: true } : {}),
     };
   }
   return refuse(`unknown op ${JSON.stringify(op)}: only read, write and cancel exist`);
@@ -279,7 +307,47 @@ function compareIdentity(device: string, expect: Expect, now: Expect): void {
   }
 }
 
-async function linuxTarget(device: string, expect: Expect, op: 'read' | 'write'): Promise<Target> {
+/** What the request says about the target: places whose disks must not be written, confirmation. */
+export interface Guard {
+  places?: ProtectedPlace[];
+  /** The user confirmed an unusual disk (larger than an SD card, or internal). */
+  unusual?: boolean;
+}
+
+/**
+ * target-guards' reasons, applied here: nothing may be mounted (the client unmounts first); a
+ * write is refused for every refusal, and for an unusual disk the user did not confirm.
+ */
+async function guardTarget(
+  device: string,
+  op: 'read' | 'write',
+  guard: Guard,
+  platform: NodeJS.Platform,
+): Promise<void> {
+  const context = {
+    platform,
+    unusualConfirmed: guard.unusual === true,
+    ...(guard.places ? { places: guard.places } : {}),
+  };
+  const reasons = await guardReasons(device, context);
+  const stop = op === 'write' ? blocking(reasons, context) : undefined;
+  if (stop) throw refusal(device, stop, context);
+  const mounted = reasons.filter((r) => r.severity === 'release').map((r) => r.mountPoint);
+  if (mounted.length > 0) {
+    throw new AtlasError(
+      'unsafe-target',
+      `${device} has mounted file systems (${mounted.join(', ')}): refusing to touch it`,
+      'unmount the card first (ods-sd does this before reading or writing)',
+    );
+  }
+}
+
+async function linuxTarget(
+  device: string,
+  expect: Expect,
+  op: 'read' | 'write',
+  guard: Guard,
+): Promise<Target> {
   const st = await stat(device).catch(() => undefined);
   if (!st) throw changed(device, 'it is gone');
   if (!st.isBlockDevice()) throw new AtlasError('unsafe-target', `${device} is not a block device`);
@@ -290,14 +358,7 @@ async function linuxTarget(device: string, expect: Expect, op: 'read' | 'write')
       'pick the SD card reader, not a system disk',
     );
   }
-  const mounts = await mountsOf(device);
-  if (mounts.length > 0) {
-    throw new AtlasError(
-      'unsafe-target',
-      `${device} has mounted file systems (${mounts.join(', ')}): refusing to touch it`,
-      'unmount the card first (ods-sd does this before reading or writing)',
-    );
-  }
+  await guardTarget(device, op, guard, 'linux');
   const card = await identifyCard(device);
   const medium = await cardMedium(device);
   compareIdentity(device, expect, {
@@ -310,7 +371,12 @@ async function linuxTarget(device: string, expect: Expect, op: 'read' | 'write')
   return { io: device, whole: device, bytes: card.bytes };
 }
 
-async function macTarget(device: string, expect: Expect, op: 'read' | 'write'): Promise<Target> {
+async function macTarget(
+  device: string,
+  expect: Expect,
+  op: 'read' | 'write',
+  guard: Guard,
+): Promise<Target> {
   const n = /(\d+)$/.exec(device)![1];
   const whole = `/dev/disk${n}`;
   const disk = await diskutilInfo(whole).catch((e: unknown) => {
@@ -323,6 +389,7 @@ async function macTarget(device: string, expect: Expect, op: 'read' | 'write'): 
   if (disk.virtual) refuseMac('is a virtual disk (a disk image or APFS container)');
   if (disk.internal && !disk.removable) refuseMac('is an internal, fixed disk');
   if ((await disksHoldingFile('/', 'darwin')).includes(whole)) refuseMac('holds the running system');
+  if (op === 'write') await guardTarget(whole, op, guard, 'darwin');
   compareIdentity(device, expect, {
     bytes: disk.bytes,
     ...(disk.mediaName ? { model: disk.mediaName } : {}),
@@ -343,8 +410,9 @@ export function checkTarget(
   expect: Expect,
   op: 'read' | 'write',
   platform: NodeJS.Platform = process.platform,
+  guard: Guard = {},
 ): Promise<Target> {
-  return (platform === 'darwin' ? macTarget : linuxTarget)(device, expect, op);
+  return (platform === 'darwin' ? macTarget : linuxTarget)(device, expect, op, guard);
 }
 
 function openDeviceError(e: unknown, target: Target, platform: NodeJS.Platform): AtlasError {
@@ -458,7 +526,10 @@ async function writeCard(
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) refuse(`${req.source} is not a regular file`);
-    const target = await checkTarget(req.device, req.expect, 'write', platform);
+    const target = await checkTarget(req.device, req.expect, 'write', platform, {
+      ...(req.places ? { places: req.places } : {}),
+      ...(req.unusual ? { unusual: true } : {}),
+    });
     const holders =
       platform === 'linux' ? await disksHoldingDev(st.dev) : await disksHoldingFile(req.source, platform);
     if (holders.includes(target.whole)) {

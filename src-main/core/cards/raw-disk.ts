@@ -32,6 +32,7 @@ import type { Expect, HelperEvent, HelperRequest, Phase } from '../../privileged
 import { identifyCard, type CardIdentity } from './card.js';
 import { cardMedium } from './drive-list.js';
 import { info as diskutilInfo, unmountDisk, type DiskutilOptions } from './diskutil.js';
+import type { ProtectedPlace } from './target-guards.js';
 
 /** A card as the helper will check it: CardIdentity plus the identity of the medium in the reader. */
 export interface RawCard extends CardIdentity {
@@ -62,6 +63,8 @@ export interface RawDiskOptions {
   unmount?: boolean;
   platform?: NodeJS.Platform;
   diskutil?: DiskutilOptions;
+  /** Writes: places whose disks the helper refuses too, and an unusual disk the user confirmed. */
+  guard?: { places?: ProtectedPlace[]; unusual?: boolean };
 }
 
 // --- identity ----------------------------------------------------------------------------------
@@ -536,6 +539,8 @@ export async function writeImageToCard(
       source,
       verify: opts.verify,
       ...(opts.mapped ? { mapped: true } : {}),
+      ...(opts.guard?.places ? { places: opts.guard.places } : {}),
+      ...(opts.guard?.unusual ? { unusual: true } : {}),
     },
     ctx,
     'write',

@@ -23,6 +23,14 @@ import { totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js'
 import { mapCard } from '../rawio/used-blocks/used-ranges.js';
 import { runTool } from '../tools/run-tool.js';
 import { writeImageToCard, identifyRawCard } from '../cards/raw-disk.js';
+import {
+  ejectTarget,
+  openExclusive,
+  prepareTarget,
+  type EjectResult,
+  type ProtectedPlace,
+  type TargetContext,
+} from '../cards/target-guards.js';
 import { exists } from './common.js';
 import type { Env } from './env.js';
 
@@ -32,6 +40,14 @@ export interface FlashParams {
   verify?: boolean;
   /** Identities captured when the user picked the cards (re-checked before writing). */
   expected?: CardIdentity[];
+  /** Places besides the library and the image whose disks must not be written (staging, archive). */
+  places?: ProtectedPlace[];
+  /** Cards confirmed although unusual (larger than an SD card, or internal): true for all. */
+  allowUnusual?: boolean | string[];
+  /** How an unusual card is confirmed, for the refusal's hint. */
+  confirmHow?: string;
+  /** Eject each card once written and verified (default true). */
+  eject?: boolean;
 }
 
 export interface CardFlashResult {
@@ -39,6 +55,8 @@ export interface CardFlashResult {
   ok: boolean;
   writtenBytes?: number;
   verified?: boolean;
+  /** Devices: ejected after the write, or why not. */
+  eject?: EjectResult;
   error?: SerializedError;
 }
 
@@ -101,7 +119,7 @@ async function openSource(image: string, ctx: JobContext): Promise<Source> {
   }
 }
 
-async function checkTarget(source: Source, card: CardIdentity): Promise<void> {
+async function checkTarget(source: Source, card: CardIdentity, guard: TargetContext): Promise<void> {
   const st = await stat(source.path);
   if (card.kind === 'file' && card.node === st.ino) {
     throw new AtlasError('unsafe-target', 'the card and the image are the same file', 'pick another card');
@@ -114,6 +132,7 @@ async function checkTarget(source: Source, card: CardIdentity): Promise<void> {
     );
   }
   await assertWritableCard(card, source.bytes ?? 0);
+  if (card.kind === 'device') await prepareTarget(card.path, guard);
 }
 
 /** Writes one card; `ctx` receives this card's progress (write, then verify). */
@@ -123,10 +142,15 @@ async function flashOne(
   verify: boolean,
   ctx: JobContext,
   steps: boolean,
+  guard: TargetContext = {},
 ) {
   if (card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0)) {
     // Not root (a Mac, or a Linux desktop): the privileged raw-disk helper writes the card.
-    const r = await writeImageToCard(source.path, card, ctx, { verify, mapped: source.ranges !== undefined });
+    const r = await writeImageToCard(source.path, card, ctx, {
+      verify,
+      mapped: source.ranges !== undefined,
+      guard: { ...(guard.places ? { places: guard.places } : {}), unusual: guard.unusualConfirmed === true },
+    });
     return { writtenBytes: r.mappedBytes ?? r.bytes, verified: r.verified, sha256: r.sha256 || undefined };
   }
   if (steps)
@@ -136,7 +160,7 @@ async function flashOne(
       source.ranges ? totalBytes(source.ranges) : (source.bytes ?? 0),
     );
   await recheckCard(card);
-  const fh = await open(card.path, 'r+');
+  const fh = card.kind === 'device' ? await openExclusive(card.path) : await open(card.path, 'r+');
   let writtenBytes: number;
   let streamed: { bytes: number; sha256: string } | undefined;
   try {
@@ -218,7 +242,7 @@ function cardContext(parent: JobContext, slots: number[], i: number, perCard: nu
   };
 }
 
-export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Promise<FlashResult> {
+export async function flash(env: Env, params: FlashParams, ctx: JobContext): Promise<FlashResult> {
   if (params.cards.length === 0) throw new AtlasError('usage', 'no card to flash', 'name one or more cards');
   const verify = params.verify !== false;
   ctx.step('prepare', `Reading ${basename(params.image)}`);
@@ -226,10 +250,23 @@ export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Pr
   const mappedBytes = source.ranges ? totalBytes(source.ranges) : (source.bytes ?? 0);
   const results: CardFlashResult[] = [];
   const ready: CardIdentity[] = [];
+  const guards = new Map<string, TargetContext>();
   for (const [i, path] of params.cards.entries()) {
     try {
       const card = params.expected?.[i] ?? (await identifyRawCard(path));
-      await checkTarget(source, card);
+      const allow = params.allowUnusual;
+      const guard: TargetContext = {
+        places: [
+          { what: 'the library', path: env.library },
+          { what: 'the source image', path: params.image },
+          ...(params.places ?? []),
+        ],
+        unusualConfirmed: allow === true || (Array.isArray(allow) && allow.includes(path)),
+        ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
+        signal: ctx.signal,
+      };
+      await checkTarget(source, card, guard);
+      guards.set(card.path, guard);
       ready.push(card);
     } catch (e) {
       // With one card, a refusal is the answer; with several, the others still get written.
@@ -239,7 +276,7 @@ export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Pr
   }
   let sha256: string | undefined;
   if (ready.length === 1 && params.cards.length === 1) {
-    const r = await flashOne(source, ready[0]!, verify, ctx, true);
+    const r = await flashOne(source, ready[0]!, verify, ctx, true, guards.get(ready[0]!.path));
     sha256 = r.sha256;
     results.push({ card: ready[0]!.path, ok: true, writtenBytes: r.writtenBytes, verified: r.verified });
   } else if (ready.length > 0) {
@@ -247,7 +284,9 @@ export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Pr
     const slots = ready.map(() => 0);
     ctx.step('write', `Writing and verifying ${ready.length} cards`, perCard * ready.length);
     const settled = await Promise.allSettled(
-      ready.map((card, i) => flashOne(source, card, verify, cardContext(ctx, slots, i, perCard), false)),
+      ready.map((card, i) =>
+        flashOne(source, card, verify, cardContext(ctx, slots, i, perCard), false, guards.get(card.path)),
+      ),
     );
     settled.forEach((s, i) => {
       const card = ready[i]!.path;
@@ -260,6 +299,15 @@ export async function flash(_env: Env, params: FlashParams, ctx: JobContext): Pr
       }
     });
     ctx.throwIfCancelled();
+  }
+  if (params.eject !== false) {
+    for (const r of results) {
+      const card = ready.find((c) => c.path === r.card);
+      if (r.ok && card?.kind === 'device') {
+        r.eject = await ejectTarget(card.path, { signal: ctx.signal });
+        ctx.log(`${card.path}: ${r.eject.message}`);
+      }
+    }
   }
   const order = new Map(params.cards.map((c, i) => [c, i]));
   results.sort((a, b) => (order.get(a.card) ?? 0) - (order.get(b.card) ?? 0));
