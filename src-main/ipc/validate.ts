@@ -44,9 +44,15 @@ const jobRequest: Check<JobRequest> = byKind({
     image: path(),
     cards: arr(cardRef, { min: 1, max: 16 }),
     verify: bool(),
+    confirmed: opt(arr(path(), { max: 16 })),
   }),
   clone: obj({ kind: oneOf(['clone'] as const), card: cardRef, name: word() }),
-  restore: obj({ kind: oneOf(['restore'] as const), card: cardRef, set: word() }),
+  restore: obj({
+    kind: oneOf(['restore'] as const),
+    card: cardRef,
+    set: word(),
+    confirmed: opt(bool()),
+  }),
   verify: obj({ kind: oneOf(['verify'] as const), card: path() }),
   shrink: obj({
     kind: oneOf(['shrink'] as const),
