@@ -51,6 +51,8 @@ export function toRef(card: CardIdentity): CardRef {
   const ref: CardRef = { path: card.path, kind: card.kind, bytes: card.bytes, node: card.node };
   if (card.model) ref.model = card.model;
   if (card.serial) ref.serial = card.serial;
+  if (card.medium) ref.medium = card.medium;
+  if (card.table) ref.table = card.table;
   return ref;
 }
 

@@ -175,6 +175,9 @@ export interface CardRef {
   node: number;
   model?: string;
   serial?: string;
+  /** The medium in the reader and its partition table id, re-checked before writing. */
+  medium?: string;
+  table?: string;
 }
 
 export interface CardCandidate {

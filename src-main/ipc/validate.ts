@@ -28,6 +28,8 @@ const cardRef: Check<CardRef> = obj({
   node: int(),
   model: opt(str({ max: 200 })),
   serial: opt(str({ max: 200 })),
+  medium: opt(str({ max: 4200 })),
+  table: opt(str({ max: 100 })),
 });
 
 const jobRequest: Check<JobRequest> = byKind({

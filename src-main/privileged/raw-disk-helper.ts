@@ -6,9 +6,12 @@
  * when the launcher cannot connect stdio (macOS `do shell script`). Never a network port.
  *
  * Requests (anything else, and any extra field, is refused):
- *   {"op":"read","device":"/dev/sdc","expect":{"bytes":N,"serial"?,"model"?,"medium"?},
+ *   {"op":"read","device":"/dev/sdc","expect":{"bytes":N,"serial"?,"model"?,"medium"?,"table"?},
  *    "dest":"/abs/new.img","length"?:N}          card → new sparse file
- *   {"op":"write","device":"/dev/sdc","expect":{…},"source":"/abs/x.img.xz","verify":true}
+ *   {"op":"write","device":"/dev/sdc","expect":{…},"source":"/abs/x.img.xz","verify":true,
+ *    "places"?:[{"what":"the library","path":"/abs"}],"unusual"?:true}   a disk holding a place
+ *                                                is refused; a disk larger than an SD card or
+ *                                                internal only with "unusual" (target-guards.ts)
  *   {"op":"cancel"}                               while a request runs
  * Events: {"event":"progress","phase":"read"|"write"|"verify","done","total"} (throttled), then
  * {"event":"done","bytes","sha256","verified"} or {"event":"error","code","message","hint"}.
@@ -48,7 +51,8 @@ import {
   refusal,
   type ProtectedPlace,
 } from '../core/cards/target-guards.js';
-import { cardMedium, disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
+import { disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
+import { macMedium } from '../core/cards/medium.js';
 import { info as diskutilInfo } from '../core/cards/diskutil.js';
 import { decompress, detectCompression, uncompressedSize } from '../core/images/compression.js';
 import { upToCardSize, BLOCK, copyStreamTo, hashRange, type ByteSource } from '../core/rawio/block-copy.js';
@@ -63,7 +67,10 @@ export interface Expect {
   bytes: number;
   serial?: string;
   model?: string;
+  /** The medium in the reader (core/cards/medium.ts). */
   medium?: string;
+  /** The partition table's id when the card was picked; not compared when it could not be read. */
+  table?: string;
 }
 export type HelperRequest =
   | { op: 'read'; device: string; expect: Expect; dest: string; length?: number; used?: boolean }
@@ -135,9 +142,9 @@ function positiveInt(v: unknown, what: string): number {
   return v as number;
 }
 
-function shortText(v: unknown, what: string): string {
+function shortText(v: unknown, what: string, max = 256): string {
   // eslint-disable-next-line no-control-regex
-  if (typeof v !== 'string' || v.length > 256 || /[\u0000-\u001f]/.test(v))
+  if (typeof v !== 'string' || v.length > max || /[\u0000-\u001f]/.test(v))
     refuse(`${what} must be a short string`);
   return v as string;
 }
@@ -155,10 +162,11 @@ function cardDevice(v: unknown, platform: NodeJS.Platform): string {
 }
 
 function parseExpect(v: unknown): Expect {
-  const e = fields(v, ['bytes', 'serial', 'model', 'medium'], ['bytes'], 'expect');
+  const e = fields(v, ['bytes', 'serial', 'model', 'medium', 'table'], ['bytes'], 'expect');
   const out: Expect = { bytes: positiveInt(e.bytes, 'expect.bytes') };
-  for (const k of ['serial', 'model', 'medium'] as const) {
-    if (e[k] !== undefined) out[k] = shortText(e[k], `expect.${k}`);
+  for (const k of ['serial', 'model', 'medium', 'table'] as const) {
+    // The medium names a loop device's backing file, which may be a long path.
+    if (e[k] !== undefined) out[k] = shortText(e[k], `expect.${k}`, k === 'medium' ? 4200 : 256);
   }
   return out;
 }
@@ -305,6 +313,9 @@ function compareIdentity(device: string, expect: Expect, now: Expect): void {
       throw changed(device, `${k} was ${JSON.stringify(expect[k])}, is ${JSON.stringify(now[k])}`);
     }
   }
+  if (expect.table !== undefined && expect.table !== now.table) {
+    throw changed(device, `partition table was ${expect.table}, is ${now.table ?? 'unreadable'}`);
+  }
 }
 
 /** What the request says about the target: places whose disks must not be written, confirmation. */
@@ -360,12 +371,12 @@ async function linuxTarget(
   }
   await guardTarget(device, op, guard, 'linux');
   const card = await identifyCard(device);
-  const medium = await cardMedium(device);
   compareIdentity(device, expect, {
     bytes: card.bytes,
     ...(card.serial ? { serial: card.serial } : {}),
     ...(card.model ? { model: card.model } : {}),
-    ...(medium ? { medium } : {}),
+    ...(card.medium ? { medium: card.medium } : {}),
+    ...(card.table ? { table: card.table } : {}),
   });
   if (op === 'write') await assertWritableCard(card, 0);
   return { io: device, whole: device, bytes: card.bytes };
@@ -393,6 +404,7 @@ async function macTarget(
   compareIdentity(device, expect, {
     bytes: disk.bytes,
     ...(disk.mediaName ? { model: disk.mediaName } : {}),
+    ...macMedium(disk),
   });
   if (op === 'write' && !disk.writable) {
     throw new AtlasError(

@@ -8,12 +8,13 @@
  * drivelist is imported lazily, so this module loads where its native addon is missing; the list
  * call is a parameter so tests replay recorded drivelist output.
  */
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Drive } from 'drivelist';
 import { AtlasError } from '../errors.js';
 import { runTool } from '../tools/run-tool.js';
 import { identifyCard } from './card.js';
+import { cardMedium } from './medium.js';
 import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
 import { checkTarget, unusualDisk, type ProtectedPlace, type TargetReason } from './target-guards.js';
 
@@ -167,29 +168,7 @@ export function toCandidate(
 
 // --- what is in the reader ---------------------------------------------------------------------------
 
-async function sysfs(name: string, attr: string): Promise<string | undefined> {
-  const v = await readFile(`/sys/class/block/${name}/${attr}`, 'utf8').catch(() => undefined);
-  return v?.trim() || undefined;
-}
-
-/**
- * The identity of the medium itself, which the reader's model and serial do not give: the card's
- * CID for MMC/SD hosts, the backing file (path and inode) for a loop device. USB readers expose
- * nothing about the card, so for them this is undefined.
- */
-export async function cardMedium(device: string): Promise<string | undefined> {
-  const name = basename(device);
-  const backing = await sysfs(name, 'loop/backing_file');
-  if (backing) {
-    const ino = await stat(backing).then(
-      (s) => String(s.ino),
-      () => 'gone',
-    );
-    return `loop:${backing}:${ino}`;
-  }
-  const cid = await sysfs(name, 'device/cid');
-  return cid ? `mmc:${cid}` : undefined;
-}
+export { cardMedium } from './medium.js';
 
 /** Serial, model (exactly as identifyCard reads them) and medium of a Linux block device. */
 export async function linuxIdentity(device: string): Promise<DeviceIdentity> {

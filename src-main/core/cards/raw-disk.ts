@@ -29,9 +29,8 @@ import { upToCardSize, BLOCK, copyStreamTo, copyToSparseFile, hashRange } from '
 import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import { runTool, runToolChecked } from '../tools/run-tool.js';
 import type { Expect, HelperEvent, HelperRequest, Phase } from '../../privileged/raw-disk-helper.js';
-import { identifyCard, type CardIdentity } from './card.js';
-import { cardMedium } from './drive-list.js';
-import { info as diskutilInfo, unmountDisk, type DiskutilOptions } from './diskutil.js';
+import { identifyCard, identifyMacDisk, type CardIdentity } from './card.js';
+import { unmountDisk, type DiskutilOptions } from './diskutil.js';
 import type { ProtectedPlace } from './target-guards.js';
 
 /** A card as the helper will check it: CardIdentity plus the identity of the medium in the reader. */
@@ -79,29 +78,8 @@ export async function identifyRawCard(
 ): Promise<RawCard> {
   const platform = opts.platform ?? process.platform;
   const mac = /^\/dev\/r?disk(\d+)$/.exec(path);
-  if (platform === 'darwin' && mac) {
-    const whole = `/dev/disk${mac[1]}`;
-    const disk = await diskutilInfo(whole, opts.diskutil);
-    const card: RawCard = {
-      path: whole,
-      kind: 'device',
-      bytes: disk.bytes,
-      node: await stat(whole).then(
-        (st) => st.rdev,
-        () => 0,
-      ),
-      removable: disk.removable || disk.ejectable,
-      readOnly: !disk.writable,
-    };
-    if (disk.mediaName) card.model = disk.mediaName;
-    return card;
-  }
-  const card: RawCard = await identifyCard(path);
-  if (card.kind === 'device') {
-    const medium = await cardMedium(path);
-    if (medium) card.medium = medium;
-  }
-  return card;
+  if (platform === 'darwin' && mac) return identifyMacDisk(`/dev/disk${mac[1]}`, opts.diskutil);
+  return identifyCard(path);
 }
 
 function expectOf(card: RawCard): Expect {
@@ -110,6 +88,7 @@ function expectOf(card: RawCard): Expect {
     ...(card.serial ? { serial: card.serial } : {}),
     ...(card.model ? { model: card.model } : {}),
     ...(card.medium ? { medium: card.medium } : {}),
+    ...(card.table ? { table: card.table } : {}),
   };
 }
 
