@@ -150,6 +150,26 @@ describe('target guards on loop cards', () => {
     expect(marked(card)).toBe(true);
   });
 
+  it('restore is guarded the same way: a card holding the library is refused before anything runs', async () => {
+    const card = loopCard('restore-card');
+    mark(card);
+    const mnt = mountRoot(card, 'restore');
+    const library = join(mnt, 'atlas-build');
+    // A clone set in that library, complete enough to reach the card checks.
+    const set = join(library, 'golden-clone-v1-0-0-GUARD');
+    mkdirSync(set, { recursive: true });
+    writeFileSync(
+      join(set, 'partition-table.dump'),
+      'label: dos\n/dev/sdc1 : start=8192, size=8192, type=c\n',
+    );
+    for (const f of ['sdc1-boot.partclone.gz', 'sdc2-root.partclone.gz']) writeFileSync(join(set, f), 'x');
+    const r = await odsSd(['restore', card.dev, 'v1-0-0-GUARD', '--yes', '--library', library]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.json.error?.message).toContain(`holds the library (${library})`);
+    expect(isMounted(mnt)).toBe(true);
+    expect(marked(card)).toBe(true);
+  });
+
   it('refuses a card with another loop device attached over it', async () => {
     const card = loopCard('held-card');
     const over = attachAsDevice(card.dev);
