@@ -44,6 +44,20 @@ function need(v: Values, k: string, cmd: string): string {
   return s;
 }
 
+/** Options of every command that writes a card. */
+const CARD_WRITE_OPTIONS = {
+  'allow-large-disk': { type: 'boolean' },
+  'no-eject': { type: 'boolean' },
+} as const;
+
+/** The card-writing options as phase parameters. */
+function cardWriteParams(v: Values): { eject: boolean; confirmHow: string } {
+  return {
+    eject: v['no-eject'] !== true,
+    confirmHow: 'if it is, pass --allow-large-disk (a disk larger than 256 GB, or internal)',
+  };
+}
+
 function verifyText(r: VerifyReport): string {
   const rows = r.checks.map((c) => [
     c.ok ? '✅' : c.severity === 'warn' ? '⚠️ ' : '❌',
@@ -133,15 +147,23 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   restore: {
-    usage: 'restore CARD NAME',
-    summary: 'Phase 1: golden-clone-NAME/ -> card, root grown to fill it',
+    usage: 'restore CARD NAME [--allow-large-disk] [--no-eject]',
+    summary: 'Phase 1: golden-clone-NAME/ -> card, root grown to fill it, then the card is ejected',
     positionals: ['CARD', 'NAME'],
-    options: {},
+    options: CARD_WRITE_OPTIONS,
     destructive: ([card, name]) => `restore ${name} onto ${card}: everything on ${card} will be erased`,
-    run: (env, [card, name], _v, ctx) => restore(env, { card: card!, set: name! }, ctx),
+    run: (env, [card, name], v, ctx) =>
+      restore(
+        env,
+        { card: card!, set: name!, ...cardWriteParams(v), allowUnusual: v['allow-large-disk'] === true },
+        ctx,
+      ),
     human: (r) => {
       const x = r as Awaited<ReturnType<typeof restore>>;
-      return `Restored ${x.set} onto ${x.card}; root partition ${x.grown ? 'grown to' : 'kept at'} ${bytes(x.rootSectors * 512)}`;
+      return [
+        `Restored ${x.set} onto ${x.card}; root partition ${x.grown ? 'grown to' : 'kept at'} ${bytes(x.rootSectors * 512)}`,
+        ...(x.eject ? [`  ${x.eject.message}`] : []),
+      ].join('\n');
     },
   },
   verify: {
@@ -198,15 +220,25 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   flash: {
-    usage: 'flash IMAGE CARD [CARD...] [--no-verify]',
-    summary: 'write an image (.img/.img.xz/.img.gz/.img.zst) to one or more cards and verify them',
+    usage: 'flash IMAGE CARD [CARD...] [--no-verify] [--allow-large-disk] [--no-eject]',
+    summary: 'write an image (.img/.img.xz/.img.gz/.img.zst) to one or more cards, verify them, eject them',
     positionals: ['IMAGE', 'CARD'],
     variadic: true,
-    options: { 'no-verify': { type: 'boolean' } },
+    options: { 'no-verify': { type: 'boolean' }, ...CARD_WRITE_OPTIONS },
     destructive: ([, ...cards]) =>
       `flash onto ${cards.join(', ')}: everything on ${cards.length > 1 ? 'these cards' : cards[0]} will be erased`,
     run: (env, [image, ...cards], v, ctx) =>
-      flash(env, { image: image!, cards, verify: v['no-verify'] !== true }, ctx),
+      flash(
+        env,
+        {
+          image: image!,
+          cards,
+          verify: v['no-verify'] !== true,
+          ...cardWriteParams(v),
+          allowUnusual: v['allow-large-disk'] === true,
+        },
+        ctx,
+      ),
     human: (r) => {
       const x = r as Awaited<ReturnType<typeof flash>>;
       const how =
@@ -215,7 +247,7 @@ export const COMMANDS: Record<string, Command> = {
           : `${bytes(x.mappedBytes)} mapped of ${bytes(x.imageBytes)} (${x.mode})`;
       const lines = x.cards.map((c) =>
         c.ok
-          ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}`
+          ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}${c.eject ? `; ${c.eject.message}` : ''}`
           : `  ${c.card}: FAILED: ${c.error?.message}${c.error?.hint ? ` (${c.error.hint})` : ''}`,
       );
       return [`Flashed ${x.image}: ${how}`, ...lines].join('\n');
@@ -244,10 +276,11 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'the disks on this machine: which can be used as a card, and why the others cannot',
     positionals: [],
     options: { image: { type: 'string' }, all: { type: 'boolean' } },
-    run: async (_env, _pos, v) => {
+    run: async (env, _pos, v) => {
       const image = str(v, 'image');
       const requiredBytes = image ? (await stat(image)).size : undefined;
       return listCards({
+        places: [{ what: 'the library', path: env.library }],
         ...(image ? { sourceImage: image } : {}),
         ...(requiredBytes ? { requiredBytes } : {}),
         allowVirtual: v.all === true,
@@ -258,7 +291,16 @@ export const COMMANDS: Record<string, Command> = {
       if (list.length === 0) return 'No disks found.';
       const rows = [['device', 'size', 'description', 'usable']];
       for (const d of list)
-        rows.push([d.device, bytes(d.size), d.description, d.usable ? 'yes' : `no: ${d.reasons.join('; ')}`]);
+        rows.push([
+          d.device,
+          bytes(d.size),
+          d.description,
+          !d.usable
+            ? `no: ${d.reasons.join('; ')}`
+            : d.confirm
+              ? `only with --allow-large-disk: ${d.confirm}`
+              : `yes${d.notes?.length ? ` (${d.notes.join('; ')})` : ''}`,
+        ]);
       return table(rows);
     },
   },

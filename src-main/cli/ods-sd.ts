@@ -37,6 +37,14 @@ function help(): string {
     '  --json          print the result as one JSON object on the last line of stdout',
     '  --yes           answer yes to confirmations (needed without a terminal)',
     "  --verbose       show the tools' own output",
+    '',
+    'options of flash and restore:',
+    '  --allow-large-disk  write a disk larger than 256 GB (no SD card is) or one macOS calls internal;',
+    '                      without it such a disk is refused, even with --yes',
+    '  --no-eject          keep the card attached after writing (default: flushed and ejected)',
+    '',
+    'A disk that holds the running system, the library or the image is never written; mounted',
+    'file systems of the card are unmounted first, and if that fails nothing is written.',
   ].join('\n');
 }
 

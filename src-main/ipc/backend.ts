@@ -14,6 +14,8 @@ import { JobRegistry } from './job-registry.js';
 import { CHANGES_LIBRARY } from './job-specs.js';
 import { createRouter, type Dispatch, type Handlers } from './router.js';
 import { SettingsStore } from './settings.js';
+import { protectedPlaces } from './cards.js';
+import { resolve } from 'node:path';
 import { TerminalSessions } from './terminal-sessions.js';
 
 export interface BackendOptions {
@@ -70,10 +72,11 @@ export function createBackend(opts: BackendOptions): Backend {
   if (!opts.vm && opts.env.builder.kind !== 'local') {
     throw new AtlasError('unsupported', 'a builder that is not this host needs its VM backend');
   }
+  const settings = new SettingsStore(opts.settingsFile);
   const handlers = createHandlers({
     env: opts.env,
     host: opts.host,
-    settings: new SettingsStore(opts.settingsFile),
+    settings,
     jobs,
     emit,
     stagingDir: opts.stagingDir,
@@ -84,6 +87,12 @@ export function createBackend(opts: BackendOptions): Backend {
       vm,
       terminals,
       ...(opts.listCards ? { listCards: opts.listCards } : {}),
+      places: async () =>
+        protectedPlaces({
+          library: resolve(opts.env.library),
+          archiveDir: (await settings.get()).archiveDir,
+          stagingDir: opts.stagingDir,
+        }),
     }),
   });
   return {

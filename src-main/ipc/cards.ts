@@ -9,12 +9,50 @@ import { stat } from 'node:fs/promises';
 import { toAtlasError } from '../core/errors.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../core/cards/card.js';
 import { detectCompression, uncompressedSize } from '../core/images/compression.js';
+import { checkTarget, type ProtectedPlace, type TargetReason } from '../core/cards/target-guards.js';
 import type { CardCandidate, CardRef, FlashCheck } from './contract.js';
+import type { Places } from './library-view.js';
+
+/** How the app confirms an unusual disk, for the refusal's hint. */
+export const CONFIRM_BY_NAME = "if it is, type the disk's name in the Flash screen to confirm it";
+
+/** The places of the app whose disks are never written. */
+export function protectedPlaces(p: Places): ProtectedPlace[] {
+  return [
+    { what: 'the library', path: p.library },
+    { what: 'the staging folder', path: p.stagingDir },
+    { what: 'the archive', path: p.archiveDir },
+  ];
+}
+
+/** target-guards' reasons for a device card, split into refusals and the one needing a confirmation. */
+async function guardOf(
+  card: CardIdentity,
+  places: ProtectedPlace[],
+): Promise<{ refusals: string[]; confirm?: string }> {
+  if (card.kind !== 'device') return { refusals: [] };
+  const reasons: TargetReason[] = await checkTarget(card.path, { places }).catch((e: unknown) => [
+    {
+      severity: 'refuse' as const,
+      message: `could not be checked: ${(e as Error).message}`,
+      hint: 'insert the card again',
+    },
+  ]);
+  const confirm = reasons.find((r) => r.severity === 'confirm');
+  return {
+    refusals: reasons
+      .filter((r) => r.severity === 'refuse')
+      .map((r) => `${card.path} ${r.message} — ${r.hint}`),
+    ...(confirm ? { confirm: confirm.message } : {}),
+  };
+}
 
 export function toRef(card: CardIdentity): CardRef {
   const ref: CardRef = { path: card.path, kind: card.kind, bytes: card.bytes, node: card.node };
   if (card.model) ref.model = card.model;
   if (card.serial) ref.serial = card.serial;
+  if (card.medium) ref.medium = card.medium;
+  if (card.table) ref.table = card.table;
   return ref;
 }
 
@@ -24,10 +62,12 @@ export function reasonOf(err: unknown): string {
   return e.hint ? `${e.message} — ${e.hint}` : e.message;
 }
 
-export async function identifyCandidate(path: string): Promise<CardCandidate> {
+export async function identifyCandidate(path: string, places: ProtectedPlace[] = []): Promise<CardCandidate> {
   const card = await identifyRawCard(path);
   const reasons: string[] = [];
   await assertWritableCard(card, 0).catch((e: unknown) => reasons.push(reasonOf(e)));
+  const guard = await guardOf(card, places);
+  reasons.push(...guard.refusals);
   return {
     ref: toRef(card),
     description: describeCard(card),
@@ -35,6 +75,7 @@ export async function identifyCandidate(path: string): Promise<CardCandidate> {
     readOnly: card.readOnly ?? false,
     usable: reasons.length === 0,
     reasons,
+    ...(guard.confirm ? { confirm: guard.confirm } : {}),
   };
 }
 
@@ -49,7 +90,11 @@ export async function pickedCard(ref: CardRef): Promise<CardIdentity> {
 }
 
 /** Can `image` be flashed onto each of `cards`? Every refusal keeps its reason. */
-export async function flashCheck(image: string, cards: CardRef[]): Promise<FlashCheck[]> {
+export async function flashCheck(
+  image: string,
+  cards: CardRef[],
+  places: ProtectedPlace[] = [],
+): Promise<FlashCheck[]> {
   const st = await stat(image).catch(() => undefined);
   const compression = st?.isFile() ? await detectCompression(image) : 'none';
   const needed = !st
@@ -60,6 +105,7 @@ export async function flashCheck(image: string, cards: CardRef[]): Promise<Flash
   return Promise.all(
     cards.map(async (ref): Promise<FlashCheck> => {
       const reasons: string[] = [];
+      let confirm: string | undefined;
       if (!st?.isFile()) reasons.push(`no image at ${image}`);
       try {
         const card = await pickedCard(ref);
@@ -67,10 +113,13 @@ export async function flashCheck(image: string, cards: CardRef[]): Promise<Flash
           reasons.push('the card and the image are the same file — pick another card');
         }
         await assertWritableCard(card, needed);
+        const guard = await guardOf(card, [...places, { what: 'the source image', path: image }]);
+        reasons.push(...guard.refusals);
+        confirm = guard.confirm;
       } catch (e) {
         reasons.push(reasonOf(e));
       }
-      return { card: ref, usable: reasons.length === 0, reasons };
+      return { card: ref, usable: reasons.length === 0, reasons, ...(confirm ? { confirm } : {}) };
     }),
   );
 }

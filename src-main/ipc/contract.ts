@@ -175,6 +175,9 @@ export interface CardRef {
   node: number;
   model?: string;
   serial?: string;
+  /** The medium in the reader and its partition table id, re-checked before writing. */
+  medium?: string;
+  table?: string;
 }
 
 export interface CardCandidate {
@@ -185,12 +188,25 @@ export interface CardCandidate {
   /** False when the host layer refuses this card; `reasons` says why. */
   usable: boolean;
   reasons: string[];
+  /**
+   * Why this disk is written only after its own confirmation (larger than any SD card, or
+   * internal): the user types its name.
+   */
+  confirm?: string;
 }
 
 export interface FlashCheck {
   card: CardRef;
   usable: boolean;
   reasons: string[];
+  /** As CardCandidate.confirm. */
+  confirm?: string;
+}
+
+/** After a flash or restore: the card was ejected, or why not. */
+export interface EjectDto {
+  ejected: boolean;
+  message: string;
 }
 
 // ---------------------------------------------------------------- inspection and phase results
@@ -276,6 +292,7 @@ export interface RestoreResultDto {
   fsckFixed: string[];
   /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
   writtenBytes?: number;
+  eject?: EjectDto;
 }
 
 export interface ShrinkResultDto {
@@ -300,6 +317,7 @@ export interface CardFlashResultDto {
   ok: boolean;
   writtenBytes?: number;
   verified?: boolean;
+  eject?: EjectDto;
   error?: ErrorInfo;
 }
 
@@ -364,9 +382,16 @@ export interface DoctorReportDto {
 export type JobRequest =
   | { kind: 'inspect'; path: string }
   | { kind: 'insert'; base: string; payload: string; version: string; tag: string }
-  | { kind: 'flash'; image: string; cards: CardRef[]; verify: boolean }
+  | {
+      kind: 'flash';
+      image: string;
+      cards: CardRef[];
+      verify: boolean;
+      /** Cards (paths) with a `confirm` reason whose name the user typed. */
+      confirmed?: string[];
+    }
   | { kind: 'clone'; card: CardRef; name: string }
-  | { kind: 'restore'; card: CardRef; set: string }
+  | { kind: 'restore'; card: CardRef; set: string; confirmed?: boolean }
   | { kind: 'verify'; card: string }
   | { kind: 'shrink'; card: string; version: string; tag: string; force: boolean }
   | { kind: 'archive'; path: string }

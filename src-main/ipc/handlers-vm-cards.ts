@@ -29,6 +29,7 @@ import type {
 } from './contract.js';
 import type { VmJobs } from './job-specs.js';
 import { reasonOf, toRef } from './cards.js';
+import type { ProtectedPlace } from '../core/cards/target-guards.js';
 import type { ShellCommand, TerminalSessions } from './terminal-sessions.js';
 
 export interface VmBackend extends VmJobs {
@@ -100,6 +101,7 @@ export async function toCardCandidate(d: DriveCandidate): Promise<CardCandidate>
     readOnly: d.readOnly,
     usable: reasons.length === 0,
     reasons,
+    ...(d.confirm ? { confirm: d.confirm } : {}),
   };
 }
 
@@ -206,10 +208,15 @@ export function createVmCardsHandlers(deps: {
   vm: VmBackend;
   terminals: TerminalSessions;
   listCards?: () => Promise<CardCandidate[]>;
+  /** The places whose disks are never written (the library, the staging folder, the archive). */
+  places?: () => Promise<ProtectedPlace[]>;
 }): VmCardsHandlers {
   const { vm, terminals } = deps;
   return {
-    'cards:list': () => (deps.listCards ?? (() => listCardCandidates()))(),
+    'cards:list': async () =>
+      deps.listCards
+        ? deps.listCards()
+        : listCardCandidates(deps.places ? { places: await deps.places() } : {}),
     'vm:status': () => vm.status(),
     'vm:doctor': () => vm.doctor(),
     'terminal:open': async (cols, rows) => terminals.open(await vm.shell(), cols, rows),

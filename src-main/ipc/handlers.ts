@@ -9,7 +9,7 @@ import { APP_VERSION } from '../core/library/manifest.js';
 import type { Env } from '../core/phases/env.js';
 import type { SecretVault } from '../core/secrets/secret-vault.js';
 import type { EventMap } from './contract.js';
-import { flashCheck, identifyCandidate } from './cards.js';
+import { flashCheck, identifyCandidate, protectedPlaces } from './cards.js';
 import { DeleteTickets, deleteItem } from './delete-tickets.js';
 import type { Host } from './host.js';
 import type { JobRegistry } from './job-registry.js';
@@ -100,8 +100,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       emit('library:changed', { reason: `deleted ${entry.name}` });
       return null;
     },
-    'cards:identify': (path) => identifyCandidate(path),
-    'flash:check': (image, cards) => flashCheck(image, cards),
+    'cards:identify': async (path) => identifyCandidate(path, protectedPlaces(await places())),
+    'flash:check': async (image, cards) => flashCheck(image, cards, protectedPlaces(await places())),
     'jobs:start': async (request) => jobs.start(await jobSpec(request, { env, places, vm: deps.vm, vault })),
     'jobs:cancel': async (id) => {
       jobs.cancel(id);

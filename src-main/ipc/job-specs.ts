@@ -20,7 +20,7 @@ import type { JobSpec } from './job-registry.js';
 import { archiveItem } from './archive.js';
 import { stageImage } from './staging.js';
 import { findItem, type Places } from './library-view.js';
-import { pickedCard } from './cards.js';
+import { CONFIRM_BY_NAME, pickedCard, protectedPlaces } from './cards.js';
 
 /** The VM operations that run as jobs (see handlers-vm-cards.ts). */
 export interface VmJobs {
@@ -99,9 +99,18 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
           // A card found changed keeps the identity it was picked with: the phase's own re-check
           // then refuses that card alone, and the other cards are still written.
           const expected = await Promise.all(req.cards.map((c) => pickedCard(c).catch(() => ({ ...c }))));
+          const paths = req.cards.map((c) => c.path);
           return flash(
             env,
-            { image: req.image, cards: req.cards.map((c) => c.path), verify: req.verify, expected },
+            {
+              image: req.image,
+              cards: paths,
+              verify: req.verify,
+              expected,
+              places: protectedPlaces(await deps.places()),
+              allowUnusual: (req.confirmed ?? []).filter((p) => paths.includes(p)),
+              confirmHow: CONFIRM_BY_NAME,
+            },
             ctx,
           );
         },
@@ -127,7 +136,18 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
         locks: [req.card.path, set],
         run: async (ctx) => {
           const card = await pickedCard(req.card);
-          return restore(env, { card: card.path, set: req.set, expected: card }, ctx);
+          return restore(
+            env,
+            {
+              card: card.path,
+              set: req.set,
+              expected: card,
+              places: protectedPlaces(await deps.places()),
+              allowUnusual: req.confirmed === true,
+              confirmHow: CONFIRM_BY_NAME,
+            },
+            ctx,
+          );
         },
       };
     }

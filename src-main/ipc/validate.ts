@@ -35,6 +35,8 @@ const cardRef: Check<CardRef> = obj({
   node: int(),
   model: opt(str({ max: 200 })),
   serial: opt(str({ max: 200 })),
+  medium: opt(str({ max: 4200 })),
+  table: opt(str({ max: 100 })),
 });
 
 const jobRequest: Check<JobRequest> = byKind({
@@ -51,9 +53,15 @@ const jobRequest: Check<JobRequest> = byKind({
     image: path(),
     cards: arr(cardRef, { min: 1, max: 16 }),
     verify: bool(),
+    confirmed: opt(arr(path(), { max: 16 })),
   }),
   clone: obj({ kind: oneOf(['clone'] as const), card: cardRef, name: setName() }),
-  restore: obj({ kind: oneOf(['restore'] as const), card: cardRef, set: setName() }),
+  restore: obj({
+    kind: oneOf(['restore'] as const),
+    card: cardRef,
+    set: setName(),
+    confirmed: opt(bool()),
+  }),
   verify: obj({ kind: oneOf(['verify'] as const), card: path() }),
   shrink: obj({
     kind: oneOf(['shrink'] as const),

@@ -6,11 +6,14 @@
  * when the launcher cannot connect stdio (macOS `do shell script`). Never a network port.
  *
  * Requests (anything else, and any extra field, is refused):
- *   {"op":"read","device":"/dev/sdc","expect":{"bytes":N,"serial"?,"model"?,"medium"?},
+ *   {"op":"read","device":"/dev/sdc","expect":{"bytes":N,"serial"?,"model"?,"medium"?,"table"?},
  *    "dest":"/abs/new.img","length"?:N}          card → new sparse file
  *   {"op":"write","device":"/dev/sdc","expect":{…},"source":"/abs/x.img.xz","verify":true,
  *    "invalidate"?:[[start,end],…],"ranges"?:[[start,end,"chksum"?],…],"checksumType"?:"sha256",
  *    "minBytes"?:N}                              image → card, by the write plan (core/write)
+ *    "places"?:[{"what":"the library","path":"/abs"}],"unusual"?:true}   a disk holding a place
+ *                                                is refused; a disk larger than an SD card or
+ *                                                internal only with "unusual" (target-guards.ts)
  *   {"op":"cancel"}                               while a request runs
  * Events: {"event":"progress","phase":"read"|"write"|"verify","done","total"} (throttled), then
  * {"event":"done","bytes","sha256","verified"} or {"event":"error","code","message","hint"}.
@@ -49,8 +52,15 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { AtlasError, CancelledError, toAtlasError, type ErrorCode } from '../core/errors.js';
 import type { JobContext } from '../core/jobs/job.js';
-import { assertWritableCard, identifyCard, mountsOf } from '../core/cards/card.js';
-import { cardMedium, disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
+import { assertWritableCard, identifyCard } from '../core/cards/card.js';
+import {
+  blocking,
+  checkTarget as guardReasons,
+  refusal,
+  type ProtectedPlace,
+} from '../core/cards/target-guards.js';
+import { disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
+import { macMedium } from '../core/cards/medium.js';
 import { info as diskutilInfo } from '../core/cards/diskutil.js';
 import { detectCompression, uncompressedSize } from '../core/images/compression.js';
 import { BLOCK, copyStreamTo } from '../core/rawio/block-copy.js';
@@ -71,7 +81,10 @@ export interface Expect {
   bytes: number;
   serial?: string;
   model?: string;
+  /** The medium in the reader (core/cards/medium.ts). */
   medium?: string;
+  /** The partition table's id when the card was picked; not compared when it could not be read. */
+  table?: string;
 }
 export type HelperRequest =
   | { op: 'read'; device: string; expect: Expect; dest: string; length?: number; used?: boolean }
@@ -85,6 +98,10 @@ export type HelperRequest =
       ranges?: Array<[number, number] | [number, number, string]>;
       checksumType?: ChecksumType;
       minBytes?: number;
+      /** Folders and files whose disks must not be written (the library, the staging folder…). */
+      places?: ProtectedPlace[];
+      /** The user confirmed an unusual disk (larger than an SD card, or internal). */
+      unusual?: boolean;
     }
   | { op: 'cancel' };
 export type Phase = 'read' | 'write' | 'verify';
@@ -142,9 +159,9 @@ function positiveInt(v: unknown, what: string): number {
   return v as number;
 }
 
-function shortText(v: unknown, what: string): string {
+function shortText(v: unknown, what: string, max = 256): string {
   // eslint-disable-next-line no-control-regex
-  if (typeof v !== 'string' || v.length > 256 || /[\u0000-\u001f]/.test(v))
+  if (typeof v !== 'string' || v.length > max || /[\u0000-\u001f]/.test(v))
     refuse(`${what} must be a short string`);
   return v as string;
 }
@@ -162,10 +179,11 @@ function cardDevice(v: unknown, platform: NodeJS.Platform): string {
 }
 
 function parseExpect(v: unknown): Expect {
-  const e = fields(v, ['bytes', 'serial', 'model', 'medium'], ['bytes'], 'expect');
+  const e = fields(v, ['bytes', 'serial', 'model', 'medium', 'table'], ['bytes'], 'expect');
   const out: Expect = { bytes: positiveInt(e.bytes, 'expect.bytes') };
-  for (const k of ['serial', 'model', 'medium'] as const) {
-    if (e[k] !== undefined) out[k] = shortText(e[k], `expect.${k}`);
+  for (const k of ['serial', 'model', 'medium', 'table'] as const) {
+    // The medium names a loop device's backing file, which may be a long path.
+    if (e[k] !== undefined) out[k] = shortText(e[k], `expect.${k}`, k === 'medium' ? 4200 : 256);
   }
   return out;
 }
@@ -208,6 +226,14 @@ export function planOf(req: Extract<HelperRequest, { op: 'write' }>, targetBytes
   };
 }
 
+function parsePlaces(v: unknown): ProtectedPlace[] {
+  if (!Array.isArray(v) || v.length > 16) refuse('places must be a list of at most 16 places');
+  return (v as unknown[]).map((p, i) => {
+    const f = fields(p, ['what', 'path'], ['what', 'path'], `places[${i}]`);
+    return { what: shortText(f.what, `places[${i}].what`), path: absolutePath(f.path, `places[${i}].path`) };
+  });
+}
+
 /** Parses and validates one request line; throws a typed AtlasError for anything else. */
 export function parseRequest(line: string, platform: NodeJS.Platform = process.platform): HelperRequest {
   let json: unknown;
@@ -244,17 +270,32 @@ export function parseRequest(line: string, platform: NodeJS.Platform = process.p
   if (op === 'write') {
     const r = fields(
       json,
-      ['op', 'device', 'expect', 'source', 'verify', 'invalidate', 'ranges', 'checksumType', 'minBytes'],
+      [
+        'op',
+        'device',
+        'expect',
+        'source',
+        'verify',
+        'invalidate',
+        'ranges',
+        'checksumType',
+        'minBytes',
+        'places',
+        'unusual',
+      ],
       ['device', 'expect', 'source', 'verify'],
       'write',
     );
     if (typeof r.verify !== 'boolean') refuse('verify must be true or false');
+    if (r.unusual !== undefined && typeof r.unusual !== 'boolean') refuse('unusual must be true or false');
     const req: HelperRequest = {
       op,
       device: cardDevice(r.device, platform),
       expect: parseExpect(r.expect),
       source: absolutePath(r.source, 'source'),
       verify: r.verify as boolean,
+      ...(r.places !== undefined ? { places: parsePlaces(r.places) } : {}),
+      ...(r.unusual ? { unusual: true } : {}),
     };
     if (r.invalidate !== undefined)
       req.invalidate = pairs(r.invalidate, 'invalidate', false) as [number, number][];
@@ -347,9 +388,52 @@ function compareIdentity(device: string, expect: Expect, now: Expect): void {
       throw changed(device, `${k} was ${JSON.stringify(expect[k])}, is ${JSON.stringify(now[k])}`);
     }
   }
+  if (expect.table !== undefined && expect.table !== now.table) {
+    throw changed(device, `partition table was ${expect.table}, is ${now.table ?? 'unreadable'}`);
+  }
 }
 
-async function linuxTarget(device: string, expect: Expect, op: 'read' | 'write'): Promise<Target> {
+/** What the request says about the target: places whose disks must not be written, confirmation. */
+export interface Guard {
+  places?: ProtectedPlace[];
+  /** The user confirmed an unusual disk (larger than an SD card, or internal). */
+  unusual?: boolean;
+}
+
+/**
+ * target-guards' reasons, applied here: nothing may be mounted (the client unmounts first); a
+ * write is refused for every refusal, and for an unusual disk the user did not confirm.
+ */
+async function guardTarget(
+  device: string,
+  op: 'read' | 'write',
+  guard: Guard,
+  platform: NodeJS.Platform,
+): Promise<void> {
+  const context = {
+    platform,
+    unusualConfirmed: guard.unusual === true,
+    ...(guard.places ? { places: guard.places } : {}),
+  };
+  const reasons = await guardReasons(device, context);
+  const stop = op === 'write' ? blocking(reasons, context) : undefined;
+  if (stop) throw refusal(device, stop, context);
+  const mounted = reasons.filter((r) => r.severity === 'release').map((r) => r.mountPoint);
+  if (mounted.length > 0) {
+    throw new AtlasError(
+      'unsafe-target',
+      `${device} has mounted file systems (${mounted.join(', ')}): refusing to touch it`,
+      'unmount the card first (ods-sd does this before reading or writing)',
+    );
+  }
+}
+
+async function linuxTarget(
+  device: string,
+  expect: Expect,
+  op: 'read' | 'write',
+  guard: Guard,
+): Promise<Target> {
   const st = await stat(device).catch(() => undefined);
   if (!st) throw changed(device, 'it is gone');
   if (!st.isBlockDevice()) throw new AtlasError('unsafe-target', `${device} is not a block device`);
@@ -360,27 +444,25 @@ async function linuxTarget(device: string, expect: Expect, op: 'read' | 'write')
       'pick the SD card reader, not a system disk',
     );
   }
-  const mounts = await mountsOf(device);
-  if (mounts.length > 0) {
-    throw new AtlasError(
-      'unsafe-target',
-      `${device} has mounted file systems (${mounts.join(', ')}): refusing to touch it`,
-      'unmount the card first (ods-sd does this before reading or writing)',
-    );
-  }
+  await guardTarget(device, op, guard, 'linux');
   const card = await identifyCard(device);
-  const medium = await cardMedium(device);
   compareIdentity(device, expect, {
     bytes: card.bytes,
     ...(card.serial ? { serial: card.serial } : {}),
     ...(card.model ? { model: card.model } : {}),
-    ...(medium ? { medium } : {}),
+    ...(card.medium ? { medium: card.medium } : {}),
+    ...(card.table ? { table: card.table } : {}),
   });
   if (op === 'write') await assertWritableCard(card, 0);
   return { io: device, whole: device, bytes: card.bytes };
 }
 
-async function macTarget(device: string, expect: Expect, op: 'read' | 'write'): Promise<Target> {
+async function macTarget(
+  device: string,
+  expect: Expect,
+  op: 'read' | 'write',
+  guard: Guard,
+): Promise<Target> {
   const n = /(\d+)$/.exec(device)![1];
   const whole = `/dev/disk${n}`;
   const disk = await diskutilInfo(whole).catch((e: unknown) => {
@@ -393,9 +475,11 @@ async function macTarget(device: string, expect: Expect, op: 'read' | 'write'): 
   if (disk.virtual) refuseMac('is a virtual disk (a disk image or APFS container)');
   if (disk.internal && !disk.removable) refuseMac('is an internal, fixed disk');
   if ((await disksHoldingFile('/', 'darwin')).includes(whole)) refuseMac('holds the running system');
+  if (op === 'write') await guardTarget(whole, op, guard, 'darwin');
   compareIdentity(device, expect, {
     bytes: disk.bytes,
     ...(disk.mediaName ? { model: disk.mediaName } : {}),
+    ...macMedium(disk),
   });
   if (op === 'write' && !disk.writable) {
     throw new AtlasError(
@@ -413,8 +497,9 @@ export function checkTarget(
   expect: Expect,
   op: 'read' | 'write',
   platform: NodeJS.Platform = process.platform,
+  guard: Guard = {},
 ): Promise<Target> {
-  return (platform === 'darwin' ? macTarget : linuxTarget)(device, expect, op);
+  return (platform === 'darwin' ? macTarget : linuxTarget)(device, expect, op, guard);
 }
 
 function openDeviceError(e: unknown, target: Target, platform: NodeJS.Platform): AtlasError {
@@ -526,7 +611,10 @@ async function writeCard(
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) refuse(`${req.source} is not a regular file`);
-    const target = await checkTarget(req.device, req.expect, 'write', platform);
+    const target = await checkTarget(req.device, req.expect, 'write', platform, {
+      ...(req.places ? { places: req.places } : {}),
+      ...(req.unusual ? { unusual: true } : {}),
+    });
     const holders =
       platform === 'linux' ? await disksHoldingDev(st.dev) : await disksHoldingFile(req.source, platform);
     if (holders.includes(target.whole)) {

@@ -61,6 +61,11 @@ export function CardPicker({
                 <span className="card-desc mono">{c.ref.kind === 'file' ? c.ref.path : c.description}</span>
                 <span className="muted">{bytes(c.ref.bytes)}</span>
               </label>
+              {purpose === 'write' && c.usable && c.confirm && (
+                <ul className="reasons">
+                  <li>{c.confirm}: it is written only after you type its name</li>
+                </ul>
+              )}
               {c.reasons.length > 0 && (
                 <ul className="reasons">
                   {c.reasons.map((r) => (

@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useStore } from '../store/store';
+import { diskName } from '../store/flash-slice';
 import { baseName, bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
@@ -29,7 +30,10 @@ export function CloneScreen() {
 
   const canClone =
     clone.card && clone.plan && !clone.plan.error && !clone.plan.exists && cloneJob?.state !== 'running';
-  const canRestore = clone.restoreCard?.usable && clone.restoreSet && restoreJob?.state !== 'running';
+  const typedOk =
+    !clone.restoreCard?.confirm || clone.restoreTyped.trim() === diskName(clone.restoreCard.ref.path);
+  const canRestore =
+    clone.restoreCard?.usable && typedOk && clone.restoreSet && restoreJob?.state !== 'running';
 
   return (
     <div className="screen">
@@ -126,6 +130,20 @@ export function CloneScreen() {
           selected={clone.restoreCard ? [clone.restoreCard] : []}
           onToggle={(c) => a.setRestoreCard(c)}
         />
+        {clone.restoreCard?.usable && clone.restoreCard.confirm && (
+          <label className="confirm-name">
+            {clone.restoreCard.confirm}: type{' '}
+            <span className="mono">{diskName(clone.restoreCard.ref.path)}</span> to restore onto it{' '}
+            <input
+              type="text"
+              aria-label={`Type ${diskName(clone.restoreCard.ref.path)} to confirm`}
+              autoComplete="off"
+              spellCheck={false}
+              value={clone.restoreTyped}
+              onChange={(e) => a.setRestoreTyped(e.target.value)}
+            />
+          </label>
+        )}
         <div className="actions">
           <button
             type="button"
@@ -156,6 +174,8 @@ export function CloneScreen() {
               <span className="mono">{restoreJob.outcome.result.card}</span>; root partition{' '}
               {restoreJob.outcome.result.grown ? 'grown to' : 'kept at'}{' '}
               {bytes(restoreJob.outcome.result.rootSectors * 512)}.
+              {restoreJob.outcome.result.eject &&
+                ` ${restoreJob.outcome.result.eject.ejected ? 'Ejected: you can remove it.' : restoreJob.outcome.result.eject.message}`}
             </p>
           )}
         </JobPanel>

@@ -4,6 +4,7 @@
  */
 import { useState } from 'react';
 import { useStore } from '../store/store';
+import { diskName, flashReady } from '../store/flash-slice';
 import { baseName, bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
@@ -14,11 +15,11 @@ import { ScreenHeader } from './screen-header';
 export function FlashScreen() {
   const flash = useStore((s) => s.flash);
   const items = useStore((s) => s.library?.items);
-  const { setFlashImage, pickFlashImage, toggleFlashTarget, setFlashVerify, startFlash } =
+  const { setFlashImage, pickFlashImage, toggleFlashTarget, setFlashVerify, setFlashTyped, startFlash } =
     useStore.getState();
   const [confirming, setConfirming] = useState(false);
   const images = (items ?? []).filter((i) => i.kind !== 'clone-set');
-  const usable = flash.checks.filter((c) => c.usable);
+  const usable = flashReady(flash);
   const job = useStore((s) => (s.flash.jobId ? s.jobs[s.flash.jobId] : undefined));
   const running = job?.state === 'running';
 
@@ -74,8 +75,25 @@ export function FlashScreen() {
                 </span>
                 <span className="mono">{c.card.path}</span>
                 <span className="muted">
-                  {c.usable ? `ready (${bytes(c.card.bytes)})` : c.reasons.join('; ')}
+                  {!c.usable
+                    ? c.reasons.join('; ')
+                    : c.confirm
+                      ? `${c.confirm}: written only if you type its name`
+                      : `ready (${bytes(c.card.bytes)})`}
                 </span>
+                {c.usable && c.confirm && (
+                  <label className="confirm-name">
+                    Type <span className="mono">{diskName(c.card.path)}</span> to write it{' '}
+                    <input
+                      type="text"
+                      aria-label={`Type ${diskName(c.card.path)} to confirm`}
+                      autoComplete="off"
+                      spellCheck={false}
+                      value={flash.typed[c.card.path] ?? ''}
+                      onChange={(e) => setFlashTyped(c.card.path, e.target.value)}
+                    />
+                  </label>
+                )}
               </li>
             ))}
           </ul>
@@ -140,9 +158,11 @@ function FlashDone({ jobId }: { jobId: string | null }) {
             <span className="mono">{c.card}</span>
             <span className={c.ok ? '' : 'muted'}>
               {c.ok
-                ? c.verified
-                  ? 'Written and verified: the read-back matches the image.'
-                  : 'Written (not verified).'
+                ? `${
+                    c.verified
+                      ? 'Written and verified: the read-back matches the image.'
+                      : 'Written (not verified).'
+                  }${c.eject ? ` ${c.eject.ejected ? 'Ejected: you can remove it.' : c.eject.message}` : ''}`
                 : `${c.error?.message ?? 'failed'}${c.error?.hint ? ` — ${c.error.hint}` : ''}`}
             </span>
           </li>

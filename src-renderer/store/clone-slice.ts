@@ -7,6 +7,7 @@ import type { StateCreator } from 'zustand';
 import type { CardCandidate, ErrorInfo, OutputPlan } from '../../src-main/ipc/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
+import { diskName } from './flash-slice';
 
 export interface CloneState {
   card: CardCandidate | null;
@@ -17,6 +18,8 @@ export interface CloneState {
   jobId: string | null;
   restoreCard: CardCandidate | null;
   restoreSet: string | null;
+  /** What the user typed to confirm an unusual disk (larger than an SD card, or internal). */
+  restoreTyped: string;
   restoreJobId: string | null;
   error: ErrorInfo | null;
   restoreError: ErrorInfo | null;
@@ -31,6 +34,7 @@ export interface CloneSlice {
   startClone(): Promise<void>;
   setRestoreCard(card: CardCandidate | null): void;
   setRestoreSet(set: string | null): void;
+  setRestoreTyped(text: string): void;
   startRestore(): Promise<void>;
 }
 
@@ -49,6 +53,7 @@ export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, g
       jobId: null,
       restoreCard: null,
       restoreSet: null,
+      restoreTyped: '',
       restoreJobId: null,
       error: null,
       restoreError: null,
@@ -87,12 +92,20 @@ export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, g
       const id = await get().startJob({ kind: 'clone', card: card.ref, name });
       patch({ jobId: id, error: id ? null : get().jobError });
     },
-    setRestoreCard: (restoreCard) => patch({ restoreCard, restoreJobId: null }),
+    setRestoreCard: (restoreCard) => patch({ restoreCard, restoreTyped: '', restoreJobId: null }),
+    setRestoreTyped: (restoreTyped) => patch({ restoreTyped }),
     setRestoreSet: (restoreSet) => patch({ restoreSet, restoreJobId: null }),
     startRestore: async () => {
-      const { restoreCard, restoreSet } = get().clone;
+      const { restoreCard, restoreSet, restoreTyped } = get().clone;
       if (!restoreCard || !restoreSet) return;
-      const id = await get().startJob({ kind: 'restore', card: restoreCard.ref, set: restoreSet });
+      const confirmed = restoreCard.confirm !== undefined;
+      if (confirmed && restoreTyped.trim() !== diskName(restoreCard.ref.path)) return;
+      const id = await get().startJob({
+        kind: 'restore',
+        card: restoreCard.ref,
+        set: restoreSet,
+        ...(confirmed ? { confirmed: true } : {}),
+      });
       patch({ restoreJobId: id, restoreError: id ? null : get().jobError });
     },
   };

@@ -13,8 +13,20 @@ export interface FlashState {
   targets: CardCandidate[];
   checks: FlashCheck[];
   verify: boolean;
+  /** What the user typed to confirm an unusual disk, by card path. */
+  typed: Record<string, string>;
   jobId: string | null;
   error: ErrorInfo | null;
+}
+
+/** The name the user types to confirm an unusual disk: `disk4`, `sdc`. */
+export const diskName = (path: string) => path.split('/').pop() ?? path;
+
+/** The cards the flash writes: usable, and confirmed by name where they need it. */
+export function flashReady(state: FlashState): FlashCheck[] {
+  return state.checks.filter(
+    (c) => c.usable && (!c.confirm || state.typed[c.card.path]?.trim() === diskName(c.card.path)),
+  );
 }
 
 export interface FlashSlice {
@@ -23,6 +35,7 @@ export interface FlashSlice {
   pickFlashImage(): Promise<void>;
   toggleFlashTarget(card: CardCandidate): Promise<void>;
   setFlashVerify(verify: boolean): void;
+  setFlashTyped(path: string, text: string): void;
   checkFlash(): Promise<void>;
   startFlash(): Promise<void>;
 }
@@ -30,7 +43,7 @@ export interface FlashSlice {
 export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, get) => {
   const patch = (p: Partial<FlashState>) => set((s) => ({ flash: { ...s.flash, ...p } }));
   return {
-    flash: { image: null, targets: [], checks: [], verify: true, jobId: null, error: null },
+    flash: { image: null, targets: [], checks: [], verify: true, typed: {}, jobId: null, error: null },
     setFlashImage: async (image) => {
       patch({ image, jobId: null });
       await get().checkFlash();
@@ -50,6 +63,7 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
       await get().checkFlash();
     },
     setFlashVerify: (verify) => patch({ verify }),
+    setFlashTyped: (path, text) => patch({ typed: { ...get().flash.typed, [path]: text } }),
     checkFlash: async () => {
       const { image, targets } = get().flash;
       if (!image || targets.length === 0) return patch({ checks: [] });
@@ -67,10 +81,18 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
       }
     },
     startFlash: async () => {
-      const { image, checks, verify } = get().flash;
-      const cards = checks.filter((x) => x.usable).map((x) => x.card);
+      const { image, verify } = get().flash;
+      const ready = flashReady(get().flash);
+      const cards = ready.map((x) => x.card);
       if (!image || cards.length === 0) return;
-      const id = await get().startJob({ kind: 'flash', image, cards, verify });
+      const confirmed = ready.filter((x) => x.confirm).map((x) => x.card.path);
+      const id = await get().startJob({
+        kind: 'flash',
+        image,
+        cards,
+        verify,
+        ...(confirmed.length ? { confirmed } : {}),
+      });
       patch({ jobId: id, error: id ? null : get().jobError });
     },
   };

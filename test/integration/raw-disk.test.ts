@@ -36,6 +36,9 @@ import {
   type RawDiskOptions,
 } from '../../src-main/core/cards/raw-disk.js';
 import { eject, info, unmountDisk } from '../../src-main/core/cards/diskutil.js';
+import { linuxMedium } from '../../src-main/core/cards/medium.js';
+
+const diskseq = (dev: string) => readFileSync(`/sys/class/block/${dev.slice(5)}/diskseq`, 'utf8').trim();
 
 const MiB = 1024 * 1024;
 const DOUBLE = join(ROOT, 'test', 'doubles', 'bin', 'diskutil');
@@ -213,7 +216,8 @@ describe('raw card access through the raw-disk helper', () => {
     const dev = attach(backing);
     try {
       const card = await identifyRawCard(dev);
-      expect(card.medium).toBe(`loop:${backing}:${statSync(backing).ino}`);
+      // The kernel's sequence number of the medium, then the loop device's backing file.
+      expect(card.medium).toBe(`seq:${diskseq(dev)} loop:${backing}:${statSync(backing).ino}`);
       const dest = join(dir, 'read-out.img');
       const r = await run((ctx) => readCardToFile(card, dest, ctx));
       expect(r.error).toBeUndefined();
@@ -349,7 +353,7 @@ describe('raw card access through the raw-disk helper', () => {
     const dev = attach(backing);
     try {
       const before = sha256(backing);
-      const expectOk = { bytes: CARD_BYTES, medium: `loop:${backing}:${statSync(backing).ino}` };
+      const expectOk = { bytes: CARD_BYTES, medium: (await linuxMedium(dev))! };
       const cases: Array<[string, unknown, string, RegExp]> = [
         [
           'relative dest',
@@ -440,7 +444,7 @@ describe('raw card access through the raw-disk helper', () => {
   it('opens files with the rights of the user who asked (SUDO_UID), never its own', async () => {
     const backing = makeFile(join(dir, 'requester-card.img'), CARD_BYTES, [[0, 1, 0x44]]);
     const dev = attach(backing);
-    const expectOk = { bytes: CARD_BYTES, medium: `loop:${backing}:${statSync(backing).ino}` };
+    const expectOk = { bytes: CARD_BYTES, medium: (await linuxMedium(dev))! };
     const nobody = { SUDO_UID: '65534', SUDO_GID: '65534' };
     try {
       const before = sha256(backing);
@@ -485,7 +489,7 @@ describe('raw card access through the raw-disk helper', () => {
       h.send({
         op: 'write',
         device: dev,
-        expect: { bytes: 1024 * MiB, medium: `loop:${backing}:${statSync(backing).ino}` },
+        expect: { bytes: 1024 * MiB, medium: (await linuxMedium(dev))! },
         source: big,
         verify: true,
       });

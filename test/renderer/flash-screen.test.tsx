@@ -130,4 +130,72 @@ describe('FlashScreen', () => {
     expect(list.textContent).toContain('read-back differs — the card may be failing');
     expect(screen.getByText(/used blocks only/)).toBeTruthy();
   });
+
+  it('writes a disk larger than any SD card only after its name is typed', async () => {
+    const huge: CardRef = { path: '/dev/disk7', kind: 'device', bytes: 2e12, node: 7 };
+    const why = '2000.4 GB: larger than any SD card for the player (8–256 GB)';
+    const fake = installFakeAtlas({
+      'cards:list': () => [{ ...candidate(huge), confirm: why }],
+      'flash:check': (_image, cards) =>
+        cards.map((c) => ({ card: c, usable: true, reasons: [], confirm: why })),
+    });
+    connect();
+    render(<FlashScreen />);
+    // The card list shows the disk with the reason it needs its own confirmation.
+    const item = (await screen.findByText(/\/dev\/disk7/)).closest('li')!;
+    expect(item.textContent).toContain(why);
+    await act(async () => useStore.getState().setFlashImage(GOLDEN));
+    await act(async () => fireEvent.click(within(item).getByRole('checkbox')));
+    const checks = await screen.findByRole('list', { name: 'Safety checks' });
+    await waitFor(() => expect(checks.textContent).toContain('written only if you type its name'));
+    const flashButton = () => screen.getByRole('button', { name: /^Flash/ }) as HTMLButtonElement;
+    expect(flashButton().disabled).toBe(true);
+    const name = screen.getByLabelText('Type disk7 to confirm');
+    fireEvent.change(name, { target: { value: 'disk4' } });
+    expect(flashButton().disabled).toBe(true);
+    fireEvent.change(name, { target: { value: 'disk7' } });
+    expect(flashButton().disabled).toBe(false);
+    await act(async () => fireEvent.click(flashButton()));
+    await act(async () =>
+      fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Erase and flash' })),
+    );
+    expect(fake.callsOf('jobs:start')).toEqual([
+      [{ kind: 'flash', image: GOLDEN, cards: [huge], verify: true, confirmed: ['/dev/disk7'] }],
+    ]);
+  });
+
+  it('says whether each flashed card was ejected', async () => {
+    const fake = setup();
+    await act(async () => useStore.getState().setFlashImage(GOLDEN));
+    await act(async () => useStore.getState().toggleFlashTarget(candidate(big)));
+    await act(async () => useStore.getState().startFlash());
+    act(() =>
+      fake.job({
+        type: 'done',
+        jobId: 'job-flash',
+        endedAt: new Date().toISOString(),
+        outcome: {
+          kind: 'flash',
+          result: {
+            image: GOLDEN,
+            imageBytes: 2.1e9,
+            mode: 'used-blocks',
+            mappedBytes: 9e8,
+            cards: [
+              {
+                card: '/dev/disk4',
+                ok: true,
+                writtenBytes: 9e8,
+                verified: true,
+                eject: { ejected: true, message: 'Disk /dev/disk4 ejected' },
+              },
+            ],
+            failed: 0,
+          },
+        },
+      }),
+    );
+    const list = screen.getByRole('list', { name: 'Flashed cards' });
+    expect(list.textContent).toContain('Ejected: you can remove it.');
+  });
 });

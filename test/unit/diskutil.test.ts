@@ -44,6 +44,7 @@ describe('diskutil info -plist', () => {
       busProtocol: 'USB',
       mountPoint: '/Volumes/HDD',
       diskUUID: '4118AB4C-B7C9-462C-B849-BBAE385E0100',
+      content: 'Apple_HFS',
       apfsPhysicalStores: [],
     });
     // MediaName is an empty string there: absent, not "".

@@ -181,6 +181,8 @@ describe('the IPC contract stays in step with the core', () => {
       serial: '0123',
       removable: true,
       readOnly: false,
+      medium: 'seq:7 mmc:0353445353433332',
+      table: 'dos:1234abcd',
     };
     const ref = toRef(card);
     expect(ref).toEqual({ ...card, removable: undefined, readOnly: undefined });

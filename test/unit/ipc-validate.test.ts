@@ -69,6 +69,18 @@ describe('IPC argument validation', () => {
     refused('cards:identify', ['/dev/sdc\u0000'], /control characters/);
   });
 
+  it('carries the names the user typed to confirm unusual disks, as paths only', () => {
+    const flash = (confirmed: unknown) => [
+      { kind: 'flash', image: '/a.img', cards: [card], verify: true, confirmed },
+    ];
+    expect(validateRequest('jobs:start', flash(['/dev/disk4']))).toEqual(flash(['/dev/disk4']));
+    refused('jobs:start', flash(true), /confirmed: expected a list/);
+    refused('jobs:start', flash(['disk4']), /confirmed\[0\]: expected an absolute path/);
+    const restore = (confirmed: unknown) => [{ kind: 'restore', card, set: 'v1-A', confirmed }];
+    expect(validateRequest('jobs:start', restore(true))).toEqual(restore(true));
+    refused('jobs:start', restore('yes'), /true or false/);
+  });
+
   it('refuses objects with unknown keys, a wrong kind or a wrong shape', () => {
     refused('jobs:start', [{ kind: 'format-disk', path: '/dev/sda' }], /kind: expected one of/);
     refused('jobs:start', [{ kind: 'inspect', path: '/a.img', shell: 'rm -rf /' }], /shell: unknown key/);

@@ -7,6 +7,8 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { validatePathArg } from '../validate.js';
+import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
+import { linuxMedium, macMedium, tableId } from './medium.js';
 
 export interface CardIdentity {
   path: string;
@@ -18,6 +20,10 @@ export interface CardIdentity {
   serial?: string;
   removable?: boolean;
   readOnly?: boolean;
+  /** The medium in the reader (medium.ts): changes when the card in the reader is swapped. */
+  medium?: string;
+  /** The partition table's own id (GPT disk GUID, MBR disk signature), read from the device. */
+  table?: string;
 }
 
 async function sysfs(name: string, attr: string): Promise<string | undefined> {
@@ -69,7 +75,43 @@ export async function identifyCard(path: string): Promise<CardIdentity> {
   if (serial) id.serial = serial;
   id.removable = (await sysfs(name, 'removable')) === '1';
   id.readOnly = (await sysfs(name, 'ro')) === '1';
+  const medium = await linuxMedium(path);
+  if (medium) id.medium = medium;
+  const table = await tableId(path);
+  if (table) id.table = table;
   return id;
+}
+
+/** macOS: a whole disk as diskutil describes it (the app cannot open /dev/diskN itself). */
+export async function identifyMacDisk(whole: string, opts: DiskutilOptions = {}): Promise<CardIdentity> {
+  const disk = await diskutilInfo(whole, opts);
+  const card: CardIdentity = {
+    path: whole,
+    kind: 'device',
+    bytes: disk.bytes,
+    node: await stat(whole).then(
+      (st) => st.rdev,
+      () => 0,
+    ),
+    removable: disk.removable || disk.ejectable,
+    readOnly: !disk.writable,
+    ...macMedium(disk),
+  };
+  if (disk.mediaName) card.model = disk.mediaName;
+  return card;
+}
+
+/** What differs between the card that was picked and the one there now (undefined: the same). */
+export function identityChange(expected: CardIdentity, now: CardIdentity): string | undefined {
+  for (const k of ['kind', 'node', 'bytes', 'serial', 'model', 'medium'] as const) {
+    if (expected[k] !== now[k])
+      return `${k} was ${JSON.stringify(expected[k])}, is ${JSON.stringify(now[k])}`;
+  }
+  // A table id that could not be read when the card was picked is not compared.
+  if (expected.table !== undefined && expected.table !== now.table) {
+    return `partition table was ${expected.table}, is ${now.table ?? 'unreadable'}`;
+  }
+  return undefined;
 }
 
 const SYSTEM_MOUNTS = ['/', '/boot', '/boot/efi', '/boot/firmware', '/usr', '/var', '/home'];
@@ -127,20 +169,23 @@ export async function assertWritableCard(card: CardIdentity, neededBytes: number
   }
 }
 
-/** Checks that the card at `expected.path` is still the one the user picked. */
-export async function recheckCard(expected: CardIdentity): Promise<void> {
-  const now = await identifyCard(expected.path).catch(() => undefined);
-  const same =
-    now !== undefined &&
-    now.kind === expected.kind &&
-    now.node === expected.node &&
-    now.bytes === expected.bytes &&
-    now.serial === expected.serial &&
-    now.model === expected.model;
-  if (!same) {
+/**
+ * Checks that the card at `expected.path` is still the one the user picked: the same device, and
+ * the same medium in it (on macOS as diskutil describes it).
+ */
+export async function recheckCard(
+  expected: CardIdentity,
+  opts: { platform?: NodeJS.Platform; diskutil?: DiskutilOptions } = {},
+): Promise<void> {
+  const mac = (opts.platform ?? process.platform) === 'darwin' && /^\/dev\/disk\d+$/.test(expected.path);
+  const now = await (mac ? identifyMacDisk(expected.path, opts.diskutil) : identifyCard(expected.path)).catch(
+    () => undefined,
+  );
+  const change = now ? identityChange(expected, now) : 'it is gone';
+  if (change) {
     throw new AtlasError(
       'card-changed',
-      `the card at ${expected.path} is not the one that was picked (it was removed or swapped)`,
+      `the card at ${expected.path} is not the one that was picked (it was removed or swapped: ${change})`,
       'insert the card you picked, or pick the card again',
     );
   }

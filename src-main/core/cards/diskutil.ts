@@ -36,6 +36,8 @@ export interface DiskInfo {
   busProtocol?: string;
   mountPoint?: string;
   diskUUID?: string;
+  /** The partition scheme of a whole disk (`FDisk_partition_scheme`, `GUID_partition_scheme`). */
+  content?: string;
   /** For an APFS volume: the partitions holding its container (`disk0s2`). */
   apfsPhysicalStores: string[];
 }
@@ -200,6 +202,7 @@ export function parseDiskInfo(xml: string): DiskInfo {
     ['busProtocol', str(d, 'BusProtocol')],
     ['mountPoint', str(d, 'MountPoint')],
     ['diskUUID', str(d, 'DiskUUID')],
+    ['content', str(d, 'Content')],
   ];
   for (const [k, v] of optional) if (v !== undefined) (info as unknown as Record<string, string>)[k] = v;
   return info;

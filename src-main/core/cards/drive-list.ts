@@ -8,13 +8,15 @@
  * drivelist is imported lazily, so this module loads where its native addon is missing; the list
  * call is a parameter so tests replay recorded drivelist output.
  */
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Drive } from 'drivelist';
 import { AtlasError } from '../errors.js';
 import { runTool } from '../tools/run-tool.js';
 import { identifyCard } from './card.js';
+import { cardMedium } from './medium.js';
 import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
+import { checkTarget, unusualDisk, type ProtectedPlace, type TargetReason } from './target-guards.js';
 
 export interface DriveCandidate {
   /** `/dev/sdc`, `/dev/disk4`. */
@@ -36,6 +38,13 @@ export interface DriveCandidate {
   usable: boolean;
   /** Why the disk must not be picked (empty when usable). */
   reasons: string[];
+  /**
+   * Why the disk needs its own confirmation before it is written (larger than any SD card, or
+   * internal): the CLI's --allow-large-disk, or the disk's name typed in the app.
+   */
+  confirm?: string;
+  /** What happens first when it is written ("/dev/sdc1 is mounted at …: unmounted before writing"). */
+  notes?: string[];
 }
 
 /** Serial, model and medium of a device as the raw-disk helper will see them again. */
@@ -59,6 +68,10 @@ export interface ListCardsOptions {
   holders?: (path: string) => Promise<string[]>;
   /** Serial/model/medium of a device (default: sysfs on Linux, nothing on macOS). */
   identify?: (device: string) => Promise<DeviceIdentity>;
+  /** Places whose disks must not be written: the library, staging folder, archive. */
+  places?: ProtectedPlace[];
+  /** The guards' reasons for a device (default: target-guards' checkTarget on this platform). */
+  guard?: (device: string) => Promise<TargetReason[]>;
   diskutil?: DiskutilOptions;
 }
 
@@ -95,6 +108,8 @@ export function toCandidate(
     holdsSource?: string;
     requiredBytes?: number;
     allowVirtual?: boolean;
+    /** target-guards' reasons for this disk. */
+    guard?: TargetReason[];
   },
 ): DriveCandidate {
   const mountpoints = drive.mountpoints.map((m) => m.path);
@@ -121,6 +136,13 @@ export function toCandidate(
   }
   if (facts.holdsSource)
     reasons.push(`holds the source image ${facts.holdsSource}: copy the image elsewhere first`);
+  const guard = facts.guard ?? [];
+  for (const r of guard.filter((g) => g.severity === 'refuse')) {
+    const text = `${r.message} — ${r.hint}`;
+    if (!(isSystem && /running system/.test(r.message)) && !reasons.includes(text)) reasons.push(text);
+  }
+  const confirm = guard.find((g) => g.severity === 'confirm') ?? unusualDisk(size);
+  const notes = guard.filter((g) => g.severity === 'release').map((g) => g.message);
   const candidate: DriveCandidate = {
     device: drive.device,
     rawDevice: rawDeviceOf(drive.device, facts.platform),
@@ -135,6 +157,8 @@ export function toCandidate(
     usable: reasons.length === 0,
     reasons,
   };
+  if (confirm) candidate.confirm = confirm.message;
+  if (notes.length) candidate.notes = notes;
   const id = facts.identity ?? {};
   if (id.serial) candidate.serial = id.serial;
   if (id.model) candidate.model = id.model;
@@ -144,29 +168,7 @@ export function toCandidate(
 
 // --- what is in the reader ---------------------------------------------------------------------------
 
-async function sysfs(name: string, attr: string): Promise<string | undefined> {
-  const v = await readFile(`/sys/class/block/${name}/${attr}`, 'utf8').catch(() => undefined);
-  return v?.trim() || undefined;
-}
-
-/**
- * The identity of the medium itself, which the reader's model and serial do not give: the card's
- * CID for MMC/SD hosts, the backing file (path and inode) for a loop device. USB readers expose
- * nothing about the card, so for them this is undefined.
- */
-export async function cardMedium(device: string): Promise<string | undefined> {
-  const name = basename(device);
-  const backing = await sysfs(name, 'loop/backing_file');
-  if (backing) {
-    const ino = await stat(backing).then(
-      (s) => String(s.ino),
-      () => 'gone',
-    );
-    return `loop:${backing}:${ino}`;
-  }
-  const cid = await sysfs(name, 'device/cid');
-  return cid ? `mmc:${cid}` : undefined;
-}
+export { cardMedium } from './medium.js';
 
 /** Serial, model (exactly as identifyCard reads them) and medium of a Linux block device. */
 export async function linuxIdentity(device: string): Promise<DeviceIdentity> {
@@ -256,12 +258,29 @@ export async function listCards(opts: ListCardsOptions = {}): Promise<DriveCandi
   );
   const identify =
     opts.identify ?? (platform === 'linux' ? linuxIdentity : async (): Promise<DeviceIdentity> => ({}));
+  const places = [
+    ...(opts.places ?? []),
+    ...(opts.sourceImage ? [{ what: 'the source image', path: opts.sourceImage }] : []),
+  ];
+  const guard =
+    opts.guard ??
+    (platform === process.platform
+      ? (device: string) =>
+          checkTarget(device, { places, platform, ...(opts.diskutil ? { diskutil: opts.diskutil } : {}) })
+      : async (): Promise<TargetReason[]> => []);
   const out: DriveCandidate[] = [];
   for (const drive of drives) {
     out.push(
       toCandidate(drive, {
         platform,
         identity: await identify(drive.device),
+        guard: await guard(drive.device).catch((e: unknown) => [
+          {
+            severity: 'refuse' as const,
+            message: `could not be checked: ${(e as Error).message}`,
+            hint: 'insert the card again',
+          },
+        ]),
         ...(holders.has(drive.device) && opts.sourceImage ? { holdsSource: opts.sourceImage } : {}),
         ...(opts.requiredBytes !== undefined ? { requiredBytes: opts.requiredBytes } : {}),
         ...(opts.allowVirtual ? { allowVirtual: true } : {}),

@@ -65,6 +65,7 @@ export function expectOf(card: RawCard): Expect {
     ...(card.serial ? { serial: card.serial } : {}),
     ...(card.model ? { model: card.model } : {}),
     ...(card.medium ? { medium: card.medium } : {}),
+    ...(card.table ? { table: card.table } : {}),
   };
 }
 

@@ -5,15 +5,13 @@
  * open them; image files standing in for cards are read and written here directly. Writing goes
  * through the one write pipeline (src-main/core/write/).
  */
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
 import { copyToSparseFile } from '../rawio/block-copy.js';
 import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import { writeImage } from '../write/write-pipeline.js';
-import { identifyCard } from './card.js';
-import { cardMedium } from './drive-list.js';
-import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
+import { identifyCard, identifyMacDisk } from './card.js';
+import type { DiskutilOptions } from './diskutil.js';
 import {
   expectOf,
   macRaw,
@@ -49,29 +47,8 @@ export async function identifyRawCard(
 ): Promise<RawCard> {
   const platform = opts.platform ?? process.platform;
   const mac = /^\/dev\/r?disk(\d+)$/.exec(path);
-  if (platform === 'darwin' && mac) {
-    const whole = `/dev/disk${mac[1]}`;
-    const disk = await diskutilInfo(whole, opts.diskutil);
-    const card: RawCard = {
-      path: whole,
-      kind: 'device',
-      bytes: disk.bytes,
-      node: await stat(whole).then(
-        (st) => st.rdev,
-        () => 0,
-      ),
-      removable: disk.removable || disk.ejectable,
-      readOnly: !disk.writable,
-    };
-    if (disk.mediaName) card.model = disk.mediaName;
-    return card;
-  }
-  const card: RawCard = await identifyCard(path);
-  if (card.kind === 'device') {
-    const medium = await cardMedium(path);
-    if (medium) card.medium = medium;
-  }
-  return card;
+  if (platform === 'darwin' && mac) return identifyMacDisk(`/dev/disk${mac[1]}`, opts.diskutil);
+  return identifyCard(path);
 }
 
 // --- the two operations -------------------------------------------------------------------------

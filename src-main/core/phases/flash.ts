@@ -9,7 +9,9 @@
  *     made invalid first and the first 1 MiB (partition table) is written last, so an
  *     interrupted write never leaves a card that looks valid;
  *   - several cards are written at once; one failing card never stops the others.
- * Every card's identity is checked again right before it is opened.
+ * Every card's identity is checked again right before it is opened, a disk holding the system,
+ * the library or the image is refused, a mounted card is unmounted first, and a written card is
+ * ejected.
  */
 import { basename } from 'node:path';
 import { AtlasError, toAtlasError, type SerializedError } from '../errors.js';
@@ -20,6 +22,12 @@ import { beforeWrite, neededBytes } from '../write/guards.js';
 import { openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { targetFor } from '../write/write-target.js';
+import {
+  ejectTarget,
+  type EjectResult,
+  type ProtectedPlace,
+  type TargetContext,
+} from '../cards/target-guards.js';
 import type { Env } from './env.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 
@@ -29,6 +37,14 @@ export interface FlashParams {
   verify?: boolean;
   /** Identities captured when the user picked the cards (re-checked before writing). */
   expected?: CardIdentity[];
+  /** Places besides the library and the image whose disks must not be written (staging, archive). */
+  places?: ProtectedPlace[];
+  /** Cards confirmed although unusual (larger than an SD card, or internal): true for all. */
+  allowUnusual?: boolean | string[];
+  /** How an unusual card is confirmed, for the refusal's hint. */
+  confirmHow?: string;
+  /** Eject each card once written and verified (default true). */
+  eject?: boolean;
 }
 
 export interface CardFlashResult {
@@ -36,6 +52,8 @@ export interface CardFlashResult {
   ok: boolean;
   writtenBytes?: number;
   verified?: boolean;
+  /** Devices: ejected after the write, or why not. */
+  eject?: EjectResult;
   error?: SerializedError;
 }
 
@@ -55,8 +73,14 @@ const viaHelper = (card: CardIdentity): boolean =>
   card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0);
 
 /** Writes one card through the write pipeline; `ctx` receives this card's progress. */
-async function flashOne(source: WriteSource, card: CardIdentity, verify: boolean, ctx: JobContext) {
-  const r = await writeImage(source, card, ctx, { verify, viaHelper: viaHelper(card) });
+async function flashOne(
+  source: WriteSource,
+  card: CardIdentity,
+  verify: boolean,
+  ctx: JobContext,
+  guard: TargetContext,
+) {
+  const r = await writeImage(source, card, ctx, { verify, viaHelper: viaHelper(card), guard });
   return { writtenBytes: r.writtenBytes, verified: r.verified, sha256: r.sha256 || undefined };
 }
 
@@ -93,7 +117,7 @@ export async function flash(env: Env, params: FlashParams, ctx: JobContext): Pro
   );
 }
 
-async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Promise<FlashResult> {
+async function flashLocked(env: Env, params: FlashParams, ctx: JobContext): Promise<FlashResult> {
   if (params.cards.length === 0) throw new AtlasError('usage', 'no card to flash', 'name one or more cards');
   const verify = params.verify !== false;
   ctx.step('prepare', `Reading ${basename(params.image)}`);
@@ -101,11 +125,24 @@ async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Pro
   const mappedBytes = sourceBytes(source);
   const results: CardFlashResult[] = [];
   const ready: CardIdentity[] = [];
+  const guards = new Map<string, TargetContext>();
   for (const [i, path] of params.cards.entries()) {
     try {
       const card = params.expected?.[i] ?? (await identifyRawCard(path));
+      const allow = params.allowUnusual;
+      const guard: TargetContext = {
+        places: [
+          { what: 'the library', path: env.library },
+          { what: 'the source image', path: params.image },
+          ...(params.places ?? []),
+        ],
+        unusualConfirmed: allow === true || (Array.isArray(allow) && allow.includes(path)),
+        ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
+        signal: ctx.signal,
+      };
       // Refused before any card is written (and before the helper's authorization dialog).
-      await beforeWrite(source, targetFor(card, { viaHelper: viaHelper(card) }));
+      await beforeWrite(source, targetFor(card, { viaHelper: viaHelper(card) }), guard);
+      guards.set(card.path, guard);
       await assertWritableCard(card, neededBytes(source));
       ready.push(card);
     } catch (e) {
@@ -116,7 +153,7 @@ async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Pro
   }
   let sha256: string | undefined;
   if (ready.length === 1 && params.cards.length === 1) {
-    const r = await flashOne(source, ready[0]!, verify, ctx);
+    const r = await flashOne(source, ready[0]!, verify, ctx, guards.get(ready[0]!.path)!);
     sha256 = r.sha256;
     results.push({ card: ready[0]!.path, ok: true, writtenBytes: r.writtenBytes, verified: r.verified });
   } else if (ready.length > 0) {
@@ -124,7 +161,9 @@ async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Pro
     const slots = ready.map(() => 0);
     ctx.step('write', `Writing and verifying ${ready.length} cards`, perCard * ready.length);
     const settled = await Promise.allSettled(
-      ready.map((card, i) => flashOne(source, card, verify, cardContext(ctx, slots, i, perCard))),
+      ready.map((card, i) =>
+        flashOne(source, card, verify, cardContext(ctx, slots, i, perCard), guards.get(card.path)!),
+      ),
     );
     settled.forEach((s, i) => {
       const card = ready[i]!.path;
@@ -137,6 +176,15 @@ async function flashLocked(_env: Env, params: FlashParams, ctx: JobContext): Pro
       }
     });
     ctx.throwIfCancelled();
+  }
+  if (params.eject !== false) {
+    for (const r of results) {
+      const card = ready.find((c) => c.path === r.card);
+      if (r.ok && card?.kind === 'device') {
+        r.eject = await ejectTarget(card.path, { signal: ctx.signal });
+        ctx.log(`${card.path}: ${r.eject.message}`);
+      }
+    }
   }
   const order = new Map(params.cards.map((c, i) => [c, i]));
   results.sort((a, b) => (order.get(a.card) ?? 0) - (order.get(b.card) ?? 0));

@@ -10,6 +10,7 @@ import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../cards/raw-disk.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
+import { ejectTarget, prepareTarget, type EjectResult, type ProtectedPlace } from '../cards/target-guards.js';
 import { CLONE_SET_FILES } from '../library/library.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
@@ -21,6 +22,14 @@ export interface RestoreParams {
   set: string;
   /** The identity captured when the user picked the card (re-checked before writing). */
   expected?: CardIdentity;
+  /** Places besides the library whose disks must not be written (staging, archive). */
+  places?: ProtectedPlace[];
+  /** The card was confirmed although unusual (larger than an SD card, or internal). */
+  allowUnusual?: boolean;
+  /** How an unusual card is confirmed, for the refusal's hint. */
+  confirmHow?: string;
+  /** Eject the card once restored (default true). */
+  eject?: boolean;
 }
 
 export interface RestoreResult {
@@ -34,6 +43,8 @@ export interface RestoreResult {
   fsckFixed: string[];
   /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
   writtenBytes?: number;
+  /** Devices: ejected after the restore, or why not. */
+  eject?: EjectResult;
 }
 
 /** Bytes a card needs for this dump: the end of the last partition (+ the backup GPT). */
@@ -75,7 +86,21 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
   await assertWritableCard(card, needed);
+  if (card.kind === 'device') {
+    await prepareTarget(card.path, {
+      places: [{ what: 'the library', path: env.library }, ...(params.places ?? [])],
+      unusualConfirmed: params.allowUnusual === true,
+      ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
+      signal: ctx.signal,
+    });
+  }
   await recheckCard(card);
+  const done = async (r: RestoreResult): Promise<RestoreResult> => {
+    if (card.kind !== 'device' || params.eject === false) return r;
+    const eject = await ejectTarget(card.path, { signal: ctx.signal });
+    ctx.log(`${card.path}: ${eject.message}`);
+    return { ...r, eject };
+  };
 
   const b = env.builder;
   if (!builderReachesCard(env, card)) {
@@ -89,7 +114,7 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
       );
       await recheckCard(card);
       const w = await target.finish(ctx);
-      return { ...restoreResult(card, set, needed, out.results), writtenBytes: w.writtenBytes };
+      return done({ ...restoreResult(card, set, needed, out.results), writtenBytes: w.writtenBytes });
     } finally {
       await target.release();
     }
@@ -101,7 +126,7 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
     [b.toBuilderPath(card.path), '--set-dir', b.toBuilderPath(set)],
     ctx,
   );
-  return restoreResult(card, set, needed, out.results);
+  return done(restoreResult(card, set, needed, out.results));
 }
 
 function restoreResult(

@@ -9,6 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
+import { prepareTarget, type TargetContext } from '../cards/target-guards.js';
 import type { WriteSource } from './open-source.js';
 import type { WriteTarget } from './write-target.js';
 
@@ -29,7 +30,16 @@ async function imageOnCard(imagePath: string, card: CardIdentity): Promise<boole
 /** The bytes a card needs for this image: its size, or the end of its table's last partition. */
 export const neededBytes = (source: WriteSource): number => Math.max(source.bytes ?? 0, source.minBytes);
 
-export async function beforeWrite(source: WriteSource, target: WriteTarget): Promise<void> {
+/**
+ * Refuses what must never be written; for a card device also the disk guards (target-guards.ts):
+ * the running system, a disk holding `guard.places`, a disk in use, an unusual disk not
+ * confirmed; mounted partitions are unmounted, and the write does not start if one stays mounted.
+ */
+export async function beforeWrite(
+  source: WriteSource,
+  target: WriteTarget,
+  guard: TargetContext = {},
+): Promise<void> {
   const card = target.card;
   const st = await stat(source.path);
   if (card.kind === 'file' && card.node === st.ino) {
@@ -43,4 +53,5 @@ export async function beforeWrite(source: WriteSource, target: WriteTarget): Pro
     );
   }
   if (target.kind !== 'helper') await assertWritableCard(card, neededBytes(source));
+  if (card.kind === 'device') await prepareTarget(card.path, guard);
 }

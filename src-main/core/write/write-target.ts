@@ -7,9 +7,10 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { AtlasError, toAtlasError } from '../errors.js';
+import { toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { describeCard, recheckCard } from '../cards/card.js';
+import { openExclusive, type TargetContext } from '../cards/target-guards.js';
 import {
   expectOf,
   macRaw,
@@ -33,6 +34,8 @@ export interface WriteTarget {
 export interface TargetOptions extends RawDiskOptions {
   /** For a device: write it through the raw-disk helper (default) or from this process. */
   viaHelper?: boolean;
+  /** What the card must not hold (the library, the image…) and whether an unusual disk was confirmed. */
+  guard?: TargetContext;
 }
 
 const planSource = (s: WriteSource): PlanSource => ({
@@ -42,28 +45,13 @@ const planSource = (s: WriteSource): PlanSource => ({
   bytes: s.bytes,
 });
 
-function busy(e: unknown, path: string): AtlasError {
-  if ((e as NodeJS.ErrnoException).code === 'EBUSY') {
-    return new AtlasError(
-      'unsafe-target',
-      `${path} is in use (a partition is mounted or another program has it open)`,
-      'unmount the card and close programs using it, then try again',
-    );
-  }
-  return toAtlasError(e);
-}
-
 /** Opens a card in this process: a device exclusively on Linux (no one else may hold it). */
 async function openLocal(card: RawCard): Promise<FileHandle> {
+  if (card.kind === 'device') return openExclusive(card.path);
   try {
-    return await open(
-      card.path,
-      card.kind === 'device' && process.platform === 'linux'
-        ? constants.O_RDWR | constants.O_EXCL
-        : constants.O_RDWR,
-    );
+    return await open(card.path, constants.O_RDWR);
   } catch (e) {
-    throw busy(e, card.path);
+    throw toAtlasError(e);
   }
 }
 
@@ -112,7 +100,7 @@ export function planFields(plan: WritePlan) {
   };
 }
 
-function helper(card: RawCard, opts: RawDiskOptions): WriteTarget {
+function helper(card: RawCard, opts: TargetOptions): WriteTarget {
   return {
     kind: 'helper',
     card,
@@ -133,6 +121,8 @@ function helper(card: RawCard, opts: RawDiskOptions): WriteTarget {
           source: source.path,
           verify: plan.verify,
           ...planFields(plan),
+          ...(opts.guard?.places ? { places: opts.guard.places } : {}),
+          ...(opts.guard?.unusualConfirmed ? { unusual: true } : {}),
         },
         ctx,
         'write',
