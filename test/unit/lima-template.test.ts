@@ -142,6 +142,7 @@ const TOOL_PACKAGES: Record<string, string> = {
   debugfs: 'e2fsprogs',
   'mkfs.vfat': 'dosfstools',
   'fsck.vfat': 'dosfstools',
+  'fsck.fat': 'dosfstools',
   mtype: 'mtools',
   mcopy: 'mtools',
   mdir: 'mtools',
@@ -157,6 +158,8 @@ const TOOL_PACKAGES: Record<string, string> = {
   install: 'coreutils',
   truncate: 'coreutils',
   sync: 'coreutils',
+  timeout: 'coreutils',
+  setpriv: 'util-linux',
 };
 
 /** Tools the builder scripts check for before use. */
@@ -345,7 +348,8 @@ describe('lima/atlas-build.yaml: tools of the builder scripts', () => {
       'resize2fs',
       'mtype',
       'openssl',
-      'minfo',
+      'fsck.fat',
+      'setpriv',
     ]) {
       expect([...tools.keys()]).toContain(t);
     }

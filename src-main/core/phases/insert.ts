@@ -88,6 +88,8 @@ export async function resolveSecrets(
 /** One job per golden image: a second one is refused, told which job holds it. */
 export async function insert(env: Env, params: InsertParams, ctx: JobContext): Promise<InsertResult> {
   const out = join(resolve(params.outDir ?? env.library), goldenImageName(params.version, params.tag));
+  // A folder the builder cannot see is refused before the lock (which lives beside the output).
+  env.builder.toBuilderPath(out);
   return withJobLocks([() => lockOutput(out, `insert ${basename(out)}`)], () =>
     insertLocked(env, params, ctx),
   );

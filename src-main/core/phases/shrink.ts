@@ -51,6 +51,8 @@ export interface ShrinkResult {
 /** One job per clone image and per card: a second one is refused, told which job holds them. */
 export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): Promise<ShrinkResult> {
   const out = join(resolve(params.outDir ?? env.library), cloneImageName(params.version, params.tag));
+  // A folder the builder cannot see is refused before the lock (which lives beside the output).
+  env.builder.toBuilderPath(out);
   const job = `shrink ${basename(out)}`;
   const locks = [() => lockOutput(out, job), () => lockCard(params.card, job)];
   return withJobLocks(locks, () => shrinkLocked(env, params, ctx));

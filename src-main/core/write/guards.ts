@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
-import { prepareTarget, type TargetContext } from '../cards/target-guards.js';
+import { blocking, checkTarget, prepareTarget, refusal, type TargetContext } from '../cards/target-guards.js';
 import type { WriteSource } from './open-source.js';
 import type { WriteTarget } from './write-target.js';
 
@@ -39,6 +39,7 @@ export async function beforeWrite(
   source: WriteSource,
   target: WriteTarget,
   guard: TargetContext = {},
+  opts: { unmount?: boolean } = {},
 ): Promise<void> {
   const card = target.card;
   const st = await stat(source.path);
@@ -53,5 +54,13 @@ export async function beforeWrite(
     );
   }
   if (target.kind !== 'helper') await assertWritableCard(card, neededBytes(source));
-  if (card.kind === 'device') await prepareTarget(card.path, guard);
+  if (card.kind !== 'device') return;
+  if (opts.unmount !== false) {
+    await prepareTarget(card.path, guard);
+    return;
+  }
+  // Told not to unmount: a mounted card is refused like any other disk in use.
+  const reasons = await checkTarget(card.path, guard);
+  const stop = blocking(reasons, guard) ?? reasons.find((r) => r.severity === 'release');
+  if (stop) throw refusal(card.path, stop, guard);
 }

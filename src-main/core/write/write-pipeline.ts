@@ -47,7 +47,7 @@ export async function writeImage(
       ? await openSource(image, { map: opts.map !== false, log: (l) => ctx.log(l) })
       : image;
   const target = targetFor(card, opts);
-  await beforeWrite(source, target, opts.guard);
+  await beforeWrite(source, target, opts.guard, opts.unmount === false ? { unmount: false } : {});
   const r = await target.run(source, planWrite(source, card.bytes, opts.verify), ctx);
   return { ...r, mode: source.mode };
 }
