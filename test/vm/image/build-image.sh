@@ -32,7 +32,10 @@ fi
 [ -n "$mirror" ] || { echo "no Debian $suite mirror in /etc/apt/sources.list*" >&2; exit 1; }
 echo "mirror: $mirror" >&2
 
-work=$(mktemp -d /var/tmp/atlas-testvm-build.XXXXXX)
+# In memory when there is room (the root is ~1 GiB, the raw disk sparse): much faster than a disk.
+tmpbase=/var/tmp
+if [ "$(df -k --output=avail /dev/shm 2>/dev/null | tail -n1)" -gt $((6 * 1024 * 1024)) ] 2>/dev/null; then tmpbase=/dev/shm; fi
+work=$(mktemp -d "$tmpbase/atlas-testvm-build.XXXXXX")
 root=$work/root
 cleanup() {
   for m in dev/pts dev proc sys; do mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"; done
@@ -59,8 +62,10 @@ mount --bind /sys "$root/sys"
 mount --bind /dev "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/02-atlas-testvm-build"
 DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends linux-image-amd64 "$@" >&2
 chroot "$root" apt-get clean
+rm -f "$root/etc/dpkg/dpkg.cfg.d/02-atlas-testvm-build"
 for m in dev/pts dev proc sys; do umount -l "$root/$m"; done
 
 # The system: the guest init before sshd (it also sets up QEMU's user network, whose addresses are
