@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
 import {
@@ -30,7 +31,7 @@ import {
   rootChecksums,
   sfdiskJson,
 } from '../helpers/disk-tools.js';
-import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
+import { startJob, type JobContext, type JobEvent } from '../../src-main/core/jobs/job.js';
 import { clone } from '../../src-main/core/phases/clone.js';
 import { restore } from '../../src-main/core/phases/restore.js';
 import { insert } from '../../src-main/core/phases/insert.js';
@@ -44,7 +45,7 @@ const FRONT = join(ROOT, 'test', 'vm', 'bin');
 const VM = 'atlas-build';
 const GUEST_WORK = '/mnt/atlas-work';
 const SECRET = 'Real-VM-Secr3t-pw';
-const ENV_KEYS = ['PATH', 'LIMA_HOME', 'ATLAS_LIMACTL'] as const;
+const ENV_KEYS = ['PATH', 'LIMA_HOME', 'ATLAS_LIMACTL', 'ATLAS_TESTVM_OWNER_PID'] as const;
 const MiB = 1024 * 1024;
 
 const canRun =
@@ -69,14 +70,14 @@ function sectorsRead(dev: string): number {
   );
 }
 
-/** QEMU processes started for this LIMA_HOME (their command line names its instance folder). */
-function qemuProcesses(limaHome: string): string[] {
+/** Live processes whose command line mentions `text` (zombies do not count). */
+function liveProcessesMentioning(text: string): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
       const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (state !== 'Z' && cmd.includes(limaHome) && /qemu-system|ssh /.test(cmd)) out.push(`${pid} ${cmd}`);
+      if (state !== 'Z' && cmd.includes(text)) out.push(`${pid} ${cmd}`);
     } catch {
       /* gone */
     }
@@ -84,8 +85,16 @@ function qemuProcesses(limaHome: string): string[] {
   return out;
 }
 
-function tcpListeners(): string[] {
-  return spawnSync('ss', ['-Hltn'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+/** QEMU and ssh processes started for this LIMA_HOME (their command lines name its folder). */
+const qemuProcesses = (limaHome: string): string[] =>
+  liveProcessesMentioning(limaHome).filter((p) => /qemu-system|ssh /.test(p));
+
+/** The local addresses a process listens on (TCP and UDP), by ss. */
+function listeningAddresses(pid: number): string[] {
+  return spawnSync('ss', ['-Hlntup'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes(`pid=${pid},`))
+    .map((l) => l.trim().split(/\s+/)[4]!);
 }
 
 describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () => {
@@ -97,7 +106,6 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
   let env: { builder: LimaBuilder; library: string };
   let cardFile: string;
   let card: string;
-  let listenersBefore: string[];
   const timings: Record<string, number> = {};
 
   const killLeftovers = (): void => {
@@ -119,7 +127,7 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     process.env.PATH = `${FRONT}:${process.env.PATH}`;
     process.env.LIMA_HOME = limaHome;
     delete process.env.ATLAS_LIMACTL;
-    listenersBefore = tcpListeners();
+    process.env.ATLAS_TESTVM_OWNER_PID = String(process.pid); // QEMU dies with this test run
     // The template as shipped, but for the guest path of the work folder (another path than on
     // the host, so every path must be translated) and a scratch folder as the read-only home.
     const text = readFileSync(join(ROOT, 'lima', 'atlas-build.yaml'), 'utf8');
@@ -167,10 +175,18 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
   it('is a real guest: its own kernel, the work folder over 9p at the guest path, a sudo user, only 127.0.0.1 ports', async () => {
     const uname = await env.builder.guestCommand(['uname', '-n'], { workdir: '/' });
     expect(uname.stdout.trim()).toBe('lima-atlas-build');
-    const fs = await env.builder.guestCommand(['findmnt', '-n', '-o', 'SOURCE,FSTYPE,OPTIONS', GUEST_WORK], {
-      workdir: '/',
-    });
-    expect(fs.stdout).toMatch(/^mount0\s+9p\s+rw,/);
+    const fs = await env.builder.guestCommand(
+      [
+        'sh',
+        '-c',
+        'stat -f -c %T "$1"; awk -v m="$1" \'$2 == m { print $1, $3, $4 }\' /proc/mounts',
+        'sh',
+        GUEST_WORK,
+      ],
+      { workdir: '/' },
+    );
+    expect(fs.stdout.trim().split('\n')[0]).toBe('v9fs');
+    expect(fs.stdout.trim().split('\n')[1]).toMatch(/^mount0 9p rw,/);
     const kernel = await env.builder.guestCommand(['uname', '-r'], { workdir: '/' });
     expect(kernel.stdout.trim()).toMatch(/-amd64$/);
     const seen = await env.builder.guestCommand(['sh', '-c', 'test -e "$1"; echo $?', 'sh', shared], {
@@ -196,9 +212,11 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
       { workdir: '/' },
     );
     expect(ls.stdout.trim()).toBe('2');
-    const added = tcpListeners().filter((l) => !listenersBefore.includes(l));
-    expect(added.length).toBeGreaterThan(0);
-    for (const l of added) expect(l.split(/\s+/)[3]).toMatch(/^127\.0\.0\.1:\d+$/);
+    // QEMU listens only for the forwarded ssh port, on the loopback address.
+    const qemu = Number(readFileSync(join(limaHome, VM, 'qemu.pid'), 'utf8'));
+    const listed = spawnSync(join(FRONT, 'limactl'), ['list', '--json', VM], { encoding: 'utf8' });
+    const port = JSON.parse(listed.stdout).sshLocalPort;
+    expect(listeningAddresses(qemu)).toEqual([`127.0.0.1:${port}`]);
   });
 
   it('clones the card: only used blocks cross the reader, and the set is the seed format', async () => {
@@ -293,12 +311,32 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     expect(rootChecksums(r.image)).toEqual(rootChecksums(cardFile));
   });
 
-  it('stops: the guest powers off and no QEMU or ssh process is left', async () => {
+  it('cancelling a clone stops the script inside the VM: no process, no loop device, nothing half-written', async () => {
+    const job = startJob('clone', (ctx) => clone(env, { card, name: 'cancelled' }, ctx));
+    job.on('event', (e: JobEvent) => {
+      if (e.type === 'step' && e.step.id === 'clone-root') job.cancel();
+    });
+    await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
+    const left = await env.builder.guestCommand(
+      ['sh', '-c', 'pgrep -a -f "partclone|clone_card" || true; sudo losetup -a'],
+      { workdir: '/' },
+    );
+    expect(left.stdout.trim()).toBe('');
+    expect(existsSync(join(shared, 'golden-clone-cancelled'))).toBe(false);
+    expect(existsSync(join(shared, 'golden-clone-cancelled.partial'))).toBe(false);
+    expect(readdirSync(join(shared, '.atlas-run'))).toEqual([]);
+  });
+
+  it('stops: the guest powers off and no QEMU, ssh or watcher process is left', async () => {
+    const qemu = readFileSync(join(limaHome, VM, 'qemu.pid'), 'utf8').trim();
     const t0 = Date.now();
     await vmStop(lima);
     timings.stop = Date.now() - t0;
     expect((await lima.status(VM)).state).toBe('Stopped');
     expect(qemuProcesses(limaHome)).toEqual([]);
+    const watcher = `atlas-testvm-watch ${process.pid} ${qemu}`;
+    for (let i = 0; i < 10 && liveProcessesMentioning(watcher).length > 0; i++) await sleep(500);
+    expect(liveProcessesMentioning(watcher)).toEqual([]);
     expect(existsSync(join(limaHome, VM, 'diffdisk'))).toBe(true);
   });
 });
