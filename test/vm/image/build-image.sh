@@ -95,10 +95,6 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UseDNS no
 SSHD
-# udevd's ProtectHostname namespace fails in this guest ("domainname: Device or resource busy"):
-# run it without, so that udev handles loop partitions as in a Lima guest.
-mkdir -p "$root/etc/systemd/system/systemd-udevd.service.d"
-printf '[Service]\nProtectHostname=no\n' >"$root/etc/systemd/system/systemd-udevd.service.d/atlas-testvm.conf"
 chroot "$root" systemctl enable atlas-guest-init.service ssh.service >&2
 chroot "$root" systemctl mask getty@tty1.service serial-getty@ttyS0.service getty-static.service \
   e2scrub_reap.service e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer fstrim.timer >&2
