@@ -197,9 +197,13 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
       workdir: '/',
     });
     expect(tools.stdout.trim()).toBe('700 root');
-    const pc = await env.builder.guestCommand(['sh', '-c', 'command -v partclone.ext4 sfdisk mcopy'], {
-      workdir: '/',
-    });
+    // Through sudo, as the builder scripts run (the default user's PATH has no sbin folders).
+    const pc = await env.builder.guestCommand(
+      ['sudo', 'sh', '-c', 'for t in partclone.ext4 sfdisk mcopy; do command -v $t; done'],
+      {
+        workdir: '/',
+      },
+    );
     expect(pc.stdout.trim().split('\n')).toHaveLength(3);
     // The guest sees neither the card nor the host's folders outside the shares.
     const ls = await env.builder.guestCommand(
