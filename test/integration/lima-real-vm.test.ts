@@ -1,0 +1,355 @@
+// The MacBook path through a real builder VM: test/vm/bin/limactl boots a Debian guest in QEMU
+// (see test/vm/README.md), shares the work folder over 9p at another guest path, runs the
+// template's own provision script in it, and runs every `limactl shell` over ssh. The app's Lima
+// code (src-main/core/lima) runs unchanged. The cards are loop devices the guest cannot see; the
+// host moves their bytes through the raw-disk helper. Results are checked with the same
+// independent tools as the other tests, on this host.
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
+import {
+  attachAsDevice,
+  bootChecksums,
+  chkimg,
+  debugfsCat,
+  debugfsStat,
+  detach,
+  dumpe2fs,
+  e2fsckClean,
+  rootChecksums,
+  sfdiskJson,
+} from '../helpers/disk-tools.js';
+import { startJob, type JobContext, type JobEvent } from '../../src-main/core/jobs/job.js';
+import { clone } from '../../src-main/core/phases/clone.js';
+import { restore } from '../../src-main/core/phases/restore.js';
+import { insert } from '../../src-main/core/phases/insert.js';
+import { verify } from '../../src-main/core/phases/verify.js';
+import { shrink } from '../../src-main/core/phases/shrink.js';
+import { Limactl } from '../../src-main/core/lima/limactl.js';
+import { LimaBuilder } from '../../src-main/core/lima/lima-builder.js';
+import { vmSetup, vmStop } from '../../src-main/core/lima/vm.js';
+import { runDoctor } from '../../src-main/core/lima/doctor.js';
+
+const FRONT = join(ROOT, 'test', 'vm', 'bin');
+const VM = 'atlas-build';
+const GUEST_WORK = '/mnt/atlas-work';
+const SECRET = 'Real-VM-Secr3t-pw';
+const ENV_KEYS = ['PATH', 'LIMA_HOME', 'ATLAS_LIMACTL', 'ATLAS_TESTVM_OWNER_PID'] as const;
+const MiB = 1024 * 1024;
+
+const canRun =
+  process.getuid?.() === 0 &&
+  spawnSync('qemu-system-x86_64', ['--version']).status === 0 &&
+  spawnSync('debootstrap', ['--version']).status === 0;
+
+const run = <T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> => startJob('test', fn).promise;
+
+function usedBytes(card: string): number {
+  const fs = dumpe2fs(card);
+  return (Number(fs['Block count']) - Number(fs['Free blocks'])) * Number(fs['Block size']);
+}
+
+function sectorsRead(dev: string): number {
+  return (
+    Number(
+      readFileSync(`/sys/block/${dev.slice(5)}/stat`, 'utf8')
+        .trim()
+        .split(/\s+/)[2],
+    ) * 512
+  );
+}
+
+/** Live processes whose command line mentions `text` (zombies do not count). */
+function liveProcessesMentioning(text: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+      if (state !== 'Z' && cmd.includes(text)) out.push(`${pid} ${cmd}`);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** QEMU and ssh processes started for this LIMA_HOME (their command lines name its folder). */
+const qemuProcesses = (limaHome: string): string[] =>
+  liveProcessesMentioning(limaHome).filter((p) => /qemu-system|ssh /.test(p));
+
+/** The local addresses a process listens on (TCP and UDP), by ss. */
+function listeningAddresses(pid: number): string[] {
+  return spawnSync('ss', ['-Hlntup'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes(`pid=${pid},`))
+    .map((l) => l.trim().split(/\s+/)[4]!);
+}
+
+describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () => {
+  const saved: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
+  let dir: string;
+  let shared: string;
+  let limaHome: string;
+  let lima: Limactl;
+  let env: { builder: LimaBuilder; library: string };
+  let cardFile: string;
+  let card: string;
+  const timings: Record<string, number> = {};
+
+  const killLeftovers = (): void => {
+    if (!limaHome) return;
+    spawnSync(join(FRONT, 'limactl'), ['delete', '--force', VM], {
+      env: { ...process.env, LIMA_HOME: limaHome },
+    });
+  };
+
+  beforeAll(async () => {
+    for (const k of ENV_KEYS) if (process.env[k] !== undefined) saved[k] = process.env[k];
+    process.on('exit', killLeftovers);
+    execFileSync('npm', ['run', '--silent', 'build:helper'], { cwd: ROOT });
+    dir = scratch('real-vm');
+    shared = join(dir, 'atlas-build');
+    const home = join(dir, 'home');
+    mkdirSync(home);
+    limaHome = mkdtempSync('/tmp/alh-vm-');
+    process.env.PATH = `${FRONT}:${process.env.PATH}`;
+    process.env.LIMA_HOME = limaHome;
+    delete process.env.ATLAS_LIMACTL;
+    process.env.ATLAS_TESTVM_OWNER_PID = String(process.pid); // QEMU dies with this test run
+    // The template as shipped, but for the guest path of the work folder (another path than on
+    // the host, so every path must be translated) and a scratch folder as the read-only home.
+    const text = readFileSync(join(ROOT, 'lima', 'atlas-build.yaml'), 'utf8');
+    const template = join(dir, 'atlas-build.yaml');
+    const edited = text
+      .replace("mountPoint: '{{.Param.WORKDIR}}'", `mountPoint: '${GUEST_WORK}'`)
+      .replace("- location: '~'", `- location: '${home}'`);
+    expect(edited).not.toBe(text);
+    writeFileSync(template, edited);
+    lima = Limactl.locate();
+    const t0 = Date.now();
+    await run((ctx) => vmSetup(lima, { library: shared, template }, ctx));
+    timings.setup = Date.now() - t0;
+    env = { builder: await LimaBuilder.connect({ limactl: lima }), library: shared };
+    cardFile = join(dir, 'reader-card.img');
+    execFileSync('bash', [
+      '-c',
+      'head -c $((1200*1024*1024)) /dev/zero | tr "\\0" "\\252" > "$1"',
+      'x',
+      cardFile,
+    ]);
+    execFileSync('dd', [
+      `if=${fixture('provisioned', { rootMiB: 600, fillMiB: 24 })}`,
+      `of=${cardFile}`,
+      'bs=1M',
+      'conv=notrunc,sparse',
+      'status=none',
+    ]);
+    card = attachAsDevice(cardFile);
+  });
+
+  afterAll(async () => {
+    if (card) detach(card);
+    await lima?.delete(VM, { force: true }).catch(() => undefined);
+    killLeftovers();
+    process.off('exit', killLeftovers);
+    for (const k of ENV_KEYS) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    console.log(`real VM timings (ms): ${JSON.stringify(timings)}`);
+    if (limaHome && qemuProcesses(limaHome).length === 0) rmSync(limaHome, { recursive: true, force: true });
+  });
+
+  it('is a real guest: its own kernel, the work folder over 9p at the guest path, a sudo user, only 127.0.0.1 ports', async () => {
+    const uname = await env.builder.guestCommand(['uname', '-n'], { workdir: '/' });
+    expect(uname.stdout.trim()).toBe('lima-atlas-build');
+    // A file system of its own (9p's statfs reports the host's type, so that is not checked); the
+    // doctor's check below proves it is the host's work folder, both ways.
+    const devs = await env.builder.guestCommand(['stat', '-c', '%d', '/', GUEST_WORK], { workdir: '/' });
+    const [rootDev, workDev] = devs.stdout.trim().split('\n');
+    expect(workDev).toMatch(/^\d+$/);
+    expect(workDev).not.toBe(rootDev);
+    const kernel = await env.builder.guestCommand(['uname', '-r'], { workdir: '/' });
+    expect(kernel.stdout.trim()).toMatch(/-amd64$/);
+    const seen = await env.builder.guestCommand(['sh', '-c', 'test -e "$1"; echo $?', 'sh', shared], {
+      workdir: '/',
+    });
+    expect(seen.stdout.trim()).toBe('1');
+    const who = await env.builder.guestCommand(['id', '-un'], { workdir: '/' });
+    expect(who.stdout.trim()).toBe('lima');
+    const root = await env.builder.guestCommand(['sudo', '-n', 'id', '-u'], { workdir: '/' });
+    expect(root.stdout.trim()).toBe('0');
+    // The template's provision script ran: the disk tools are there, /var/lib/atlas-build is root's.
+    const tools = await env.builder.guestCommand(['sudo', 'stat', '-c', '%a %U', '/var/lib/atlas-build'], {
+      workdir: '/',
+    });
+    expect(tools.stdout.trim()).toBe('700 root');
+    // Through sudo, as the builder scripts run (the default user's PATH has no sbin folders).
+    const pc = await env.builder.guestCommand(
+      ['sudo', 'sh', '-c', 'for t in partclone.ext4 sfdisk mcopy; do command -v $t; done'],
+      {
+        workdir: '/',
+      },
+    );
+    expect(pc.stdout.trim().split('\n')).toHaveLength(3);
+    // The guest sees neither the card nor the host's folders outside the shares.
+    const ls = await env.builder.guestCommand(
+      ['sh', '-c', 'ls -- "$1" "$2" >/dev/null 2>&1; echo $?', 'sh', card, cardFile],
+      { workdir: '/' },
+    );
+    expect(ls.stdout.trim()).toBe('2');
+    // QEMU listens only for the forwarded ssh port, on the loopback address.
+    const qemu = Number(readFileSync(join(limaHome, VM, 'qemu.pid'), 'utf8'));
+    const listed = spawnSync(join(FRONT, 'limactl'), ['list', '--json', VM], { encoding: 'utf8' });
+    const port = JSON.parse(listed.stdout).sshLocalPort;
+    expect(listeningAddresses(qemu)).toEqual([`127.0.0.1:${port}`]);
+  });
+
+  it('the doctor passes every check against the real VM', async () => {
+    const t0 = Date.now();
+    const result = await run((ctx) => runDoctor({ library: shared, limactl: lima, minFreeBytes: 1e6 }, ctx));
+    timings.doctor = Date.now() - t0;
+    const byId = Object.fromEntries(result.checks.map((c) => [c.id, c]));
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(byId.vm?.detail).toMatch(/^Running \(the atlas-build Lima VM \(qemu, x86_64\)/);
+    expect(byId['vm-tools']?.detail).toMatch(/partclone \d+\.\d+/);
+    expect(byId['shared-folder']?.detail).toBe(
+      `${shared} is ${GUEST_WORK} in the VM, readable and writable from both sides`,
+    );
+    expect(readdirSync(shared)).not.toContain('.atlas-doctor');
+  });
+
+  it('clones the card: only used blocks cross the reader, and the set is the seed format', async () => {
+    const used = usedBytes(cardFile);
+    const before = sectorsRead(card);
+    const t0 = Date.now();
+    const r = await run((ctx) => clone(env, { card, name: 'v8-1-0-VM' }, ctx));
+    timings.clone = Date.now() - t0;
+    const after = sectorsRead(card);
+    expect(r.files.map((f) => f.name)).toEqual([
+      'partition-table.dump',
+      'restore_golden.sh',
+      'sdc1-boot.partclone.gz',
+      'sdc2-root.partclone.gz',
+    ]);
+    expect(r.sourceState).toBe('provisioned');
+    expect(after - before).toBeLessThanOrEqual(1.1 * used + 64 * MiB);
+    expect(chkimg(join(r.dir, 'sdc1-boot.partclone.gz'))).toBe(0);
+    expect(chkimg(join(r.dir, 'sdc2-root.partclone.gz'))).toBe(0);
+    // sfdisk named the card as the guest saw it: under the guest path of the work folder.
+    expect(readFileSync(join(r.dir, 'partition-table.dump'), 'utf8')).toMatch(
+      new RegExp(`^${GUEST_WORK}/\\S+ : start=`, 'm'),
+    );
+    const m = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8'));
+    expect(m.createdBy.builder).toMatch(/^the atlas-build Lima VM \(qemu, x86_64\)/);
+  });
+
+  it('verifies the card through the VM', async () => {
+    const t0 = Date.now();
+    const r = await run((ctx) => verify(env, { card }, ctx));
+    timings.verify = Date.now() - t0;
+    expect(r.ok).toBe(true);
+  });
+
+  it('restores onto another card: the VM builds it, the host writes only its used blocks', async () => {
+    const targetFile = join(dir, 'new-card.img');
+    execFileSync('bash', [
+      '-c',
+      'head -c $((1500*1024*1024)) /dev/zero | tr "\\0" "\\125" > "$1"',
+      'x',
+      targetFile,
+    ]);
+    const target = attachAsDevice(targetFile);
+    try {
+      const t0 = Date.now();
+      const r = await run((ctx) => restore(env, { card: target, set: 'v8-1-0-VM' }, ctx));
+      timings.restore = Date.now() - t0;
+      expect(r.grown).toBe(true);
+      expect(r.writtenBytes).toBeLessThanOrEqual(1.1 * usedBytes(cardFile) + 64 * MiB);
+      const t = sfdiskJson(target);
+      expect(t.partitions[1]!.start + t.partitions[1]!.size).toBe((1500 * MiB) / 512);
+      expect(e2fsckClean(target).code).toBe(0);
+      expect(rootChecksums(target)).toEqual(rootChecksums(cardFile));
+      expect(bootChecksums(target, true)).toEqual(bootChecksums(cardFile));
+    } finally {
+      detach(target);
+    }
+  });
+
+  it('inserts the payload into a base image: secrets reach the image root-only, never the share', async () => {
+    const base = copyFixture(fixture('base'), dir, 'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img');
+    const payload = join(shared, 'payload');
+    mkdirSync(payload, { recursive: true });
+    writeFileSync(join(payload, 'atlas_firstboot.sh'), '#!/bin/bash\necho "provisioning"\n');
+    writeFileSync(
+      join(payload, 'atlas-firstboot.service'),
+      '[Unit]\nDescription=first boot\n[Service]\nType=oneshot\nExecStart=/usr/local/bin/atlas_firstboot.sh\n[Install]\nWantedBy=multi-user.target\n',
+    );
+    const secrets = join(dir, 'private-tmp', 'atlas_secrets.conf');
+    mkdirSync(join(dir, 'private-tmp'), { recursive: true });
+    writeFileSync(secrets, `ROOT_PASSWORD="${SECRET}"\nOTTER_PASSWORD="otter-pw"\n`, { mode: 0o600 });
+    const t0 = Date.now();
+    const r = await run((ctx) => insert(env, { base, payload, secrets, version: '9.1.7', tag: 'VM' }, ctx));
+    timings.insert = Date.now() - t0;
+    expect(r.image).toBe(join(shared, 'ods-atlas-golden-v9-1-7-VM.img'));
+    expect(e2fsckClean(r.image).code).toBe(0);
+    expect(debugfsCat(r.image, '/usr/local/etc/atlas_secrets.conf')).toBe(readFileSync(secrets, 'utf8'));
+    expect(debugfsStat(r.image, '/usr/local/etc/atlas_secrets.conf')).toMatchObject({ mode: '0600', uid: 0 });
+    expect(debugfsCat(r.image, '/etc/shadow')).toMatch(/^root:\$6\$/m);
+    const grep = spawnSync('grep', ['-rl', '--exclude=*.img', '--exclude-dir=payload', SECRET, shared]);
+    expect(grep.stdout.toString()).toBe('');
+  });
+
+  it('shrinks the card into a clone image in the work dir', async () => {
+    const t0 = Date.now();
+    const r = await run((ctx) => shrink(env, { card, version: '9.1.7', tag: 'VM' }, ctx));
+    timings.shrink = Date.now() - t0;
+    expect(r.readBytes).toBeLessThanOrEqual(1.1 * usedBytes(cardFile) + 64 * MiB);
+    expect(r.checklist.ok).toBe(true);
+    expect(statSync(r.image).size).toBe(r.bytes);
+    expect(e2fsckClean(r.image).code).toBe(0);
+    expect(rootChecksums(r.image)).toEqual(rootChecksums(cardFile));
+  });
+
+  it('cancelling a clone stops the script inside the VM: no process, no loop device, nothing half-written', async () => {
+    const job = startJob('clone', (ctx) => clone(env, { card, name: 'cancelled' }, ctx));
+    job.on('event', (e: JobEvent) => {
+      if (e.type === 'step' && e.step.id === 'clone-root') job.cancel();
+    });
+    await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
+    const left = await env.builder.guestCommand(
+      ['sh', '-c', 'pgrep -a -f "partclon[e]|clone_car[d]" || true; sudo losetup -a'],
+      { workdir: '/' },
+    );
+    expect(left.stdout.trim()).toBe('');
+    expect(existsSync(join(shared, 'golden-clone-cancelled'))).toBe(false);
+    expect(existsSync(join(shared, 'golden-clone-cancelled.partial'))).toBe(false);
+    expect(readdirSync(join(shared, '.atlas-run'))).toEqual([]);
+  });
+
+  it('stops: the guest powers off and no QEMU, ssh or watcher process is left', async () => {
+    const qemu = readFileSync(join(limaHome, VM, 'qemu.pid'), 'utf8').trim();
+    const t0 = Date.now();
+    await vmStop(lima);
+    timings.stop = Date.now() - t0;
+    expect((await lima.status(VM)).state).toBe('Stopped');
+    expect(qemuProcesses(limaHome)).toEqual([]);
+    const watcher = `atlas-testvm-watch ${process.pid} ${qemu}`;
+    for (let i = 0; i < 10 && liveProcessesMentioning(watcher).length > 0; i++) await sleep(500);
+    expect(liveProcessesMentioning(watcher)).toEqual([]);
+    expect(existsSync(join(limaHome, VM, 'diffdisk'))).toBe(true);
+  });
+});
