@@ -14,7 +14,7 @@
 import type { ByteReader } from './byte-reader.js';
 import type { UnitBitmap } from './byte-ranges.js';
 import { crc32cRaw } from './crc.js';
-import { readBlocks } from './ext4-read.js';
+import { batchedBitmaps } from './ext4-read.js';
 import { BG_INODE_UNINIT, fail, RO, type Ext4Layout, type GroupDesc } from './ext4-layout.js';
 import {
   BlockTreeWalker,
@@ -63,19 +63,12 @@ export async function checkInodesMapped(
   const groups = descs
     .map((d, g) => ({ d, g }))
     .filter(({ d }) => !(layout.hasGroupDescCsum && d.flags & BG_INODE_UNINIT));
-  // Inode bitmaps a batch at a time (with flex_bg they lie side by side: one read per batch).
-  const BATCH = 256;
-  let bitmaps = new Map<number, Buffer>();
-  for (let k = 0; k < groups.length; k++) {
-    const { d, g } = groups[k]!;
-    if (k % BATCH === 0) {
-      bitmaps = await readBlocks(
-        reader,
-        sb.blockSize,
-        groups.slice(k, k + BATCH).map((x) => x.d.inodeBitmap),
-      );
-    }
-    const bitmap = bitmaps.get(d.inodeBitmap)!;
+  for await (const [{ d, g }, bitmap] of batchedBitmaps(
+    reader,
+    sb.blockSize,
+    groups,
+    (x) => x.d.inodeBitmap,
+  )) {
     if (csum) {
       const sum = crc32cRaw(sb.csumSeed, bitmap.subarray(0, ipg / 8));
       const expected = sb.descSize >= 0x3c ? sum : sum & 0xffff;

@@ -34,7 +34,7 @@ import {
 import { checkJournalEmpty, journalBlocks } from './ext4-journal.js';
 import { BlockTreeWalker } from './ext4-inode.js';
 import { checkInodesMapped } from './ext4-inode-check.js';
-import { readBlocks } from './ext4-read.js';
+import { batchedBitmaps, readBlocks } from './ext4-read.js';
 import type { FsUsedMap } from './fs-map.js';
 
 function descriptorChecksum(sb: Ext4Super, g: number, desc: Buffer): number {
@@ -116,19 +116,12 @@ async function addBitmaps(
     .map((d, g) => ({ d, g }))
     .filter(({ d }) => !(layout.hasGroupDescCsum && d.flags & BG_BLOCK_UNINIT));
   const csum = (sb.roCompat & RO.metadata_csum) !== 0;
-  // A batch of bitmaps at a time: memory stays bounded however many groups there are.
-  const BATCH = 256;
-  let bitmaps = new Map<number, Buffer>();
-  for (let k = 0; k < groups.length; k++) {
-    const { d, g } = groups[k]!;
-    if (k % BATCH === 0) {
-      bitmaps = await readBlocks(
-        reader,
-        sb.blockSize,
-        groups.slice(k, k + BATCH).map((x) => x.d.blockBitmap),
-      );
-    }
-    const bitmap = bitmaps.get(d.blockBitmap)!;
+  for await (const [{ d, g }, bitmap] of batchedBitmaps(
+    reader,
+    sb.blockSize,
+    groups,
+    (x) => x.d.blockBitmap,
+  )) {
     const blocks = layout.blocksInGroup(g);
     if (csum) {
       const sum = crc32cRaw(sb.csumSeed, bitmap.subarray(0, sb.blocksPerGroup / 8));

@@ -21,3 +21,22 @@ export async function readBlocks(
   }
   return out;
 }
+
+/**
+ * One bitmap block per item (`at` gives its block number), read a batch of 256 at a time: with
+ * flex_bg the bitmaps lie side by side (one read per batch), and memory stays bounded however
+ * many groups there are.
+ */
+export async function* batchedBitmaps<T>(
+  reader: ByteReader,
+  blockSize: number,
+  items: readonly T[],
+  at: (item: T) => number,
+): AsyncGenerator<[T, Buffer]> {
+  const BATCH = 256;
+  for (let k = 0; k < items.length; k += BATCH) {
+    const batch = items.slice(k, k + BATCH);
+    const bitmaps = await readBlocks(reader, blockSize, batch.map(at));
+    for (const item of batch) yield [item, bitmaps.get(at(item))!];
+  }
+}
