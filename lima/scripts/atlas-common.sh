@@ -147,6 +147,16 @@ atlas_umount() {
 
 atlas_fstype() { blkid -p -o value -s TYPE "$1" 2>/dev/null || true; }
 
+# atlas_part_of DISK DEV: DEV is DISK or one of its partitions (sdc: sdc1; loop1, mmcblk0: loop1p1,
+# mmcblk0p1), never another disk whose name starts the same (loop10, sdca).
+atlas_part_of() {
+  local disk=$1 dev=$2 rest
+  [ "$dev" = "$disk" ] && return 0
+  rest=${dev#"$disk"}
+  [ "$rest" != "$dev" ] || return 1
+  if [[ $disk =~ [0-9]$ ]]; then [[ $rest =~ ^p[0-9]+$ ]]; else [[ $rest =~ ^[0-9]+$ ]]; fi
+}
+
 # Refuses a block device that holds a mounted system file system; unmounts the others.
 atlas_release_device() {
   local card=$1 src target
@@ -154,14 +164,11 @@ atlas_release_device() {
   local real
   real=$(readlink -f "$card")
   while read -r src target _; do
-    case "$src" in
-      "$real" | "$real"[0-9]* | "$real"p[0-9]*)
-        case "$target" in
-          / | /boot | /boot/* | /usr | /var | /home) atlas_fail system-disk "$card holds the mounted system file system $target: refusing" ;;
-        esac
-        umount "$target" || atlas_fail busy "could not unmount $target on $card (close whatever uses it)"
-        ;;
+    atlas_part_of "$real" "$src" || continue
+    case "$target" in
+      / | /boot | /boot/* | /usr | /var | /home) atlas_fail system-disk "$card holds the mounted system file system $target: refusing" ;;
     esac
+    umount "$target" || atlas_fail busy "could not unmount $target on $card (close whatever uses it)"
   done </proc/mounts
 }
 

@@ -70,6 +70,13 @@ dump_geometry() { # dump_geometry N -> sets START SECTORS from partition-table.d
   [ -n "$line" ] || fail bad-input "partition-table.dump has no partition $1"
   read -r START SECTORS <<<"$line"
 }
+part_of() { # part_of DISK DEV: DEV is DISK or one of its partitions (sdc1, loop1p1; never loop10)
+  local disk=$1 dev=$2 rest
+  [ "$dev" = "$disk" ] && return 0
+  rest=${dev#"$disk"}
+  [ "$rest" != "$dev" ] || return 1
+  if [[ $disk =~ [0-9]$ ]]; then [[ $rest =~ ^p[0-9]+$ ]]; else [[ $rest =~ ^[0-9]+$ ]]; fi
+}
 zero() { # zero SECTOR COUNT: writes zeros over that range of the target
   dd if=/dev/zero of="$target" bs=512 seek="$1" count="$2" conv=notrunc status=none ||
     fail restore "could not write to $target"
@@ -113,12 +120,9 @@ ev step unmount 0 Unmounting the target
 if [ -b "$target" ]; then
   real=$(readlink -f "$target")
   while read -r src mnt _; do
-    case "$src" in
-      "$real" | "$real"[0-9]* | "$real"p[0-9]*)
-        case "$mnt" in / | /boot | /boot/* | /usr | /var | /home) fail system-disk "$target holds the running system ($mnt): refusing" ;; esac
-        umount "$mnt" || fail busy "could not unmount $mnt (close whatever uses it)"
-        ;;
-    esac
+    part_of "$real" "$src" || continue
+    case "$mnt" in / | /boot | /boot/* | /usr | /var | /home) fail system-disk "$target holds the running system ($mnt): refusing" ;; esac
+    umount "$mnt" || fail busy "could not unmount $mnt (close whatever uses it)"
   done </proc/mounts
 fi
 

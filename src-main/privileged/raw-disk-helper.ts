@@ -547,7 +547,7 @@ async function readCard(
       openSync(
         req.dest,
         constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-        0o644,
+        0o600, // a card copy carries the card's secrets: its owner's only
       ),
     );
   } catch (e) {

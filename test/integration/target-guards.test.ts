@@ -182,6 +182,31 @@ describe('target guards on loop cards', () => {
     expect(sha256(card.backing)).toBe(before);
   });
 
+  it('refuses a partition of a disk, under whatever name its node has, and writes nothing', async () => {
+    const backing = copyFixture(fixture('base'), dir, 'partitioned.img');
+    const dev = execFileSync('losetup', ['--find', '--show', '--partscan', backing], {
+      encoding: 'utf8',
+    }).trim();
+    cleanups.push(() => detach(dev));
+    const name = dev.replace('/dev/', '');
+    // The kernel lists the partitions in sysfs; make a node for partition 2 under another name.
+    const [major, minor] = execFileSync('cat', [`/sys/class/block/${name}p2/dev`], { encoding: 'utf8' })
+      .trim()
+      .split(':');
+    const node = join(dir, 'some-card');
+    execFileSync('mknod', [node, 'b', major!, minor!]);
+    cleanups.push(() => execFileSync('rm', ['-f', node]));
+    const before = sha256(backing);
+    const reasons = await checkTarget(node);
+    expect(reasons).toEqual([expect.objectContaining({ severity: 'refuse' })]);
+    expect(reasons[0]!.message).toBe(`is a partition of /dev/${name}, not a whole card`);
+    const r = await odsSd(['flash', image, node, '--yes']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.json.error?.message).toMatch(new RegExp(`is a partition of /dev/${name}, not a whole card`));
+    expect(r.json.error?.hint).toMatch(new RegExp(`pick the whole card \\(/dev/${name}\\)`));
+    expect(sha256(backing)).toBe(before);
+  });
+
   it('refuses a card another program holds exclusively (seen only by the O_EXCL open)', async () => {
     const card = loopCard('excl-card');
     const holder = holdExclusive(card.dev);

@@ -71,7 +71,7 @@ describe('electron-builder.yml', () => {
     );
     expect(importers).toEqual([]);
     // Type-only imports exist (the helper's request and event shapes) and are erased by tsc.
-    expect(readFileSync(join(ROOT, 'src-main', 'core', 'cards', 'raw-disk.ts'), 'utf8')).toMatch(
+    expect(readFileSync(join(ROOT, 'src-main', 'core', 'cards', 'helper-client.ts'), 'utf8')).toMatch(
       /^import type [^;]*from '\.\.\/\.\.\/privileged\/raw-disk-helper\.js'/m,
     );
   });

@@ -12,6 +12,7 @@ import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { identifyCard, identifyMacDisk } from './card.js';
 import type { DiskutilOptions } from './diskutil.js';
+import type { TargetContext } from './target-guards.js';
 import {
   expectOf,
   macRaw,
@@ -126,7 +127,7 @@ export async function writeImageToCard(
   image: string,
   card: RawCard,
   ctx: JobContext,
-  opts: RawDiskOptions & { verify: boolean; mapped?: boolean },
+  opts: RawDiskOptions & { verify: boolean; mapped?: boolean; guard?: TargetContext },
 ): Promise<RawResult> {
   const r = await writeImage(image, card, ctx, { ...opts, map: opts.mapped === true });
   return {

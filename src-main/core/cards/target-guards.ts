@@ -14,11 +14,11 @@
  * Image files standing in for cards have none of these and are never passed here.
  */
 import { constants } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { open, readFile, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { runTool } from '../tools/run-tool.js';
-import { blockUsers, fileSystemOf, type BlockUsers } from './block-users.js';
+import { blockUsers, devNumber, fileSystemOf, type BlockUsers } from './block-users.js';
 import { disksHoldingFile } from './drive-list.js';
 import {
   eject,
@@ -180,7 +180,32 @@ async function macReasons(device: string, ctx: TargetContext): Promise<TargetRea
 /** Every reason about writing the whole disk `device` (empty: nothing against it). */
 export async function checkTarget(device: string, context: TargetContext = {}): Promise<TargetReason[]> {
   if ((context.platform ?? process.platform) === 'darwin') return macReasons(device, context);
-  return linuxReasons(device, await blockUsers(device), context);
+  // A link (/dev/disk/by-id/…) is judged by the device it names; a partition is never a card.
+  const real = await realpath(device).catch(() => device);
+  const parent = await partitionParent(real);
+  if (parent) {
+    return [
+      {
+        severity: 'refuse',
+        message: `is a partition of /dev/${parent}, not a whole card`,
+        hint: `pick the whole card (/dev/${parent})`,
+      },
+    ];
+  }
+  return linuxReasons(real, await blockUsers(real), context);
+}
+
+/** The disk a partition device belongs to, found by its device number (any node name works). */
+async function partitionParent(device: string): Promise<string | undefined> {
+  const st = await stat(device).catch(() => undefined);
+  if (!st?.isBlockDevice()) return undefined;
+  const sys = await realpath(`/sys/dev/block/${devNumber(st.rdev)}`).catch(() => undefined);
+  if (!sys) return undefined;
+  const isPartition = await readFile(`${sys}/partition`, 'utf8').then(
+    () => true,
+    () => false,
+  );
+  return isPartition ? basename(dirname(sys)) : undefined;
 }
 
 /** The refusal as the error a job ends with. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
+import type { TargetContext } from '../cards/target-guards.js';
 import { readUsedCardToFile, writeImageToCard } from '../cards/raw-disk.js';
 import { discard, scratchDir } from './common.js';
 import type { Env } from './env.js';
@@ -66,6 +67,7 @@ export async function stageCard(env: Env, card: CardIdentity, ctx: JobContext): 
 export async function restoreTarget(
   env: Env,
   card: CardIdentity,
+  guard: TargetContext = {},
 ): Promise<{
   path: string;
   finish(ctx: JobContext): Promise<{ writtenBytes: number }>;
@@ -80,7 +82,7 @@ export async function restoreTarget(
   return {
     path,
     finish: async (ctx) => {
-      const r = await writeImageToCard(path, card, ctx, { verify: true, mapped: true });
+      const r = await writeImageToCard(path, card, ctx, { verify: true, mapped: true, guard });
       return { writtenBytes: r.mappedBytes ?? r.bytes };
     },
     release: () => discard(dir),

@@ -13,7 +13,7 @@
  * the library or the image is refused, a mounted card is unmounted first, and a written card is
  * ejected.
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { AtlasError, toAtlasError, type SerializedError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
@@ -132,9 +132,9 @@ async function flashLocked(env: Env, params: FlashParams, ctx: JobContext): Prom
       const allow = params.allowUnusual;
       const guard: TargetContext = {
         places: [
-          { what: 'the library', path: env.library },
-          { what: 'the source image', path: params.image },
-          ...(params.places ?? []),
+          { what: 'the library', path: resolve(env.library) },
+          { what: 'the source image', path: source.path },
+          ...(params.places ?? []).map((pl) => ({ ...pl, path: resolve(pl.path) })),
         ],
         unusualConfirmed: allow === true || (Array.isArray(allow) && allow.includes(path)),
         ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),

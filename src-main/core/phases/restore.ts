@@ -5,12 +5,18 @@
  * zeroed; through the VM (a Mac) the host writes the result with the write pipeline, table last.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../cards/raw-disk.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
-import { ejectTarget, prepareTarget, type EjectResult, type ProtectedPlace } from '../cards/target-guards.js';
+import {
+  ejectTarget,
+  prepareTarget,
+  type EjectResult,
+  type ProtectedPlace,
+  type TargetContext,
+} from '../cards/target-guards.js';
 import { CLONE_SET_FILES } from '../library/library.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
@@ -86,15 +92,18 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
   await assertWritableCard(card, needed);
-  if (card.kind === 'device') {
-    await prepareTarget(card.path, {
-      places: [{ what: 'the library', path: env.library }, ...(params.places ?? [])],
-      unusualConfirmed: params.allowUnusual === true,
-      ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
-      signal: ctx.signal,
-    });
-  }
+  // The card is the one picked before anything on it is touched (even unmounted).
   await recheckCard(card);
+  const guard: TargetContext = {
+    places: [{ what: 'the library', path: resolve(env.library) }, ...(params.places ?? [])].map((pl) => ({
+      ...pl,
+      path: resolve(pl.path),
+    })),
+    unusualConfirmed: params.allowUnusual === true,
+    ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
+    signal: ctx.signal,
+  };
+  if (card.kind === 'device') await prepareTarget(card.path, guard);
   const done = async (r: RestoreResult): Promise<RestoreResult> => {
     if (card.kind !== 'device' || params.eject === false) return r;
     const eject = await ejectTarget(card.path, { signal: ctx.signal });
@@ -105,7 +114,7 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   const b = env.builder;
   if (!builderReachesCard(env, card)) {
     // The VM restores into a card-sized sparse image; the host then writes its used blocks.
-    const target = await restoreTarget(env, card);
+    const target = await restoreTarget(env, card, guard);
     try {
       const out = await b.runScript(
         'restore_golden.sh',

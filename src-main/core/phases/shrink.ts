@@ -16,7 +16,7 @@ import { readUsedCardToFile, identifyRawCard } from '../cards/raw-disk.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
-import { discard, ensureFreeSpace, publish, refuseExisting, sha256File, toolVersions } from './common.js';
+import { discard, ensureFreeSpace, exists, publish, refuseExisting, sha256File, toolVersions } from './common.js';
 import { verify, type VerifyReport } from './verify.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
@@ -76,6 +76,7 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
   await ensureFreeSpace(outDir, Math.min(card.bytes, 64 * 1024 * 1024), 'the clone image');
   await discard(partial);
   await discard(bmapPartial);
+  const manifestPath = manifestPathFor(final, 'clone-image');
   try {
     // The card is read once, used blocks only (free space stays a hole); the checklist and the
     // shrink both work on that copy.
@@ -145,7 +146,6 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
         `block map: ${bmap.bmap.mappedBlocksCount} of ${bmap.bmap.blocksCount} blocks mapped`,
       ],
     });
-    const manifestPath = manifestPathFor(final, 'clone-image');
     await writeManifest(manifestPath, manifest);
     await publish(bmapPartial, bmapFinal);
     await publish(partial, final);
@@ -166,6 +166,11 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
   } catch (e) {
     await discard(partial);
     await discard(bmapPartial);
+    // Published before the image (which this job found missing): without it they describe nothing.
+    if (!(await exists(final))) {
+      await discard(manifestPath);
+      await discard(bmapFinal);
+    }
     throw e;
   }
 }

@@ -8,7 +8,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError } from '../errors.js';
-import { assertWritableCard, type CardIdentity } from '../cards/card.js';
+import { assertWritableCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { blocking, checkTarget, prepareTarget, refusal, type TargetContext } from '../cards/target-guards.js';
 import type { WriteSource } from './open-source.js';
 import type { WriteTarget } from './write-target.js';
@@ -55,6 +55,8 @@ export async function beforeWrite(
   }
   if (target.kind !== 'helper') await assertWritableCard(card, neededBytes(source));
   if (card.kind !== 'device') return;
+  // The disk at this path is still the card that was picked, before anything on it is unmounted.
+  await recheckCard(card);
   if (opts.unmount !== false) {
     await prepareTarget(card.path, guard);
     return;
