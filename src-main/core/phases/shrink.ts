@@ -16,7 +16,15 @@ import { readUsedCardToFile, identifyRawCard } from '../cards/raw-disk.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
-import { discard, ensureFreeSpace, exists, publish, refuseExisting, sha256File, toolVersions } from './common.js';
+import {
+  discard,
+  ensureFreeSpace,
+  exists,
+  publish,
+  refuseExisting,
+  sha256File,
+  toolVersions,
+} from './common.js';
 import { verify, type VerifyReport } from './verify.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
