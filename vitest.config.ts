@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.{ts,tsx}'],
+    // The real builder VM boots a QEMU guest (3-8 min on 2 cores): npm run test:vm.
+    exclude: ['**/node_modules/**', 'test/integration/lima-real-vm.test.ts'],
     setupFiles: ['test/setup-scratch.ts'],
     // Generous: a busy 2-core CI machine runs real disk tools on card images.
     testTimeout: 600_000,

@@ -6,6 +6,7 @@
 // independent tools as the other tests, on this host.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -45,6 +46,8 @@ import { runDoctor } from '../../src-main/core/lima/doctor.js';
 const FRONT = join(ROOT, 'test', 'vm', 'bin');
 const VM = 'atlas-build';
 const GUEST_WORK = '/mnt/atlas-work';
+/** The uid of the guest's default user (test/vm/bin/limactl: a Mac's first user). */
+const GUEST_UID = 501;
 const SECRET = 'Real-VM-Secr3t-pw';
 const ENV_KEYS = ['PATH', 'LIMA_HOME', 'ATLAS_LIMACTL', 'ATLAS_TESTVM_OWNER_PID'] as const;
 const MiB = 1024 * 1024;
@@ -122,6 +125,10 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     execFileSync('npm', ['run', '--silent', 'build:helper'], { cwd: ROOT });
     dir = scratch('real-vm');
     shared = join(dir, 'atlas-build');
+    // As on a Mac, the work folder (owner-only, 0700) belongs to the user whose uid the guest's
+    // default user has: Lima gives the guest user the host user's uid.
+    mkdirSync(shared, { mode: 0o700 });
+    chownSync(shared, GUEST_UID, GUEST_UID);
     const home = join(dir, 'home');
     mkdirSync(home);
     limaHome = mkdtempSync('/tmp/alh-vm-');

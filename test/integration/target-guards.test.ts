@@ -184,12 +184,13 @@ describe('target guards on loop cards', () => {
 
   it('refuses a partition of a disk, under whatever name its node has, and writes nothing', async () => {
     const backing = copyFixture(fixture('base'), dir, 'partitioned.img');
-    const dev = execFileSync('losetup', ['--find', '--show', '--partscan', backing], {
-      encoding: 'utf8',
-    }).trim();
+    const dev = attachAsDevice(backing);
     cleanups.push(() => detach(dev));
+    // The kernel lists the card's partitions in sysfs (no /dev node appears for them here).
+    execFileSync('partx', ['-a', dev]);
+    cleanups.push(() => execFileSync('partx', ['-d', dev]));
     const name = dev.replace('/dev/', '');
-    // The kernel lists the partitions in sysfs; make a node for partition 2 under another name.
+    // A node for partition 2, under another name.
     const [major, minor] = execFileSync('cat', [`/sys/class/block/${name}p2/dev`], { encoding: 'utf8' })
       .trim()
       .split(':');

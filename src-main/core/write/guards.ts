@@ -53,16 +53,17 @@ export async function beforeWrite(
       'copy the image elsewhere first',
     );
   }
-  if (target.kind !== 'helper') await assertWritableCard(card, neededBytes(source));
-  if (card.kind !== 'device') return;
-  // The disk at this path is still the card that was picked, before anything on it is unmounted.
-  await recheckCard(card);
-  if (opts.unmount !== false) {
-    await prepareTarget(card.path, guard);
-    return;
+  if (card.kind === 'device') {
+    // The disk at this path is still the card that was picked, before anything on it is touched;
+    // then what refuses it outright (a partition, the system, a protected place, a disk in use).
+    await recheckCard(card);
+    const reasons = await checkTarget(card.path, guard);
+    // Told not to unmount: a mounted card is refused like any other disk in use.
+    const release = opts.unmount === false ? reasons.find((r) => r.severity === 'release') : undefined;
+    const stop = blocking(reasons, guard) ?? release;
+    if (stop) throw refusal(card.path, stop, guard);
   }
-  // Told not to unmount: a mounted card is refused like any other disk in use.
-  const reasons = await checkTarget(card.path, guard);
-  const stop = blocking(reasons, guard) ?? reasons.find((r) => r.severity === 'release');
-  if (stop) throw refusal(card.path, stop, guard);
+  if (target.kind !== 'helper') await assertWritableCard(card, neededBytes(source));
+  // Mounted partitions are unmounted last; the write does not start if one stays mounted.
+  if (card.kind === 'device' && opts.unmount !== false) await prepareTarget(card.path, guard);
 }
