@@ -132,7 +132,7 @@ async function flashLocked(env: Env, params: FlashParams, ctx: JobContext): Prom
       const allow = params.allowUnusual;
       const guard: TargetContext = {
         places: [
-          { what: 'the library', path: resolve(env.library) },
+          ...(env.library ? [{ what: 'the library', path: resolve(env.library) }] : []),
           { what: 'the source image', path: source.path },
           ...(params.places ?? []).map((pl) => ({ ...pl, path: resolve(pl.path) })),
         ],

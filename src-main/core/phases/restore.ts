@@ -95,7 +95,10 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   // The card is the one picked before anything on it is touched (even unmounted).
   await recheckCard(card);
   const guard: TargetContext = {
-    places: [{ what: 'the library', path: resolve(env.library) }, ...(params.places ?? [])].map((pl) => ({
+    places: [
+      ...(env.library ? [{ what: 'the library', path: env.library }] : []),
+      ...(params.places ?? []),
+    ].map((pl) => ({
       ...pl,
       path: resolve(pl.path),
     })),
