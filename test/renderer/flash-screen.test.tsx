@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { describe, expect, it } from 'vitest';
 import { FlashScreen } from '../../src-renderer/components/flash-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { CardCandidate, CardRef } from '../../src-main/ipc/contract';
+import type { CardCandidate, CardFlashResultDto, CardRef } from '../../src-main/ipc/contract';
 import { EMPTY_LIBRARY, installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 
@@ -91,7 +91,8 @@ describe('FlashScreen', () => {
     ]);
   });
 
-  it('reports each card: verified, or why it failed', async () => {
+  /** Flashes GOLDEN to `big`, then the job ends with these per-card results. */
+  async function flashAndFinish(cards: CardFlashResultDto[]): Promise<void> {
     const fake = setup();
     await act(async () => useStore.getState().setFlashImage(GOLDEN));
     await act(async () => useStore.getState().toggleFlashTarget(candidate(big)));
@@ -108,23 +109,23 @@ describe('FlashScreen', () => {
             imageBytes: 2.1e9,
             mode: 'used-blocks',
             mappedBytes: 9e8,
-            cards: [
-              { card: '/dev/disk4', ok: true, writtenBytes: 9e8, verified: true },
-              {
-                card: '/dev/disk6',
-                ok: false,
-                error: {
-                  code: 'verify-failed',
-                  message: 'read-back differs',
-                  hint: 'the card may be failing',
-                },
-              },
-            ],
-            failed: 1,
+            cards,
+            failed: cards.filter((c) => !c.ok).length,
           },
         },
       }),
     );
+  }
+
+  it('reports each card: verified, or why it failed', async () => {
+    await flashAndFinish([
+      { card: '/dev/disk4', ok: true, writtenBytes: 9e8, verified: true },
+      {
+        card: '/dev/disk6',
+        ok: false,
+        error: { code: 'verify-failed', message: 'read-back differs', hint: 'the card may be failing' },
+      },
+    ]);
     const list = screen.getByRole('list', { name: 'Flashed cards' });
     expect(list.textContent).toContain('/dev/disk4Written and verified');
     expect(list.textContent).toContain('read-back differs — the card may be failing');
@@ -165,36 +166,15 @@ describe('FlashScreen', () => {
   });
 
   it('says whether each flashed card was ejected', async () => {
-    const fake = setup();
-    await act(async () => useStore.getState().setFlashImage(GOLDEN));
-    await act(async () => useStore.getState().toggleFlashTarget(candidate(big)));
-    await act(async () => useStore.getState().startFlash());
-    act(() =>
-      fake.job({
-        type: 'done',
-        jobId: 'job-flash',
-        endedAt: new Date().toISOString(),
-        outcome: {
-          kind: 'flash',
-          result: {
-            image: GOLDEN,
-            imageBytes: 2.1e9,
-            mode: 'used-blocks',
-            mappedBytes: 9e8,
-            cards: [
-              {
-                card: '/dev/disk4',
-                ok: true,
-                writtenBytes: 9e8,
-                verified: true,
-                eject: { ejected: true, message: 'Disk /dev/disk4 ejected' },
-              },
-            ],
-            failed: 0,
-          },
-        },
-      }),
-    );
+    await flashAndFinish([
+      {
+        card: '/dev/disk4',
+        ok: true,
+        writtenBytes: 9e8,
+        verified: true,
+        eject: { ejected: true, message: 'Disk /dev/disk4 ejected' },
+      },
+    ]);
     const list = screen.getByRole('list', { name: 'Flashed cards' });
     expect(list.textContent).toContain('Ejected: you can remove it.');
   });
