@@ -1,17 +1,45 @@
+/**
+ * Three lanes that run side by side, each one file at a time:
+ *   disk  integration and end-to-end tests: real disk tools on loop devices and card images;
+ *   unit  unit and component tests (some build small fixtures, none hold a loop device for long);
+ *   vm    the Mac path against a real builder VM (test/vm: a Debian guest in QEMU), which mostly
+ *         waits on the guest.
+ * `vitest run --project NAME` runs one lane (npm run test:vm is the vm lane).
+ */
 import { defineConfig } from 'vitest/config';
+
+const REAL_VM = 'test/integration/lima-real-vm.test.ts';
+
+const shared = {
+  setupFiles: ['test/setup-scratch.ts'],
+  // Generous: a busy 2-core CI machine runs real disk tools on card images.
+  testTimeout: 600_000,
+  hookTimeout: 900_000,
+  // Within a lane, files share loop devices and the fixture cache: one file at a time.
+  fileParallelism: false,
+};
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.{ts,tsx}'],
-    // The real builder VM boots a QEMU guest (3-8 min on 2 cores): npm run test:vm.
-    exclude: ['**/node_modules/**', 'test/integration/lima-real-vm.test.ts'],
-    setupFiles: ['test/setup-scratch.ts'],
-    // Generous: a busy 2-core CI machine runs real disk tools on card images.
-    testTimeout: 600_000,
-    hookTimeout: 900_000,
-    // Integration tests share loop devices and the fixture cache: run files one at a time.
-    fileParallelism: false,
     reporters: ['default', 'json'],
     outputFile: { json: 'test-output/vitest.json' },
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'disk',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          exclude: ['**/node_modules/**', REAL_VM],
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/renderer/**/*.test.{ts,tsx}'],
+        },
+      },
+      { test: { ...shared, name: 'vm', include: [REAL_VM] } },
+    ],
   },
 });

@@ -125,7 +125,9 @@ describe('property lists', () => {
     expect(() => parsePlist('<plist version="1.0"><dict><key>A</key><string>x</string>')).toThrow(
       /unreadable property list/,
     );
-    expect(() => parsePlist('<plist><dict><string>no key</string></dict></plist>')).toThrow(/expected <key>/);
+    expect(() => parsePlist('<plist><dict><string>no key</string></dict></plist>')).toThrow(
+      /unreadable property list \(Missing key/,
+    );
   });
 });
 

@@ -4,6 +4,7 @@
  * `blockdev --flushbufs` (a reader has nothing to eject; the card is safe to pull once flushed).
  * Callers name the card once and never branch on the platform.
  */
+import { parse as parsePlistXml, type PlistValue as ParsedPlist } from 'plist';
 import { AtlasError } from '../errors.js';
 import { runTool } from '../tools/run-tool.js';
 import { mountsOf } from './card.js';
@@ -53,107 +54,34 @@ const DISKUTIL = '/usr/sbin/diskutil';
 
 export type PlistValue = string | number | boolean | PlistValue[] | { [key: string]: PlistValue };
 
-type Token =
-  | { kind: 'open'; name: string; empty: boolean }
-  | { kind: 'close'; name: string }
-  | { kind: 'text'; text: string };
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-function decodeText(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_, e: string) =>
-    e.startsWith('#x')
-      ? String.fromCodePoint(parseInt(e.slice(2), 16))
-      : e.startsWith('#')
-        ? String.fromCodePoint(Number(e.slice(1)))
-        : (ENTITIES[e] ?? ''),
-  );
-}
-
-function tokenize(xml: string): Token[] {
-  const tokens: Token[] = [];
-  const re = /<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<![^>]*>|<(\/?)([A-Za-z]+)[^>]*?(\/?)>|([^<]+)/g;
-  for (const m of xml.matchAll(re)) {
-    if (m[4] !== undefined) tokens.push({ kind: 'text', text: decodeText(m[4]) });
-    else if (m[2] === undefined) continue;
-    else if (m[1] === '/') tokens.push({ kind: 'close', name: m[2] });
-    else tokens.push({ kind: 'open', name: m[2], empty: m[3] === '/' });
+/** The package's values in the shapes the parser below reads: data as base64, dates as ISO text. */
+function plain(v: ParsedPlist): PlistValue | undefined {
+  if (v === null) return undefined;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(plain).filter((x): x is PlistValue => x !== undefined);
+  if (typeof v === 'object') {
+    const out: { [key: string]: PlistValue } = {};
+    for (const [k, x] of Object.entries(v)) {
+      const p = plain(x);
+      if (p !== undefined) out[k] = p;
+    }
+    return out;
   }
-  return tokens;
+  return v;
 }
 
-/** Parses an XML property list (the output of `diskutil … -plist`). */
+/** Parses an XML property list (the output of `diskutil … -plist`) with the `plist` package. */
 export function parsePlist(xml: string): PlistValue {
-  const tokens = tokenize(xml);
-  let i = 0;
-  const bad = (what: string) =>
-    new AtlasError('tool-failed', `diskutil printed an unreadable property list (${what})`);
-  const skipSpace = (): Token | undefined => {
-    while (tokens[i]?.kind === 'text' && (tokens[i] as { text: string }).text.trim() === '') i++;
-    return tokens[i];
-  };
-  const next = (): Token | undefined => {
-    skipSpace();
-    return tokens[i++];
-  };
-  const close = (name: string) => {
-    const t = next();
-    if (t?.kind !== 'close' || t.name !== name) throw bad(`expected </${name}>`);
-  };
-  const text = (name: string): string => {
-    const t = tokens[i];
-    if (t?.kind === 'text') {
-      i++;
-      close(name);
-      return t.text;
-    }
-    close(name);
-    return '';
-  };
-  const value = (): PlistValue => {
-    const t = next();
-    if (t?.kind !== 'open') throw bad('expected a value');
-    if (t.name === 'true' || t.name === 'false') {
-      if (!t.empty) close(t.name);
-      return t.name === 'true';
-    }
-    if (t.empty) return t.name === 'array' ? [] : t.name === 'dict' ? {} : '';
-    switch (t.name) {
-      case 'string':
-      case 'date':
-        return text(t.name);
-      case 'data':
-        return text(t.name).replace(/\s+/g, '');
-      case 'integer':
-      case 'real':
-        return Number(text(t.name).trim());
-      case 'array': {
-        const out: PlistValue[] = [];
-        for (let t2 = skipSpace(); !(t2?.kind === 'close' && t2.name === 'array'); t2 = skipSpace()) {
-          if (t2 === undefined) throw bad('unterminated <array>');
-          out.push(value());
-        }
-        i++;
-        return out;
-      }
-      case 'dict': {
-        const out: { [key: string]: PlistValue } = {};
-        for (;;) {
-          const k = next();
-          if (k?.kind === 'close' && k.name === 'dict') return out;
-          if (k?.kind !== 'open' || k.name !== 'key') throw bad('expected <key>');
-          const key = k.empty ? '' : text('key');
-          out[key] = value();
-        }
-      }
-      default:
-        throw bad(`unknown element <${t.name}>`);
-    }
-  };
-  const root = next();
-  if (root?.kind !== 'open' || root.name !== 'plist') throw bad('no <plist>');
-  const v = value();
-  close('plist');
+  let parsed: ParsedPlist;
+  try {
+    parsed = parsePlistXml(xml);
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new AtlasError('tool-failed', `diskutil printed an unreadable property list (${why})`);
+  }
+  const v = plain(parsed);
+  if (v === undefined) throw new AtlasError('tool-failed', 'diskutil printed an empty property list');
   return v;
 }
 
