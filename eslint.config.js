@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import layers from './scripts/eslint-layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test-output/**', 'release/**'] },
@@ -22,6 +23,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['src-main/**/*.ts', 'src-renderer/**/*.{ts,tsx}', 'bench/**/*.ts'],
+    plugins: { atlas: layers },
+    rules: { 'atlas/layers': 'error' },
   },
   {
     // Tests read the CLI's JSON results without declaring every shape.

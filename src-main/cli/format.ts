@@ -1,14 +1,8 @@
 /** Human-readable sizes, speeds and durations for the CLI. */
+import { formatBytes } from '../common/format-bytes.js';
+
 export function bytes(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  return formatBytes(n);
 }
 
 export function duration(seconds: number | undefined): string {

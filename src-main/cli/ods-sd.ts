@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { AtlasError, toAtlasError } from '../core/errors.js';
 import { startJob } from '../core/jobs/job.js';
 import { DEFAULT_LIBRARY } from '../core/library/library.js';
-import { selectBuilder } from '../core/builder/select-builder.js';
+import { selectBuilder } from '../core/lima/select-builder.js';
 import { COMMANDS } from './commands.js';
 import { progressPrinter } from './progress-printer.js';
 import { runVmCommand, VM_USAGE } from './vm-command.js';

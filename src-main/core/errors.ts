@@ -3,42 +3,12 @@
  * should do next (hint); `code` is stable for programs, `exitCode` follows the CLI contract
  * (2: the input was wrong, 1: anything else).
  */
-export type ErrorCode =
-  | 'usage'
-  | 'bad-input'
-  | 'not-found'
-  | 'exists'
-  | 'too-small'
-  | 'unsupported'
-  | 'wrong-phase'
-  | 'unsafe-target'
-  | 'busy'
-  | 'card-changed'
-  | 'no-space'
-  | 'permission'
-  | 'missing-tool'
-  | 'verify-failed'
-  | 'checklist-failed'
-  | 'cancelled'
-  | 'tool-failed';
+import { ERROR_CODES, type ErrorCode, type SerializedError } from '../common/error-codes.js';
+const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set(
+  (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c].input),
+);
 
-const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
-  'usage',
-  'bad-input',
-  'not-found',
-  'exists',
-  'too-small',
-  'unsupported',
-  'wrong-phase',
-  'unsafe-target',
-  'busy',
-]);
-
-export interface SerializedError {
-  code: ErrorCode;
-  message: string;
-  hint?: string;
-}
+export { ERROR_CODES, type ErrorCode, type SerializedError };
 
 export class AtlasError extends Error {
   readonly code: ErrorCode;

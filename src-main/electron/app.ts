@@ -18,7 +18,7 @@ import {
 } from 'electron';
 import { toAtlasError } from '../core/errors.js';
 import { DEFAULT_LIBRARY } from '../core/library/library.js';
-import { selectBuilder } from '../core/builder/select-builder.js';
+import { selectBuilder } from '../core/lima/select-builder.js';
 import type { Builder } from '../core/builder/builder.js';
 import { createBackend, type Backend } from '../ipc/backend.js';
 import { limaVm, type VmBackend } from '../ipc/handlers-vm-cards.js';

@@ -9,11 +9,12 @@ import { AtlasError } from '../core/errors.js';
 import type { LibraryEntry } from '../core/library/library.js';
 import { manifestPathFor } from '../core/library/manifest.js';
 import type { DeleteTicket } from './contract.js';
+import { formatBytes } from '../common/format-bytes.js';
 
 const TTL_MS = 120_000;
 
 function gb(bytes: number): string {
-  return `${(bytes / 1e9).toFixed(2)} GB`;
+  return formatBytes(bytes, { unit: 'GB', digits: 2 });
 }
 
 export class DeleteTickets {

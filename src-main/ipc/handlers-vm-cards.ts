@@ -7,7 +7,7 @@
  * The card list comes from core/cards/drive-list.ts: every disk with the host layer's reasons
  * when it must not be written, identified the way the phases identify a card.
  */
-import { identifyRawCard } from '../core/cards/raw-disk.js';
+import { identifyRawCard } from '../core/card-io/raw-disk.js';
 import { homedir } from 'node:os';
 import { AtlasError } from '../core/errors.js';
 import { startJob } from '../core/jobs/job.js';
@@ -31,6 +31,7 @@ import type { VmJobs } from './job-specs.js';
 import { reasonOf, toRef } from './cards.js';
 import type { ProtectedPlace } from '../core/cards/target-guards.js';
 import type { ShellCommand, TerminalSessions } from './terminal-sessions.js';
+import { formatBytes } from '../common/format-bytes.js';
 
 export interface VmBackend extends VmJobs {
   status(): Promise<VmStatusDto>;
@@ -96,7 +97,7 @@ export async function toCardCandidate(d: DriveCandidate): Promise<CardCandidate>
   const details = [d.model, d.serial].filter(Boolean).join(' ');
   return {
     ref,
-    description: `${d.device} ${details || d.description} (${(d.size / 1e9).toFixed(1)} GB)`,
+    description: `${d.device} ${details || d.description} (${formatBytes(d.size, { unit: 'GB' })})`,
     removable: d.removable,
     readOnly: d.readOnly,
     usable: reasons.length === 0,

@@ -50,7 +50,14 @@ import { isAbsolute } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { AtlasError, CancelledError, toAtlasError, type ErrorCode } from '../core/errors.js';
+import { AtlasError, CancelledError, toAtlasError } from '../core/errors.js';
+import {
+  EXIT,
+  type Expect,
+  type HelperEvent,
+  type HelperRequest,
+  type Phase,
+} from '../common/raw-disk-protocol.js';
 import type { JobContext } from '../core/jobs/job.js';
 import { assertWritableCard, identifyCard } from '../core/cards/card.js';
 import {
@@ -77,47 +84,13 @@ import {
   type WritePlan,
 } from '../core/write/write-plan.js';
 
-export interface Expect {
-  bytes: number;
-  serial?: string;
-  model?: string;
-  /** The medium in the reader (core/cards/medium.ts). */
-  medium?: string;
-  /** The partition table's id when the card was picked; not compared when it could not be read. */
-  table?: string;
-}
-export type HelperRequest =
-  | { op: 'read'; device: string; expect: Expect; dest: string; length?: number; used?: boolean }
-  | {
-      op: 'write';
-      device: string;
-      expect: Expect;
-      source: string;
-      verify: boolean;
-      invalidate?: Array<[number, number]>;
-      ranges?: Array<[number, number] | [number, number, string]>;
-      checksumType?: ChecksumType;
-      minBytes?: number;
-      /** Folders and files whose disks must not be written (the library, the staging folder…). */
-      places?: ProtectedPlace[];
-      /** The user confirmed an unusual disk (larger than an SD card, or internal). */
-      unusual?: boolean;
-    }
-  | { op: 'cancel' };
-export type Phase = 'read' | 'write' | 'verify';
-export type HelperEvent =
-  | { event: 'progress'; phase: Phase; done: number; total: number }
-  | {
-      event: 'done';
-      bytes: number;
-      sha256: string;
-      verified: boolean;
-      mappedBytes?: number;
-      fallbacks?: string[];
-    }
-  | { event: 'error'; code: ErrorCode; message: string; hint?: string };
-
-export const EXIT = { done: 0, failed: 1, refused: 2, cancelled: 3 } as const;
+export {
+  EXIT,
+  type Expect,
+  type HelperEvent,
+  type HelperRequest,
+  type Phase,
+} from '../common/raw-disk-protocol.js';
 
 // --- request validation -----------------------------------------------------------------------------
 

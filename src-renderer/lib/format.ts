@@ -1,15 +1,8 @@
 /** How sizes, speeds, durations and dates are written in the app. */
+import { formatBytes } from '../../src-main/common/format-bytes';
 
 export function bytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '—';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+  return formatBytes(n);
 }
 
 export function speed(bytesPerSecond: number): string {

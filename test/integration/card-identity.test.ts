@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, scratch } from '../helpers/fixtures.js';
 import { attachAsDevice, detach, loopDevicesFor, makeFile } from '../helpers/disk-tools.js';
 import { recheckCard, type CardIdentity } from '../../src-main/core/cards/card.js';
-import { HELPER_PATH, identifyRawCard } from '../../src-main/core/cards/raw-disk.js';
+import { HELPER_PATH, identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
 import { tableIdOf } from '../../src-main/core/cards/medium.js';
 import { pickedCard, toRef } from '../../src-main/ipc/cards.js';
 

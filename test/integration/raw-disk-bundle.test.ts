@@ -24,7 +24,7 @@ import { ROOT, scratch } from '../helpers/fixtures.js';
 import { attachAsDevice, loopDevicesFor, makeFile, sha256 } from '../helpers/disk-tools.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import type { JobContext } from '../../src-main/core/jobs/job.js';
-import type * as RawDisk from '../../src-main/core/cards/raw-disk.js';
+import type * as RawDisk from '../../src-main/core/card-io/raw-disk.js';
 
 const MiB = 1024 * 1024;
 const BUNDLE = join(ROOT, 'dist', 'privileged', 'raw-disk-helper.mjs');
@@ -148,7 +148,7 @@ describe('the bundled raw-disk helper, as the packaged app runs it', () => {
     let raw: typeof RawDisk;
     let jobs: typeof import('../../src-main/core/jobs/job.js');
     try {
-      raw = await import('../../src-main/core/cards/raw-disk.js');
+      raw = await import('../../src-main/core/card-io/raw-disk.js');
       jobs = await import('../../src-main/core/jobs/job.js');
     } finally {
       // sudo and pkexec start the helper with a reset environment: it must not need the variable.

@@ -34,7 +34,7 @@ import {
   writeImageToCard,
   type HelperLauncher,
   type RawDiskOptions,
-} from '../../src-main/core/cards/raw-disk.js';
+} from '../../src-main/core/card-io/raw-disk.js';
 import { eject, info, unmountDisk } from '../../src-main/core/cards/diskutil.js';
 import { linuxMedium } from '../../src-main/core/cards/medium.js';
 

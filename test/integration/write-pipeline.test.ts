@@ -22,7 +22,7 @@ import { startJob, type JobEvent } from '../../src-main/core/jobs/job.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import { flash } from '../../src-main/core/phases/flash.js';
 import type { Env } from '../../src-main/core/phases/env.js';
-import { identifyRawCard, writeImageToCard } from '../../src-main/core/cards/raw-disk.js';
+import { identifyRawCard, writeImageToCard } from '../../src-main/core/card-io/raw-disk.js';
 import { writeBmapFile } from '../../src-main/core/rawio/bmap.js';
 
 const MiB = 1024 * 1024;

@@ -2,28 +2,12 @@
  * Turns a running builder script's output into job progress and a typed outcome. Shared by the
  * local and the Lima builder: both hand it the command that starts the script.
  */
+import { errorCodeOfScript } from '../../common/error-codes.js';
 import { AtlasError, type ErrorCode } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { runTool } from '../tools/run-tool.js';
 import type { ScriptOutcome } from './builder.js';
 import { parsePartcloneProgress, parseScriptLine, type ScriptEvent } from './script-events.js';
-
-const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'usage',
-  'bad-input',
-  'not-found',
-  'exists',
-  'too-small',
-  'unsupported',
-  'wrong-phase',
-  'permission',
-  'missing-tool',
-]);
-
-const SCRIPT_CODE_MAP: Record<string, ErrorCode> = {
-  'system-disk': 'unsafe-target',
-  busy: 'unsafe-target',
-};
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
   'missing-tool': 'install the missing tools (on a Mac: ods-sd vm doctor)',
@@ -82,8 +66,7 @@ export async function runScriptProcess(
   });
   if (r.exitCode !== 0) {
     if (fail) {
-      const code: ErrorCode =
-        SCRIPT_CODE_MAP[fail.code] ?? (KNOWN_CODES.has(fail.code) ? (fail.code as ErrorCode) : 'tool-failed');
+      const code: ErrorCode = errorCodeOfScript(fail.code);
       throw new AtlasError(code, fail.message, HINTS[code]);
     }
     const tail = log.slice(-6).join('\n');

@@ -9,6 +9,7 @@ import { AtlasError } from '../errors.js';
 import { validatePathArg } from '../validate.js';
 import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
 import { linuxMedium, macMedium, tableId } from './medium.js';
+import { formatBytes } from '../../common/format-bytes.js';
 
 export interface CardIdentity {
   path: string;
@@ -192,8 +193,8 @@ export async function recheckCard(
 }
 
 export function describeCard(card: CardIdentity): string {
-  const gb = (card.bytes / 1e9).toFixed(1);
+  const gb = formatBytes(card.bytes, { unit: 'GB' });
   return card.kind === 'file'
-    ? `image file ${card.path} (${gb} GB)`
-    : `${card.path} ${[card.model, card.serial].filter(Boolean).join(' ')} (${gb} GB)`.replace(/\s+/g, ' ');
+    ? `image file ${card.path} (${gb})`
+    : `${card.path} ${[card.model, card.serial].filter(Boolean).join(' ')} (${gb})`.replace(/\s+/g, ' ');
 }

@@ -17,6 +17,7 @@ import { identifyCard } from './card.js';
 import { cardMedium } from './medium.js';
 import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
 import { checkTarget, unusualDisk, type ProtectedPlace, type TargetReason } from './target-guards.js';
+import { formatBytes } from '../../common/format-bytes.js';
 
 export interface DriveCandidate {
   /** `/dev/sdc`, `/dev/disk4`. */
@@ -91,7 +92,7 @@ export async function loadDrivelist(): Promise<Drive[]> {
   return list();
 }
 
-const GB = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+const GB = (n: number) => formatBytes(n, { unit: 'GB' });
 
 /** `/dev/disk4` → `/dev/rdisk4` on macOS; any other device is its own raw node. */
 export function rawDeviceOf(device: string, platform: NodeJS.Platform): string {

@@ -24,7 +24,7 @@ import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { runTool, runToolChecked } from '../tools/run-tool.js';
-import type { Expect, HelperEvent, HelperRequest, Phase } from '../../privileged/raw-disk-helper.js';
+import type { Expect, HelperEvent, HelperRequest, Phase } from '../../common/raw-disk-protocol.js';
 import type { CardIdentity } from './card.js';
 import { unmountDisk, type DiskutilOptions } from './diskutil.js';
 

@@ -27,6 +27,8 @@ import {
   unmountDisk,
   type DiskutilOptions,
 } from './diskutil.js';
+import { formatBytes } from '../../common/format-bytes.js';
+import type { ProtectedPlace } from '../../common/raw-disk-protocol.js';
 
 /** SD cards for this project are 8–256 GB: anything above 256 GiB (274.9 GB) is not one. */
 export const LARGE_DISK_BYTES = 256 * 2 ** 30;
@@ -35,11 +37,7 @@ export const LARGE_DISK_BYTES = 256 * 2 ** 30;
 export const SYSTEM_MOUNTS = ['/', '/boot', '/boot/efi', '/boot/firmware', '/usr', '/var', '/home'];
 
 /** A folder or file whose disk must never be written. */
-export interface ProtectedPlace {
-  /** What it is, as the user knows it: "the library", "the source image". */
-  what: string;
-  path: string;
-}
+export type { ProtectedPlace };
 
 export interface TargetContext {
   /** The library, the staging folder, the archive, the source image… */
@@ -67,7 +65,7 @@ export interface TargetReason {
 
 export const isRefusal = (r: TargetReason) => r.severity === 'refuse';
 
-const GB = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+const GB = (n: number) => formatBytes(n, { unit: 'GB' });
 
 /** Why a disk of this size (and, on macOS, internal or not) needs its own confirmation. Pure. */
 export function unusualDisk(bytes: number, internal = false): TargetReason | undefined {

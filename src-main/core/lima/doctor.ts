@@ -13,6 +13,7 @@ import { Limactl } from './limactl.js';
 import { LimaBuilder, VM_NAME } from './lima-builder.js';
 import { checkSocketPathLength, HOMEBREW_LIMACTL, limaHome } from './locate.js';
 import { toGuestPath } from './shared-folders.js';
+import { formatBytes } from '../../common/format-bytes.js';
 
 export interface DoctorCheck {
   id: string;
@@ -249,13 +250,13 @@ async function checkDiskSpace(library: string, minFree: number): Promise<DoctorC
   const dir = await nearestExisting(library);
   const s = await statfs(dir);
   const free = s.bavail * s.bsize;
-  const detail = `${(free / 1e9).toFixed(1)} GB free in ${dir}`;
+  const detail = `${formatBytes(free, { unit: 'GB' })} free in ${dir}`;
   return free >= minFree
     ? pass('disk-space', title, detail)
     : fail(
         'disk-space',
         title,
-        `${detail} (${(minFree / 1e9).toFixed(0)} GB recommended: a clone needs room for a card's used data)`,
+        `${detail} (${formatBytes(minFree, { unit: 'GB', digits: 0 })} recommended: a clone needs room for a card's used data)`,
         'free some space, or choose another --library',
       );
 }

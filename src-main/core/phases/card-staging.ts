@@ -9,7 +9,7 @@ import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
 import type { TargetContext } from '../cards/target-guards.js';
-import { readUsedCardToFile, writeImageToCard } from '../cards/raw-disk.js';
+import { readUsedCardToFile, writeImageToCard } from '../card-io/raw-disk.js';
 import { discard, scratchDir } from './common.js';
 import type { Env } from './env.js';
 

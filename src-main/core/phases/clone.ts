@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
-import { identifyRawCard } from '../cards/raw-disk.js';
+import { identifyRawCard } from '../card-io/raw-disk.js';
 import { describeCard } from '../cards/card.js';
 import { cloneSetDirName, parseArtifactName } from '../naming.js';
 import { validateName, validateNotReserved } from '../validate.js';

@@ -6,6 +6,7 @@ import type { JobContext } from '../jobs/job.js';
 import { factFromFields, probesToTsv, type Fact, type Probe } from '../checklist/checklist.js';
 import { hashRange } from '../rawio/block-copy.js';
 import type { Env } from './env.js';
+import { formatBytes } from '../../common/format-bytes.js';
 
 /** A scratch directory inside the library, so the builder (VM) sees it too. */
 export async function scratchDir(env: Env): Promise<string> {
@@ -71,7 +72,7 @@ export async function ensureFreeSpace(dir: string, bytes: number, what: string):
   if (free < bytes) {
     throw new AtlasError(
       'no-space',
-      `not enough free space in ${dir} for ${what}: ${(free / 1e9).toFixed(2)} GB free, ${(bytes / 1e9).toFixed(2)} GB needed`,
+      `not enough free space in ${dir} for ${what}: ${formatBytes(free, { unit: 'GB', digits: 2 })} free, ${formatBytes(bytes, { unit: 'GB', digits: 2 })} needed`,
       'free some space or choose another --out-dir/--library',
     );
   }

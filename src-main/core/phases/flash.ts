@@ -17,7 +17,7 @@ import { basename, resolve } from 'node:path';
 import { AtlasError, toAtlasError, type SerializedError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
-import { identifyRawCard } from '../cards/raw-disk.js';
+import { identifyRawCard } from '../card-io/raw-disk.js';
 import { beforeWrite, neededBytes } from '../write/guards.js';
 import { openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';

@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { identifyRawCard } from '../cards/raw-disk.js';
+import { identifyRawCard } from '../card-io/raw-disk.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import {
   ejectTarget,

@@ -12,7 +12,7 @@ import type { JobContext } from '../jobs/job.js';
 import { describeCard } from '../cards/card.js';
 import { createBmap } from '../rawio/bmap.js';
 import { refuseDamagedFat } from '../rawio/used-blocks/fat-check.js';
-import { readUsedCardToFile, identifyRawCard } from '../cards/raw-disk.js';
+import { readUsedCardToFile, identifyRawCard } from '../card-io/raw-disk.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';

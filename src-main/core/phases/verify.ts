@@ -1,7 +1,7 @@
 /** Phase 2 Verify: the pre-shrink checklist, evaluated offline against the card's root file system. */
 import { join } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
-import { identifyRawCard } from '../cards/raw-disk.js';
+import { identifyRawCard } from '../card-io/raw-disk.js';
 import { evaluate, loadChecklist, probesFor, type CheckResult } from '../checklist/checklist.js';
 import { RESOURCES_DIR } from '../paths.js';
 import { runProbes } from './common.js';

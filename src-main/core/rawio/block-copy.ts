@@ -10,6 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
+import { isZero } from './used-blocks/zero-block.js';
 
 export const BLOCK = 1024 * 1024;
 
@@ -26,14 +27,6 @@ export interface CopyResult {
   bytes: number;
   sha256: string;
   writtenBytes: number;
-}
-
-export function isZero(buf: Buffer): boolean {
-  // Compare 8 bytes at a time; an SD image's free space is mostly zero blocks.
-  const words = Math.floor(buf.length / 8);
-  for (let i = 0; i < words; i++) if (buf.readBigUInt64LE(i * 8) !== 0n) return false;
-  for (let i = words * 8; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
 }
 
 /** Re-chunks any stream into exact BLOCK-sized buffers (the last may be shorter). */

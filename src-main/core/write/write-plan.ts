@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { AtlasError } from '../errors.js';
 import { mergeRanges, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
+import { CHECKSUM_TYPES, type ChecksumType } from '../../common/raw-disk-protocol.js';
 
 export const MiB = 1024 * 1024;
 /** The partition table and boot area: written last, made invalid first. */
@@ -17,8 +18,7 @@ export const BACKUP_GPT_BYTES = 33 * 512;
 export const PARTITION_HEAD_BYTES = 64 * 1024;
 const MAX_RANGES = 1 << 20;
 const MAX_INVALIDATE = 256;
-export const CHECKSUM_TYPES = ['sha256', 'sha1'] as const;
-export type ChecksumType = (typeof CHECKSUM_TYPES)[number];
+export { CHECKSUM_TYPES, type ChecksumType };
 
 /** A range of the image to copy to the same offset on the card, with its block-map checksum. */
 export interface MappedRange extends ByteRange {

@@ -10,7 +10,7 @@
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { identifyCard } from '../../cards/card.js';
-import { isZero } from '../block-copy.js';
+import { isZero } from './zero-block.js';
 import { AtlasError, CancelledError } from '../../errors.js';
 import type { JobContext } from '../../jobs/job.js';
 import { handleReader } from './byte-reader.js';

@@ -10,9 +10,9 @@ import type { JobContext } from '../jobs/job.js';
 import { copyToSparseFile } from '../rawio/block-copy.js';
 import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import { writeImage } from '../write/write-pipeline.js';
-import { identifyCard, identifyMacDisk } from './card.js';
-import type { DiskutilOptions } from './diskutil.js';
-import type { TargetContext } from './target-guards.js';
+import { identifyCard, identifyMacDisk } from '../cards/card.js';
+import type { DiskutilOptions } from '../cards/diskutil.js';
+import type { TargetContext } from '../cards/target-guards.js';
 import {
   expectOf,
   macRaw,
@@ -21,7 +21,7 @@ import {
   type RawCard,
   type RawDiskOptions,
   type RawResult,
-} from './helper-client.js';
+} from '../cards/helper-client.js';
 
 export {
   defaultLauncher,
@@ -34,7 +34,7 @@ export {
   type RawCard,
   type RawDiskOptions,
   type RawResult,
-} from './helper-client.js';
+} from '../cards/helper-client.js';
 
 // --- identity ----------------------------------------------------------------------------------
 

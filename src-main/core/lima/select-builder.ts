@@ -3,9 +3,9 @@
  * Mac. ATLAS_BUILDER=local|lima overrides the choice.
  */
 import { AtlasError } from '../errors.js';
-import { LimaBuilder } from '../lima/lima-builder.js';
-import type { Builder } from './builder.js';
-import { LocalBuilder } from './local-builder.js';
+import { LimaBuilder } from './lima-builder.js';
+import type { Builder } from '../builder/builder.js';
+import { LocalBuilder } from '../builder/local-builder.js';
 
 export async function selectBuilder(
   library: string,

@@ -1,0 +1,111 @@
+/**
+ * The layer rule (`atlas/layers` in eslint.config.js), after VS Code's `code-layering`: every
+ * source folder has a rank, and a file may import from its own folder or from a folder of a lower
+ * rank, never from a higher one or from a peer of the same rank. So no folder cycle can exist, and
+ * the layout says the architecture:
+ *
+ *   common                   plain data and formats shared by every side; imports nothing
+ *   core/*.ts                errors, paths, names
+ *   core/<folder>            in the order of CORE below (tools … phases)
+ *   privileged ipc cli bench the raw-disk helper, the app's backend, the CLI, the benchmark
+ *   electron                 the Electron glue
+ *   src-renderer             the UI: common and the IPC contract only (it has no Node access)
+ */
+import { dirname, relative, resolve, sep } from 'node:path';
+
+const CORE = [
+  'tools',
+  'jobs',
+  'images',
+  'secrets',
+  'checklist',
+  'library',
+  'cards',
+  'rawio/used-blocks',
+  'rawio',
+  'write',
+  'card-io',
+  'builder',
+  'lima',
+  'phases',
+];
+
+/** [folder, rank], most specific first. */
+const FOLDERS = [
+  ['src-main/common', 0],
+  ...CORE.map((f, i) => [`src-main/core/${f}`, 2 + i]),
+  ['src-main/core', 1],
+  ['src-main/privileged', 100],
+  ['src-main/ipc', 100],
+  ['src-main/cli', 100],
+  ['bench', 100],
+  ['src-main/electron', 200],
+].sort((a, b) => b[0].length - a[0].length);
+
+/** What the renderer may import from outside its folder. */
+const RENDERER_MAY_IMPORT = ['src-main/common/', 'src-main/ipc/contract'];
+
+function folderOf(file) {
+  for (const [folder, rank] of FOLDERS) {
+    if (file === folder || file.startsWith(`${folder}/`)) {
+      const rest = file.slice(folder.length + 1);
+      // A file directly in the folder belongs to it; one in an unlisted subfolder too.
+      return { folder, rank, rest };
+    }
+  }
+  return undefined;
+}
+
+const rule = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'imports follow the layers of the source tree' },
+    schema: [],
+    messages: {
+      up: '{{from}} may not import from {{to}} (a higher layer): move the shared part down',
+      peer: '{{from}} may not import from its peer {{to}}: move the shared part down, or to src-main/common',
+      common: 'src-main/common imports nothing but itself (plain data only)',
+      renderer: 'the renderer imports only src-main/common and src-main/ipc/contract, not {{to}}',
+    },
+  },
+  create(context) {
+    const root = context.cwd ?? process.cwd();
+    const here = relative(root, context.filename).split(sep).join('/');
+    const from = folderOf(here);
+    const inRenderer = here.startsWith('src-renderer/') && !/\/vite[^/]*\.config\.ts$/.test(here);
+    if (!from && !inRenderer) return {};
+
+    function check(node, spec) {
+      if (typeof spec !== 'string') return;
+      if (!spec.startsWith('.')) {
+        if (from?.folder === 'src-main/common') context.report({ node, messageId: 'common' });
+        return;
+      }
+      const target = relative(root, resolve(dirname(context.filename), spec))
+        .split(sep)
+        .join('/');
+      if (inRenderer) {
+        if (target.startsWith('src-renderer/')) return;
+        if (RENDERER_MAY_IMPORT.some((p) => target.startsWith(p))) return;
+        context.report({ node, messageId: 'renderer', data: { to: target } });
+        return;
+      }
+      const to = folderOf(target);
+      if (!to || to.folder === from.folder) return;
+      if (from.folder === 'src-main/common') context.report({ node, messageId: 'common' });
+      else if (to.rank > from.rank)
+        context.report({ node, messageId: 'up', data: { from: from.folder, to: to.folder } });
+      else if (to.rank === from.rank)
+        context.report({ node, messageId: 'peer', data: { from: from.folder, to: to.folder } });
+    }
+
+    return {
+      ImportDeclaration: (n) => check(n, n.source.value),
+      ExportNamedDeclaration: (n) => n.source && check(n, n.source.value),
+      ExportAllDeclaration: (n) => check(n, n.source.value),
+      ImportExpression: (n) => n.source.type === 'Literal' && check(n, n.source.value),
+    };
+  },
+};
+
+export default { rules: { layers: rule } };

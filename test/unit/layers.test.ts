@@ -1,0 +1,82 @@
+// The layer rule (scripts/eslint-layers.js) run by ESLint itself on the import lines the source tree
+// once had: each was an upward import or half of a folder cycle, and each is refused now.
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint({ cwd: process.cwd() });
+
+async function problems(file: string, code: string): Promise<string[]> {
+  const [r] = await eslint.lintText(code, { filePath: file });
+  return (r?.messages ?? []).filter((m) => m.ruleId === 'atlas/layers').map((m) => m.message);
+}
+
+describe('the layer rule', () => {
+  it.each([
+    [
+      'an upward import: the card layer taking the helper protocol from the privileged helper',
+      'src-main/core/cards/helper-client.ts',
+      "import type { HelperRequest } from '../../privileged/raw-disk-helper.js';",
+      /core\/cards may not import from src-main\/privileged/,
+    ],
+    [
+      'the builder↔lima cycle',
+      'src-main/core/builder/select-builder.ts',
+      "import { LimaBuilder } from '../lima/lima-builder.js';",
+      /a higher layer/,
+    ],
+    [
+      'the cards↔rawio cycle',
+      'src-main/core/cards/raw-disk.ts',
+      "import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';",
+      /core\/cards may not import from src-main\/core\/rawio\/used-blocks/,
+    ],
+    [
+      'the rawio↔used-blocks cycle',
+      'src-main/core/rawio/used-blocks/read-used.ts',
+      "import { isZero } from '../block-copy.js';",
+      /a higher layer/,
+    ],
+    [
+      'the core reaching into the app',
+      'src-main/core/phases/clone.ts',
+      "import { CHANNELS } from '../../ipc/contract.js';",
+      /a higher layer/,
+    ],
+    [
+      'a peer',
+      'src-main/ipc/router.ts',
+      "import { main } from '../cli/ods-sd.js';",
+      /its peer src-main\/cli/,
+    ],
+    [
+      'common importing Node',
+      'src-main/common/format-bytes.ts',
+      "import { readFileSync } from 'node:fs';",
+      /imports nothing/,
+    ],
+    [
+      'the renderer importing the core',
+      'src-renderer/lib/format.ts',
+      "import { AtlasError } from '../../src-main/core/errors';",
+      /renderer imports only/,
+    ],
+  ])('refuses %s', async (_what, file, line, message) => {
+    const found = await problems(file, `${line}\nexport const used = 1;\n`);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(message);
+  });
+
+  it.each([
+    ['a lower layer', 'src-main/core/phases/clone.ts', "import { identifyCard } from '../cards/card.js';"],
+    ['the same folder', 'src-main/core/cards/card.ts', "import { info } from './diskutil.js';"],
+    ['common', 'src-main/core/errors.ts', "import { ERROR_CODES } from '../common/error-codes.js';"],
+    ['the contract', 'src-renderer/api/client.ts', "import type { Api } from '../../src-main/ipc/contract';"],
+    [
+      'everything',
+      'src-main/electron/app.ts',
+      "import { selectBuilder } from '../core/lima/select-builder.js';",
+    ],
+  ])('allows %s', async (_what, file, line) => {
+    expect(await problems(file, `${line}\nexport const used = 1;\n`)).toEqual([]);
+  });
+});
