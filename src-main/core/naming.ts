@@ -5,19 +5,10 @@
  *   ods-atlas-clone-vN-P[-Q]-TAG.img     Phase 2 (Shrink)   flashable clone image
  */
 import { validateName, validateTag, validateVersion } from './validate.js';
-
-export type ArtifactKind = 'golden-image' | 'clone-set' | 'clone-image';
-export type Phase = 0 | 1 | 2;
+import { type ArtifactKind, type Phase, type ParsedName } from '../common/artifacts.js';
+export { type ArtifactKind, type Phase, type ParsedName } from '../common/artifacts.js';
 
 export const PHASE_OF: Record<ArtifactKind, Phase> = { 'golden-image': 0, 'clone-set': 1, 'clone-image': 2 };
-
-export interface ParsedName {
-  kind: ArtifactKind;
-  phase: Phase;
-  version?: string;
-  tag?: string;
-  name?: string;
-}
 
 export function versionSlug(version: string): string {
   return `v${validateVersion(version).split('.').join('-')}`;

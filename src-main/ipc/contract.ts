@@ -8,8 +8,23 @@
  * returns at once, `jobs:event` streams steps, progress, log lines and the outcome, and
  * `jobs:cancel` stops one.
  *
- * This file is pure types plus the channel name lists: the renderer compiles it without Node.
+ * This file is pure types plus the channel name lists: the renderer compiles it without Node. The
+ * data the core returns is defined once, in src-main/common, and carried as it is.
  */
+import type { ArtifactKind, LibraryEntry, ManifestFile, Phase } from '../common/artifacts.js';
+import type { CardIdentity, CardState, EjectResult, Inspection, PartitionInfo } from '../common/cards.js';
+import type { JobEvent, JobState, StepInfo } from '../common/jobs.js';
+import type {
+  CardFlashResult,
+  CheckResult,
+  CloneResult,
+  FlashResult,
+  InsertResult,
+  RestoreResult,
+  ShrinkResult,
+  VerifyReport,
+} from '../common/results.js';
+import type { VaultStatus } from '../common/secrets.js';
 
 // ---------------------------------------------------------------- errors and envelopes
 
@@ -55,46 +70,23 @@ export type FolderPurpose = 'payload' | 'archive';
 // ---------------------------------------------------------------- secrets
 
 /** atlas_secrets.conf as the app keeps it: encrypted at rest, only its setting names shown. */
-export interface SecretsStatus {
-  stored: boolean;
-  encryptionAvailable: boolean;
-  /** Where the key lives: "the macOS Keychain". */
-  protectedBy: string;
-  keys: string[];
-  hasRootPassword: boolean;
-  importedAt: string | null;
-  /** The plain file it was imported from (still there until the user deletes it). */
-  importedFrom: string | null;
-  /** The stored file cannot be read: import again, or forget it. */
-  damaged: boolean;
-}
+export type SecretsStatus = VaultStatus;
 
 // ---------------------------------------------------------------- library
 
-export type ArtifactKind = 'golden-image' | 'clone-set' | 'clone-image';
-export type Phase = 0 | 1 | 2;
+export type { ArtifactKind, Phase };
 
-export interface LibraryItem {
-  name: string;
-  path: string;
-  kind: ArtifactKind;
-  phase: Phase;
-  version?: string;
-  tag?: string;
-  bytes: number;
-  modifiedAt: string;
-  hasManifest: boolean;
+/** A library entry as the view lists it: without its manifest, with what the view adds. */
+export type LibraryItem = Omit<LibraryEntry, 'manifest'> & {
   /** sha256 of the image (images with a manifest only). */
   sha256?: string;
   /** What it was made from, from its manifest. */
   source?: string;
-  /** Clone sets: the seed's files that are missing. */
-  missing?: string[];
   /** A copy with the same size is in the archive. */
   archived: boolean;
   /** This image is the one staged on the Desktop. */
   staged: boolean;
-}
+};
 
 export interface LibraryView {
   library: string;
@@ -167,18 +159,7 @@ export interface PayloadStatus {
 // ---------------------------------------------------------------- cards
 
 /** A card as the user picked it; main checks it is still the same card before writing. */
-export interface CardRef {
-  path: string;
-  kind: 'device' | 'file';
-  bytes: number;
-  /** st_rdev for devices, st_ino for files. */
-  node: number;
-  model?: string;
-  serial?: string;
-  /** The medium in the reader and its partition table id, re-checked before writing. */
-  medium?: string;
-  table?: string;
-}
+export type CardRef = Omit<CardIdentity, 'removable' | 'readOnly'>;
 
 export interface CardCandidate {
   ref: CardRef;
@@ -204,134 +185,34 @@ export interface FlashCheck {
 }
 
 /** After a flash or restore: the card was ejected, or why not. */
-export interface EjectDto {
-  ejected: boolean;
-  message: string;
-}
+export type EjectDto = EjectResult;
 
 // ---------------------------------------------------------------- inspection and phase results
 
-export type CardState = 'base' | 'golden' | 'provisioned' | 'enrolled' | 'unknown';
+export type { CardState };
 
-export interface PartitionDto {
-  number: number;
-  start: number;
-  sectors: number;
-  bytes: number;
-  type: string;
-  fs: string | null;
-  label: string | null;
-  usedBytes: number | null;
-}
+export type PartitionDto = PartitionInfo;
 
-export interface InspectionDto {
-  path: string;
-  kind: 'device' | 'file';
-  compression: string;
-  bytes: number;
-  table: string;
-  partitions: PartitionDto[];
-  state: CardState;
-  stateText: string;
-  payloadPresent: boolean;
-  armbianLayout: boolean;
-  truncated: boolean;
-  /** File systems that cannot be read: what is wrong and what to do, one line each. */
-  problems: string[];
-  /** What the file name says (an Atlas artifact name), if anything. */
-  artifact?: { kind: ArtifactKind; phase: Phase; version?: string; tag?: string; name?: string };
-}
+/** An inspection without the manifest it read. */
+export type InspectionDto = Omit<Inspection, 'manifest'>;
 
-export interface CheckResultDto {
-  id: string;
-  label: string;
-  ok: boolean;
-  severity: 'error' | 'warn';
-  expected: string;
-  evidence: string[];
-}
+export type CheckResultDto = CheckResult;
 
-export interface VerifyReportDto {
-  card: string;
-  title: string;
-  ok: boolean;
-  failed: number;
-  warnings: number;
-  checks: CheckResultDto[];
-}
+export type VerifyReportDto = VerifyReport;
 
-export interface FileSum {
-  name: string;
-  bytes: number;
-  sha256: string;
-}
+export type FileSum = ManifestFile;
 
-export interface InsertResultDto {
-  image: string;
-  manifest: string;
-  sha256: string;
-  bytes: number;
-  baseSha256: string;
-  injected: Array<{ path: string; what: string }>;
-}
+export type InsertResultDto = InsertResult;
 
-export interface CloneResultDto {
-  dir: string;
-  files: FileSum[];
-  sourceState: string;
-}
+export type CloneResultDto = CloneResult;
 
-export interface RestoreResultDto {
-  card: string;
-  set: string;
-  neededBytes: number;
-  rootStart: number;
-  rootSectors: number;
-  grown: boolean;
-  /** What e2fsck -y changed on the restored file system (empty when it was clean). */
-  fsckFixed: string[];
-  /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
-  writtenBytes?: number;
-  eject?: EjectDto;
-}
+export type RestoreResultDto = RestoreResult;
 
-export interface ShrinkResultDto {
-  image: string;
-  manifest: string;
-  /** The block map beside the image (for fast flashing). */
-  bmap: string;
-  /** Bytes read from the card: its used blocks only. */
-  readBytes: number;
-  bytes: number;
-  sha256: string;
-  rootStart: number;
-  rootSectors: number;
-  fsBlocks: number;
-  blockSize: number;
-  resizeService: string;
-  checklist: VerifyReportDto;
-}
+export type ShrinkResultDto = ShrinkResult;
 
-export interface CardFlashResultDto {
-  card: string;
-  ok: boolean;
-  writtenBytes?: number;
-  verified?: boolean;
-  eject?: EjectDto;
-  error?: ErrorInfo;
-}
+export type CardFlashResultDto = CardFlashResult;
 
-export interface FlashResultDto {
-  image: string;
-  imageBytes: number;
-  /** bmap: the .bmap beside the image; used-blocks: the image's own map; stream: the whole image. */
-  mode: 'bmap' | 'used-blocks' | 'stream';
-  mappedBytes: number;
-  sha256?: string;
-  /** One result per card: one failing card never stops the others. */
-  cards: CardFlashResultDto[];
-  failed: number;
-}
+export type FlashResultDto = FlashResult;
 
 export interface ArchiveResultDto {
   source: string;
@@ -419,23 +300,15 @@ export interface JobResultMap {
 
 export type JobOutcome = { [K in JobKind]: { kind: K; result: JobResultMap[K] } }[JobKind];
 
-export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+export type { JobState };
 
-export interface StepDto {
-  id: string;
-  label: string;
-  index: number;
-  totalBytes: number;
-}
+export type StepDto = StepInfo;
 
-export interface ProgressDto {
-  stepId: string;
-  doneBytes: number;
-  totalBytes: number;
-  bytesPerSecond: number;
+/** A progress event without its envelope; an unknown ETA is null (JSON has no undefined). */
+export type ProgressDto = Omit<Extract<JobEvent, { type: 'progress' }>, 'type' | 'jobId' | 'etaSeconds'> & {
   /** Seconds left; null while the speed is not known yet. */
   etaSeconds: number | null;
-}
+};
 
 export interface JobSummary {
   id: string;

@@ -10,22 +10,8 @@ import { validatePathArg } from '../validate.js';
 import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
 import { linuxMedium, macMedium, tableId } from './medium.js';
 import { formatBytes } from '../../common/format-bytes.js';
-
-export interface CardIdentity {
-  path: string;
-  kind: 'device' | 'file';
-  bytes: number;
-  /** st_rdev for devices, st_ino for files. */
-  node: number;
-  model?: string;
-  serial?: string;
-  removable?: boolean;
-  readOnly?: boolean;
-  /** The medium in the reader (medium.ts): changes when the card in the reader is swapped. */
-  medium?: string;
-  /** The partition table's own id (GPT disk GUID, MBR disk signature), read from the device. */
-  table?: string;
-}
+import { type CardIdentity } from '../../common/cards.js';
+export { type CardIdentity } from '../../common/cards.js';
 
 async function sysfs(name: string, attr: string): Promise<string | undefined> {
   try {

@@ -29,6 +29,8 @@ import {
 } from './diskutil.js';
 import { formatBytes } from '../../common/format-bytes.js';
 import type { ProtectedPlace } from '../../common/raw-disk-protocol.js';
+import { type EjectResult } from '../../common/cards.js';
+export { type EjectResult } from '../../common/cards.js';
 
 /** SD cards for this project are 8–256 GB: anything above 256 GiB (274.9 GB) is not one. */
 export const LARGE_DISK_BYTES = 256 * 2 ** 30;
@@ -290,12 +292,6 @@ export async function openExclusive(
     }
     throw e;
   }
-}
-
-export interface EjectResult {
-  ejected: boolean;
-  /** What happened, or why the card was not ejected. */
-  message: string;
 }
 
 /**

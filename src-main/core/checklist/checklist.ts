@@ -5,6 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
+import { type CheckResult } from '../../common/results.js';
+export { type CheckResult } from '../../common/results.js';
 
 export type Rule =
   | { type: 'exists'; path: string }
@@ -57,15 +59,6 @@ export interface Fact {
   resolved?: string;
   /** The path itself runs into a symlink loop. */
   error?: 'loop';
-}
-
-export interface CheckResult {
-  id: string;
-  label: string;
-  ok: boolean;
-  severity: 'error' | 'warn';
-  expected: string;
-  evidence: string[];
 }
 
 const PATH_RE = /^\/[^\t\n\r]*$/;

@@ -5,32 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { AtlasError, CancelledError, toAtlasError, type SerializedError } from '../errors.js';
+import { AtlasError, CancelledError, toAtlasError } from '../errors.js';
 import { RateMeter } from './rate-meter.js';
-
-export interface StepInfo {
-  id: string;
-  label: string;
-  index: number;
-  totalBytes: number;
-}
-
-export type JobEvent =
-  | { type: 'step'; jobId: string; step: StepInfo }
-  | {
-      type: 'progress';
-      jobId: string;
-      stepId: string;
-      doneBytes: number;
-      totalBytes: number;
-      bytesPerSecond: number;
-      etaSeconds: number | undefined;
-    }
-  | { type: 'log'; jobId: string; line: string }
-  | { type: 'done'; jobId: string; result: unknown }
-  | { type: 'failed'; jobId: string; error: SerializedError };
-
-export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+import { type StepInfo, type JobEvent, type JobState } from '../../common/jobs.js';
+export { type StepInfo, type JobEvent, type JobState } from '../../common/jobs.js';
 
 export interface JobContext {
   readonly signal: AbortSignal;

@@ -6,26 +6,13 @@
 import { readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseArtifactName, type ArtifactKind, type Phase } from '../naming.js';
+import { parseArtifactName } from '../naming.js';
 import { isUnfinished } from '../reserved-names.js';
-import { manifestPathFor, readManifest, type Manifest } from './manifest.js';
+import { manifestPathFor, readManifest } from './manifest.js';
+import { type LibraryEntry } from '../../common/artifacts.js';
+export { type LibraryEntry } from '../../common/artifacts.js';
 
 export const DEFAULT_LIBRARY = join(homedir(), 'atlas-build');
-
-export interface LibraryEntry {
-  name: string;
-  path: string;
-  kind: ArtifactKind;
-  phase: Phase;
-  version?: string;
-  tag?: string;
-  bytes: number;
-  modifiedAt: string;
-  hasManifest: boolean;
-  manifest?: Manifest;
-  /** Clone sets only: the seed's files that are missing. */
-  missing?: string[];
-}
 
 export const CLONE_SET_FILES = ['partition-table.dump', 'sdc1-boot.partclone.gz', 'sdc2-root.partclone.gz'];
 

@@ -6,40 +6,9 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ArtifactKind, Phase } from '../naming.js';
-
-export const MANIFEST_SCHEMA = 'atlas-imager/manifest@1';
-
-export interface ManifestFile {
-  name: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface Manifest {
-  schema: typeof MANIFEST_SCHEMA;
-  kind: ArtifactKind;
-  phase: Phase;
-  name: string;
-  version?: string;
-  tag?: string;
-  createdAt: string;
-  createdBy: { app: 'atlas-imager'; appVersion: string; host: string; builder: string };
-  source: {
-    path: string;
-    kind: 'image' | 'card' | 'clone-set';
-    bytes: number;
-    sha256?: string;
-    description?: string;
-  };
-  files: ManifestFile[];
-  injected?: Array<{ path: string; what: string }>;
-  layout?: Record<string, number | string>;
-  /** The phase the source looked like when it was read (from its root file system). */
-  sourceState?: string;
-  tools: Record<string, string>;
-  notes?: string[];
-}
+import type { ArtifactKind } from '../naming.js';
+import { MANIFEST_SCHEMA, type Manifest } from '../../common/artifacts.js';
+export { MANIFEST_SCHEMA, type ManifestFile, type Manifest } from '../../common/artifacts.js';
 
 export const APP_VERSION = '0.1.0';
 

@@ -6,8 +6,8 @@
  *   /home/signage/ODS                                                          ODS deployed
  */
 import type { Fact, Probe } from '../checklist/checklist.js';
-
-export type CardState = 'base' | 'golden' | 'provisioned' | 'enrolled' | 'unknown';
+import { type CardState } from '../../common/cards.js';
+export { type CardState } from '../../common/cards.js';
 
 export const STATE_PROBES: Probe[] = [
   { id: 'firstboot', kind: 'stat', path: '/usr/local/bin/atlas_firstboot.sh' },

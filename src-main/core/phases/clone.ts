@@ -18,16 +18,12 @@ import { refuseDamagedMaps, refuseUnclonedPartitions } from './clone-layout.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 import { ensureLibraryDir, makeOwnerOnly, OWNER_DIR } from '../library/owner-only.js';
+import { type CloneResult } from '../../common/results.js';
+export { type CloneResult } from '../../common/results.js';
 
 export interface CloneParams {
   card: string;
   name: string;
-}
-
-export interface CloneResult {
-  dir: string;
-  files: ManifestFile[];
-  sourceState: string;
 }
 
 /** One job per clone set and per card: a second one is refused, told which job holds them. */

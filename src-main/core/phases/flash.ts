@@ -14,7 +14,7 @@
  * ejected.
  */
 import { basename, resolve } from 'node:path';
-import { AtlasError, toAtlasError, type SerializedError } from '../errors.js';
+import { AtlasError, toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
@@ -22,14 +22,11 @@ import { beforeWrite, neededBytes } from '../write/guards.js';
 import { openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { targetFor } from '../write/write-target.js';
-import {
-  ejectTarget,
-  type EjectResult,
-  type ProtectedPlace,
-  type TargetContext,
-} from '../cards/target-guards.js';
+import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/target-guards.js';
 import type { Env } from './env.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
+import { type CardFlashResult, type FlashResult } from '../../common/results.js';
+export { type CardFlashResult, type FlashResult } from '../../common/results.js';
 
 export interface FlashParams {
   image: string;
@@ -45,27 +42,6 @@ export interface FlashParams {
   confirmHow?: string;
   /** Eject each card once written and verified (default true). */
   eject?: boolean;
-}
-
-export interface CardFlashResult {
-  card: string;
-  ok: boolean;
-  writtenBytes?: number;
-  verified?: boolean;
-  /** Devices: ejected after the write, or why not. */
-  eject?: EjectResult;
-  error?: SerializedError;
-}
-
-export interface FlashResult {
-  image: string;
-  imageBytes: number;
-  /** 'bmap': the .bmap beside the image; 'used-blocks': the image's own map; 'stream': whole image. */
-  mode: 'bmap' | 'used-blocks' | 'stream';
-  mappedBytes: number;
-  sha256?: string;
-  cards: CardFlashResult[];
-  failed: number;
 }
 
 /** As root on Linux a card device is opened here; otherwise (a Mac, a Linux desktop) the helper opens it. */

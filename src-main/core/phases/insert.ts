@@ -26,6 +26,8 @@ import { STATE_TEXT } from './card-state.js';
 import type { Env } from './env.js';
 import { lockOutput, withJobLocks } from '../library/job-lock.js';
 import { ensureOutputDir, OWNER_FILE } from '../library/owner-only.js';
+import { type InsertResult } from '../../common/results.js';
+export { type InsertResult } from '../../common/results.js';
 
 export interface InsertParams {
   base: string;
@@ -34,15 +36,6 @@ export interface InsertParams {
   tag: string;
   secrets?: string;
   outDir?: string;
-}
-
-export interface InsertResult {
-  image: string;
-  manifest: string;
-  sha256: string;
-  bytes: number;
-  baseSha256: string;
-  injected: Array<{ path: string; what: string }>;
 }
 
 /** The payload folder: a folder with the two files, or an ods-player-os-atlas checkout (scripts/). */

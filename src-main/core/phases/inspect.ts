@@ -9,42 +9,14 @@ import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { detectCompression, decompress, uncompressedSize } from '../images/compression.js';
 import { copyStreamTo } from '../rawio/block-copy.js';
-import { parseArtifactName, type ParsedName } from '../naming.js';
-import { manifestPathFor, readManifest, type Manifest } from '../library/manifest.js';
+import { parseArtifactName } from '../naming.js';
+import { manifestPathFor, readManifest } from '../library/manifest.js';
 import { runProbes, scratchDir } from './common.js';
 import { stageCard } from './card-staging.js';
 import { STATE_PROBES, STATE_TEXT, stateFromFacts, type CardState } from './card-state.js';
 import type { Env } from './env.js';
-
-export interface PartitionInfo {
-  number: number;
-  start: number;
-  sectors: number;
-  bytes: number;
-  type: string;
-  fs: string | null;
-  label: string | null;
-  usedBytes: number | null;
-}
-
-export interface Inspection {
-  path: string;
-  kind: 'device' | 'file';
-  compression: string;
-  bytes: number;
-  table: string;
-  partitions: PartitionInfo[];
-  state: CardState;
-  stateText: string;
-  payloadPresent: boolean;
-  armbianLayout: boolean;
-  /** A partition ends past the end of the image: a cut-off download or copy. */
-  truncated: boolean;
-  /** File systems that cannot be read: what is wrong and what to do, one line each. */
-  problems: string[];
-  artifact?: ParsedName;
-  manifest?: Manifest;
-}
+import { type PartitionInfo, type Inspection } from '../../common/cards.js';
+export { type PartitionInfo, type Inspection } from '../../common/cards.js';
 
 /** Runs inspect_card.sh (+ state probes when there is an ext4 root) on a plain image or device. */
 export async function inspectRaw(

@@ -13,7 +13,6 @@ import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from
 import {
   ejectTarget,
   prepareTarget,
-  type EjectResult,
   type ProtectedPlace,
   type TargetContext,
 } from '../cards/target-guards.js';
@@ -22,6 +21,8 @@ import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
 import type { Env } from './env.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
+import { type RestoreResult } from '../../common/results.js';
+export { type RestoreResult } from '../../common/results.js';
 
 export interface RestoreParams {
   card: string;
@@ -36,21 +37,6 @@ export interface RestoreParams {
   confirmHow?: string;
   /** Eject the card once restored (default true). */
   eject?: boolean;
-}
-
-export interface RestoreResult {
-  card: string;
-  set: string;
-  neededBytes: number;
-  rootStart: number;
-  rootSectors: number;
-  grown: boolean;
-  /** What e2fsck -y changed on the restored file system (empty when it was clean). */
-  fsckFixed: string[];
-  /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
-  writtenBytes?: number;
-  /** Devices: ejected after the restore, or why not. */
-  eject?: EjectResult;
 }
 
 /** Bytes a card needs for this dump: the end of the last partition (+ the backup GPT). */

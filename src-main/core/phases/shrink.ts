@@ -25,10 +25,12 @@ import {
   sha256File,
   toolVersions,
 } from './common.js';
-import { verify, type VerifyReport } from './verify.js';
+import { verify } from './verify.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 import { ensureOutputDir, makeOwnerOnly, OWNER_FILE } from '../library/owner-only.js';
+import { type ShrinkResult } from '../../common/results.js';
+export { type ShrinkResult } from '../../common/results.js';
 
 export interface ShrinkParams {
   card: string;
@@ -38,22 +40,6 @@ export interface ShrinkParams {
   checklist?: string;
   /** Shrink even when the checklist fails. */
   force?: boolean;
-}
-
-export interface ShrinkResult {
-  image: string;
-  manifest: string;
-  bmap: string;
-  /** Bytes read from the card (used blocks only). */
-  readBytes: number;
-  bytes: number;
-  sha256: string;
-  rootStart: number;
-  rootSectors: number;
-  fsBlocks: number;
-  blockSize: number;
-  resizeService: string;
-  checklist: VerifyReport;
 }
 
 /** One job per clone image and per card: a second one is refused, told which job holds them. */

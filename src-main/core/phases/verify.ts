@@ -2,22 +2,15 @@
 import { join } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
-import { evaluate, loadChecklist, probesFor, type CheckResult } from '../checklist/checklist.js';
+import { evaluate, loadChecklist, probesFor } from '../checklist/checklist.js';
 import { RESOURCES_DIR } from '../paths.js';
 import { runProbes } from './common.js';
 import { stageCard } from './card-staging.js';
 import type { Env } from './env.js';
+import { type VerifyReport } from '../../common/results.js';
+export { type VerifyReport } from '../../common/results.js';
 
 export const DEFAULT_CHECKLIST = join(RESOURCES_DIR, 'verify-checklist.json');
-
-export interface VerifyReport {
-  card: string;
-  title: string;
-  ok: boolean;
-  failed: number;
-  warnings: number;
-  checks: CheckResult[];
-}
 
 export async function verify(
   env: Env,

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { SECRETS_NAME, secretKeysOf } from './secrets-file.js';
+import { type VaultStatus } from '../../common/secrets.js';
+export { type VaultStatus } from '../../common/secrets.js';
 
 /** What encrypts the vault: Electron's `safeStorage` in the app (src-main/electron/secret-cipher.ts). */
 export interface SecretCipher {
@@ -21,22 +23,6 @@ export interface SecretCipher {
   encrypt(plainText: string): Promise<Buffer>;
   /** Throws when the data was not encrypted with this user's key or was changed. */
   decrypt(encrypted: Buffer): Promise<string>;
-}
-
-export interface VaultStatus {
-  stored: boolean;
-  /** The system can encrypt (Keychain on macOS; a keyring on Linux). */
-  encryptionAvailable: boolean;
-  /** Where the key lives: "the macOS Keychain". */
-  protectedBy: string;
-  /** Setting names, never values. */
-  keys: string[];
-  hasRootPassword: boolean;
-  importedAt: string | null;
-  /** The file it was imported from, to remind the user that copy is still in clear. */
-  importedFrom: string | null;
-  /** The vault file is there but unreadable: import again or forget it. */
-  damaged: boolean;
 }
 
 interface VaultFile {

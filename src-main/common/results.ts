@@ -1,0 +1,89 @@
+/** What each phase returns, as the CLI prints it and the app shows it. Plain data only. */
+import type { ManifestFile } from './artifacts.js';
+import type { EjectResult } from './cards.js';
+import type { SerializedError } from './error-codes.js';
+
+export interface CheckResult {
+  id: string;
+  label: string;
+  ok: boolean;
+  severity: 'error' | 'warn';
+  expected: string;
+  evidence: string[];
+}
+
+export interface VerifyReport {
+  card: string;
+  title: string;
+  ok: boolean;
+  failed: number;
+  warnings: number;
+  checks: CheckResult[];
+}
+
+export interface InsertResult {
+  image: string;
+  manifest: string;
+  sha256: string;
+  bytes: number;
+  baseSha256: string;
+  injected: Array<{ path: string; what: string }>;
+}
+
+export interface CloneResult {
+  dir: string;
+  files: ManifestFile[];
+  sourceState: string;
+}
+
+export interface ShrinkResult {
+  image: string;
+  manifest: string;
+  bmap: string;
+  /** Bytes read from the card (used blocks only). */
+  readBytes: number;
+  bytes: number;
+  sha256: string;
+  rootStart: number;
+  rootSectors: number;
+  fsBlocks: number;
+  blockSize: number;
+  resizeService: string;
+  checklist: VerifyReport;
+}
+
+export interface RestoreResult {
+  card: string;
+  set: string;
+  neededBytes: number;
+  rootStart: number;
+  rootSectors: number;
+  grown: boolean;
+  /** What e2fsck -y changed on the restored file system (empty when it was clean). */
+  fsckFixed: string[];
+  /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
+  writtenBytes?: number;
+  /** Devices: ejected after the restore, or why not. */
+  eject?: EjectResult;
+}
+
+export interface CardFlashResult {
+  card: string;
+  ok: boolean;
+  writtenBytes?: number;
+  verified?: boolean;
+  /** Devices: ejected after the write, or why not. */
+  eject?: EjectResult;
+  error?: SerializedError;
+}
+
+export interface FlashResult {
+  image: string;
+  imageBytes: number;
+  /** 'bmap': the .bmap beside the image; 'used-blocks': the image's own map; 'stream': whole image. */
+  mode: 'bmap' | 'used-blocks' | 'stream';
+  mappedBytes: number;
+  sha256?: string;
+  cards: CardFlashResult[];
+  failed: number;
+}
