@@ -277,7 +277,7 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     expect(chkimg(join(r.dir, 'sdc1-boot.partclone.gz'))).toBe(0);
     expect(chkimg(join(r.dir, 'sdc2-root.partclone.gz'))).toBe(0);
     // sfdisk named the card as the guest saw it: its NBD device.
-    expect(readFileSync(join(r.dir, 'partition-table.dump'), 'utf8')).toMatch(/^\/dev\/nbd\d+ : start=/m);
+    expect(readFileSync(join(r.dir, 'partition-table.dump'), 'utf8')).toMatch(/^\/dev\/nbd\d+p1 : start=/m);
     const m = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8'));
     expect(m.createdBy.builder).toMatch(/^the atlas-build Lima VM \(qemu, x86_64\)/);
     expect(m.notes[0]).toBe(
