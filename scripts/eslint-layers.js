@@ -20,6 +20,7 @@ const CORE = [
   'secrets',
   'checklist',
   'library',
+  'nbd',
   'cards',
   'rawio/used-blocks',
   'rawio',
@@ -49,8 +50,10 @@ function folderOf(file) {
   for (const [folder, rank] of FOLDERS) {
     if (file === folder || file.startsWith(`${folder}/`)) {
       const rest = file.slice(folder.length + 1);
-      // A file directly in the folder belongs to it; one in an unlisted subfolder too.
-      return { folder, rank, rest };
+      // A folder of the core must have its place in CORE.
+      if (folder === 'src-main/core' && rest.includes('/'))
+        return { folder: `src-main/core/${rest.split('/')[0]}`, rank: NaN };
+      return { folder, rank };
     }
   }
   return undefined;
@@ -65,6 +68,7 @@ const rule = {
       up: '{{from}} may not import from {{to}} (a higher layer): move the shared part down',
       peer: '{{from}} may not import from its peer {{to}}: move the shared part down, or to src-main/common',
       common: 'src-main/common imports nothing but itself (plain data only)',
+      unlisted: '{{folder}} has no layer: give it its place in CORE (scripts/eslint-layers.js)',
       renderer: 'the renderer imports only src-main/common and src-main/ipc/contract, not {{to}}',
     },
   },
@@ -72,6 +76,11 @@ const rule = {
     const root = context.cwd ?? process.cwd();
     const here = relative(root, context.filename).split(sep).join('/');
     const from = folderOf(here);
+    if (from && Number.isNaN(from.rank)) {
+      return {
+        Program: (node) => context.report({ node, messageId: 'unlisted', data: { folder: from.folder } }),
+      };
+    }
     const inRenderer = here.startsWith('src-renderer/') && !/\/vite[^/]*\.config\.ts$/.test(here);
     if (!from && !inRenderer) return {};
 

@@ -42,6 +42,17 @@ export type HelperRequest =
       /** The user confirmed an unusual disk (larger than an SD card, or internal). */
       unusual?: boolean;
     }
+  | {
+      op: 'serve';
+      device: string;
+      expect: Expect;
+      writable: boolean;
+      dataIn: string;
+      dataOut: string;
+      checkMaps?: boolean;
+      places?: ProtectedPlace[];
+      unusual?: boolean;
+    }
   | { op: 'cancel' };
 export type Phase = 'read' | 'write' | 'verify';
 export type HelperEvent =
@@ -53,7 +64,11 @@ export type HelperEvent =
       verified: boolean;
       mappedBytes?: number;
       fallbacks?: string[];
+      /** serve: bytes the client read and wrote through the NBD stream. */
+      readBytes?: number;
+      writtenBytes?: number;
     }
+  | { event: 'serving'; bytes: number; damaged?: string[]; notes?: string[] }
   | { event: 'error'; code: ErrorCode; message: string; hint?: string };
 
 export const EXIT = { done: 0, failed: 1, refused: 2, cancelled: 3 } as const;

@@ -14,10 +14,26 @@
  *    "places"?:[{"what":"the library","path":"/abs"}],"unusual"?:true}   a disk holding a place
  *                                                is refused; a disk larger than an SD card or
  *                                                internal only with "unusual" (target-guards.ts)
+ *   {"op":"serve","device","expect":{…},"writable":false|true,"dataIn":"/abs/fifo",
+ *    "dataOut":"/abs/fifo","checkMaps"?:true,"places"?:[…],"unusual"?:true}
+ *                                                the card as a block device: an NBD server on the
+ *                                                data pipes (core/nbd/nbd-server.ts), for the
+ *                                                builder VM's nbd-client
  *   {"op":"cancel"}                               while a request runs
  * Events: {"event":"progress","phase":"read"|"write"|"verify","done","total"} (throttled), then
  * {"event":"done","bytes","sha256","verified"} or {"event":"error","code","message","hint"}.
  * Exit codes: 0 done, 1 failed, 2 request refused, 3 cancelled.
+ *
+ * Serving keeps the two channels apart: the JSON lines stay on the request pipes (the request,
+ * then {"op":"cancel"}; {"event":"serving","bytes"[,"damaged","notes"]} once the card is checked
+ * and opened, then "done" with "readBytes"/"writtenBytes" or "error"), while the NBD stream runs
+ * on a second pair of named pipes the client made (`dataIn`: client → helper, `dataOut`: helper →
+ * client; owned by the requester, never symlinks, opened here as the requester). The card is
+ * checked as for read (writable: as for write, with "places" and "unusual"), opened O_EXCL on
+ * Linux, and every NBD request is bounds-checked against its size; a read-only export refuses
+ * writes. With "checkMaps" the file system maps are cross-checked first (as a used-block read
+ * does) and the damaged ones named in "serving". Serving ends when the client disconnects
+ * (NBD_CMD_DISC), the data pipe closes, or on cancel; a writable card is flushed first.
  *
  * A write is the plan built by the unprivileged side (src-main/core/write): the card areas to zero
  * first (the first MiB and the last 33 sectors are always zeroed, whatever is asked), and, for a
@@ -75,6 +91,9 @@ import { runTool } from '../core/tools/run-tool.js';
 import { copyUsedBetween } from '../core/rawio/used-blocks/read-used.js';
 import { mergeRanges, type ByteRange } from '../core/rawio/used-blocks/byte-ranges.js';
 import { runPlan } from '../core/write/run-plan.js';
+import { handleBackend, serveNbd } from '../core/nbd/nbd-server.js';
+import { handleReader } from '../core/rawio/used-blocks/byte-reader.js';
+import { mapCard } from '../core/rawio/used-blocks/used-ranges.js';
 import {
   checkPlan,
   CHECKSUM_TYPES,
@@ -281,7 +300,31 @@ export function parseRequest(line: string, platform: NodeJS.Platform = process.p
     if (r.minBytes !== undefined) req.minBytes = positiveInt(r.minBytes, 'minBytes');
     return req;
   }
-  return refuse(`unknown op ${JSON.stringify(op)}: only read, write and cancel exist`);
+  if (op === 'serve') {
+    const r = fields(
+      json,
+      ['op', 'device', 'expect', 'writable', 'dataIn', 'dataOut', 'checkMaps', 'places', 'unusual'],
+      ['device', 'expect', 'writable', 'dataIn', 'dataOut'],
+      'serve',
+    );
+    for (const k of ['writable', 'checkMaps', 'unusual'] as const) {
+      if (r[k] !== undefined && typeof r[k] !== 'boolean') refuse(`${k} must be true or false`);
+    }
+    if (!r.writable && (r.places !== undefined || r.unusual !== undefined))
+      refuse('places and unusual are for a writable serve only');
+    return {
+      op,
+      device: cardDevice(r.device, platform),
+      expect: parseExpect(r.expect),
+      writable: r.writable as boolean,
+      dataIn: absolutePath(r.dataIn, 'dataIn'),
+      dataOut: absolutePath(r.dataOut, 'dataOut'),
+      ...(r.checkMaps ? { checkMaps: true } : {}),
+      ...(r.places !== undefined ? { places: parsePlaces(r.places) } : {}),
+      ...(r.unusual ? { unusual: true } : {}),
+    };
+  }
+  return refuse(`unknown op ${JSON.stringify(op)}: only read, write, serve and cancel exist`);
 }
 
 // --- whose rights files are opened with ---------------------------------------------------------
@@ -503,6 +546,8 @@ interface Done {
   verified: boolean;
   mappedBytes?: number;
   fallbacks?: string[];
+  readBytes?: number;
+  writtenBytes?: number;
 }
 
 async function readCard(
@@ -645,11 +690,92 @@ async function writeCard(
   }
 }
 
+/**
+ * The card as an NBD export on the data pipes, until the client disconnects, the pipe closes or
+ * the request is cancelled. `serving` is emitted once the card is checked and open.
+ */
+async function serveCard(
+  req: Extract<HelperRequest, { op: 'serve' }>,
+  ctx: JobContext,
+  platform: NodeJS.Platform,
+  who: Requester | undefined,
+  emit: (e: HelperEvent) => void,
+): Promise<Done> {
+  const guard: Guard = {
+    ...(req.places ? { places: req.places } : {}),
+    ...(req.unusual ? { unusual: true } : {}),
+  };
+  const target = await checkTarget(req.device, req.expect, req.writable ? 'write' : 'read', platform, guard);
+  let dev: FileHandle;
+  try {
+    const mode = req.writable ? constants.O_RDWR : constants.O_RDONLY;
+    dev = await open(target.io, platform === 'linux' ? mode | constants.O_EXCL : mode);
+  } catch (e) {
+    throw openDeviceError(e, target, platform);
+  }
+  let input: Socket | undefined;
+  let output: Socket | undefined;
+  try {
+    const serving: HelperEvent = { event: 'serving', bytes: target.bytes };
+    if (req.checkMaps) {
+      const map = await mapCard(handleReader(dev, target.bytes));
+      const damaged = map.partitions.filter((p) => p.damaged && (p.index === 1 || p.index === 2));
+      serving.damaged = damaged.map((p) => p.fallback ?? `partition ${p.index}`);
+      serving.notes = map.partitions.filter((p) => p.fallback && !p.damaged).map((p) => p.fallback!);
+    }
+    // The client holds its ends open already: neither open waits.
+    input = new Socket({
+      fd: openFifo(req.dataIn, constants.O_RDONLY, who),
+      readable: true,
+      writable: false,
+    });
+    output = new Socket({
+      fd: openFifo(req.dataOut, constants.O_WRONLY, who),
+      readable: false,
+      writable: true,
+    });
+    output.on('error', () => undefined);
+    input.on('error', () => undefined);
+    emit(serving);
+    const r = await serveNbd(input, output, handleBackend(dev, target.bytes), {
+      writable: req.writable,
+      signal: ctx.signal,
+    });
+    if (r.end === 'cancelled') throw new CancelledError(`serving ${req.device}`);
+    if (req.writable) {
+      await dev.sync();
+      if (platform === 'linux') await runTool('blockdev', ['--flushbufs', target.io]);
+    }
+    return {
+      bytes: target.bytes,
+      sha256: '',
+      verified: false,
+      readBytes: r.readBytes,
+      writtenBytes: r.writtenBytes,
+    };
+  } finally {
+    input?.destroy();
+    output?.destroy();
+    await dev.close();
+  }
+}
+
 // --- the process --------------------------------------------------------------------------------------
 
 interface Channel {
   input: Readable;
   outFd: number;
+}
+
+/** A named pipe of the requester's (never a symlink), opened with the requester's rights. */
+function openFifo(path: string, flags: number, who: Requester | undefined): number {
+  const fd = asRequester(who, () => openSync(absolutePath(path, 'pipe'), flags | constants.O_NOFOLLOW));
+  const st = fstatSync(fd);
+  if (!st.isFIFO() || (who !== undefined && st.uid !== who.uid)) {
+    closeSync(fd);
+    throw new AtlasError('bad-input', `${path} is not a named pipe of the requesting user`);
+  }
+  return fd;
 }
 
 /** stdin/stdout, or the named pipes `--in PATH --out PATH` (owned by the requester, never symlinks). */
@@ -658,15 +784,7 @@ function openChannel(args: string[], who: Requester | undefined): Channel {
   if (args.length !== 4 || args[0] !== '--in' || args[2] !== '--out') {
     throw new AtlasError('usage', 'usage: raw-disk-helper [--in FIFO --out FIFO]');
   }
-  const fifo = (path: string, flags: number): number => {
-    const fd = openSync(absolutePath(path, 'pipe'), flags | constants.O_NOFOLLOW);
-    const st = fstatSync(fd);
-    if (!st.isFIFO() || (who !== undefined && st.uid !== who.uid)) {
-      closeSync(fd);
-      throw new AtlasError('bad-input', `${path} is not a named pipe of the requesting user`);
-    }
-    return fd;
-  };
+  const fifo = (path: string, flags: number) => openFifo(path, flags, who);
   // The client holds its ends open before we start, so these opens do not wait. The input is read
   // on the event loop (a pipe handle), never by a blocked thread that would keep the process alive.
   const inFd = fifo(args[1]!, constants.O_RDONLY);
@@ -761,7 +879,11 @@ async function main(args: string[]): Promise<void> {
   const ctx = context(controller.signal, emit);
   try {
     const r =
-      req.op === 'read' ? await readCard(req, ctx, platform, who) : await writeCard(req, ctx, platform, who);
+      req.op === 'read'
+        ? await readCard(req, ctx, platform, who)
+        : req.op === 'write'
+          ? await writeCard(req, ctx, platform, who)
+          : await serveCard(req, ctx, platform, who, emit);
     finish(EXIT.done, { event: 'done', ...r });
   } catch (e) {
     const err = controller.signal.aborted

@@ -1,9 +1,10 @@
 // The MacBook path through a real builder VM: test/vm/bin/limactl boots a Debian guest in QEMU
 // (see test/vm/README.md), shares the work folder over 9p at another guest path, runs the
 // template's own provision script in it, and runs every `limactl shell` over ssh. The app's Lima
-// code (src-main/core/lima) runs unchanged. The cards are loop devices the guest cannot see; the
-// host moves their bytes through the raw-disk helper. Results are checked with the same
-// independent tools as the other tests, on this host.
+// code (src-main/core/lima) runs unchanged. The cards are loop devices the guest cannot see: the
+// raw-disk helper serves them over NBD through `limactl shell` (the guest's kernel has the nbd
+// module), so clone, verify and restore run on /dev/nbdN in the guest; shrink reads a copy through
+// the helper. Results are checked with the same independent tools as the other tests, on this host.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chownSync,
@@ -58,6 +59,15 @@ const canRun =
   spawnSync('debootstrap', ['--version']).status === 0;
 
 const run = <T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> => startJob('test', fn).promise;
+
+/** Runs a job and keeps its log. */
+async function runLogged<T>(fn: (ctx: JobContext) => Promise<T>): Promise<{ result: T; log: string[] }> {
+  const job = startJob('test', fn);
+  return { result: await job.promise, log: job.log };
+}
+
+/** The line of the job log saying how the card reached the VM. */
+const cardAccess = (log: string[]): string[] => log.filter((l) => l.includes('card access: '));
 
 function usedBytes(card: string): number {
   const fs = dumpe2fs(card);
@@ -239,13 +249,23 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     expect(readdirSync(shared)).not.toContain('.atlas-doctor');
   });
 
-  it('clones the card: only used blocks cross the reader, and the set is the seed format', async () => {
+  it('clones the card attached in the guest as a block device: partclone reads only used blocks over NBD, and the set is the seed format', async () => {
     const used = usedBytes(cardFile);
     const before = sectorsRead(card);
     const t0 = Date.now();
-    const r = await run((ctx) => clone(env, { card, name: 'v8-1-0-VM' }, ctx));
+    const { result: r, log } = await runLogged((ctx) => clone(env, { card, name: 'v8-1-0-VM' }, ctx));
     timings.clone = Date.now() - t0;
     const after = sectorsRead(card);
+    // The block-device path was chosen, and said so; nothing card-sized was written on the host.
+    const access = cardAccess(log);
+    expect(access[0]).toMatch(
+      /^card access: \d+ bytes attached in the VM as \/dev\/nbd\d+ \(NBD over limactl shell\)$/,
+    );
+    const nbdRead = Number(/(\d+) bytes read from the card through \/dev\/nbd/.exec(access.join('\n'))?.[1]);
+    timings.cloneNbdReadBytes = nbdRead;
+    timings.usedBytes = used;
+    expect(nbdRead).toBeGreaterThan(used / 2);
+    expect(nbdRead).toBeLessThanOrEqual(1.1 * used + 64 * MiB);
     expect(r.files.map((f) => f.name)).toEqual([
       'partition-table.dump',
       'restore_golden.sh',
@@ -256,22 +276,30 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     expect(after - before).toBeLessThanOrEqual(1.1 * used + 64 * MiB);
     expect(chkimg(join(r.dir, 'sdc1-boot.partclone.gz'))).toBe(0);
     expect(chkimg(join(r.dir, 'sdc2-root.partclone.gz'))).toBe(0);
-    // sfdisk named the card as the guest saw it: under the guest path of the work folder.
-    expect(readFileSync(join(r.dir, 'partition-table.dump'), 'utf8')).toMatch(
-      new RegExp(`^${GUEST_WORK}/\\S+ : start=`, 'm'),
-    );
+    // sfdisk named the card as the guest saw it: its NBD device.
+    expect(readFileSync(join(r.dir, 'partition-table.dump'), 'utf8')).toMatch(/^\/dev\/nbd\d+p1 : start=/m);
     const m = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8'));
     expect(m.createdBy.builder).toMatch(/^the atlas-build Lima VM \(qemu, x86_64\)/);
+    expect(m.notes[0]).toBe(
+      `read from the card: ${nbdRead} of ${1200 * MiB} bytes (attached in the builder as a block device)`,
+    );
+    // The device is gone from the guest again: no client, no bridge.
+    const left = await env.builder.guestCommand(
+      ['sh', '-c', 'cat /sys/block/nbd*/pid 2>/dev/null; pgrep -a socat || true'],
+      { workdir: '/' },
+    );
+    expect(left.stdout.trim()).toBe('');
   });
 
-  it('verifies the card through the VM', async () => {
+  it('verifies the card through the VM, attached read-only', async () => {
     const t0 = Date.now();
-    const r = await run((ctx) => verify(env, { card }, ctx));
+    const { result: r, log } = await runLogged((ctx) => verify(env, { card }, ctx));
     timings.verify = Date.now() - t0;
     expect(r.ok).toBe(true);
+    expect(cardAccess(log)[0]).toMatch(/attached in the VM as \/dev\/nbd\d+/);
   });
 
-  it('restores onto another card: the VM builds it, the host writes only its used blocks', async () => {
+  it('restores onto another card written through its block device in the VM: only used blocks are written', async () => {
     const targetFile = join(dir, 'new-card.img');
     execFileSync('bash', [
       '-c',
@@ -282,9 +310,17 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     const target = attachAsDevice(targetFile);
     try {
       const t0 = Date.now();
-      const r = await run((ctx) => restore(env, { card: target, set: 'v8-1-0-VM' }, ctx));
+      const { result: r, log } = await runLogged((ctx) =>
+        restore(env, { card: target, set: 'v8-1-0-VM' }, ctx),
+      );
       timings.restore = Date.now() - t0;
+      timings.restoreNbdWrittenBytes = r.writtenBytes ?? -1;
       expect(r.grown).toBe(true);
+      expect(cardAccess(log).join('\n')).toMatch(
+        new RegExp(`^card access: ${r.writtenBytes} bytes written to the card through /dev/nbd\\d+$`, 'm'),
+      );
+      // No card-sized file was made in the work folder for it.
+      expect(log.join('\n')).not.toMatch(/restore\.img/);
       expect(r.writtenBytes).toBeLessThanOrEqual(1.1 * usedBytes(cardFile) + 64 * MiB);
       const t = sfdiskJson(target);
       expect(t.partitions[1]!.start + t.partitions[1]!.size).toBe((1500 * MiB) / 512);
@@ -338,10 +374,15 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     });
     await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
     const left = await env.builder.guestCommand(
-      ['sh', '-c', 'pgrep -a -f "partclon[e]|clone_car[d]" || true; sudo losetup -a'],
+      [
+        'sh',
+        '-c',
+        'pgrep -a -f "partclon[e]|clone_car[d]|soca[t]|nbd_car[d]" || true; sudo losetup -a; cat /sys/block/nbd*/pid 2>/dev/null',
+      ],
       { workdir: '/' },
     );
     expect(left.stdout.trim()).toBe('');
+    expect(liveProcessesMentioning('raw-disk-helper')).toEqual([]);
     expect(existsSync(join(shared, 'golden-clone-cancelled'))).toBe(false);
     expect(existsSync(join(shared, 'golden-clone-cancelled.partial'))).toBe(false);
     expect(readdirSync(join(shared, '.atlas-run'))).toEqual([]);

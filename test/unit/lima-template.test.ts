@@ -160,6 +160,11 @@ const TOOL_PACKAGES: Record<string, string> = {
   sync: 'coreutils',
   timeout: 'coreutils',
   setpriv: 'util-linux',
+  flock: 'util-linux',
+  setsid: 'util-linux',
+  modprobe: 'kmod',
+  'nbd-client': 'nbd-client',
+  socat: 'socat',
 };
 
 /** Tools the builder scripts check for before use. */

@@ -5,6 +5,8 @@
  */
 import type { JobContext } from '../jobs/job.js';
 import type { ScriptEvent } from './script-events.js';
+import type { RawCard } from '../card-io/raw-disk.js';
+import type { TargetContext } from '../cards/target-guards.js';
 
 export type BuilderScript =
   | 'clone_card.sh'
@@ -13,7 +15,8 @@ export type BuilderScript =
   | 'shrink_image.sh'
   | 'probe_root.sh'
   | 'inspect_card.sh'
-  | 'tool_versions.sh';
+  | 'tool_versions.sh'
+  | 'nbd_card.sh';
 
 export interface ScriptOutcome {
   events: ScriptEvent[];
@@ -40,4 +43,28 @@ export interface Builder {
    * it. The content never appears in a log or on a command line.
    */
   stageSecrets(hostFile: string, ctx: JobContext): Promise<string>;
+  /**
+   * For a builder that does not see host devices: the card attached inside the builder as a
+   * block device, served by the host; undefined (the reason in the job log) when the builder
+   * cannot attach one, and the card is then staged in the work dir instead.
+   */
+  attachCard?(card: RawCard, options: AttachOptions, ctx: JobContext): Promise<AttachedCard | undefined>;
+}
+
+export interface AttachOptions {
+  writable: boolean;
+  /** Cross-check the card's file system maps before attaching it (clone). */
+  checkMaps?: boolean;
+  /** What a writable card must not be (the library's disk…), as for a write. */
+  guard?: TargetContext;
+}
+
+export interface AttachedCard {
+  /** The block device as the builder sees it, e.g. /dev/nbd0. */
+  device: string;
+  /** checkMaps: partitions whose maps are damaged, and what else was noticed. */
+  damaged: string[];
+  notes: string[];
+  /** Flushes and detaches the device; the bytes read from and written to the card through it. */
+  release(): Promise<{ readBytes: number; writtenBytes: number }>;
 }

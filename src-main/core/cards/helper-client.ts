@@ -40,6 +40,9 @@ export interface RawResult {
   /** Used-block reads: the bytes that crossed the card reader, and partitions read in full. */
   mappedBytes?: number;
   fallbacks?: string[];
+  /** serve: the bytes the client read and wrote through the NBD stream. */
+  readBytes?: number;
+  writtenBytes?: number;
 }
 
 export interface HelperLauncher {
@@ -183,7 +186,7 @@ export async function defaultLauncher(platform: NodeJS.Platform, device: string)
 
 // --- talking to the helper ------------------------------------------------------------------------
 
-interface Pipes {
+export interface Pipes {
   args: string[];
   input: Socket;
   output: Socket;
@@ -199,7 +202,7 @@ interface Pipes {
  * has exited (so end-of-file means the helper is done, even if it never started). Both are
  * event-loop pipe handles: a thread blocked on a named pipe would hang the process on exit.
  */
-async function namedPipes(): Promise<Pipes> {
+export async function namedPipes(): Promise<Pipes> {
   const dir = await mkdtemp(join(tmpdir(), 'atlas-raw-disk-'));
   const inPath = join(dir, 'in');
   const outPath = join(dir, 'out');
@@ -234,6 +237,7 @@ export async function runHelper(
   labels: Record<Phase, string>,
   opts: RawDiskOptions,
   device: string,
+  onEvent?: (ev: HelperEvent) => void,
 ): Promise<RawResult> {
   if (!existsSync(HELPER_PATH)) {
     throw new AtlasError(
@@ -284,6 +288,8 @@ export async function runHelper(
         ctx.step(phase, labels[phase], ev.total);
       }
       ctx.progress(ev.done, ev.total);
+    } else if (ev.event === 'serving') {
+      onEvent?.(ev);
     } else if (ev.event === 'done') {
       done = ev;
     } else if (ev.event === 'error') {
@@ -320,6 +326,8 @@ export async function runHelper(
         verified: done.verified,
         ...(done.mappedBytes !== undefined ? { mappedBytes: done.mappedBytes } : {}),
         ...(done.fallbacks ? { fallbacks: done.fallbacks } : {}),
+        ...(done.readBytes !== undefined ? { readBytes: done.readBytes } : {}),
+        ...(done.writtenBytes !== undefined ? { writtenBytes: done.writtenBytes } : {}),
       };
     }
     if (ctx.signal.aborted) throw new CancelledError(`the ${request.op} of ${device}`);

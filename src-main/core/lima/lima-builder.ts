@@ -12,7 +12,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { SCRIPTS_DIR } from '../paths.js';
-import type { Builder, BuilderScript, ScriptOutcome } from '../builder/builder.js';
+import type {
+  AttachedCard,
+  AttachOptions,
+  Builder,
+  BuilderScript,
+  ScriptOutcome,
+} from '../builder/builder.js';
+import type { RawCard } from '../card-io/raw-disk.js';
+import {
+  attachInGuest,
+  forcedStaged,
+  parseProbe,
+  type BlockDeviceSupport,
+  type GuestSessionHost,
+} from './guest-block-device.js';
 import { runScriptProcess } from '../builder/script-runner.js';
 import type { RunResult } from '../tools/run-tool.js';
 import { Limactl, vmNotRunning, type LimaInstance, type VmStatus } from './limactl.js';
@@ -49,6 +63,7 @@ export class LimaBuilder implements Builder {
   private readonly killGraceSeconds: number;
   private folders: SharedFolder[] = [];
   private last: VmStatus = { state: 'missing' };
+  private blockDevices: (BlockDeviceSupport & { bootId: string }) | undefined;
 
   private constructor(
     readonly limactl: Limactl | undefined,
@@ -173,9 +188,12 @@ export class LimaBuilder implements Builder {
     return lima.shell(this.instance, command, { ...options, workdir });
   }
 
-  async runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome> {
+  /** limactl's argv running a builder script under atlas-run.sh (cancellable by its pid file). */
+  private async scriptCommand(
+    script: BuilderScript,
+    args: string[],
+  ): Promise<{ command: string; argv: string[]; pidFile: string }> {
     if (!SCRIPT_NAME.test(script)) throw new AtlasError('bad-input', `not a builder script: ${script}`);
-    ctx.throwIfCancelled();
     const lima = this.requireLimactl();
     await this.ensureRunning();
     const work = this.workFolder();
@@ -195,6 +213,50 @@ export class LimaBuilder implements Builder {
       ],
       work.guest,
     );
+    return { command: lima.path, argv, pidFile };
+  }
+
+  private async forgetRun(pidFile: string): Promise<void> {
+    await rm(pidFile, { force: true }).catch(() => undefined);
+    await rm(`${pidFile}.cancel`, { force: true }).catch(() => undefined);
+  }
+
+  /**
+   * Whether the VM can attach a host card as a block device (NBD): probed in the VM, where the
+   * answer is kept for the boot, and remembered here for as long as the VM's boot id stays.
+   */
+  async blockDeviceSupport(ctx: JobContext): Promise<BlockDeviceSupport> {
+    if (forcedStaged()) return { available: false, reason: 'ATLAS_CARD_ACCESS=staged' };
+    const out = await this.runScript('nbd_card.sh', ['probe'], ctx);
+    const probe = parseProbe(out.results);
+    if (this.blockDevices?.bootId !== probe.bootId) this.blockDevices = probe;
+    return this.blockDevices;
+  }
+
+  async attachCard(
+    card: RawCard,
+    options: AttachOptions,
+    ctx: JobContext,
+  ): Promise<AttachedCard | undefined> {
+    const support = await this.blockDeviceSupport(ctx);
+    if (!support.available) {
+      ctx.log(
+        `card access: a used-block copy in the work folder (the VM cannot attach the card: ${support.reason})`,
+      );
+      return undefined;
+    }
+    const host: GuestSessionHost = {
+      sessionCommand: (args) => this.scriptCommand('nbd_card.sh', args),
+      stopGuestScript: (pidFile) => this.stopGuestScript(pidFile),
+      forgetRun: (pidFile) => this.forgetRun(pidFile),
+    };
+    return attachInGuest(host, card, options, ctx);
+  }
+
+  async runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome> {
+    if (!SCRIPT_NAME.test(script)) throw new AtlasError('bad-input', `not a builder script: ${script}`);
+    ctx.throwIfCancelled();
+    const { command, argv, pidFile } = await this.scriptCommand(script, args);
 
     let stopping: Promise<void> | undefined;
     const onAbort = () => {
@@ -202,15 +264,14 @@ export class LimaBuilder implements Builder {
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return await runScriptProcess(lima.path, argv, ctx, script);
+      return await runScriptProcess(command, argv, ctx, script);
     } catch (e) {
       if (stopping) await stopping;
       throw this.explainFailure(e);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
       if (stopping) await stopping;
-      await rm(pidFile, { force: true }).catch(() => undefined);
-      await rm(`${pidFile}.cancel`, { force: true }).catch(() => undefined);
+      await this.forgetRun(pidFile);
     }
   }
 

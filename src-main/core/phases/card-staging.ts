@@ -1,8 +1,11 @@
 /**
  * Where a builder script works on a card. The local builder opens the card itself (partclone then
  * reads only used blocks). A builder that cannot see the host's devices (the Lima VM on a Mac)
- * gets a used-block copy of the card in the shared work dir, read by the host through the
- * privileged raw-disk helper: the card reader carries used blocks only, never free space.
+ * gets the card attached as a block device when it can (Builder.attachCard: NBD served by the
+ * privileged raw-disk helper, so partclone reads only what it needs, in one pass, and nothing
+ * card-sized lands on the Mac); otherwise a used-block copy of the card in the shared work dir,
+ * read by the host through the same helper: the card reader carries used blocks only, never free
+ * space. The job log says which, and why.
  */
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
@@ -14,12 +17,18 @@ import { discard, scratchDir } from './common.js';
 import type { Env } from './env.js';
 
 export interface StagedCard {
-  /** The path to hand to the builder (host path; the builder translates it). */
-  path: string;
+  /** The card as the builder sees it: hand it to the builder scripts as it is. */
+  builderPath: string;
+  /** A host file or device with the card's data (the card, or its copy); none when attached. */
+  hostPath?: string;
+  /** direct: the builder opens the card; block-device: attached in the builder; staged: a copy. */
+  via: 'direct' | 'block-device' | 'staged';
   staged: boolean;
-  /** Bytes read from the card to stage it (used blocks only). */
+  /** Bytes read from the card (staged: when copying; block-device: once released). */
   readBytes?: number;
   fallbacks: string[];
+  /** block-device with checkMaps: the partitions whose file system maps are damaged. */
+  damaged?: string[];
   release(): Promise<void>;
 }
 
@@ -38,9 +47,39 @@ export function builderReachesCard(env: Env, card: CardIdentity): boolean {
   return card.kind === 'file' ? builderSees(env, card.path) : env.builder.seesHostDevices;
 }
 
-export async function stageCard(env: Env, card: CardIdentity, ctx: JobContext): Promise<StagedCard> {
+export async function stageCard(
+  env: Env,
+  card: CardIdentity,
+  ctx: JobContext,
+  options: { checkMaps?: boolean } = {},
+): Promise<StagedCard> {
+  const b = env.builder;
   if (builderReachesCard(env, card)) {
-    return { path: card.path, staged: false, fallbacks: [], release: async () => undefined };
+    return {
+      builderPath: b.toBuilderPath(card.path),
+      hostPath: card.path,
+      via: 'direct',
+      staged: false,
+      fallbacks: [],
+      release: async () => undefined,
+    };
+  }
+  const attached = await b.attachCard?.(card, { writable: false, ...options }, ctx);
+  if (attached) {
+    for (const n of attached.notes) ctx.log(n);
+    const out: StagedCard = {
+      builderPath: attached.device,
+      via: 'block-device',
+      staged: false,
+      fallbacks: attached.notes,
+      damaged: attached.damaged,
+      release: async () => {
+        const r = await attached.release();
+        out.readBytes = r.readBytes;
+        ctx.log(`card access: ${r.readBytes} bytes read from the card through ${attached.device}`);
+      },
+    };
+    return out;
   }
   const dir = await scratchDir(env);
   const path = join(dir, 'card.img');
@@ -48,7 +87,9 @@ export async function stageCard(env: Env, card: CardIdentity, ctx: JobContext): 
     const r = await readUsedCardToFile(card, path, ctx);
     for (const f of r.fallbacks) ctx.log(`read in full: ${f}`);
     return {
-      path,
+      builderPath: b.toBuilderPath(path),
+      hostPath: path,
+      via: 'staged',
       staged: true,
       readBytes: r.mappedBytes,
       fallbacks: r.fallbacks,
@@ -69,6 +110,8 @@ export async function restoreTarget(
   card: CardIdentity,
   guard: TargetContext = {},
 ): Promise<{
+  /** The card-sized image as the builder sees it. */
+  builderPath: string;
   path: string;
   finish(ctx: JobContext): Promise<{ writtenBytes: number }>;
   release(): Promise<void>;
@@ -80,6 +123,7 @@ export async function restoreTarget(
   await fh.truncate(card.bytes);
   await fh.close();
   return {
+    builderPath: env.builder.toBuilderPath(path),
     path,
     finish: async (ctx) => {
       const r = await writeImageToCard(path, card, ctx, { verify: true, mapped: true, guard });

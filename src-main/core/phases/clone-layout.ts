@@ -68,6 +68,17 @@ export function refuseUnclonedPartitions(dump: string): void {
   );
 }
 
+/** The refusal of a card whose maps are damaged (`why`: the map's reason, one per partition). */
+export function damagedMapsError(why: string[]): AtlasError {
+  return new AtlasError(
+    'bad-input',
+    `the card's file system maps are damaged, so partclone would leave data out of the clone: ${why
+      .map((w) => w.replace(/; copied in full$/, ''))
+      .join('; ')}`,
+    'repair the card (or a copy of it) first: e2fsck -f on the root partition, fsck.fat -a on the boot partition; then clone again',
+  );
+}
+
 /**
  * Cross-checks the maps of partitions 1 and 2 of the card (or staged copy) at `path` and throws
  * 'bad-input' when one is damaged. Where this process may not read the card (a device, not
@@ -87,15 +98,7 @@ export async function refuseDamagedMaps(path: string, bytes: number, ctx: JobCon
     const map = await mapCard(handleReader(fh, bytes));
     const damaged = map.partitions.filter((p) => p.damaged && (p.index === 1 || p.index === 2));
     for (const p of map.partitions) if (p.fallback && !p.damaged) ctx.log(p.fallback);
-    if (damaged.length) {
-      throw new AtlasError(
-        'bad-input',
-        `the card's file system maps are damaged, so partclone would leave data out of the clone: ${damaged
-          .map((p) => p.fallback!.replace(/; copied in full$/, ''))
-          .join('; ')}`,
-        'repair the card (or a copy of it) first: e2fsck -f on the root partition, fsck.fat -a on the boot partition; then clone again',
-      );
-    }
+    if (damaged.length) throw damagedMapsError(damaged.map((p) => p.fallback!));
   } finally {
     await fh.close();
   }

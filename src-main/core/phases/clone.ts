@@ -14,7 +14,7 @@ import { manifestPathFor, newManifest, writeManifest, type ManifestFile } from '
 import { discard, publish, refuseExisting, runProbes, sha256File, toolVersions } from './common.js';
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
 import { stageCard } from './card-staging.js';
-import { refuseDamagedMaps, refuseUnclonedPartitions } from './clone-layout.js';
+import { damagedMapsError, refuseDamagedMaps, refuseUnclonedPartitions } from './clone-layout.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 import { ensureLibraryDir, makeOwnerOnly, OWNER_DIR } from '../library/owner-only.js';
@@ -47,15 +47,17 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
   try {
     ctx.step('identify', `Reading ${describeCard(card)}`);
     const b = env.builder;
-    // The local builder reads the card itself; the Lima VM gets a used-block copy of it.
-    const staged = await stageCard(env, card, ctx);
+    // The local builder reads the card itself; the Lima VM gets it as a block device (its maps
+    // checked by the helper first), or else a used-block copy of it.
+    const staged = await stageCard(env, card, ctx, { checkMaps: true });
     let out;
     let sourceState;
     try {
-      await refuseDamagedMaps(staged.path, card.bytes, ctx);
-      const facts = await runProbes(env, staged.path, STATE_PROBES, ctx).catch(() => new Map());
+      if (staged.hostPath) await refuseDamagedMaps(staged.hostPath, card.bytes, ctx);
+      else if (staged.damaged?.length) throw damagedMapsError(staged.damaged);
+      const facts = await runProbes(env, staged, STATE_PROBES, ctx).catch(() => new Map());
       sourceState = stateFromFacts(facts);
-      out = await b.runScript('clone_card.sh', [b.toBuilderPath(staged.path), b.toBuilderPath(partial)], ctx);
+      out = await b.runScript('clone_card.sh', [staged.builderPath, b.toBuilderPath(partial)], ctx);
     } finally {
       await staged.release();
     }
@@ -88,10 +90,12 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       },
       sourceState,
       tools: await toolVersions(env, ctx),
-      ...(staged.staged
+      ...(staged.via !== 'direct'
         ? {
             notes: [
-              `read from the card: ${staged.readBytes} of ${card.bytes} bytes (used blocks only)`,
+              staged.via === 'staged'
+                ? `read from the card: ${staged.readBytes} of ${card.bytes} bytes (used blocks only)`
+                : `read from the card: ${staged.readBytes} of ${card.bytes} bytes (attached in the builder as a block device)`,
               ...staged.fallbacks,
             ],
           }

@@ -15,19 +15,21 @@ export async function scratchDir(env: Env): Promise<string> {
   return mkdtemp(join(base, 'job-'));
 }
 
+/** Runs probe_root.sh on a card: a host path, or `{ builderPath }` as the builder sees it. */
 export async function runProbes(
   env: Env,
-  cardPath: string,
+  card: string | { builderPath: string },
   probes: Probe[],
   ctx: JobContext,
 ): Promise<Map<string, Fact>> {
+  const cardInBuilder = typeof card === 'string' ? env.builder.toBuilderPath(card) : card.builderPath;
   const dir = await scratchDir(env);
   try {
     const file = join(dir, 'probes.tsv');
     await writeFile(file, probesToTsv(probes));
     const out = await env.builder.runScript(
       'probe_root.sh',
-      [env.builder.toBuilderPath(cardPath), env.builder.toBuilderPath(file)],
+      [cardInBuilder, env.builder.toBuilderPath(file)],
       ctx,
     );
     const facts = new Map<string, Fact>();

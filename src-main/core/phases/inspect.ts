@@ -23,9 +23,12 @@ export async function inspectRaw(
   env: Env,
   path: string,
   ctx: JobContext,
+  /** The card as the builder sees it, when it is not `path` (attached as a block device). */
+  builderPath?: string,
 ): Promise<Omit<Inspection, 'compression'>> {
-  const card = await identifyRawCard(path);
-  const out = await env.builder.runScript('inspect_card.sh', [env.builder.toBuilderPath(path)], ctx);
+  const card = builderPath ? undefined : await identifyRawCard(path);
+  const inBuilder = builderPath ?? env.builder.toBuilderPath(path);
+  const out = await env.builder.runScript('inspect_card.sh', [inBuilder], ctx);
   let table = '';
   const partitions: PartitionInfo[] = [];
   const problems: { part: number; text: string }[] = [];
@@ -53,14 +56,14 @@ export async function inspectRaw(
   let payloadPresent = false;
   const rootDamaged = problems.some((p) => p.part === 2);
   if (root?.fs === 'ext4' && !rootDamaged) {
-    const facts = await runProbes(env, path, STATE_PROBES, ctx);
+    const facts = await runProbes(env, { builderPath: inBuilder }, STATE_PROBES, ctx);
     state = stateFromFacts(facts);
     payloadPresent = facts.get('firstboot')?.exists === true;
   }
   return {
     path,
-    kind: card.kind,
-    bytes: card.bytes,
+    kind: card?.kind ?? 'device',
+    bytes: card?.bytes ?? 0,
     table,
     partitions,
     state,
@@ -81,7 +84,13 @@ export async function inspect(env: Env, path: string, ctx: JobContext): Promise<
   if (compression === 'none') {
     const staged = await stageCard(env, card, ctx);
     try {
-      result = { ...(await inspectRaw(env, staged.path, ctx)), path, kind: card.kind, bytes: card.bytes };
+      const raw = await inspectRaw(
+        env,
+        staged.hostPath ?? path,
+        ctx,
+        staged.hostPath ? undefined : staged.builderPath,
+      );
+      result = { ...raw, path, kind: card.kind, bytes: card.bytes };
     } finally {
       await staged.release();
     }

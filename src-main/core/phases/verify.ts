@@ -24,7 +24,7 @@ export async function verify(
   const staged = await stageCard(env, card, ctx);
   let facts;
   try {
-    facts = await runProbes(env, staged.path, probes, ctx);
+    facts = await runProbes(env, staged, probes, ctx);
   } finally {
     await staged.release();
   }
