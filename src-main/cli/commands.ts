@@ -148,7 +148,8 @@ export const COMMANDS: Record<string, Command> = {
   },
   restore: {
     usage: 'restore CARD NAME [--allow-large-disk] [--no-eject]',
-    summary: 'Phase 1: golden-clone-NAME/ -> card, root grown to fill it, then the card is ejected',
+    summary:
+      'Phase 1: golden-clone-NAME/ -> card (a smaller one too, when the data fits), root grown to fill it, then the card is ejected',
     positionals: ['CARD', 'NAME'],
     options: CARD_WRITE_OPTIONS,
     destructive: ([card, name]) => `restore ${name} onto ${card}: everything on ${card} will be erased`,
@@ -162,6 +163,11 @@ export const COMMANDS: Record<string, Command> = {
       const x = r as Awaited<ReturnType<typeof restore>>;
       return [
         `Restored ${x.set} onto ${x.card}; root partition ${x.grown ? 'grown to' : 'kept at'} ${bytes(x.rootSectors * 512)}`,
+        ...(x.shrunkToFit
+          ? [
+              `  the card is smaller than the clone's card: root shrunk to fit (the data needs a card of ${bytes(x.minBytes ?? 0)})${x.lowHeadroom ? '; less than 5% free over its minimum' : ''}`,
+            ]
+          : []),
         ...(x.eject ? [`  ${x.eject.message}`] : []),
       ].join('\n');
     },

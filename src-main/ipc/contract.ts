@@ -288,6 +288,12 @@ export interface RestoreResultDto {
   rootStart: number;
   rootSectors: number;
   grown: boolean;
+  /** The card was smaller than the clone's card: the root file system was shrunk to fit it. */
+  shrunkToFit: boolean;
+  /** A shrunk restore: the smallest card this clone's data fits. */
+  minBytes?: number;
+  /** A shrunk restore: less than the seed's 5 % headroom over the root's minimum. */
+  lowHeadroom?: boolean;
   /** What e2fsck -y changed on the restored file system (empty when it was clean). */
   fsckFixed: string[];
   /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
