@@ -14,6 +14,7 @@ import { restore } from '../core/phases/restore.js';
 import { verify, type VerifyReport } from '../core/phases/verify.js';
 import { shrink } from '../core/phases/shrink.js';
 import { flash } from '../core/phases/flash.js';
+import { erase } from '../core/phases/erase.js';
 import { inspect, type Inspection } from '../core/phases/inspect.js';
 import { AtlasError } from '../core/errors.js';
 import { bytes, table } from './format.js';
@@ -267,6 +268,32 @@ export const COMMANDS: Record<string, Command> = {
             `${x.failed} of ${x.cards.length} cards failed`,
             'see each card above; the others are fine',
           );
+    },
+  },
+  erase: {
+    usage: 'erase CARD [--label NAME] [--no-verify] [--allow-large-disk] [--no-eject]',
+    summary: 'erase a card back to one FAT32 partition (MBR, from 4 MiB, label BOOT) for normal use',
+    positionals: ['CARD'],
+    options: { label: { type: 'string' }, 'no-verify': { type: 'boolean' }, ...CARD_WRITE_OPTIONS },
+    destructive: ([card]) => `erase ${card}: everything on ${card} will be lost`,
+    run: (env, [card], v, ctx) =>
+      erase(
+        env,
+        {
+          card: card!,
+          ...(str(v, 'label') ? { label: str(v, 'label')! } : {}),
+          verify: v['no-verify'] !== true,
+          ...cardWriteParams(v),
+          allowUnusual: v['allow-large-disk'] === true,
+        },
+        ctx,
+      ),
+    human: (r) => {
+      const x = r as Awaited<ReturnType<typeof erase>>;
+      return [
+        `Erased ${x.card}: one FAT32 partition "${x.label}", ${bytes(x.partitionSectors * 512)} from sector ${x.partitionStart}`,
+        `  ${bytes(x.writtenBytes)} written, ${x.verified ? 'verified (read back, matches)' : 'not verified'}${x.eject ? `; ${x.eject.message}` : ''}`,
+      ].join('\n');
     },
   },
   inspect: {

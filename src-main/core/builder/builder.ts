@@ -13,7 +13,9 @@ export type BuilderScript =
   | 'shrink_image.sh'
   | 'probe_root.sh'
   | 'inspect_card.sh'
-  | 'tool_versions.sh';
+  | 'tool_versions.sh'
+  | 'erase_image.sh'
+  | 'fit_image.sh';
 
 export interface ScriptOutcome {
   events: ScriptEvent[];

@@ -69,7 +69,7 @@ export interface FlashResult {
 }
 
 /** As root on Linux a card device is opened here; otherwise (a Mac, a Linux desktop) the helper opens it. */
-const viaHelper = (card: CardIdentity): boolean =>
+export const viaHelper = (card: CardIdentity): boolean =>
   card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0);
 
 /** Writes one card through the write pipeline; `ctx` receives this card's progress. */
