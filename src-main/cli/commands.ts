@@ -254,7 +254,7 @@ export const COMMANDS: Record<string, Command> = {
           : `${bytes(x.mappedBytes)} mapped of ${bytes(x.imageBytes)} (${x.mode})`;
       const lines = x.cards.map((c) =>
         c.ok
-          ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}${c.eject ? `; ${c.eject.message}` : ''}`
+          ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}${c.shrunkToFit ? `; smaller than the image: root shrunk to fit (the data needs ${bytes(c.minBytes ?? 0)})` : ''}${c.eject ? `; ${c.eject.message}` : ''}`
           : `  ${c.card}: FAILED: ${c.error?.message}${c.error?.hint ? ` (${c.error.hint})` : ''}`,
       );
       return [`Flashed ${x.image}: ${how}`, ...lines].join('\n');

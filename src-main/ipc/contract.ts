@@ -323,6 +323,9 @@ export interface CardFlashResultDto {
   ok: boolean;
   writtenBytes?: number;
   verified?: boolean;
+  /** The card was smaller than the image: its root was shrunk to fit (the data needs minBytes). */
+  shrunkToFit?: boolean;
+  minBytes?: number;
   eject?: EjectDto;
   error?: ErrorInfo;
 }
