@@ -26,7 +26,7 @@ export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo
 
 // ---------------------------------------------------------------- app, settings, dialogs
 
-export type Screen = 'home' | 'insert' | 'flash' | 'clone' | 'shrink' | 'library' | 'vm';
+export type Screen = 'home' | 'insert' | 'flash' | 'erase' | 'clone' | 'shrink' | 'library' | 'vm';
 
 export interface AppInfo {
   appVersion: string;
@@ -301,6 +301,17 @@ export interface RestoreResultDto {
   eject?: EjectDto;
 }
 
+export interface EraseResultDto {
+  card: string;
+  label: string;
+  /** The FAT32 partition, in 512-byte sectors. */
+  partitionStart: number;
+  partitionSectors: number;
+  writtenBytes: number;
+  verified: boolean;
+  eject?: EjectDto;
+}
+
 export interface ShrinkResultDto {
   image: string;
   manifest: string;
@@ -401,6 +412,8 @@ export type JobRequest =
     }
   | { kind: 'clone'; card: CardRef; name: string }
   | { kind: 'restore'; card: CardRef; set: string; confirmed?: boolean }
+  /** The card back to one FAT32 partition; `confirmed`: an unusual disk whose name was typed. */
+  | { kind: 'erase'; card: CardRef; confirmed?: boolean }
   | { kind: 'verify'; card: string }
   | { kind: 'shrink'; card: string; version: string; tag: string; force: boolean }
   | { kind: 'archive'; path: string }
@@ -417,6 +430,7 @@ export interface JobResultMap {
   flash: FlashResultDto;
   clone: CloneResultDto;
   restore: RestoreResultDto;
+  erase: EraseResultDto;
   verify: VerifyReportDto;
   shrink: ShrinkResultDto;
   archive: ArchiveResultDto;
