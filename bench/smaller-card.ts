@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     add(
       'restore onto a smaller card',
       r,
-      `clone of a ${sourceMiB} MiB card; root restored into the work dir, shrunk, ${(r.result.writtenBytes! / 1e6).toFixed(0)} MB of used blocks written, grown to the end`,
+      `clone of a ${sourceMiB} MiB card; root restored into the work dir, shrunk, ${(r.result.writtenBytes! / 1e6).toFixed(0)} MB of used blocks written, grown to the end, read back`,
     );
     const f = await measure(card, () =>
       run((ctx) => flash(env, { image: source, cards: [card.device], verify: true, eject: false }, ctx)),
