@@ -4,32 +4,41 @@
 # and e2fsprogs:
 #     sudo bash restore_golden.sh /dev/sdX
 # TARGET may also be an image file (a "card image"): it is restored in place at its current size.
-#   1. checks the set and that the card is large enough (before anything is written)
+#   1. checks the set and that the card is large enough (before anything is written); a card
+#      smaller than the clone's card gets its root shrunk to fit when the data fits: the root is
+#      restored into a sparse file in the work folder (--work-dir, default: the folder holding
+#      the set), checked (e2fsck -f), and its minimum taken (resize2fs -P); a card too small for
+#      the minimum is refused here, saying how much is needed; otherwise it is shrunk (resize2fs)
+#      to end at the card's end, which keeps the 5 % headroom of the seed whenever the card has it
 #   2. unmounts the target's partitions (a disk holding the running system is refused)
 #   3. makes the old card stop looking valid: zeroes its first MiB, its last 33 sectors (backup GPT)
 #      and 64 KiB where each new partition starts
 #   4. restores boot (FAT32) with partclone.fat32 -r and root (ext4) with partclone.ext4 -r, at the
-#      offsets the dump gives
-#   5. restores the partition table (sfdisk) last, so an interrupted restore leaves no table
+#      offsets the dump gives (a shrunk root: its used blocks, partclone.ext4 -b)
+#   5. restores the partition table (sfdisk) last, so an interrupted restore leaves no table (a
+#      shrunk root: the dump's root partition ends where its file system now ends)
 #   6. grows the root partition and its file system to the end of the card
-# usage: restore_golden.sh TARGET [--set-dir DIR] [--no-grow]
+# usage: restore_golden.sh TARGET [--set-dir DIR] [--work-dir DIR] [--no-grow]
 set -euo pipefail
 export LC_ALL=C
 
 set_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 grow=1
 target=""
+work_base=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --set-dir) set_dir=${2:?--set-dir needs a directory}; shift 2 ;;
+    --work-dir) work_base=${2:?--work-dir needs a directory}; shift 2 ;;
     --no-grow) grow=0; shift ;;
-    -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) printf 'error: unknown option %s\n' "$1" >&2; exit 2 ;;
     *) [ -z "$target" ] || { printf 'error: only one target\n' >&2; exit 2; }; target=$1; shift ;;
   esac
 done
 
 LOOPS=()
+work=""
 ev() { printf '@@ATLAS %s\n' "$*"; }
 fail() { # fail CODE MESSAGE
   local code=$1; shift
@@ -40,6 +49,7 @@ fail() { # fail CODE MESSAGE
 cleanup() {
   local rc=$? i
   for ((i = ${#LOOPS[@]} - 1; i >= 0; i--)); do losetup -d "${LOOPS[$i]}" 2>/dev/null || true; done
+  [ -z "$work" ] || rm -rf -- "$work"
   return "$rc"
 }
 trap cleanup EXIT
@@ -81,12 +91,24 @@ zero() { # zero SECTOR COUNT: writes zeros over that range of the target
   dd if=/dev/zero of="$target" bs=512 seek="$1" count="$2" conv=notrunc status=none ||
     fail restore "could not write to $target"
 }
+check_fs() { # check_fs WHAT DEV: e2fsck -f -y; what it fixed goes to the log and the result
+  local what=$1 dev=$2 rc=0 fsck_out fixed
+  fsck_out=$(e2fsck -f -y "$dev" 2>&1) || rc=$?
+  printf '%s\n' "$fsck_out" >&2
+  [ "$rc" -le 2 ] || fail fsck "e2fsck reported errors on the $what (exit $rc)"
+  if [ "$rc" -ne 0 ]; then
+    # Never passed silently: what e2fsck fixed goes to the log and the result.
+    fixed=$(printf '%s\n' "$fsck_out" | awk '/\? yes$/ { t = $0; sub(/[A-Za-z][A-Za-z ]*\? yes$/, "", t); gsub(/^[[:space:]]+|[[:space:]]+$/, "", t); if (t == "") t = prev; n++; if (n <= 8) s = s (n > 1 ? "; " : "") t; next } NF { prev = $0 } END { if (n > 8) s = s "; and " (n - 8) " more"; print s }')
+    printf 'e2fsck changed the %s: %s\n' "$what" "${fixed:-see its output above}"
+    ev result fsck-fixed "restored root: ${fixed:-the file system was modified}"
+  fi
+}
 
 # ---------------------------------------------------------------- checks (nothing written yet)
 [ -n "$target" ] || fail usage "usage: sudo bash restore_golden.sh /dev/sdX"
-case "$target" in *$'\n'*) fail bad-input "target contains a line break" ;; esac
+case "$target$work_base" in *$'\n'*) fail bad-input "a path contains a line break" ;; esac
 [ "$(id -u)" -eq 0 ] || fail permission "run as root: sudo bash restore_golden.sh $target"
-for t in sfdisk partx losetup partclone.fat32 partclone.ext4 pigz e2fsck resize2fs; do
+for t in sfdisk partx losetup partclone.fat32 partclone.ext4 pigz e2fsck resize2fs dumpe2fs; do
   command -v "$t" >/dev/null 2>&1 || fail missing-tool "$t is not installed (apt-get install partclone pigz fdisk e2fsprogs)"
 done
 dump="$set_dir/partition-table.dump"
@@ -111,8 +133,62 @@ need_sectors=$(awk -F'[=,]' '/start=/ { s = $2 + 0; z = $4 + 0; if (s + z > m) m
 need_bytes=$((need_sectors * 512))
 ev result need-bytes "$need_bytes"
 ev result target-bytes "$target_bytes"
+dump_geometry 1
+p1_start=$START p1_sectors=$SECTORS
+dump_geometry 2
+p2_start=$START p2_sectors=$SECTORS
+target_sectors=$((target_bytes / 512))
+tail_sectors=0
+[ "$label" = gpt ] && tail_sectors=33
+# fit=1: the card is smaller than the clone's card; root (the last partition) is shrunk to fit.
+fit=0
 if [ "$target_bytes" -lt "$need_bytes" ]; then
-  fail too-small "the card is too small: it has $target_bytes bytes, this clone needs $need_bytes (use a larger card, or flash a shrunk ods-atlas-clone image instead)"
+  last_end=$(awk -F'[=,]' -v s="$p2_start" '/start=/ && $2 + 0 != s { e = $2 + $4; if (e > m) m = e } END { printf "%.0f\n", m }' "$dump")
+  avail_sectors=$((target_sectors - tail_sectors - p2_start))
+  if [ "$last_end" -gt "$p2_start" ] || [ "$avail_sectors" -le 2048 ]; then
+    fail too-small "the card is too small: it has $target_bytes bytes, this clone needs $need_bytes (use a larger card, or flash a shrunk ods-atlas-clone image instead)"
+  fi
+  fit=1
+fi
+
+# ---------------------------------------------------------------- a smaller card: shrink root first
+# Nothing is written to the card here: the root is restored into a sparse file in the work folder,
+# checked, and shrunk to end at the card's end; a card too small for its data is refused.
+if [ "$fit" = 1 ]; then
+  [ -n "$work_base" ] || work_base=$(dirname -- "$set_dir")
+  ev step fit-restore $((p2_sectors * 512)) Restoring the root file system into the work folder '(partclone.ext4)'
+  work=$(mktemp -d "$work_base/.atlas-restore.XXXXXX") ||
+    fail no-space "could not make a work folder in $work_base (pass --work-dir DIR with room for the root file system's data)"
+  truncate -s $((p2_sectors * 512)) "$work/root.fs" || fail no-space "could not make $work/root.fs"
+  scratch=$(losetup --find --show -- "$work/root.fs") || fail loop "could not attach a loop device to $work/root.fs"
+  LOOPS+=("$scratch")
+  if ! pigz -dc "$root_img" | partclone.ext4 -r -s - -o "$scratch"; then
+    free=$(df --output=avail -B1 -- "$work" | tail -n 1)
+    [ "${free// /}" -gt $((64 * 1024 * 1024)) ] ||
+      fail no-space "the work folder $work_base ran out of space restoring the root file system (free some space, or pass --work-dir DIR); nothing was written to $target"
+    fail restore "partclone.ext4 could not restore the root file system into $work; nothing was written to $target"
+  fi
+  ev step fit-check 0 Checking the restored root file system '(e2fsck -f)'
+  check_fs "restored root file system" "$scratch"
+  block_size=$(dumpe2fs -h "$scratch" 2>/dev/null | awk -F: '/^Block size/ { gsub(/[[:space:]]/, "", $2); print $2 }')
+  min_blocks=$(resize2fs -P "$scratch" 2>/dev/null | awk -F': ' '/minimum size/ { print $2 + 0 }')
+  [ -n "$block_size" ] && [ -n "$min_blocks" ] && [ "$min_blocks" -gt 0 ] ||
+    fail fsck "could not read the root file system's minimum size (resize2fs -P)"
+  fit_blocks=$((avail_sectors * 512 / block_size))
+  min_bytes=$(((p2_start + tail_sectors) * 512 + min_blocks * block_size))
+  ev result min-bytes "$min_bytes"
+  if [ "$fit_blocks" -lt "$min_blocks" ]; then
+    fail too-small "the card is too small for this clone's data: it has $target_bytes bytes, the data needs at least $min_bytes (the root file system at its minimum, $min_blocks blocks of $block_size bytes, from sector $p2_start); nothing was written (use a card of at least $(((min_bytes + 999999) / 1000000)) MB)"
+  fi
+  if [ $((fit_blocks * 100)) -lt $((min_blocks * 105)) ]; then
+    printf 'the card leaves the root less than the 5%% headroom over its minimum\n'
+    ev result headroom low
+  fi
+  ev step fit-shrink 0 Shrinking the root file system to fit the card '(resize2fs)'
+  resize2fs "$scratch" "$fit_blocks" >&2 ||
+    fail too-small "resize2fs could not shrink the root file system to $((fit_blocks * block_size)) bytes; nothing was written to $target (use a larger card)"
+  fit_sectors=$((fit_blocks * block_size / 512))
+  ev result shrunk-to "$((fit_sectors * 512))"
 fi
 
 # ---------------------------------------------------------------- unmount
@@ -131,11 +207,6 @@ fi
 # where the new partitions start); the new table is written last. An interrupted restore leaves a
 # card without a table, never an old or half-new card that looks finished.
 ev step invalidate 0 Clearing the old partition table
-dump_geometry 1
-p1_start=$START p1_sectors=$SECTORS
-dump_geometry 2
-p2_start=$START p2_sectors=$SECTORS
-target_sectors=$((target_bytes / 512))
 zero 0 2048
 [ "$target_sectors" -gt 2081 ] && zero $((target_sectors - 33)) 33
 zero "$p1_start" 128
@@ -147,20 +218,31 @@ ev step restore-boot $((p1_sectors * 512)) Restoring the boot partition '(partcl
 attach boot "$p1_start" "$p1_sectors"
 pigz -dc "$boot_img" | partclone.fat32 -r -s - -o "$boot" || fail restore "partclone.fat32 could not restore the boot partition"
 
-ev step restore-root $((p2_sectors * 512)) Restoring the root partition '(partclone.ext4)'
-attach root "$p2_start" "$p2_sectors"
-pigz -dc "$root_img" | partclone.ext4 -r -s - -o "$root" || fail restore "partclone.ext4 could not restore the root partition"
+if [ "$fit" = 1 ]; then
+  ev step restore-root $((fit_sectors * 512)) Writing the shrunk root partition '(partclone.ext4, used blocks)'
+  attach root "$p2_start" "$fit_sectors"
+  partclone.ext4 -b -s "$scratch" -o "$root" || fail restore "partclone.ext4 could not write the root partition"
+else
+  ev step restore-root $((p2_sectors * 512)) Restoring the root partition '(partclone.ext4)'
+  attach root "$p2_start" "$p2_sectors"
+  pigz -dc "$root_img" | partclone.ext4 -r -s - -o "$root" || fail restore "partclone.ext4 could not restore the root partition"
+fi
 sync
 detach_all
+[ -z "$work" ] || { rm -rf -- "$work"; work=""; }
 
 # ---------------------------------------------------------------- partition table (last)
 ev step table 0 Restoring the partition table
 # The dump names the source device and, for GPT, the source's last usable sector: drop both so the
-# table fits this card.
-grep -v -e '^device:' -e '^last-lba:' "$dump" | sfdisk -q --wipe always --no-reread --no-tell-kernel "$target" >/dev/null ||
+# table fits this card. A shrunk root's partition ends where its file system ends.
+grep -v -e '^device:' -e '^last-lba:' "$dump" |
+  awk -v fit="$fit" -v s="$p2_start" -v n="${fit_sectors:-0}" -F'[=,]' '
+    fit == 1 && /start=/ && $2 + 0 == s { sub(/size=[[:space:]]*[0-9]+/, "size=" n) } { print }' |
+  sfdisk -q --wipe always --no-reread --no-tell-kernel "$target" >/dev/null ||
   fail restore "sfdisk could not write the partition table to $target"
 geometry 2
 [ "$START" = "$p2_start" ] || fail restore "the partition table on $target does not match partition-table.dump"
+p2_sectors=$SECTORS
 sync
 
 # ---------------------------------------------------------------- grow root to fill the card
@@ -176,16 +258,7 @@ if [ "$grow" = 1 ]; then
     geometry 2
     p2_sectors=$SECTORS
     attach root "$p2_start" "$p2_sectors"
-    rc=0
-    fsck_out=$(e2fsck -f -y "$root" 2>&1) || rc=$?
-    printf '%s\n' "$fsck_out" >&2
-    [ "$rc" -le 2 ] || fail fsck "e2fsck reported errors on the restored root file system (exit $rc)"
-    if [ "$rc" -ne 0 ]; then
-      # Never passed silently: what e2fsck fixed goes to the log and the result.
-      fixed=$(printf '%s\n' "$fsck_out" | awk '/\? yes$/ { t = $0; sub(/[A-Za-z][A-Za-z ]*\? yes$/, "", t); gsub(/^[[:space:]]+|[[:space:]]+$/, "", t); if (t == "") t = prev; n++; if (n <= 8) s = s (n > 1 ? "; " : "") t; next } NF { prev = $0 } END { if (n > 8) s = s "; and " (n - 8) " more"; print s }')
-      printf 'e2fsck changed the restored root file system: %s\n' "${fixed:-see its output above}"
-      ev result fsck-fixed "restored root: ${fixed:-the file system was modified}"
-    fi
+    check_fs "restored root file system" "$root"
     resize2fs "$root" >&2 || fail grow "resize2fs could not grow the root file system"
     sync
     detach_all

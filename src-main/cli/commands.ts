@@ -14,6 +14,7 @@ import { restore } from '../core/phases/restore.js';
 import { verify, type VerifyReport } from '../core/phases/verify.js';
 import { shrink } from '../core/phases/shrink.js';
 import { flash } from '../core/phases/flash.js';
+import { erase } from '../core/phases/erase.js';
 import { inspect, type Inspection } from '../core/phases/inspect.js';
 import { AtlasError } from '../core/errors.js';
 import { bytes, table } from './format.js';
@@ -148,7 +149,8 @@ export const COMMANDS: Record<string, Command> = {
   },
   restore: {
     usage: 'restore CARD NAME [--allow-large-disk] [--no-eject]',
-    summary: 'Phase 1: golden-clone-NAME/ -> card, root grown to fill it, then the card is ejected',
+    summary:
+      'Phase 1: golden-clone-NAME/ -> card (a smaller one too, when the data fits), root grown to fill it, then the card is ejected',
     positionals: ['CARD', 'NAME'],
     options: CARD_WRITE_OPTIONS,
     destructive: ([card, name]) => `restore ${name} onto ${card}: everything on ${card} will be erased`,
@@ -162,6 +164,11 @@ export const COMMANDS: Record<string, Command> = {
       const x = r as Awaited<ReturnType<typeof restore>>;
       return [
         `Restored ${x.set} onto ${x.card}; root partition ${x.grown ? 'grown to' : 'kept at'} ${bytes(x.rootSectors * 512)}`,
+        ...(x.shrunkToFit
+          ? [
+              `  the card is smaller than the clone's card: root shrunk to fit (the data needs a card of ${bytes(x.minBytes ?? 0)})${x.lowHeadroom ? '; less than 5% free over its minimum' : ''}`,
+            ]
+          : []),
         ...(x.eject ? [`  ${x.eject.message}`] : []),
       ].join('\n');
     },
@@ -247,7 +254,7 @@ export const COMMANDS: Record<string, Command> = {
           : `${bytes(x.mappedBytes)} mapped of ${bytes(x.imageBytes)} (${x.mode})`;
       const lines = x.cards.map((c) =>
         c.ok
-          ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}${c.eject ? `; ${c.eject.message}` : ''}`
+          ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}${c.shrunkToFit ? `; smaller than the image: root shrunk to fit (the data needs ${bytes(c.minBytes ?? 0)})` : ''}${c.eject ? `; ${c.eject.message}` : ''}`
           : `  ${c.card}: FAILED: ${c.error?.message}${c.error?.hint ? ` (${c.error.hint})` : ''}`,
       );
       return [`Flashed ${x.image}: ${how}`, ...lines].join('\n');
@@ -261,6 +268,32 @@ export const COMMANDS: Record<string, Command> = {
             `${x.failed} of ${x.cards.length} cards failed`,
             'see each card above; the others are fine',
           );
+    },
+  },
+  erase: {
+    usage: 'erase CARD [--label NAME] [--no-verify] [--allow-large-disk] [--no-eject]',
+    summary: 'erase a card back to one FAT32 partition (MBR, from 4 MiB, label BOOT) for normal use',
+    positionals: ['CARD'],
+    options: { label: { type: 'string' }, 'no-verify': { type: 'boolean' }, ...CARD_WRITE_OPTIONS },
+    destructive: ([card]) => `erase ${card}: everything on ${card} will be lost`,
+    run: (env, [card], v, ctx) =>
+      erase(
+        env,
+        {
+          card: card!,
+          ...(str(v, 'label') ? { label: str(v, 'label')! } : {}),
+          verify: v['no-verify'] !== true,
+          ...cardWriteParams(v),
+          allowUnusual: v['allow-large-disk'] === true,
+        },
+        ctx,
+      ),
+    human: (r) => {
+      const x = r as Awaited<ReturnType<typeof erase>>;
+      return [
+        `Erased ${x.card}: one FAT32 partition "${x.label}", ${bytes(x.partitionSectors * 512)} from sector ${x.partitionStart}`,
+        `  ${bytes(x.writtenBytes)} written, ${x.verified ? 'verified (read back, matches)' : 'not verified'}${x.eject ? `; ${x.eject.message}` : ''}`,
+      ].join('\n');
     },
   },
   inspect: {

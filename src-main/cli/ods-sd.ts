@@ -38,7 +38,7 @@ function help(): string {
     '  --yes           answer yes to confirmations (needed without a terminal)',
     "  --verbose       show the tools' own output",
     '',
-    'options of flash and restore:',
+    'options of flash, restore and erase:',
     '  --allow-large-disk  write a disk larger than 256 GB (no SD card is) or one macOS calls internal;',
     '                      without it such a disk is refused, even with --yes',
     '  --no-eject          keep the card attached after writing (default: flushed and ejected)',

@@ -59,6 +59,12 @@ export interface RestoreResult {
   rootStart: number;
   rootSectors: number;
   grown: boolean;
+  /** The card was smaller than the clone's card: the root file system was shrunk to fit it. */
+  shrunkToFit: boolean;
+  /** A shrunk restore: the smallest card this clone's data fits (root at resize2fs -P's minimum). */
+  minBytes?: number;
+  /** A shrunk restore: the card leaves the root less than the seed's 5 % over its minimum. */
+  lowHeadroom?: boolean;
   /** What e2fsck -y changed on the restored file system (empty when it was clean). */
   fsckFixed: string[];
   /** When the host wrote the card (Mac): the bytes that crossed the card reader. */
@@ -72,6 +78,9 @@ export interface CardFlashResult {
   ok: boolean;
   writtenBytes?: number;
   verified?: boolean;
+  /** The card was smaller than the image: its root was shrunk to fit (the data needs minBytes). */
+  shrunkToFit?: boolean;
+  minBytes?: number;
   /** Devices: ejected after the write, or why not. */
   eject?: EjectResult;
   error?: SerializedError;
@@ -86,4 +95,17 @@ export interface FlashResult {
   sha256?: string;
   cards: CardFlashResult[];
   failed: number;
+}
+
+/** After an erase: one FAT32 partition over the whole card. */
+export interface EraseResult {
+  card: string;
+  label: string;
+  /** The FAT32 partition, in 512-byte sectors. */
+  partitionStart: number;
+  partitionSectors: number;
+  /** Bytes written to the card (the erased image's used blocks). */
+  writtenBytes: number;
+  verified: boolean;
+  eject?: EjectResult;
 }

@@ -25,6 +25,7 @@ import type {
   VerifyReport,
 } from '../common/results.js';
 import type { VaultStatus } from '../common/secrets.js';
+import type { EraseResult } from '../common/results.js';
 
 // ---------------------------------------------------------------- errors and envelopes
 
@@ -41,7 +42,7 @@ export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo
 
 // ---------------------------------------------------------------- app, settings, dialogs
 
-export type Screen = 'home' | 'insert' | 'flash' | 'clone' | 'shrink' | 'library' | 'vm';
+export type Screen = 'home' | 'insert' | 'flash' | 'erase' | 'clone' | 'shrink' | 'library' | 'vm';
 
 export interface AppInfo {
   appVersion: string;
@@ -212,6 +213,8 @@ export type ShrinkResultDto = ShrinkResult;
 
 export type CardFlashResultDto = CardFlashResult;
 
+export type EraseResultDto = EraseResult;
+
 export type FlashResultDto = FlashResult;
 
 export interface ArchiveResultDto {
@@ -273,6 +276,8 @@ export type JobRequest =
     }
   | { kind: 'clone'; card: CardRef; name: string }
   | { kind: 'restore'; card: CardRef; set: string; confirmed?: boolean }
+  /** The card back to one FAT32 partition; `confirmed`: an unusual disk whose name was typed. */
+  | { kind: 'erase'; card: CardRef; confirmed?: boolean }
   | { kind: 'verify'; card: string }
   | { kind: 'shrink'; card: string; version: string; tag: string; force: boolean }
   | { kind: 'archive'; path: string }
@@ -289,6 +294,7 @@ export interface JobResultMap {
   flash: FlashResultDto;
   clone: CloneResultDto;
   restore: RestoreResultDto;
+  erase: EraseResultDto;
   verify: VerifyReportDto;
   shrink: ShrinkResultDto;
   archive: ArchiveResultDto;

@@ -12,6 +12,7 @@ import { restore } from '../core/phases/restore.js';
 import { verify } from '../core/phases/verify.js';
 import { shrink } from '../core/phases/shrink.js';
 import { flash } from '../core/phases/flash.js';
+import { erase } from '../core/phases/erase.js';
 import { inspect, type Inspection } from '../core/phases/inspect.js';
 import { cloneImageName, cloneSetDirName, goldenImageName } from '../core/naming.js';
 import { cloneSetPath } from '../core/phases/clone.js';
@@ -151,6 +152,26 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
         },
       };
     }
+    case 'erase':
+      return {
+        request: req,
+        title: `Erase ${basename(req.card.path)}`,
+        locks: [req.card.path],
+        run: async (ctx) => {
+          const card = await pickedCard(req.card);
+          return erase(
+            env,
+            {
+              card: card.path,
+              expected: card,
+              places: protectedPlaces(await deps.places()),
+              allowUnusual: req.confirmed === true,
+              confirmHow: CONFIRM_BY_NAME,
+            },
+            ctx,
+          );
+        },
+      };
     case 'verify':
       return {
         request: req,

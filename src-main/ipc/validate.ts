@@ -62,6 +62,7 @@ const jobRequest: Check<JobRequest> = byKind({
     set: setName(),
     confirmed: opt(bool()),
   }),
+  erase: obj({ kind: oneOf(['erase'] as const), card: cardRef, confirmed: opt(bool()) }),
   verify: obj({ kind: oneOf(['verify'] as const), card: path() }),
   shrink: obj({
     kind: oneOf(['shrink'] as const),

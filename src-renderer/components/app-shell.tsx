@@ -4,6 +4,7 @@ import type { Screen } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
 import { ErrorBox } from './error-box';
 import { CloneScreen } from './clone-screen';
+import { EraseScreen } from './erase-screen';
 import { FlashScreen } from './flash-screen';
 import { HomeScreen } from './home-screen';
 import { InsertScreen } from './insert-screen';
@@ -16,6 +17,7 @@ const SCREENS: Record<Screen, () => React.JSX.Element> = {
   home: HomeScreen,
   insert: InsertScreen,
   flash: FlashScreen,
+  erase: EraseScreen,
   clone: CloneScreen,
   shrink: ShrinkScreen,
   library: LibraryScreen,

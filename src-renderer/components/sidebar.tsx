@@ -8,6 +8,7 @@ const ITEMS: Array<{ screen: Screen; label: string; phase?: string }> = [
   { screen: 'clone', label: 'Clone / Restore', phase: 'P1' },
   { screen: 'shrink', label: 'Verify + Shrink', phase: 'P2' },
   { screen: 'flash', label: 'Flash' },
+  { screen: 'erase', label: 'Erase' },
   { screen: 'library', label: 'Library' },
   { screen: 'vm', label: 'Build VM' },
 ];

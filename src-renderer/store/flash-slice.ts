@@ -17,6 +17,11 @@ export interface FlashState {
   typed: Record<string, string>;
   jobId: string | null;
   error: ErrorInfo | null;
+  /** Erase: the card to put back to one FAT32 partition, the name typed for an unusual disk. */
+  eraseCard: CardCandidate | null;
+  eraseTyped: string;
+  eraseJobId: string | null;
+  eraseError: ErrorInfo | null;
 }
 
 /** The name the user types to confirm an unusual disk: `disk4`, `sdc`. */
@@ -38,12 +43,46 @@ export interface FlashSlice {
   setFlashTyped(path: string, text: string): void;
   checkFlash(): Promise<void>;
   startFlash(): Promise<void>;
+  setEraseCard(card: CardCandidate | null): void;
+  setEraseTyped(text: string): void;
+  startErase(): Promise<void>;
+}
+
+/** The card can be erased: usable, and its name typed when it is an unusual disk. */
+export function eraseReady(state: FlashState): boolean {
+  const c = state.eraseCard;
+  return !!c?.usable && (!c.confirm || state.eraseTyped.trim() === diskName(c.ref.path));
 }
 
 export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, get) => {
   const patch = (p: Partial<FlashState>) => set((s) => ({ flash: { ...s.flash, ...p } }));
   return {
-    flash: { image: null, targets: [], checks: [], verify: true, typed: {}, jobId: null, error: null },
+    flash: {
+      image: null,
+      targets: [],
+      checks: [],
+      verify: true,
+      typed: {},
+      jobId: null,
+      error: null,
+      eraseCard: null,
+      eraseTyped: '',
+      eraseJobId: null,
+      eraseError: null,
+    },
+    setEraseCard: (eraseCard) => patch({ eraseCard, eraseTyped: '', eraseJobId: null }),
+    setEraseTyped: (eraseTyped) => patch({ eraseTyped }),
+    startErase: async () => {
+      const state = get().flash;
+      if (!state.eraseCard || !eraseReady(state)) return;
+      const confirmed = state.eraseCard.confirm !== undefined;
+      const id = await get().startJob({
+        kind: 'erase',
+        card: state.eraseCard.ref,
+        ...(confirmed ? { confirmed: true } : {}),
+      });
+      patch({ eraseJobId: id, eraseError: id ? null : get().jobError });
+    },
     setFlashImage: async (image) => {
       patch({ image, jobId: null });
       await get().checkFlash();

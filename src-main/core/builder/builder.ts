@@ -16,7 +16,9 @@ export type BuilderScript =
   | 'probe_root.sh'
   | 'inspect_card.sh'
   | 'tool_versions.sh'
-  | 'nbd_card.sh';
+  | 'nbd_card.sh'
+  | 'erase_image.sh'
+  | 'fit_image.sh';
 
 export interface ScriptOutcome {
   events: ScriptEvent[];

@@ -8,12 +8,16 @@
  *   - each card goes through the write pipeline (src-main/core/write): its old table areas are
  *     made invalid first and the first 1 MiB (partition table) is written last, so an
  *     interrupted write never leaves a card that looks valid;
- *   - several cards are written at once; one failing card never stops the others.
+ *   - several cards are written at once; one failing card never stops the others;
+ *   - a card smaller than a plain image whose last partition is an ext4 root gets an image made
+ *     for it (fit_image.sh: the root's copy shrunk to end at the card's end, in the work dir; the
+ *     image itself is only read), written the same way; a card too small for the data is refused
+ *     before any card is written, saying how much is needed.
  * Every card's identity is checked again right before it is opened, a disk holding the system,
  * the library or the image is refused, a mounted card is unmounted first, and a written card is
  * ejected.
  */
-import { basename, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AtlasError, toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
@@ -24,6 +28,7 @@ import { writeImage } from '../write/write-pipeline.js';
 import { targetFor } from '../write/write-target.js';
 import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/target-guards.js';
 import type { Env } from './env.js';
+import { discard, scratchDir } from './common.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { type CardFlashResult, type FlashResult } from '../../common/results.js';
 export { type CardFlashResult, type FlashResult } from '../../common/results.js';
@@ -45,7 +50,7 @@ export interface FlashParams {
 }
 
 /** As root on Linux a card device is opened here; otherwise (a Mac, a Linux desktop) the helper opens it. */
-const viaHelper = (card: CardIdentity): boolean =>
+export const viaHelper = (card: CardIdentity): boolean =>
   card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0);
 
 /** Writes one card through the write pipeline; `ctx` receives this card's progress. */
@@ -93,7 +98,49 @@ export async function flash(env: Env, params: FlashParams, ctx: JobContext): Pro
   );
 }
 
+/** A plain image a card is smaller than: the image made for that card size (fit_image.sh). */
+interface Fitted {
+  source: WriteSource;
+  minBytes: number;
+}
+
+/** Makes the image for a card of `bytes` from `source` (in the work dir; the image is only read). */
+async function fitImage(env: Env, source: WriteSource, bytes: number, ctx: JobContext): Promise<Fitted> {
+  const dir = await scratchDir(env);
+  try {
+    const out = join(dir, 'fitted.img');
+    const b = env.builder;
+    const r = await b.runScript(
+      'fit_image.sh',
+      [b.toBuilderPath(source.path), b.toBuilderPath(out), String(bytes)],
+      ctx,
+    );
+    const fitted = await openSource(out, { log: (l) => ctx.log(l) });
+    return { source: fitted, minBytes: Number(r.results.get('min-bytes')?.[0] ?? 0) };
+  } catch (e) {
+    await discard(dir);
+    throw e;
+  }
+}
+
 async function flashLocked(env: Env, params: FlashParams, ctx: JobContext): Promise<FlashResult> {
+  const fits = new Map<number, Promise<Fitted>>();
+  try {
+    return await flashCards(env, params, ctx, fits);
+  } finally {
+    for (const f of fits.values()) {
+      const fitted = await f.catch(() => undefined);
+      if (fitted) await discard(dirname(fitted.source.path));
+    }
+  }
+}
+
+async function flashCards(
+  env: Env,
+  params: FlashParams,
+  ctx: JobContext,
+  fits: Map<number, Promise<Fitted>>,
+): Promise<FlashResult> {
   if (params.cards.length === 0) throw new AtlasError('usage', 'no card to flash', 'name one or more cards');
   const verify = params.verify !== false;
   ctx.step('prepare', `Reading ${basename(params.image)}`);
@@ -116,10 +163,24 @@ async function flashLocked(env: Env, params: FlashParams, ctx: JobContext): Prom
         ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
         signal: ctx.signal,
       };
+      // A plain image the card is smaller than may still fit: its root is shrunk for this card.
+      const fit = card.bytes < neededBytes(source) && source.compression === 'none';
       // Refused before any card is written (and before the helper's authorization dialog).
-      await beforeWrite(source, targetFor(card, { viaHelper: viaHelper(card) }), guard);
+      await beforeWrite(
+        source,
+        targetFor(card, { viaHelper: viaHelper(card) }),
+        guard,
+        fit ? { neededBytes: 0 } : {},
+      );
       guards.set(card.path, guard);
-      await assertWritableCard(card, neededBytes(source));
+      await assertWritableCard(card, fit ? 0 : neededBytes(source));
+      if (fit) {
+        if (!fits.has(card.bytes)) fits.set(card.bytes, fitImage(env, source, card.bytes, ctx));
+        const f = await fits.get(card.bytes)!;
+        ctx.log(
+          `${card.path} is smaller than the image: its root was shrunk to fit (the data needs ${f.minBytes} bytes)`,
+        );
+      }
       ready.push(card);
     } catch (e) {
       // With one card, a refusal is the answer; with several, the others still get written.
@@ -128,24 +189,36 @@ async function flashLocked(env: Env, params: FlashParams, ctx: JobContext): Prom
     }
   }
   let sha256: string | undefined;
+  const fittedFor = async (card: CardIdentity) =>
+    card.bytes < neededBytes(source) ? await fits.get(card.bytes) : undefined;
+  const one = async (card: CardIdentity, c: JobContext): Promise<CardFlashResult & { sha256?: string }> => {
+    const f = await fittedFor(card);
+    const r = await flashOne(f?.source ?? source, card, verify, c, guards.get(card.path)!);
+    return {
+      card: card.path,
+      ok: true,
+      writtenBytes: r.writtenBytes,
+      verified: r.verified,
+      ...(f ? { shrunkToFit: true, minBytes: f.minBytes } : { sha256: r.sha256 }),
+    };
+  };
   if (ready.length === 1 && params.cards.length === 1) {
-    const r = await flashOne(source, ready[0]!, verify, ctx, guards.get(ready[0]!.path)!);
-    sha256 = r.sha256;
-    results.push({ card: ready[0]!.path, ok: true, writtenBytes: r.writtenBytes, verified: r.verified });
+    const { sha256: sum, ...r } = await one(ready[0]!, ctx);
+    sha256 = sum;
+    results.push(r);
   } else if (ready.length > 0) {
     const perCard = mappedBytes * (verify ? 2 : 1);
     const slots = ready.map(() => 0);
     ctx.step('write', `Writing and verifying ${ready.length} cards`, perCard * ready.length);
     const settled = await Promise.allSettled(
-      ready.map((card, i) =>
-        flashOne(source, card, verify, cardContext(ctx, slots, i, perCard), guards.get(card.path)!),
-      ),
+      ready.map((card, i) => one(card, cardContext(ctx, slots, i, perCard))),
     );
     settled.forEach((s, i) => {
       const card = ready[i]!.path;
       if (s.status === 'fulfilled') {
-        sha256 ??= s.value.sha256;
-        results.push({ card, ok: true, writtenBytes: s.value.writtenBytes, verified: s.value.verified });
+        const { sha256: sum, ...r } = s.value;
+        sha256 ??= sum;
+        results.push(r);
       } else {
         ctx.log(`${card}: ${toAtlasError(s.reason).message}`);
         results.push({ card, ok: false, error: toAtlasError(s.reason).toJSON() });

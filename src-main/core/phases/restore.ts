@@ -1,6 +1,10 @@
 /**
  * Phase 1 Restore: a clone set -> a card, root partition grown to fill it. The card's size is
  * checked against the clone before anything is written, and its identity right before writing.
+ * A card smaller than the clone's card is restored when the data fits: restore_golden.sh restores
+ * the root into a sparse file in the work dir, shrinks it to end at the card's end (refusing a
+ * card too small for the data, before anything is written, with the size needed), writes its
+ * used blocks and the table with the root ending there.
  * Before anything is restored the card's old table areas and the heads of the new partitions are
  * zeroed; through the VM (a Mac) the host writes the result with the write pipeline, table last.
  */
@@ -19,6 +23,7 @@ import {
 import { CLONE_SET_FILES } from '../library/library.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
+import { discard, scratchDir } from './common.js';
 import type { Env } from './env.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { type RestoreResult } from '../../common/results.js';
@@ -51,6 +56,27 @@ export function bytesNeededByDump(dump: string): number {
   return end * 512;
 }
 
+/**
+ * The least a card must have before the restore script is asked to fit the clone onto it: the
+ * partitions before root as they are, and a little room for root (the script finds the real
+ * minimum from the restored file system). Root must be the last partition; otherwise the whole
+ * clone is needed.
+ */
+export function bytesBeforeRoot(dump: string): number {
+  const parts: Array<{ start: number; end: number }> = [];
+  for (const line of dump.split('\n')) {
+    const start = /start=\s*(\d+)/.exec(line);
+    const size = /size=\s*(\d+)/.exec(line);
+    if (start && size) parts.push({ start: Number(start[1]), end: Number(start[1]) + Number(size[1]) });
+  }
+  const root = parts.reduce((a, p) => (p.start > a.start ? p : a), { start: 0, end: 0 });
+  if (parts.some((p) => p !== root && p.end > root.start)) return bytesNeededByDump(dump);
+  const tail = /^label:\s*gpt/m.test(dump) ? 33 : 0;
+  return (root.start + tail) * 512 + MiB;
+}
+
+const MiB = 1024 * 1024;
+
 /** One job per card: a second one is refused, told which job holds it. */
 export async function restore(env: Env, params: RestoreParams, ctx: JobContext): Promise<RestoreResult> {
   const card = params.expected?.path ?? params.card;
@@ -77,7 +103,9 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   if (needed === 0) throw new AtlasError('bad-input', `partition-table.dump in ${set} lists no partitions`);
   const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
-  await assertWritableCard(card, needed);
+  // Smaller than the clone's card: the script shrinks root to fit, or refuses before writing.
+  const fit = card.bytes < needed;
+  await assertWritableCard(card, fit ? bytesBeforeRoot(dump) : needed);
   // The card is the one picked before anything on it is touched (even unmounted).
   await recheckCard(card);
   const guard: TargetContext = {
@@ -101,50 +129,51 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   };
 
   const b = env.builder;
-  if (!builderReachesCard(env, card)) {
-    // The VM writes the card through a block device attached in it (NBD, served by the host) when
-    // it can; the script clears the old table areas first and writes the table last, as on a card
-    // it sees. The device is flushed and detached before the restore counts as done.
-    const attached = await b.attachCard?.(card, { writable: true, guard }, ctx);
-    if (attached) {
-      let out;
-      try {
-        out = await b.runScript(
-          'restore_golden.sh',
-          [attached.device, '--set-dir', b.toBuilderPath(set)],
-          ctx,
-        );
-      } catch (e) {
-        await attached.release().catch(() => undefined);
-        throw e;
+  // Where a shrunk root is restored first (inside the library, so the VM sees it too).
+  const work = fit ? await scratchDir(env) : undefined;
+  /** The script's arguments, for the card as the builder sees it. */
+  const args = (target: string) => [
+    target,
+    '--set-dir',
+    b.toBuilderPath(set),
+    ...(work ? ['--work-dir', b.toBuilderPath(work)] : []),
+  ];
+  try {
+    if (!builderReachesCard(env, card)) {
+      // The VM writes the card through a block device attached in it (NBD, served by the host)
+      // when it can; the script clears the old table areas first and writes the table last, as on
+      // a card it sees. The device is flushed and detached before the restore counts as done.
+      const attached = await b.attachCard?.(card, { writable: true, guard }, ctx);
+      if (attached) {
+        let out;
+        try {
+          out = await b.runScript('restore_golden.sh', args(attached.device), ctx);
+        } catch (e) {
+          await attached.release().catch(() => undefined);
+          throw e;
+        }
+        const w = await attached.release();
+        ctx.log(`card access: ${w.writtenBytes} bytes written to the card through ${attached.device}`);
+        return done({ ...restoreResult(card, set, needed, out.results), writtenBytes: w.writtenBytes });
       }
-      const w = await attached.release();
-      ctx.log(`card access: ${w.writtenBytes} bytes written to the card through ${attached.device}`);
-      return done({ ...restoreResult(card, set, needed, out.results), writtenBytes: w.writtenBytes });
+      // Else the VM restores into a card-sized sparse image; the host then writes its used blocks.
+      const target = await restoreTarget(env, card, guard);
+      try {
+        const out = await b.runScript('restore_golden.sh', args(target.builderPath), ctx);
+        await recheckCard(card);
+        const w = await target.finish(ctx);
+        return done({ ...restoreResult(card, set, needed, out.results), writtenBytes: w.writtenBytes });
+      } finally {
+        await target.release();
+      }
     }
-    // Else the VM restores into a card-sized sparse image; the host then writes its used blocks.
-    const target = await restoreTarget(env, card, guard);
-    try {
-      const out = await b.runScript(
-        'restore_golden.sh',
-        [target.builderPath, '--set-dir', b.toBuilderPath(set)],
-        ctx,
-      );
-      await recheckCard(card);
-      const w = await target.finish(ctx);
-      return done({ ...restoreResult(card, set, needed, out.results), writtenBytes: w.writtenBytes });
-    } finally {
-      await target.release();
-    }
+    // The script writes the card in place; it clears the old table areas first and writes the new
+    // table last, so an interrupted restore is never taken for a finished one.
+    const out = await b.runScript('restore_golden.sh', args(b.toBuilderPath(card.path)), ctx);
+    return done(restoreResult(card, set, needed, out.results));
+  } finally {
+    if (work) await discard(work);
   }
-  // The script writes the card in place; it clears the old table areas first and writes the new
-  // table last, so an interrupted restore is never taken for a finished one.
-  const out = await b.runScript(
-    'restore_golden.sh',
-    [b.toBuilderPath(card.path), '--set-dir', b.toBuilderPath(set)],
-    ctx,
-  );
-  return done(restoreResult(card, set, needed, out.results));
 }
 
 function restoreResult(
@@ -154,6 +183,7 @@ function restoreResult(
   results: Map<string, string[]>,
 ): RestoreResult {
   const one = (k: string) => results.get(k)?.[0] ?? '';
+  const shrunk = one('shrunk-to') !== '';
   return {
     card: card.path,
     set,
@@ -161,6 +191,9 @@ function restoreResult(
     rootStart: Number(one('root-start')),
     rootSectors: Number(one('root-sectors')),
     grown: one('grown') === 'yes',
+    shrunkToFit: shrunk,
+    ...(shrunk ? { minBytes: Number(one('min-bytes')) } : {}),
+    ...(one('headroom') === 'low' ? { lowHeadroom: true } : {}),
     fsckFixed: results.get('fsck-fixed') ?? [],
   };
 }

@@ -39,7 +39,7 @@ export async function beforeWrite(
   source: WriteSource,
   target: WriteTarget,
   guard: TargetContext = {},
-  opts: { unmount?: boolean } = {},
+  opts: { unmount?: boolean; neededBytes?: number } = {},
 ): Promise<void> {
   const card = target.card;
   const st = await stat(source.path);
@@ -63,7 +63,7 @@ export async function beforeWrite(
     const stop = blocking(reasons, guard) ?? release;
     if (stop) throw refusal(card.path, stop, guard);
   }
-  if (target.kind !== 'helper') await assertWritableCard(card, neededBytes(source));
+  if (target.kind !== 'helper') await assertWritableCard(card, opts.neededBytes ?? neededBytes(source));
   // Mounted partitions are unmounted last; the write does not start if one stays mounted.
   if (card.kind === 'device' && opts.unmount !== false) await prepareTarget(card.path, guard);
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Flash onto a smaller card: makes OUT, a sparse image of BYTES (the card's size), from IMAGE whose
+# last partition (the ext4 root) ends past BYTES but whose data fits. IMAGE is only read:
+#   1. the root's used blocks are copied into a sparse file beside OUT (partclone.ext4 -b),
+#      checked (e2fsck -f) and its minimum taken (resize2fs -P); a card too small for the minimum
+#      is refused, saying how much is needed
+#   2. it is shrunk (resize2fs) to end at the card's end (which keeps the seed's 5 % headroom
+#      whenever the card has it)
+#   3. OUT gets IMAGE's bytes before root, root's used blocks, and IMAGE's table with root ending at
+#      the card's end (grown there: sfdisk, resize2fs)
+# The app then writes OUT's used blocks onto the card through the write pipeline.
+# usage: fit_image.sh IMAGE OUT BYTES
+source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
+
+[ $# -eq 3 ] || atlas_fail usage "usage: fit_image.sh IMAGE OUT BYTES"
+image=$1
+out=$2
+bytes=$3
+atlas_check_path image "$image"
+atlas_check_path output "$out"
+[ -f "$image" ] || atlas_fail not-found "no such image: $image"
+[[ $bytes =~ ^[1-9][0-9]{0,15}$ ]] || atlas_fail bad-input "the card size must be a byte count: $bytes"
+[ ! -e "$out" ] || atlas_fail exists "$out already exists"
+atlas_require_root
+atlas_require_tools sfdisk partx losetup partclone.ext4 e2fsck resize2fs dumpe2fs blkid
+work=$(dirname -- "$out")
+scratch_fs="$work/fit-root.fs"
+[ ! -e "$scratch_fs" ] || atlas_fail exists "$scratch_fs already exists"
+ATLAS_TMPFILES+=("$scratch_fs")
+
+# ---------------------------------------------------------------- the image's root (nothing written)
+label=$(atlas_table_label "$image")
+read -r n start sectors < <(partx -g -r -o NR,START,SECTORS -- "$image" | awk '{ e = $2 + $3; if (e > m) { m = e; l = $0 } } END { print l }') ||
+  atlas_fail bad-input "$image has no partition table"
+[ -n "${sectors:-}" ] || atlas_fail bad-input "$image has no partitions"
+tail_sectors=0
+[ "$label" = gpt ] && tail_sectors=33
+card_sectors=$((bytes / 512))
+avail_sectors=$((card_sectors - tail_sectors - start))
+[ "$avail_sectors" -gt 2048 ] ||
+  atlas_fail too-small "the card is too small: it has $bytes bytes, and the image's last partition starts at byte $((start * 512))"
+atlas_attach src "$image" "$start" "$sectors" ro
+[ "$(atlas_fstype "$src")" = ext4 ] ||
+  atlas_fail too-small "the card is too small for this image ($bytes bytes, the image needs $(((start + sectors + tail_sectors) * 512))), and its last partition is not an ext4 file system that could be shrunk to fit"
+
+atlas_step fit-copy $((sectors * 512)) "Copying the root file system into the work folder (partclone.ext4)"
+truncate -s $((sectors * 512)) "$scratch_fs" || atlas_fail no-space "could not create $scratch_fs"
+atlas_attach fit "$scratch_fs" 0 "$sectors" rw
+partclone.ext4 -b -s "$src" -o "$fit" || atlas_fail no-space "could not copy the root file system into $work (is the work folder full?); nothing was written"
+
+atlas_step fit-check 0 "Checking the copy of the root file system (e2fsck -f)"
+rc=0
+e2fsck -f -y "$fit" >&2 || rc=$?
+[ "$rc" -le 2 ] || atlas_fail fsck "e2fsck found errors it could not fix in the image's root file system (exit $rc)"
+[ "$rc" -eq 0 ] || atlas_result fsck-fixed "the copy of the image's root file system (the image itself is unchanged)"
+block_size=$(dumpe2fs -h "$fit" 2>/dev/null | awk -F: '/^Block size/ { gsub(/[[:space:]]/, "", $2); print $2 }')
+min_blocks=$(resize2fs -P "$fit" 2>/dev/null | awk -F': ' '/minimum size/ { print $2 + 0 }')
+[ -n "$block_size" ] && [ -n "$min_blocks" ] && [ "$min_blocks" -gt 0 ] ||
+  atlas_fail fsck "could not read the root file system's minimum size (resize2fs -P)"
+fit_blocks=$((avail_sectors * 512 / block_size))
+min_bytes=$(((start + tail_sectors) * 512 + min_blocks * block_size))
+atlas_result min-bytes "$min_bytes"
+if [ "$fit_blocks" -lt "$min_blocks" ]; then
+  atlas_fail too-small "the card is too small for this image's data: it has $bytes bytes, the data needs at least $min_bytes (the root file system at its minimum, $min_blocks blocks of $block_size bytes, from sector $start); nothing was written (use a card of at least $(((min_bytes + 999999) / 1000000)) MB)"
+fi
+[ $((fit_blocks * 100)) -ge $((min_blocks * 105)) ] || atlas_result headroom low
+
+atlas_step fit-shrink 0 "Shrinking the root file system to fit the card (resize2fs)"
+resize2fs "$fit" "$fit_blocks" >&2 ||
+  atlas_fail too-small "resize2fs could not shrink the root file system to $((fit_blocks * block_size)) bytes; nothing was written (use a larger card)"
+fit_sectors=$((fit_blocks * block_size / 512))
+
+# ---------------------------------------------------------------- OUT: head, root, table
+atlas_step fit-build $((start * 512 + fit_sectors * 512)) "Building the image for this card"
+truncate -s "$bytes" "$out" || atlas_fail no-space "could not create $out"
+dd if="$image" of="$out" bs=1M count=$((start * 512)) iflag=count_bytes conv=notrunc,sparse status=none ||
+  atlas_fail no-space "could not copy the image's first partitions into $out"
+atlas_attach dst "$out" "$start" "$fit_sectors" rw
+partclone.ext4 -b -s "$fit" -o "$dst" || atlas_fail no-space "could not write the root file system into $out"
+sfdisk --dump -- "$image" | grep -v -e '^device:' -e '^last-lba:' |
+  awk -v s="$start" -v z="$fit_sectors" -F'[=,]' '/start=/ && $2 + 0 == s { sub(/size=[[:space:]]*[0-9]+/, "size=" z) } { print }' |
+  sfdisk -q --no-reread --no-tell-kernel "$out" >/dev/null || atlas_fail tool-failed "sfdisk could not write the table of $out"
+echo ', +' | sfdisk -q -N "$n" --no-reread --no-tell-kernel "$out" >/dev/null || atlas_fail tool-failed "sfdisk could not grow partition $n"
+atlas_part_geometry "$out" "$n"
+atlas_attach grown "$out" "$PART_START" "$PART_SECTORS" rw
+e2fsck -f -y "$grown" >&2 || [ $? -le 1 ] || atlas_fail fsck "e2fsck found errors on the shrunk root file system"
+resize2fs "$grown" >&2 || atlas_fail tool-failed "resize2fs could not grow the root file system to the card's end"
+sync -f "$out"
+atlas_result shrunk-to "$((fit_sectors * 512))"
+atlas_result root-start "$PART_START"
+atlas_result root-sectors "$PART_SECTORS"

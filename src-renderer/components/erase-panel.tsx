@@ -1,0 +1,85 @@
+/**
+ * Erase: a card back to one FAT32 partition for normal use (as Raspberry Pi Imager's "Erase"),
+ * with the same guards as Flash: refused disks are shown with their reason, an unusual disk is
+ * erased only after its name is typed, and everything is confirmed first.
+ */
+import { useState } from 'react';
+import { useStore } from '../store/store';
+import { diskName, eraseReady } from '../store/flash-slice';
+import { bytes } from '../lib/format';
+import { CardPicker } from './card-picker';
+import { ConfirmDialog } from './confirm-dialog';
+import { ErrorBox } from './error-box';
+import { JobPanel } from './job-panel';
+
+export function ErasePanel() {
+  const flash = useStore((s) => s.flash);
+  const { setEraseCard, setEraseTyped, startErase } = useStore.getState();
+  const [confirming, setConfirming] = useState(false);
+  const job = useStore((s) => (s.flash.eraseJobId ? s.jobs[s.flash.eraseJobId] : undefined));
+  const card = flash.eraseCard;
+  const ready = eraseReady(flash) && job?.state !== 'running';
+  return (
+    <section className="panel step">
+      <h2>Erase a card for normal use</h2>
+      <p className="muted">
+        One FAT32 partition over the whole card (label BOOT, from 4 MiB), as Raspberry Pi Imager&apos;s Erase
+        leaves it.
+      </p>
+      <CardPicker
+        label="Card to erase"
+        purpose="write"
+        selected={card ? [card] : []}
+        onToggle={(c) => setEraseCard(card?.ref.path === c.ref.path ? null : c)}
+      />
+      {card?.usable && card.confirm && (
+        <label className="confirm-name">
+          {card.confirm}: type <span className="mono">{diskName(card.ref.path)}</span> to erase it{' '}
+          <input
+            type="text"
+            aria-label={`Type ${diskName(card.ref.path)} to confirm erasing`}
+            autoComplete="off"
+            spellCheck={false}
+            value={flash.eraseTyped}
+            onChange={(e) => setEraseTyped(e.target.value)}
+          />
+        </label>
+      )}
+      <div className="actions">
+        <button
+          type="button"
+          className="button primary"
+          disabled={!ready}
+          onClick={() => setConfirming(true)}
+        >
+          Erase
+        </button>
+      </div>
+      {flash.eraseError && <ErrorBox error={flash.eraseError} title="The erase could not start" />}
+      {confirming && card && (
+        <ConfirmDialog
+          title="Erase the card?"
+          message={`Everything on ${card.description} will be lost; it gets one empty FAT32 partition.`}
+          confirmLabel="Erase"
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => {
+            setConfirming(false);
+            void startErase();
+          }}
+        />
+      )}
+      <JobPanel jobId={flash.eraseJobId}>
+        {job?.outcome?.kind === 'erase' && (
+          <p className="result">
+            <strong>Erased</strong> <span className="mono">{job.outcome.result.card}</span>: one FAT32
+            partition &quot;{job.outcome.result.label}&quot; of{' '}
+            {bytes(job.outcome.result.partitionSectors * 512)}
+            {job.outcome.result.verified ? ', verified' : ''}.
+            {job.outcome.result.eject &&
+              ` ${job.outcome.result.eject.ejected ? 'Ejected: you can remove it.' : job.outcome.result.eject.message}`}
+          </p>
+        )}
+      </JobPanel>
+    </section>
+  );
+}

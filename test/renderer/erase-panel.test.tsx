@@ -1,0 +1,62 @@
+// @vitest-environment jsdom
+// Erase from the app: refused disks show their reason and cannot be picked to erase; a disk larger
+// than any SD card is erased only after its name is typed, and only after the confirmation.
+import { act, fireEvent, render, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { ErasePanel } from '../../src-renderer/components/erase-panel';
+import { useStore } from '../../src-renderer/store/store';
+import type { CardCandidate } from '../../src-main/ipc/contract';
+import { installFakeAtlas } from './fake-atlas';
+import { connect } from './setup';
+
+const why = '2000.4 GB: larger than any SD card for the player (8–256 GB)';
+const huge: CardCandidate = {
+  ref: { path: '/dev/disk8', kind: 'device', bytes: 2e12, node: 8 },
+  description: '/dev/disk8 USB disk (2000.4 GB)',
+  removable: true,
+  readOnly: false,
+  usable: true,
+  reasons: [],
+  confirm: why,
+};
+const system: CardCandidate = {
+  ref: { path: '/dev/disk0', kind: 'device', bytes: 5e11, node: 0 },
+  description: '/dev/disk0 APPLE SSD (500.1 GB)',
+  removable: false,
+  readOnly: false,
+  usable: false,
+  reasons: ['system disk'],
+};
+
+describe('ErasePanel', () => {
+  it('erases a disk larger than any SD card only after its name is typed and the erase confirmed', async () => {
+    const fake = installFakeAtlas({ 'cards:list': () => [huge, system] });
+    connect();
+    render(<ErasePanel />);
+    const picker = screen.getByRole('group', { name: 'Card to erase' });
+    const refused = (await within(picker).findByText(/\/dev\/disk0 APPLE SSD/)).closest('li')!;
+    expect(refused.textContent).toContain('system disk');
+    act(() => useStore.getState().setEraseCard(huge));
+    const erase = () => screen.getByRole('button', { name: 'Erase' }) as HTMLButtonElement;
+    expect(erase().disabled).toBe(true);
+    const name = screen.getByLabelText('Type disk8 to confirm erasing');
+    fireEvent.change(name, { target: { value: 'disk0' } });
+    expect(erase().disabled).toBe(true);
+    fireEvent.change(name, { target: { value: 'disk8' } });
+    expect(erase().disabled).toBe(false);
+    await act(async () => fireEvent.click(erase()));
+    expect(fake.callsOf('jobs:start')).toEqual([]);
+    const dialog = screen.getByRole('dialog');
+    expect(dialog.textContent).toMatch(/Everything on \/dev\/disk8 USB disk \(2000.4 GB\) will be lost/);
+    await act(async () => fireEvent.click(within(dialog).getByRole('button', { name: 'Erase' })));
+    expect(fake.callsOf('jobs:start')).toEqual([[{ kind: 'erase', card: huge.ref, confirmed: true }]]);
+  });
+
+  it('never erases a refused disk', () => {
+    installFakeAtlas({ 'cards:list': () => [system] });
+    connect();
+    render(<ErasePanel />);
+    act(() => useStore.getState().setEraseCard(system));
+    expect((screen.getByRole('button', { name: 'Erase' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
