@@ -117,8 +117,12 @@ export interface DeleteTicket {
 
 // ---------------------------------------------------------------- names
 
+/** A distributable clone image: compressed with xz or zstd (free space zeroed). */
+export type DistCompressionDto = 'xz' | 'zst';
+
 export type NamePlanRequest =
-  | { kind: 'golden-image' | 'clone-image'; version: string; tag: string }
+  | { kind: 'golden-image'; version: string; tag: string }
+  | { kind: 'clone-image'; version: string; tag: string; compress?: DistCompressionDto }
   | { kind: 'clone-set'; name: string };
 
 /** The output a job would create, shown before it runs. */
@@ -307,9 +311,20 @@ export interface ShrinkResultDto {
   rootStart: number;
   rootSectors: number;
   fsBlocks: number;
+  /** resize2fs -P's estimate of the minimum after the last pass. */
+  fsMinBlocks: number;
   blockSize: number;
+  /** Every resize2fs -M pass: blocks before and after, and what it gained. */
+  passes: Array<{ pass: number; before: number; after: number; gained: number }>;
   resizeService: string;
   checklist: VerifyReportDto;
+  compression: 'none' | DistCompressionDto;
+  /** A compressed image: its .sha256 file (sha256sum's format). */
+  sha256File?: string;
+  /** The (uncompressed) image inside. */
+  imageBytes: number;
+  imageSha256: string;
+  zeroed: boolean;
 }
 
 export interface CardFlashResultDto {
@@ -393,7 +408,14 @@ export type JobRequest =
   | { kind: 'clone'; card: CardRef; name: string }
   | { kind: 'restore'; card: CardRef; set: string; confirmed?: boolean }
   | { kind: 'verify'; card: string }
-  | { kind: 'shrink'; card: string; version: string; tag: string; force: boolean }
+  | {
+      kind: 'shrink';
+      card: string;
+      version: string;
+      tag: string;
+      force: boolean;
+      compress?: DistCompressionDto;
+    }
   | { kind: 'archive'; path: string }
   | { kind: 'stage'; path: string }
   | { kind: 'vm-setup' }

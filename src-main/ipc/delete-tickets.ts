@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { AtlasError } from '../core/errors.js';
 import type { LibraryEntry } from '../core/library/library.js';
 import { manifestPathFor } from '../core/library/manifest.js';
+import { imageSidecars } from '../core/naming.js';
 import type { DeleteTicket } from './contract.js';
 
 const TTL_MS = 120_000;
@@ -59,7 +60,9 @@ export async function deleteItem(entry: LibraryEntry): Promise<void> {
     await rm(entry.path, { recursive: true });
   } else {
     await rm(manifestPathFor(entry.path, entry.kind), { force: true });
-    await rm(`${entry.path}.bmap`, { force: true });
+    const side = imageSidecars(entry.path);
+    await rm(side.bmap, { force: true });
+    await rm(side.sha256, { force: true });
     await rm(entry.path);
   }
 }
