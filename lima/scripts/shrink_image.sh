@@ -7,7 +7,8 @@
 #      shrink that did not happen is never reported)
 #   3. root partition = file system + 5%, rounded up to 8 sectors (start kept from the table)
 #   4. e2fsck -f again; with --zero-free, zerofree blanks the free blocks (moved files leave their
-#      old copies behind), so a compressed image carries nothing stale
+#      old copies behind) and the partition's 5% after the file system is zeroed, so a compressed
+#      image carries nothing stale
 #   5. the image is cut at the end of the root partition
 # usage: shrink_image.sh IMAGE [--zero-free]
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
@@ -23,7 +24,7 @@ atlas_check_path image "$img"
 [ -f "$img" ] || atlas_fail not-found "no such image: $img (shrink works on an image file)"
 atlas_require_root
 atlas_require_tools sfdisk partx losetup blkid e2fsck resize2fs dumpe2fs mount truncate
-[ "$zero_free" = no ] || atlas_require_tools zerofree
+[ "$zero_free" = no ] || atlas_require_tools zerofree fallocate dd
 
 label=$(atlas_table_label "$img")
 [ -n "$label" ] || atlas_fail bad-input "$img has no partition table"
@@ -126,6 +127,15 @@ if [ "$zero_free" = yes ]; then
   atlas_result zero-free root
 fi
 atlas_detach "$root"
+if [ "$zero_free" = yes ] && [ "$new_sectors" -gt "$fs_sectors" ]; then
+  # The 5% after the file system's end still holds what resize2fs moved away from there: a hole
+  # (or zeros where the share cannot punch one).
+  tail_at=$(((p2_start + fs_sectors) * 512)) tail_len=$(((new_sectors - fs_sectors) * 512))
+  fallocate --punch-hole --keep-size --offset "$tail_at" --length "$tail_len" "$img" 2>/dev/null ||
+    dd if=/dev/zero of="$img" bs=512 seek="$((p2_start + fs_sectors))" count="$((new_sectors - fs_sectors))" conv=notrunc status=none ||
+    atlas_fail shrink "could not zero the root partition after the file system's end"
+  atlas_result zero-free partition-tail
+fi
 
 atlas_step truncate 0 "Cutting the image at the end of the root partition"
 if [ "$label" = gpt ]; then

@@ -160,6 +160,8 @@ const TOOL_PACKAGES: Record<string, string> = {
   sync: 'coreutils',
   timeout: 'coreutils',
   setpriv: 'util-linux',
+  fallocate: 'util-linux',
+  dd: 'coreutils',
 };
 
 /** Tools the builder scripts check for before use. */

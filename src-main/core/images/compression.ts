@@ -24,7 +24,8 @@ const MAGIC: Array<[Compression, number[]]> = [
 const DECOMPRESSOR: Record<Exclude<Compression, 'none'>, { cmd: string; args: string[] }> = {
   xz: { cmd: 'xz', args: ['-dc', '-T0', '--'] },
   gz: { cmd: 'pigz', args: ['-dc', '--'] },
-  zst: { cmd: 'zstd', args: ['-dc', '-q', '--'] },
+  // -f: the raw-disk helper names the image it opened as /proc/PID/fd/N, a link zstd skips without it
+  zst: { cmd: 'zstd', args: ['-dcf', '-q', '--'] },
 };
 
 export async function detectCompression(path: string): Promise<Compression> {
@@ -53,7 +54,7 @@ export async function uncompressedSize(path: string, kind: Compression): Promise
     return n;
   }
   if (kind === 'zst') {
-    const r = await runTool('zstd', ['-lv', '--', path]);
+    const r = await runTool('zstd', ['-lvf', '--', path]);
     const m = /Decompressed Size:.*\((\d+) B\)/.exec(r.stdout + r.stderr);
     return m ? Number(m[1]) : undefined;
   }
