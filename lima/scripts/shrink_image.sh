@@ -13,7 +13,7 @@
 # usage: shrink_image.sh IMAGE [--zero-free]
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
-[ $# -ge 1 ] && [ $# -le 2 ] || atlas_fail usage "usage: shrink_image.sh IMAGE [--zero-free]"
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then atlas_fail usage "usage: shrink_image.sh IMAGE [--zero-free]"; fi
 img=$1
 zero_free=no
 if [ $# -eq 2 ]; then
