@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Phase 2 Shrink: makes a card image Etcher-ready, in place (the caller works on a copy).
 #   1. re-enables armbian-resize-filesystem.service so a flashed clone grows on first boot
-#   2. e2fsck -f, resize2fs -M                       (file system to its minimum size; when it does
-#      not shrink, e2fsck -fD and once more, else refused: a shrink that did not happen is never
-#      reported)
+#   2. e2fsck -f, resize2fs -M until it shrinks no more (one pass leaves slack: its minimum is
+#      estimated for the file system's old size; each pass is a result: pass, blocks before,
+#      after). When the first pass does not shrink: e2fsck -fD and once more, else refused (a
+#      shrink that did not happen is never reported)
 #   3. root partition = file system + 5%, rounded up to 8 sectors (start kept from the table)
-#   4. e2fsck -f again, then the image is cut at the end of the root partition
-# usage: shrink_image.sh IMAGE
+#   4. e2fsck -f again; with --zero-free, zerofree blanks the free blocks (moved files leave their
+#      old copies behind) and the partition's 5% after the file system is zeroed, so a compressed
+#      image carries nothing stale
+#   5. the image is cut at the end of the root partition
+# usage: shrink_image.sh IMAGE [--zero-free]
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
-[ $# -eq 1 ] || atlas_fail usage "usage: shrink_image.sh IMAGE"
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then atlas_fail usage "usage: shrink_image.sh IMAGE [--zero-free]"; fi
 img=$1
+zero_free=no
+if [ $# -eq 2 ]; then
+  [ "$2" = --zero-free ] || atlas_fail usage "usage: shrink_image.sh IMAGE [--zero-free]"
+  zero_free=yes
+fi
 atlas_check_path image "$img"
 [ -f "$img" ] || atlas_fail not-found "no such image: $img (shrink works on an image file)"
 atlas_require_root
 atlas_require_tools sfdisk partx losetup blkid e2fsck resize2fs dumpe2fs mount truncate
+[ "$zero_free" = no ] || atlas_require_tools zerofree fallocate dd
 
 label=$(atlas_table_label "$img")
 [ -n "$label" ] || atlas_fail bad-input "$img has no partition table"
@@ -76,6 +86,24 @@ if ! try_shrink; then
   try_shrink || atlas_fail shrink "resize2fs -M could not shrink the root file system ($SHRINK_WHY), not even after e2fsck -fD: its free space is too fragmented. Free space on the card (or defragment it with e4defrag on the device) and shrink again"
   atlas_result shrink-retried "after e2fsck -fD"
 fi
+# resize2fs -P estimates the minimum for the file system as it is: after a pass it is smaller
+# (fewer groups to keep metadata for), so pass again until a pass gains nothing. At most 8 passes.
+pass_from=$fs_blocks_before
+pass=1
+while :; do
+  now=$(fs_blocks)
+  atlas_result shrink-pass "$pass $pass_from $now"
+  atlas_log "resize2fs -M pass $pass: $pass_from -> $now blocks (gained $((pass_from - now)))"
+  [ "$pass" -lt 8 ] && [ "$now" -lt "$pass_from" ] || break
+  min=$(min_blocks)
+  [ -n "$min" ] && [ "$min" -lt "$now" ] || break
+  pass=$((pass + 1))
+  pass_from=$now
+  # A later pass that fails or gains nothing ends the loop; the file system stays as the last
+  # good pass left it (resize2fs changes nothing when it fails).
+  try_shrink || true
+done
+atlas_result fs-min-estimate "$(min_blocks)"
 block_count=$(fs_blocks)
 block_size=$(dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block size/ { gsub(/ /, "", $2); print $2 }')
 fs_sectors=$((block_count * block_size / 512))
@@ -93,7 +121,21 @@ echo "start=$p2_start, size=$new_sectors" | sfdisk -q -N 2 --no-reread --no-tell
 atlas_step verify 0 "Checking the shrunk file system"
 atlas_attach root "$img" "$p2_start" "$new_sectors" rw
 atlas_e2fsck "$root" "after shrinking"
+if [ "$zero_free" = yes ]; then
+  atlas_step zero-free 0 "Zeroing the free blocks of the root file system (zerofree)"
+  zerofree "$root" || atlas_fail shrink "zerofree could not zero the free blocks of the root file system"
+  atlas_result zero-free root
+fi
 atlas_detach "$root"
+if [ "$zero_free" = yes ] && [ "$new_sectors" -gt "$fs_sectors" ]; then
+  # The 5% after the file system's end still holds what resize2fs moved away from there: a hole
+  # (or zeros where the share cannot punch one).
+  tail_at=$(((p2_start + fs_sectors) * 512)) tail_len=$(((new_sectors - fs_sectors) * 512))
+  fallocate --punch-hole --keep-size --offset "$tail_at" --length "$tail_len" "$img" 2>/dev/null ||
+    dd if=/dev/zero of="$img" bs=512 seek="$((p2_start + fs_sectors))" count="$((new_sectors - fs_sectors))" conv=notrunc status=none ||
+    atlas_fail shrink "could not zero the root partition after the file system's end"
+  atlas_result zero-free partition-tail
+fi
 
 atlas_step truncate 0 "Cutting the image at the end of the root partition"
 if [ "$label" = gpt ]; then

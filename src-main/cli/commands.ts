@@ -18,6 +18,7 @@ import { erase } from '../core/phases/erase.js';
 import { inspect, type Inspection } from '../core/phases/inspect.js';
 import { AtlasError } from '../core/errors.js';
 import { bytes, table } from './format.js';
+import { DIST_COMPRESSIONS, type DistCompression } from '../core/images/compression.js';
 
 export type Values = Record<string, string | boolean | undefined>;
 
@@ -97,6 +98,20 @@ function inspectText(i: Inspection): string {
       `Name says: ${i.artifact.kind}, Phase ${i.artifact.phase}${i.manifest ? ' (manifest present)' : ''}`,
     );
   return lines.join('\n');
+}
+
+/** --compress xz|zst: a distributable image. */
+function compressOption(v: Values): { compress?: DistCompression } {
+  const c = str(v, 'compress');
+  if (c === undefined) return {};
+  if (!(DIST_COMPRESSIONS as readonly string[]).includes(c)) {
+    throw new AtlasError(
+      'usage',
+      `--compress must be xz or zst, not ${JSON.stringify(c)}`,
+      'see ods-sd shrink --help',
+    );
+  }
+  return { compress: c as DistCompression };
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -193,8 +208,10 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   shrink: {
-    usage: 'shrink CARD --version X.Y.Z --tag TAG [--out-dir DIR] [--checklist FILE] [--force]',
-    summary: 'Phase 2: card -> ods-atlas-clone-vX-Y-Z-TAG.img (shrunk, self-expanding)',
+    usage:
+      'shrink CARD --version X.Y.Z --tag TAG [--compress xz|zst] [--out-dir DIR] [--checklist FILE] [--force]',
+    summary:
+      'Phase 2: card -> ods-atlas-clone-vX-Y-Z-TAG.img (shrunk, self-expanding); --compress: .img.xz|.img.zst with .bmap and .sha256',
     positionals: ['CARD'],
     options: {
       version: { type: 'string' },
@@ -202,6 +219,7 @@ export const COMMANDS: Record<string, Command> = {
       'out-dir': { type: 'string' },
       checklist: { type: 'string' },
       force: { type: 'boolean' },
+      compress: { type: 'string' },
     },
     run: (env, [card], v, ctx) =>
       shrink(
@@ -211,6 +229,7 @@ export const COMMANDS: Record<string, Command> = {
           version: need(v, 'version', 'shrink'),
           tag: need(v, 'tag', 'shrink'),
           force: v.force === true,
+          ...compressOption(v),
           ...(str(v, 'out-dir') ? { outDir: str(v, 'out-dir')! } : {}),
           ...(str(v, 'checklist') ? { checklist: str(v, 'checklist')! } : {}),
         },
@@ -222,6 +241,16 @@ export const COMMANDS: Record<string, Command> = {
         verifyText(x.checklist),
         `Clone image (Phase 2): ${x.image}`,
         `  ${bytes(x.bytes)}, root partition ${x.rootSectors} sectors from ${x.rootStart}; resize service ${x.resizeService}`,
+        ...x.passes.map(
+          (p) => `  resize2fs -M pass ${p.pass}: ${p.before} -> ${p.after} blocks (gained ${p.gained})`,
+        ),
+        `  file system ${x.fsBlocks} blocks, resize2fs -P estimate ${x.fsMinBlocks}`,
+        ...(x.compression !== 'none'
+          ? [
+              `  ${x.compression} of a ${bytes(x.imageBytes)} image (free space zeroed); block map ${x.bmap}`,
+              `  checksum ${x.sha256File} (sha256sum -c)`,
+            ]
+          : []),
         `  sha256 ${x.sha256}`,
       ].join('\n');
     },

@@ -3,6 +3,10 @@ import type { ManifestFile } from './artifacts.js';
 import type { EjectResult } from './cards.js';
 import type { SerializedError } from './error-codes.js';
 
+/** What a distributable image may be compressed with. */
+export const DIST_COMPRESSIONS = ['xz', 'zst'] as const;
+export type DistCompression = (typeof DIST_COMPRESSIONS)[number];
+
 export interface CheckResult {
   id: string;
   label: string;
@@ -36,6 +40,14 @@ export interface CloneResult {
   sourceState: string;
 }
 
+/** One resize2fs -M pass: the file system's blocks before and after it. */
+export interface ShrinkPass {
+  pass: number;
+  before: number;
+  after: number;
+  gained: number;
+}
+
 export interface ShrinkResult {
   image: string;
   manifest: string;
@@ -47,9 +59,21 @@ export interface ShrinkResult {
   rootStart: number;
   rootSectors: number;
   fsBlocks: number;
+  /** resize2fs -P's estimate of the minimum after the last pass. */
+  fsMinBlocks: number;
   blockSize: number;
+  /** Every resize2fs -M pass, in order. */
+  passes: ShrinkPass[];
   resizeService: string;
   checklist: VerifyReport;
+  /** The compression of the image ('none': the plain .img). */
+  compression: 'none' | DistCompression;
+  /** A compressed image: the .sha256 file beside it, and the uncompressed image inside. */
+  sha256File?: string;
+  imageBytes: number;
+  imageSha256: string;
+  /** Free blocks were zeroed (a distributable). */
+  zeroed: boolean;
 }
 
 export interface RestoreResult {

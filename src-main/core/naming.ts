@@ -3,6 +3,9 @@
  *   ods-atlas-golden-vN-P[-Q]-TAG.img    Phase 0 (Insert)   golden image
  *   golden-clone-NAME/                   Phase 1 (Clone)    clone set
  *   ods-atlas-clone-vN-P[-Q]-TAG.img     Phase 2 (Shrink)   flashable clone image
+ *   ods-atlas-clone-vN-P[-Q]-TAG.img.xz|.img.zst                the same, as a distributable
+ * An image's sidecars: NAME.manifest.json, the block map X.img.bmap (for X.img and X.img.zst
+ * alike, where bmaptool looks for it) and, for a distributable, NAME.sha256.
  */
 import { validateName, validateTag, validateVersion } from './validate.js';
 import { type ArtifactKind, type Phase, type ParsedName } from '../common/artifacts.js';
@@ -30,12 +33,14 @@ export function cloneSetDirName(name: string): string {
   return name.startsWith(CLONE_SET_PREFIX) ? name : `${CLONE_SET_PREFIX}${name}`;
 }
 
-const IMAGE_RE = /^ods-atlas-(golden|clone)-v(\d{1,3}(?:-\d{1,3}){0,2})-([A-Za-z][A-Za-z0-9_]{0,31})\.img$/;
+const IMAGE_RE =
+  /^ods-atlas-(golden|clone)-v(\d{1,3}(?:-\d{1,3}){0,2})-([A-Za-z][A-Za-z0-9_]{0,31})\.img(\.xz|\.zst)?$/;
 const SET_VERSION_RE = /^v(\d{1,3}(?:-\d{1,3}){0,2})-([A-Za-z][A-Za-z0-9_]{0,31})$/;
 
 export function parseArtifactName(fileName: string): ParsedName | undefined {
   const m = IMAGE_RE.exec(fileName);
-  if (m) {
+  // Only a clone image is published compressed (a golden image is flashed and modified as .img).
+  if (m && !(m[4] && m[1] === 'golden')) {
     const kind: ArtifactKind = m[1] === 'golden' ? 'golden-image' : 'clone-image';
     return { kind, phase: PHASE_OF[kind], version: m[2]!.split('-').join('.'), tag: m[3]! };
   }
@@ -56,4 +61,9 @@ export function suggestNextSetName(previous: string | undefined, tag: string): s
   const parts = v[1]!.split('-').map(Number);
   parts[parts.length - 1] = parts[parts.length - 1]! + 1;
   return `v${parts.join('-')}-${validateTag(tag)}`;
+}
+
+/** The block map and checksum file that belong to an image (they may not exist). */
+export function imageSidecars(imagePath: string): { bmap: string; sha256: string } {
+  return { bmap: `${imagePath.replace(/\.(xz|gz|zst)$/i, '')}.bmap`, sha256: `${imagePath}.sha256` };
 }

@@ -10,6 +10,7 @@ import { AtlasError } from '../core/errors.js';
 import type { JobContext } from '../core/jobs/job.js';
 import type { LibraryEntry } from '../core/library/library.js';
 import { manifestPathFor } from '../core/library/manifest.js';
+import { imageSidecars } from '../core/naming.js';
 import { ensureOwnerDir, OWNER_DIR } from '../core/library/owner-only.js';
 import { copyToSparseFile, hashRange } from '../core/rawio/block-copy.js';
 import { discard, exists, publish } from '../core/phases/common.js';
@@ -46,11 +47,12 @@ export async function copyVerified(
   return { name, bytes: size, sha256: r.sha256 };
 }
 
-/** An image's manifest and .bmap, as [library path, archive path] pairs. */
+/** An image's manifest, .bmap and .sha256, as [library path, archive path] pairs. */
 function sidecars(image: string, dest: string, kind: LibraryEntry['kind']): Array<[string, string]> {
   return [
     [manifestPathFor(image, kind), manifestPathFor(dest, kind)],
-    [`${image}.bmap`, `${dest}.bmap`],
+    [imageSidecars(image).bmap, imageSidecars(dest).bmap],
+    [imageSidecars(image).sha256, imageSidecars(dest).sha256],
   ];
 }
 

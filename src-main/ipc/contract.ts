@@ -25,7 +25,7 @@ import type {
   VerifyReport,
 } from '../common/results.js';
 import type { VaultStatus } from '../common/secrets.js';
-import type { EraseResult } from '../common/results.js';
+import type { DistCompression, EraseResult } from '../common/results.js';
 
 // ---------------------------------------------------------------- errors and envelopes
 
@@ -110,8 +110,12 @@ export interface DeleteTicket {
 
 // ---------------------------------------------------------------- names
 
+/** A distributable clone image: compressed with xz or zstd (free space zeroed). */
+export type DistCompressionDto = DistCompression;
+
 export type NamePlanRequest =
-  | { kind: 'golden-image' | 'clone-image'; version: string; tag: string }
+  | { kind: 'golden-image'; version: string; tag: string }
+  | { kind: 'clone-image'; version: string; tag: string; compress?: DistCompressionDto }
   | { kind: 'clone-set'; name: string };
 
 /** The output a job would create, shown before it runs. */
@@ -279,7 +283,14 @@ export type JobRequest =
   /** The card back to one FAT32 partition; `confirmed`: an unusual disk whose name was typed. */
   | { kind: 'erase'; card: CardRef; confirmed?: boolean }
   | { kind: 'verify'; card: string }
-  | { kind: 'shrink'; card: string; version: string; tag: string; force: boolean }
+  | {
+      kind: 'shrink';
+      card: string;
+      version: string;
+      tag: string;
+      force: boolean;
+      compress?: DistCompressionDto;
+    }
   | { kind: 'archive'; path: string }
   | { kind: 'stage'; path: string }
   | { kind: 'vm-setup' }

@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { AtlasError } from '../core/errors.js';
 import type { LibraryEntry } from '../core/library/library.js';
 import { manifestPathFor } from '../core/library/manifest.js';
+import { imageSidecars } from '../core/naming.js';
 import type { DeleteTicket } from './contract.js';
 import { formatBytes } from '../common/format-bytes.js';
 
@@ -60,7 +61,9 @@ export async function deleteItem(entry: LibraryEntry): Promise<void> {
     await rm(entry.path, { recursive: true });
   } else {
     await rm(manifestPathFor(entry.path, entry.kind), { force: true });
-    await rm(`${entry.path}.bmap`, { force: true });
+    const side = imageSidecars(entry.path);
+    await rm(side.bmap, { force: true });
+    await rm(side.sha256, { force: true });
     await rm(entry.path);
   }
 }

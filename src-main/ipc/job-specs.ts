@@ -11,6 +11,7 @@ import { clone } from '../core/phases/clone.js';
 import { restore } from '../core/phases/restore.js';
 import { verify } from '../core/phases/verify.js';
 import { shrink } from '../core/phases/shrink.js';
+import { COMPRESSED_SUFFIX } from '../core/images/compression.js';
 import { flash } from '../core/phases/flash.js';
 import { erase } from '../core/phases/erase.js';
 import { inspect, type Inspection } from '../core/phases/inspect.js';
@@ -180,13 +181,24 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
         run: (ctx) => verify(env, { card: req.card }, ctx),
       };
     case 'shrink': {
-      const name = safe(() => cloneImageName(req.version, req.tag), 'clone image');
+      const img = safe(() => cloneImageName(req.version, req.tag), 'clone image');
+      const name = req.compress ? `${img}${COMPRESSED_SUFFIX[req.compress]}` : img;
       return {
         request: req,
         title: `Shrink ${basename(req.card)} to ${name}`,
         locks: [req.card, join(library, name)],
         run: (ctx) =>
-          shrink(env, { card: req.card, version: req.version, tag: req.tag, force: req.force }, ctx),
+          shrink(
+            env,
+            {
+              card: req.card,
+              version: req.version,
+              tag: req.tag,
+              force: req.force,
+              ...(req.compress ? { compress: req.compress } : {}),
+            },
+            ctx,
+          ),
       };
     }
     case 'archive': {

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { toAtlasError } from '../core/errors.js';
 import { listLibrary, type LibraryEntry } from '../core/library/library.js';
+import { COMPRESSED_SUFFIX } from '../core/images/compression.js';
 import {
   cloneImageName,
   cloneSetDirName,
@@ -67,6 +68,11 @@ export async function planOutput(library: string, req: NamePlanRequest): Promise
   } catch (e) {
     return { name: '', path: '', exists: false, error: toAtlasError(e).toJSON() };
   }
+  // A distributable carries the compression suffix; shrink refuses it when the plain image of
+  // the same name exists too (they would share the block map).
+  const plain = join(library, name);
+  const compress = req.kind === 'clone-image' ? req.compress : undefined;
+  if (compress) name = `${name}${COMPRESSED_SUFFIX[compress]}`;
   const path = join(library, name);
-  return { name, path, exists: await exists(path) };
+  return { name, path, exists: (await exists(path)) || (await exists(plain)) };
 }

@@ -70,6 +70,7 @@ const jobRequest: Check<JobRequest> = byKind({
     version: word(),
     tag: word(),
     force: bool(),
+    compress: opt(oneOf(['xz', 'zst'] as const)),
   }),
   archive: obj({ kind: oneOf(['archive'] as const), path: path() }),
   stage: obj({ kind: oneOf(['stage'] as const), path: path() }),
@@ -80,7 +81,12 @@ const jobRequest: Check<JobRequest> = byKind({
 
 const namePlan: Check<NamePlanRequest> = byKind({
   'golden-image': obj({ kind: oneOf(['golden-image'] as const), version: word(), tag: word() }),
-  'clone-image': obj({ kind: oneOf(['clone-image'] as const), version: word(), tag: word() }),
+  'clone-image': obj({
+    kind: oneOf(['clone-image'] as const),
+    version: word(),
+    tag: word(),
+    compress: opt(oneOf(['xz', 'zst'] as const)),
+  }),
   'clone-set': obj({ kind: oneOf(['clone-set'] as const), name: word() }),
 });
 

@@ -36,8 +36,9 @@
  * (NBD_CMD_DISC), the data pipe closes, or on cancel; a writable card is flushed first.
  *
  * A write is the plan built by the unprivileged side (src-main/core/write): the card areas to zero
- * first (the first MiB and the last 33 sectors are always zeroed, whatever is asked), and, for a
- * plain image, the ranges of its block map to copy (else the whole image). The helper never maps
+ * first (the first MiB and the last 33 sectors are always zeroed, whatever is asked), and the
+ * ranges of the image's block map to copy (else the whole image; a compressed image is decompressed
+ * as one stream and only those ranges of it are written). The helper never maps
  * an image itself: it checks the plan (write-plan.ts checkPlan: sorted, inside the image and the
  * card, bounded) and carries it out with the same code as every other write (run-plan.ts).
  *
@@ -648,7 +649,6 @@ async function writeCard(
     const forTools = platform === 'linux' ? own : req.source;
     const compression = await detectCompression(own);
     const size = compression === 'none' ? st.size : await uncompressedSize(forTools, compression);
-    if (req.ranges && compression !== 'none') refuse('ranges can only be given for a plain image');
     const plan = planOf(req, target.bytes);
     // Checked before the card is opened; run-plan checks it again.
     checkPlan(plan, size, target.bytes);

@@ -1,6 +1,7 @@
 /**
  * Verify + Shrink (Phase 2): the checklist on a card after Phase 1 (ticks, crosses, evidence),
- * then the shrink to ods-atlas-clone-vN-P-TAG.img, which grows to fill its card on first boot.
+ * then the shrink to ods-atlas-clone-vN-P-TAG.img, which grows to fill its card on first boot, or
+ * to a distributable: .img.zst / .img.xz with its .bmap and .sha256, free space zeroed.
  */
 import { useEffect } from 'react';
 import { useStore } from '../store/store';
@@ -11,6 +12,12 @@ import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { OutputName } from './output-name';
 import { ScreenHeader } from './screen-header';
+
+const COMPRESS_CHOICES = [
+  ['none', 'Plain .img (as the seed)'],
+  ['zst', 'Distributable .img.zst (fast)'],
+  ['xz', 'Distributable .img.xz (smallest)'],
+] as const;
 
 export function ShrinkScreen() {
   const shrink = useStore((s) => s.shrink);
@@ -95,6 +102,21 @@ export function ShrinkScreen() {
             />
           </label>
         </div>
+        <fieldset className="row fields">
+          <legend>Output</legend>
+          {COMPRESS_CHOICES.map(([value, label]) => (
+            <label key={value} className="check">
+              <input
+                type="radio"
+                name="shrink-compress"
+                value={value}
+                checked={shrink.compress === value}
+                onChange={() => void a.setShrinkCompress(value)}
+              />{' '}
+              {label}
+            </label>
+          ))}
+        </fieldset>
         <OutputName plan={shrink.plan} />
         {report && !report.ok && (
           <label className="check warn-text">
@@ -130,6 +152,21 @@ export function ShrinkScreen() {
                 {shrinkJob.outcome.result.rootStart}; armbian-resize-filesystem.service{' '}
                 {shrinkJob.outcome.result.resizeService}: it grows on first boot.
               </p>
+              <ul className="muted" aria-label="resize2fs passes">
+                {shrinkJob.outcome.result.passes.map((p) => (
+                  <li key={p.pass}>
+                    resize2fs -M pass {p.pass}: {p.before} → {p.after} blocks (gained {p.gained})
+                  </li>
+                ))}
+              </ul>
+              {shrinkJob.outcome.result.compression !== 'none' && (
+                <p className="muted">
+                  {shrinkJob.outcome.result.compression} of a {bytes(shrinkJob.outcome.result.imageBytes)}{' '}
+                  image, free space zeroed; block map{' '}
+                  <span className="mono">{shrinkJob.outcome.result.bmap}</span>, checksum{' '}
+                  <span className="mono">{shrinkJob.outcome.result.sha256File}</span>
+                </p>
+              )}
               <p className="muted mono">sha256 {shrinkJob.outcome.result.sha256}</p>
             </div>
           )}

@@ -1,9 +1,10 @@
 /**
  * Verify + Shrink (Phase 2): the checklist on a card after Phase 1, shown as ticks and crosses
- * with evidence, then the shrink to ods-atlas-clone-vN-P-TAG.img.
+ * with evidence, then the shrink to ods-atlas-clone-vN-P-TAG.img, or to a compressed
+ * distributable (.img.xz / .img.zst with its .bmap and .sha256).
  */
 import type { StateCreator } from 'zustand';
-import type { CardCandidate, ErrorInfo, OutputPlan } from '../../src-main/ipc/contract';
+import type { CardCandidate, DistCompressionDto, ErrorInfo, OutputPlan } from '../../src-main/ipc/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 
@@ -14,6 +15,8 @@ export interface ShrinkState {
   tag: string;
   plan: OutputPlan | null;
   force: boolean;
+  /** 'none': the plain .img; else a compressed distributable. */
+  compress: 'none' | DistCompressionDto;
   shrinkJobId: string | null;
   error: ErrorInfo | null;
 }
@@ -25,6 +28,7 @@ export interface ShrinkSlice {
   /** Shows the output name again (after the library changed: it may exist now). */
   planShrink(): Promise<void>;
   setShrinkForce(force: boolean): void;
+  setShrinkCompress(compress: 'none' | DistCompressionDto): Promise<void>;
   loadShrinkDefaults(): Promise<void>;
   startVerify(): Promise<void>;
   startShrink(): Promise<void>;
@@ -33,8 +37,15 @@ export interface ShrinkSlice {
 export const createShrinkSlice: StateCreator<Store, [], [], ShrinkSlice> = (set, get) => {
   const patch = (p: Partial<ShrinkState>) => set((s) => ({ shrink: { ...s.shrink, ...p } }));
   const plan = async () => {
-    const { version, tag } = get().shrink;
-    patch({ plan: await call('names:plan', { kind: 'clone-image', version, tag }) });
+    const { version, tag, compress } = get().shrink;
+    patch({
+      plan: await call('names:plan', {
+        kind: 'clone-image',
+        version,
+        tag,
+        ...(compress !== 'none' ? { compress } : {}),
+      }),
+    });
   };
   return {
     shrink: {
@@ -44,6 +55,7 @@ export const createShrinkSlice: StateCreator<Store, [], [], ShrinkSlice> = (set,
       tag: '',
       plan: null,
       force: false,
+      compress: 'none',
       shrinkJobId: null,
       error: null,
     },
@@ -67,6 +79,14 @@ export const createShrinkSlice: StateCreator<Store, [], [], ShrinkSlice> = (set,
       }
     },
     setShrinkForce: (force) => patch({ force }),
+    setShrinkCompress: async (compress) => {
+      patch({ compress });
+      try {
+        await plan();
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+      }
+    },
     loadShrinkDefaults: async () => {
       if (get().shrink.version) return;
       try {
@@ -84,9 +104,16 @@ export const createShrinkSlice: StateCreator<Store, [], [], ShrinkSlice> = (set,
       patch({ verifyJobId: id, error: id ? null : get().jobError });
     },
     startShrink: async () => {
-      const { card, version, tag, force } = get().shrink;
+      const { card, version, tag, force, compress } = get().shrink;
       if (!card) return;
-      const id = await get().startJob({ kind: 'shrink', card: card.ref.path, version, tag, force });
+      const id = await get().startJob({
+        kind: 'shrink',
+        card: card.ref.path,
+        version,
+        tag,
+        force,
+        ...(compress !== 'none' ? { compress } : {}),
+      });
       patch({ shrinkJobId: id, error: id ? null : get().jobError });
     },
   };

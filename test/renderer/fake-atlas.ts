@@ -92,7 +92,7 @@ const DEFAULTS: FakeHandlers = {
           exists: false,
         }
       : {
-          name: `ods-atlas-${req.kind === 'golden-image' ? 'golden' : 'clone'}-v${req.version.split('.').join('-')}-${req.tag}.img`,
+          name: `ods-atlas-${req.kind === 'golden-image' ? 'golden' : 'clone'}-v${req.version.split('.').join('-')}-${req.tag}.img${req.kind === 'clone-image' && req.compress ? `.${req.compress}` : ''}`,
           path: '/Users/me/atlas-build/x.img',
           exists: false,
         },

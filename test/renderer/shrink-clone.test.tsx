@@ -93,6 +93,80 @@ describe('ShrinkScreen', () => {
       { kind: 'shrink', card: card.ref.path, version: '9.1.8', tag: 'FLASH', force: true },
     ]);
   });
+
+  it('offers a compressed distributable, names it, shrinks to it and shows each resize2fs pass', async () => {
+    const fake = installFakeAtlas();
+    connect();
+    render(<ShrinkScreen />);
+    await act(async () => useStore.getState().setShrinkCard(card));
+    act(() =>
+      fake.job({
+        type: 'done',
+        jobId: 'job-verify',
+        endedAt: new Date().toISOString(),
+        outcome: { kind: 'verify', result: { ...REPORT, ok: true, failed: 0 } },
+      }),
+    );
+    await waitFor(() =>
+      expect(screen.getByTestId('output-name').textContent).toBe('ods-atlas-clone-v9-1-8-FLASH.img'),
+    );
+    await act(async () => fireEvent.click(screen.getByLabelText(/Distributable \.img\.zst/)));
+    await waitFor(() =>
+      expect(screen.getByTestId('output-name').textContent).toBe('ods-atlas-clone-v9-1-8-FLASH.img.zst'),
+    );
+    expect(fake.callsOf('names:plan').at(-1)).toEqual([
+      { kind: 'clone-image', version: '9.1.8', tag: 'FLASH', compress: 'zst' },
+    ]);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Shrink to image' })));
+    const req = fake.callsOf('jobs:start').at(-1)![0] as { kind: string; compress?: string };
+    expect(req).toEqual({
+      kind: 'shrink',
+      card: card.ref.path,
+      version: '9.1.8',
+      tag: 'FLASH',
+      force: false,
+      compress: 'zst',
+    });
+    const image = '/Users/me/atlas-build/ods-atlas-clone-v9-1-8-FLASH.img.zst';
+    const jobId = useStore.getState().shrink.shrinkJobId!;
+    act(() =>
+      fake.job({
+        type: 'done',
+        jobId,
+        endedAt: new Date().toISOString(),
+        outcome: {
+          kind: 'shrink',
+          result: {
+            image,
+            manifest: `${image}.manifest.json`,
+            bmap: '/Users/me/atlas-build/ods-atlas-clone-v9-1-8-FLASH.img.bmap',
+            readBytes: 1e9,
+            bytes: 3e8,
+            sha256: 'ab'.repeat(32),
+            rootStart: 1056768,
+            rootSectors: 500000,
+            fsBlocks: 59616,
+            fsMinBlocks: 59616,
+            blockSize: 4096,
+            passes: [
+              { pass: 1, before: 7000000, after: 100339, gained: 6899661 },
+              { pass: 2, before: 100339, after: 59616, gained: 40723 },
+            ],
+            resizeService: 're-enabled',
+            checklist: { ...REPORT, ok: true, failed: 0 },
+            compression: 'zst',
+            sha256File: `${image}.sha256`,
+            imageBytes: 8e8,
+            imageSha256: 'cd'.repeat(32),
+            zeroed: true,
+          },
+        },
+      }),
+    );
+    const passes = await screen.findByRole('list', { name: 'resize2fs passes' });
+    expect(passes.textContent).toContain('pass 2: 100339 → 59616 blocks (gained 40723)');
+    expect(screen.getByText(`${image}.sha256`)).toBeTruthy();
+  });
 });
 
 describe('CloneScreen', () => {

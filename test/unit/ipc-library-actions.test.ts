@@ -149,6 +149,17 @@ describe('delete with a confirmation ticket', () => {
     expect(existsSync(`${lib.golden}.bmap`)).toBe(false);
   });
 
+  it('deletes a distributable with its manifest, the .img.bmap and the .sha256, and nothing else', async () => {
+    const zst = join(lib.library, 'ods-atlas-clone-v9-2-0-DIST.img.zst');
+    const bmap = join(lib.library, 'ods-atlas-clone-v9-2-0-DIST.img.bmap');
+    for (const f of [zst, bmap, `${zst}.sha256`, `${zst}.manifest.json`]) writeFileSync(f, 'x');
+    const before = readdirSync(lib.library).filter((n) => !n.includes('DIST'));
+    const entry = await findItem(lib.library, zst);
+    expect(entry).toMatchObject({ kind: 'clone-image', phase: 2, version: '9.2.0', tag: 'DIST' });
+    await deleteItem(entry);
+    expect(readdirSync(lib.library)).toEqual(before);
+  });
+
   it('refuses an expired ticket', async () => {
     let now = 1000;
     const tickets = new DeleteTickets(() => now);

@@ -165,6 +165,8 @@ const TOOL_PACKAGES: Record<string, string> = {
   modprobe: 'kmod',
   'nbd-client': 'nbd-client',
   socat: 'socat',
+  fallocate: 'util-linux',
+  dd: 'coreutils',
 };
 
 /** Tools the builder scripts check for before use. */

@@ -1,11 +1,17 @@
 /**
  * Compressed images (.img.xz, .img.gz, .img.zst) are read through the real decompressors
- * (xz, pigz, zstd) as streams: one wrapper, one table of tools.
+ * (xz, pigz, zstd) as streams, and a distributable is written by xz or zstd: one wrapper, one
+ * table of tools.
  */
-import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { DIST_COMPRESSIONS, type DistCompression } from '../../common/results.js';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { spawn } from 'node:child_process';
-import { AtlasError } from '../errors.js';
+import { AtlasError, CancelledError, toAtlasError } from '../errors.js';
+import type { JobContext } from '../jobs/job.js';
 import { runTool } from '../tools/run-tool.js';
 
 export type Compression = 'none' | 'xz' | 'gz' | 'zst';
@@ -19,7 +25,8 @@ const MAGIC: Array<[Compression, number[]]> = [
 const DECOMPRESSOR: Record<Exclude<Compression, 'none'>, { cmd: string; args: string[] }> = {
   xz: { cmd: 'xz', args: ['-dc', '-T0', '--'] },
   gz: { cmd: 'pigz', args: ['-dc', '--'] },
-  zst: { cmd: 'zstd', args: ['-dc', '-q', '--'] },
+  // -f: the raw-disk helper names the image it opened as /proc/PID/fd/N, a link zstd skips without it
+  zst: { cmd: 'zstd', args: ['-dcf', '-q', '--'] },
 };
 
 export async function detectCompression(path: string): Promise<Compression> {
@@ -48,7 +55,7 @@ export async function uncompressedSize(path: string, kind: Compression): Promise
     return n;
   }
   if (kind === 'zst') {
-    const r = await runTool('zstd', ['-lv', '--', path]);
+    const r = await runTool('zstd', ['-lvf', '--', path]);
     const m = /Decompressed Size:.*\((\d+) B\)/.exec(r.stdout + r.stderr);
     return m ? Number(m[1]) : undefined;
   }
@@ -96,5 +103,124 @@ export function decompress(path: string, kind: Exclude<Compression, 'none'>): De
       killedByUs = true;
       child.kill('SIGTERM');
     },
+  };
+}
+
+export { DIST_COMPRESSIONS, type DistCompression };
+
+/** The file name suffix of each compression (after .img). */
+export const COMPRESSED_SUFFIX: Record<Exclude<Compression, 'none'>, string> = {
+  xz: '.xz',
+  gz: '.gz',
+  zst: '.zst',
+};
+
+/** `X.img.zst` -> `X.img`; a name without a compression suffix is kept. */
+export function withoutCompressionSuffix(name: string): string {
+  return name.replace(/\.(xz|gz|zst)$/i, '');
+}
+
+// The sizes are recorded in the output (xz always; zstd through --stream-size), so a flash knows
+// the image's size before it decompresses it.
+const COMPRESSOR: Record<DistCompression, (bytes: number) => { cmd: string; args: string[] }> = {
+  xz: () => ({ cmd: 'xz', args: ['-c', '-T0', '-6'] }),
+  zst: (bytes) => ({ cmd: 'zstd', args: ['-c', '-q', '-T0', '-9', `--stream-size=${bytes}`] }),
+};
+
+export interface CompressedFile {
+  /** Bytes and sha256 of the compressed file. */
+  bytes: number;
+  sha256: string;
+  /** Bytes and sha256 of what was compressed (the image). */
+  sourceBytes: number;
+  sourceSha256: string;
+}
+
+function hashing(hash: ReturnType<typeof createHash>, onData?: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      onData?.(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * Compresses `src` into `dest` (created 0600, never over an existing file) with xz or zstd. Both
+ * sides are hashed as they stream by, so neither file is read twice. Progress: bytes of `src` fed.
+ */
+export async function compressFile(
+  src: string,
+  dest: string,
+  kind: DistCompression,
+  ctx: JobContext,
+): Promise<CompressedFile> {
+  if (ctx.signal.aborted) throw new CancelledError();
+  const { size } = await stat(src);
+  const { cmd, args } = COMPRESSOR[kind](size);
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 4000) stderr += d.toString();
+  });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', (e) =>
+      reject(new AtlasError('missing-tool', `${cmd} could not be started: ${e.message}`, `install ${cmd}`)),
+    );
+    child.on('close', (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(
+            ctx.signal.aborted
+              ? new CancelledError()
+              : new AtlasError(
+                  'tool-failed',
+                  `${cmd} could not compress the image (${signal ? `killed by ${signal}` : `exit ${code}`}): ${stderr.trim()}`,
+                  'check the free space of the output folder, then shrink again',
+                ),
+          ),
+    );
+  });
+  exited.catch(() => undefined);
+  const onAbort = () => child.kill('SIGTERM');
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const inHash = createHash('sha256');
+  const outHash = createHash('sha256');
+  let fed = 0;
+  let written = 0;
+  try {
+    await Promise.all([
+      pipeline(
+        createReadStream(src, { highWaterMark: 1024 * 1024 }),
+        hashing(inHash, (n) => {
+          fed += n;
+          ctx.progress(fed, size);
+        }),
+        child.stdin,
+      ),
+      pipeline(
+        child.stdout,
+        hashing(outHash, (n) => (written += n)),
+        createWriteStream(dest, { flags: 'wx', mode: 0o600 }),
+      ),
+      exited,
+    ]);
+  } catch (e) {
+    child.kill('SIGTERM');
+    if (ctx.signal.aborted) throw new CancelledError();
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw toAtlasError(e);
+    throw await exited.then(
+      () => e,
+      (err: unknown) => err,
+    );
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+  return {
+    bytes: written,
+    sha256: outHash.digest('hex'),
+    sourceBytes: fed,
+    sourceSha256: inHash.digest('hex'),
   };
 }

@@ -2,7 +2,14 @@
  * Phase 2 Shrink: card after Phase 1 -> ods-atlas-clone-vX-Y-Z-TAG.img, flashable and self-expanding.
  * Works on a copy (never on the only copy of the user's data): the card is read into
  * <name>.img.partial, the checklist must pass first (unless forced), shrink_image.sh does the
- * seed's e2fsck / resize2fs -M / partition + 5% / e2fsck, and the image ends at the partition end.
+ * seed's e2fsck / resize2fs -M (passes until it shrinks no more) / partition + 5% / e2fsck, and
+ * the image ends at the partition end.
+ *
+ * With `compress` the output is a distributable instead: the free blocks are zeroed (zerofree),
+ * the image is compressed to <name>.img.xz|.zst, with <name>.img.bmap (the block map of the image
+ * inside, which bmaptool finds beside the compressed file) and <name>.img.xz|.zst.sha256
+ * (sha256sum's format). The uncompressed .img is then not kept: the compressed one is the
+ * artifact, under the seed's name plus the compression suffix.
  */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -15,6 +22,7 @@ import { refuseDamagedFat } from '../rawio/used-blocks/fat-check.js';
 import { readUsedCardToFile, identifyRawCard } from '../card-io/raw-disk.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
+import { COMPRESSED_SUFFIX, compressFile, type DistCompression } from '../images/compression.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
 import {
   discard,
@@ -29,8 +37,8 @@ import { verify } from './verify.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 import { ensureOutputDir, makeOwnerOnly, OWNER_FILE } from '../library/owner-only.js';
-import { type ShrinkResult } from '../../common/results.js';
-export { type ShrinkResult } from '../../common/results.js';
+import { type ShrinkPass, type ShrinkResult } from '../../common/results.js';
+export { type ShrinkPass, type ShrinkResult } from '../../common/results.js';
 
 export interface ShrinkParams {
   card: string;
@@ -40,11 +48,29 @@ export interface ShrinkParams {
   checklist?: string;
   /** Shrink even when the checklist fails. */
   force?: boolean;
+  /** Write a compressed distributable (free space zeroed) instead of the plain .img. */
+  compress?: DistCompression;
+}
+
+/** The passes as shrink_image.sh reports them ("PASS BEFORE AFTER"). */
+export function parsePasses(lines: readonly string[]): ShrinkPass[] {
+  return lines.flatMap((l) => {
+    const m = /^(\d+) (\d+) (\d+)$/.exec(l.trim());
+    if (!m) return [];
+    const [pass, before, after] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    return [{ pass, before, after, gained: before - after }];
+  });
+}
+
+export function passesText(passes: readonly ShrinkPass[]): string {
+  return passes
+    .map((p) => `pass ${p.pass}: ${p.before} -> ${p.after} blocks (gained ${p.gained})`)
+    .join('; ');
 }
 
 /** One job per clone image and per card: a second one is refused, told which job holds them. */
 export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): Promise<ShrinkResult> {
-  const out = join(resolve(params.outDir ?? env.library), cloneImageName(params.version, params.tag));
+  const out = artifactPath(resolve(params.outDir ?? env.library), params);
   // A folder the builder cannot see is refused before the lock (which lives beside the output).
   env.builder.toBuilderPath(out);
   const job = `shrink ${basename(out)}`;
@@ -52,24 +78,37 @@ export async function shrink(env: Env, params: ShrinkParams, ctx: JobContext): P
   return withJobLocks(locks, () => shrinkLocked(env, params, ctx));
 }
 
+/** The published image: the seed's name, plus .xz / .zst for a distributable. */
+function artifactPath(outDir: string, params: ShrinkParams): string {
+  const img = join(outDir, cloneImageName(params.version, params.tag));
+  return params.compress ? `${img}${COMPRESSED_SUFFIX[params.compress]}` : img;
+}
+
 async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Promise<ShrinkResult> {
   validateVersion(params.version);
   validateTag(params.tag);
   const card = await identifyRawCard(params.card);
   const outDir = resolve(params.outDir ?? env.library);
-  const final = join(outDir, cloneImageName(params.version, params.tag));
-  const partial = `${final}.partial`;
+  const img = join(outDir, cloneImageName(params.version, params.tag));
+  const final = artifactPath(outDir, params);
+  const partial = `${img}.partial`;
+  const compressedPartial = `${final}.partial`;
   // The builder works on the output where it is: refuse a folder it cannot see before any work.
-  env.builder.toBuilderPath(final);
-  const bmapFinal = `${final}.bmap`;
+  env.builder.toBuilderPath(img);
+  // The block map describes the image; beside a compressed one it keeps the image's name
+  // (X.img.bmap), where bmaptool looks for it.
+  const bmapFinal = `${img}.bmap`;
   const bmapPartial = `${bmapFinal}.partial`;
-  await refuseExisting(final);
-  await refuseExisting(bmapFinal);
+  const sumFinal = params.compress ? `${final}.sha256` : undefined;
+  const sumPartial = sumFinal ? `${sumFinal}.partial` : undefined;
+  const finals = [final, bmapFinal, ...(sumFinal ? [sumFinal] : [])];
+  // One image per name: a plain and a compressed one of the same version/tag would share the map.
+  for (const f of new Set([img, ...finals])) await refuseExisting(f);
+  const partials = [partial, compressedPartial, bmapPartial, ...(sumPartial ? [sumPartial] : [])];
 
   await ensureOutputDir(outDir, env.library, ctx);
   await ensureFreeSpace(outDir, Math.min(card.bytes, 64 * 1024 * 1024), 'the clone image');
-  await discard(partial);
-  await discard(bmapPartial);
+  for (const p of partials) await discard(p);
   const manifestPath = manifestPathFor(final, 'clone-image');
   try {
     // The card is read once, used blocks only (free space stays a hole); the checklist and the
@@ -95,16 +134,37 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
     report.card = card.path;
 
     const b = env.builder;
-    const out = await b.runScript('shrink_image.sh', [b.toBuilderPath(partial)], ctx);
+    const zero = params.compress !== undefined;
+    const out = await b.runScript(
+      'shrink_image.sh',
+      [b.toBuilderPath(partial), ...(zero ? ['--zero-free'] : [])],
+      ctx,
+    );
     const one = (k: string) => out.results.get(k)?.[0] ?? '';
+    const passes = parsePasses(out.results.get('shrink-pass') ?? []);
+    ctx.log(`resize2fs -M: ${passesText(passes)}`);
+    const fsMinBlocks = Number(one('fs-min-estimate'));
 
     ctx.step('bmap', 'Writing the block map (.bmap) for fast flashing');
     const bmap = await createBmap(partial, ctx, 'card-map');
     await writeFile(bmapPartial, bmap.text, { mode: OWNER_FILE });
 
     await makeOwnerOnly(partial); // however the card was read (here, or by the raw-disk helper)
-    ctx.step('checksum', 'Computing the clone image checksum');
-    const sum = await sha256File(partial, ctx);
+    let sum: { bytes: number; sha256: string };
+    let image: { bytes: number; sha256: string };
+    if (params.compress) {
+      ctx.step('compress', `Compressing the clone image (${params.compress})`);
+      const c = await compressFile(partial, compressedPartial, params.compress, ctx);
+      await discard(partial);
+      sum = { bytes: c.bytes, sha256: c.sha256 };
+      image = { bytes: c.sourceBytes, sha256: c.sourceSha256 };
+      await writeFile(sumPartial!, `${c.sha256}  ${basename(final)}\n`, { mode: OWNER_FILE });
+    } else {
+      ctx.step('checksum', 'Computing the clone image checksum');
+      sum = await sha256File(partial, ctx);
+      image = sum;
+    }
+    const sumText = sumFinal ? `${sum.sha256}  ${basename(final)}\n` : '';
     const manifest = newManifest({
       kind: 'clone-image',
       phase: 2,
@@ -120,6 +180,15 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
           bytes: Buffer.byteLength(bmap.text),
           sha256: createHash('sha256').update(bmap.text).digest('hex'),
         },
+        ...(sumFinal
+          ? [
+              {
+                name: basename(sumFinal),
+                bytes: Buffer.byteLength(sumText),
+                sha256: createHash('sha256').update(sumText).digest('hex'),
+              },
+            ]
+          : []),
       ],
       layout: {
         rootStart: Number(one('root-start')),
@@ -134,15 +203,22 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
         `armbian-resize-filesystem.service: ${one('resize-service')}`,
         ...(out.results.get('fsck-fixed') ?? []).map((f) => `e2fsck changed the file system, ${f}`),
         `file system shrunk from ${one('fs-blocks-before')} to ${one('fs-blocks')} blocks${out.results.has('shrink-retried') ? ` (${one('shrink-retried')})` : ''}`,
+        `resize2fs -M ${passesText(passes)}; resize2fs -P estimates ${fsMinBlocks} blocks`,
         `checklist: ${report.ok ? 'passed' : `failed (${report.failed}), shrunk with --force`}`,
         `read from the card: ${read.mappedBytes} of ${read.bytes} bytes (used blocks only)`,
         ...read.fallbacks.map((f) => `read in full: ${f}`),
         `block map: ${bmap.bmap.mappedBlocksCount} of ${bmap.bmap.blocksCount} blocks mapped`,
+        ...(params.compress
+          ? [
+              `free blocks zeroed (zerofree); compressed with ${params.compress}: image ${image.bytes} bytes, sha256 ${image.sha256}`,
+            ]
+          : []),
       ],
     });
     await writeManifest(manifestPath, manifest);
     await publish(bmapPartial, bmapFinal);
-    await publish(partial, final);
+    if (sumPartial) await publish(sumPartial, sumFinal!);
+    await publish(params.compress ? compressedPartial : partial, final);
     return {
       image: final,
       manifest: manifestPath,
@@ -153,17 +229,23 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
       rootStart: Number(one('root-start')),
       rootSectors: Number(one('root-sectors')),
       fsBlocks: Number(one('fs-blocks')),
+      fsMinBlocks,
       blockSize: Number(one('block-size')),
+      passes,
       resizeService: one('resize-service'),
       checklist: report,
+      compression: params.compress ?? 'none',
+      ...(sumFinal ? { sha256File: sumFinal } : {}),
+      imageBytes: image.bytes,
+      imageSha256: image.sha256,
+      zeroed: zero,
     };
   } catch (e) {
-    await discard(partial);
-    await discard(bmapPartial);
+    for (const p of partials) await discard(p);
     // Published before the image (which this job found missing): without it they describe nothing.
     if (!(await exists(final))) {
       await discard(manifestPath);
-      await discard(bmapFinal);
+      for (const f of finals.slice(1)) await discard(f);
     }
     throw e;
   }

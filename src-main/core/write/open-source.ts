@@ -1,6 +1,8 @@
 /**
  * Opens an image for writing onto a card: plain, .xz, .gz or .zst; a plain image with its block
- * map (the .bmap beside it, else the used blocks of its partitions, unless asked to write it whole).
+ * map (the .bmap beside it, else the used blocks of its partitions, unless asked to write it whole);
+ * a compressed one by the .bmap beside it when there is one (X.img.zst.bmap or X.img.bmap, as
+ * bmaptool finds it), else whole.
  * Before anything is written the image's own partition table is read and checked: an image whose
  * table points past its end (a truncated download or a damaged image) is refused here. The table's
  * partitions are kept: their starts are where the card's old file systems are made invalid.
@@ -10,7 +12,8 @@ import { open, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { decompress, detectCompression, uncompressedSize, type Compression } from '../images/compression.js';
-import { bmapByteRanges, readBmap } from '../rawio/bmap.js';
+import { bmapByteRanges, readBmap, type Bmap } from '../rawio/bmap.js';
+import { imageSidecars } from '../naming.js';
 import { handleReader, type ByteReader } from '../rawio/used-blocks/byte-reader.js';
 import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
 import { checkImageGeometry } from '../rawio/used-blocks/image-geometry.js';
@@ -24,7 +27,8 @@ export interface WriteSource {
   compression: Compression;
   /** Bytes of the (decompressed) image, when known before reading it. */
   bytes: number | undefined;
-  /** 'bmap': the .bmap beside the image; 'used-blocks': the image's own map; 'stream': whole image. */
+  /** 'bmap': the .bmap beside the image; 'used-blocks': the image's own map; 'stream': whole image.
+   * A compressed image in 'bmap' mode is still read as one stream, only its ranges are written. */
   mode: 'bmap' | 'used-blocks' | 'stream';
   /** What is copied, for a mapped write. */
   ranges?: MappedRange[];
@@ -108,6 +112,35 @@ function headReader(head: Buffer, size: number): ByteReader {
 const partitionsOf = (t: PartitionTable) => t.partitions.map((p) => ({ start: p.start, length: p.length }));
 const endOf = (t: PartitionTable) => Math.max(0, ...t.partitions.map((p) => p.start + p.length));
 
+const isFile = (p: string) =>
+  stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+
+/** The block map beside an image: NAME.bmap, else (compressed) the image's own name's .bmap. */
+async function bmapBeside(path: string): Promise<string | undefined> {
+  for (const p of new Set([`${path}.bmap`, imageSidecars(path).bmap])) if (await isFile(p)) return p;
+  return undefined;
+}
+
+/** A block map's ranges as a write copies them, with their checksums when we can check them. */
+function rangesOf(
+  bmap: Bmap,
+  bmapPath: string,
+  log: (l: string) => void,
+): Pick<WriteSource, 'ranges' | 'checksumType'> {
+  const type = bmap.checksumType as ChecksumType | undefined;
+  const checked = type !== undefined && CHECKSUM_TYPES.includes(type);
+  if (type !== undefined && !checked) log(`${basename(bmapPath)}: ${type} checksums are not checked`);
+  const bytesOf = bmapByteRanges(bmap);
+  const ranges = bmap.ranges.map((r, i) => ({
+    ...bytesOf[i]!,
+    ...(checked && r.checksum ? { checksum: r.checksum } : {}),
+  }));
+  return { ranges, ...(checked ? { checksumType: type } : {}) };
+}
+
 export async function openSource(image: string, opts: OpenSourceOptions = {}): Promise<WriteSource> {
   const path = resolve(image);
   const log = opts.log ?? (() => undefined);
@@ -115,18 +148,26 @@ export async function openSource(image: string, opts: OpenSourceOptions = {}): P
   if (!st?.isFile()) throw new AtlasError('not-found', `no image at ${path}`);
   const compression = await detectCompression(path);
   if (compression !== 'none') {
-    const bytes = await uncompressedSize(path, compression);
+    const recorded = await uncompressedSize(path, compression);
+    const bmapPath = opts.map === false ? undefined : await bmapBeside(path);
+    const bmap = bmapPath ? await readBmap(bmapPath) : undefined;
+    // A map for another size belongs to another image; a gzip's size is not recorded: the map's
+    // is taken, and the stream must end there.
+    const fits = bmap !== undefined && (recorded === undefined || recorded === bmap.imageSize);
+    if (bmap && !fits) log(`${basename(bmapPath!)} does not match the image size: writing the image whole`);
+    const bytes = fits ? bmap.imageSize : recorded;
     const head = await compressedHead(path, compression);
     const table = await checkedTable(path, headReader(head, bytes ?? Number.MAX_SAFE_INTEGER), bytes);
-    return {
+    const base = {
       path,
       compression,
       bytes,
-      mode: 'stream',
       partitions: partitionsOf(table),
       minBytes: endOf(table),
-      fallbacks: [],
+      fallbacks: [] as string[],
     };
+    if (fits) return { ...base, mode: 'bmap', ...rangesOf(bmap, bmapPath!, log) };
+    return { ...base, mode: 'stream' };
   }
   const fh = await open(path, 'r');
   try {
@@ -142,23 +183,9 @@ export async function openSource(image: string, opts: OpenSourceOptions = {}): P
     };
     if (opts.map === false) return { ...base, mode: 'stream' };
     const bmapPath = `${path}.bmap`;
-    const hasBmap = await stat(bmapPath).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-    if (hasBmap) {
+    if (await isFile(bmapPath)) {
       const bmap = await readBmap(bmapPath);
-      if (bmap.imageSize === st.size) {
-        const type = bmap.checksumType as ChecksumType | undefined;
-        const checked = type !== undefined && CHECKSUM_TYPES.includes(type);
-        if (type !== undefined && !checked) log(`${basename(bmapPath)}: ${type} checksums are not checked`);
-        const bytesOf = bmapByteRanges(bmap);
-        const ranges = bmap.ranges.map((r, i) => ({
-          ...bytesOf[i]!,
-          ...(checked && r.checksum ? { checksum: r.checksum } : {}),
-        }));
-        return { ...base, mode: 'bmap', ranges, ...(checked ? { checksumType: type } : {}) };
-      }
+      if (bmap.imageSize === st.size) return { ...base, mode: 'bmap', ...rangesOf(bmap, bmapPath, log) };
       log(`${basename(bmapPath)} does not match the image size: using the image's own map`);
     }
     const map = await mapCard(reader, { align: 64 * 1024, keepTrailing: true });

@@ -4,11 +4,14 @@
  *      partitions), then sync, so a card interrupted from here on has no table and no file system
  *      that looks complete;
  *   2. write the image (its mapped ranges, or the whole decompressed stream), except what falls in
- *      those areas: the new table and the new file systems' superblocks / boot sectors;
+ *      those areas: the new table and the new file systems' superblocks / boot sectors. A
+ *      compressed image with a block map is decompressed as one stream and only its mapped
+ *      ranges are written (the rest of the stream is read and dropped);
  *   3. check the image was complete (its size, its table's end, the block map's checksums);
  *   4. sync, then write the held-back areas (the partition table first MiB, the partitions'
  *      heads, a backup GPT at the card's end) last, sync again and flush;
- *   5. read back: the mapped ranges compared byte for byte, or the sha256 of the whole stream.
+ *   5. read back: the mapped ranges compared byte for byte with a plain image (with a compressed
+ *      one, their sha256 against the one taken while writing), or the sha256 of the whole stream.
  * The same code runs in the app's process (image files, devices when already root) and inside the
  * raw-disk helper, on the device it opened itself.
  */
@@ -162,6 +165,26 @@ async function writeRanges(
   return done;
 }
 
+interface OpenedStream {
+  stream: AsyncIterable<Buffer> & { destroy(): void };
+  stop: () => void;
+  done: Promise<void>;
+}
+
+/** The image as one stream of bytes: the file, or its decompressor's output. */
+function openStream(source: PlanSource): OpenedStream {
+  if (source.compression === 'none') {
+    return {
+      stream: createReadStream(source.path, { highWaterMark: BLOCK }),
+      stop: () => undefined,
+      done: Promise.resolve(),
+    };
+  }
+  // The decompressor starts right before the copy reads it: its first output must not be missed.
+  const d = decompress(source.toolPath ?? source.path, source.compression);
+  return { stream: d.stream, stop: () => d.kill(), done: d.done };
+}
+
 /** Writes the whole (decompressed) image, the invalidated areas held back; returns its size and sha256. */
 async function writeStream(
   source: PlanSource,
@@ -170,18 +193,7 @@ async function writeStream(
   held: Held[],
   ctx: JobContext,
 ): Promise<{ bytes: number; sha256: string }> {
-  let stop: () => void = () => undefined;
-  let done: Promise<void> = Promise.resolve();
-  // The decompressor starts right before the copy reads it: its first output must not be missed.
-  const stream =
-    source.compression === 'none'
-      ? createReadStream(source.path, { highWaterMark: BLOCK })
-      : (() => {
-          const d = decompress(source.toolPath ?? source.path, source.compression);
-          stop = () => d.kill();
-          done = d.done;
-          return d.stream;
-        })();
+  const { stream, stop, done } = openStream(source);
   const hash = createHash('sha256');
   let position = 0;
   try {
@@ -198,6 +210,102 @@ async function writeStream(
     stream.destroy();
   }
   return { bytes: position, sha256: hash.digest('hex') };
+}
+
+function mapMismatch(source: PlanSource, range: ByteRange, sum: string, expected: string): AtlasError {
+  return new AtlasError(
+    'verify-failed',
+    `bytes ${range.start}-${range.end} of ${basename(source.name)} do not match its block map (checksum ${sum}, expected ${expected})`,
+    'the image or its .bmap is damaged, or they do not belong together; the card was not finished: write it again from a good image',
+  );
+}
+
+/**
+ * Writes the mapped ranges of a compressed image: the decompressed stream is read once, from its
+ * start; what falls in a range is written (the invalidated areas held back), the rest is dropped.
+ * Each range's block-map checksum is checked as its last byte goes by. Returns the stream's length,
+ * the bytes written and the sha256 of all mapped bytes in order (for the read-back).
+ */
+async function writeStreamRanges(
+  source: PlanSource,
+  plan: WritePlan,
+  target: PlanTarget,
+  held: Held[],
+  ctx: JobContext,
+): Promise<{ bytes: number; written: number; mappedSha256: string }> {
+  const ranges = plan.ranges!;
+  const total = totalBytes(ranges);
+  const { stream, stop, done } = openStream(source);
+  const all = createHash('sha256');
+  let i = 0;
+  let hash = ranges[0]?.checksum ? createHash(plan.checksumType ?? 'sha256') : undefined;
+  let position = 0;
+  let written = 0;
+  try {
+    for await (const block of blocks(upToCardSize(stream, target.bytes, stop))) {
+      throwIfAborted(ctx);
+      const end = position + block.length;
+      while (i < ranges.length && ranges[i]!.start < end) {
+        const r = ranges[i]!;
+        const from = Math.max(r.start, position);
+        const to = Math.min(r.end, end);
+        if (to > from) {
+          const data = block.subarray(from - position, to - position);
+          hash?.update(data);
+          all.update(data);
+          await writeHolding(target.handle, data, from, plan.invalidate, held);
+          written += data.length;
+        }
+        if (r.end > end) break;
+        const sum = hash?.digest('hex');
+        if (sum !== undefined && sum !== r.checksum) throw mapMismatch(source, r, sum, r.checksum!);
+        i += 1;
+        hash = ranges[i]?.checksum ? createHash(plan.checksumType ?? 'sha256') : undefined;
+      }
+      position = end;
+      ctx.progress(written, total);
+    }
+    // Read to its end: the decompressor's exit status checks the whole file.
+    await done;
+  } finally {
+    stop();
+    stream.destroy();
+  }
+  if (i < ranges.length) {
+    throw new AtlasError(
+      'bad-input',
+      `${basename(source.name)} ends at byte ${position}, before its block map does`,
+      'the image is truncated: the card was not finished; copy the image again and flash it',
+    );
+  }
+  return { bytes: position, written, mappedSha256: all.digest('hex') };
+}
+
+/** sha256 of `ranges` of a file or device, in order (the read-back of a streamed mapped write). */
+async function hashRanges(path: string, ranges: readonly ByteRange[], ctx: JobContext): Promise<string> {
+  const fh = await open(path, 'r');
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(BLOCK);
+  let done = 0;
+  const total = totalBytes(ranges);
+  try {
+    for (const piece of chunks(ranges, BLOCK)) {
+      throwIfAborted(ctx);
+      const len = piece.end - piece.start;
+      let got = 0;
+      while (got < len) {
+        const { bytesRead } = await fh.read(buf, got, len - got, piece.start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      hash.update(buf.subarray(0, got));
+      done += len;
+      ctx.progress(done, total);
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
 }
 
 export async function runPlan(
@@ -223,7 +331,20 @@ export async function runPlan(
   let bytes: number;
   let sha256 = '';
   let writtenBytes: number;
-  if (plan.ranges) {
+  let mappedSha256: string | undefined;
+  if (plan.ranges && source.compression !== 'none') {
+    const s = await writeStreamRanges(source, plan, target, held, ctx);
+    writtenBytes = s.written;
+    mappedSha256 = s.mappedSha256;
+    bytes = source.bytes ?? s.bytes;
+    if (source.bytes !== undefined && s.bytes !== source.bytes) {
+      throw new AtlasError(
+        'bad-input',
+        `${basename(source.name)} ended after ${s.bytes} of its ${source.bytes} bytes`,
+        'the image is truncated or damaged: the card was not finished (it has no partition table); copy the image again and flash it',
+      );
+    }
+  } else if (plan.ranges) {
     writtenBytes = await writeRanges(source, plan, target, held, ctx);
     bytes = source.bytes ?? 0;
   } else {
@@ -264,7 +385,15 @@ export async function runPlan(
   };
   if (!plan.verify) return result;
   ctx.step('verify', `Verifying: reading ${target.label} back`, mappedBytes ?? bytes);
-  if (plan.ranges) {
+  if (plan.ranges && mappedSha256 !== undefined) {
+    if ((await hashRanges(target.path, plan.ranges, ctx)) !== mappedSha256) {
+      throw new AtlasError(
+        'verify-failed',
+        `verification failed: what was read back from ${target.label} differs from the image's mapped blocks`,
+        'the card may be failing or fake: try another card',
+      );
+    }
+  } else if (plan.ranges) {
     const c = await compareRanges(source.path, target.path, plan.ranges, ctx);
     if (!c.ok) {
       throw new AtlasError(
