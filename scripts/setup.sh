@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   partclone pigz dosfstools mtools fdisk parted e2fsprogs util-linux mount
   xz-utils zstd zerofree openssl coreutils findutils bmap-tools chromium
+  # npm run lint checks the builder scripts, which run as root.
+  shellcheck
   # The tests' real builder VM (test/vm): a debootstrapped Debian guest in QEMU, reached over ssh.
   qemu-system-x86 qemu-utils debootstrap openssh-client iproute2
 )

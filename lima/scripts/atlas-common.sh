@@ -96,6 +96,7 @@ atlas_part_geometry() {
   local line
   line=$(partx -g -r -o NR,START,SECTORS "$1" 2>/dev/null | awk -v n="$2" '$1 == n { print $2, $3 }') || true
   [ -n "$line" ] || atlas_fail bad-input "$1 has no partition $2 (is it an SD-card image?)"
+  # shellcheck disable=SC2034 # read by the callers
   read -r PART_START PART_SECTORS <<<"$line"
 }
 
@@ -127,9 +128,9 @@ atlas_mount() { # atlas_mount VAR DEV [ro|rw]: mounts the ext4 on DEV, sets VAR 
   ATLAS_TMPDIRS+=("$_dir")
   # nosymfollow: the kernel follows no symlink on this mount, so no tool can be led out of the
   # image by one; paths inside it are resolved by atlas_img_path (below) as the image's root would.
-  local _opts=nodev,nosuid,noexec,nosymfollow _err
-  [ "$_mode" = ro ] && _opts=ro,noload,$_opts
-  if ! _err=$(mount -t ext4 -o "$_opts" "$_dev" "$_dir" 2>&1); then
+  local _mount_opts=nodev,nosuid,noexec,nosymfollow _err
+  [ "$_mode" = ro ] && _mount_opts=ro,noload,$_mount_opts
+  if ! _err=$(mount -t ext4 -o "$_mount_opts" "$_dev" "$_dir" 2>&1); then
     _err=${_err%%$'\n'*}
     _err=${_err##*: }
     atlas_fail mount "could not mount the root file system ($_mode): ${_err%.}. It may be damaged: 'ods-sd inspect' says what is wrong; repair it with e2fsck -f on that partition"
@@ -301,6 +302,7 @@ atlas_img_mkdir() {
   atlas_img_path _p "$_root" "$_path"
   if [ ! -d "$_p" ]; then
     [ ! -e "$_p" ] || atlas_fail bad-input "in the image: $_path exists and is not a directory"
+    # shellcheck disable=SC2174 # the parents are made as the image's own mkdir -p would (0755)
     mkdir -p -m "$_mode" -- "$_p" || atlas_fail io "could not create $_path in the image"
   fi
 }

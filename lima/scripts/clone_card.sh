@@ -5,6 +5,7 @@
 #   sdc2-root.partclone.gz    partclone.ext4 -c  | pigz  (used blocks only)
 #   restore_golden.sh         the standalone restore script
 # usage: clone_card.sh CARD OUT_DIR     (CARD: block device or image file; OUT_DIR: empty or absent)
+# shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
 [ $# -eq 2 ] || atlas_fail usage "usage: clone_card.sh CARD OUT_DIR"

@@ -10,6 +10,7 @@
 #      the card's end (grown there: sfdisk, resize2fs)
 # The app then writes OUT's used blocks onto the card through the write pipeline.
 # usage: fit_image.sh IMAGE OUT BYTES
+# shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
 [ $# -eq 3 ] || atlas_fail usage "usage: fit_image.sh IMAGE OUT BYTES"

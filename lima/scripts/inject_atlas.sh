@@ -9,6 +9,7 @@
 #   root password preset from ROOT_PASSWORD in the secrets file, read as its `source` would
 #   cmdline.txt on the boot partition: consoleblank=0 splash quiet plymouth.ignore-serial-consoles
 # usage: inject_atlas.sh IMAGE PAYLOAD_DIR SECRETS_FILE
+# shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
 [ $# -eq 3 ] || atlas_fail usage "usage: inject_atlas.sh IMAGE PAYLOAD_DIR SECRETS_FILE"

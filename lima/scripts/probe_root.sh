@@ -12,6 +12,7 @@
 # into a symlink loop). Every path is resolved as the card's own root would resolve it
 # (atlas_img_path): a symlink never leads out of the card, and the mount follows none itself.
 # usage: probe_root.sh CARD PROBES
+# shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
 [ $# -eq 2 ] || atlas_fail usage "usage: probe_root.sh CARD PROBES"

@@ -19,6 +19,7 @@
 #      shrunk root: the dump's root partition ends where its file system now ends)
 #   6. grows the root partition and its file system to the end of the card
 # usage: restore_golden.sh TARGET [--set-dir DIR] [--work-dir DIR] [--no-grow]
+# shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 set -euo pipefail
 export LC_ALL=C
 

@@ -11,6 +11,7 @@
 #      image carries nothing stale
 #   5. the image is cut at the end of the root partition
 # usage: shrink_image.sh IMAGE [--zero-free]
+# shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then atlas_fail usage "usage: shrink_image.sh IMAGE [--zero-free]"; fi
