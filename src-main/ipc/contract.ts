@@ -370,6 +370,8 @@ export interface DoctorFinding {
   severity: 'error' | 'warn' | 'info';
   message: string;
   hint?: string;
+  /** The VM job that fixes it, offered as a button. */
+  action?: 'vm-setup' | 'vm-start';
 }
 
 export interface DoctorReportDto {
@@ -428,6 +430,12 @@ export interface StepDto {
   totalBytes: number;
 }
 
+/** A step a job announced before reaching it. */
+export interface PlannedStepDto {
+  id: string;
+  label: string;
+}
+
 export interface ProgressDto {
   stepId: string;
   doneBytes: number;
@@ -446,6 +454,8 @@ export interface JobSummary {
   startedAt: string;
   endedAt: string | null;
   steps: StepDto[];
+  /** The steps the job announced, in order (VM setup and start do): shown with those still to come. */
+  plan?: PlannedStepDto[];
   progress: ProgressDto | null;
   /** The last lines of the job's log. */
   log: string[];
@@ -455,6 +465,7 @@ export interface JobSummary {
 
 export type JobEventDto =
   | { type: 'started'; job: JobSummary }
+  | { type: 'plan'; jobId: string; steps: PlannedStepDto[] }
   | { type: 'step'; jobId: string; step: StepDto }
   | { type: 'progress'; jobId: string; progress: ProgressDto }
   | { type: 'log'; jobId: string; line: string }

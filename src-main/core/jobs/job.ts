@@ -15,7 +15,14 @@ export interface StepInfo {
   totalBytes: number;
 }
 
+/** A step the job announces before it gets there (so a list can show what is still to come). */
+export interface PlannedStep {
+  id: string;
+  label: string;
+}
+
 export type JobEvent =
+  | { type: 'plan'; jobId: string; steps: PlannedStep[] }
   | { type: 'step'; jobId: string; step: StepInfo }
   | {
       type: 'progress';
@@ -35,6 +42,8 @@ export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
 export interface JobContext {
   readonly signal: AbortSignal;
   step(id: string, label: string, totalBytes?: number): void;
+  /** Announces the steps to come, in order (optional: most jobs only report steps as they start). */
+  plan?(steps: readonly PlannedStep[]): void;
   progress(doneBytes: number, totalBytes?: number): void;
   log(line: string): void;
   throwIfCancelled(): void;
@@ -104,6 +113,13 @@ export class Job<T> extends EventEmitter {
     const interval = this.options.progressIntervalMs ?? 250;
     return {
       signal,
+      plan: (steps) => {
+        this.emitEvent({
+          type: 'plan',
+          jobId: this.id,
+          steps: steps.map((s) => ({ id: s.id, label: s.label })),
+        });
+      },
       step: (id, label, totalBytes = 0) => {
         const index = this.currentStep ? this.currentStep.index + 1 : 0;
         this.currentStep = { id, label, index, totalBytes };

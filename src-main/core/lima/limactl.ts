@@ -20,6 +20,7 @@ import type { JobContext } from '../jobs/job.js';
 import { runTool, type RunOptions, type RunResult } from '../tools/run-tool.js';
 import { lastFailure, lastHostAgentFailure, parseLimaLogLine } from './lima-log.js';
 import { checkSocketPathLength, findLimactl, limactlNotFound, limaHome } from './locate.js';
+import { startStepOf } from './start-steps.js';
 
 export interface LimaMountConfig {
   location: string;
@@ -207,14 +208,23 @@ export class Limactl {
     }
   }
 
-  /** Starts the VM (a no-op when it runs), streaming Lima's progress into the job. */
+  /**
+   * Starts the VM (a no-op when it runs), streaming Lima's progress into the job: each line that
+   * begins a named step (start-steps.ts) starts that step, every line goes to the log. The
+   * step before the first such line is the caller's.
+   */
   async start(name: string, ctx: JobContext): Promise<void> {
     checkName(name);
-    ctx.step('vm-start', `Starting the ${name} VM`);
+    let current: string | undefined;
     const r = await this.run(['start', '--tty=false', '--log-format=json', name], {
       signal: ctx.signal,
       onStderrLine: (line) => {
         const l = parseLimaLogLine(line);
+        const step = l ? startStepOf(l.msg) : undefined;
+        if (step && step.id !== current) {
+          current = step.id;
+          ctx.step(step.id, step.label);
+        }
         ctx.log(l ? (l.level === 'info' ? l.msg : `${l.level}: ${l.msg}`) : line);
       },
     });
