@@ -44,10 +44,12 @@ export async function createAppBackend(opts: AppBackendOptions): Promise<{ backe
   // One env object, shared with every handler: replacing its builder switches the whole backend.
   const env: Env = { builder, library };
   const backend = createBackend({ ...rest, env, ...(vm ? { vm } : {}) });
-  // Once the VM screen has set up or started the VM, the builder can be selected after all.
+  // A VM job changes what the builder knows (a Lima builder read the VM's shared folders when it
+  // was made, maybe before the VM existed): pick it again once one ends, which also selects a
+  // builder that could not be selected before. Running jobs keep the builder they started with.
   backend.jobs.subscribe((e) => {
-    const job = e.type === 'done' ? backend.jobs.get(e.jobId) : undefined;
-    if (!job || !job.kind.startsWith('vm-') || !isUnavailable(env.builder)) return;
+    const job = e.type === 'done' || e.type === 'failed' ? backend.jobs.get(e.jobId) : undefined;
+    if (!job || !job.kind.startsWith('vm-')) return;
     void pickBuilder(library, pick).then((picked) => {
       if (!isUnavailable(picked.builder)) env.builder = picked.builder;
     });
