@@ -119,16 +119,20 @@ export function VmScreen() {
                   {f.ok ? '✓' : f.severity === 'warn' ? '!' : '✕'}
                 </span>
                 <span>{f.message}</span>
-                {f.hint && <span className="muted">{f.hint}</span>}
-                {f.action && (
-                  <button
-                    type="button"
-                    className="button primary small"
-                    disabled={busy}
-                    onClick={() => void a.startVmJob(f.action!)}
-                  >
-                    {ACTION_TEXT[f.action]}
-                  </button>
+                {(f.hint || f.action) && (
+                  <span className="finding-fix">
+                    {f.hint && <span className="muted">{f.hint}</span>}
+                    {f.action && (
+                      <button
+                        type="button"
+                        className="button primary small"
+                        disabled={busy}
+                        onClick={() => void a.startVmJob(f.action!)}
+                      >
+                        {ACTION_TEXT[f.action]}
+                      </button>
+                    )}
+                  </span>
                 )}
               </li>
             ))}

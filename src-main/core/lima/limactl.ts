@@ -211,11 +211,11 @@ export class Limactl {
   /**
    * Starts the VM (a no-op when it runs), streaming Lima's progress into the job: each line that
    * begins a named step (start-steps.ts) starts that step, every line goes to the log. The
-   * step before the first such line is the caller's.
+   * step before the first such line is the caller's (`currentStep`, not begun again).
    */
-  async start(name: string, ctx: JobContext): Promise<void> {
+  async start(name: string, ctx: JobContext, currentStep?: string): Promise<void> {
     checkName(name);
-    let current: string | undefined;
+    let current = currentStep;
     const r = await this.run(['start', '--tty=false', '--log-format=json', name], {
       signal: ctx.signal,
       onStderrLine: (line) => {
@@ -275,10 +275,10 @@ export class Limactl {
   }
 
   /** A Broken VM (typically after the Mac rebooted under it): `stop -f`, then start. */
-  async recover(name: string, ctx: JobContext): Promise<void> {
+  async recover(name: string, ctx: JobContext, currentStep?: string): Promise<void> {
     ctx.log(`the ${name} VM is broken: stopping it forcibly (limactl stop -f) before starting it`);
     await this.stop(name, { force: true });
-    await this.start(name, ctx);
+    await this.start(name, ctx, currentStep);
   }
 
   /** argv (after limactl) to run `command` in the VM, every value its own element. */

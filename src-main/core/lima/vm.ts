@@ -91,7 +91,7 @@ export async function vmSetup(
   } else {
     ctx.log(`${name} exists already: not creating it again`);
   }
-  const { started } = await startAndProbe(limactl, ctx, { name, library });
+  const { started } = await startAndProbe(limactl, ctx, { name, library }, VM_STEPS.create.id);
   return { ...(await vmStatus(limactl, { name, library })), created, started };
 }
 
@@ -113,20 +113,25 @@ export async function vmStart(
 ): Promise<StartResult> {
   ctx.plan?.(START_PLAN);
   ctx.step(VM_STEPS.boot.id, VM_STEPS.boot.label);
-  return startAndProbe(limactl, ctx, options);
+  return startAndProbe(limactl, ctx, options, VM_STEPS.boot.id);
 }
 
-async function startAndProbe(limactl: Limactl, ctx: JobContext, options: VmOptions): Promise<StartResult> {
+async function startAndProbe(
+  limactl: Limactl,
+  ctx: JobContext,
+  options: VmOptions,
+  currentStep: string,
+): Promise<StartResult> {
   const name = options.name ?? VM_NAME;
   const s = await limactl.status(name);
   let started = false;
   let recovered = false;
   if (s.state === 'missing') throw vmMissing(name);
   if (s.state === 'Broken') {
-    await limactl.recover(name, ctx);
+    await limactl.recover(name, ctx, currentStep);
     started = recovered = true;
   } else if (s.state !== 'Running') {
-    await limactl.start(name, ctx);
+    await limactl.start(name, ctx, currentStep);
     started = true;
   } else {
     ctx.log(`${name} is running already`);
