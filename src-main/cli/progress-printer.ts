@@ -38,6 +38,8 @@ export function progressPrinter(stream: NodeJS.WriteStream, verbose: boolean): (
           stream.write(`    ${e.line}\n`);
         }
         break;
+      case 'plan':
+        break;
       case 'done':
       case 'failed':
         endLive();

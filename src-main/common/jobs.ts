@@ -8,7 +8,14 @@ export interface StepInfo {
   totalBytes: number;
 }
 
+/** A step the job announces before it gets there (so a list can show what is still to come). */
+export interface PlannedStep {
+  id: string;
+  label: string;
+}
+
 export type JobEvent =
+  | { type: 'plan'; jobId: string; steps: PlannedStep[] }
   | { type: 'step'; jobId: string; step: StepInfo }
   | {
       type: 'progress';

@@ -13,7 +13,7 @@
  */
 import type { ArtifactKind, LibraryEntry, ManifestFile, Phase } from '../common/artifacts.js';
 import type { CardIdentity, CardState, EjectResult, Inspection, PartitionInfo } from '../common/cards.js';
-import type { JobEvent, JobState, StepInfo } from '../common/jobs.js';
+import type { JobEvent, JobState, PlannedStep, StepInfo } from '../common/jobs.js';
 import type {
   CardFlashResult,
   CheckResult,
@@ -258,6 +258,8 @@ export interface DoctorFinding {
   severity: 'error' | 'warn' | 'info';
   message: string;
   hint?: string;
+  /** The VM job that fixes it, offered as a button. */
+  action?: 'vm-setup' | 'vm-start';
 }
 
 export interface DoctorReportDto {
@@ -321,6 +323,9 @@ export type { JobState };
 
 export type StepDto = StepInfo;
 
+/** A step a job announced before reaching it. */
+export type PlannedStepDto = PlannedStep;
+
 /** A progress event without its envelope; an unknown ETA is null (JSON has no undefined). */
 export type ProgressDto = Omit<Extract<JobEvent, { type: 'progress' }>, 'type' | 'jobId' | 'etaSeconds'> & {
   /** Seconds left; null while the speed is not known yet. */
@@ -336,6 +341,8 @@ export interface JobSummary {
   startedAt: string;
   endedAt: string | null;
   steps: StepDto[];
+  /** The steps the job announced, in order (VM setup and start do): shown with those still to come. */
+  plan?: PlannedStepDto[];
   progress: ProgressDto | null;
   /** The last lines of the job's log. */
   log: string[];
@@ -345,6 +352,7 @@ export interface JobSummary {
 
 export type JobEventDto =
   | { type: 'started'; job: JobSummary }
+  | { type: 'plan'; jobId: string; steps: PlannedStepDto[] }
   | { type: 'step'; jobId: string; step: StepDto }
   | { type: 'progress'; jobId: string; progress: ProgressDto }
   | { type: 'log'; jobId: string; line: string }

@@ -160,10 +160,7 @@ export function limaVm(library: string, find: () => Limactl | undefined = () => 
       return limaStatusDto(await vmStatus(l, { library }));
     },
     setup: async (ctx) => limaStatusDto(await vmSetup(limactl(), { library }, ctx)),
-    start: async (ctx) => {
-      ctx.step('vm-start', `Starting the ${VM_NAME} VM`);
-      return limaStatusDto(await vmStart(limactl(), ctx, { library }));
-    },
+    start: async (ctx) => limaStatusDto(await vmStart(limactl(), ctx, { library })),
     stop: async (ctx) => {
       ctx.step('vm-stop', `Stopping the ${VM_NAME} VM`);
       return limaStatusDto(await vmStop(limactl(), { library }));
@@ -178,6 +175,7 @@ export function limaVm(library: string, find: () => Limactl | undefined = () => 
           severity: c.ok ? ('info' as const) : c.skipped ? ('warn' as const) : ('error' as const),
           message: `${c.title}: ${c.detail}`,
           ...(c.fix && !c.ok ? { hint: c.fix } : {}),
+          ...(c.action && !c.ok ? { action: c.action } : {}),
         })),
       };
     },

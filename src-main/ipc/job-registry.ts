@@ -113,6 +113,10 @@ export class JobRegistry {
   private apply(s: JobSummary, e: JobEvent): void {
     const at = new Date().toISOString();
     switch (e.type) {
+      case 'plan':
+        s.plan = e.steps.map((p) => ({ ...p }));
+        this.emit({ type: 'plan', jobId: s.id, steps: e.steps.map((p) => ({ ...p })) });
+        break;
       case 'step':
         s.steps.push({ ...e.step });
         s.progress = null;

@@ -1,5 +1,5 @@
 /**
- * One job as it runs: its steps, a progress bar with speed and ETA, its log, a cancel button,
+ * One job as it runs: its steps (job-steps.tsx), a progress bar with speed and ETA, its log, a cancel button,
  * and at the end its result, its error with the hint, or the cancellation.
  */
 import type { ReactNode } from 'react';
@@ -7,6 +7,7 @@ import type { JobSummary } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
 import { duration } from '../lib/format';
 import { ErrorBox } from './error-box';
+import { JobSteps, PlanProgress } from './job-steps';
 import { ProgressBar } from './progress-bar';
 
 const STATE_TEXT: Record<JobSummary['state'], string> = {
@@ -42,21 +43,11 @@ export function JobPanel({ jobId, children }: { jobId: string | null; children?:
           </button>
         )}
       </header>
-      <ol className="job-steps">
-        {job.steps.map((s, i) => {
-          const current = running && i === job.steps.length - 1;
-          const failedHere = !running && job.state !== 'done' && i === job.steps.length - 1;
-          return (
-            <li key={`${s.id}-${i}`} className={current ? 'current' : failedHere ? 'stopped' : 'done'}>
-              <span className="step-icon" aria-hidden>
-                {current ? '●' : failedHere ? '✕' : '✓'}
-              </span>
-              {s.label}
-            </li>
-          );
-        })}
-      </ol>
-      {running && <ProgressBar progress={job.progress} />}
+      <JobSteps job={job} />
+      {running && job.plan && <PlanProgress job={job} />}
+      {running && (!job.plan || (job.progress?.totalBytes ?? 0) > 0) && (
+        <ProgressBar progress={job.progress} />
+      )}
       {job.state === 'failed' && job.error && <ErrorBox error={job.error} title="The job failed" />}
       {job.state === 'cancelled' && (
         <p className="notice">

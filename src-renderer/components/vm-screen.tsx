@@ -1,6 +1,6 @@
 /**
- * The build VM: status, one-click setup with progress, start/stop, the doctor's findings and a
- * terminal. On a Linux build host there is no VM: the screen says so, the doctor checks the
+ * The build VM: status, one-click setup with its named steps and progress, start/stop, the
+ * doctor's findings with a button for each fix it knows, and a terminal. On a Linux build host there is no VM: the screen says so, the doctor checks the
  * host's tools and the terminal is a shell on the host.
  */
 import { useEffect, useState } from 'react';
@@ -22,6 +22,12 @@ const STATE_TEXT: Record<VmState, string> = {
   unknown: 'not available',
 };
 
+/** The doctor's fixes, as buttons. */
+const ACTION_TEXT = {
+  'vm-setup': 'Fix: set up the VM',
+  'vm-start': 'Fix: start the VM',
+} as const;
+
 export function VmScreen() {
   const vm = useStore((s) => s.vm);
   const vmJob = useStore((s) => (s.vm.jobId ? s.jobs[s.vm.jobId] : undefined));
@@ -32,6 +38,11 @@ export function VmScreen() {
   useEffect(() => {
     void refreshVm();
   }, [refreshVm, vmJob?.state]);
+
+  // A VM job that ended changes what the doctor would find: check again if it was shown.
+  useEffect(() => {
+    if (vmJob && vmJob.state !== 'running' && useStore.getState().vm.doctor) void a.runDoctor();
+  }, [vmJob?.state]);
 
   const status = vm.status;
   const busy = vmJob?.state === 'running';
@@ -108,7 +119,21 @@ export function VmScreen() {
                   {f.ok ? '✓' : f.severity === 'warn' ? '!' : '✕'}
                 </span>
                 <span>{f.message}</span>
-                {f.hint && <span className="muted">{f.hint}</span>}
+                {(f.hint || f.action) && (
+                  <span className="finding-fix">
+                    {f.hint && <span className="muted">{f.hint}</span>}
+                    {f.action && (
+                      <button
+                        type="button"
+                        className="button primary small"
+                        disabled={busy}
+                        onClick={() => void a.startVmJob(f.action!)}
+                      >
+                        {ACTION_TEXT[f.action]}
+                      </button>
+                    )}
+                  </span>
+                )}
               </li>
             ))}
           </ul>

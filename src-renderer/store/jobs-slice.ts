@@ -29,6 +29,8 @@ export function reduceJobEvent(jobs: Record<string, JobSummary>, e: JobEventDto)
   if (e.type === 'started') return { ...jobs, [e.job.id]: e.job };
   const next = withJob(jobs, e.jobId, (j) => {
     switch (e.type) {
+      case 'plan':
+        return { ...j, plan: e.steps };
       case 'step':
         return { ...j, steps: [...j.steps, e.step], progress: null };
       case 'progress':

@@ -31,7 +31,9 @@ export const createVmSlice: StateCreator<Store, [], [], VmSlice> = (set, get) =>
     },
     runDoctor: async () => {
       try {
-        patch({ doctor: await call('vm:doctor'), error: null });
+        // What the doctor finds about the VM and its status line must agree.
+        const [doctor, status] = await Promise.all([call('vm:doctor'), call('vm:status')]);
+        patch({ doctor, status, error: null });
       } catch (e) {
         patch({ error: errorInfo(e) });
       }

@@ -1,6 +1,8 @@
 /**
- * Test-only backend for the end-to-end run: the real backend (src-main/ipc/backend.ts on the real
- * core, LocalBuilder as root) carried over plain HTTP instead of Electron IPC. It serves the
+ * Test-only backend for the end-to-end run: the app's own services (createAppBackend, as Electron
+ * main wires them, on the real core) carried over plain HTTP instead of Electron IPC. In `local`
+ * mode the builder is this host (LocalBuilder, as root), as on the lab's Linux box; in `mac` mode
+ * it is the atlas-build Lima VM, as on a Mac (the limactl test double, named by ATLAS_LIMACTL). It serves the
  * built renderer with the app's CSP, takes requests as POST /__atlas/invoke and streams events
  * as Server-Sent Events on /__atlas/events. It listens on 127.0.0.1 only, and every API call
  * must carry a random token that only the test knows.
@@ -10,8 +12,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { LocalBuilder } from '../../src-main/core/builder/local-builder.js';
-import { createBackend, type Backend } from '../../src-main/ipc/backend.js';
+import type { Backend } from '../../src-main/ipc/backend.js';
+import { createAppBackend } from '../../src-main/ipc/app-backend.js';
+import type { Env } from '../../src-main/core/phases/env.js';
 import type { CardCandidate, FilePurpose, FolderPurpose } from '../../src-main/ipc/contract.js';
 import type { Host } from '../../src-main/ipc/host.js';
 import { CSP } from '../../src-main/electron/csp.js';
@@ -52,6 +55,8 @@ export interface TestServer {
   url: string;
   token: string;
   backend: Backend;
+  /** The env every handler shares (its builder is the one the app picked). */
+  env: Env;
   host: TestHost;
   vault: SecretVault;
   close(): Promise<void>;
@@ -83,6 +88,8 @@ export async function startTestServer(opts: {
   /** Where decrypted secrets may live while an Insert runs. */
   secretsTempRoot: string;
   listCards?: () => Promise<CardCandidate[]>;
+  /** `local`: the Linux build host (default); `mac`: the builder is the atlas-build Lima VM. */
+  mode?: 'local' | 'mac';
 }): Promise<TestServer> {
   const token = randomBytes(24).toString('hex');
   const host = new TestHost();
@@ -92,8 +99,11 @@ export async function startTestServer(opts: {
     safeStorageCipher(new SafeStorageDouble(), 'darwin'),
     { tempRoot: opts.secretsTempRoot },
   );
-  const backend = createBackend({
-    env: { builder: new LocalBuilder(), library: opts.library },
+  const mac = opts.mode === 'mac';
+  const { backend, env } = await createAppBackend({
+    library: opts.library,
+    platform: mac ? 'darwin' : 'linux',
+    preference: mac ? 'lima' : 'local',
     host,
     vault,
     settingsFile: opts.settingsFile,
@@ -170,6 +180,7 @@ export async function startTestServer(opts: {
     url: `http://127.0.0.1:${port}`,
     token,
     backend,
+    env,
     host,
     vault,
     async close() {

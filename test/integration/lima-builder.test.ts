@@ -717,7 +717,9 @@ describe('LimaBuilder (through the limactl double)', () => {
         command: 'vm start',
         result: { state: 'Running', started: true },
       });
-      expect(start.stderr).toMatch(/==> Starting the atlas-build VM/);
+      expect(start.stderr).toMatch(
+        /^==> Boot the VM\n==> Connect over ssh\n==> Provision: install the disk tools\n==> Check the disk tools in the VM\n/m,
+      );
     });
 
     it('ods-sd vm refuses what it does not know, with exit code 2', async () => {

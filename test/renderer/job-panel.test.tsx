@@ -95,4 +95,105 @@ describe('JobPanel', () => {
     expect(screen.queryByRole('alert')).toBeNull();
     expect(screen.getByText('Cancelled', { selector: '.badge' })).toBeTruthy();
   });
+
+  it("a VM setup shows every named step from the start, the current one with Lima's line, and which step of how many", () => {
+    const fake = installFakeAtlas();
+    connect();
+    const plan = [
+      { id: 'vm-create', label: 'Create the VM from lima/atlas-build.yaml' },
+      { id: 'vm-download', label: 'Download the Debian image' },
+      { id: 'vm-boot', label: 'Boot the VM' },
+      { id: 'vm-connect', label: 'Connect over ssh' },
+      { id: 'vm-provision', label: 'Provision: install the disk tools' },
+      { id: 'vm-probe', label: 'Check the disk tools in the VM' },
+    ];
+    const step = (i: number) =>
+      ({ type: 'step', jobId: 'vm1', step: { ...plan[i]!, index: i, totalBytes: 0 } }) as const;
+    act(() => {
+      fake.job({
+        type: 'started',
+        job: summary({ kind: 'vm-setup' }, { id: 'vm1', title: 'Set up the atlas-build VM' }),
+      });
+      fake.job({ type: 'plan', jobId: 'vm1', steps: plan });
+      fake.job(step(0));
+      fake.job(step(1));
+      fake.job(step(2));
+      fake.job({
+        type: 'log',
+        jobId: 'vm1',
+        line: '[hostagent] Starting VZ (hint: to watch the boot progress, see serial*.log)',
+      });
+    });
+    render(<JobPanel jobId="vm1" />);
+    const items = () =>
+      [...screen.getByRole('list', { name: 'Steps' }).querySelectorAll(':scope > li')].map(
+        (li) => `${li.className} ${li.textContent}`,
+      );
+    expect(items()).toEqual([
+      'done ✓Create the VM from lima/atlas-build.yaml',
+      'done ✓Download the Debian image',
+      'current ●Boot the VM[hostagent] Starting VZ (hint: to watch the boot progress, see serial*.log)',
+      'pending ○Connect over ssh',
+      'pending ○Provision: install the disk tools',
+      'pending ○Check the disk tools in the VM',
+    ]);
+    const bar = screen.getByRole('progressbar', { name: 'Steps done' });
+    expect(bar.getAttribute('aria-valuenow')).toBe('33');
+    expect(screen.getByRole('region', { name: /Set up the atlas-build VM/ }).textContent).toContain(
+      'Step 3 of 6',
+    );
+
+    // The probe fails: the steps before it are done, it is marked as where the job stopped.
+    act(() => {
+      fake.job(step(3));
+      fake.job(step(4));
+      fake.job(step(5));
+      fake.job({
+        type: 'failed',
+        jobId: 'vm1',
+        state: 'failed',
+        endedAt: new Date().toISOString(),
+        error: { code: 'missing-tool', message: 'the atlas-build VM lacks partclone', hint: 'install them' },
+      });
+    });
+    expect(items().slice(3)).toEqual([
+      'done ✓Connect over ssh',
+      'done ✓Provision: install the disk tools',
+      'stopped ✕Check the disk tools in the VM',
+    ]);
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(screen.getByRole('alert').textContent).toContain('the atlas-build VM lacks partclone');
+  });
+
+  it('a VM start of a running VM: the steps it did not need are shown as skipped', () => {
+    const fake = installFakeAtlas();
+    connect();
+    const plan = [
+      { id: 'vm-boot', label: 'Boot the VM' },
+      { id: 'vm-connect', label: 'Connect over ssh' },
+      { id: 'vm-probe', label: 'Check the disk tools in the VM' },
+    ];
+    act(() => {
+      fake.job({
+        type: 'started',
+        job: summary({ kind: 'vm-start' }, { id: 'vm2', title: 'Start the atlas-build VM' }),
+      });
+      fake.job({ type: 'plan', jobId: 'vm2', steps: plan });
+      fake.job({ type: 'step', jobId: 'vm2', step: { ...plan[0]!, index: 0, totalBytes: 0 } });
+      fake.job({ type: 'step', jobId: 'vm2', step: { ...plan[2]!, index: 1, totalBytes: 0 } });
+      fake.job({
+        type: 'done',
+        jobId: 'vm2',
+        outcome: { kind: 'vm-start', result: {} } as never,
+        endedAt: new Date().toISOString(),
+      });
+    });
+    render(<JobPanel jobId="vm2" />);
+    const list = screen.getByRole('list', { name: 'Steps' });
+    expect([...list.querySelectorAll(':scope > li')].map((li) => li.className)).toEqual([
+      'done',
+      'skipped',
+      'done',
+    ]);
+  });
 });

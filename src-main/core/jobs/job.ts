@@ -7,12 +7,14 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { AtlasError, CancelledError, toAtlasError } from '../errors.js';
 import { RateMeter } from './rate-meter.js';
-import { type StepInfo, type JobEvent, type JobState } from '../../common/jobs.js';
-export { type StepInfo, type JobEvent, type JobState } from '../../common/jobs.js';
+import { type PlannedStep, type StepInfo, type JobEvent, type JobState } from '../../common/jobs.js';
+export { type PlannedStep, type StepInfo, type JobEvent, type JobState } from '../../common/jobs.js';
 
 export interface JobContext {
   readonly signal: AbortSignal;
   step(id: string, label: string, totalBytes?: number): void;
+  /** Announces the steps to come, in order (optional: most jobs only report steps as they start). */
+  plan?(steps: readonly PlannedStep[]): void;
   progress(doneBytes: number, totalBytes?: number): void;
   log(line: string): void;
   throwIfCancelled(): void;
@@ -82,6 +84,13 @@ export class Job<T> extends EventEmitter {
     const interval = this.options.progressIntervalMs ?? 250;
     return {
       signal,
+      plan: (steps) => {
+        this.emitEvent({
+          type: 'plan',
+          jobId: this.id,
+          steps: steps.map((s) => ({ id: s.id, label: s.label })),
+        });
+      },
       step: (id, label, totalBytes = 0) => {
         const index = this.currentStep ? this.currentStep.index + 1 : 0;
         this.currentStep = { id, label, index, totalBytes };

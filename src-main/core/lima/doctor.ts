@@ -23,6 +23,8 @@ export interface DoctorCheck {
   fix?: string;
   /** Not checked, because an earlier check failed (then ok is false). */
   skipped?: boolean;
+  /** The VM operation that fixes it (the app offers it as a button). */
+  action?: 'vm-setup' | 'vm-start';
 }
 
 export interface DoctorReport {
@@ -138,16 +140,22 @@ async function checkVm(builder: LimaBuilder): Promise<DoctorCheck> {
     case 'Running':
       return pass('vm', title, `Running (${builder.describe()})${log}`);
     case 'missing':
-      return fail('vm', title, `the ${builder.instance} VM does not exist`, 'create it: ods-sd vm setup');
+      return {
+        ...fail('vm', title, `the ${builder.instance} VM does not exist`, 'create it: ods-sd vm setup'),
+        action: 'vm-setup',
+      };
     case 'Stopped':
-      return fail('vm', title, `Stopped${log}`, 'start it: ods-sd vm start');
+      return { ...fail('vm', title, `Stopped${log}`, 'start it: ods-sd vm start'), action: 'vm-start' };
     case 'Broken':
-      return fail(
-        'vm',
-        title,
-        `Broken: ${s.cause ?? '?'}`,
-        'ods-sd vm start (stops it forcibly, then starts it)',
-      );
+      return {
+        ...fail(
+          'vm',
+          title,
+          `Broken: ${s.cause ?? '?'}`,
+          'ods-sd vm start (stops it forcibly, then starts it)',
+        ),
+        action: 'vm-start',
+      };
     default:
       return fail(
         'vm',

@@ -267,7 +267,7 @@ export class LimaBuilder implements Builder {
       return await runScriptProcess(command, argv, ctx, script);
     } catch (e) {
       if (stopping) await stopping;
-      throw this.explainFailure(e);
+      throw await this.explainFailure(e, script);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
       if (stopping) await stopping;
@@ -275,9 +275,21 @@ export class LimaBuilder implements Builder {
     }
   }
 
-  /** limactl exits 255 when ssh failed: the script never ran, or its connection was lost. */
-  private explainFailure(e: unknown): unknown {
+  /**
+   * limactl exits 255 when ssh failed: the script never ran, or its connection was lost. When the
+   * VM is no longer running, it was stopped (or crashed) under the script: say so, and what to do.
+   */
+  private async explainFailure(e: unknown, script: string): Promise<unknown> {
     if (e instanceof AtlasError && e.code === 'tool-failed' && /\(exit 255\)/.test(e.message)) {
+      const now = await this.refresh().catch(() => undefined);
+      if (now && now.state !== 'Running') {
+        return new AtlasError(
+          'tool-failed',
+          `the ${this.instance} VM stopped while ${script} was running in it (it is ${now.state === 'missing' ? 'gone' : now.state} now)`,
+          'start it again (Start on the Build VM screen, or ods-sd vm start), then run the job again',
+          { cause: e },
+        );
+      }
       const detail = e.message.split('\n').slice(1).join(' ').trim();
       return new AtlasError(
         'tool-failed',

@@ -20,6 +20,7 @@ import type { JobContext } from '../jobs/job.js';
 import { runTool, type RunOptions, type RunResult } from '../tools/run-tool.js';
 import { lastFailure, lastHostAgentFailure, parseLimaLogLine } from './lima-log.js';
 import { checkSocketPathLength, findLimactl, limactlNotFound, limaHome } from './locate.js';
+import { startStepOf } from './start-steps.js';
 
 export interface LimaMountConfig {
   location: string;
@@ -207,14 +208,23 @@ export class Limactl {
     }
   }
 
-  /** Starts the VM (a no-op when it runs), streaming Lima's progress into the job. */
-  async start(name: string, ctx: JobContext): Promise<void> {
+  /**
+   * Starts the VM (a no-op when it runs), streaming Lima's progress into the job: each line that
+   * begins a named step (start-steps.ts) starts that step, every line goes to the log. The
+   * step before the first such line is the caller's (`currentStep`, not begun again).
+   */
+  async start(name: string, ctx: JobContext, currentStep?: string): Promise<void> {
     checkName(name);
-    ctx.step('vm-start', `Starting the ${name} VM`);
+    let current = currentStep;
     const r = await this.run(['start', '--tty=false', '--log-format=json', name], {
       signal: ctx.signal,
       onStderrLine: (line) => {
         const l = parseLimaLogLine(line);
+        const step = l ? startStepOf(l.msg) : undefined;
+        if (step && step.id !== current) {
+          current = step.id;
+          ctx.step(step.id, step.label);
+        }
         ctx.log(l ? (l.level === 'info' ? l.msg : `${l.level}: ${l.msg}`) : line);
       },
     });
@@ -265,10 +275,10 @@ export class Limactl {
   }
 
   /** A Broken VM (typically after the Mac rebooted under it): `stop -f`, then start. */
-  async recover(name: string, ctx: JobContext): Promise<void> {
+  async recover(name: string, ctx: JobContext, currentStep?: string): Promise<void> {
     ctx.log(`the ${name} VM is broken: stopping it forcibly (limactl stop -f) before starting it`);
     await this.stop(name, { force: true });
-    await this.start(name, ctx);
+    await this.start(name, ctx, currentStep);
   }
 
   /** argv (after limactl) to run `command` in the VM, every value its own element. */

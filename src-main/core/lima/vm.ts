@@ -9,7 +9,9 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { ensureLibraryDir } from '../library/owner-only.js';
 import { Limactl, vmMissing, type VmState } from './limactl.js';
 import { sharedFolders, toGuestPath, type SharedFolder } from './shared-folders.js';
-import { VM_NAME } from './lima-builder.js';
+import { LimaBuilder, VM_NAME } from './lima-builder.js';
+import { AtlasError } from '../errors.js';
+import { SETUP_PLAN, START_PLAN, VM_STEPS } from './start-steps.js';
 
 export const VM_TEMPLATE = join(PACKAGE_ROOT, 'lima', 'atlas-build.yaml');
 
@@ -79,7 +81,8 @@ export async function vmSetup(
   const name = options.name ?? VM_NAME;
   const library = resolve(options.library);
   let created = false;
-  ctx.step('vm-create', `Creating the ${name} VM`);
+  ctx.plan?.(SETUP_PLAN);
+  ctx.step(VM_STEPS.create.id, VM_STEPS.create.label);
   if ((await limactl.status(name)).state === 'missing') {
     await ensureLibraryDir(library, ctx);
     ctx.log(`creating ${name} from ${options.template ?? VM_TEMPLATE}, sharing ${library} read-write`);
@@ -88,7 +91,7 @@ export async function vmSetup(
   } else {
     ctx.log(`${name} exists already: not creating it again`);
   }
-  const { started } = await vmStart(limactl, ctx, { name, library });
+  const { started } = await startAndProbe(limactl, ctx, { name, library }, VM_STEPS.create.id);
   return { ...(await vmStatus(limactl, { name, library })), created, started };
 }
 
@@ -99,10 +102,25 @@ export interface StartResult extends VmInfo {
   recovered: boolean;
 }
 
+/**
+ * Starts the VM (repairing a Broken one), then checks that the builder scripts can run in it:
+ * tool_versions.sh through the builder, every disk tool present.
+ */
 export async function vmStart(
   limactl: Limactl,
   ctx: JobContext,
   options: VmOptions = {},
+): Promise<StartResult> {
+  ctx.plan?.(START_PLAN);
+  ctx.step(VM_STEPS.boot.id, VM_STEPS.boot.label);
+  return startAndProbe(limactl, ctx, options, VM_STEPS.boot.id);
+}
+
+async function startAndProbe(
+  limactl: Limactl,
+  ctx: JobContext,
+  options: VmOptions,
+  currentStep: string,
 ): Promise<StartResult> {
   const name = options.name ?? VM_NAME;
   const s = await limactl.status(name);
@@ -110,13 +128,41 @@ export async function vmStart(
   let recovered = false;
   if (s.state === 'missing') throw vmMissing(name);
   if (s.state === 'Broken') {
-    await limactl.recover(name, ctx);
+    await limactl.recover(name, ctx, currentStep);
     started = recovered = true;
   } else if (s.state !== 'Running') {
-    await limactl.start(name, ctx);
+    await limactl.start(name, ctx, currentStep);
     started = true;
+  } else {
+    ctx.log(`${name} is running already`);
   }
+  await probeTools(limactl, ctx, name, options.library);
   return { ...(await vmStatus(limactl, options)), started, recovered };
+}
+
+const TOOLS_PACKAGES =
+  'partclone pigz dosfstools mtools fdisk parted e2fsprogs zerofree xz-utils zstd bmap-tools util-linux';
+
+/** The last step: the builder runs tool_versions.sh in the VM; a missing tool fails with the fix. */
+async function probeTools(limactl: Limactl, ctx: JobContext, name: string, library?: string): Promise<void> {
+  ctx.step(VM_STEPS.probe.id, VM_STEPS.probe.label);
+  const builder = await LimaBuilder.connect({
+    limactl,
+    instance: name,
+    ...(library ? { workDir: library } : {}),
+  });
+  const tools = (await builder.runScript('tool_versions.sh', [], ctx)).results.get('tool') ?? [];
+  ctx.log(`disk tools in the VM: ${tools.join(', ')}`);
+  const missing = tools.filter((t) => t.endsWith(' missing')).map((t) => t.split(' ')[0]);
+  if (tools.length === 0 || missing.length > 0) {
+    throw new AtlasError(
+      'missing-tool',
+      tools.length === 0
+        ? `the ${name} VM did not report its disk tools`
+        : `the ${name} VM lacks ${missing.join(', ')}`,
+      `install them: limactl shell ${name} sudo apt-get install -y ${TOOLS_PACKAGES}`,
+    );
+  }
 }
 
 export async function vmStop(
