@@ -1,10 +1,11 @@
 /**
- * Three lanes that run side by side, each one file at a time:
+ * Three lanes, each one file at a time (test/run-lanes.mjs runs them side by side, as npm test does):
  *   disk  integration and end-to-end tests: real disk tools on loop devices and card images;
  *   unit  unit and component tests (some build small fixtures, none hold a loop device for long);
  *   vm    the Mac path against a real builder VM (test/vm: a Debian guest in QEMU), which mostly
  *         waits on the guest.
- * `vitest run --project NAME` runs one lane (npm run test:vm is the vm lane).
+ * `vitest run --project NAME` runs one lane (npm run test:vm is the vm lane); a plain `vitest run`
+ * runs the three one after the other.
  */
 import { defineConfig } from 'vitest/config';
 
