@@ -24,7 +24,7 @@ const results = await Promise.all(
         const child = spawn(
           process.execPath,
           ['node_modules/vitest/vitest.mjs', 'run', '--project', lane, `--outputFile.json=${report}`],
-          { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
+          { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } },
         );
         for (const stream of [child.stdout, child.stderr]) {
           createInterface({ input: stream }).on('line', (line) =>

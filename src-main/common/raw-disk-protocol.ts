@@ -55,19 +55,22 @@ export type HelperRequest =
     }
   | { op: 'cancel' };
 export type Phase = 'read' | 'write' | 'verify';
+/** What a finished request did. */
+export interface HelperDone {
+  bytes: number;
+  /** sha256 of everything written or read; empty for a used-block read (the copy has holes). */
+  sha256: string;
+  verified: boolean;
+  /** Used-block reads: the bytes that crossed the card reader, and partitions read in full. */
+  mappedBytes?: number;
+  fallbacks?: string[];
+  /** serve: the bytes the client read and wrote through the NBD stream. */
+  readBytes?: number;
+  writtenBytes?: number;
+}
 export type HelperEvent =
   | { event: 'progress'; phase: Phase; done: number; total: number }
-  | {
-      event: 'done';
-      bytes: number;
-      sha256: string;
-      verified: boolean;
-      mappedBytes?: number;
-      fallbacks?: string[];
-      /** serve: bytes the client read and wrote through the NBD stream. */
-      readBytes?: number;
-      writtenBytes?: number;
-    }
+  | ({ event: 'done' } & HelperDone)
   | { event: 'serving'; bytes: number; damaged?: string[]; notes?: string[] }
   | { event: 'error'; code: ErrorCode; message: string; hint?: string };
 

@@ -71,6 +71,7 @@ import { AtlasError, CancelledError, toAtlasError } from '../core/errors.js';
 import {
   EXIT,
   type Expect,
+  type HelperDone,
   type HelperEvent,
   type HelperRequest,
   type Phase,
@@ -103,14 +104,6 @@ import {
   type MappedRange,
   type WritePlan,
 } from '../core/write/write-plan.js';
-
-export {
-  EXIT,
-  type Expect,
-  type HelperEvent,
-  type HelperRequest,
-  type Phase,
-} from '../common/raw-disk-protocol.js';
 
 // --- request validation -----------------------------------------------------------------------------
 
@@ -540,16 +533,7 @@ function openDeviceError(e: unknown, target: Target, platform: NodeJS.Platform):
 
 // --- the two operations -------------------------------------------------------------------------------
 
-interface Done {
-  bytes: number;
-  /** sha256 of everything written or read; empty for a used-block read (the copy has holes). */
-  sha256: string;
-  verified: boolean;
-  mappedBytes?: number;
-  fallbacks?: string[];
-  readBytes?: number;
-  writtenBytes?: number;
-}
+type Done = HelperDone;
 
 async function readCard(
   req: Extract<HelperRequest, { op: 'read' }>,

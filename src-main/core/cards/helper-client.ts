@@ -24,7 +24,13 @@ import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { runTool, runToolChecked } from '../tools/run-tool.js';
-import type { Expect, HelperEvent, HelperRequest, Phase } from '../../common/raw-disk-protocol.js';
+import type {
+  Expect,
+  HelperDone,
+  HelperEvent,
+  HelperRequest,
+  Phase,
+} from '../../common/raw-disk-protocol.js';
 import type { CardIdentity } from './card.js';
 import { unmountDisk, type DiskutilOptions } from './diskutil.js';
 
@@ -33,17 +39,8 @@ export interface RawCard extends CardIdentity {
   medium?: string;
 }
 
-export interface RawResult {
-  bytes: number;
-  sha256: string;
-  verified: boolean;
-  /** Used-block reads: the bytes that crossed the card reader, and partitions read in full. */
-  mappedBytes?: number;
-  fallbacks?: string[];
-  /** serve: the bytes the client read and wrote through the NBD stream. */
-  readBytes?: number;
-  writtenBytes?: number;
-}
+/** What a request to the helper did. */
+export type RawResult = HelperDone;
 
 export interface HelperLauncher {
   name: string;
