@@ -20,7 +20,7 @@ describe('the layer rule', () => {
     ],
     [
       'the builder↔lima cycle',
-      'src-main/core/lima/select-builder.ts',
+      'src-main/core/builder/local-builder.ts',
       "import { LimaBuilder } from '../lima/lima-builder.js';",
       /a higher layer/,
     ],
