@@ -107,9 +107,9 @@ atlas_table_label() { # dos | gpt
 # atlas_attach VAR CARD START SECTORS [ro|rw]: sets VAR to a loop device over that range.
 # (Not a command substitution: the loop must be recorded in this shell so cleanup detaches it.)
 atlas_attach() {
-  local _var=$1 _card=$2 _start=$3 _sectors=$4 _mode=${5:-ro} _opts=() _dev
-  [ "$_mode" = ro ] && _opts+=(--read-only)
-  _dev=$(losetup --find --show "${_opts[@]}" --offset $((_start * 512)) --sizelimit $((_sectors * 512)) -- "$_card") ||
+  local _var=$1 _card=$2 _start=$3 _sectors=$4 _mode=${5:-ro} _losetup_opts=() _dev
+  [ "$_mode" = ro ] && _losetup_opts+=(--read-only)
+  _dev=$(losetup --find --show "${_losetup_opts[@]}" --offset $((_start * 512)) --sizelimit $((_sectors * 512)) -- "$_card") ||
     atlas_fail loop "could not attach a loop device to $_card (are loop devices available?)"
   ATLAS_LOOPS+=("$_dev")
   printf -v "$_var" '%s' "$_dev"
@@ -128,9 +128,9 @@ atlas_mount() { # atlas_mount VAR DEV [ro|rw]: mounts the ext4 on DEV, sets VAR 
   ATLAS_TMPDIRS+=("$_dir")
   # nosymfollow: the kernel follows no symlink on this mount, so no tool can be led out of the
   # image by one; paths inside it are resolved by atlas_img_path (below) as the image's root would.
-  local _mount_opts=nodev,nosuid,noexec,nosymfollow _err
-  [ "$_mode" = ro ] && _mount_opts=ro,noload,$_mount_opts
-  if ! _err=$(mount -t ext4 -o "$_mount_opts" "$_dev" "$_dir" 2>&1); then
+  local _opts=nodev,nosuid,noexec,nosymfollow _err
+  [ "$_mode" = ro ] && _opts=ro,noload,$_opts
+  if ! _err=$(mount -t ext4 -o "$_opts" "$_dev" "$_dir" 2>&1); then
     _err=${_err%%$'\n'*}
     _err=${_err##*: }
     atlas_fail mount "could not mount the root file system ($_mode): ${_err%.}. It may be damaged: 'ods-sd inspect' says what is wrong; repair it with e2fsck -f on that partition"

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { copyFixture, fixture, OUTPUT, ROOT, scratch } from '../helpers/fixtures.js';
 import {
   attachAsDevice,
@@ -29,6 +29,7 @@ import {
 } from '../helpers/disk-tools.js';
 import { identifyCandidate, protectedPlaces } from '../../src-main/ipc/cards.js';
 import { buildBridge, buildRenderer } from './build-assets.js';
+import { openAppPage, type AppPage } from './app-page.js';
 import { startTestServer, type TestServer } from './server.js';
 
 const SHOTS = join(OUTPUT, 'screenshots');
@@ -73,25 +74,15 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
   let target: string;
   let big: string;
   let server: TestServer;
-  let browser: Browser;
   let page: Page;
   let setName: string;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
-  const shot = async (name: string) => {
-    const height = await page.locator('.content').evaluate((el) => el.scrollHeight);
-    await page.setViewportSize({ width: 1360, height: Math.max(900, height) });
-    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-    await page.setViewportSize({ width: 1360, height: 900 });
-  };
-  const nav = (label: string) => page.getByRole('navigation').getByRole('button', { name: label }).click();
-  const job = (title: RegExp): Locator => page.getByRole('region', { name: title }).last();
-  const finished = async (panel: Locator, state = 'done') => {
-    await expect
-      .poll(async () => panel.getAttribute('data-job-state'), { timeout: LONG, interval: 250 })
-      .not.toBe('running');
-    expect(await panel.getAttribute('data-job-state'), await panel.innerText()).toBe(state);
-  };
+  let app: AppPage;
+  const shot = (name: string) => app.shot(name);
+  const nav = (label: string) => app.nav(label);
+  const job = (title: RegExp): Locator => app.job(title);
+  const finished = (panel: Locator, state = 'done') => app.finished(panel, state);
   const chip = () =>
     page
       .locator('.vm-status .chip')
@@ -163,28 +154,9 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
       // drivelist does not list loop devices: the readers are these, identified as a picked card is.
       listCards: () => Promise.all([source, target, big].map((d) => identifyCandidate(d, places))),
     });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.addInitScript({
-      content: `window.__ATLAS_E2E__ = ${JSON.stringify({ token: server.token, files: {} })};\n${bridge}`,
-    });
-    await page.goto(server.url);
+    app = await openAppPage(server, { bridge, shots: SHOTS, files: {}, timeout: LONG });
+    page = app.page;
+    problems = app.problems;
   }, 600_000);
 
   afterEach(async (ctx) => {
@@ -192,7 +164,7 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await app?.close();
     await server?.close();
     try {
       limactl('delete', '--force', '--tty=false', 'atlas-build');

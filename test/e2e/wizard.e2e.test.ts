@@ -16,10 +16,11 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { copyFixture, fixture, OUTPUT, scratch } from '../helpers/fixtures.js';
 import { debugfsCat, sfdiskJson, sha256 } from '../helpers/disk-tools.js';
 import { buildBridge, buildRenderer } from './build-assets.js';
+import { openAppPage, type AppPage } from './app-page.js';
 import { startTestServer, type TestServer } from './server.js';
 
 const BASE_NAME = 'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img';
@@ -67,25 +68,14 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
   let restoreCard: string;
   let tinyCard: string;
   let server: TestServer;
-  let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
-  /** The whole screen: the window is made as tall as the scrolled content for the picture. */
-  const shot = async (name: string) => {
-    const height = await page.locator('.content').evaluate((el) => el.scrollHeight);
-    await page.setViewportSize({ width: 1360, height: Math.max(900, height) });
-    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-    await page.setViewportSize({ width: 1360, height: 900 });
-  };
-  const nav = (label: string) => page.getByRole('navigation').getByRole('button', { name: label }).click();
-  const job = (title: RegExp): Locator => page.getByRole('region', { name: title }).last();
-  const finished = async (panel: Locator, state = 'done') => {
-    await expect
-      .poll(async () => panel.getAttribute('data-job-state'), { timeout: LONG, interval: 250 })
-      .not.toBe('running');
-    expect(await panel.getAttribute('data-job-state'), await panel.innerText()).toBe(state);
-  };
+  let app: AppPage;
+  const shot = (name: string) => app.shot(name);
+  const nav = (label: string) => app.nav(label);
+  const job = (title: RegExp): Locator => app.job(title);
+  const finished = (panel: Locator, state = 'done') => app.finished(panel, state);
 
   /** Picks an image file as the card to clone, tags it FEATURE, checks the suggested set name, starts it. */
   const startClone = async (card: string, name: string): Promise<Locator> => {
@@ -148,28 +138,9 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
       settingsFile: join(dir, 'settings.json'),
       secretsTempRoot: join(dir, 'tmp'),
     });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.addInitScript({
-      content: `window.__ATLAS_E2E__ = ${JSON.stringify({ token: server.token, files: { [BASE_NAME]: base } })};\n${bridge}`,
-    });
-    await page.goto(server.url);
+    app = await openAppPage(server, { bridge, shots: SHOTS, files: { [BASE_NAME]: base }, timeout: LONG });
+    page = app.page;
+    problems = app.problems;
   }, 600_000);
 
   afterEach(async (ctx) => {
@@ -177,7 +148,7 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await app?.close();
     await server?.close();
   });
 
