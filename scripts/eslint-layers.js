@@ -7,9 +7,14 @@
  *   common                   plain data and formats shared by every side; imports nothing
  *   core/*.ts                errors, paths, names
  *   core/<folder>            in the order of CORE below (tools … phases)
- *   privileged ipc cli bench the raw-disk helper, the app's backend, the CLI, the benchmark
+ *   ipc/contract             the shapes the app's services return and the transport carries
+ *   app                      the app's services (library view, archive, jobs, VM, terminals…)
+ *   privileged ipc cli bench the raw-disk helper, the app's transport, the CLI, the benchmark
  *   electron                 the Electron glue
  *   src-renderer             the UI: common and the IPC contract only (it has no Node access)
+ *
+ * The app's services are the desktop app's: the CLI, the helper and the benchmark do not import
+ * them (APART); what the CLI shares with the app belongs in the core.
  */
 import { dirname, relative, resolve, sep } from 'node:path';
 
@@ -36,6 +41,8 @@ const FOLDERS = [
   ['src-main/common', 0],
   ...CORE.map((f, i) => [`src-main/core/${f}`, 2 + i]),
   ['src-main/core', 1],
+  ['src-main/ipc/contract', 80],
+  ['src-main/app', 90],
   ['src-main/privileged', 100],
   ['src-main/ipc', 100],
   ['src-main/cli', 100],
@@ -43,12 +50,20 @@ const FOLDERS = [
   ['src-main/electron', 200],
 ].sort((a, b) => b[0].length - a[0].length);
 
+/** [folder, folder it may not import although of a lower rank]. */
+const APART = [
+  ['src-main/cli', 'src-main/app'],
+  ['src-main/privileged', 'src-main/app'],
+  ['bench', 'src-main/app'],
+];
+
 /** What the renderer may import from outside its folder. */
 const RENDERER_MAY_IMPORT = ['src-main/common/', 'src-main/ipc/contract'];
 
 function folderOf(file) {
   for (const [folder, rank] of FOLDERS) {
-    if (file === folder || file.startsWith(`${folder}/`)) {
+    // A folder, or a single file given its own rank (its name without the extension).
+    if (file === folder || file.startsWith(`${folder}/`) || file.startsWith(`${folder}.`)) {
       const rest = file.slice(folder.length + 1);
       // A folder of the core must have its place in CORE.
       if (folder === 'src-main/core' && rest.includes('/'))
@@ -68,6 +83,8 @@ const rule = {
       up: '{{from}} may not import from {{to}} (a higher layer): move the shared part down',
       peer: '{{from}} may not import from its peer {{to}}: move the shared part down, or to src-main/common',
       common: 'src-main/common imports nothing but itself (plain data only)',
+      apart:
+        "{{from}} may not import from {{to}}: the app's services are the desktop app's; move what both need to the core",
       unlisted: '{{folder}} has no layer: give it its place in CORE (scripts/eslint-layers.js)',
       renderer: 'the renderer imports only src-main/common and src-main/ipc/contract, not {{to}}',
     },
@@ -102,6 +119,8 @@ const rule = {
       const to = folderOf(target);
       if (!to || to.folder === from.folder) return;
       if (from.folder === 'src-main/common') context.report({ node, messageId: 'common' });
+      else if (APART.some(([f, t]) => f === from.folder && t === to.folder))
+        context.report({ node, messageId: 'apart', data: { from: from.folder, to: to.folder } });
       else if (to.rank > from.rank)
         context.report({ node, messageId: 'up', data: { from: from.folder, to: to.folder } });
       else if (to.rank === from.rank)

@@ -1,7 +1,8 @@
 /**
  * Electron main: one window, one instance, the macOS menu, the backend on IPC, job feedback in
- * the Dock and in notifications. Everything else lives in the plain-Node backend (src-main/ipc)
- * and the core; this file only connects Electron's objects to it.
+ * the Dock and in notifications. Everything else lives in plain Node: the app's services
+ * (src-main/app), their transport (src-main/ipc) and the core; this file only connects
+ * Electron's objects to it.
  */
 import { join, resolve } from 'node:path';
 import {

@@ -6,20 +6,22 @@
 import { AtlasError } from '../core/errors.js';
 import type { Env } from '../core/phases/env.js';
 import type { SecretVault } from '../core/secrets/secret-vault.js';
+import { builderProvider, type BuilderProvider } from '../app/builders.js';
+import type { Host } from '../app/host.js';
+import { JobRegistry } from '../app/job-registry.js';
+import { CHANGES_LIBRARY } from '../app/job-specs.js';
+import { SettingsStore } from '../app/settings.js';
+import { TerminalSessions } from '../app/terminal-sessions.js';
+import { localHostVm, type VmBackend } from '../app/vm-backend.js';
 import type { CardCandidate, EventChannel, EventMap } from './contract.js';
 import { createHandlers, type EventSink } from './handlers.js';
-import { createVmCardsHandlers, localHostVm, type VmBackend } from './handlers-vm-cards.js';
-import type { Host } from './host.js';
-import { JobRegistry } from './job-registry.js';
-import { CHANGES_LIBRARY } from './job-specs.js';
 import { createRouter, type Dispatch, type Handlers } from './router.js';
-import { SettingsStore } from './settings.js';
-import { protectedPlaces } from './cards.js';
-import { resolve } from 'node:path';
-import { TerminalSessions } from './terminal-sessions.js';
 
 export interface BackendOptions {
+  /** The library, and the builder jobs run on unless `builders` is given. */
   env: Env;
+  /** The builder of the moment, when it may be replaced while the app runs (see app/builders.ts). */
+  builders?: BuilderProvider;
   host: Host;
   settingsFile: string;
   stagingDir: string;
@@ -68,13 +70,15 @@ export function createBackend(opts: BackendOptions): Backend {
     }
   });
   const terminals = new TerminalSessions(emit);
-  const vm = opts.vm ?? localHostVm(opts.env.builder);
-  if (!opts.vm && opts.env.builder.kind !== 'local') {
+  const builders = opts.builders ?? builderProvider(opts.env.builder);
+  const vm = opts.vm ?? localHostVm(builders.current());
+  if (!opts.vm && builders.current().kind !== 'local') {
     throw new AtlasError('unsupported', 'a builder that is not this host needs its VM backend');
   }
   const settings = new SettingsStore(opts.settingsFile);
   const handlers = createHandlers({
-    env: opts.env,
+    library: opts.env.library,
+    builders,
     host: opts.host,
     settings,
     jobs,
@@ -83,17 +87,8 @@ export function createBackend(opts: BackendOptions): Backend {
     platform: opts.platform ?? process.platform,
     vm,
     vault: opts.vault,
-    vmCards: createVmCardsHandlers({
-      vm,
-      terminals,
-      ...(opts.listCards ? { listCards: opts.listCards } : {}),
-      places: async () =>
-        protectedPlaces({
-          library: resolve(opts.env.library),
-          archiveDir: (await settings.get()).archiveDir,
-          stagingDir: opts.stagingDir,
-        }),
-    }),
+    terminals,
+    ...(opts.listCards ? { listCards: opts.listCards } : {}),
   });
   return {
     dispatch: createRouter(handlers),

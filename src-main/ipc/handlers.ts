@@ -1,30 +1,36 @@
 /**
- * The contract mapped onto the core: one handler per request channel. Long operations become
- * jobs in the registry; library actions (reveal, delete with a confirmation ticket) and the
- * small look-ups the wizard needs (payload, names, cards) answer at once.
+ * The contract mapped onto the app's services (src-main/app): one handler per request channel.
+ * Long operations become jobs in the registry, each with the builder of the moment it starts;
+ * library actions (reveal, delete with a confirmation ticket), the small look-ups the wizard
+ * needs (payload, names, cards), the VM screen and its terminal answer at once.
  */
 import { resolve } from 'node:path';
 import { AtlasError } from '../core/errors.js';
 import { APP_VERSION } from '../core/library/manifest.js';
-import type { Env } from '../core/phases/env.js';
 import type { SecretVault } from '../core/secrets/secret-vault.js';
-import type { EventMap } from './contract.js';
-import { flashCheck, identifyCandidate, protectedPlaces } from './cards.js';
-import { DeleteTickets, deleteItem } from './delete-tickets.js';
-import type { Host } from './host.js';
-import type { JobRegistry } from './job-registry.js';
-import { jobSpec } from './job-specs.js';
-import { findItem, isInside, libraryView, stagedImage, type Places } from './library-view.js';
-import { nextSetName, planOutput, suggestNames } from './names.js';
-import { checkPayload } from './payload.js';
+import { envNow, type BuilderProvider } from '../app/builders.js';
+import { flashCheck, identifyCandidate, protectedPlaces } from '../app/card-checks.js';
+import { listCardCandidates } from '../app/card-list.js';
+import { DeleteTickets, deleteItem } from '../app/delete-tickets.js';
+import type { Host } from '../app/host.js';
+import type { JobRegistry } from '../app/job-registry.js';
+import { jobSpec } from '../app/job-specs.js';
+import { findItem, isInside, libraryView, stagedImage, type Places } from '../app/library-view.js';
+import { nextSetName, planOutput, suggestNames } from '../app/names.js';
+import { checkPayload } from '../app/payload.js';
+import type { SettingsStore } from '../app/settings.js';
+import type { TerminalSessions } from '../app/terminal-sessions.js';
+import type { VmBackend } from '../app/vm-backend.js';
+import type { CardCandidate, EventMap } from './contract.js';
 import type { Handlers } from './router.js';
-import type { SettingsStore } from './settings.js';
-import type { VmBackend, VmCardsHandlers } from './handlers-vm-cards.js';
 
 export type EventSink = <K extends keyof EventMap>(channel: K, payload: EventMap[K]) => void;
 
 export interface HandlerDeps {
-  env: Env;
+  /** The library / work directory (default ~/atlas-build). */
+  library: string;
+  /** The builder a job starting now runs on. */
+  builders: BuilderProvider;
   host: Host;
   settings: SettingsStore;
   jobs: JobRegistry;
@@ -33,14 +39,16 @@ export interface HandlerDeps {
   stagingDir: string;
   platform: string;
   vm: VmBackend;
-  vmCards: VmCardsHandlers;
+  terminals: TerminalSessions;
+  /** The cards in the readers; default: every disk from core/cards/drive-list.ts. */
+  listCards?: () => Promise<CardCandidate[]>;
   /** atlas_secrets.conf, encrypted at rest. */
   vault: SecretVault;
 }
 
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { env, host, settings, jobs, emit, vault } = deps;
-  const library = resolve(env.library);
+  const { builders, host, settings, jobs, emit, vault, vm, terminals } = deps;
+  const library = resolve(deps.library);
   const tickets = new DeleteTickets();
   const places = async (): Promise<Places> => ({
     library,
@@ -61,8 +69,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       appVersion: APP_VERSION,
       platform: deps.platform,
       library,
-      builder: env.builder.describe(),
-      builderKind: env.builder.kind,
+      builder: builders.current().describe(),
+      builderKind: builders.current().kind,
       stagingDir: deps.stagingDir,
     }),
     'settings:get': () => settings.get(),
@@ -102,12 +110,29 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     },
     'cards:identify': async (path) => identifyCandidate(path, protectedPlaces(await places())),
     'flash:check': async (image, cards) => flashCheck(image, cards, protectedPlaces(await places())),
-    'jobs:start': async (request) => jobs.start(await jobSpec(request, { env, places, vm: deps.vm, vault })),
+    'jobs:start': async (request) =>
+      jobs.start(await jobSpec(request, { env: envNow(builders, deps.library), places, vm, vault })),
     'jobs:cancel': async (id) => {
       jobs.cancel(id);
       return null;
     },
     'jobs:list': async () => jobs.list(),
-    ...deps.vmCards,
+    'cards:list': async () =>
+      deps.listCards ? deps.listCards() : listCardCandidates({ places: protectedPlaces(await places()) }),
+    'vm:status': () => vm.status(),
+    'vm:doctor': () => vm.doctor(),
+    'terminal:open': async (cols, rows) => terminals.open(await vm.shell(), cols, rows),
+    'terminal:input': async (id, data) => {
+      terminals.input(id, data);
+      return null;
+    },
+    'terminal:resize': async (id, cols, rows) => {
+      terminals.resize(id, cols, rows);
+      return null;
+    },
+    'terminal:close': async (id) => {
+      terminals.close(id);
+      return null;
+    },
   };
 }

@@ -27,7 +27,7 @@ import {
   sfdiskJson,
   sha256,
 } from '../helpers/disk-tools.js';
-import { identifyCandidate, protectedPlaces } from '../../src-main/ipc/cards.js';
+import { identifyCandidate, protectedPlaces } from '../../src-main/app/card-checks.js';
 import { buildBridge, buildRenderer } from './build-assets.js';
 import { openAppPage, type AppPage } from './app-page.js';
 import { startTestServer, type TestServer } from './server.js';

@@ -16,7 +16,7 @@ import type { Backend } from '../../src-main/ipc/backend.js';
 import { createAppBackend } from '../../src-main/ipc/app-backend.js';
 import type { Env } from '../../src-main/core/phases/env.js';
 import type { CardCandidate, FilePurpose, FolderPurpose } from '../../src-main/ipc/contract.js';
-import type { Host } from '../../src-main/ipc/host.js';
+import type { Host } from '../../src-main/app/host.js';
 import { CSP } from '../../src-main/electron/csp.js';
 import { SecretVault } from '../../src-main/core/secrets/secret-vault.js';
 import { safeStorageCipher } from '../../src-main/electron/secret-cipher.js';

@@ -8,8 +8,8 @@ import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, scratch } from '../helpers/fixtures.js';
 import { startJob } from '../../src-main/core/jobs/job.js';
 import { listLibrary } from '../../src-main/core/library/library.js';
-import { archiveItem } from '../../src-main/ipc/archive.js';
-import { stageImage } from '../../src-main/ipc/staging.js';
+import { archiveItem } from '../../src-main/app/archive.js';
+import { stageImage } from '../../src-main/app/staging.js';
 
 const mode = (p: string) => statSync(p).mode & 0o7777;
 

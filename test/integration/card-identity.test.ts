@@ -10,7 +10,7 @@ import { attachAsDevice, detach, loopDevicesFor, makeFile } from '../helpers/dis
 import { recheckCard, type CardIdentity } from '../../src-main/core/cards/card.js';
 import { HELPER_PATH, identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
 import { tableIdOf } from '../../src-main/core/cards/medium.js';
-import { pickedCard, toRef } from '../../src-main/ipc/cards.js';
+import { pickedCard, toRef } from '../../src-main/app/card-checks.js';
 
 const MiB = 1024 * 1024;
 const DOUBLE = join(ROOT, 'test', 'doubles', 'bin', 'diskutil');

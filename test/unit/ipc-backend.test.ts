@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src-main/ipc/backend.js';
 import type { Envelope, EventChannel, JobEventDto, JobSummary } from '../../src-main/ipc/contract.js';
-import type { Host } from '../../src-main/ipc/host.js';
-import { unavailableBuilder } from '../../src-main/ipc/unavailable-builder.js';
+import type { Host } from '../../src-main/app/host.js';
+import { unavailableBuilder } from '../../src-main/app/unavailable-builder.js';
+import { builderProvider } from '../../src-main/app/builders.js';
 import { CLONE_IMAGE, GOLDEN, makeLibrary, SET, type TestLibrary } from './ipc-library-fixture.js';
 import { SecretVault } from '../../src-main/core/secrets/secret-vault.js';
 import { safeStorageCipher } from '../../src-main/electron/secret-cipher.js';
@@ -279,5 +280,33 @@ describe('the backend over the in-memory router', () => {
     expect(end.state).toBe('cancelled');
     expect(existsSync(join(lib.archive, `${GOLDEN}.partial`))).toBe(false);
     expect(existsSync(join(lib.archive, GOLDEN))).toBe(false);
+  });
+
+  it('a job keeps the builder it started with when the app replaces it', async () => {
+    const first = unavailableBuilder({ ...NO_TOOLS, message: 'the first builder' });
+    const builders = builderProvider(first);
+    const b = createBackend({
+      env: { builder: first, library: lib.library },
+      builders,
+      host: { openFile: async () => null, openFolder: async () => null, reveal: () => undefined },
+      settingsFile: join(lib.root, 'settings.json'),
+      stagingDir: lib.desktop,
+      vault: new SecretVault(join(lib.root, 'atlas_secrets.vault'), safeStorageCipher(keychain, 'darwin')),
+      listCards: async () => [],
+    });
+    const call = async <T>(channel: string, ...args: unknown[]): Promise<T> => {
+      const r = (await b.dispatch(channel, args)) as Envelope<T>;
+      if (!r.ok) throw new Error(`${channel}: ${r.error.message}`);
+      return r.value;
+    };
+    const before = await call<JobSummary>('jobs:start', { kind: 'inspect', path: lib.golden });
+    builders.replace(unavailableBuilder({ ...NO_TOOLS, message: 'the second builder' }));
+    const after = await call<JobSummary>('jobs:start', { kind: 'inspect', path: lib.golden });
+    await Promise.all([b.jobs.settled(before.id), b.jobs.settled(after.id)]);
+    const ended = await call<JobSummary[]>('jobs:list');
+    expect(ended.find((j) => j.id === before.id)!.error?.message).toBe('the first builder');
+    expect(ended.find((j) => j.id === after.id)!.error?.message).toBe('the second builder');
+    expect((await call<{ builder: string }>('app:info')).builder).toBe('no builder (the second builder)');
+    await b.dispose();
   });
 });

@@ -1,8 +1,8 @@
 // The IPC layer passes the core's data as it is (the types are src-main/common's), except where it
 // drops what the renderer must not get: an inspection's manifest, a card's reader flags.
 import { describe, expect, it } from 'vitest';
-import { toRef } from '../../src-main/ipc/cards.js';
-import { toInspectionDto } from '../../src-main/ipc/job-specs.js';
+import { toRef } from '../../src-main/app/card-checks.js';
+import { toInspectionDto } from '../../src-main/app/job-specs.js';
 import type { CardIdentity, Inspection } from '../../src-main/common/cards.js';
 import type { Manifest } from '../../src-main/common/artifacts.js';
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { AtlasError } from '../../src-main/core/errors.js';
 import type { JobEventDto } from '../../src-main/ipc/contract.js';
-import { JobRegistry } from '../../src-main/ipc/job-registry.js';
+import { JobRegistry } from '../../src-main/app/job-registry.js';
 
 const verifyRequest = { kind: 'verify', card: '/dev/sdc' } as const;
 

@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync, appendFileSync, stat
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
-import { archiveItem } from '../../src-main/ipc/archive.js';
-import { stageImage } from '../../src-main/ipc/staging.js';
-import { DeleteTickets, deleteItem } from '../../src-main/ipc/delete-tickets.js';
-import { findItem, libraryView } from '../../src-main/ipc/library-view.js';
+import { archiveItem } from '../../src-main/app/archive.js';
+import { stageImage } from '../../src-main/app/staging.js';
+import { DeleteTickets, deleteItem } from '../../src-main/app/delete-tickets.js';
+import { findItem, libraryView } from '../../src-main/app/library-view.js';
 import { CLONE_IMAGE, GOLDEN, makeLibrary, SET, sha, type TestLibrary } from './ipc-library-fixture.js';
 
 const run = <T>(fn: (ctx: JobContext) => Promise<T>) => startJob('test', fn).promise;

@@ -2,11 +2,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPayload } from '../../src-main/ipc/payload.js';
+import { checkPayload } from '../../src-main/app/payload.js';
 import { SecretVault } from '../../src-main/core/secrets/secret-vault.js';
 import { safeStorageCipher } from '../../src-main/electron/secret-cipher.js';
 import { SafeStorageDouble } from '../doubles/safe-storage.js';
-import { bumpVersion, nextSetName, planOutput } from '../../src-main/ipc/names.js';
+import { bumpVersion, nextSetName, planOutput } from '../../src-main/app/names.js';
 import { scratch } from '../helpers/fixtures.js';
 
 function payloadFolder(dir: string, files = ['atlas_firstboot.sh', 'atlas-firstboot.service']): string {

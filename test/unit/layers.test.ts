@@ -49,6 +49,24 @@ describe('the layer rule', () => {
       /its peer src-main\/cli/,
     ],
     [
+      'a service reaching into the transport',
+      'src-main/app/job-specs.ts',
+      "import { createRouter } from '../ipc/router.js';",
+      /app may not import from src-main\/ipc \(a higher layer\)/,
+    ],
+    [
+      'the CLI taking an app service',
+      'src-main/cli/commands.ts',
+      "import { suggestNames } from '../app/names.js';",
+      /the app's services are the desktop app's/,
+    ],
+    [
+      'the contract importing a service',
+      'src-main/ipc/contract.ts',
+      "import type { Places } from '../app/library-view.js';",
+      /a higher layer/,
+    ],
+    [
       'common importing Node',
       'src-main/common/format-bytes.ts',
       "import { readFileSync } from 'node:fs';",
@@ -71,6 +89,16 @@ describe('the layer rule', () => {
     ['the same folder', 'src-main/core/cards/card.ts', "import { info } from './diskutil.js';"],
     ['common', 'src-main/core/errors.ts', "import { ERROR_CODES } from '../common/error-codes.js';"],
     ['the contract', 'src-renderer/api/client.ts', "import type { Api } from '../../src-main/ipc/contract';"],
+    [
+      'a service taking the contract',
+      'src-main/app/names.ts',
+      "import type { OutputPlan } from '../ipc/contract.js';",
+    ],
+    [
+      'the transport calling a service',
+      'src-main/ipc/handlers.ts',
+      "import { suggestNames } from '../app/names.js';",
+    ],
     [
       'everything',
       'src-main/electron/app.ts',

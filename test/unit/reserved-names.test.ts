@@ -5,7 +5,7 @@ import { cloneSetPath } from '../../src-main/core/phases/clone.js';
 import { isUnfinished, reservedSuffixOf } from '../../src-main/core/reserved-names.js';
 import { validateName } from '../../src-main/core/validate.js';
 import { validateRequest } from '../../src-main/ipc/validate.js';
-import { planOutput } from '../../src-main/ipc/names.js';
+import { planOutput } from '../../src-main/app/names.js';
 
 const card = { path: '/dev/sdc', kind: 'device', bytes: 32e9, node: 2080 };
 const reserved = ['keep.partial', 'keep.Partial', 'a.bmap', 'b.img.manifest.json', 'c.lock'];

@@ -13,7 +13,7 @@ import type { JobContext } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
 import type { TargetContext } from '../cards/target-guards.js';
 import { readUsedCardToFile, writeImageToCard } from '../card-io/raw-disk.js';
-import { discard, scratchDir } from './common.js';
+import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
 
 export interface StagedCard {
@@ -81,7 +81,7 @@ export async function stageCard(
     };
     return out;
   }
-  const dir = await scratchDir(env);
+  const dir = await scratchDir(env.library);
   const path = join(dir, 'card.img');
   try {
     const r = await readUsedCardToFile(card, path, ctx);
@@ -116,7 +116,7 @@ export async function restoreTarget(
   finish(ctx: JobContext): Promise<{ writtenBytes: number }>;
   release(): Promise<void>;
 }> {
-  const dir = await scratchDir(env);
+  const dir = await scratchDir(env.library);
   const path = join(dir, 'restore.img');
   const { open } = await import('node:fs/promises');
   const fh = await open(path, 'wx', 0o600);

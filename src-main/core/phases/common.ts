@@ -1,19 +1,13 @@
-/** Steps shared by several phases: probing a root file system, tool versions, publishing output. */
-import { mkdir, mkdtemp, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+/** Steps shared by several phases: probing a root file system, tool versions, free space, checksums. */
+import { rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { factFromFields, probesToTsv, type Fact, type Probe } from '../checklist/checklist.js';
+import { exists, scratchDir } from '../library/files.js';
 import { hashRange } from '../rawio/block-copy.js';
 import type { Env } from './env.js';
 import { formatBytes } from '../../common/format-bytes.js';
-
-/** A scratch directory inside the library, so the builder (VM) sees it too. */
-export async function scratchDir(env: Env): Promise<string> {
-  const base = join(env.library, '.atlas-tmp');
-  await mkdir(base, { recursive: true, mode: 0o700 });
-  return mkdtemp(join(base, 'job-'));
-}
 
 /** Runs probe_root.sh on a card: a host path, or `{ builderPath }` as the builder sees it. */
 export async function runProbes(
@@ -23,7 +17,7 @@ export async function runProbes(
   ctx: JobContext,
 ): Promise<Map<string, Fact>> {
   const cardInBuilder = typeof card === 'string' ? env.builder.toBuilderPath(card) : card.builderPath;
-  const dir = await scratchDir(env);
+  const dir = await scratchDir(env.library);
   try {
     const file = join(dir, 'probes.tsv');
     await writeFile(file, probesToTsv(probes));
@@ -50,13 +44,6 @@ export async function toolVersions(env: Env, ctx: JobContext): Promise<Record<st
   return tools;
 }
 
-export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 export async function refuseExisting(path: string): Promise<void> {
   if (await exists(path)) {
     throw new AtlasError(
@@ -78,18 +65,6 @@ export async function ensureFreeSpace(dir: string, bytes: number, what: string):
       'free some space or choose another --out-dir/--library',
     );
   }
-}
-
-/** Removes a job's unfinished output; never throws (it runs while another error is on its way). */
-export async function discard(path: string): Promise<void> {
-  await rm(path, { recursive: true, force: true }).catch(() => undefined);
-}
-
-/** Gives finished output its final name (the only moment it starts to look finished). */
-export async function publish(partial: string, final: string): Promise<void> {
-  if (await exists(final))
-    throw new AtlasError('exists', `${final} appeared while the job ran`, 'move it away and run again');
-  await rename(partial, final);
 }
 
 export async function sha256File(path: string, ctx: JobContext): Promise<{ bytes: number; sha256: string }> {

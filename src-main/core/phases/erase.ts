@@ -26,7 +26,7 @@ import {
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { openSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
-import { discard, scratchDir } from './common.js';
+import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
 import { viaHelper } from './flash.js';
 
@@ -89,7 +89,7 @@ async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Prom
     const stop = blocking(await checkTarget(card.path, guard), guard);
     if (stop) throw refusal(card.path, stop, guard);
   }
-  const dir = await scratchDir(env);
+  const dir = await scratchDir(env.library);
   try {
     const image = join(dir, 'erased-card.img');
     const b = env.builder;

@@ -28,7 +28,7 @@ import { writeImage } from '../write/write-pipeline.js';
 import { targetFor } from '../write/write-target.js';
 import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/target-guards.js';
 import type { Env } from './env.js';
-import { discard, scratchDir } from './common.js';
+import { discard, scratchDir } from '../library/files.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { type CardFlashResult, type FlashResult } from '../../common/results.js';
 export { type CardFlashResult, type FlashResult } from '../../common/results.js';
@@ -106,7 +106,7 @@ interface Fitted {
 
 /** Makes the image for a card of `bytes` from `source` (in the work dir; the image is only read). */
 async function fitImage(env: Env, source: WriteSource, bytes: number, ctx: JobContext): Promise<Fitted> {
-  const dir = await scratchDir(env);
+  const dir = await scratchDir(env.library);
   try {
     const out = join(dir, 'fitted.img');
     const b = env.builder;

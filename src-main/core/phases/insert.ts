@@ -12,15 +12,8 @@ import { BLOCK, copyStreamTo } from '../rawio/block-copy.js';
 import { goldenImageName, parseArtifactName } from '../naming.js';
 import { validatePathArg, validateTag, validateVersion } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
-import {
-  discard,
-  ensureFreeSpace,
-  exists,
-  publish,
-  refuseExisting,
-  sha256File,
-  toolVersions,
-} from './common.js';
+import { ensureFreeSpace, refuseExisting, sha256File, toolVersions } from './common.js';
+import { discard, exists, publish } from '../library/files.js';
 import { inspectRaw } from './inspect.js';
 import { STATE_TEXT } from './card-state.js';
 import type { Env } from './env.js';

@@ -11,7 +11,8 @@ import { detectCompression, decompress, uncompressedSize } from '../images/compr
 import { copyStreamTo } from '../rawio/block-copy.js';
 import { parseArtifactName } from '../naming.js';
 import { manifestPathFor, readManifest } from '../library/manifest.js';
-import { runProbes, scratchDir } from './common.js';
+import { runProbes } from './common.js';
+import { scratchDir } from '../library/files.js';
 import { stageCard } from './card-staging.js';
 import { STATE_PROBES, STATE_TEXT, stateFromFacts, type CardState } from './card-state.js';
 import type { Env } from './env.js';
@@ -96,7 +97,7 @@ export async function inspect(env: Env, path: string, ctx: JobContext): Promise<
     }
   } else {
     // A compressed image is unpacked (sparse) into the scratch space first.
-    const dir = await scratchDir(env);
+    const dir = await scratchDir(env.library);
     try {
       const raw = join(dir, 'inspect.img');
       ctx.step(

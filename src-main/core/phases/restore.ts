@@ -23,7 +23,7 @@ import {
 import { CLONE_SET_FILES } from '../library/library.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
-import { discard, scratchDir } from './common.js';
+import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { type RestoreResult } from '../../common/results.js';
@@ -130,7 +130,7 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
 
   const b = env.builder;
   // Where a shrunk root is restored first (inside the library, so the VM sees it too).
-  const work = fit ? await scratchDir(env) : undefined;
+  const work = fit ? await scratchDir(env.library) : undefined;
   /** The script's arguments, for the card as the builder sees it. */
   const args = (target: string) => [
     target,

@@ -24,15 +24,8 @@ import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
 import { COMPRESSED_SUFFIX, compressFile, type DistCompression } from '../images/compression.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
-import {
-  discard,
-  ensureFreeSpace,
-  exists,
-  publish,
-  refuseExisting,
-  sha256File,
-  toolVersions,
-} from './common.js';
+import { ensureFreeSpace, refuseExisting, sha256File, toolVersions } from './common.js';
+import { discard, exists, publish } from '../library/files.js';
 import { verify } from './verify.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';

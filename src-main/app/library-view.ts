@@ -8,7 +8,7 @@ import { dirname, join, relative, isAbsolute } from 'node:path';
 import { AtlasError } from '../core/errors.js';
 import { listLibrary, type LibraryEntry } from '../core/library/library.js';
 import { parseArtifactName } from '../core/naming.js';
-import type { LibraryItem, LibraryView } from './contract.js';
+import type { LibraryItem, LibraryView } from '../ipc/contract.js';
 
 export interface Places {
   library: string;

@@ -14,8 +14,8 @@ import {
   parseArtifactName,
   suggestNextSetName,
 } from '../core/naming.js';
-import { exists } from '../core/phases/common.js';
-import type { NamePlanRequest, NameSuggestions, NextSetName, OutputPlan } from './contract.js';
+import { exists } from '../core/library/files.js';
+import type { NamePlanRequest, NameSuggestions, NextSetName, OutputPlan } from '../ipc/contract.js';
 
 function newest(entries: LibraryEntry[], kind: LibraryEntry['kind']): LibraryEntry | undefined {
   return entries

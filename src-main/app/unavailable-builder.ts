@@ -5,7 +5,7 @@
  */
 import { AtlasError, type SerializedError } from '../core/errors.js';
 import type { Builder, ScriptOutcome } from '../core/builder/builder.js';
-import type { VmBackend } from './handlers-vm-cards.js';
+import type { VmBackend } from './vm-backend.js';
 
 const UNAVAILABLE = new WeakSet<Builder>();
 

@@ -1,37 +1,22 @@
 /**
- * The VM and card-list side of the contract: VM status, doctor, setup/start/stop jobs and the
- * terminal, plus the list of cards in the readers. The VM itself is behind `VmBackend`:
+ * The VM behind the VM screen, as one interface (`VmBackend`): status, doctor, setup/start/stop
+ * jobs and the shell the terminal runs.
  *   - a Linux build host needs no VM (`localHostVm`): the tools run here, the doctor checks them
  *     with tool_versions.sh and the terminal is a login shell on this host;
  *   - a Mac has the atlas-build Lima VM (`limaVm`, on src-main/core/lima/vm.ts and doctor.ts).
- * The card list comes from core/cards/drive-list.ts: every disk with the host layer's reasons
- * when it must not be written, identified the way the phases identify a card.
  */
-import { identifyRawCard } from '../core/card-io/raw-disk.js';
 import { homedir } from 'node:os';
 import { AtlasError } from '../core/errors.js';
 import { startJob } from '../core/jobs/job.js';
 import type { Builder } from '../core/builder/builder.js';
-import { listCards, type DriveCandidate, type ListCardsOptions } from '../core/cards/drive-list.js';
 import { Limactl, type VmState as LimaVmState } from '../core/lima/limactl.js';
 import { limactlNotFound } from '../core/lima/locate.js';
 import { VM_NAME } from '../core/lima/lima-builder.js';
 import { vmSetup, vmShellArgs, vmStart, vmStatus, vmStop, type VmInfo } from '../core/lima/vm.js';
 import { runDoctor } from '../core/lima/doctor.js';
-import type {
-  CardCandidate,
-  CardRef,
-  DoctorReportDto,
-  InvokeArgs,
-  InvokeResult,
-  VmState,
-  VmStatusDto,
-} from './contract.js';
+import type { DoctorReportDto, VmState, VmStatusDto } from '../ipc/contract.js';
 import type { VmJobs } from './job-specs.js';
-import { reasonOf, toRef } from './cards.js';
-import type { ProtectedPlace } from '../core/cards/target-guards.js';
-import type { ShellCommand, TerminalSessions } from './terminal-sessions.js';
-import { formatBytes } from '../common/format-bytes.js';
+import type { ShellCommand } from './terminal-sessions.js';
 
 export interface VmBackend extends VmJobs {
   status(): Promise<VmStatusDto>;
@@ -82,34 +67,6 @@ export function localHostVm(builder: Builder): VmBackend {
       return { file, args: ['-l'], cwd: homedir(), title: `${builder.describe()} — ${file}` };
     },
   };
-}
-
-/** A drive-list candidate as the renderer's card: identified as the phases will identify it. */
-export async function toCardCandidate(d: DriveCandidate): Promise<CardCandidate> {
-  const reasons = [...d.reasons];
-  let ref: CardRef;
-  try {
-    ref = toRef(await identifyRawCard(d.device));
-  } catch (e) {
-    reasons.push(reasonOf(e));
-    ref = { path: d.device, kind: 'device', bytes: d.size, node: 0 };
-  }
-  const details = [d.model, d.serial].filter(Boolean).join(' ');
-  return {
-    ref,
-    description: `${d.device} ${details || d.description} (${formatBytes(d.size, { unit: 'GB' })})`,
-    removable: d.removable,
-    readOnly: d.readOnly,
-    usable: reasons.length === 0,
-    reasons,
-    ...(d.confirm ? { confirm: d.confirm } : {}),
-  };
-}
-
-/** Every disk from drive-list.ts, virtual ones (zram, swap) left out; system disks stay, with their reasons. */
-export async function listCardCandidates(options: ListCardsOptions = {}): Promise<CardCandidate[]> {
-  const drives = (await listCards(options)).filter((d) => !d.isVirtual || options.allowVirtual);
-  return Promise.all(drives.map(toCardCandidate));
 }
 
 const LIMA_STATE: Record<LimaVmState, VmState> = {
@@ -187,49 +144,6 @@ export function limaVm(library: string, find: () => Limactl | undefined = () => 
       }
       const { command, args } = vmShellArgs(l, info);
       return { file: command, args, cwd: homedir(), title: `${info.name} — limactl ${args.join(' ')}` };
-    },
-  };
-}
-
-type Handler<K extends VmCardsChannel> = (...args: InvokeArgs<K>) => Promise<InvokeResult<K>>;
-type VmCardsChannel =
-  | 'cards:list'
-  | 'vm:status'
-  | 'vm:doctor'
-  | 'terminal:open'
-  | 'terminal:input'
-  | 'terminal:resize'
-  | 'terminal:close';
-
-export type VmCardsHandlers = { [K in VmCardsChannel]: Handler<K> };
-
-export function createVmCardsHandlers(deps: {
-  vm: VmBackend;
-  terminals: TerminalSessions;
-  listCards?: () => Promise<CardCandidate[]>;
-  /** The places whose disks are never written (the library, the staging folder, the archive). */
-  places?: () => Promise<ProtectedPlace[]>;
-}): VmCardsHandlers {
-  const { vm, terminals } = deps;
-  return {
-    'cards:list': async () =>
-      deps.listCards
-        ? deps.listCards()
-        : listCardCandidates(deps.places ? { places: await deps.places() } : {}),
-    'vm:status': () => vm.status(),
-    'vm:doctor': () => vm.doctor(),
-    'terminal:open': async (cols, rows) => terminals.open(await vm.shell(), cols, rows),
-    'terminal:input': async (id, data) => {
-      terminals.input(id, data);
-      return null;
-    },
-    'terminal:resize': async (id, cols, rows) => {
-      terminals.resize(id, cols, rows);
-      return null;
-    },
-    'terminal:close': async (id) => {
-      terminals.close(id);
-      return null;
     },
   };
 }

@@ -10,7 +10,7 @@ import { toAtlasError } from '../core/errors.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../core/cards/card.js';
 import { detectCompression, uncompressedSize } from '../core/images/compression.js';
 import { checkTarget, type ProtectedPlace, type TargetReason } from '../core/cards/target-guards.js';
-import type { CardCandidate, CardRef, FlashCheck } from './contract.js';
+import type { CardCandidate, CardRef, FlashCheck } from '../ipc/contract.js';
 import type { Places } from './library-view.js';
 
 /** How the app confirms an unusual disk, for the refusal's hint. */

@@ -17,14 +17,14 @@ import { erase } from '../core/phases/erase.js';
 import { inspect, type Inspection } from '../core/phases/inspect.js';
 import { cloneImageName, cloneSetDirName, goldenImageName } from '../core/naming.js';
 import { cloneSetPath } from '../core/phases/clone.js';
-import type { InspectionDto, JobRequest, VmStatusDto } from './contract.js';
+import type { InspectionDto, JobRequest, VmStatusDto } from '../ipc/contract.js';
 import type { JobSpec } from './job-registry.js';
 import { archiveItem } from './archive.js';
 import { stageImage } from './staging.js';
 import { findItem, type Places } from './library-view.js';
-import { CONFIRM_BY_NAME, pickedCard, protectedPlaces } from './cards.js';
+import { CONFIRM_BY_NAME, pickedCard, protectedPlaces } from './card-checks.js';
 
-/** The VM operations that run as jobs (see handlers-vm-cards.ts). */
+/** The VM operations that run as jobs (see vm-backend.ts). */
 export interface VmJobs {
   setup(ctx: JobContext): Promise<VmStatusDto>;
   start(ctx: JobContext): Promise<VmStatusDto>;

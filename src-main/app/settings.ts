@@ -5,7 +5,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Settings, SettingsPatch } from './contract.js';
+import type { Settings, SettingsPatch } from '../ipc/contract.js';
 
 /** The seed's permanent archive: /Volumes/NVME_VAULT/golden-atlas-img (a Mac's mount point). */
 export function defaultArchiveDir(platform: string = process.platform): string {

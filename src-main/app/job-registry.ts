@@ -6,7 +6,7 @@
  */
 import { AtlasError, type SerializedError } from '../core/errors.js';
 import { startJob, type Job, type JobContext, type JobEvent } from '../core/jobs/job.js';
-import type { JobEventDto, JobOutcome, JobRequest, JobSummary } from './contract.js';
+import type { JobEventDto, JobOutcome, JobRequest, JobSummary } from '../ipc/contract.js';
 
 export interface JobSpec {
   request: JobRequest;

@@ -10,8 +10,8 @@ import { AtlasError } from '../core/errors.js';
 import type { JobContext } from '../core/jobs/job.js';
 import { listLibrary, type LibraryEntry } from '../core/library/library.js';
 import { hashRange } from '../core/rawio/block-copy.js';
-import { discard, publish } from '../core/phases/common.js';
-import type { StageResultDto } from './contract.js';
+import { discard, publish } from '../core/library/files.js';
+import type { StageResultDto } from '../ipc/contract.js';
 import { copyVerified } from './archive.js';
 import { stagedImage } from './library-view.js';
 
