@@ -205,6 +205,9 @@ async function main(): Promise<void> {
   } finally {
     await vm?.release();
     card.release();
+    // The card and the work folder go; bench-vm-results.json stays.
+    for (const f of ['card.img', 'atlas-build', 'home', 'used.img'])
+      rmSync(join(dir, f), { recursive: true, force: true });
   }
 }
 
