@@ -79,3 +79,35 @@ export async function measure<T>(
     result,
   };
 }
+
+/** Bytes in use on an Armbian-shaped card: the table and gap, FAT32 used clusters, ext4 used blocks. */
+export function usedBytes(device: string): number {
+  const read = (cmd: string[]) => execFileSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
+  const table = JSON.parse(read(['sfdisk', '--json', device])).partitiontable.partitions as Array<{
+    start: number;
+    size: number;
+  }>;
+  let used = 8192 * 512; // the table and the gap before partition 1
+  const loop = (p: { start: number; size: number }) =>
+    read([
+      'losetup',
+      '--find',
+      '--show',
+      '--read-only',
+      '--offset',
+      String(p.start * 512),
+      '--sizelimit',
+      String(p.size * 512),
+      device,
+    ]).trim();
+  const boot = loop(table[0]!);
+  const free = /([\d ]+) bytes free/.exec(read(['mdir', '-i', boot, '::']))?.[1]?.replace(/ /g, '');
+  used += table[0]!.size * 512 - Number(free);
+  execFileSync('losetup', ['-d', boot]);
+  const root = loop(table[1]!);
+  const h = read(['dumpe2fs', '-h', root]);
+  const n = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(h)?.[1]);
+  used += (n('Block count') - n('Free blocks')) * n('Block size');
+  execFileSync('losetup', ['-d', root]);
+  return used;
+}

@@ -6,21 +6,11 @@
 // module), so clone, verify and restore run on /dev/nbdN in the guest; shrink reads a copy through
 // the helper. Results are checked with the same independent tools as the other tests, on this host.
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
+import { copyFixture, fixture, scratch } from '../helpers/fixtures.js';
 import {
   attachAsDevice,
   bootChecksums,
@@ -39,24 +29,25 @@ import { restore } from '../../src-main/core/phases/restore.js';
 import { insert } from '../../src-main/core/phases/insert.js';
 import { verify } from '../../src-main/core/phases/verify.js';
 import { shrink } from '../../src-main/core/phases/shrink.js';
-import { Limactl } from '../../src-main/core/lima/limactl.js';
-import { LimaBuilder } from '../../src-main/core/lima/lima-builder.js';
-import { vmSetup, vmStop } from '../../src-main/core/lima/vm.js';
+import type { Limactl } from '../../src-main/core/lima/limactl.js';
+import type { LimaBuilder } from '../../src-main/core/lima/lima-builder.js';
+import { vmStop } from '../../src-main/core/lima/vm.js';
 import { runDoctor } from '../../src-main/core/lima/doctor.js';
+import {
+  canRunRealVm,
+  FRONT,
+  GUEST_WORK,
+  liveProcessesMentioning,
+  qemuProcesses,
+  startRealVm,
+  VM,
+  type RealVm,
+} from '../vm/real-vm.js';
 
-const FRONT = join(ROOT, 'test', 'vm', 'bin');
-const VM = 'atlas-build';
-const GUEST_WORK = '/mnt/atlas-work';
-/** The uid of the guest's default user (test/vm/bin/limactl: a Mac's first user). */
-const GUEST_UID = 501;
 const SECRET = 'Real-VM-Secr3t-pw';
-const ENV_KEYS = ['PATH', 'LIMA_HOME', 'ATLAS_LIMACTL', 'ATLAS_TESTVM_OWNER_PID'] as const;
 const MiB = 1024 * 1024;
 
-const canRun =
-  process.getuid?.() === 0 &&
-  spawnSync('qemu-system-x86_64', ['--version']).status === 0 &&
-  spawnSync('debootstrap', ['--version']).status === 0;
+const canRun = canRunRealVm();
 
 const run = <T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> => startJob('test', fn).promise;
 
@@ -84,25 +75,6 @@ function sectorsRead(dev: string): number {
   );
 }
 
-/** Live processes whose command line mentions `text` (zombies do not count). */
-function liveProcessesMentioning(text: string): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (state !== 'Z' && cmd.includes(text)) out.push(`${pid} ${cmd}`);
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/** QEMU and ssh processes started for this LIMA_HOME (their command lines name its folder). */
-const qemuProcesses = (limaHome: string): string[] =>
-  liveProcessesMentioning(limaHome).filter((p) => /qemu-system|ssh /.test(p));
-
 /** The local addresses a process listens on (TCP and UDP), by ss. */
 function listeningAddresses(pid: number): string[] {
   return spawnSync('ss', ['-Hlntup'], { encoding: 'utf8' })
@@ -112,7 +84,7 @@ function listeningAddresses(pid: number): string[] {
 }
 
 describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () => {
-  const saved: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
+  let vm: RealVm;
   let dir: string;
   let shared: string;
   let limaHome: string;
@@ -122,44 +94,12 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
   let card: string;
   const timings: Record<string, number> = {};
 
-  const killLeftovers = (): void => {
-    if (!limaHome) return;
-    spawnSync(join(FRONT, 'limactl'), ['delete', '--force', VM], {
-      env: { ...process.env, LIMA_HOME: limaHome },
-    });
-  };
-
   beforeAll(async () => {
-    for (const k of ENV_KEYS) if (process.env[k] !== undefined) saved[k] = process.env[k];
-    process.on('exit', killLeftovers);
-    execFileSync('npm', ['run', '--silent', 'build:helper'], { cwd: ROOT });
     dir = scratch('real-vm');
-    shared = join(dir, 'atlas-build');
-    // As on a Mac, the work folder (owner-only, 0700) belongs to the user whose uid the guest's
-    // default user has: Lima gives the guest user the host user's uid.
-    mkdirSync(shared, { mode: 0o700 });
-    chownSync(shared, GUEST_UID, GUEST_UID);
-    const home = join(dir, 'home');
-    mkdirSync(home);
-    limaHome = mkdtempSync('/tmp/alh-vm-');
-    process.env.PATH = `${FRONT}:${process.env.PATH}`;
-    process.env.LIMA_HOME = limaHome;
-    delete process.env.ATLAS_LIMACTL;
-    process.env.ATLAS_TESTVM_OWNER_PID = String(process.pid); // QEMU dies with this test run
-    // The template as shipped, but for the guest path of the work folder (another path than on
-    // the host, so every path must be translated) and a scratch folder as the read-only home.
-    const text = readFileSync(join(ROOT, 'lima', 'atlas-build.yaml'), 'utf8');
-    const template = join(dir, 'atlas-build.yaml');
-    const edited = text
-      .replace("mountPoint: '{{.Param.WORKDIR}}'", `mountPoint: '${GUEST_WORK}'`)
-      .replace("- location: '~'", `- location: '${home}'`);
-    expect(edited).not.toBe(text);
-    writeFileSync(template, edited);
-    lima = Limactl.locate();
-    const t0 = Date.now();
-    await run((ctx) => vmSetup(lima, { library: shared, template }, ctx));
-    timings.setup = Date.now() - t0;
-    env = { builder: await LimaBuilder.connect({ limactl: lima }), library: shared };
+    vm = await startRealVm(dir);
+    ({ lima, shared, limaHome } = vm);
+    timings.setup = vm.setupMs;
+    env = { builder: vm.builder, library: shared };
     cardFile = join(dir, 'reader-card.img');
     execFileSync('bash', [
       '-c',
@@ -179,15 +119,8 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
 
   afterAll(async () => {
     if (card) detach(card);
-    await lima?.delete(VM, { force: true }).catch(() => undefined);
-    killLeftovers();
-    process.off('exit', killLeftovers);
-    for (const k of ENV_KEYS) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
+    await vm?.release();
     console.log(`real VM timings (ms): ${JSON.stringify(timings)}`);
-    if (limaHome && qemuProcesses(limaHome).length === 0) rmSync(limaHome, { recursive: true, force: true });
   });
 
   it('is a real guest: its own kernel, the work folder over 9p at the guest path, a sudo user, only 127.0.0.1 ports', async () => {
