@@ -29,6 +29,7 @@ import { restore } from '../../src-main/core/phases/restore.js';
 import { insert } from '../../src-main/core/phases/insert.js';
 import { verify } from '../../src-main/core/phases/verify.js';
 import { shrink } from '../../src-main/core/phases/shrink.js';
+import { HELPER_PATH } from '../../src-main/core/cards/helper-client.js';
 import type { Limactl } from '../../src-main/core/lima/limactl.js';
 import type { LimaBuilder } from '../../src-main/core/lima/lima-builder.js';
 import { vmStop } from '../../src-main/core/lima/vm.js';
@@ -315,7 +316,7 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
       { workdir: '/' },
     );
     expect(left.stdout.trim()).toBe('');
-    expect(liveProcessesMentioning('raw-disk-helper')).toEqual([]);
+    expect(liveProcessesMentioning(HELPER_PATH)).toEqual([]);
     expect(existsSync(join(shared, 'golden-clone-cancelled'))).toBe(false);
     expect(existsSync(join(shared, 'golden-clone-cancelled.partial'))).toBe(false);
     expect(readdirSync(join(shared, '.atlas-run'))).toEqual([]);
