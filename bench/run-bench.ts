@@ -14,6 +14,7 @@
  * operations run (shrink: ours, ours --compress zst, the seed's; flash: the .img and the .img.zst)
  * and the report goes to stdout and bench-results.json, not docs/benchmarks.md.
  */
+import { makeUsedCard, macPathBuilder } from './bench-card.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -21,8 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PACKAGE_ROOT, SCRIPTS_DIR } from '../src-main/core/paths.js';
 import { startJob, type JobContext } from '../src-main/core/jobs/job.js';
-import { LocalBuilder } from '../src-main/core/builder/local-builder.js';
-import type { Builder } from '../src-main/core/builder/builder.js';
+
 import { clone } from '../src-main/core/phases/clone.js';
 import { restore } from '../src-main/core/phases/restore.js';
 import { shrink } from '../src-main/core/phases/shrink.js';
@@ -67,47 +67,9 @@ function otherSections(doc: string): string[] {
 }
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-/** The Mac path: the builder cannot open the card, so the host reads and writes it. */
-function macPathBuilder(): Builder {
-  const local = new LocalBuilder();
-  return {
-    kind: 'lima',
-    seesHostDevices: false,
-    describe: () => 'this host, as the atlas-build VM would be (cards moved by the host)',
-    toBuilderPath: (p) => local.toBuilderPath(p),
-    runScript: (s, a, c) => local.runScript(s, a, c),
-    stageSecrets: (f) => local.stageSecrets(f),
-  };
-}
-
 function buildCard(path: string): void {
-  const rootMiB = Math.floor(cardBytes / MiB) - 516 - 1;
-  const fixture = join(dir, 'fixture.img');
   log(`building an ${values['card-gib']} GiB card with ${filesMiB} MiB of files (old data in free space)…`);
-  execFileSync(
-    'bash',
-    [
-      join(PACKAGE_ROOT, 'test', 'fixtures', 'make-card-image.sh'),
-      'provisioned',
-      fixture,
-      '--root-mib',
-      String(rootMiB),
-      '--fill-mib',
-      String(filesMiB),
-      '--seed',
-      'bench',
-    ],
-    { stdio: 'inherit' },
-  );
-  // Old data everywhere first, then the file systems over it: free blocks keep the old data.
-  execFileSync('bash', [
-    '-c',
-    `head -c ${cardBytes} /dev/zero | openssl enc -aes-128-ctr -nosalt -pass pass:old-data -pbkdf2 2>/dev/null > "$1"`,
-    'x',
-    path,
-  ]);
-  execFileSync('dd', [`if=${fixture}`, `of=${path}`, 'bs=4M', 'conv=notrunc,sparse', 'status=none']);
-  rmSync(fixture);
+  makeUsedCard(path, join(dir, 'fixture.img'), Math.floor(cardBytes / MiB), filesMiB);
 }
 
 interface Row {

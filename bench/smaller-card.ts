@@ -8,15 +8,15 @@
  * Writes the "Smaller cards and erase" section of docs/benchmarks.md.
  * usage: npm run bench:smaller -- [--dir DIR] [--source-mib 2048] [--card-mib 1536] [--files-mib 400]
  */
-import { execFileSync } from 'node:child_process';
+import { makeCardImage, macPathBuilder } from './bench-card.js';
+
 import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PACKAGE_ROOT } from '../src-main/core/paths.js';
 import { startJob, type JobContext } from '../src-main/core/jobs/job.js';
-import { LocalBuilder } from '../src-main/core/builder/local-builder.js';
-import type { Builder } from '../src-main/core/builder/builder.js';
+
 import { clone } from '../src-main/core/phases/clone.js';
 import { restore } from '../src-main/core/phases/restore.js';
 import { flash } from '../src-main/core/phases/flash.js';
@@ -41,39 +41,13 @@ const speeds = { readBps: Number(values['read-mbps']) * 1e6, writeBps: Number(va
 const run = <T>(fn: (ctx: JobContext) => Promise<T>) => startJob('bench', fn).promise;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-function macPathBuilder(): Builder {
-  const local = new LocalBuilder();
-  return {
-    kind: 'lima',
-    seesHostDevices: false,
-    describe: () => 'this host, as the atlas-build VM would be (cards moved by the host)',
-    toBuilderPath: (p) => local.toBuilderPath(p),
-    runScript: (s, a, c) => local.runScript(s, a, c),
-    stageSecrets: (f) => local.stageSecrets(f),
-  };
-}
-
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (loop devices, cgroup throttling)');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const source = join(dir, 'source.img');
   log(`building a ${sourceMiB} MiB source card with ${values['files-mib']} MiB of files…`);
-  execFileSync(
-    'bash',
-    [
-      join(PACKAGE_ROOT, 'test', 'fixtures', 'make-card-image.sh'),
-      'provisioned',
-      source,
-      '--root-mib',
-      String(sourceMiB - 517),
-      '--fill-mib',
-      values['files-mib']!,
-      '--seed',
-      'bench',
-    ],
-    { stdio: 'inherit' },
-  );
+  makeCardImage(source, sourceMiB, Number(values['files-mib']));
   const lib = join(dir, 'atlas-build');
   const env = { builder: macPathBuilder(), library: lib };
   await run((ctx) => clone(env, { card: source, name: 'bench' }, ctx));

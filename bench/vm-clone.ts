@@ -17,6 +17,7 @@
  * usage: npm run bench:vm -- [--dir DIR] [--card-mib 2048] [--files-mib 400] [--read-mbps 90] [--no-doc]
  *        npm run bench:vm -- --from-results DIR/bench-vm-results.json   (the section again, no run)
  */
+import { makeUsedCard } from './bench-card.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -48,31 +49,8 @@ const speeds = { readBps: Number(values['read-mbps']) * 1e6, writeBps: Number(va
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 function buildCard(path: string): void {
-  const fixture = join(dir, 'fixture.img');
   log(`building a ${cardMiB} MiB card with ${filesMiB} MiB of files (old data in free space)…`);
-  execFileSync(
-    'bash',
-    [
-      join(PACKAGE_ROOT, 'test', 'fixtures', 'make-card-image.sh'),
-      'provisioned',
-      fixture,
-      '--root-mib',
-      String(cardMiB - 517),
-      '--fill-mib',
-      String(filesMiB),
-      '--seed',
-      'bench',
-    ],
-    { stdio: 'inherit' },
-  );
-  execFileSync('bash', [
-    '-c',
-    `head -c ${cardMiB * MiB} /dev/zero | openssl enc -aes-128-ctr -nosalt -pass pass:old-data -pbkdf2 2>/dev/null > "$1"`,
-    'x',
-    path,
-  ]);
-  execFileSync('dd', [`if=${fixture}`, `of=${path}`, 'bs=4M', 'conv=notrunc,sparse', 'status=none']);
-  rmSync(fixture);
+  makeUsedCard(path, join(dir, 'fixture.img'), cardMiB, filesMiB);
 }
 
 /** Runs a root shell script in the guest (arguments passed as such); fails on a non-zero exit. */
