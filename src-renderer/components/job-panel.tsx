@@ -31,6 +31,7 @@ export function JobPanel({ jobId, children }: { jobId: string | null; children?:
     <section
       className={`job-panel state-${job.state}`}
       aria-label={`job: ${job.title}`}
+      data-job-id={job.id}
       data-job-state={job.state}
     >
       <header className="job-header">

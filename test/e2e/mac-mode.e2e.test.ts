@@ -260,8 +260,11 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     expect(await findings.innerText()).toContain('host agent process has exited');
     await shot('mac-vm-broken');
 
+    // The repair is a new Start job in the panel that shows the failed one: wait for it to replace it.
+    const failedId = await job(/job: Start the atlas-build VM/).getAttribute('data-job-id');
     await fix.click();
     const repair = job(/job: Start the atlas-build VM/);
+    await expect.poll(() => repair.getAttribute('data-job-id'), { timeout: LONG }).not.toBe(failedId);
     await finished(repair);
     expect(await repair.textContent()).toContain('is broken: stopping it forcibly (limactl stop -f)');
     await expect.poll(chip).toBe('running');
