@@ -13,9 +13,6 @@ import { checkTarget, type ProtectedPlace, type TargetReason } from '../core/car
 import type { CardCandidate, CardRef, FlashCheck } from '../ipc/contract.js';
 import type { Places } from './library-view.js';
 
-/** How the app confirms an unusual disk, for the refusal's hint. */
-export const CONFIRM_BY_NAME = "if it is, type the disk's name in the Flash screen to confirm it";
-
 /** The places of the app whose disks are never written. */
 export function protectedPlaces(p: Places): ProtectedPlace[] {
   return [

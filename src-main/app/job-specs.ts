@@ -22,7 +22,7 @@ import type { JobSpec } from './job-registry.js';
 import { archiveItem } from './archive.js';
 import { stageImage } from './staging.js';
 import { findItem, type Places } from './library-view.js';
-import { CONFIRM_BY_NAME, pickedCard, protectedPlaces } from './card-checks.js';
+import { pickedCard, protectedPlaces } from './card-checks.js';
 
 /** The VM operations that run as jobs (see vm-backend.ts). */
 export interface VmJobs {
@@ -111,7 +111,6 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
               expected,
               places: protectedPlaces(await deps.places()),
               allowUnusual: (req.confirmed ?? []).filter((p) => paths.includes(p)),
-              confirmHow: CONFIRM_BY_NAME,
             },
             ctx,
           );
@@ -146,7 +145,6 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
               expected: card,
               places: protectedPlaces(await deps.places()),
               allowUnusual: req.confirmed === true,
-              confirmHow: CONFIRM_BY_NAME,
             },
             ctx,
           );
@@ -167,7 +165,6 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
               expected: card,
               places: protectedPlaces(await deps.places()),
               allowUnusual: req.confirmed === true,
-              confirmHow: CONFIRM_BY_NAME,
             },
             ctx,
           );

@@ -16,7 +16,7 @@ export function isUnavailable(builder: Builder): boolean {
 
 export function unavailableBuilder(reason: SerializedError): Builder {
   const fail = (): never => {
-    throw new AtlasError(reason.code, reason.message, reason.hint);
+    throw AtlasError.from(reason);
   };
   const builder: Builder = {
     kind: 'local',
@@ -33,7 +33,7 @@ export function unavailableBuilder(reason: SerializedError): Builder {
 /** The VM screen's view of the same situation: not available, with the reason and the way out. */
 export function unavailableVm(reason: SerializedError): VmBackend {
   const fail = async (): Promise<never> => {
-    throw new AtlasError(reason.code, reason.message, reason.hint);
+    throw AtlasError.from(reason);
   };
   return {
     status: async () => ({
@@ -52,6 +52,7 @@ export function unavailableVm(reason: SerializedError): VmBackend {
           severity: 'error',
           message: reason.message,
           ...(reason.hint ? { hint: reason.hint } : {}),
+          ...(reason.next ? { next: reason.next } : {}),
         },
       ],
     }),

@@ -17,6 +17,7 @@ import { runDoctor } from '../core/lima/doctor.js';
 import type { DoctorReportDto, VmState, VmStatusDto } from '../ipc/contract.js';
 import type { VmJobs } from './job-specs.js';
 import type { ShellCommand } from './terminal-sessions.js';
+import { vmJobOf } from '../common/next-steps.js';
 
 export interface VmBackend extends VmJobs {
   status(): Promise<VmStatusDto>;
@@ -132,7 +133,8 @@ export function limaVm(library: string, find: () => Limactl | undefined = () => 
           severity: c.ok ? ('info' as const) : c.skipped ? ('warn' as const) : ('error' as const),
           message: `${c.title}: ${c.detail}`,
           ...(c.fix && !c.ok ? { hint: c.fix } : {}),
-          ...(c.action && !c.ok ? { action: c.action } : {}),
+          ...(c.next && !c.ok ? { next: c.next } : {}),
+          ...(!c.ok && vmJobOf(c.next) ? { action: vmJobOf(c.next) } : {}),
         })),
       };
     },

@@ -19,6 +19,7 @@ import { inspect, type Inspection } from '../core/phases/inspect.js';
 import { AtlasError } from '../core/errors.js';
 import { bytes, table } from './format.js';
 import { DIST_COMPRESSIONS, type DistCompression } from '../core/images/compression.js';
+import { cliHint } from './next-steps.js';
 
 export type Values = Record<string, string | boolean | undefined>;
 
@@ -53,11 +54,8 @@ const CARD_WRITE_OPTIONS = {
 } as const;
 
 /** The card-writing options as phase parameters. */
-function cardWriteParams(v: Values): { eject: boolean; confirmHow: string } {
-  return {
-    eject: v['no-eject'] !== true,
-    confirmHow: 'if it is, pass --allow-large-disk (a disk larger than 256 GB, or internal)',
-  };
+function cardWriteParams(v: Values): { eject: boolean } {
+  return { eject: v['no-eject'] !== true };
 }
 
 function verifyText(r: VerifyReport): string {
@@ -284,7 +282,7 @@ export const COMMANDS: Record<string, Command> = {
       const lines = x.cards.map((c) =>
         c.ok
           ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}${c.shrunkToFit ? `; smaller than the image: root shrunk to fit (the data needs ${bytes(c.minBytes ?? 0)})` : ''}${c.eject ? `; ${c.eject.message}` : ''}`
-          : `  ${c.card}: FAILED: ${c.error?.message}${c.error?.hint ? ` (${c.error.hint})` : ''}`,
+          : `  ${c.card}: FAILED: ${c.error?.message}${c.error && cliHint(c.error) ? ` (${cliHint(c.error)})` : ''}`,
       );
       return [`Flashed ${x.image}: ${how}`, ...lines].join('\n');
     },

@@ -13,6 +13,7 @@ import { selectBuilder } from '../core/lima/select-builder.js';
 import { COMMANDS } from './commands.js';
 import { progressPrinter } from './progress-printer.js';
 import { runVmCommand, VM_USAGE } from './vm-command.js';
+import { cliErrorJson, cliErrorText } from './next-steps.js';
 
 const GLOBAL = {
   library: { type: 'string' as const },
@@ -63,9 +64,9 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const emitError = (err: AtlasError): number => {
     if (json) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: err.toJSON() })}\n`);
+      process.stdout.write(`${JSON.stringify({ ok: false, error: cliErrorJson(err.toJSON()) })}\n`);
     }
-    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    process.stderr.write(cliErrorText(err));
     return err.exitCode;
   };
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -137,8 +138,9 @@ export async function main(argv: string[]): Promise<number> {
     const failure = command.failure?.(result);
     process.stdout.write(`${command.human(result)}\n`);
     if (failure) {
-      if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: failure.toJSON(), result })}\n`);
-      process.stderr.write(`error: ${failure.message}\n${failure.hint ? `hint: ${failure.hint}\n` : ''}`);
+      if (json)
+        process.stdout.write(`${JSON.stringify({ ok: false, error: cliErrorJson(failure.toJSON()), result })}\n`);
+      process.stderr.write(cliErrorText(failure));
       return failure.exitCode;
     }
     if (json) process.stdout.write(`${JSON.stringify({ ok: true, command: name, result })}\n`);

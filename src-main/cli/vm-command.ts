@@ -15,6 +15,7 @@ import { Limactl } from '../core/lima/limactl.js';
 import { vmSetup, vmShellArgs, vmStart, vmStatus, vmStop, type VmInfo } from '../core/lima/vm.js';
 import { bytes } from './format.js';
 import { progressPrinter } from './progress-printer.js';
+import { cliErrorJson, cliErrorText, cliHint } from './next-steps.js';
 
 export const VM_USAGE = 'vm setup|start|stop|status|shell|doctor [--library DIR] [--force]';
 
@@ -59,7 +60,8 @@ function statusText(i: VmInfo): string {
 function doctorText(r: DoctorReport): string {
   const lines = r.checks.map((c) => {
     const mark = c.ok ? '✅' : c.skipped ? '⏭️ ' : '❌';
-    return `${mark} ${c.title}: ${c.detail}${!c.ok && c.fix ? `\n     fix: ${c.fix}` : ''}`;
+    const fix = cliHint({ hint: c.fix, next: c.next });
+    return `${mark} ${c.title}: ${c.detail}${!c.ok && fix ? `\n     fix: ${fix}` : ''}`;
   });
   const failed = r.checks.filter((c) => !c.ok).length;
   lines.push(failed === 0 ? 'Everything is ready.' : `${failed} of ${r.checks.length} checks did not pass.`);
@@ -93,11 +95,11 @@ export async function runVmCommand(argv: string[], out: { json: boolean }): Prom
     if (out.json) {
       const body =
         result === undefined
-          ? { ok: false, error: err.toJSON() }
-          : { ok: false, error: err.toJSON(), result };
+          ? { ok: false, error: cliErrorJson(err.toJSON()) }
+          : { ok: false, error: cliErrorJson(err.toJSON()), result };
       process.stdout.write(`${JSON.stringify(body)}\n`);
     }
-    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    process.stderr.write(cliErrorText(err));
     return err.exitCode;
   };
 

@@ -3,6 +3,8 @@
  * 2 for those, 1 for the rest). Errors cross every boundary (IPC, the raw-disk helper, the CLI's
  * JSON) as SerializedError.
  */
+import type { NextStep } from './next-steps.js';
+
 export const ERROR_CODES = {
   usage: { input: true, means: 'the command line is wrong' },
   'bad-input': { input: true, means: 'a value given is not acceptable' },
@@ -49,5 +51,8 @@ export function errorCodeOfScript(code: string): ErrorCode {
 export interface SerializedError {
   code: ErrorCode;
   message: string;
+  /** Advice in words that name neither a CLI flag nor an app control. */
   hint?: string;
+  /** What to do next, worded by the CLI and by the app each in its own terms. */
+  next?: NextStep[];
 }

@@ -4,6 +4,7 @@
  * share. Plain data only.
  */
 import type { ErrorCode } from './error-codes.js';
+import type { NextStep } from './next-steps.js';
 
 /** A folder or file whose disk must not be written (the library, the staging folder…). */
 export interface ProtectedPlace {
@@ -72,6 +73,6 @@ export type HelperEvent =
   | { event: 'progress'; phase: Phase; done: number; total: number }
   | ({ event: 'done' } & HelperDone)
   | { event: 'serving'; bytes: number; damaged?: string[]; notes?: string[] }
-  | { event: 'error'; code: ErrorCode; message: string; hint?: string };
+  | { event: 'error'; code: ErrorCode; message: string; hint?: string; next?: NextStep[] };
 
 export const EXIT = { done: 0, failed: 1, refused: 2, cancelled: 3 } as const;

@@ -1,24 +1,33 @@
 /**
  * Typed errors. Every error the core raises says what happened (message) and what the user
- * should do next (hint); `code` is stable for programs, `exitCode` follows the CLI contract
- * (2: the input was wrong, 1: anything else).
+ * should do next: `next` as data (steps the CLI and the app each word in their own terms), `hint`
+ * for advice in plain words that names neither a CLI flag nor an app control. `code` is stable
+ * for programs, `exitCode` follows the CLI contract (2: the input was wrong, 1: anything else).
  */
 import { ERROR_CODES, type ErrorCode, type SerializedError } from '../common/error-codes.js';
+import type { NextStep } from '../common/next-steps.js';
 const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set(
   (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c].input),
 );
 
-export { ERROR_CODES, type ErrorCode, type SerializedError };
+export { ERROR_CODES, type ErrorCode, type NextStep, type SerializedError };
 
 export class AtlasError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly next: NextStep[];
 
-  constructor(code: ErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    code: ErrorCode,
+    message: string,
+    hint?: string,
+    options?: { cause?: unknown; next?: NextStep[] },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AtlasError';
     this.code = code;
     this.hint = hint;
+    this.next = options?.next ?? [];
   }
 
   get exitCode(): 1 | 2 {
@@ -26,9 +35,17 @@ export class AtlasError extends Error {
   }
 
   toJSON(): SerializedError {
-    return this.hint === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, hint: this.hint };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.next.length ? { next: this.next } : {}),
+    };
+  }
+
+  /** The error rebuilt from its serialized form (the raw-disk helper's answer, IPC). */
+  static from(e: SerializedError, options?: { cause?: unknown }): AtlasError {
+    return new AtlasError(e.code, e.message, e.hint, { ...options, ...(e.next ? { next: e.next } : {}) });
   }
 }
 
@@ -46,11 +63,14 @@ export function toAtlasError(err: unknown): AtlasError {
     return new AtlasError(
       'no-space',
       'the work directory ran out of space',
-      'free some space or choose another --out-dir/--library',
+      'free some space',
+      { next: [{ do: 'choose-library' }] },
     );
   }
   if (e?.code === 'EACCES' || e?.code === 'EPERM') {
-    return new AtlasError('permission', `permission denied: ${e.message}`, 'run the command as root (sudo)');
+    return new AtlasError('permission', `permission denied: ${e.message}`, undefined, {
+      next: [{ do: 'run-as-root' }],
+    });
   }
   if (e?.code === 'ENOENT') return new AtlasError('not-found', e.message);
   return new AtlasError('tool-failed', e instanceof Error ? e.message : String(err));

@@ -26,6 +26,7 @@ import type {
 } from '../common/results.js';
 import type { VaultStatus } from '../common/secrets.js';
 import type { DistCompression, EraseResult } from '../common/results.js';
+import type { NextStep } from '../common/next-steps.js';
 
 // ---------------------------------------------------------------- errors and envelopes
 
@@ -34,8 +35,10 @@ export interface ErrorInfo {
   code: string;
   /** What happened. */
   message: string;
-  /** What to do next. */
+  /** What to do next, in plain words. */
   hint?: string;
+  /** What to do next, as steps the app words as its own screens and buttons. */
+  next?: NextStep[];
 }
 
 export type Envelope<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
@@ -258,7 +261,9 @@ export interface DoctorFinding {
   severity: 'error' | 'warn' | 'info';
   message: string;
   hint?: string;
-  /** The VM job that fixes it, offered as a button. */
+  /** What fixes it, as steps (the app words them, and offers the VM jobs among them as buttons). */
+  next?: NextStep[];
+  /** The VM job that fixes it, offered as a button (the first VM job among `next`). */
   action?: 'vm-setup' | 'vm-start';
 }
 

@@ -427,7 +427,7 @@ async function guardTarget(
   };
   const reasons = await guardReasons(device, context);
   const stop = op === 'write' ? blocking(reasons, context) : undefined;
-  if (stop) throw refusal(device, stop, context);
+  if (stop) throw refusal(device, stop);
   const mounted = reasons.filter((r) => r.severity === 'release').map((r) => r.mountPoint);
   if (mounted.length > 0) {
     throw new AtlasError(
@@ -800,7 +800,7 @@ function context(signal: AbortSignal, emit: (e: HelperEvent) => void): JobContex
 }
 
 function errorEvent(e: AtlasError): HelperEvent {
-  return { event: 'error', code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  return { event: 'error', ...e.toJSON() };
 }
 
 async function main(args: string[]): Promise<void> {

@@ -3,19 +3,22 @@
  * local and the Lima builder: both hand it the command that starts the script.
  */
 import { errorCodeOfScript } from '../../common/error-codes.js';
-import { AtlasError, type ErrorCode } from '../errors.js';
+import { AtlasError, type ErrorCode, type NextStep } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { runTool } from '../tools/run-tool.js';
 import type { ScriptOutcome } from './builder.js';
 import { parsePartcloneProgress, parseScriptLine, type ScriptEvent } from './script-events.js';
 
-const HINTS: Partial<Record<ErrorCode, string>> = {
-  'missing-tool': 'install the missing tools (on a Mac: ods-sd vm doctor)',
-  permission: 'run ods-sd as root (sudo)',
-  'too-small': 'use a larger card, or flash a shrunk ods-atlas-clone image instead',
-  unsupported: 'an Armbian Raspberry Pi image has a FAT32 boot partition and an ext4 root partition',
-  'wrong-phase':
-    'Insert creates Phase 0 from a base Armbian image; Clone creates Phase 1 from a provisioned card',
+const HINTS: Partial<Record<ErrorCode, { hint?: string; next?: NextStep[] }>> = {
+  'missing-tool': { hint: 'install the missing tools', next: [{ do: 'vm-doctor' }] },
+  permission: { next: [{ do: 'run-as-root' }] },
+  'too-small': { hint: 'use a larger card, or flash a shrunk ods-atlas-clone image instead' },
+  unsupported: {
+    hint: 'an Armbian Raspberry Pi image has a FAT32 boot partition and an ext4 root partition',
+  },
+  'wrong-phase': {
+    hint: 'Insert creates Phase 0 from a base Armbian image; Clone creates Phase 1 from a provisioned card',
+  },
 };
 
 export async function runScriptProcess(
@@ -67,7 +70,8 @@ export async function runScriptProcess(
   if (r.exitCode !== 0) {
     if (fail) {
       const code: ErrorCode = errorCodeOfScript(fail.code);
-      throw new AtlasError(code, fail.message, HINTS[code]);
+      const help = HINTS[code];
+      throw new AtlasError(code, fail.message, help?.hint, help?.next ? { next: help.next } : undefined);
     }
     const tail = log.slice(-6).join('\n');
     if (/No space left on device/i.test(tail)) {

@@ -177,7 +177,8 @@ export async function defaultLauncher(platform: NodeJS.Platform, device: string)
   throw new AtlasError(
     'permission',
     `reading and writing ${device} needs root rights, and neither "sudo -n" nor pkexec can provide them`,
-    'run ods-sd as root (sudo ods-sd …)',
+    undefined,
+    { next: [{ do: 'run-as-root' }] },
   );
 }
 
@@ -290,7 +291,7 @@ export async function runHelper(
     } else if (ev.event === 'done') {
       done = ev;
     } else if (ev.event === 'error') {
-      failure = new AtlasError(ev.code, ev.message, ev.hint);
+      failure = AtlasError.from(ev);
     }
   });
 
@@ -333,16 +334,16 @@ export async function runHelper(
       throw new AtlasError(
         'missing-tool',
         `${command} is not installed`,
-        'run ods-sd as root (sudo ods-sd …)',
+        undefined,
+        { next: [{ do: 'run-as-root' }] },
       );
     }
     const tail = stderr.slice(-5).join('\n');
     throw new AtlasError(
       launcher.name === 'direct' ? 'tool-failed' : 'permission',
       `the raw-disk helper (${launcher.name}) ended without an answer (exit ${exit.exitCode ?? exit.signal})${tail ? `: ${tail}` : ''}`,
-      launcher.name === 'direct'
-        ? undefined
-        : 'the authorization was refused or cancelled: try again, or run ods-sd as root',
+      launcher.name === 'direct' ? undefined : 'the authorization was refused or cancelled: try again',
+      launcher.name === 'direct' ? undefined : { next: [{ do: 'run-as-root' }] },
     );
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);

@@ -46,8 +46,6 @@ export interface TargetContext {
   places?: ProtectedPlace[];
   /** The user confirmed this disk although it is unusual (larger than an SD card, or internal). */
   unusualConfirmed?: boolean;
-  /** How to confirm an unusual disk, for the refusal's hint ("pass --allow-large-disk"). */
-  confirmHow?: string;
   platform?: NodeJS.Platform;
   diskutil?: DiskutilOptions;
   signal?: AbortSignal;
@@ -209,12 +207,13 @@ async function partitionParent(device: string): Promise<string | undefined> {
 }
 
 /** The refusal as the error a job ends with. */
-export function refusal(device: string, reason: TargetReason, context: TargetContext = {}): AtlasError {
+export function refusal(device: string, reason: TargetReason): AtlasError {
   if (reason.severity === 'confirm') {
     return new AtlasError(
       'unsafe-target',
       `${device} is ${reason.message}: not written without its own confirmation`,
-      context.confirmHow ? `${reason.hint}; ${context.confirmHow}` : reason.hint,
+      reason.hint,
+      { next: [{ do: 'confirm-large-disk' }] },
     );
   }
   return new AtlasError('unsafe-target', `${device} ${reason.message}: refusing to write it`, reason.hint);
@@ -259,7 +258,7 @@ export async function releaseTarget(device: string, context: TargetContext = {})
  */
 export async function prepareTarget(device: string, context: TargetContext = {}): Promise<string[]> {
   const stop = blocking(await checkTarget(device, context), context);
-  if (stop) throw refusal(device, stop, context);
+  if (stop) throw refusal(device, stop);
   const unmounted = await releaseTarget(device, context);
   const again = await checkTarget(device, context);
   const left = blocking(again, context) ?? again.find((r) => r.severity === 'release');
@@ -270,7 +269,7 @@ export async function prepareTarget(device: string, context: TargetContext = {})
           `${device} is still in use (${left.message.replace(/: it is unmounted before writing$/, '')}); nothing was written`,
           left.hint,
         )
-      : refusal(device, left, context);
+      : refusal(device, left);
   }
   return unmounted;
 }

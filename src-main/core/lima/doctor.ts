@@ -1,5 +1,5 @@
 /**
- * `ods-sd vm doctor`: is this machine ready to run the builder in the atlas-build VM? Each check
+ * The VM doctor: is this machine ready to run the builder in the atlas-build VM? Each check
  * says what it found and, when it fails, what to do. Checks that depend on an earlier failure
  * (no limactl, VM not running) are reported as skipped, never as passed.
  */
@@ -8,7 +8,7 @@ import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
 import { runTool } from '../tools/run-tool.js';
-import { toAtlasError } from '../errors.js';
+import { toAtlasError, type AtlasError, type NextStep } from '../errors.js';
 import { Limactl } from './limactl.js';
 import { LimaBuilder, VM_NAME } from './lima-builder.js';
 import { checkSocketPathLength, HOMEBREW_LIMACTL, limaHome } from './locate.js';
@@ -20,12 +20,16 @@ export interface DoctorCheck {
   title: string;
   ok: boolean;
   detail: string;
+  /** What to do when it fails, in plain words. */
   fix?: string;
+  /** What to do when it fails, as steps the CLI and the app word (the app offers buttons). */
+  next?: NextStep[];
   /** Not checked, because an earlier check failed (then ok is false). */
   skipped?: boolean;
-  /** The VM operation that fixes it (the app offers it as a button). */
-  action?: 'vm-setup' | 'vm-start';
 }
+
+/** What fixes a failed check: plain advice, steps, or both. */
+type Fix = string | { fix?: string; next: NextStep[] };
 
 export interface DoctorReport {
   ok: boolean;
@@ -50,21 +54,33 @@ export const MIN_FREE_BYTES = 8e9;
 const INSTALL_LIMA = 'install Lima: brew install lima (or set ATLAS_LIMACTL to its path)';
 
 const pass = (id: string, title: string, detail: string): DoctorCheck => ({ id, title, ok: true, detail });
-const fail = (id: string, title: string, detail: string, fix: string): DoctorCheck => ({
+const fixOf = (fix: Fix): Pick<DoctorCheck, 'fix' | 'next'> =>
+  typeof fix === 'string'
+    ? { fix }
+    : { ...(fix.fix === undefined ? {} : { fix: fix.fix }), ...(fix.next.length ? { next: fix.next } : {}) };
+const fail = (id: string, title: string, detail: string, fix: Fix): DoctorCheck => ({
   id,
   title,
   ok: false,
   detail,
-  fix,
+  ...fixOf(fix),
 });
-const skip = (id: string, title: string, why: string, fix: string): DoctorCheck => ({
+const skip = (id: string, title: string, why: string, fix: Fix): DoctorCheck => ({
   id,
   title,
   ok: false,
   skipped: true,
   detail: `not checked: ${why}`,
-  fix,
+  ...fixOf(fix),
 });
+/** The fix a check reports for an error it caught: the error's own, else `otherwise`. */
+const fixOfError = (err: AtlasError, otherwise: Fix): Fix =>
+  err.hint === undefined && err.next.length === 0
+    ? otherwise
+    : { ...(err.hint === undefined ? {} : { fix: err.hint }), next: err.next };
+/** A failed check's fix again, for the checks it keeps from running. */
+const fixAgain = (c: DoctorCheck, otherwise: Fix): Fix =>
+  c.fix === undefined && !c.next ? otherwise : { ...(c.fix === undefined ? {} : { fix: c.fix }), next: c.next ?? [] };
 
 async function swVers(): Promise<string> {
   return (await runTool('sw_vers', ['-productVersion'])).stdout.trim();
@@ -110,7 +126,7 @@ async function checkLimactl(lima: Limactl | undefined, platform: NodeJS.Platform
       `limactl not found (${where})`,
       platform === 'darwin'
         ? INSTALL_LIMA
-        : `${INSTALL_LIMA}; not needed on Linux, where ods-sd runs the tools itself`,
+        : `${INSTALL_LIMA}; not needed on Linux, where the disk tools run on this host itself`,
     );
   }
   try {
@@ -128,7 +144,7 @@ function checkLimaHome(instance: string): DoctorCheck {
     return pass('lima-home', title, `${home}: socket paths fit`);
   } catch (e) {
     const err = toAtlasError(e);
-    return fail('lima-home', title, err.message, err.hint ?? 'set LIMA_HOME to a shorter folder');
+    return fail('lima-home', title, err.message, fixOfError(err, 'set LIMA_HOME to a shorter folder'));
   }
 }
 
@@ -140,29 +156,19 @@ async function checkVm(builder: LimaBuilder): Promise<DoctorCheck> {
     case 'Running':
       return pass('vm', title, `Running (${builder.describe()})${log}`);
     case 'missing':
-      return {
-        ...fail('vm', title, `the ${builder.instance} VM does not exist`, 'create it: ods-sd vm setup'),
-        action: 'vm-setup',
-      };
+      return fail('vm', title, `the ${builder.instance} VM does not exist`, { next: [{ do: 'vm-setup' }] });
     case 'Stopped':
-      return { ...fail('vm', title, `Stopped${log}`, 'start it: ods-sd vm start'), action: 'vm-start' };
+      return fail('vm', title, `Stopped${log}`, { next: [{ do: 'vm-start' }] });
     case 'Broken':
-      return {
-        ...fail(
-          'vm',
-          title,
-          `Broken: ${s.cause ?? '?'}`,
-          'ods-sd vm start (stops it forcibly, then starts it)',
-        ),
-        action: 'vm-start',
-      };
+      return fail('vm', title, `Broken: ${s.cause ?? '?'}`, {
+        fix: 'starting it stops it forcibly first',
+        next: [{ do: 'vm-start' }],
+      });
     default:
-      return fail(
-        'vm',
-        title,
-        `${s.state}${log}`,
-        'wait for the setup to finish, then run ods-sd vm doctor again',
-      );
+      return fail('vm', title, `${s.state}${log}`, {
+        fix: 'wait for the setup to finish',
+        next: [{ do: 'vm-doctor' }],
+      });
   }
 }
 
@@ -173,7 +179,7 @@ async function checkVmTools(builder: LimaBuilder, ctx: JobContext): Promise<Doct
     const tools = out.results.get('tool') ?? [];
     const missing = tools.filter((t) => t.endsWith(' missing')).map((t) => t.split(' ')[0]);
     if (tools.length === 0)
-      return fail('vm-tools', title, 'tool_versions.sh reported no tools', 'run ods-sd vm setup again');
+      return fail('vm-tools', title, 'tool_versions.sh reported no tools', { next: [{ do: 'vm-setup' }] });
     return missing.length === 0
       ? pass('vm-tools', title, tools.join(', '))
       : fail(
@@ -184,7 +190,7 @@ async function checkVmTools(builder: LimaBuilder, ctx: JobContext): Promise<Doct
         );
   } catch (e) {
     const err = toAtlasError(e);
-    return fail('vm-tools', title, err.message, err.hint ?? 'run ods-sd vm start');
+    return fail('vm-tools', title, err.message, fixOfError(err, { next: [{ do: 'vm-start' }] }));
   }
 }
 
@@ -205,7 +211,7 @@ async function checkSharedFolder(builder: LimaBuilder, library: string): Promise
         'shared-folder',
         title,
         `the VM cannot read ${work.guest} (${read.stderr.trim() || `exit ${read.exitCode}`})`,
-        'ods-sd vm stop, then ods-sd vm start',
+        { next: [{ do: 'vm-restart' }] },
       );
     }
     const guestToken = randomUUID();
@@ -219,7 +225,10 @@ async function checkSharedFolder(builder: LimaBuilder, library: string): Promise
         'shared-folder',
         title,
         `the VM cannot write to ${work.guest} (${written.stderr.trim() || 'nothing arrived on this side'})`,
-        'recreate the VM with ods-sd vm setup (the work folder must be writable: true)',
+        {
+          fix: 'the work folder must be writable: true',
+          next: [{ do: 'vm-recreate', instance: builder.instance }],
+        },
       );
     }
     const detail = `${work.host} is ${work.guest} in the VM, readable and writable from both sides`;
@@ -229,11 +238,16 @@ async function checkSharedFolder(builder: LimaBuilder, library: string): Promise
           'shared-folder',
           title,
           `${detail}, but the library ${resolve(library)} is not in a folder the VM may write to`,
-          `use a --library inside ${work.host}, or recreate the VM: limactl delete ${builder.instance}, then ods-sd vm setup --library ${resolve(library)}`,
+          {
+            next: [
+              { do: 'choose-library', inside: work.host },
+              { do: 'vm-recreate', instance: builder.instance, library: resolve(library) },
+            ],
+          },
         );
   } catch (e) {
     const err = toAtlasError(e);
-    return fail('shared-folder', title, err.message, err.hint ?? 'ods-sd vm setup');
+    return fail('shared-folder', title, err.message, fixOfError(err, { next: [{ do: 'vm-setup' }] }));
   } finally {
     if (probeDir) await rm(dirname(probeDir), { recursive: true, force: true }).catch(() => undefined);
   }
@@ -265,7 +279,7 @@ async function checkDiskSpace(library: string, minFree: number): Promise<DoctorC
         'disk-space',
         title,
         `${detail} (${formatBytes(minFree, { unit: 'GB', digits: 0 })} recommended: a clone needs room for a card's used data)`,
-        'free some space, or choose another --library',
+        { fix: 'free some space', next: [{ do: 'choose-library' }] },
       );
 }
 
@@ -282,7 +296,7 @@ async function checkRawDisk(platform: NodeJS.Platform): Promise<DoctorCheck> {
   const r = await runTool('sudo', ['-n', 'true']).catch(() => undefined);
   return r?.exitCode === 0
     ? pass('raw-disk', title, 'sudo works without a password: card devices can be opened')
-    : fail('raw-disk', title, 'not root, and sudo needs a password', 'run ods-sd as root (sudo ods-sd ...)');
+    : fail('raw-disk', title, 'not root, and sudo needs a password', { next: [{ do: 'run-as-root' }] });
 }
 
 export async function runDoctor(o: DoctorOptions, ctx: JobContext): Promise<DoctorReport> {
@@ -303,7 +317,7 @@ export async function runDoctor(o: DoctorOptions, ctx: JobContext): Promise<Doct
   ] as const;
   if (!lima || !limactlCheck.ok) {
     for (const [id, title] of vmChecks)
-      checks.push(skip(id, title, 'limactl is not available', limactlCheck.fix ?? INSTALL_LIMA));
+      checks.push(skip(id, title, 'limactl is not available', fixAgain(limactlCheck, INSTALL_LIMA)));
   } else {
     const builder = await LimaBuilder.connect({
       limactl: lima,
@@ -314,7 +328,9 @@ export async function runDoctor(o: DoctorOptions, ctx: JobContext): Promise<Doct
     checks.push(vm);
     if (!vm.ok) {
       for (const [id, title] of vmChecks.slice(1))
-        checks.push(skip(id, title, `the ${instance} VM is not running`, vm.fix ?? 'ods-sd vm start'));
+        checks.push(
+          skip(id, title, `the ${instance} VM is not running`, fixAgain(vm, { next: [{ do: 'vm-start' }] })),
+        );
     } else {
       checks.push(await checkVmTools(builder, ctx));
       checks.push(await checkSharedFolder(builder, o.library));

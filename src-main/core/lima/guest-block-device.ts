@@ -133,7 +133,8 @@ async function connect(
         throw new AtlasError(
           'tool-failed',
           `the card's block device in the VM did not disconnect cleanly`,
-          'check the card (ods-sd inspect) and run the job again',
+          'run the job again after checking the card',
+          { next: [{ do: 'inspect-card' }] },
         );
       }
       return counts;
@@ -147,7 +148,8 @@ async function connect(
     throw new AtlasError(
       fail?.code === 'missing-tool' ? 'missing-tool' : 'tool-failed',
       `the VM could not attach the card as a block device: ${fail?.message ?? (tail.join(' ') || 'nbd_card.sh ended')}`,
-      'ods-sd vm doctor checks the VM; ATLAS_CARD_ACCESS=staged copies the card into the work folder instead',
+      'ATLAS_CARD_ACCESS=staged copies the card into the work folder instead',
+      { next: [{ do: 'vm-doctor' }] },
     );
   }
   ctx.log(`card access: ${card(served)} attached in the VM as ${dev} (NBD over limactl shell)`);

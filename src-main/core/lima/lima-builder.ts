@@ -122,7 +122,8 @@ export class LimaBuilder implements Builder {
       throw new AtlasError(
         'unsupported',
         `the ${this.instance} VM shares no folders with this Mac`,
-        'recreate it with ods-sd vm setup (limactl delete atlas-build first)',
+        undefined,
+        { next: [{ do: 'vm-recreate', instance: this.instance }] },
       );
     }
     return this.folders;
@@ -143,7 +144,8 @@ export class LimaBuilder implements Builder {
       this.options.workDir
         ? `${this.options.workDir} is not in a folder the ${this.instance} VM may write to`
         : `the ${this.instance} VM has no writable shared folder`,
-      'recreate the VM with ods-sd vm setup --library DIR (it shares DIR read-write)',
+      'the VM shares the library it was set up with read-write',
+      { next: [{ do: 'vm-recreate', instance: this.instance }] },
     );
   }
 
@@ -154,7 +156,8 @@ export class LimaBuilder implements Builder {
       throw new AtlasError(
         'bad-input',
         `${resolve(hostPath)} is outside the folders shared with the ${this.instance} VM (${folders.map((f) => f.host).join(', ')})`,
-        `move it into the work folder ${this.workFolderHostOrFirst(folders)}, or recreate the VM with ods-sd vm setup --library DIR`,
+        `move it into the work folder ${this.workFolderHostOrFirst(folders)}`,
+        { next: [{ do: 'vm-recreate', instance: this.instance }] },
       );
     }
     // A path that does not exist yet is an output: the VM must be allowed to write there.
@@ -286,16 +289,16 @@ export class LimaBuilder implements Builder {
         return new AtlasError(
           'tool-failed',
           `the ${this.instance} VM stopped while ${script} was running in it (it is ${now.state === 'missing' ? 'gone' : now.state} now)`,
-          'start it again (Start on the Build VM screen, or ods-sd vm start), then run the job again',
-          { cause: e },
+          'run the job again once the VM runs',
+          { cause: e, next: [{ do: 'vm-start' }] },
         );
       }
       const detail = e.message.split('\n').slice(1).join(' ').trim();
       return new AtlasError(
         'tool-failed',
         `could not reach the ${this.instance} VM${detail ? `: ${detail}` : ''}`,
-        'check it with ods-sd vm status and ods-sd vm doctor; ods-sd vm start starts or repairs it',
-        { cause: e },
+        undefined,
+        { cause: e, next: [{ do: 'vm-doctor' }, { do: 'vm-start' }] },
       );
     }
     return e;
@@ -338,7 +341,7 @@ export class LimaBuilder implements Builder {
       throw new AtlasError(
         'not-found',
         `cannot read the secrets file ${hostFile}`,
-        'check the --secrets path',
+        'check the path of the secrets file',
       );
     }
     const r = await this.guestCommand(
@@ -355,7 +358,8 @@ export class LimaBuilder implements Builder {
         r.exitCode === 255
           ? `could not reach the ${this.instance} VM to hand it atlas_secrets.conf`
           : `could not copy atlas_secrets.conf into the ${this.instance} VM (exit ${r.exitCode})`,
-        'check the VM with ods-sd vm doctor',
+        undefined,
+        { next: [{ do: 'vm-doctor' }] },
       );
     }
     return GUEST_SECRETS_PATH;

@@ -150,7 +150,9 @@ export class Limactl {
       return [];
     }
     if (r.exitCode !== 0) {
-      throw new AtlasError('tool-failed', `limactl list failed: ${stderrCause(r)}`, 'run ods-sd vm doctor');
+      throw new AtlasError('tool-failed', `limactl list failed: ${stderrCause(r)}`, undefined, {
+        next: [{ do: 'vm-doctor' }],
+      });
     }
     return parseListJson(r.stdout);
   }
@@ -203,7 +205,8 @@ export class Limactl {
       throw new AtlasError(
         'tool-failed',
         `limactl could not create the ${name} VM: ${stderrCause(r)}`,
-        'run ods-sd vm doctor',
+        undefined,
+        { next: [{ do: 'vm-doctor' }] },
       );
     }
   }
@@ -234,7 +237,8 @@ export class Limactl {
     throw new AtlasError(
       'tool-failed',
       `the ${name} VM did not start: ${cause}`,
-      `Lima's log is ${join(dir, 'ha.stderr.log')}; run ods-sd vm doctor, or ods-sd vm start again (it repairs a broken VM with limactl stop -f)`,
+      `Lima's log is ${join(dir, 'ha.stderr.log')}`,
+      { next: [{ do: 'vm-doctor' }, { do: 'vm-start' }] },
     );
   }
 
@@ -305,7 +309,7 @@ export class Limactl {
 }
 
 export function vmMissing(name: string): AtlasError {
-  return new AtlasError('not-found', `the ${name} VM does not exist`, 'create it with: ods-sd vm setup');
+  return new AtlasError('not-found', `the ${name} VM does not exist`, undefined, { next: [{ do: 'vm-setup' }] });
 }
 
 /** The error for a VM that cannot run a command now, with what to do about it. */
@@ -314,25 +318,27 @@ export function vmNotRunning(name: string, s: VmStatus): AtlasError {
     case 'missing':
       return vmMissing(name);
     case 'Stopped':
-      return new AtlasError('tool-failed', `the ${name} VM is stopped`, 'start it with: ods-sd vm start');
+      return new AtlasError('tool-failed', `the ${name} VM is stopped`, undefined, { next: [{ do: 'vm-start' }] });
     case 'Broken':
       return new AtlasError(
         'tool-failed',
         `the ${name} VM is broken: ${s.cause ?? 'Lima gave no reason'}`,
-        'ods-sd vm start repairs it (limactl stop -f, then start); ods-sd vm doctor shows more',
+        undefined,
+        { next: [{ do: 'vm-start' }, { do: 'vm-doctor' }] },
       );
     case 'Uninitialized':
     case 'Installing':
       return new AtlasError(
         'tool-failed',
         `the ${name} VM is still being set up (${s.state})`,
-        'wait for ods-sd vm setup to finish, then try again',
+        'wait for the VM setup to finish, then try again',
       );
     default:
       return new AtlasError(
         'tool-failed',
         `the ${name} VM is in an unknown state: ${s.cause ?? s.instance?.status ?? '?'}`,
-        'run ods-sd vm doctor',
+        undefined,
+        { next: [{ do: 'vm-doctor' }] },
       );
   }
 }

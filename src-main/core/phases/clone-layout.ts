@@ -64,7 +64,8 @@ export function refuseUnclonedPartitions(dump: string): void {
   throw new AtlasError(
     'unsupported',
     `the card has partitions a clone set cannot hold: ${what.join('; ')}. A clone set keeps partition 1 (boot) and partition 2 (root) only, so these would be lost`,
-    'copy the card whole as an image instead (ods-sd shrink or a raw copy), or remove the extra partitions from a copy of the card first',
+    'remove the extra partitions from a copy of the card first',
+    { next: [{ do: 'copy-whole-card' }] },
   );
 }
 

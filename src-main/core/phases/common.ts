@@ -62,7 +62,8 @@ export async function ensureFreeSpace(dir: string, bytes: number, what: string):
     throw new AtlasError(
       'no-space',
       `not enough free space in ${dir} for ${what}: ${formatBytes(free, { unit: 'GB', digits: 2 })} free, ${formatBytes(bytes, { unit: 'GB', digits: 2 })} needed`,
-      'free some space or choose another --out-dir/--library',
+      'free some space',
+      { next: [{ do: 'choose-library' }] },
     );
   }
 }

@@ -46,8 +46,6 @@ export interface EraseParams {
   places?: ProtectedPlace[];
   /** The card was confirmed although unusual (larger than an SD card, or internal). */
   allowUnusual?: boolean;
-  /** How an unusual card is confirmed, for the refusal's hint. */
-  confirmHow?: string;
   /** Eject the card once erased (default true). */
   eject?: boolean;
 }
@@ -79,7 +77,6 @@ async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Prom
       ...(params.places ?? []),
     ].map((pl) => ({ ...pl, path: resolve(pl.path) })),
     unusualConfirmed: params.allowUnusual === true,
-    ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
     signal: ctx.signal,
   };
   // What can never be erased is refused before anything is made (and before the helper asks).
@@ -87,7 +84,7 @@ async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Prom
   if (card.kind === 'device') {
     await recheckCard(card);
     const stop = blocking(await checkTarget(card.path, guard), guard);
-    if (stop) throw refusal(card.path, stop, guard);
+    if (stop) throw refusal(card.path, stop);
   }
   const dir = await scratchDir(env.library);
   try {

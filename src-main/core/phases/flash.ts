@@ -43,8 +43,6 @@ export interface FlashParams {
   places?: ProtectedPlace[];
   /** Cards confirmed although unusual (larger than an SD card, or internal): true for all. */
   allowUnusual?: boolean | string[];
-  /** How an unusual card is confirmed, for the refusal's hint. */
-  confirmHow?: string;
   /** Eject each card once written and verified (default true). */
   eject?: boolean;
 }
@@ -160,8 +158,7 @@ async function flashCards(
           ...(params.places ?? []).map((pl) => ({ ...pl, path: resolve(pl.path) })),
         ],
         unusualConfirmed: allow === true || (Array.isArray(allow) && allow.includes(path)),
-        ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
-        signal: ctx.signal,
+            signal: ctx.signal,
       };
       // A plain image the card is smaller than may still fit: its root is shrunk for this card.
       const fit = card.bytes < neededBytes(source) && source.compression === 'none';

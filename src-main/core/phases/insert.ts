@@ -44,7 +44,8 @@ export async function resolvePayload(dir: string): Promise<string> {
   throw new AtlasError(
     'not-found',
     `no Atlas payload in ${dir}: atlas_firstboot.sh and atlas-firstboot.service are needed`,
-    'point --payload at your ods-player-os-atlas checkout or at its scripts/ folder',
+    undefined,
+    { next: [{ do: 'choose-payload' }] },
   );
 }
 
@@ -67,7 +68,8 @@ export async function resolveSecrets(
   throw new AtlasError(
     'not-found',
     'no atlas_secrets.conf found',
-    `pass --secrets FILE, or put it at ${join(library, 'scripts', 'atlas_secrets.conf')} (never in git)`,
+    undefined,
+    { next: [{ do: 'give-secrets', path: join(library, 'scripts', 'atlas_secrets.conf') }] },
   );
 }
 

@@ -38,8 +38,6 @@ export interface RestoreParams {
   places?: ProtectedPlace[];
   /** The card was confirmed although unusual (larger than an SD card, or internal). */
   allowUnusual?: boolean;
-  /** How an unusual card is confirmed, for the refusal's hint. */
-  confirmHow?: string;
   /** Eject the card once restored (default true). */
   eject?: boolean;
 }
@@ -90,7 +88,8 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
     throw new AtlasError(
       'not-found',
       `no clone set ${params.set} (looked for ${set})`,
-      'run ods-sd list to see the clone sets',
+      undefined,
+      { next: [{ do: 'list-sets' }] },
     );
   }
   for (const f of CLONE_SET_FILES) {
@@ -117,7 +116,6 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
       path: resolve(pl.path),
     })),
     unusualConfirmed: params.allowUnusual === true,
-    ...(params.confirmHow ? { confirmHow: params.confirmHow } : {}),
     signal: ctx.signal,
   };
   if (card.kind === 'device') await prepareTarget(card.path, guard);

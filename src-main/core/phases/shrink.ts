@@ -121,7 +121,8 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
       throw new AtlasError(
         'checklist-failed',
         `the Phase 1 checklist failed (${failed.join(', ')}): not shrinking`,
-        'finish Phase 1 on the device first (ods-sd verify shows the evidence), or pass --force',
+        'finish Phase 1 on the device first',
+        { next: [{ do: 'show-checklist' }, { do: 'force' }] },
       );
     }
     report.card = card.path;

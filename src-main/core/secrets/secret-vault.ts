@@ -84,7 +84,8 @@ export class SecretVault {
       throw new AtlasError(
         'unsupported',
         'this system offers no encryption for stored secrets',
-        'on Linux, unlock or install a keyring (GNOME Keyring or KWallet), or keep the file with `ods-sd secrets import FILE` (a 0600 file)',
+        'on Linux, unlock or install a keyring (GNOME Keyring or KWallet)',
+        { next: [{ do: 'import-secrets' }] },
       );
     }
     const st = await stat(source).catch(() => undefined);

@@ -61,7 +61,7 @@ export async function beforeWrite(
     // Told not to unmount: a mounted card is refused like any other disk in use.
     const release = opts.unmount === false ? reasons.find((r) => r.severity === 'release') : undefined;
     const stop = blocking(reasons, guard) ?? release;
-    if (stop) throw refusal(card.path, stop, guard);
+    if (stop) throw refusal(card.path, stop);
   }
   if (target.kind !== 'helper') await assertWritableCard(card, opts.neededBytes ?? neededBytes(source));
   // Mounted partitions are unmounted last; the write does not start if one stays mounted.

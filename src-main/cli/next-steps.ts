@@ -1,0 +1,56 @@
+/**
+ * The CLI's words for the core's next steps: its own commands and flags. An error's `hint:` line
+ * is its plain advice followed by these, and its --json error carries the same text as `hint`
+ * (with the steps themselves as `next`).
+ */
+import type { NextStep } from '../common/next-steps.js';
+import type { SerializedError } from '../common/error-codes.js';
+
+const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => string } = {
+  'vm-setup': () => 'create the VM: ods-sd vm setup',
+  'vm-recreate': (s) =>
+    `recreate the VM: limactl delete ${s.instance}, then ods-sd vm setup --library ${s.library ?? 'DIR'} (it shares that folder read-write)`,
+  'vm-start': () => 'start it: ods-sd vm start (it repairs a broken VM with limactl stop -f, then start)',
+  'vm-restart': () => 'ods-sd vm stop, then ods-sd vm start',
+  'vm-doctor': () => 'check the VM: ods-sd vm doctor',
+  'run-as-root': () => 'run ods-sd as root (sudo ods-sd …)',
+  force: () => 'or pass --force to shrink anyway',
+  'show-checklist': () => 'ods-sd verify shows the evidence',
+  'confirm-large-disk': () => 'if it is, pass --allow-large-disk (a disk larger than 256 GB, or internal)',
+  'give-secrets': (s) => `pass --secrets FILE, or put it at ${s.path} (never in git)`,
+  'import-secrets': () => 'or keep the file with `ods-sd secrets import FILE` (a 0600 file)',
+  'choose-library': (s) =>
+    s.inside ? `use a --library inside ${s.inside}` : 'or choose another --out-dir/--library',
+  'choose-payload': () => 'point --payload at your ods-player-os-atlas checkout or at its scripts/ folder',
+  'list-sets': () => 'run ods-sd list to see the clone sets',
+  'inspect-card': () => 'check the card: ods-sd inspect CARD',
+  'copy-whole-card': () => 'or copy the card whole as an image instead (ods-sd shrink or a raw copy)',
+};
+
+/** One step in the CLI's words. */
+export function cliStep(step: NextStep): string {
+  return (WORDING[step.do] as (s: NextStep) => string)(step);
+}
+
+/** The advice and the steps as the one line the CLI prints after `hint:`; undefined when none. */
+export function cliHint(e: { hint?: string | undefined; next?: readonly NextStep[] | undefined }): string | undefined {
+  const parts = [...(e.hint ? [e.hint] : []), ...(e.next ?? []).map(cliStep)];
+  return parts.length ? parts.join('; ') : undefined;
+}
+
+/** The error as the CLI prints it on stderr: `error:` and, when there is one, `hint:`. */
+export function cliErrorText(e: { message: string; hint?: string | undefined; next?: readonly NextStep[] }): string {
+  const hint = cliHint(e);
+  return `error: ${e.message}\n${hint ? `hint: ${hint}\n` : ''}`;
+}
+
+/** The error as the CLI's --json output carries it: `hint` in the CLI's words, `next` as data. */
+export function cliErrorJson(e: SerializedError): SerializedError {
+  const hint = cliHint(e);
+  return {
+    code: e.code,
+    message: e.message,
+    ...(hint === undefined ? {} : { hint }),
+    ...(e.next?.length ? { next: e.next } : {}),
+  };
+}
