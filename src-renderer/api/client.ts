@@ -1,6 +1,6 @@
 /**
  * The renderer's only way out: `window.atlas`, as exposed by the preload bridge. `call` unwraps
- * the result envelope and throws an ApiError that keeps the error's code and hint, so screens
+ * the result envelope and throws an ApiError that keeps the error's code, hint and next steps, so screens
  * can say what happened and what to do next.
  */
 import type {
@@ -13,6 +13,7 @@ import type {
   InvokeChannel,
   InvokeResult,
 } from '../../src-main/ipc/contract';
+import type { NextStep } from '../../src-main/common/next-steps';
 
 declare global {
   interface Window {
@@ -23,18 +24,23 @@ declare global {
 export class ApiError extends Error {
   readonly code: string;
   readonly hint: string | undefined;
+  readonly next: NextStep[] | undefined;
 
   constructor(info: ErrorInfo) {
     super(info.message);
     this.name = 'ApiError';
     this.code = info.code;
     this.hint = info.hint;
+    this.next = info.next;
   }
 
   get info(): ErrorInfo {
-    return this.hint === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, hint: this.hint };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.next?.length ? { next: this.next } : {}),
+    };
   }
 }
 

@@ -11,6 +11,7 @@ import { ConfirmDialog } from './confirm-dialog';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
+import { appStepsText } from '../next-steps';
 
 export function FlashScreen() {
   const flash = useStore((s) => s.flash);
@@ -163,7 +164,9 @@ function FlashDone({ jobId }: { jobId: string | null }) {
                       ? 'Written and verified: the read-back matches the image.'
                       : 'Written (not verified).'
                   }${c.eject ? ` ${c.eject.ejected ? 'Ejected: you can remove it.' : c.eject.message}` : ''}`
-                : `${c.error?.message ?? 'failed'}${c.error?.hint ? ` — ${c.error.hint}` : ''}`}
+                : [c.error?.message ?? 'failed', c.error?.hint, appStepsText(c.error?.next)]
+                    .filter(Boolean)
+                    .join(' — ')}
             </span>
           </li>
         ))}

@@ -1,5 +1,6 @@
 /** The name a job will create, shown before it runs, or why the name is not valid. */
 import type { OutputPlan } from '../../src-main/ipc/contract';
+import { appStepsText } from '../next-steps';
 
 export function OutputName({ plan }: { plan: OutputPlan | null }) {
   if (!plan) return null;
@@ -8,6 +9,7 @@ export function OutputName({ plan }: { plan: OutputPlan | null }) {
       <p className="field-error" role="alert">
         {plan.error.message}
         {plan.error.hint ? ` — ${plan.error.hint}` : ''}
+        {plan.error.next?.length ? ` — ${appStepsText(plan.error.next)}` : ''}
       </p>
     );
   }

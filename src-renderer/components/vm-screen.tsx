@@ -10,6 +10,7 @@ import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
 import { TerminalView } from './terminal-view';
+import { appStepsText } from '../next-steps';
 
 const STATE_TEXT: Record<VmState, string> = {
   'not-needed': 'no VM needed',
@@ -119,9 +120,11 @@ export function VmScreen() {
                   {f.ok ? '✓' : f.severity === 'warn' ? '!' : '✕'}
                 </span>
                 <span>{f.message}</span>
-                {(f.hint || f.action) && (
+                {(f.hint || Boolean(f.next?.length) || f.action) && (
                   <span className="finding-fix">
-                    {f.hint && <span className="muted">{f.hint}</span>}
+                    {(f.hint || Boolean(f.next?.length)) && (
+                      <span className="muted">{[f.hint, appStepsText(f.next)].filter(Boolean).join(' ')}</span>
+                    )}
                     {f.action && (
                       <button
                         type="button"
