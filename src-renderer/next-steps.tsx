@@ -1,6 +1,7 @@
 /**
  * The app's words for the core's next steps: its own screens and buttons. Where the app can do
- * the step itself (set the VM up, start it) or has a screen for it, the step comes with a button.
+ * the step itself (set the VM up, start it) or has a screen for it, the step comes with a button,
+ * unless the screen shown already offers it.
  */
 import type { NextStep } from '../src-main/common/next-steps';
 import type { Screen } from '../src-main/ipc/contract';
@@ -87,8 +88,14 @@ function StepAction({ button, disabled }: { button: StepButton; disabled?: boole
   );
 }
 
-/** The steps, each in the app's words with its button. */
+/** Where the button would only repeat the screen's own controls: the VM jobs and the screen itself. */
+function repeatsScreen(button: StepButton, screen: Screen): boolean {
+  return 'vmJob' in button ? screen === 'vm' : button.screen === screen;
+}
+
+/** The steps, each in the app's words with its button (none that the shown screen already has). */
 export function NextSteps({ next, disabled }: { next: readonly NextStep[] | undefined; disabled?: boolean }) {
+  const screen = useStore((s) => s.screen);
   if (!next?.length) return null;
   return (
     <ul className="next-steps" aria-label="Next steps">
@@ -96,7 +103,8 @@ export function NextSteps({ next, disabled }: { next: readonly NextStep[] | unde
         const w = appStep(s);
         return (
           <li key={`${s.do}-${i}`}>
-            <span>{w.text}</span> {w.button && <StepAction button={w.button} disabled={disabled} />}
+            <span>{w.text}</span>{' '}
+            {w.button && !repeatsScreen(w.button, screen) && <StepAction button={w.button} disabled={disabled} />}
           </li>
         );
       })}

@@ -348,9 +348,8 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     expect(error).toContain(
       'the atlas-build VM stopped while clone_card.sh was running in it (it is Stopped now)',
     );
-    expect(error).toContain(
-      'start it again (Start on the Build VM screen, or ods-sd vm start), then run the job again',
-    );
+    expect(error).toContain('run the job again once the VM runs');
+    expect(error).toContain('Start the VM on the Build VM screen (a broken VM is stopped first).');
     await shot('mac-clone-vm-stopped');
 
     // No set, no .partial, no staged card copy, no loop device of the "VM" left behind.

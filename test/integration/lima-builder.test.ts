@@ -42,6 +42,7 @@ import { vmSetup, vmStart, vmStop, vmShellArgs, vmStatus } from '../../src-main/
 import { runDoctor } from '../../src-main/core/lima/doctor.js';
 import { scriptsHash } from '../../src-main/core/lima/stage-scripts.js';
 import { runVmCommand } from '../../src-main/cli/vm-command.js';
+import { cliHint } from '../../src-main/cli/next-steps.js';
 
 const DOUBLES = join(ROOT, 'test', 'doubles', 'bin');
 const VM = 'atlas-build';
@@ -466,7 +467,8 @@ describe('LimaBuilder (through the limactl double)', () => {
       );
       expect(error).toMatchObject({ code: 'bad-input' });
       expect(error.message).toMatch(/is outside the folders shared with the atlas-build VM/);
-      expect(error.hint).toMatch(/ods-sd vm setup --library DIR/);
+      expect(error.next).toEqual([{ do: 'vm-recreate', instance: VM }]);
+      expect(cliHint(error)).toMatch(/ods-sd vm setup --library DIR/);
       expect(
         calls()
           .slice(before)
@@ -505,7 +507,8 @@ describe('LimaBuilder (through the limactl double)', () => {
         expect(error.message).toMatch(
           /^could not reach the atlas-build VM: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused$/,
         );
-        expect(error.hint).toMatch(/ods-sd vm status and ods-sd vm doctor; ods-sd vm start/);
+        expect(error.next).toEqual([{ do: 'vm-doctor' }, { do: 'vm-start' }]);
+        expect(cliHint(error)).toMatch(/ods-sd vm doctor; start it: ods-sd vm start/);
       } finally {
         delete process.env.ATLAS_LIMA_DOUBLE_FAIL;
       }
@@ -518,7 +521,7 @@ describe('LimaBuilder (through the limactl double)', () => {
       expect(error.toJSON()).toEqual({
         code: 'tool-failed',
         message: 'the atlas-build VM is stopped',
-        hint: 'start it with: ods-sd vm start',
+        next: [{ do: 'vm-start' }],
       });
       expect(existsSync(guest) && readdirSync(guest).length).toBe(0); // the guest mount is gone
       const { result } = await runJob((ctx) => vmStart(lima, ctx, { library: shared }));
@@ -545,7 +548,8 @@ describe('LimaBuilder (through the limactl double)', () => {
       expect(error.message).toMatch(
         /^the atlas-build VM is broken: host agent process has exited; failed to start the VM: /,
       );
-      expect(error.hint).toMatch(/ods-sd vm start repairs it \(limactl stop -f, then start\)/);
+      expect(error.next).toEqual([{ do: 'vm-start' }, { do: 'vm-doctor' }]);
+      expect(cliHint(error)).toMatch(/ods-sd vm start \(it repairs a broken VM with limactl stop -f, then start\)/);
       const status = await odsSdVm(['status', '--json', '--library', shared]);
       expect(status.code).toBe(0);
       expect(status.json.result).toMatchObject({ state: 'Broken' });
@@ -573,7 +577,7 @@ describe('LimaBuilder (through the limactl double)', () => {
       expect(error.toJSON()).toEqual({
         code: 'not-found',
         message: 'the atlas-nope VM does not exist',
-        hint: 'create it with: ods-sd vm setup',
+        next: [{ do: 'vm-setup' }],
       });
     });
 
@@ -635,7 +639,11 @@ describe('LimaBuilder (through the limactl double)', () => {
       const check = result.checks.find((c) => c.id === 'shared-folder');
       expect(check?.ok).toBe(false);
       expect(check?.detail).toMatch(/but the library .*local-lib is not in a folder the VM may write to$/);
-      expect(check?.fix).toMatch(/ods-sd vm setup --library .*local-lib$/);
+      expect(check?.next).toEqual([
+        { do: 'choose-library', inside: shared },
+        { do: 'vm-recreate', instance: VM, library: expect.stringMatching(/local-lib$/) },
+      ]);
+      expect(cliHint({ hint: check?.fix, next: check?.next })).toMatch(/ods-sd vm setup --library .*local-lib /);
       expect(result.ok).toBe(false);
     });
 
@@ -644,7 +652,7 @@ describe('LimaBuilder (through the limactl double)', () => {
       try {
         const { result } = await runJob((ctx) => runDoctor({ library: shared, limactl: lima }, ctx));
         const vm = result.checks.find((c) => c.id === 'vm');
-        expect(vm).toMatchObject({ ok: false, fix: 'start it: ods-sd vm start' });
+        expect(vm).toMatchObject({ ok: false, next: [{ do: 'vm-start' }] });
         expect(result.checks.filter((c) => c.skipped).map((c) => c.id)).toEqual([
           'vm-tools',
           'shared-folder',
@@ -674,7 +682,7 @@ describe('LimaBuilder (through the limactl double)', () => {
       expect(byId.limactl.detail).toMatch(
         /^limactl not found \(looked in ATLAS_LIMACTL, PATH, \/opt\/homebrew\/bin\/limactl, \/usr\/local\/bin\/limactl\)$/,
       );
-      expect(byId.limactl.fix).toMatch(/not needed on Linux, where ods-sd runs the tools itself/);
+      expect(byId.limactl.fix).toMatch(/not needed on Linux, where the disk tools run on this host itself/);
       expect(byId.macos).toMatchObject({
         ok: true,
         detail: expect.stringMatching(/^not macOS \(linux\): the local builder is used/),

@@ -43,18 +43,18 @@ describe('a VM that cannot run commands', () => {
     expect(vmNotRunning('atlas-build', { state: 'missing' })).toMatchObject({
       code: 'not-found',
       message: 'the atlas-build VM does not exist',
-      hint: 'create it with: ods-sd vm setup',
+      next: [{ do: 'vm-setup' }],
     });
     expect(vmNotRunning('atlas-build', { state: 'Stopped' })).toMatchObject({
       message: 'the atlas-build VM is stopped',
-      hint: 'start it with: ods-sd vm start',
+      next: [{ do: 'vm-start' }],
     });
     const broken = vmNotRunning('atlas-build', {
       state: 'Broken',
       cause: 'host agent is running but driver is not',
     });
     expect(broken.message).toBe('the atlas-build VM is broken: host agent is running but driver is not');
-    expect(broken.hint).toMatch(/limactl stop -f/);
+    expect(broken.next).toEqual([{ do: 'vm-start' }, { do: 'vm-doctor' }]);
     expect(vmNotRunning('atlas-build', { state: 'Installing' }).message).toMatch(/still being set up/);
   });
 });
