@@ -16,6 +16,7 @@ import type {
   LibraryView,
   SecretsStatus,
 } from '../../src-main/ipc/contract';
+import type { NextStep } from '../../src-main/common/next-steps';
 
 type Handler<K extends InvokeChannel> = (
   ...args: InvokeArgs<K>
@@ -120,13 +121,14 @@ export function installFakeAtlas(handlers: FakeHandlers = {}): FakeAtlas {
       try {
         return { ok: true, value: await h(...args) };
       } catch (e) {
-        const err = e as { code?: string; message: string; hint?: string };
+        const err = e as { code?: string; message: string; hint?: string; next?: NextStep[] };
         return {
           ok: false,
           error: {
             code: err.code ?? 'tool-failed',
             message: err.message,
             ...(err.hint ? { hint: err.hint } : {}),
+            ...(err.next?.length ? { next: err.next } : {}),
           },
         };
       }
