@@ -30,7 +30,10 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
     text: 'Start the VM on the Build VM screen (a broken VM is stopped first).',
     button: { label: 'Start the VM', vmJob: 'vm-start' },
   }),
-  'vm-restart': () => ({ text: 'Stop the VM, then start it again, on the Build VM screen.', button: VM_SCREEN }),
+  'vm-restart': () => ({
+    text: 'Stop the VM, then start it again, on the Build VM screen.',
+    button: VM_SCREEN,
+  }),
   'vm-doctor': () => ({ text: 'Run the doctor on the Build VM screen.', button: VM_SCREEN }),
   'run-as-root': () => ({ text: 'Try again, and allow the administrator prompt when the app asks for it.' }),
   force: () => ({ text: 'Or tick “Shrink anyway” on the Verify + Shrink screen.' }),
@@ -104,7 +107,9 @@ export function NextSteps({ next, disabled }: { next: readonly NextStep[] | unde
         return (
           <li key={`${s.do}-${i}`}>
             <span>{w.text}</span>{' '}
-            {w.button && !repeatsScreen(w.button, screen) && <StepAction button={w.button} disabled={disabled} />}
+            {w.button && !repeatsScreen(w.button, screen) && (
+              <StepAction button={w.button} disabled={disabled} />
+            )}
           </li>
         );
       })}

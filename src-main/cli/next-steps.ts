@@ -33,13 +33,20 @@ export function cliStep(step: NextStep): string {
 }
 
 /** The advice and the steps as the one line the CLI prints after `hint:`; undefined when none. */
-export function cliHint(e: { hint?: string | undefined; next?: readonly NextStep[] | undefined }): string | undefined {
+export function cliHint(e: {
+  hint?: string | undefined;
+  next?: readonly NextStep[] | undefined;
+}): string | undefined {
   const parts = [...(e.hint ? [e.hint] : []), ...(e.next ?? []).map(cliStep)];
   return parts.length ? parts.join('; ') : undefined;
 }
 
 /** The error as the CLI prints it on stderr: `error:` and, when there is one, `hint:`. */
-export function cliErrorText(e: { message: string; hint?: string | undefined; next?: readonly NextStep[] }): string {
+export function cliErrorText(e: {
+  message: string;
+  hint?: string | undefined;
+  next?: readonly NextStep[];
+}): string {
   const hint = cliHint(e);
   return `error: ${e.message}\n${hint ? `hint: ${hint}\n` : ''}`;
 }

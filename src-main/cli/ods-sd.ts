@@ -139,7 +139,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${command.human(result)}\n`);
     if (failure) {
       if (json)
-        process.stdout.write(`${JSON.stringify({ ok: false, error: cliErrorJson(failure.toJSON()), result })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ok: false, error: cliErrorJson(failure.toJSON()), result })}\n`,
+        );
       process.stderr.write(cliErrorText(failure));
       return failure.exitCode;
     }

@@ -60,12 +60,9 @@ export function toAtlasError(err: unknown): AtlasError {
   if (err instanceof AtlasError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOSPC') {
-    return new AtlasError(
-      'no-space',
-      'the work directory ran out of space',
-      'free some space',
-      { next: [{ do: 'choose-library' }] },
-    );
+    return new AtlasError('no-space', 'the work directory ran out of space', 'free some space', {
+      next: [{ do: 'choose-library' }],
+    });
   }
   if (e?.code === 'EACCES' || e?.code === 'EPERM') {
     return new AtlasError('permission', `permission denied: ${e.message}`, undefined, {

@@ -123,7 +123,9 @@ export function VmScreen() {
                 {(f.hint || Boolean(f.next?.length) || f.action) && (
                   <span className="finding-fix">
                     {(f.hint || Boolean(f.next?.length)) && (
-                      <span className="muted">{[f.hint, appStepsText(f.next)].filter(Boolean).join(' ')}</span>
+                      <span className="muted">
+                        {[f.hint, appStepsText(f.next)].filter(Boolean).join(' ')}
+                      </span>
                     )}
                     {f.action && (
                       <button

@@ -549,7 +549,9 @@ describe('LimaBuilder (through the limactl double)', () => {
         /^the atlas-build VM is broken: host agent process has exited; failed to start the VM: /,
       );
       expect(error.next).toEqual([{ do: 'vm-start' }, { do: 'vm-doctor' }]);
-      expect(cliHint(error)).toMatch(/ods-sd vm start \(it repairs a broken VM with limactl stop -f, then start\)/);
+      expect(cliHint(error)).toMatch(
+        /ods-sd vm start \(it repairs a broken VM with limactl stop -f, then start\)/,
+      );
       const status = await odsSdVm(['status', '--json', '--library', shared]);
       expect(status.code).toBe(0);
       expect(status.json.result).toMatchObject({ state: 'Broken' });
@@ -643,7 +645,9 @@ describe('LimaBuilder (through the limactl double)', () => {
         { do: 'choose-library', inside: shared },
         { do: 'vm-recreate', instance: VM, library: expect.stringMatching(/local-lib$/) },
       ]);
-      expect(cliHint({ hint: check?.fix, next: check?.next })).toMatch(/ods-sd vm setup --library .*local-lib /);
+      expect(cliHint({ hint: check?.fix, next: check?.next })).toMatch(
+        /ods-sd vm setup --library .*local-lib /,
+      );
       expect(result.ok).toBe(false);
     });
 

@@ -27,7 +27,12 @@ function texts(node: ts.Node, file: ts.SourceFile, out: string[]): void {
 
 /** Every hint text of one source file, as `path:line: text`. */
 function hintsOf(path: string): string[] {
-  const file = ts.createSourceFile(path, readFileSync(join(ROOT, path), 'utf8'), ts.ScriptTarget.Latest, true);
+  const file = ts.createSourceFile(
+    path,
+    readFileSync(join(ROOT, path), 'utf8'),
+    ts.ScriptTarget.Latest,
+    true,
+  );
   const found: string[] = [];
   const take = (node: ts.Node | undefined) => {
     if (!node) return;

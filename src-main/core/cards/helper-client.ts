@@ -331,12 +331,9 @@ export async function runHelper(
     if (ctx.signal.aborted) throw new CancelledError(`the ${request.op} of ${device}`);
     if (failure) throw failure;
     if ((exit as { code?: string }).code === 'ENOENT') {
-      throw new AtlasError(
-        'missing-tool',
-        `${command} is not installed`,
-        undefined,
-        { next: [{ do: 'run-as-root' }] },
-      );
+      throw new AtlasError('missing-tool', `${command} is not installed`, undefined, {
+        next: [{ do: 'run-as-root' }],
+      });
     }
     const tail = stderr.slice(-5).join('\n');
     throw new AtlasError(

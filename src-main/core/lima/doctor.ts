@@ -80,7 +80,9 @@ const fixOfError = (err: AtlasError, otherwise: Fix): Fix =>
     : { ...(err.hint === undefined ? {} : { fix: err.hint }), next: err.next };
 /** A failed check's fix again, for the checks it keeps from running. */
 const fixAgain = (c: DoctorCheck, otherwise: Fix): Fix =>
-  c.fix === undefined && !c.next ? otherwise : { ...(c.fix === undefined ? {} : { fix: c.fix }), next: c.next ?? [] };
+  c.fix === undefined && !c.next
+    ? otherwise
+    : { ...(c.fix === undefined ? {} : { fix: c.fix }), next: c.next ?? [] };
 
 async function swVers(): Promise<string> {
   return (await runTool('sw_vers', ['-productVersion'])).stdout.trim();

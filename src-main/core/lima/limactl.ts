@@ -309,7 +309,9 @@ export class Limactl {
 }
 
 export function vmMissing(name: string): AtlasError {
-  return new AtlasError('not-found', `the ${name} VM does not exist`, undefined, { next: [{ do: 'vm-setup' }] });
+  return new AtlasError('not-found', `the ${name} VM does not exist`, undefined, {
+    next: [{ do: 'vm-setup' }],
+  });
 }
 
 /** The error for a VM that cannot run a command now, with what to do about it. */
@@ -318,7 +320,9 @@ export function vmNotRunning(name: string, s: VmStatus): AtlasError {
     case 'missing':
       return vmMissing(name);
     case 'Stopped':
-      return new AtlasError('tool-failed', `the ${name} VM is stopped`, undefined, { next: [{ do: 'vm-start' }] });
+      return new AtlasError('tool-failed', `the ${name} VM is stopped`, undefined, {
+        next: [{ do: 'vm-start' }],
+      });
     case 'Broken':
       return new AtlasError(
         'tool-failed',

@@ -158,7 +158,7 @@ async function flashCards(
           ...(params.places ?? []).map((pl) => ({ ...pl, path: resolve(pl.path) })),
         ],
         unusualConfirmed: allow === true || (Array.isArray(allow) && allow.includes(path)),
-            signal: ctx.signal,
+        signal: ctx.signal,
       };
       // A plain image the card is smaller than may still fit: its root is shrunk for this card.
       const fit = card.bytes < neededBytes(source) && source.compression === 'none';

@@ -65,12 +65,9 @@ export async function resolveSecrets(
   ]) {
     if (await exists(candidate)) return resolve(candidate);
   }
-  throw new AtlasError(
-    'not-found',
-    'no atlas_secrets.conf found',
-    undefined,
-    { next: [{ do: 'give-secrets', path: join(library, 'scripts', 'atlas_secrets.conf') }] },
-  );
+  throw new AtlasError('not-found', 'no atlas_secrets.conf found', undefined, {
+    next: [{ do: 'give-secrets', path: join(library, 'scripts', 'atlas_secrets.conf') }],
+  });
 }
 
 /** One job per golden image: a second one is refused, told which job holds it. */

@@ -85,12 +85,9 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   const set = cloneSetPath(env.library, params.set);
   const st = await stat(set).catch(() => undefined);
   if (!st?.isDirectory()) {
-    throw new AtlasError(
-      'not-found',
-      `no clone set ${params.set} (looked for ${set})`,
-      undefined,
-      { next: [{ do: 'list-sets' }] },
-    );
+    throw new AtlasError('not-found', `no clone set ${params.set} (looked for ${set})`, undefined, {
+      next: [{ do: 'list-sets' }],
+    });
   }
   for (const f of CLONE_SET_FILES) {
     const s = await stat(join(set, f)).catch(() => undefined);
