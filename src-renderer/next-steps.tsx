@@ -40,7 +40,7 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
   'show-checklist': () => ({ text: 'The checklist on the Verify + Shrink screen shows the evidence.' }),
   'confirm-large-disk': () => ({ text: "If it is, type the disk's name in the Flash screen to confirm it." }),
   'give-secrets': (s) => ({
-    text: `Import atlas_secrets.conf in the Insert screen's payload and secrets panel, or put it at ${s.path} (never in git).`,
+    text: `Import it with "Import secrets…" on the Insert screen (the app keeps it encrypted), or put it at ${s.path}; never in git.`,
     button: { label: 'Open the Insert screen', screen: 'insert' },
   }),
   'import-secrets': () => ({ text: 'Or keep atlas_secrets.conf as a 0600 file beside the payload.' }),

@@ -39,12 +39,10 @@ async function findSecrets(
   let keys = imported.keys;
   if (!imported.stored) {
     path = await resolveSecrets(undefined, payloadDir, library).catch((e: unknown) => {
-      throw new AtlasError(
-        'not-found',
-        'no atlas_secrets.conf imported or found',
-        `import it with "Import secrets…" (the app keeps it encrypted), or put it at ${join(library, 'scripts', 'atlas_secrets.conf')}; never in git`,
-        { cause: e },
-      );
+      throw new AtlasError('not-found', 'no atlas_secrets.conf imported or found', undefined, {
+        cause: e,
+        next: [{ do: 'give-secrets', path: join(library, 'scripts', 'atlas_secrets.conf') }],
+      });
     });
     where = path.startsWith(payloadDir) ? 'beside the payload' : 'in the library';
     keys = [...new Set(secretKeysOf(await readFile(path, 'utf8'), path))].sort();

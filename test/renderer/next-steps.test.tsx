@@ -21,7 +21,10 @@ describe("the app's next steps", () => {
       expect(w).not.toMatch(/ods-sd|(^|\s)--[a-z]|sudo/);
     }
     expect(appStep({ do: 'vm-start' }).button).toEqual({ label: 'Start the VM', vmJob: 'vm-start' });
-    expect(appStep(SAMPLE_STEPS['give-secrets']).text).toContain('/lib/scripts/atlas_secrets.conf');
+    expect(appStep(SAMPLE_STEPS['give-secrets']).text).toMatch(
+      /^Import it with "Import secrets…" .*, or put it at \/lib\/scripts\/atlas_secrets.conf; never in git\.$/,
+    );
+    expect(appStep({ do: 'choose-payload' }).text).toMatch(/ods-player-os-atlas checkout/);
   });
 
   function failedClone(next: unknown) {

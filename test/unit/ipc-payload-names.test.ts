@@ -39,9 +39,9 @@ describe('payload check', () => {
       { name: 'atlas_firstboot.sh', path: join(dir, 'atlas_firstboot.sh'), found: true },
       { name: 'atlas-firstboot.service', path: join(dir, 'atlas-firstboot.service'), found: false },
     ]);
-    expect(s.problems.map((p) => p.hint)).toEqual([
-      expect.stringMatching(/ods-player-os-atlas checkout/),
-      expect.stringMatching(/^import it with "Import secrets…" .*never in git$/),
+    expect(s.problems.map((p) => p.next)).toEqual([
+      [{ do: 'choose-payload' }],
+      [{ do: 'give-secrets', path: join(root, 'lib', 'scripts', 'atlas_secrets.conf') }],
     ]);
     expect(s.secrets).toMatchObject({ found: false, where: 'not found' });
   });
