@@ -6,6 +6,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { NEXT_STEP_KINDS } from '../../src-main/common/next-steps';
 import { JobPanel } from '../../src-renderer/components/job-panel';
+import { VmScreen } from '../../src-renderer/components/vm-screen';
 import { appStep } from '../../src-renderer/next-steps';
 import { useStore } from '../../src-renderer/store/store';
 import { SAMPLE_STEPS } from '../helpers/next-steps';
@@ -88,5 +89,51 @@ describe("the app's next steps", () => {
     failedClone([{ do: 'list-sets' }]);
     fireEvent.click(screen.getByRole('button', { name: 'Open the Library' }));
     expect(useStore.getState().screen).toBe('library');
+  });
+
+  it("the doctor's findings say their steps in the app's words, with the VM job as the Fix button", async () => {
+    const fake = installFakeAtlas({
+      'vm:status': () => ({
+        needed: true,
+        name: 'atlas-build',
+        state: 'stopped',
+        detail: 'Stopped',
+        terminal: false,
+      }),
+      'vm:doctor': () => ({
+        ok: false,
+        findings: [
+          {
+            id: 'vm',
+            ok: false,
+            severity: 'error',
+            message: 'the atlas-build VM: Stopped',
+            next: [{ do: 'vm-start' }],
+            action: 'vm-start',
+          },
+          {
+            id: 'disk-space',
+            ok: false,
+            severity: 'error',
+            message: 'free space in the library: 2 GB free',
+            hint: 'free some space',
+            next: [{ do: 'choose-library' }],
+          },
+        ],
+      }),
+    });
+    connect();
+    act(() => useStore.getState().setScreen('vm'));
+    render(<VmScreen />);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Run the doctor' })));
+    const findings = screen.getByRole('list', { name: 'Doctor findings' });
+    expect(findings.textContent).toContain(
+      'Start the VM on the Build VM screen (a broken VM is stopped first).',
+    );
+    expect(findings.textContent).toContain(
+      'free some space Or use a library on a disk with more room (start the app with ATLAS_LIBRARY set to it).',
+    );
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Fix: start the VM' })));
+    expect(fake.calls).toContainEqual({ channel: 'jobs:start', args: [{ kind: 'vm-start' }] });
   });
 });
