@@ -21,16 +21,22 @@ atlas_step() { atlas_event step "$1" "$2" "${*:3}"; }
 atlas_result() { atlas_event result "$1" "$2"; }
 atlas_log() { printf '%s\n' "$*"; }
 
-# atlas_fail CODE MESSAGE: exit 2 for bad input, 1 otherwise.
+# BEGIN atlas_exit_status (written from ERROR_CODES by scripts/error-codes-sh.mjs: do not edit)
+atlas_exit_status() { # atlas_exit_status CODE: prints 2 if a failure CODE is the input's fault, else 1
+  case "$1" in
+    bad-input | busy | exists | not-found | system-disk | too-small | unsafe-target | unsupported | usage | wrong-phase) echo 2 ;;
+    *) echo 1 ;;
+  esac
+}
+# END atlas_exit_status
+
+# atlas_fail CODE MESSAGE: exit 2 for bad input, 1 otherwise (atlas_exit_status).
 atlas_fail() {
   local code=$1
   shift
   atlas_event fail "$code" "$*"
   printf 'error: %s\n' "$*" >&2
-  case "$code" in
-    usage | bad-input | not-found | too-small | unsupported | exists) exit 2 ;;
-    *) exit 1 ;;
-  esac
+  exit "$(atlas_exit_status "$code")"
 }
 
 atlas_cleanup() {
