@@ -16,6 +16,7 @@ import type {
   LibraryView,
   SecretsStatus,
 } from '../../src-main/ipc/contract';
+import { startedSummary } from '../../src-main/app/job-summary';
 
 type Handler<K extends InvokeChannel> = (
   ...args: InvokeArgs<K>
@@ -51,21 +52,7 @@ export const NO_SECRETS: SecretsStatus = {
 };
 
 export function summary(request: JobRequest, over: Partial<JobSummary> = {}): JobSummary {
-  return {
-    id: `job-${request.kind}`,
-    kind: request.kind,
-    title: `${request.kind} job`,
-    request,
-    state: 'running',
-    startedAt: new Date().toISOString(),
-    endedAt: null,
-    steps: [],
-    progress: null,
-    log: [],
-    outcome: null,
-    error: null,
-    ...over,
-  };
+  return { ...startedSummary(`job-${request.kind}`, request, `${request.kind} job`), ...over };
 }
 
 const DEFAULTS: FakeHandlers = {
