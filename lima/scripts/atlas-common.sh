@@ -121,6 +121,17 @@ atlas_attach() {
   printf -v "$_var" '%s' "$_dev"
 }
 
+# atlas_attach_root VAR IMAGE WHY: attaches IMAGE's partition 2, the root, read-write as VAR, refusing
+# an image cut short before that partition's end, or a partition 2 that is not ext4 (the message
+# ends with WHY). Leaves PART_START and PART_SECTORS set to the partition's geometry.
+atlas_attach_root() {
+  atlas_part_geometry "$2" 2
+  [ $(((PART_START + PART_SECTORS) * 512)) -le "$(stat -c %s "$2")" ] ||
+    atlas_fail bad-input "the image is truncated (partition 2 ends past its end)"
+  atlas_attach "$1" "$2" "$PART_START" "$PART_SECTORS" rw
+  [ "$(atlas_fstype "${!1}")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: $3"
+}
+
 atlas_detach() {
   local dev=$1 i
   losetup -d "$dev" 2>/dev/null || true
