@@ -14,18 +14,24 @@ const sh = (script: string, ...args: string[]) =>
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 
+/**
+ * The seed's clone of a dd'd card image, `$raw`, into the folder `$set`: sfdisk's dump, then
+ * partclone | pigz of boot and root (the loop devices are detached when the shell exits).
+ */
+export const SEED_CLONE_OF_RAW = `sfdisk --dump "$raw" > "$set/partition-table.dump"
+  geo() { partx -g -r -o NR,START,SECTORS "$raw" | awk -v n=$1 '$1==n {printf "%.0f %.0f\\n", $2*512, $3*512}'; }
+  read o1 s1 < <(geo 1); read o2 s2 < <(geo 2)
+  l1=$(losetup -f --show -r -o $o1 --sizelimit $s1 "$raw"); l2=$(losetup -f --show -r -o $o2 --sizelimit $s2 "$raw")
+  trap 'losetup -d $l1 $l2' EXIT
+  partclone.fat32 -c -s $l1 2>/dev/null | pigz > "$set/sdc1-boot.partclone.gz"
+  partclone.ext4 -c -s $l2 2>/dev/null | pigz > "$set/sdc2-root.partclone.gz"`;
+
 export function seedClone(card: string, work: string, setDir: string): void {
   mkdirSync(setDir, { recursive: true });
   sh(
     `card=$1 raw=$2/raw.img set=$3
      dd if="$card" of="$raw" bs=4M status=none
-     sfdisk --dump "$raw" > "$set/partition-table.dump"
-     geo() { partx -g -r -o NR,START,SECTORS "$raw" | awk -v n=$1 '$1==n {printf "%.0f %.0f\\n", $2*512, $3*512}'; }
-     read o1 s1 < <(geo 1); read o2 s2 < <(geo 2)
-     l1=$(losetup -f --show -r -o $o1 --sizelimit $s1 "$raw"); l2=$(losetup -f --show -r -o $o2 --sizelimit $s2 "$raw")
-     trap 'losetup -d $l1 $l2' EXIT
-     partclone.fat32 -c -s $l1 2>/dev/null | pigz > "$set/sdc1-boot.partclone.gz"
-     partclone.ext4 -c -s $l2 2>/dev/null | pigz > "$set/sdc2-root.partclone.gz"
+     ${SEED_CLONE_OF_RAW}
      rm -f "$raw"`,
     card,
     work,

@@ -29,6 +29,7 @@ import { clone } from '../src-main/core/phases/clone.js';
 import { identifyRawCard, readUsedCardToFile } from '../src-main/core/card-io/raw-disk.js';
 import { canRunRealVm, startRealVm, type RealVm } from '../test/vm/real-vm.js';
 import { CardDevice, measure, usedBytes } from './card-device.js';
+import { SEED_CLONE_OF_RAW } from './seed-pipeline.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,13 +69,7 @@ async function guestRoot(vm: RealVm, script: string, ...args: string[]): Promise
 /** The seed's clone, its builder part in the guest: sfdisk, then partclone | pigz of the dd'd file. */
 const SEED_BUILDER = `raw=$1 set=$2
   mkdir -p "$set"
-  sfdisk --dump "$raw" > "$set/partition-table.dump"
-  geo() { partx -g -r -o NR,START,SECTORS "$raw" | awk -v n=$1 '$1==n {printf "%.0f %.0f\\n", $2*512, $3*512}'; }
-  read o1 s1 < <(geo 1); read o2 s2 < <(geo 2)
-  l1=$(losetup -f --show -r -o $o1 --sizelimit $s1 "$raw"); l2=$(losetup -f --show -r -o $o2 --sizelimit $s2 "$raw")
-  trap 'losetup -d $l1 $l2' EXIT
-  partclone.fat32 -c -s $l1 2>/dev/null | pigz > "$set/sdc1-boot.partclone.gz"
-  partclone.ext4 -c -s $l2 2>/dev/null | pigz > "$set/sdc2-root.partclone.gz"`;
+  ${SEED_CLONE_OF_RAW}`;
 
 /** pigz -6 of the partclone streams of a clone set, from the guest's memory; prints milliseconds. */
 const COMPRESS_ONLY = `set=$1 tmp=$(mktemp -d /dev/shm/bench.XXXXXX)

@@ -21,16 +21,22 @@ atlas_step() { atlas_event step "$1" "$2" "${*:3}"; }
 atlas_result() { atlas_event result "$1" "$2"; }
 atlas_log() { printf '%s\n' "$*"; }
 
-# atlas_fail CODE MESSAGE: exit 2 for bad input, 1 otherwise.
+# BEGIN atlas_exit_status (written from ERROR_CODES by scripts/error-codes-sh.mjs: do not edit)
+atlas_exit_status() { # atlas_exit_status CODE: prints 2 if a failure CODE is the input's fault, else 1
+  case "$1" in
+    bad-input | busy | exists | not-found | system-disk | too-small | unsafe-target | unsupported | usage | wrong-phase) echo 2 ;;
+    *) echo 1 ;;
+  esac
+}
+# END atlas_exit_status
+
+# atlas_fail CODE MESSAGE: exit 2 for bad input, 1 otherwise (atlas_exit_status).
 atlas_fail() {
   local code=$1
   shift
   atlas_event fail "$code" "$*"
   printf 'error: %s\n' "$*" >&2
-  case "$code" in
-    usage | bad-input | not-found | too-small | unsupported | exists) exit 2 ;;
-    *) exit 1 ;;
-  esac
+  exit "$(atlas_exit_status "$code")"
 }
 
 atlas_cleanup() {
@@ -113,6 +119,17 @@ atlas_attach() {
     atlas_fail loop "could not attach a loop device to $_card (are loop devices available?)"
   ATLAS_LOOPS+=("$_dev")
   printf -v "$_var" '%s' "$_dev"
+}
+
+# atlas_attach_root VAR IMAGE WHY: attaches IMAGE's partition 2, the root, read-write as VAR, refusing
+# an image cut short before that partition's end, or a partition 2 that is not ext4 (the message
+# ends with WHY). Leaves PART_START and PART_SECTORS set to the partition's geometry.
+atlas_attach_root() {
+  atlas_part_geometry "$2" 2
+  [ $(((PART_START + PART_SECTORS) * 512)) -le "$(stat -c %s "$2")" ] ||
+    atlas_fail bad-input "the image is truncated (partition 2 ends past its end)"
+  atlas_attach "$1" "$2" "$PART_START" "$PART_SECTORS" rw
+  [ "$(atlas_fstype "${!1}")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: $3"
 }
 
 atlas_detach() {

@@ -28,11 +28,7 @@ atlas_require_tools partx losetup blkid e2fsck mount install mtype mcopy setpriv
 
 atlas_part_geometry "$img" 1
 p1_start=$PART_START
-atlas_part_geometry "$img" 2
-p2_start=$PART_START p2_sectors=$PART_SECTORS
-[ $(((p2_start + p2_sectors) * 512)) -le "$(stat -c %s "$img")" ] || atlas_fail bad-input "the image is truncated (partition 2 ends past its end)"
-atlas_attach root "$img" "$p2_start" "$p2_sectors" rw
-[ "$(atlas_fstype "$root")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: not an Armbian image"
+atlas_attach_root root "$img" "not an Armbian image"
 
 atlas_step check 0 "Checking the root file system"
 atlas_e2fsck "$root" "base image"

@@ -41,11 +41,19 @@ done
 LOOPS=()
 work=""
 ev() { printf '@@ATLAS %s\n' "$*"; }
-fail() { # fail CODE MESSAGE
+# BEGIN atlas_exit_status (written from ERROR_CODES by scripts/error-codes-sh.mjs: do not edit)
+atlas_exit_status() { # atlas_exit_status CODE: prints 2 if a failure CODE is the input's fault, else 1
+  case "$1" in
+    bad-input | busy | exists | not-found | system-disk | too-small | unsafe-target | unsupported | usage | wrong-phase) echo 2 ;;
+    *) echo 1 ;;
+  esac
+}
+# END atlas_exit_status
+fail() { # fail CODE MESSAGE: exit 2 for bad input, 1 otherwise (atlas_exit_status)
   local code=$1; shift
   ev fail "$code" "$*"
   printf 'error: %s\n' "$*" >&2
-  case "$code" in usage | bad-input | not-found | too-small | unsupported) exit 2 ;; *) exit 1 ;; esac
+  exit "$(atlas_exit_status "$code")"
 }
 cleanup() {
   local rc=$? i

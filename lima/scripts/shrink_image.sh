@@ -31,11 +31,8 @@ label=$(atlas_table_label "$img")
 [ -n "$label" ] || atlas_fail bad-input "$img has no partition table"
 last=$(partx -g -r -o NR "$img" | sort -n | tail -n 1)
 [ "$last" = 2 ] || atlas_fail unsupported "the root partition must be the last one (found $last partitions)"
-atlas_part_geometry "$img" 2
+atlas_attach_root root "$img" "nothing to shrink"
 p2_start=$PART_START p2_sectors=$PART_SECTORS
-[ $(((p2_start + p2_sectors) * 512)) -le "$(stat -c %s "$img")" ] || atlas_fail bad-input "the image is truncated (partition 2 ends past its end)"
-atlas_attach root "$img" "$p2_start" "$p2_sectors" rw
-[ "$(atlas_fstype "$root")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: nothing to shrink"
 
 atlas_step check 0 "Checking the root file system (e2fsck -f)"
 atlas_e2fsck "$root" "before shrinking"

@@ -7,6 +7,7 @@
 import { AtlasError, type SerializedError } from '../core/errors.js';
 import { startJob, type Job, type JobContext, type JobEvent } from '../core/jobs/job.js';
 import type { JobEventDto, JobOutcome, JobRequest, JobSummary } from '../ipc/contract.js';
+import { startedSummary } from './job-summary.js';
 
 export interface JobSpec {
   request: JobRequest;
@@ -47,20 +48,7 @@ export class JobRegistry {
         ? { progressIntervalMs: this.options.progressIntervalMs }
         : {}),
     });
-    const summary: JobSummary = {
-      id: job.id,
-      kind: spec.request.kind,
-      title: spec.title,
-      request: spec.request,
-      state: 'running',
-      startedAt: new Date().toISOString(),
-      endedAt: null,
-      steps: [],
-      progress: null,
-      log: [],
-      outcome: null,
-      error: null,
-    };
+    const summary = startedSummary(job.id, spec.request, spec.title);
     this.jobs.set(job.id, { summary, job: job as Job<unknown>, locks: spec.locks });
     job.on('event', (e: JobEvent) => this.apply(summary, e));
     this.emit({ type: 'started', job: structuredClone(summary) });

@@ -1,6 +1,6 @@
 // The app in Debian's Chromium for the end-to-end tests: one page on the test server, with the
 // page's console errors and warnings collected, and the helpers every test uses (full-page
-// screenshots, the navigation, a job's panel and its end).
+// screenshots, the navigation, a job's panel, its running step and its end).
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
@@ -20,6 +20,8 @@ export interface AppPage {
   job(title: RegExp): Locator;
   /** Waits until the job ends, then expects it to have ended in `state`. */
   finished(panel: Locator, state?: string): Promise<void>;
+  /** Waits until the job's current step is the one whose label contains `step`, with progress. */
+  stepRunning(panel: Locator, step: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,20 @@ export async function openAppPage(
         .poll(async () => panel.getAttribute('data-job-state'), { timeout: opts.timeout, interval: 250 })
         .not.toBe('running');
       expect(await panel.getAttribute('data-job-state'), await panel.innerText()).toBe(state);
+    },
+    stepRunning: async (panel, step) => {
+      const progress = async () => {
+        const current = await panel
+          .locator('.job-steps li.current')
+          .innerText()
+          .catch(() => '');
+        const pct = await panel
+          .getByRole('progressbar')
+          .getAttribute('aria-valuenow', { timeout: 100 })
+          .catch(() => null);
+        return current.includes(step) ? Number(pct ?? 0) : 0;
+      };
+      await expect.poll(progress, { timeout: opts.timeout, interval: 100 }).toBeGreaterThan(0);
     },
     close: () => browser.close(),
   };

@@ -17,7 +17,7 @@ import {
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { copyFixture, fixture, OUTPUT, ROOT, scratch } from '../helpers/fixtures.js';
+import { CLONE_SET_FILES, copyFixture, fixture, OUTPUT, ROOT, scratch } from '../helpers/fixtures.js';
 import {
   attachAsDevice,
   bootChecksums,
@@ -287,13 +287,7 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     await shot('mac-clone-done');
 
     const set = join(library, `golden-clone-${setName}`);
-    expect(readdirSync(set).sort()).toEqual([
-      'manifest.json',
-      'partition-table.dump',
-      'restore_golden.sh',
-      'sdc1-boot.partclone.gz',
-      'sdc2-root.partclone.gz',
-    ]);
+    expect(readdirSync(set).sort()).toEqual(CLONE_SET_FILES);
     const manifest = JSON.parse(readFileSync(join(set, 'manifest.json'), 'utf8')) as {
       notes: string[];
       files: Array<{ name: string; sha256: string }>;
@@ -329,18 +323,7 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     await page.getByRole('button', { name: 'Clone card' }).click();
     const clone = job(new RegExp(`job: Clone ${big.slice(5)} to`));
     // Wait until partclone runs in the VM on the root partition, then power the VM off.
-    const rootProgress = async () => {
-      const step = await clone
-        .locator('.job-steps li.current')
-        .innerText()
-        .catch(() => '');
-      const pct = await clone
-        .getByRole('progressbar')
-        .getAttribute('aria-valuenow', { timeout: 100 })
-        .catch(() => null);
-      return step.includes('root partition') ? Number(pct ?? 0) : 0;
-    };
-    await expect.poll(rootProgress, { timeout: LONG, interval: 100 }).toBeGreaterThan(0);
+    await app.stepRunning(clone, 'root partition');
     await shot('mac-clone-running');
     limactl('stop', '--tty=false', 'atlas-build');
     await finished(clone, 'failed');

@@ -17,7 +17,7 @@ import {
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { copyFixture, fixture, OUTPUT, scratch } from '../helpers/fixtures.js';
+import { CLONE_SET_FILES, copyFixture, fixture, OUTPUT, scratch } from '../helpers/fixtures.js';
 import { debugfsCat, sfdiskJson, sha256 } from '../helpers/disk-tools.js';
 import { buildBridge, buildRenderer } from './build-assets.js';
 import { openAppPage, type AppPage } from './app-page.js';
@@ -239,13 +239,7 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     await shot('04-clone-done');
 
     const set = join(library, 'golden-clone-v1-0-0-FEATURE');
-    expect(readdirSync(set).sort()).toEqual([
-      'manifest.json',
-      'partition-table.dump',
-      'restore_golden.sh',
-      'sdc1-boot.partclone.gz',
-      'sdc2-root.partclone.gz',
-    ]);
+    expect(readdirSync(set).sort()).toEqual(CLONE_SET_FILES);
   });
 
   it('Cancel: a running clone is stopped and nothing half-written is left', async () => {
@@ -253,18 +247,7 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     // The name that follows the newest safety net is suggested.
     const clone = await startClone(bigCard, 'v1-0-1-FEATURE');
     // Wait until partclone reports progress on the root partition (the long step).
-    const rootProgress = async () => {
-      const step = await clone
-        .locator('.job-steps li.current')
-        .innerText()
-        .catch(() => '');
-      const pct = await clone
-        .getByRole('progressbar')
-        .getAttribute('aria-valuenow', { timeout: 100 })
-        .catch(() => null);
-      return step.includes('root partition') ? Number(pct ?? 0) : 0;
-    };
-    await expect.poll(rootProgress, { timeout: LONG, interval: 100 }).toBeGreaterThan(0);
+    await app.stepRunning(clone, 'root partition');
     expect(await clone.locator('.progress-numbers').innerText()).toMatch(/\d+%.*of.*\/s.*(left|estimating)/s);
     await shot('05-clone-running');
     await clone.getByRole('button', { name: 'Cancel' }).click();

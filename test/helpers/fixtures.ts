@@ -9,6 +9,15 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const OUTPUT = join(ROOT, 'test-output');
+
+/** The files of a clone set folder, sorted. */
+export const CLONE_SET_FILES = [
+  'manifest.json',
+  'partition-table.dump',
+  'restore_golden.sh',
+  'sdc1-boot.partclone.gz',
+  'sdc2-root.partclone.gz',
+];
 const GENERATOR = join(ROOT, 'test', 'fixtures', 'make-card-image.sh');
 
 export type Variant = 'base' | 'golden' | 'provisioned' | 'provisioned-booted' | 'no-ext4';

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
-import { copyFixture, fixture, scratch } from '../helpers/fixtures.js';
+import { CLONE_SET_FILES, copyFixture, fixture, scratch } from '../helpers/fixtures.js';
 import {
   attachAsDevice,
   bootChecksums,
@@ -46,13 +46,7 @@ describe('ods-sd clone / restore (Phase 1)', () => {
   });
 
   it('writes the seed clone set, with intact partclone images and a manifest', () => {
-    expect(readdirSync(set).sort()).toEqual([
-      'manifest.json',
-      'partition-table.dump',
-      'restore_golden.sh',
-      'sdc1-boot.partclone.gz',
-      'sdc2-root.partclone.gz',
-    ]);
+    expect(readdirSync(set).sort()).toEqual(CLONE_SET_FILES);
     expect(readFileSync(join(set, 'partition-table.dump'), 'utf8')).toBe(
       execFileSync('sfdisk', ['--dump', source], { encoding: 'utf8' }),
     );

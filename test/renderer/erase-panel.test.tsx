@@ -8,17 +8,9 @@ import { useStore } from '../../src-renderer/store/store';
 import type { CardCandidate } from '../../src-main/ipc/contract';
 import { installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
+import { hugeDisk, typeNameToConfirm } from './confirm-name';
 
-const why = '2000.4 GB: larger than any SD card for the player (8–256 GB)';
-const huge: CardCandidate = {
-  ref: { path: '/dev/disk8', kind: 'device', bytes: 2e12, node: 8 },
-  description: '/dev/disk8 USB disk (2000.4 GB)',
-  removable: true,
-  readOnly: false,
-  usable: true,
-  reasons: [],
-  confirm: why,
-};
+const huge = hugeDisk;
 const system: CardCandidate = {
   ref: { path: '/dev/disk0', kind: 'device', bytes: 5e11, node: 0 },
   description: '/dev/disk0 APPLE SSD (500.1 GB)',
@@ -38,12 +30,7 @@ describe('ErasePanel', () => {
     expect(refused.textContent).toContain('system disk');
     act(() => useStore.getState().setEraseCard(huge));
     const erase = () => screen.getByRole('button', { name: 'Erase' }) as HTMLButtonElement;
-    expect(erase().disabled).toBe(true);
-    const name = screen.getByLabelText('Type disk8 to confirm erasing');
-    fireEvent.change(name, { target: { value: 'disk0' } });
-    expect(erase().disabled).toBe(true);
-    fireEvent.change(name, { target: { value: 'disk8' } });
-    expect(erase().disabled).toBe(false);
+    typeNameToConfirm('Type disk8 to confirm erasing', erase, 'disk0', 'disk8');
     await act(async () => fireEvent.click(erase()));
     expect(fake.callsOf('jobs:start')).toEqual([]);
     const dialog = screen.getByRole('dialog');

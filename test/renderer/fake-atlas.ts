@@ -17,6 +17,7 @@ import type {
   SecretsStatus,
 } from '../../src-main/ipc/contract';
 import type { NextStep } from '../../src-main/common/next-steps';
+import { startedSummary } from '../../src-main/app/job-summary';
 
 type Handler<K extends InvokeChannel> = (
   ...args: InvokeArgs<K>
@@ -52,21 +53,7 @@ export const NO_SECRETS: SecretsStatus = {
 };
 
 export function summary(request: JobRequest, over: Partial<JobSummary> = {}): JobSummary {
-  return {
-    id: `job-${request.kind}`,
-    kind: request.kind,
-    title: `${request.kind} job`,
-    request,
-    state: 'running',
-    startedAt: new Date().toISOString(),
-    endedAt: null,
-    steps: [],
-    progress: null,
-    log: [],
-    outcome: null,
-    error: null,
-    ...over,
-  };
+  return { ...startedSummary(`job-${request.kind}`, request, `${request.kind} job`), ...over };
 }
 
 const DEFAULTS: FakeHandlers = {

@@ -8,6 +8,7 @@ import { useStore } from '../../src-renderer/store/store';
 import type { CardCandidate, CardFlashResultDto, CardRef } from '../../src-main/ipc/contract';
 import { EMPTY_LIBRARY, installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
+import { LARGER_THAN_SD, typeNameToConfirm } from './confirm-name';
 
 const GOLDEN = '/Users/me/atlas-build/ods-atlas-golden-v9-1-7-ORIGIN.img';
 const big: CardRef = { path: '/dev/disk4', kind: 'device', bytes: 32e9, node: 4, serial: 'A1' };
@@ -134,7 +135,7 @@ describe('FlashScreen', () => {
 
   it('writes a disk larger than any SD card only after its name is typed', async () => {
     const huge: CardRef = { path: '/dev/disk7', kind: 'device', bytes: 2e12, node: 7 };
-    const why = '2000.4 GB: larger than any SD card for the player (8–256 GB)';
+    const why = LARGER_THAN_SD;
     const fake = installFakeAtlas({
       'cards:list': () => [{ ...candidate(huge), confirm: why }],
       'flash:check': (_image, cards) =>
@@ -150,12 +151,7 @@ describe('FlashScreen', () => {
     const checks = await screen.findByRole('list', { name: 'Safety checks' });
     await waitFor(() => expect(checks.textContent).toContain('written only if you type its name'));
     const flashButton = () => screen.getByRole('button', { name: /^Flash/ }) as HTMLButtonElement;
-    expect(flashButton().disabled).toBe(true);
-    const name = screen.getByLabelText('Type disk7 to confirm');
-    fireEvent.change(name, { target: { value: 'disk4' } });
-    expect(flashButton().disabled).toBe(true);
-    fireEvent.change(name, { target: { value: 'disk7' } });
-    expect(flashButton().disabled).toBe(false);
+    typeNameToConfirm('Type disk7 to confirm', flashButton, 'disk4', 'disk7');
     await act(async () => fireEvent.click(flashButton()));
     await act(async () =>
       fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Erase and flash' })),

@@ -45,6 +45,23 @@ const REPORT: VerifyReportDto = {
   ],
 };
 
+/** The shrink screen with `card` picked and its verify job ended with `report`. */
+async function verified(report: VerifyReportDto) {
+  const fake = installFakeAtlas();
+  connect();
+  render(<ShrinkScreen />);
+  await act(async () => useStore.getState().setShrinkCard(card));
+  act(() =>
+    fake.job({
+      type: 'done',
+      jobId: 'job-verify',
+      endedAt: new Date().toISOString(),
+      outcome: { kind: 'verify', result: report },
+    }),
+  );
+  return fake;
+}
+
 describe('ShrinkScreen', () => {
   it('verifies the picked card and shows every check with its evidence', async () => {
     const fake = installFakeAtlas();
@@ -69,18 +86,7 @@ describe('ShrinkScreen', () => {
   });
 
   it('shrinks only after the checklist passed, or when the user forces it', async () => {
-    const fake = installFakeAtlas();
-    connect();
-    render(<ShrinkScreen />);
-    await act(async () => useStore.getState().setShrinkCard(card));
-    act(() =>
-      fake.job({
-        type: 'done',
-        jobId: 'job-verify',
-        endedAt: new Date().toISOString(),
-        outcome: { kind: 'verify', result: REPORT },
-      }),
-    );
+    const fake = await verified(REPORT);
     await waitFor(() =>
       expect(screen.getByTestId('output-name').textContent).toBe('ods-atlas-clone-v9-1-8-FLASH.img'),
     );
@@ -95,18 +101,7 @@ describe('ShrinkScreen', () => {
   });
 
   it('offers a compressed distributable, names it, shrinks to it and shows each resize2fs pass', async () => {
-    const fake = installFakeAtlas();
-    connect();
-    render(<ShrinkScreen />);
-    await act(async () => useStore.getState().setShrinkCard(card));
-    act(() =>
-      fake.job({
-        type: 'done',
-        jobId: 'job-verify',
-        endedAt: new Date().toISOString(),
-        outcome: { kind: 'verify', result: { ...REPORT, ok: true, failed: 0 } },
-      }),
-    );
+    const fake = await verified({ ...REPORT, ok: true, failed: 0 });
     await waitFor(() =>
       expect(screen.getByTestId('output-name').textContent).toBe('ods-atlas-clone-v9-1-8-FLASH.img'),
     );

@@ -9,6 +9,7 @@ type MenuItem = ReturnType<typeof menuTemplate>[number];
 import { forwardEvents, registerIpc, senderIsApp } from '../../src-main/electron/ipc-main.js';
 import { dockProgress, jobFeedback, type FeedbackSource } from '../../src-main/electron/job-feedback.js';
 import { guardQuit } from '../../src-main/electron/quit-guard.js';
+import { startedSummary } from '../../src-main/app/job-summary.js';
 import { electronHost } from '../../src-main/electron/electron-host.js';
 import { unpackedRoot } from '../../src-main/electron/main-root.js';
 import { INVOKE_CHANNELS, type JobEventDto, type JobSummary } from '../../src-main/ipc/contract.js';
@@ -17,18 +18,8 @@ vi.mock('electron', async () => (await import('./electron-fake.js')).electron);
 
 function job(over: Partial<JobSummary>): JobSummary {
   return {
-    id: 'j1',
+    ...startedSummary('j1', { kind: 'vm-start' }, 'Flash golden to sdc', '2026-01-01T10:00:00.000Z'),
     kind: 'flash',
-    title: 'Flash golden to sdc',
-    request: { kind: 'vm-start' },
-    state: 'running',
-    startedAt: '2026-01-01T10:00:00.000Z',
-    endedAt: null,
-    steps: [],
-    progress: null,
-    log: [],
-    outcome: null,
-    error: null,
     ...over,
   };
 }

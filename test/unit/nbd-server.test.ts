@@ -5,6 +5,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { NBD_CMD, NBD_ERR, NBD_OPT, serveNbd, type NbdBackend } from '../../src-main/core/nbd/nbd-server.js';
+import { u16, u32, u64 } from '../../src-main/core/nbd/nbd-wire.js';
 
 const SIZE = 1024 * 1024;
 
@@ -111,22 +112,6 @@ class Client {
       data: error ? Buffer.alloc(0) : await this.take(dataLength),
     };
   }
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-function u64(n: number | bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return b;
 }
 
 function session(writable: boolean, backend = memoryBackend(), signal?: AbortSignal) {

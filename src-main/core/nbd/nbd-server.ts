@@ -15,6 +15,7 @@
  * Requests are served one at a time, in order; the counts of bytes read and written are kept.
  */
 import type { Readable, Writable } from 'node:stream';
+import { u16, u32, u64 } from './nbd-wire.js';
 
 /** What the export is backed by (a card, a file). Offsets and lengths are always in bounds. */
 export interface NbdBackend {
@@ -152,22 +153,6 @@ function write(output: Writable, data: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     output.write(data, (e) => (e ? reject(e) : resolve()));
   });
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-function u64(n: number | bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return b;
 }
 
 /** Serves the export until the client disconnects, the stream ends, or the signal. */
