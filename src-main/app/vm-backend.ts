@@ -134,7 +134,7 @@ export function limaVm(library: string, find: () => Limactl | undefined = () => 
           message: `${c.title}: ${c.detail}`,
           ...(c.fix && !c.ok ? { hint: c.fix } : {}),
           ...(c.next && !c.ok ? { next: c.next } : {}),
-          ...(!c.ok && vmJobOf(c.next) ? { action: vmJobOf(c.next) } : {}),
+          ...(!c.ok && !c.skipped && vmJobOf(c.next) ? { action: vmJobOf(c.next) } : {}),
         })),
       };
     },
