@@ -279,11 +279,12 @@ export const COMMANDS: Record<string, Command> = {
         x.mode === 'stream'
           ? 'whole image'
           : `${bytes(x.mappedBytes)} mapped of ${bytes(x.imageBytes)} (${x.mode})`;
-      const lines = x.cards.map((c) =>
-        c.ok
-          ? `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}${c.shrunkToFit ? `; smaller than the image: root shrunk to fit (the data needs ${bytes(c.minBytes ?? 0)})` : ''}${c.eject ? `; ${c.eject.message}` : ''}`
-          : `  ${c.card}: FAILED: ${c.error?.message}${c.error && cliHint(c.error) ? ` (${cliHint(c.error)})` : ''}`,
-      );
+      const lines = x.cards.map((c) => {
+        if (c.ok)
+          return `  ${c.card}: ${bytes(c.writtenBytes ?? 0)} written, ${c.verified ? 'verified (read back, matches)' : 'not verified'}${c.shrunkToFit ? `; smaller than the image: root shrunk to fit (the data needs ${bytes(c.minBytes ?? 0)})` : ''}${c.eject ? `; ${c.eject.message}` : ''}`;
+        const hint = c.error && cliHint(c.error);
+        return `  ${c.card}: FAILED: ${c.error?.message}${hint ? ` (${hint})` : ''}`;
+      });
       return [`Flashed ${x.image}: ${how}`, ...lines].join('\n');
     },
     failure: (r) => {

@@ -7,7 +7,7 @@ import { ShrinkScreen } from '../../src-renderer/components/shrink-screen';
 import { CloneScreen } from '../../src-renderer/components/clone-screen';
 import { useStore } from '../../src-renderer/store/store';
 import type { CardCandidate, VerifyReportDto } from '../../src-main/ipc/contract';
-import { installFakeAtlas } from './fake-atlas';
+import { installFakeAtlas, type FakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 
 const card: CardCandidate = {
@@ -46,11 +46,12 @@ const REPORT: VerifyReportDto = {
 };
 
 /** The shrink screen with `card` picked and its verify job ended with `report`. */
-async function verified(report: VerifyReportDto) {
+async function verified(report: VerifyReportDto, beforeDone?: (fake: FakeAtlas) => void) {
   const fake = installFakeAtlas();
   connect();
   render(<ShrinkScreen />);
   await act(async () => useStore.getState().setShrinkCard(card));
+  beforeDone?.(fake);
   act(() =>
     fake.job({
       type: 'done',
@@ -64,18 +65,8 @@ async function verified(report: VerifyReportDto) {
 
 describe('ShrinkScreen', () => {
   it('verifies the picked card and shows every check with its evidence', async () => {
-    const fake = installFakeAtlas();
-    connect();
-    render(<ShrinkScreen />);
-    await act(async () => useStore.getState().setShrinkCard(card));
-    expect(fake.callsOf('jobs:start')).toEqual([[{ kind: 'verify', card: card.ref.path }]]);
-    act(() =>
-      fake.job({
-        type: 'done',
-        jobId: 'job-verify',
-        endedAt: new Date().toISOString(),
-        outcome: { kind: 'verify', result: REPORT },
-      }),
+    await verified(REPORT, (f) =>
+      expect(f.callsOf('jobs:start')).toEqual([[{ kind: 'verify', card: card.ref.path }]]),
     );
     const list = screen.getByRole('list', { name: REPORT.title });
     expect(list.querySelectorAll('[aria-label="passed"]')).toHaveLength(1);
