@@ -16,6 +16,9 @@ const shared = {
   // Generous: a busy 2-core CI machine runs real disk tools on card images.
   testTimeout: 600_000,
   hookTimeout: 900_000,
+  // The app's screens refresh from real tools (limactl, losetup): on a loaded machine that can take
+  // longer than expect.poll's default second.
+  expect: { poll: { timeout: 30_000, interval: 100 } },
   // Within a lane, files share loop devices and the fixture cache: one file at a time.
   fileParallelism: false,
 };

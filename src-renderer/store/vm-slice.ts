@@ -20,22 +20,38 @@ export interface VmSlice {
 
 export const createVmSlice: StateCreator<Store, [], [], VmSlice> = (set, get) => {
   const patch = (p: Partial<VmState>) => set((s) => ({ vm: { ...s.vm, ...p } }));
+  // Requests overlap (a job's start and end both ask): only the newest answer of each kind is
+  // shown, so a slow answer from before a job ended never overwrites what the VM is now.
+  const asked = { status: 0, doctor: 0 };
+  const shown = { status: 0, doctor: 0 };
+  const ticket = (kind: keyof typeof asked) => ++asked[kind];
+  const newest = (kind: keyof typeof asked, t: number) => {
+    if (t < shown[kind]) return false;
+    shown[kind] = t;
+    return true;
+  };
   return {
     vm: { status: null, doctor: null, jobId: null, error: null },
     refreshVm: async () => {
+      const t = ticket('status');
       try {
-        patch({ status: await call('vm:status'), error: null });
+        const status = await call('vm:status');
+        if (newest('status', t)) patch({ status, error: null });
       } catch (e) {
-        patch({ error: errorInfo(e) });
+        if (newest('status', t)) patch({ error: errorInfo(e) });
       }
     },
     runDoctor: async () => {
+      const t = { doctor: ticket('doctor'), status: ticket('status') };
       try {
         // What the doctor finds about the VM and its status line must agree.
         const [doctor, status] = await Promise.all([call('vm:doctor'), call('vm:status')]);
-        patch({ doctor, status, error: null });
+        const p: Partial<VmState> = { error: null };
+        if (newest('doctor', t.doctor)) p.doctor = doctor;
+        if (newest('status', t.status)) p.status = status;
+        patch(p);
       } catch (e) {
-        patch({ error: errorInfo(e) });
+        if (newest('doctor', t.doctor)) patch({ error: errorInfo(e) });
       }
     },
     startVmJob: async (kind) => {

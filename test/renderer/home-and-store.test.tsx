@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { HomeScreen } from '../../src-renderer/components/home-screen';
 import { reduceJobEvent } from '../../src-renderer/store/jobs-slice';
 import { useStore } from '../../src-renderer/store/store';
-import type { LibraryItem } from '../../src-main/ipc/contract';
+import type { LibraryItem, VmStatusDto } from '../../src-main/ipc/contract';
 import { EMPTY_LIBRARY, installFakeAtlas, summary } from './fake-atlas';
 import { connect } from './setup';
 
@@ -96,5 +96,27 @@ describe('the store and the backend events', () => {
     expect(useStore.getState().screen).toBe('library');
     await act(async () => fake.emit('library:changed', { reason: 'done' }));
     expect(fake.callsOf('library:list')).toHaveLength(1);
+  });
+
+  it("shows the VM's newest status when an older answer arrives last", async () => {
+    // The first request (asked while the VM was stopped) answers after the second (asked after a
+    // start failed): the chip must say broken, not go back to stopped.
+    const answers: Array<(s: VmStatusDto) => void> = [];
+    installFakeAtlas({ 'vm:status': () => new Promise<VmStatusDto>((r) => answers.push(r)) });
+    const status = (state: VmStatusDto['state']): VmStatusDto => ({
+      needed: true,
+      name: 'atlas-build',
+      state,
+      detail: state,
+      terminal: false,
+    });
+    const first = useStore.getState().refreshVm();
+    const second = useStore.getState().refreshVm();
+    await expect.poll(() => answers.length).toBe(2);
+    answers[1]!(status('broken'));
+    await second;
+    answers[0]!(status('stopped'));
+    await first;
+    expect(useStore.getState().vm.status?.state).toBe('broken');
   });
 });
