@@ -4,7 +4,8 @@
  * rank, never from a higher one or from a peer of the same rank. So no folder cycle can exist, and
  * the layout says the architecture:
  *
- *   common                   plain data and formats shared by every side; imports nothing
+ *   common                   plain data, formats and schemas shared by every side; imports only
+ *                            itself and valibot (the schema library: no Node, no I/O)
  *   core/*.ts                errors, paths, names
  *   core/<folder>            in the order of CORE below (tools … phases)
  *   ipc/contract             the shapes the app's services return and the transport carries
@@ -57,6 +58,9 @@ const APART = [
   ['bench', 'src-main/app'],
 ];
 
+/** The packages src-main/common may import: pure, with no Node or I/O. */
+const COMMON_MAY_IMPORT = ['valibot'];
+
 /** What the renderer may import from outside its folder. */
 const RENDERER_MAY_IMPORT = ['src-main/common/', 'src-main/ipc/contract'];
 
@@ -82,7 +86,7 @@ const rule = {
     messages: {
       up: '{{from}} may not import from {{to}} (a higher layer): move the shared part down',
       peer: '{{from}} may not import from its peer {{to}}: move the shared part down, or to src-main/common',
-      common: 'src-main/common imports nothing but itself (plain data only)',
+      common: 'src-main/common imports nothing but itself and valibot (plain data and schemas only)',
       apart:
         "{{from}} may not import from {{to}}: the app's services are the desktop app's; move what both need to the core",
       unlisted: '{{folder}} has no layer: give it its place in CORE (scripts/eslint-layers.js)',
@@ -104,7 +108,8 @@ const rule = {
     function check(node, spec) {
       if (typeof spec !== 'string') return;
       if (!spec.startsWith('.')) {
-        if (from?.folder === 'src-main/common') context.report({ node, messageId: 'common' });
+        if (from?.folder === 'src-main/common' && !COMMON_MAY_IMPORT.includes(spec))
+          context.report({ node, messageId: 'common' });
         return;
       }
       const target = relative(root, resolve(dirname(context.filename), spec))

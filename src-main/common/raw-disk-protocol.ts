@@ -1,60 +1,107 @@
 /**
  * The raw-disk helper's requests and events (src-main/privileged/raw-disk-helper.ts documents
  * the protocol): the one description the helper and its client (core/cards/helper-client.ts)
- * share. Plain data only.
+ * share. The requests are schemas: the helper checks every request line against them (strict
+ * objects, bounded lists, absolute paths) and their types are inferred from them. Plain data only.
  */
+import { absolutePath, bool, int, label, record, v } from './schema.js';
 import type { ErrorCode } from './error-codes.js';
 import type { NextStep } from './next-steps.js';
-
-/** A folder or file whose disk must not be written (the library, the staging folder…). */
-export interface ProtectedPlace {
-  /** What it is, as the user knows it: "the library", "the source image". */
-  what: string;
-  path: string;
-}
 
 /** The checksums a block map's ranges may carry. */
 export const CHECKSUM_TYPES = ['sha256', 'sha1'] as const;
 export type ChecksumType = (typeof CHECKSUM_TYPES)[number];
 
-export interface Expect {
-  bytes: number;
-  serial?: string;
-  model?: string;
-  /** The medium in the reader (core/cards/medium.ts). */
-  medium?: string;
+const positive = () => int({ min: 1 });
+
+/** A folder or file whose disk must not be written (the library, the staging folder…). */
+export const PROTECTED_PLACE = record({
+  /** What it is, as the user knows it: "the library", "the source image". */
+  what: label(),
+  path: absolutePath(),
+});
+export type ProtectedPlace = v.InferOutput<typeof PROTECTED_PLACE>;
+
+/** What the card must still be: the helper re-reads it and refuses another. */
+export const EXPECT = record({
+  bytes: positive(),
+  serial: v.optional(label()),
+  model: v.optional(label()),
+  /** The medium in the reader (core/cards/medium.ts); a loop device's names its backing file. */
+  medium: v.optional(label(4200)),
   /** The partition table's id when the card was picked; not compared when it could not be read. */
-  table?: string;
+  table: v.optional(label()),
+});
+export type Expect = v.InferOutput<typeof EXPECT>;
+
+const isRange = (p: unknown, withChecksum: boolean): boolean =>
+  Array.isArray(p) &&
+  (p.length === 2 ||
+    (withChecksum && p.length === 3 && typeof p[2] === 'string' && /^[0-9a-f]{1,128}$/.test(p[2]))) &&
+  Number.isSafeInteger(p[0]) &&
+  Number.isSafeInteger(p[1]) &&
+  (p[0] as number) >= 0 &&
+  (p[1] as number) > (p[0] as number);
+
+/** [start, end] byte offsets (with `withChecksum`, optionally a hex checksum third), up to 2^20. */
+function ranges<T>(withChecksum: boolean) {
+  const what = 'is not a [start, end] pair of byte offsets';
+  return v.pipe(
+    v.array(
+      v.custom<T>((p) => isRange(p, withChecksum), what),
+      'must be a list of [start, end] pairs',
+    ),
+    v.maxLength(1 << 20, 'must be a list of at most 2^20 pairs'),
+  );
 }
-export type HelperRequest =
-  | { op: 'read'; device: string; expect: Expect; dest: string; length?: number; used?: boolean }
-  | {
-      op: 'write';
-      device: string;
-      expect: Expect;
-      source: string;
-      verify: boolean;
-      invalidate?: Array<[number, number]>;
-      ranges?: Array<[number, number] | [number, number, string]>;
-      checksumType?: ChecksumType;
-      minBytes?: number;
+
+const places = () =>
+  v.pipe(v.array(PROTECTED_PLACE, 'expected a list'), v.maxLength(16, 'at most 16 places'));
+
+export const HELPER_REQUEST = v.variant(
+  'op',
+  [
+    record({
+      op: v.literal('read'),
+      device: label(),
+      expect: EXPECT,
+      dest: absolutePath(),
+      length: v.optional(positive()),
+      used: v.optional(bool()),
+    }),
+    record({
+      op: v.literal('write'),
+      device: label(),
+      expect: EXPECT,
+      source: absolutePath(),
+      verify: bool(),
+      invalidate: v.optional(ranges<[number, number]>(false)),
+      ranges: v.optional(ranges<[number, number] | [number, number, string]>(true)),
+      checksumType: v.optional(v.picklist(CHECKSUM_TYPES, `must be one of ${CHECKSUM_TYPES.join(', ')}`)),
+      minBytes: v.optional(positive()),
       /** Folders and files whose disks must not be written (the library, the staging folder…). */
-      places?: ProtectedPlace[];
+      places: v.optional(places()),
       /** The user confirmed an unusual disk (larger than an SD card, or internal). */
-      unusual?: boolean;
-    }
-  | {
-      op: 'serve';
-      device: string;
-      expect: Expect;
-      writable: boolean;
-      dataIn: string;
-      dataOut: string;
-      checkMaps?: boolean;
-      places?: ProtectedPlace[];
-      unusual?: boolean;
-    }
-  | { op: 'cancel' };
+      unusual: v.optional(bool()),
+    }),
+    record({
+      op: v.literal('serve'),
+      device: label(),
+      expect: EXPECT,
+      writable: bool(),
+      dataIn: absolutePath(),
+      dataOut: absolutePath(),
+      checkMaps: v.optional(bool()),
+      /** A writable serve only. */
+      places: v.optional(places()),
+      unusual: v.optional(bool()),
+    }),
+    record({ op: v.literal('cancel') }),
+  ],
+  (issue) => `unknown op ${issue.received}: only read, write, serve and cancel exist`,
+);
+export type HelperRequest = v.InferOutput<typeof HELPER_REQUEST>;
+
 export type Phase = 'read' | 'write' | 'verify';
 /** What a finished request did. */
 export interface HelperDone {

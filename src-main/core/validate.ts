@@ -4,7 +4,7 @@
  * or `a;b` is refused here, with a message that says what is allowed.
  */
 import { AtlasError } from './errors.js';
-import { RESERVED_SUFFIXES, reservedSuffixOf } from './reserved-names.js';
+import { RESERVED_SUFFIXES, reservedSuffixOf } from '../common/reserved-names.js';
 
 const TAG = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
 const VERSION = /^\d{1,3}(\.\d{1,3}){0,2}$/;

@@ -63,13 +63,14 @@ import {
 } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import { isAbsolute } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { AtlasError, CancelledError, toAtlasError } from '../core/errors.js';
+import { absolutePath, check, dotPath, type Problem } from '../common/schema.js';
 import {
   EXIT,
+  HELPER_REQUEST,
   type Expect,
   type HelperDone,
   type HelperEvent,
@@ -96,14 +97,7 @@ import { runPlan } from '../core/write/run-plan.js';
 import { handleBackend, serveNbd } from '../core/nbd/nbd-server.js';
 import { handleReader } from '../core/rawio/used-blocks/byte-reader.js';
 import { mapCard } from '../core/rawio/used-blocks/used-ranges.js';
-import {
-  checkPlan,
-  CHECKSUM_TYPES,
-  invalidationRanges,
-  type ChecksumType,
-  type MappedRange,
-  type WritePlan,
-} from '../core/write/write-plan.js';
+import { checkPlan, invalidationRanges, type MappedRange, type WritePlan } from '../core/write/write-plan.js';
 
 // --- request validation -----------------------------------------------------------------------------
 
@@ -117,41 +111,6 @@ const refuse = (message: string, hint?: string): never => {
   throw new AtlasError('bad-input', message, hint ?? 'this request is not one the raw-disk helper accepts');
 };
 
-function fields(o: unknown, allowed: string[], required: string[], what: string): Record<string, unknown> {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) refuse(`${what} must be a JSON object`);
-  const rec = o as Record<string, unknown>;
-  for (const k of Object.keys(rec))
-    if (!allowed.includes(k)) refuse(`unknown field ${JSON.stringify(k)} in ${what}`);
-  for (const k of required) if (!(k in rec)) refuse(`${what} needs ${JSON.stringify(k)}`);
-  return rec;
-}
-
-function absolutePath(v: unknown, what: string): string {
-  const ok =
-    typeof v === 'string' &&
-    v.length > 1 &&
-    v.length < 4096 &&
-    isAbsolute(v) &&
-    // eslint-disable-next-line no-control-regex
-    !/[\u0000-\u001f]/.test(v) &&
-    !v.split('/').some((part) => part === '..' || part === '.');
-  if (!ok) refuse(`${what} must be an absolute path without "." or ".." parts: ${JSON.stringify(v)}`);
-  return v as string;
-}
-
-function positiveInt(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)
-    refuse(`${what} must be a positive integer`);
-  return v as number;
-}
-
-function shortText(v: unknown, what: string, max = 256): string {
-  // eslint-disable-next-line no-control-regex
-  if (typeof v !== 'string' || v.length > max || /[\u0000-\u001f]/.test(v))
-    refuse(`${what} must be a short string`);
-  return v as string;
-}
-
 function cardDevice(v: unknown, platform: NodeJS.Platform): string {
   const pattern = CARD_DEVICE[platform];
   if (typeof v !== 'string' || !pattern?.test(v)) {
@@ -162,37 +121,6 @@ function cardDevice(v: unknown, platform: NodeJS.Platform): string {
     );
   }
   return v;
-}
-
-function parseExpect(v: unknown): Expect {
-  const e = fields(v, ['bytes', 'serial', 'model', 'medium', 'table'], ['bytes'], 'expect');
-  const out: Expect = { bytes: positiveInt(e.bytes, 'expect.bytes') };
-  for (const k of ['serial', 'model', 'medium', 'table'] as const) {
-    // The medium names a loop device's backing file, which may be a long path.
-    if (e[k] !== undefined) out[k] = shortText(e[k], `expect.${k}`, k === 'medium' ? 4200 : 256);
-  }
-  return out;
-}
-
-/** [start, end] pairs of byte offsets (with `withChecksum`, optionally a hex checksum third). */
-function pairs(
-  v: unknown,
-  what: string,
-  withChecksum: boolean,
-): Array<[number, number] | [number, number, string]> {
-  if (!Array.isArray(v) || v.length > 1 << 20) refuse(`${what} must be a list of [start, end] pairs`);
-  return (v as unknown[]).map((p) => {
-    const ok =
-      Array.isArray(p) &&
-      (p.length === 2 ||
-        (withChecksum && p.length === 3 && typeof p[2] === 'string' && /^[0-9a-f]{1,128}$/.test(p[2]))) &&
-      Number.isSafeInteger(p[0]) &&
-      Number.isSafeInteger(p[1]) &&
-      (p[0] as number) >= 0 &&
-      (p[1] as number) > (p[0] as number);
-    if (!ok) refuse(`${what}: ${JSON.stringify(p).slice(0, 80)} is not a [start, end] pair of byte offsets`);
-    return p as [number, number] | [number, number, string];
-  });
 }
 
 /** The write plan of a request: the ranges asked for, plus the first MiB and end of the card. */
@@ -212,12 +140,21 @@ export function planOf(req: Extract<HelperRequest, { op: 'write' }>, targetBytes
   };
 }
 
-function parsePlaces(v: unknown): ProtectedPlace[] {
-  if (!Array.isArray(v) || v.length > 16) refuse('places must be a list of at most 16 places');
-  return (v as unknown[]).map((p, i) => {
-    const f = fields(p, ['what', 'path'], ['what', 'path'], `places[${i}]`);
-    return { what: shortText(f.what, `places[${i}].what`), path: absolutePath(f.path, `places[${i}].path`) };
-  });
+/** A pipe's path, checked as a request's paths are. */
+function pipePath(path: string): string {
+  const r = check(absolutePath(), path);
+  if (!r.ok) refuse(`pipe: ${r.problem.message}`);
+  return path;
+}
+
+/** A schema problem as the helper words it: `dest: expected an absolute path`. */
+function problemText(problem: Problem): string {
+  const at = dotPath(problem.path);
+  if (problem.unknownKey !== undefined) {
+    const parent = dotPath(problem.path.slice(0, -1));
+    return `unknown field ${JSON.stringify(problem.unknownKey)} in ${parent || 'the request'}`;
+  }
+  return at && at !== 'op' ? `${at}: ${problem.message}` : problem.message;
 }
 
 /** Parses and validates one request line; throws a typed AtlasError for anything else. */
@@ -228,97 +165,14 @@ export function parseRequest(line: string, platform: NodeJS.Platform = process.p
   } catch {
     refuse('the request is not JSON');
   }
-  const op = (json as { op?: unknown } | null)?.op;
-  if (op === 'cancel') {
-    fields(json, ['op'], ['op'], 'cancel');
-    return { op: 'cancel' };
-  }
-  if (op === 'read') {
-    const r = fields(
-      json,
-      ['op', 'device', 'expect', 'dest', 'length', 'used'],
-      ['device', 'expect', 'dest'],
-      'read',
-    );
-    const req: HelperRequest = {
-      op,
-      device: cardDevice(r.device, platform),
-      expect: parseExpect(r.expect),
-      dest: absolutePath(r.dest, 'dest'),
-    };
-    if (r.length !== undefined) req.length = positiveInt(r.length, 'length');
-    if (r.used !== undefined) {
-      if (typeof r.used !== 'boolean') refuse('used must be true or false');
-      req.used = r.used as boolean;
-    }
-    return req;
-  }
-  if (op === 'write') {
-    const r = fields(
-      json,
-      [
-        'op',
-        'device',
-        'expect',
-        'source',
-        'verify',
-        'invalidate',
-        'ranges',
-        'checksumType',
-        'minBytes',
-        'places',
-        'unusual',
-      ],
-      ['device', 'expect', 'source', 'verify'],
-      'write',
-    );
-    if (typeof r.verify !== 'boolean') refuse('verify must be true or false');
-    if (r.unusual !== undefined && typeof r.unusual !== 'boolean') refuse('unusual must be true or false');
-    const req: HelperRequest = {
-      op,
-      device: cardDevice(r.device, platform),
-      expect: parseExpect(r.expect),
-      source: absolutePath(r.source, 'source'),
-      verify: r.verify as boolean,
-      ...(r.places !== undefined ? { places: parsePlaces(r.places) } : {}),
-      ...(r.unusual ? { unusual: true } : {}),
-    };
-    if (r.invalidate !== undefined)
-      req.invalidate = pairs(r.invalidate, 'invalidate', false) as [number, number][];
-    if (r.ranges !== undefined) req.ranges = pairs(r.ranges, 'ranges', true);
-    if (r.checksumType !== undefined) {
-      if (!CHECKSUM_TYPES.includes(r.checksumType as ChecksumType))
-        refuse(`checksumType must be one of ${CHECKSUM_TYPES.join(', ')}`);
-      req.checksumType = r.checksumType as ChecksumType;
-    }
-    if (r.minBytes !== undefined) req.minBytes = positiveInt(r.minBytes, 'minBytes');
-    return req;
-  }
-  if (op === 'serve') {
-    const r = fields(
-      json,
-      ['op', 'device', 'expect', 'writable', 'dataIn', 'dataOut', 'checkMaps', 'places', 'unusual'],
-      ['device', 'expect', 'writable', 'dataIn', 'dataOut'],
-      'serve',
-    );
-    for (const k of ['writable', 'checkMaps', 'unusual'] as const) {
-      if (r[k] !== undefined && typeof r[k] !== 'boolean') refuse(`${k} must be true or false`);
-    }
-    if (!r.writable && (r.places !== undefined || r.unusual !== undefined))
-      refuse('places and unusual are for a writable serve only');
-    return {
-      op,
-      device: cardDevice(r.device, platform),
-      expect: parseExpect(r.expect),
-      writable: r.writable as boolean,
-      dataIn: absolutePath(r.dataIn, 'dataIn'),
-      dataOut: absolutePath(r.dataOut, 'dataOut'),
-      ...(r.checkMaps ? { checkMaps: true } : {}),
-      ...(r.places !== undefined ? { places: parsePlaces(r.places) } : {}),
-      ...(r.unusual ? { unusual: true } : {}),
-    };
-  }
-  return refuse(`unknown op ${JSON.stringify(op)}: only read, write, serve and cancel exist`);
+  const r = check(HELPER_REQUEST, json);
+  if (!r.ok) return refuse(problemText(r.problem));
+  const req = r.value;
+  if (req.op === 'cancel') return req;
+  cardDevice(req.device, platform);
+  if (req.op === 'serve' && !req.writable && (req.places !== undefined || req.unusual !== undefined))
+    refuse('places and unusual are for a writable serve only');
+  return req;
 }
 
 // --- whose rights files are opened with ---------------------------------------------------------
@@ -753,7 +607,7 @@ interface Channel {
 
 /** A named pipe of the requester's (never a symlink), opened with the requester's rights. */
 function openFifo(path: string, flags: number, who: Requester | undefined): number {
-  const fd = asRequester(who, () => openSync(absolutePath(path, 'pipe'), flags | constants.O_NOFOLLOW));
+  const fd = asRequester(who, () => openSync(pipePath(path), flags | constants.O_NOFOLLOW));
   const st = fstatSync(fd);
   if (!st.isFIFO() || (who !== undefined && st.uid !== who.uid)) {
     closeSync(fd);

@@ -88,6 +88,7 @@ describe('the layer rule', () => {
     ['a lower layer', 'src-main/core/phases/clone.ts', "import { identifyCard } from '../cards/card.js';"],
     ['the same folder', 'src-main/core/cards/card.ts', "import { info } from './diskutil.js';"],
     ['common', 'src-main/core/errors.ts', "import { ERROR_CODES } from '../common/error-codes.js';"],
+    ['the schema library, in common', 'src-main/common/schema.ts', "import * as v from 'valibot';"],
     ['the contract', 'src-renderer/api/client.ts', "import type { Api } from '../../src-main/ipc/contract';"],
     [
       'a service taking the contract',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AtlasError } from '../../src-main/core/errors.js';
 import { cloneSetDirName } from '../../src-main/core/naming.js';
 import { cloneSetPath } from '../../src-main/core/phases/clone.js';
-import { isUnfinished, reservedSuffixOf } from '../../src-main/core/reserved-names.js';
+import { isUnfinished, reservedSuffixOf } from '../../src-main/common/reserved-names.js';
 import { validateName } from '../../src-main/core/validate.js';
 import { validateRequest } from '../../src-main/ipc/validate.js';
 import { planOutput } from '../../src-main/app/names.js';

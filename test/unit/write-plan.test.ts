@@ -139,8 +139,8 @@ describe('the raw-disk helper receives the plan', () => {
     ['a range ending before it starts', { ranges: [[MiB, 0]] }, /not a \[start, end\] pair/],
     ['a negative offset', { invalidate: [[-512, 0]] }, /not a \[start, end\] pair/],
     ['a checksum on an invalidated range', { invalidate: [[0, MiB, sha('a')]] }, /not a \[start, end\] pair/],
-    ['an unknown checksum type', { checksumType: 'md5' }, /checksumType must be/],
-    ['a zero minBytes', { minBytes: 0 }, /minBytes must be/],
+    ['an unknown checksum type', { checksumType: 'md5' }, /checksumType: must be one of sha256, sha1/],
+    ['a zero minBytes', { minBytes: 0 }, /minBytes: out of range/],
     ['the old mapped flag', { mapped: true }, /unknown field "mapped"/],
   ])('refuses %s', (_name, extra, message) => {
     expect(refusal(() => parseRequest(JSON.stringify({ ...req, ...extra }), 'linux'))).toMatch(message);

@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArtifactName } from '../naming.js';
-import { isUnfinished } from '../reserved-names.js';
+import { isUnfinished } from '../../common/reserved-names.js';
 import { manifestPathFor, readManifest } from './manifest.js';
 import { type LibraryEntry } from '../../common/artifacts.js';
 export { type LibraryEntry } from '../../common/artifacts.js';
