@@ -58,43 +58,47 @@ function ranges<T>(withChecksum: boolean) {
 const places = () =>
   v.pipe(v.array(PROTECTED_PLACE, 'expected a list'), v.maxLength(16, 'at most 16 places'));
 
+/** The card a request is for, and what it must still be. */
+const onCard = { device: label(), expect: EXPECT };
+
+/** What a write must never touch, and whether the user confirmed an unusual disk. */
+const guarded = {
+  /** Folders and files whose disks must not be written (the library, the staging folder…). */
+  places: v.optional(places()),
+  /** The user confirmed an unusual disk (larger than an SD card, or internal). */
+  unusual: v.optional(bool()),
+};
+
 export const HELPER_REQUEST = v.variant(
   'op',
   [
     record({
       op: v.literal('read'),
-      device: label(),
-      expect: EXPECT,
+      ...onCard,
       dest: absolutePath(),
       length: v.optional(positive()),
       used: v.optional(bool()),
     }),
     record({
       op: v.literal('write'),
-      device: label(),
-      expect: EXPECT,
+      ...onCard,
       source: absolutePath(),
       verify: bool(),
       invalidate: v.optional(ranges<[number, number]>(false)),
       ranges: v.optional(ranges<[number, number] | [number, number, string]>(true)),
       checksumType: v.optional(v.picklist(CHECKSUM_TYPES, `must be one of ${CHECKSUM_TYPES.join(', ')}`)),
       minBytes: v.optional(positive()),
-      /** Folders and files whose disks must not be written (the library, the staging folder…). */
-      places: v.optional(places()),
-      /** The user confirmed an unusual disk (larger than an SD card, or internal). */
-      unusual: v.optional(bool()),
+      ...guarded,
     }),
+    // `guarded` is for a writable serve only.
     record({
       op: v.literal('serve'),
-      device: label(),
-      expect: EXPECT,
+      ...onCard,
       writable: bool(),
       dataIn: absolutePath(),
       dataOut: absolutePath(),
       checkMaps: v.optional(bool()),
-      /** A writable serve only. */
-      places: v.optional(places()),
-      unusual: v.optional(bool()),
+      ...guarded,
     }),
     record({ op: v.literal('cancel') }),
   ],
