@@ -40,9 +40,10 @@ export function VmScreen() {
     void refreshVm();
   }, [refreshVm, vmJob?.state]);
 
-  // A VM job that ended changes what the doctor would find: check again if it was shown.
+  // A VM job that ended changes what the doctor would find: check again if it was asked for (even
+  // while its first run is still under way, which may have seen the VM in the middle of the job).
   useEffect(() => {
-    if (vmJob && vmJob.state !== 'running' && useStore.getState().vm.doctor) void a.runDoctor();
+    if (vmJob && vmJob.state !== 'running' && useStore.getState().vm.doctorAsked) void a.runDoctor();
   }, [vmJob?.state]);
 
   const status = vm.status;

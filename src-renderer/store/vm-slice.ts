@@ -7,6 +7,8 @@ import type { Store } from './store';
 export interface VmState {
   status: VmStatusDto | null;
   doctor: DoctorReportDto | null;
+  /** The doctor was asked for: its findings are kept current (a VM job that ends checks again). */
+  doctorAsked: boolean;
   jobId: string | null;
   error: ErrorInfo | null;
 }
@@ -31,7 +33,7 @@ export const createVmSlice: StateCreator<Store, [], [], VmSlice> = (set, get) =>
     return true;
   };
   return {
-    vm: { status: null, doctor: null, jobId: null, error: null },
+    vm: { status: null, doctor: null, doctorAsked: false, jobId: null, error: null },
     refreshVm: async () => {
       const t = ticket('status');
       try {
@@ -42,6 +44,7 @@ export const createVmSlice: StateCreator<Store, [], [], VmSlice> = (set, get) =>
       }
     },
     runDoctor: async () => {
+      patch({ doctorAsked: true });
       const t = { doctor: ticket('doctor'), status: ticket('status') };
       try {
         // What the doctor finds about the VM and its status line must agree.

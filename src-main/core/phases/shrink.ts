@@ -198,7 +198,7 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
         ...(out.results.get('fsck-fixed') ?? []).map((f) => `e2fsck changed the file system, ${f}`),
         `file system shrunk from ${one('fs-blocks-before')} to ${one('fs-blocks')} blocks${out.results.has('shrink-retried') ? ` (${one('shrink-retried')})` : ''}`,
         `resize2fs -M ${passesText(passes)}; resize2fs -P estimates ${fsMinBlocks} blocks`,
-        `checklist: ${report.ok ? 'passed' : `failed (${report.failed}), shrunk with --force`}`,
+        `checklist: ${report.ok ? 'passed' : `failed (${report.failed}), shrunk anyway (forced)`}`,
         `read from the card: ${read.mappedBytes} of ${read.bytes} bytes (used blocks only)`,
         ...read.fallbacks.map((f) => `read in full: ${f}`),
         `block map: ${bmap.bmap.mappedBlocksCount} of ${bmap.bmap.blocksCount} blocks mapped`,
