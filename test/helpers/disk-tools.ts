@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
+import { expect } from 'vitest';
 
 export interface SfdiskPartition {
   node: string;
@@ -227,4 +228,23 @@ export function makeFile(
   }
   closeSync(fd);
   return path;
+}
+
+/**
+ * A card that held other data: `mib` MiB of the byte `fill` everywhere, then (if given) `image`
+ * written over its start, its zero blocks skipped so the old data stays in its free space.
+ */
+export function usedCard(path: string, mib: number, fill: number, image?: string): string {
+  makeFile(path, mib * MiB, [[0, mib, fill]]);
+  if (image) execFileSync('dd', [`if=${image}`, `of=${path}`, 'bs=1M', 'conv=notrunc,sparse', 'status=none']);
+  return path;
+}
+
+/** `target` holds `source` with its root grown to the end of the card: the same files, clean. */
+export function expectGrownCopy(target: string, source: string, cardBytes: number): void {
+  const t = sfdiskJson(target);
+  expect(t.partitions[1]!.start + t.partitions[1]!.size).toBe(cardBytes / 512);
+  expect(e2fsckClean(target).code).toBe(0);
+  expect(rootChecksums(target)).toEqual(rootChecksums(source));
+  expect(bootChecksums(target, true)).toEqual(bootChecksums(source));
 }

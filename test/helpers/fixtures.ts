@@ -11,13 +11,15 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const OUTPUT = join(ROOT, 'test-output');
 
 /** The files of a clone set folder, sorted. */
-export const CLONE_SET_FILES = [
-  'manifest.json',
+/** The files of a clone set a clone job lists (its result's `files`), in order. */
+export const CLONE_FILES = [
   'partition-table.dump',
   'restore_golden.sh',
   'sdc1-boot.partclone.gz',
   'sdc2-root.partclone.gz',
 ];
+/** Every file in a clone set's folder, sorted: the clone's files and the manifest. */
+export const CLONE_SET_FILES = ['manifest.json', ...CLONE_FILES];
 const GENERATOR = join(ROOT, 'test', 'fixtures', 'make-card-image.sh');
 
 export type Variant = 'base' | 'golden' | 'provisioned' | 'provisioned-booted' | 'no-ext4';

@@ -6,15 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, ROOT, scratch } from '../helpers/fixtures.js';
+import { CLONE_FILES, fixture, ROOT, scratch } from '../helpers/fixtures.js';
 import {
   attachAsDevice,
   detach,
   dumpe2fs,
   e2fsckClean,
   rootChecksums,
-  bootChecksums,
-  sfdiskJson,
+  expectGrownCopy,
+  usedCard,
 } from '../helpers/disk-tools.js';
 import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
 import { clone } from '../../src-main/core/phases/clone.js';
@@ -74,19 +74,7 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
     env = { builder: await LimaBuilder.connect({ limactl: lima }), library: shared };
     // A dev card in the reader: provisioned, 1.2 GB, old data in its free space.
     cardFile = join(dir, 'reader-card.img');
-    execFileSync('bash', [
-      '-c',
-      'head -c $((1200*1024*1024)) /dev/zero | tr "\\0" "\\252" > "$1"',
-      'x',
-      cardFile,
-    ]);
-    execFileSync('dd', [
-      `if=${fixture('provisioned', { rootMiB: 600, fillMiB: 60 })}`,
-      `of=${cardFile}`,
-      'bs=1M',
-      'conv=notrunc,sparse',
-      'status=none',
-    ]);
+    usedCard(cardFile, 1200, 0xaa, fixture('provisioned', { rootMiB: 600, fillMiB: 60 }));
     card = attachAsDevice(cardFile);
   });
 
@@ -122,12 +110,7 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
           .trim()
           .split(/\s+/)[2],
       ) * 512;
-    expect(r.files.map((f) => f.name)).toEqual([
-      'partition-table.dump',
-      'restore_golden.sh',
-      'sdc1-boot.partclone.gz',
-      'sdc2-root.partclone.gz',
-    ]);
+    expect(r.files.map((f) => f.name)).toEqual(CLONE_FILES);
     expect(r.sourceState).toBe('provisioned');
     // The device's own counters: what crossed the "card reader".
     expect(after - before).toBeLessThanOrEqual(1.1 * used + 64 * MiB);
@@ -144,22 +127,13 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
 
   it('restores onto another card: the VM builds it, the host writes only its used blocks', async () => {
     const targetFile = join(dir, 'new-card.img');
-    execFileSync('bash', [
-      '-c',
-      'head -c $((1500*1024*1024)) /dev/zero | tr "\\0" "\\125" > "$1"',
-      'x',
-      targetFile,
-    ]);
+    usedCard(targetFile, 1500, 0x55);
     const target = attachAsDevice(targetFile);
     try {
       const r = await run((ctx) => restore(env, { card: target, set: 'v8-1-0-MAC' }, ctx));
       expect(r.grown).toBe(true);
       expect(r.writtenBytes).toBeLessThanOrEqual(1.1 * usedBytes(cardFile) + 64 * MiB);
-      const t = sfdiskJson(target);
-      expect(t.partitions[1]!.start + t.partitions[1]!.size).toBe((1500 * MiB) / 512);
-      expect(e2fsckClean(target).code).toBe(0);
-      expect(rootChecksums(target)).toEqual(rootChecksums(cardFile));
-      expect(bootChecksums(target, true)).toEqual(bootChecksums(cardFile));
+      expectGrownCopy(target, cardFile, 1500 * MiB);
     } finally {
       detach(target);
     }
