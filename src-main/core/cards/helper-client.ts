@@ -14,7 +14,7 @@
  * period; the helper also stops when its input closes.
  */
 import { closeSync, constants, existsSync, openSync } from 'node:fs';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { execa } from 'execa';
 import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { runTool, runToolChecked } from '../tools/run-tool.js';
+import { runToolChecked } from '../tools/run-tool.js';
 import type {
   Expect,
   HelperDone,
@@ -33,6 +33,7 @@ import type {
 } from '../../common/raw-disk-protocol.js';
 import type { CardIdentity } from './card.js';
 import { unmountDisk, type DiskutilOptions } from './diskutil.js';
+import { cardPlatform } from './platform/index.js';
 
 /** A card as the helper will check it: CardIdentity plus the identity of the medium in the reader. */
 export interface RawCard extends CardIdentity {
@@ -153,33 +154,10 @@ export function osascriptLauncher(prompt: string, uid: number, gid: number): Hel
   };
 }
 
-/** The launcher for this platform and user. */
+/** The launcher for this platform and user: directly as root, else the platform's way to root. */
 export async function defaultLauncher(platform: NodeJS.Platform, device: string): Promise<HelperLauncher> {
   if (process.geteuid?.() === 0) return directLauncher;
-  if (platform === 'darwin') {
-    return osascriptLauncher(
-      `Atlas Imager wants to read or write the SD card ${device}.`,
-      process.getuid!(),
-      process.getgid!(),
-    );
-  }
-  if (platform === 'linux') {
-    const sudo = await runTool('sudo', ['-n', 'true']).catch(() => undefined);
-    if (sudo?.exitCode === 0) return sudoLauncher;
-    if (
-      await access('/usr/bin/pkexec', constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return pkexecLauncher;
-  }
-  throw new AtlasError(
-    'permission',
-    `reading and writing ${device} needs root rights, and neither "sudo -n" nor pkexec can provide them`,
-    undefined,
-    { next: [{ do: 'run-as-root' }] },
-  );
+  return cardPlatform(platform).launcher(device);
 }
 
 // --- talking to the helper ------------------------------------------------------------------------
@@ -351,9 +329,6 @@ export async function runHelper(
     await fifo?.cleanup();
   }
 }
-
-export const macRaw = (path: string, platform: NodeJS.Platform) =>
-  platform === 'darwin' ? path.replace(/^\/dev\/disk(\d+)$/, '/dev/rdisk$1') : path;
 
 export async function unmountFirst(card: RawCard, opts: RawDiskOptions): Promise<void> {
   if (opts.unmount === false) return;
