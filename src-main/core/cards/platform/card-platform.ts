@@ -13,7 +13,7 @@ import type { CardIdentity, EjectResult } from '../../../common/cards.js';
 import type { Expect, ProtectedPlace } from '../../../common/raw-disk-protocol.js';
 import type { DiskutilOptions, DiskutilResult } from '../diskutil.js';
 import type { DeviceIdentity } from '../drive-list.js';
-import type { HelperLauncher } from '../helper-client.js';
+import type { HelperLauncher } from '../helper-launchers.js';
 import type { TargetContext, TargetReason } from '../target-guards.js';
 
 /** The card as the raw-disk helper checked it again, right before it opens it. */

@@ -19,7 +19,7 @@ import {
   info as diskutilInfo,
   type DiskutilOptions,
 } from '../diskutil.js';
-import { osascriptLauncher, type HelperLauncher } from '../helper-client.js';
+import { osascriptLauncher, type HelperLauncher } from '../helper-launchers.js';
 import { macMedium } from '../medium.js';
 import { unusualDisk, type TargetContext, type TargetReason } from '../target-guards.js';
 import type { CardPlatform, HelperGuard, HelperTarget } from './card-platform.js';

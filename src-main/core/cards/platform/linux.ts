@@ -15,7 +15,7 @@ import { blockUsers, devNumber, fileSystemOf, type BlockUsers } from '../block-u
 import { assertWritableCard, identifyCard, mountsOf } from '../card.js';
 import { unmountFailure, type DiskutilOptions, type DiskutilResult } from '../diskutil.js';
 import type { DeviceIdentity } from '../drive-list.js';
-import { pkexecLauncher, sudoLauncher, type HelperLauncher } from '../helper-client.js';
+import { pkexecLauncher, sudoLauncher, type HelperLauncher } from '../helper-launchers.js';
 import { cardMedium } from '../medium.js';
 import { SYSTEM_MOUNTS, unusualDisk, type TargetContext, type TargetReason } from '../target-guards.js';
 import type { CardPlatform, HelperGuard, HelperTarget, RawAccess } from './card-platform.js';
