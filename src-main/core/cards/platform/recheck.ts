@@ -52,7 +52,7 @@ export async function guardTarget(
     throw new AtlasError(
       'unsafe-target',
       `${device} has mounted file systems (${mounted.join(', ')}): refusing to touch it`,
-      'unmount the card first (ods-sd does this before reading or writing)',
+      'unmount the card first (Atlas Imager does this before reading or writing)',
     );
   }
 }
