@@ -227,6 +227,11 @@ describe.each(['linux', 'darwin'] as const)('the %s card platform', (name) => {
     }
   });
 
+  it('opens cards in this process only as root on Linux; else the raw-disk helper does', () => {
+    expect(process.geteuid?.()).toBe(0); // the disk lane runs as root
+    expect(c().cards.opensCardsHere()).toBe(name === 'linux');
+  });
+
   it('hands the card back after a write', async () => {
     const { cards, card, opts, backing, handedBack } = c();
     const r = await cards.handBack(card, { platform: name, diskutil: opts });

@@ -92,6 +92,7 @@ async function swVers(): Promise<string> {
 async function checkMacos(o: DoctorOptions): Promise<DoctorCheck> {
   const title = 'macOS and Virtualization.framework';
   const platform = o.platform ?? process.platform;
+  // Where the disk tools reach cards on this host itself, the VM (and so macOS's vz) is optional.
   if (cardPlatform(platform).diskTools === 'host') {
     return pass(
       'macos',

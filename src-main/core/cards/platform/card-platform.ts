@@ -104,6 +104,8 @@ export interface CardPlatform {
 
   // --- rights ------------------------------------------------------------------------------------
 
+  /** This process opens card devices itself (root on Linux); else the raw-disk helper opens them. */
+  opensCardsHere(): boolean;
   /** How the raw-disk helper is started with root rights by a user who is not root. */
   launcher(device: string): Promise<HelperLauncher>;
   /** Whether this user can have card devices opened (the doctor's check). */

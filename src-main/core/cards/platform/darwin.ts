@@ -200,6 +200,8 @@ export const darwin: CardPlatform = {
   fdPath: (fd) => `/dev/fd/${fd}`,
   toolsOpenFdPath: false,
   openDeviceError,
+  // Even as root: /dev/rdiskN is opened by the helper, which checks the disk with diskutil first.
+  opensCardsHere: () => false,
   launcher,
   rawAccess: async () => ({
     ok: true,

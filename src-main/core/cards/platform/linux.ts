@@ -298,6 +298,7 @@ export const linux: CardPlatform = {
   toolsOpenFdPath: true,
   openDeviceError: (e, device) =>
     (e as NodeJS.ErrnoException).code === 'EBUSY' ? deviceBusy(device) : toAtlasError(e),
+  opensCardsHere: () => process.getuid?.() === 0,
   launcher,
   rawAccess,
 };
