@@ -61,7 +61,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -78,16 +78,8 @@ import {
   type Phase,
 } from '../common/raw-disk-protocol.js';
 import type { JobContext } from '../core/jobs/job.js';
-import { assertWritableCard, identifyCard } from '../core/cards/card.js';
-import {
-  blocking,
-  checkTarget as guardReasons,
-  refusal,
-  type ProtectedPlace,
-} from '../core/cards/target-guards.js';
-import { disksHoldingDev, disksHoldingFile } from '../core/cards/drive-list.js';
-import { macMedium } from '../core/cards/medium.js';
-import { info as diskutilInfo } from '../core/cards/diskutil.js';
+import type { ProtectedPlace } from '../core/cards/target-guards.js';
+import { cardPlatform, type HelperGuard, type HelperTarget } from '../core/cards/platform/index.js';
 import { detectCompression, uncompressedSize } from '../core/images/compression.js';
 import { BLOCK, copyStreamTo } from '../core/rawio/block-copy.js';
 import { runTool } from '../core/tools/run-tool.js';
@@ -101,23 +93,18 @@ import { checkPlan, invalidationRanges, type MappedRange, type WritePlan } from 
 
 // --- request validation -----------------------------------------------------------------------------
 
-/** Whole card-reader disks only: no partitions, no NVMe or virtio system disks. */
-const CARD_DEVICE: Partial<Record<NodeJS.Platform, RegExp>> = {
-  linux: /^\/dev\/(sd[a-z]{1,2}|mmcblk\d{1,3}|loop\d{1,4})$/,
-  darwin: /^\/dev\/r?disk\d{1,3}$/,
-};
-
 const refuse = (message: string, hint?: string): never => {
   throw new AtlasError('bad-input', message, hint ?? 'this request is not one the raw-disk helper accepts');
 };
 
+/** Whole card-reader disks only (the card platform's names): no partitions, no NVMe or virtio system disks. */
 function cardDevice(v: unknown, platform: NodeJS.Platform): string {
-  const pattern = CARD_DEVICE[platform];
-  if (typeof v !== 'string' || !pattern?.test(v)) {
+  const cards = cardPlatform(platform);
+  if (typeof v !== 'string' || !cards.wholeCard.test(v)) {
     throw new AtlasError(
       'unsafe-target',
       `${JSON.stringify(v)} is not a card device: the raw-disk helper only opens whole card-reader disks`,
-      platform === 'darwin' ? 'cards are /dev/diskN' : 'cards are /dev/sdX or /dev/mmcblkN',
+      cards.wholeCardHint,
     );
   }
   return v;
@@ -224,165 +211,23 @@ function fileError(e: unknown, path: string, who: Requester | undefined): AtlasE
   return toAtlasError(e);
 }
 
-/** A path naming an already open descriptor, for our own reads and (on Linux) the decompressors. */
-const fdPath = (fd: number, platform: NodeJS.Platform) =>
-  platform === 'linux' ? `/proc/${process.pid}/fd/${fd}` : `/dev/fd/${fd}`;
-
 // --- the target, checked again here ----------------------------------------------------------------
 
-export interface Target {
-  /** The node read and written: `/dev/sdc`, `/dev/rdisk4`. */
-  io: string;
-  /** The whole disk as holder lists name it: `/dev/sdc`, `/dev/disk4`. */
-  whole: string;
-  bytes: number;
-}
-
-function changed(device: string, why: string): AtlasError {
-  return new AtlasError(
-    'card-changed',
-    `the card at ${device} is not the one that was picked (${why})`,
-    'insert the card you picked, or pick the card again',
-  );
-}
-
-function compareIdentity(device: string, expect: Expect, now: Expect): void {
-  for (const k of ['bytes', 'serial', 'model', 'medium'] as const) {
-    if (expect[k] !== now[k]) {
-      throw changed(device, `${k} was ${JSON.stringify(expect[k])}, is ${JSON.stringify(now[k])}`);
-    }
-  }
-  if (expect.table !== undefined && expect.table !== now.table) {
-    throw changed(device, `partition table was ${expect.table}, is ${now.table ?? 'unreadable'}`);
-  }
-}
-
-/** What the request says about the target: places whose disks must not be written, confirmation. */
-export interface Guard {
-  places?: ProtectedPlace[];
-  /** The user confirmed an unusual disk (larger than an SD card, or internal). */
-  unusual?: boolean;
-}
+/** The device as the helper checked it (`io`: the node it opens) and what a request says about it. */
+export type { HelperTarget as Target, HelperGuard as Guard } from '../core/cards/platform/index.js';
 
 /**
- * target-guards' reasons, applied here: nothing may be mounted (the client unmounts first); a
- * write is refused for every refusal, and for an unusual disk the user did not confirm.
+ * The device checked again, right before it is touched, by the card platform's rules (exported
+ * for the tests of these rules).
  */
-async function guardTarget(
-  device: string,
-  op: 'read' | 'write',
-  guard: Guard,
-  platform: NodeJS.Platform,
-): Promise<void> {
-  const context = {
-    platform,
-    unusualConfirmed: guard.unusual === true,
-    ...(guard.places ? { places: guard.places } : {}),
-  };
-  const reasons = await guardReasons(device, context);
-  const stop = op === 'write' ? blocking(reasons, context) : undefined;
-  if (stop) throw refusal(device, stop);
-  const mounted = reasons.filter((r) => r.severity === 'release').map((r) => r.mountPoint);
-  if (mounted.length > 0) {
-    throw new AtlasError(
-      'unsafe-target',
-      `${device} has mounted file systems (${mounted.join(', ')}): refusing to touch it`,
-      'unmount the card first (ods-sd does this before reading or writing)',
-    );
-  }
-}
-
-async function linuxTarget(
-  device: string,
-  expect: Expect,
-  op: 'read' | 'write',
-  guard: Guard,
-): Promise<Target> {
-  const st = await stat(device).catch(() => undefined);
-  if (!st) throw changed(device, 'it is gone');
-  if (!st.isBlockDevice()) throw new AtlasError('unsafe-target', `${device} is not a block device`);
-  if ((await disksHoldingFile('/', 'linux')).includes(device)) {
-    throw new AtlasError(
-      'unsafe-target',
-      `${device} holds the running system (/ is on it): refusing to touch it`,
-      'pick the SD card reader, not a system disk',
-    );
-  }
-  await guardTarget(device, op, guard, 'linux');
-  const card = await identifyCard(device);
-  compareIdentity(device, expect, {
-    bytes: card.bytes,
-    ...(card.serial ? { serial: card.serial } : {}),
-    ...(card.model ? { model: card.model } : {}),
-    ...(card.medium ? { medium: card.medium } : {}),
-    ...(card.table ? { table: card.table } : {}),
-  });
-  if (op === 'write') await assertWritableCard(card, 0);
-  return { io: device, whole: device, bytes: card.bytes };
-}
-
-async function macTarget(
-  device: string,
-  expect: Expect,
-  op: 'read' | 'write',
-  guard: Guard,
-): Promise<Target> {
-  const n = /(\d+)$/.exec(device)![1];
-  const whole = `/dev/disk${n}`;
-  const disk = await diskutilInfo(whole).catch((e: unknown) => {
-    throw toAtlasError(e).code === 'not-found' ? changed(device, 'it is gone') : e;
-  });
-  const refuseMac = (why: string) => {
-    throw new AtlasError('unsafe-target', `${whole} ${why}: refusing to touch it`, 'pick the SD card reader');
-  };
-  if (!disk.wholeDisk) refuseMac('is not a whole disk');
-  if (disk.virtual) refuseMac('is a virtual disk (a disk image or APFS container)');
-  if (disk.internal && !disk.removable) refuseMac('is an internal, fixed disk');
-  if ((await disksHoldingFile('/', 'darwin')).includes(whole)) refuseMac('holds the running system');
-  if (op === 'write') await guardTarget(whole, op, guard, 'darwin');
-  compareIdentity(device, expect, {
-    bytes: disk.bytes,
-    ...(disk.mediaName ? { model: disk.mediaName } : {}),
-    ...macMedium(disk),
-  });
-  if (op === 'write' && !disk.writable) {
-    throw new AtlasError(
-      'unsafe-target',
-      `${whole} is read-only`,
-      'slide the SD card lock switch to unlocked',
-    );
-  }
-  return { io: `/dev/rdisk${n}`, whole, bytes: disk.bytes };
-}
-
-/** The device checked again, right before it is touched (exported for the tests of these rules). */
 export function checkTarget(
   device: string,
   expect: Expect,
   op: 'read' | 'write',
   platform: NodeJS.Platform = process.platform,
-  guard: Guard = {},
-): Promise<Target> {
-  return (platform === 'darwin' ? macTarget : linuxTarget)(device, expect, op, guard);
-}
-
-function openDeviceError(e: unknown, target: Target, platform: NodeJS.Platform): AtlasError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EBUSY') {
-    return new AtlasError(
-      'unsafe-target',
-      `${target.io} is in use (a partition is mounted or another program has it open)`,
-      'unmount the card and close programs using it, then try again',
-    );
-  }
-  if ((code === 'EPERM' || code === 'EACCES') && platform === 'darwin') {
-    return new AtlasError(
-      'permission',
-      `macOS did not allow opening ${target.io}`,
-      'System Settings → Privacy & Security → Files and Folders: allow Atlas Imager "Removable Volumes"',
-    );
-  }
-  return toAtlasError(e);
+  guard: HelperGuard = {},
+): Promise<HelperTarget> {
+  return cardPlatform(platform).recheckTarget(device, expect, op, guard);
 }
 
 // --- the two operations -------------------------------------------------------------------------------
@@ -395,6 +240,7 @@ async function readCard(
   platform: NodeJS.Platform,
   who: Requester | undefined,
 ): Promise<Done> {
+  const cards = cardPlatform(platform);
   const target = await checkTarget(req.device, req.expect, 'read', platform);
   const length = req.length ?? target.bytes;
   if (length > target.bytes) refuse(`length ${length} is past the end of the card (${target.bytes} bytes)`);
@@ -413,7 +259,7 @@ async function readCard(
   let out: FileHandle | undefined;
   let fdOpen = true;
   try {
-    out = await open(fdPath(fd, platform), 'r+');
+    out = await open(cards.fdPath(fd), 'r+');
     closeSync(fd);
     fdOpen = false;
     if (req.used) {
@@ -459,6 +305,7 @@ async function writeCard(
   platform: NodeJS.Platform,
   who: Requester | undefined,
 ): Promise<Done> {
+  const cards = cardPlatform(platform);
   let fd: number;
   try {
     fd = asRequester(who, () => openSync(req.source, constants.O_RDONLY));
@@ -472,8 +319,7 @@ async function writeCard(
       ...(req.places ? { places: req.places } : {}),
       ...(req.unusual ? { unusual: true } : {}),
     });
-    const holders =
-      platform === 'linux' ? await disksHoldingDev(st.dev) : await disksHoldingFile(req.source, platform);
+    const holders = await cards.disksHolding({ path: req.source, dev: st.dev });
     if (holders.includes(target.whole)) {
       throw new AtlasError(
         'unsafe-target',
@@ -483,8 +329,8 @@ async function writeCard(
     }
     // Our own reads go through the descriptor opened as the requester; on Linux the decompressors
     // get it too (/proc/PID/fd/N), so no path can be swapped in between.
-    const own = fdPath(fd, platform);
-    const forTools = platform === 'linux' ? own : req.source;
+    const own = cards.fdPath(fd);
+    const forTools = cards.toolsOpenFdPath ? own : req.source;
     const compression = await detectCompression(own);
     const size = compression === 'none' ? st.size : await uncompressedSize(forTools, compression);
     const plan = planOf(req, target.bytes);
@@ -492,12 +338,9 @@ async function writeCard(
     checkPlan(plan, size, target.bytes);
     let dev: FileHandle;
     try {
-      dev = await open(
-        target.io,
-        platform === 'linux' ? constants.O_RDWR | constants.O_EXCL : constants.O_RDWR,
-      );
+      dev = await cards.openDevice(target.io, 'write');
     } catch (e) {
-      throw openDeviceError(e, target, platform);
+      throw cards.openDeviceError(e, target.io);
     }
     try {
       const r = await runPlan(
@@ -508,9 +351,7 @@ async function writeCard(
           path: target.io,
           label: req.device,
           bytes: target.bytes,
-          ...(platform === 'linux'
-            ? { flush: async () => void (await runTool('blockdev', ['--flushbufs', target.io])) }
-            : {}),
+          ...(cards.flush ? { flush: () => cards.flush!(target.io) } : {}),
         },
         ctx,
       );
@@ -539,17 +380,17 @@ async function serveCard(
   who: Requester | undefined,
   emit: (e: HelperEvent) => void,
 ): Promise<Done> {
-  const guard: Guard = {
+  const guard: HelperGuard = {
     ...(req.places ? { places: req.places } : {}),
     ...(req.unusual ? { unusual: true } : {}),
   };
+  const cards = cardPlatform(platform);
   const target = await checkTarget(req.device, req.expect, req.writable ? 'write' : 'read', platform, guard);
   let dev: FileHandle;
   try {
-    const mode = req.writable ? constants.O_RDWR : constants.O_RDONLY;
-    dev = await open(target.io, platform === 'linux' ? mode | constants.O_EXCL : mode);
+    dev = await cards.openDevice(target.io, req.writable ? 'write' : 'read');
   } catch (e) {
-    throw openDeviceError(e, target, platform);
+    throw cards.openDeviceError(e, target.io);
   }
   let input: Socket | undefined;
   let output: Socket | undefined;
@@ -582,7 +423,7 @@ async function serveCard(
     if (r.end === 'cancelled') throw new CancelledError(`serving ${req.device}`);
     if (req.writable) {
       await dev.sync();
-      if (platform === 'linux') await runTool('blockdev', ['--flushbufs', target.io]);
+      await cards.flush?.(target.io);
     }
     return {
       bytes: target.bytes,

@@ -10,12 +10,11 @@ import type { JobContext } from '../jobs/job.js';
 import { copyToSparseFile } from '../rawio/block-copy.js';
 import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import { writeImage } from '../write/write-pipeline.js';
-import { identifyCard, identifyMacDisk } from '../cards/card.js';
 import type { DiskutilOptions } from '../cards/diskutil.js';
 import type { TargetContext } from '../cards/target-guards.js';
+import { cardPlatform } from '../cards/platform/index.js';
 import {
   expectOf,
-  macRaw,
   runHelper,
   unmountFirst,
   type RawCard,
@@ -46,10 +45,7 @@ export async function identifyRawCard(
   path: string,
   opts: { platform?: NodeJS.Platform; diskutil?: DiskutilOptions } = {},
 ): Promise<RawCard> {
-  const platform = opts.platform ?? process.platform;
-  const mac = /^\/dev\/r?disk(\d+)$/.exec(path);
-  if (platform === 'darwin' && mac) return identifyMacDisk(`/dev/disk${mac[1]}`, opts.diskutil);
-  return identifyCard(path);
+  return cardPlatform(opts.platform).identify(path, opts.diskutil);
 }
 
 // --- the two operations -------------------------------------------------------------------------
@@ -71,11 +67,10 @@ export async function readCardToFile(
   }
   await unmountFirst(card, opts);
   ctx.step('read', label, length);
-  const platform = opts.platform ?? process.platform;
   return runHelper(
     {
       op: 'read',
-      device: macRaw(card.path, platform),
+      device: cardPlatform(opts.platform).rawPath(card.path),
       expect: expectOf(card),
       dest: target,
       ...(opts.length !== undefined ? { length: opts.length } : {}),
@@ -106,9 +101,14 @@ export async function readUsedCardToFile(
   await unmountFirst(card, opts);
   const label = `Reading the used blocks of ${card.path}`;
   ctx.step('read-used', label, card.bytes);
-  const platform = opts.platform ?? process.platform;
   const r = await runHelper(
-    { op: 'read', device: macRaw(card.path, platform), expect: expectOf(card), dest: target, used: true },
+    {
+      op: 'read',
+      device: cardPlatform(opts.platform).rawPath(card.path),
+      expect: expectOf(card),
+      dest: target,
+      used: true,
+    },
     ctx,
     'read',
     { read: label, write: label, verify: label },

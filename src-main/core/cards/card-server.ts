@@ -12,9 +12,9 @@ import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { handleBackend, serveNbd } from '../nbd/nbd-server.js';
 import type { TargetContext } from './target-guards.js';
+import { cardPlatform } from './platform/index.js';
 import {
   expectOf,
-  macRaw,
   namedPipes,
   runHelper,
   unmountFirst,
@@ -70,13 +70,12 @@ export async function serveCard(card: RawCard, ctx: JobContext, opts: ServeOptio
   const [dataIn, , dataOut] = pipes.args.slice(1);
   let serving: ((ev: { bytes: number; damaged?: string[]; notes?: string[] }) => void) | undefined;
   const started = new Promise<{ bytes: number; damaged?: string[]; notes?: string[] }>((r) => (serving = r));
-  const platform = opts.platform ?? process.platform;
   const guard = opts.guard;
   const label = `Serving ${card.path} to the builder`;
   const run = runHelper(
     {
       op: 'serve',
-      device: macRaw(card.path, platform),
+      device: cardPlatform(opts.platform).rawPath(card.path),
       expect: expectOf(card),
       writable: opts.writable,
       dataIn: dataIn!,

@@ -7,8 +7,9 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { validatePathArg } from '../validate.js';
-import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
-import { linuxMedium, macMedium, tableId } from './medium.js';
+import type { DiskutilOptions } from './diskutil.js';
+import { linuxMedium, tableId } from './medium.js';
+import { cardPlatform } from './platform/index.js';
 import { formatBytes } from '../../common/format-bytes.js';
 import { type CardIdentity } from '../../common/cards.js';
 export { type CardIdentity } from '../../common/cards.js';
@@ -67,25 +68,6 @@ export async function identifyCard(path: string): Promise<CardIdentity> {
   const table = await tableId(path);
   if (table) id.table = table;
   return id;
-}
-
-/** macOS: a whole disk as diskutil describes it (the app cannot open /dev/diskN itself). */
-export async function identifyMacDisk(whole: string, opts: DiskutilOptions = {}): Promise<CardIdentity> {
-  const disk = await diskutilInfo(whole, opts);
-  const card: CardIdentity = {
-    path: whole,
-    kind: 'device',
-    bytes: disk.bytes,
-    node: await stat(whole).then(
-      (st) => st.rdev,
-      () => 0,
-    ),
-    removable: disk.removable || disk.ejectable,
-    readOnly: !disk.writable,
-    ...macMedium(disk),
-  };
-  if (disk.mediaName) card.model = disk.mediaName;
-  return card;
 }
 
 /** What differs between the card that was picked and the one there now (undefined: the same). */
@@ -164,10 +146,9 @@ export async function recheckCard(
   expected: CardIdentity,
   opts: { platform?: NodeJS.Platform; diskutil?: DiskutilOptions } = {},
 ): Promise<void> {
-  const mac = (opts.platform ?? process.platform) === 'darwin' && /^\/dev\/disk\d+$/.test(expected.path);
-  const now = await (mac ? identifyMacDisk(expected.path, opts.diskutil) : identifyCard(expected.path)).catch(
-    () => undefined,
-  );
+  const now = await cardPlatform(opts.platform)
+    .identify(expected.path, opts.diskutil)
+    .catch(() => undefined);
   const change = now ? identityChange(expected, now) : 'it is gone';
   if (change) {
     throw new AtlasError(

@@ -1,13 +1,14 @@
 /**
  * The one wrapper for macOS `diskutil`: `info -plist` (parsed), `unmountDisk` and `eject`. On Linux
  * the same card operations are `umount` of the card's mounted partitions and, for eject,
- * `blockdev --flushbufs` (a reader has nothing to eject; the card is safe to pull once flushed).
- * Callers name the card once and never branch on the platform.
+ * `blockdev --flushbufs` (a reader has nothing to eject; the card is safe to pull once flushed),
+ * which live with the rest of the Linux card code (platform/linux.ts): unmountDisk and eject go
+ * through the card platform, so callers name the card once and never branch on the platform.
  */
 import { parse as parsePlistXml, type PlistValue as ParsedPlist } from 'plist';
 import { AtlasError } from '../errors.js';
 import { runTool } from '../tools/run-tool.js';
-import { mountsOf } from './card.js';
+import { cardPlatform } from './platform/index.js';
 
 export interface DiskutilOptions {
   /** Defaults to the running platform; `darwin` uses diskutil, anything else the Linux tools. */
@@ -163,7 +164,8 @@ export async function info(dev: string, opts: DiskutilOptions = {}): Promise<Dis
   );
 }
 
-function failed(what: string, dev: string, out: string): AtlasError {
+/** A failed unmount or eject, in words that say what to do. */
+export function unmountFailure(what: string, dev: string, out: string): AtlasError {
   if (/could not find disk/i.test(out)) {
     return new AtlasError('not-found', out, `insert the card again: ${dev} is gone`);
   }
@@ -174,32 +176,26 @@ function failed(what: string, dev: string, out: string): AtlasError {
   );
 }
 
-async function unmountLinux(dev: string, opts: DiskutilOptions): Promise<DiskutilResult> {
-  const mounts = await mountsOf(dev);
-  for (const m of mounts) {
-    const r = await runTool('umount', [m], opts.signal ? { signal: opts.signal } : {});
-    if (r.exitCode !== 0) throw failed('umount', m, r.stderr.trim());
-  }
-  return { message: mounts.length ? `unmounted ${mounts.join(', ')}` : `nothing on ${dev} was mounted` };
+/** macOS `diskutil unmountDisk`: every volume of the disk unmounted (the disk stays attached). */
+export async function diskutilUnmountDisk(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
+  const r = await diskutil(['unmountDisk', diskutilTarget(dev)], opts);
+  if (r.code !== 0) throw unmountFailure('diskutil unmountDisk', dev, r.out);
+  return { message: r.out };
+}
+
+/** macOS `diskutil eject`: unmounted and ejected. */
+export async function diskutilEject(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
+  const r = await diskutil(['eject', diskutilTarget(dev)], opts);
+  if (r.code !== 0) throw unmountFailure('diskutil eject', dev, r.out);
+  return { message: r.out };
 }
 
 /** Unmounts every volume of the card (the card itself stays attached and writable). */
 export async function unmountDisk(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
-  if ((opts.platform ?? process.platform) !== 'darwin') return unmountLinux(dev, opts);
-  const r = await diskutil(['unmountDisk', diskutilTarget(dev)], opts);
-  if (r.code !== 0) throw failed('diskutil unmountDisk', dev, r.out);
-  return { message: r.out };
+  return cardPlatform(opts.platform).unmount(dev, opts);
 }
 
 /** Unmounts and ejects the card (macOS); flushes the device's buffers (Linux). */
 export async function eject(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
-  if ((opts.platform ?? process.platform) !== 'darwin') {
-    await unmountLinux(dev, opts);
-    const r = await runTool('blockdev', ['--flushbufs', dev], opts.signal ? { signal: opts.signal } : {});
-    if (r.exitCode !== 0) throw failed('blockdev --flushbufs', dev, r.stderr.trim());
-    return { message: `flushed ${dev}; the card can be removed` };
-  }
-  const r = await diskutil(['eject', diskutilTarget(dev)], opts);
-  if (r.code !== 0) throw failed('diskutil eject', dev, r.out);
-  return { message: r.out };
+  return cardPlatform(opts.platform).eject(dev, opts);
 }

@@ -8,14 +8,10 @@
  * drivelist is imported lazily, so this module loads where its native addon is missing; the list
  * call is a parameter so tests replay recorded drivelist output.
  */
-import { readdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import type { Drive } from 'drivelist';
 import { AtlasError } from '../errors.js';
-import { runTool } from '../tools/run-tool.js';
-import { identifyCard } from './card.js';
-import { cardMedium } from './medium.js';
-import { info as diskutilInfo, type DiskutilOptions } from './diskutil.js';
+import type { DiskutilOptions } from './diskutil.js';
+import { cardPlatform } from './platform/index.js';
 import { checkTarget, unusualDisk, type ProtectedPlace, type TargetReason } from './target-guards.js';
 import { formatBytes } from '../../common/format-bytes.js';
 
@@ -67,7 +63,7 @@ export interface ListCardsOptions {
   platform?: NodeJS.Platform;
   /** Whole disks holding a file (default: disksHoldingFile). */
   holders?: (path: string) => Promise<string[]>;
-  /** Serial/model/medium of a device (default: sysfs on Linux, nothing on macOS). */
+  /** Serial/model/medium of a device (default: the platform's; sysfs on Linux, nothing on macOS). */
   identify?: (device: string) => Promise<DeviceIdentity>;
   /** Places whose disks must not be written: the library, staging folder, archive. */
   places?: ProtectedPlace[];
@@ -96,8 +92,7 @@ const GB = (n: number) => formatBytes(n, { unit: 'GB' });
 
 /** `/dev/disk4` → `/dev/rdisk4` on macOS; any other device is its own raw node. */
 export function rawDeviceOf(device: string, platform: NodeJS.Platform): string {
-  const m = /^\/dev\/disk(\d+)$/.exec(device);
-  return platform === 'darwin' && m ? `/dev/rdisk${m[1]}` : device;
+  return cardPlatform(platform).rawPath(device);
 }
 
 /** One drivelist drive → a candidate, with every reason it must not be written. Pure. */
@@ -171,17 +166,6 @@ export function toCandidate(
 
 export { cardMedium } from './medium.js';
 
-/** Serial, model (exactly as identifyCard reads them) and medium of a Linux block device. */
-export async function linuxIdentity(device: string): Promise<DeviceIdentity> {
-  const id: DeviceIdentity = {};
-  const card = await identifyCard(device).catch(() => undefined);
-  if (card?.serial) id.serial = card.serial;
-  if (card?.model) id.model = card.model;
-  const medium = await cardMedium(device);
-  if (medium) id.medium = medium;
-  return id;
-}
-
 // --- which disk holds a file ----------------------------------------------------------------------
 
 /** Linux st_dev → `major:minor` (the kernel's new_encode_dev layout). */
@@ -189,63 +173,17 @@ export function devNumber(dev: number): string {
   return `${(dev >> 8) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
 }
 
-/** The whole disks under a block device number, through partitions and device-mapper/md slaves. */
-export async function disksHoldingDev(dev: number): Promise<string[]> {
-  const found = new Set<string>();
-  const visit = async (sysPath: string | undefined, depth: number): Promise<void> => {
-    if (!sysPath || depth > 8) return;
-    const isPartition = await stat(`${sysPath}/partition`).then(
-      () => true,
-      () => false,
-    );
-    const whole = isPartition ? dirname(sysPath) : sysPath;
-    found.add(`/dev/${basename(whole)}`);
-    for (const dir of [sysPath, whole]) {
-      for (const slave of await readdir(`${dir}/slaves`).catch(() => [] as string[])) {
-        await visit(await realpath(`/sys/class/block/${slave}`).catch(() => undefined), depth + 1);
-      }
-    }
-  };
-  await visit(await realpath(`/sys/dev/block/${devNumber(dev)}`).catch(() => undefined), 0);
-  return [...found];
-}
-
-/** macOS: the device a file's volume is on, from `df -P`. */
-async function dfDevice(path: string): Promise<string | undefined> {
-  const r = await runTool('df', ['-P', path]);
-  const dev = r.stdout.split('\n')[1]?.split(/\s+/)[0];
-  return dev?.startsWith('/dev/') ? dev : undefined;
-}
-
-/** macOS: the whole disks under a volume: its ParentWholeDisk and those of its APFS physical stores. */
-export async function macDisksHoldingDevice(
-  volumeDevice: string,
-  opts: DiskutilOptions = {},
-): Promise<string[]> {
-  const found = new Set<string>();
-  const vol = await diskutilInfo(volumeDevice, opts);
-  found.add(`/dev/${vol.parentWholeDisk}`);
-  for (const store of vol.apfsPhysicalStores) {
-    found.add(`/dev/${(await diskutilInfo(store, opts)).parentWholeDisk}`);
-  }
-  return [...found];
-}
-
 /**
  * The whole disks a file is stored on (empty for files on network, overlay or RAM file systems).
  * Linux compares the file's st_dev with the disks' and partitions' numbers in sysfs; macOS asks
- * diskutil about the file's volume.
+ * diskutil about the file's volume (platform/).
  */
 export async function disksHoldingFile(
   path: string,
   platform: NodeJS.Platform = process.platform,
   opts: DiskutilOptions = {},
 ): Promise<string[]> {
-  if (platform === 'darwin') {
-    const dev = await dfDevice(path);
-    return dev ? macDisksHoldingDevice(dev, opts).catch(() => []) : [];
-  }
-  return disksHoldingDev((await stat(path)).dev);
+  return cardPlatform(platform).disksHolding({ path }, opts);
 }
 
 /** Every disk, as a candidate card with the reasons it must not be written. */
@@ -257,8 +195,8 @@ export async function listCards(opts: ListCardsOptions = {}): Promise<DriveCandi
       ? await (opts.holders ?? ((p) => disksHoldingFile(p, platform, opts.diskutil)))(opts.sourceImage)
       : [],
   );
-  const identify =
-    opts.identify ?? (platform === 'linux' ? linuxIdentity : async (): Promise<DeviceIdentity> => ({}));
+  const cards = cardPlatform(platform);
+  const identify = opts.identify ?? ((device: string) => cards.deviceIdentity(device));
   const places = [
     ...(opts.places ?? []),
     ...(opts.sourceImage ? [{ what: 'the source image', path: opts.sourceImage }] : []),

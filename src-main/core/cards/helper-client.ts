@@ -3,18 +3,13 @@
  * started with the rights to open card devices (HelperLauncher), and one request sent to it with
  * its progress, cancellation and answer.
  *
- * How the helper is started (HelperLauncher):
- *   - as root: directly, with this Node (`process.execPath`), over stdin/stdout;
- *   - Linux, not root: `sudo -n` when it needs no password, else `pkexec` (polkit's own dialog);
- *   - macOS, not root: `osascript … do shell script … with administrator privileges`, the system's
- *     own authorization dialog. `do shell script` does not connect stdio, so the helper talks over
- *     two named pipes in a private (0700) directory, which it opens itself (never symlinks, owned
- *     by the requesting user).
+ * How the helper is started (as root, through sudo or pkexec, or macOS's authorization dialog) is
+ * helper-launchers.ts; which launcher a platform uses, the card platform's (platform/).
  * Progress lands in the JobContext; cancelling sends {"op":"cancel"}, then kills after a grace
  * period; the helper also stops when its input closes.
  */
 import { closeSync, constants, existsSync, openSync } from 'node:fs';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +18,7 @@ import { execa } from 'execa';
 import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { runTool, runToolChecked } from '../tools/run-tool.js';
+import { runToolChecked } from '../tools/run-tool.js';
 import type {
   Expect,
   HelperDone,
@@ -33,6 +28,15 @@ import type {
 } from '../../common/raw-disk-protocol.js';
 import type { CardIdentity } from './card.js';
 import { unmountDisk, type DiskutilOptions } from './diskutil.js';
+import { cardPlatform } from './platform/index.js';
+import { directLauncher, type HelperLauncher } from './helper-launchers.js';
+export {
+  directLauncher,
+  osascriptLauncher,
+  pkexecLauncher,
+  sudoLauncher,
+  type HelperLauncher,
+} from './helper-launchers.js';
 
 /** A card as the helper will check it: CardIdentity plus the identity of the medium in the reader. */
 export interface RawCard extends CardIdentity {
@@ -41,13 +45,6 @@ export interface RawCard extends CardIdentity {
 
 /** What a request to the helper did. */
 export type RawResult = HelperDone;
-
-export interface HelperLauncher {
-  name: string;
-  transport: 'stdio' | 'fifo';
-  /** The command that runs `argv` (this Node, the helper script and its arguments) with root rights. */
-  wrap(argv: string[]): { command: string; args: string[]; env: Record<string, string> };
-}
 
 export interface RawDiskOptions {
   launcher?: HelperLauncher;
@@ -77,109 +74,10 @@ export function expectOf(card: RawCard): Expect {
  */
 export const HELPER_PATH = join(PACKAGE_ROOT, 'dist', 'privileged', 'raw-disk-helper.mjs');
 
-/** Variables that name the requesting user; the helper opens files with that user's rights. */
-const REQUESTER_VARS = ['SUDO_UID', 'SUDO_GID', 'SUDO_USER', 'PKEXEC_UID'];
-
-function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && !REQUESTER_VARS.includes(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** Under Electron, `process.execPath` is the app: it runs the helper as plain Node with this. */
-const asNode = (): string[] => (process.versions.electron ? ['ELECTRON_RUN_AS_NODE=1'] : []);
-
-/** Already root: run the helper directly (the caller's own sudo does not make anyone a requester). */
-export const directLauncher: HelperLauncher = {
-  name: 'direct',
-  transport: 'stdio',
-  wrap: ([cmd, ...args]) => ({
-    command: cmd!,
-    args,
-    env: cleanEnv(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
-  }),
-};
-
-/** Linux: sudo without a password prompt (sudoers NOPASSWD or a cached ticket); sudo sets SUDO_UID. */
-export const sudoLauncher: HelperLauncher = {
-  name: 'sudo',
-  transport: 'stdio',
-  wrap: (argv) => ({
-    command: 'sudo',
-    args: ['-n', '--', '/usr/bin/env', ...asNode(), ...argv],
-    env: cleanEnv(),
-  }),
-};
-
-/** Linux desktop: polkit's authentication dialog; pkexec sets PKEXEC_UID. */
-export const pkexecLauncher: HelperLauncher = {
-  name: 'pkexec',
-  transport: 'stdio',
-  wrap: (argv) => ({ command: 'pkexec', args: ['/usr/bin/env', ...asNode(), ...argv], env: cleanEnv() }),
-};
-
-/**
- * macOS: the system's administrator authorization dialog (username and password, or Touch ID),
- * through AppleScript's `do shell script … with administrator privileges`. Every argument is
- * shell-quoted by AppleScript itself (`quoted form of`); the prompt names the card.
- */
-export function osascriptLauncher(prompt: string, uid: number, gid: number): HelperLauncher {
-  const script = [
-    'on run argv',
-    'set cmd to "exec"',
-    'repeat with i from 2 to count of argv',
-    'set cmd to cmd & " " & quoted form of (item i of argv)',
-    'end repeat',
-    'do shell script cmd with prompt (item 1 of argv) with administrator privileges',
-    'end run',
-  ];
-  return {
-    name: 'osascript',
-    transport: 'fifo',
-    wrap: (argv) => ({
-      command: '/usr/bin/osascript',
-      args: [
-        ...script.flatMap((line) => ['-e', line]),
-        prompt,
-        '/usr/bin/env',
-        `SUDO_UID=${uid}`,
-        `SUDO_GID=${gid}`,
-        ...asNode(),
-        ...argv,
-      ],
-      env: cleanEnv(),
-    }),
-  };
-}
-
-/** The launcher for this platform and user. */
+/** The launcher for this platform and user: directly as root, else the platform's way to root. */
 export async function defaultLauncher(platform: NodeJS.Platform, device: string): Promise<HelperLauncher> {
   if (process.geteuid?.() === 0) return directLauncher;
-  if (platform === 'darwin') {
-    return osascriptLauncher(
-      `Atlas Imager wants to read or write the SD card ${device}.`,
-      process.getuid!(),
-      process.getgid!(),
-    );
-  }
-  if (platform === 'linux') {
-    const sudo = await runTool('sudo', ['-n', 'true']).catch(() => undefined);
-    if (sudo?.exitCode === 0) return sudoLauncher;
-    if (
-      await access('/usr/bin/pkexec', constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return pkexecLauncher;
-  }
-  throw new AtlasError(
-    'permission',
-    `reading and writing ${device} needs root rights, and neither "sudo -n" nor pkexec can provide them`,
-    undefined,
-    { next: [{ do: 'run-as-root' }] },
-  );
+  return cardPlatform(platform).launcher(device);
 }
 
 // --- talking to the helper ------------------------------------------------------------------------
@@ -351,9 +249,6 @@ export async function runHelper(
     await fifo?.cleanup();
   }
 }
-
-export const macRaw = (path: string, platform: NodeJS.Platform) =>
-  platform === 'darwin' ? path.replace(/^\/dev\/disk(\d+)$/, '/dev/rdisk$1') : path;
 
 export async function unmountFirst(card: RawCard, opts: RawDiskOptions): Promise<void> {
   if (opts.unmount === false) return;

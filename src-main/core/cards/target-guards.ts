@@ -11,22 +11,13 @@
  *   - openExclusive: the card opened for writing with O_EXCL on Linux, so a holder the checks
  *     could not see (a file system mounted meanwhile, swap, dm, md) makes the open fail;
  *   - ejectTarget: after a flash or restore, the card flushed and handed back to the user.
- * Image files standing in for cards have none of these and are never passed here.
+ * Image files standing in for cards have none of these and are never passed here. What differs
+ * between Linux and macOS is the card platform's (platform/linux.ts, platform/darwin.ts).
  */
-import { constants } from 'node:fs';
-import { open, readFile, realpath, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
-import { runTool } from '../tools/run-tool.js';
-import { blockUsers, devNumber, fileSystemOf, type BlockUsers } from './block-users.js';
-import { disksHoldingFile } from './drive-list.js';
-import {
-  eject,
-  info as diskutilInfo,
-  diskutilTarget,
-  unmountDisk,
-  type DiskutilOptions,
-} from './diskutil.js';
+import type { DiskutilOptions } from './diskutil.js';
+import { cardPlatform } from './platform/index.js';
 import { formatBytes } from '../../common/format-bytes.js';
 import type { ProtectedPlace } from '../../common/raw-disk-protocol.js';
 import { type EjectResult } from '../../common/cards.js';
@@ -86,124 +77,11 @@ export function unusualDisk(bytes: number, internal = false): TargetReason | und
   return undefined;
 }
 
-// --- Linux ---------------------------------------------------------------------------------------
-
-async function linuxReasons(device: string, users: BlockUsers, ctx: TargetContext): Promise<TargetReason[]> {
-  const out: TargetReason[] = [];
-  const root = await fileSystemOf('/');
-  const system = users.mounts.find((m) => SYSTEM_MOUNTS.includes(m.mountPoint));
-  if ((root && users.devs.has(root)) || system) {
-    out.push({
-      severity: 'refuse',
-      message: `holds the running system (${system?.mountPoint ?? '/'} is on it)`,
-      hint: 'pick the SD card reader, not a system disk',
-    });
-  }
-  for (const place of ctx.places ?? []) {
-    const fs = await fileSystemOf(place.path);
-    if (fs && users.devs.has(fs)) {
-      out.push({
-        severity: 'refuse',
-        message: `holds ${place.what} (${place.path})`,
-        hint: `pick another card, or keep ${place.what} on another disk`,
-      });
-    }
-  }
-  for (const swap of users.swaps) {
-    out.push({ severity: 'refuse', message: `is used as swap (${swap})`, hint: `swapoff ${swap} first` });
-  }
-  for (const n of users.nodes) {
-    if (n.relation === 'holder') {
-      out.push({
-        severity: 'refuse',
-        message: `is part of /dev/${n.name} (device-mapper, RAID or LVM)`,
-        hint: `stop /dev/${n.name} first (dmsetup remove, mdadm --stop, vgchange -an)`,
-      });
-    }
-    // A loop device from `mount -o loop` goes away when it is unmounted; any other stays.
-    if (n.relation === 'loop' && !(n.autoclear && users.mounts.some((m) => m.dev === n.dev))) {
-      out.push({
-        severity: 'refuse',
-        message: `has the loop device /dev/${n.name} attached over it`,
-        hint: `detach it first (losetup -d /dev/${n.name})`,
-      });
-    }
-  }
-  for (const m of users.mounts) {
-    if (SYSTEM_MOUNTS.includes(m.mountPoint)) continue;
-    out.push({
-      severity: 'release',
-      message: `${m.source} is mounted at ${m.mountPoint}${m.readOnly ? '' : ' (read-write)'}: it is unmounted before writing`,
-      hint: 'close every window and program using it',
-      mountPoint: m.mountPoint,
-    });
-  }
-  const sectors = Number(
-    await readFile(`/sys/class/block/${basename(device)}/size`, 'utf8').catch(() => '0'),
-  );
-  const large = unusualDisk(Number.isFinite(sectors) ? sectors * 512 : 0);
-  if (large) out.push(large);
-  return out;
-}
-
-// --- macOS ----------------------------------------------------------------------------------------
-
-const macHolders = (path: string, opts: DiskutilOptions): Promise<string[]> =>
-  disksHoldingFile(path, 'darwin', opts).catch(() => []);
-
-async function macReasons(device: string, ctx: TargetContext): Promise<TargetReason[]> {
-  const opts = { ...ctx.diskutil, platform: 'darwin' as const };
-  const whole = diskutilTarget(device).replace(/s\d+(s\d+)?$/, '');
-  const disk = await diskutilInfo(whole, opts);
-  const out: TargetReason[] = [];
-  if ((await macHolders('/', opts)).includes(whole)) {
-    out.push({ severity: 'refuse', message: 'holds the running system', hint: 'pick the SD card reader' });
-  }
-  for (const place of ctx.places ?? []) {
-    if ((await macHolders(place.path, opts)).includes(whole)) {
-      out.push({
-        severity: 'refuse',
-        message: `holds ${place.what} (${place.path})`,
-        hint: `pick another card, or keep ${place.what} on another disk`,
-      });
-    }
-  }
-  const unusual = unusualDisk(disk.bytes, disk.internal);
-  if (unusual) out.push(unusual);
-  return out;
-}
-
 // --- the API ----------------------------------------------------------------------------------------
 
 /** Every reason about writing the whole disk `device` (empty: nothing against it). */
 export async function checkTarget(device: string, context: TargetContext = {}): Promise<TargetReason[]> {
-  if ((context.platform ?? process.platform) === 'darwin') return macReasons(device, context);
-  // A link (/dev/disk/by-id/…) is judged by the device it names; a partition is never a card.
-  const real = await realpath(device).catch(() => device);
-  const parent = await partitionParent(real);
-  if (parent) {
-    return [
-      {
-        severity: 'refuse',
-        message: `is a partition of /dev/${parent}, not a whole card`,
-        hint: `pick the whole card (/dev/${parent})`,
-      },
-    ];
-  }
-  return linuxReasons(real, await blockUsers(real), context);
-}
-
-/** The disk a partition device belongs to, found by its device number (any node name works). */
-async function partitionParent(device: string): Promise<string | undefined> {
-  const st = await stat(device).catch(() => undefined);
-  if (!st?.isBlockDevice()) return undefined;
-  const sys = await realpath(`/sys/dev/block/${devNumber(st.rdev)}`).catch(() => undefined);
-  if (!sys) return undefined;
-  const isPartition = await readFile(`${sys}/partition`, 'utf8').then(
-    () => true,
-    () => false,
-  );
-  return isPartition ? basename(dirname(sys)) : undefined;
+  return cardPlatform(context.platform).targetReasons(device, context);
 }
 
 /** The refusal as the error a job ends with. */
@@ -229,26 +107,7 @@ export function blocking(reasons: TargetReason[], context: TargetContext): Targe
 
 /** Unmounts the card's mounted file systems; throws, naming the one that stayed, if any does. */
 export async function releaseTarget(device: string, context: TargetContext = {}): Promise<string[]> {
-  if ((context.platform ?? process.platform) === 'darwin') {
-    await unmountDisk(device, { ...context.diskutil, platform: 'darwin' });
-    return [];
-  }
-  const mounts = (await blockUsers(device)).mounts
-    .filter((m) => !SYSTEM_MOUNTS.includes(m.mountPoint))
-    .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
-  const done: string[] = [];
-  for (const m of mounts) {
-    const r = await runTool('umount', [m.mountPoint], context.signal ? { signal: context.signal } : {});
-    if (r.exitCode !== 0) {
-      throw new AtlasError(
-        'unsafe-target',
-        `${m.mountPoint} (${m.source}, on ${device}) could not be unmounted: ${r.stderr.trim() || `exit ${r.exitCode}`}; nothing was written`,
-        'close every window, terminal and program using it, then try again',
-      );
-    }
-    done.push(m.mountPoint);
-  }
-  return done;
+  return cardPlatform(context.platform).release(device, context);
 }
 
 /**
@@ -280,7 +139,7 @@ export async function openExclusive(
   platform: NodeJS.Platform = process.platform,
 ): Promise<FileHandle> {
   try {
-    return await open(device, constants.O_RDWR | (platform === 'linux' ? constants.O_EXCL : 0));
+    return await cardPlatform(platform).openDevice(device, 'write');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EBUSY') {
       throw new AtlasError(
@@ -299,38 +158,5 @@ export async function openExclusive(
  * installed, else `eject`. A loop device has nothing to eject: flushed, and said so.
  */
 export async function ejectTarget(device: string, context: TargetContext = {}): Promise<EjectResult> {
-  const platform = context.platform ?? process.platform;
-  const run = (cmd: string, args: string[]) =>
-    runTool(cmd, args, context.signal ? { signal: context.signal } : {});
-  if (platform === 'darwin') {
-    return eject(device, { ...context.diskutil, platform: 'darwin' }).then(
-      (r) => ({ ejected: true, message: r.message }),
-      (e: unknown) => ({ ejected: false, message: `not ejected: ${(e as Error).message}` }),
-    );
-  }
-  const flush = await run('blockdev', ['--flushbufs', device]);
-  if (flush.exitCode !== 0) {
-    return { ejected: false, message: `not ejected: blockdev --flushbufs failed: ${flush.stderr.trim()}` };
-  }
-  if (basename(device).startsWith('loop')) {
-    return { ejected: false, message: `flushed; ${device} is a loop device, there is nothing to eject` };
-  }
-  const tries: Array<[string, string[]]> = [
-    ['udisksctl', ['power-off', '--no-user-interaction', '-b', device]],
-    ['eject', [device]],
-  ];
-  const failures: string[] = [];
-  for (const [cmd, args] of tries) {
-    const r = await run(cmd, args).catch(() => undefined); // not installed
-    if (!r) continue;
-    if (r.exitCode === 0)
-      return { ejected: true, message: `flushed and ejected (${cmd}): the card can be removed` };
-    failures.push(`${cmd}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
-  }
-  return {
-    ejected: false,
-    message: failures.length
-      ? `flushed, not ejected (${failures.join('; ')}): the card can be removed once its light stops`
-      : 'flushed, not ejected (neither udisksctl nor eject is installed): the card can be removed',
-  };
+  return cardPlatform(context.platform).handBack(device, context);
 }

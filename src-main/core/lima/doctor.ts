@@ -13,6 +13,7 @@ import { Limactl } from './limactl.js';
 import { LimaBuilder, VM_NAME } from './lima-builder.js';
 import { checkSocketPathLength, HOMEBREW_LIMACTL, limaHome } from './locate.js';
 import { toGuestPath } from './shared-folders.js';
+import { cardPlatform } from '../cards/platform/index.js';
 import { formatBytes } from '../../common/format-bytes.js';
 
 export interface DoctorCheck {
@@ -91,7 +92,8 @@ async function swVers(): Promise<string> {
 async function checkMacos(o: DoctorOptions): Promise<DoctorCheck> {
   const title = 'macOS and Virtualization.framework';
   const platform = o.platform ?? process.platform;
-  if (platform !== 'darwin') {
+  // Where the disk tools reach cards on this host itself, the VM (and so macOS's vz) is optional.
+  if (cardPlatform(platform).diskTools === 'host') {
     return pass(
       'macos',
       title,
@@ -126,7 +128,7 @@ async function checkLimactl(lima: Limactl | undefined, platform: NodeJS.Platform
       'limactl',
       title,
       `limactl not found (${where})`,
-      platform === 'darwin'
+      cardPlatform(platform).diskTools === 'vm'
         ? INSTALL_LIMA
         : `${INSTALL_LIMA}; not needed on Linux, where the disk tools run on this host itself`,
     );
@@ -287,18 +289,10 @@ async function checkDiskSpace(library: string, minFree: number): Promise<DoctorC
 
 async function checkRawDisk(platform: NodeJS.Platform): Promise<DoctorCheck> {
   const title = 'access to SD cards';
-  if (platform === 'darwin') {
-    return pass(
-      'raw-disk',
-      title,
-      'raw card access (/dev/rdiskN) needs an administrator: macOS asks for authorization for each read or write of a card',
-    );
-  }
-  if (process.getuid?.() === 0) return pass('raw-disk', title, 'running as root: card devices can be opened');
-  const r = await runTool('sudo', ['-n', 'true']).catch(() => undefined);
-  return r?.exitCode === 0
-    ? pass('raw-disk', title, 'sudo works without a password: card devices can be opened')
-    : fail('raw-disk', title, 'not root, and sudo needs a password', { next: [{ do: 'run-as-root' }] });
+  const access = await cardPlatform(platform).rawAccess();
+  return access.ok
+    ? pass('raw-disk', title, access.detail)
+    : fail('raw-disk', title, access.detail, { next: access.next ?? [] });
 }
 
 export async function runDoctor(o: DoctorOptions, ctx: JobContext): Promise<DoctorReport> {

@@ -27,6 +27,7 @@ import { openSource, sourceBytes, type WriteSource } from '../write/open-source.
 import { writeImage } from '../write/write-pipeline.js';
 import { targetFor } from '../write/write-target.js';
 import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/target-guards.js';
+import { cardPlatform } from '../cards/platform/index.js';
 import type { Env } from './env.js';
 import { discard, scratchDir } from '../library/files.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
@@ -49,7 +50,7 @@ export interface FlashParams {
 
 /** As root on Linux a card device is opened here; otherwise (a Mac, a Linux desktop) the helper opens it. */
 export const viaHelper = (card: CardIdentity): boolean =>
-  card.kind === 'device' && !(process.platform === 'linux' && process.getuid?.() === 0);
+  card.kind === 'device' && !cardPlatform().opensCardsHere();
 
 /** Writes one card through the write pipeline; `ctx` receives this card's progress. */
 async function flashOne(

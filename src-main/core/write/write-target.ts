@@ -11,16 +11,15 @@ import { toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { describeCard, recheckCard } from '../cards/card.js';
 import { openExclusive, type TargetContext } from '../cards/target-guards.js';
+import { cardPlatform } from '../cards/platform/index.js';
 import {
   expectOf,
-  macRaw,
   runHelper,
   unmountFirst,
   type RawCard,
   type RawDiskOptions,
 } from '../cards/helper-client.js';
 import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
-import { runTool } from '../tools/run-tool.js';
 import type { WriteSource } from './open-source.js';
 import { runPlan, type PlanResult, type PlanSource } from './run-plan.js';
 import type { WritePlan } from './write-plan.js';
@@ -61,6 +60,7 @@ function local(kind: 'file' | 'device', card: RawCard): WriteTarget {
     card,
     async run(source, plan, ctx) {
       await recheckCard(card);
+      const flush = cardPlatform().flush;
       const handle = await openLocal(card);
       try {
         return await runPlan(
@@ -71,9 +71,7 @@ function local(kind: 'file' | 'device', card: RawCard): WriteTarget {
             path: card.path,
             label: kind === 'file' ? card.path : describeCard(card),
             bytes: card.bytes,
-            ...(kind === 'device' && process.platform === 'linux'
-              ? { flush: async () => void (await runTool('blockdev', ['--flushbufs', card.path])) }
-              : {}),
+            ...(kind === 'device' && flush ? { flush: () => flush(card.path) } : {}),
           },
           ctx,
         );
@@ -106,7 +104,6 @@ function helper(card: RawCard, opts: TargetOptions): WriteTarget {
     card,
     async run(source, plan, ctx) {
       await unmountFirst(card, opts);
-      const platform = opts.platform ?? process.platform;
       const labels = {
         read: '',
         write: `Writing ${source.path} to ${card.path}`,
@@ -116,7 +113,7 @@ function helper(card: RawCard, opts: TargetOptions): WriteTarget {
       const r = await runHelper(
         {
           op: 'write',
-          device: macRaw(card.path, platform),
+          device: cardPlatform(opts.platform).rawPath(card.path),
           expect: expectOf(card),
           source: source.path,
           verify: plan.verify,
