@@ -78,7 +78,6 @@ import {
   type Phase,
 } from '../common/raw-disk-protocol.js';
 import type { JobContext } from '../core/jobs/job.js';
-import type { ProtectedPlace } from '../core/cards/target-guards.js';
 import { cardPlatform, type HelperGuard, type HelperTarget } from '../core/cards/platform/index.js';
 import { detectCompression, uncompressedSize } from '../core/images/compression.js';
 import { BLOCK, copyStreamTo } from '../core/rawio/block-copy.js';
