@@ -1,7 +1,7 @@
 // The medium in the reader is part of every re-check before writing: a card swapped between pick
 // and write is refused by recheckCard (CLI, phases), by the app's card reference (pickedCard) and
 // by the raw-disk helper, on Linux (loop devices as readers) and macOS (the diskutil double).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -102,7 +102,10 @@ describe('the medium in the reader is re-checked before writing', () => {
     await pickedCard(toRef(card));
     // Card A out, card B (same size, same bytes where it matters) into the same reader.
     detach(dev);
-    execFileSync('losetup', [dev, b]);
+    // The kernel lets go of a detached loop device once its last opener (udev's probe) is done.
+    await expect
+      .poll(() => spawnSync('losetup', [dev, b]).status, { timeout: 10_000, interval: 200 })
+      .toBe(0);
     expect(loopDevicesFor(b)[0]).toMatch(new RegExp(`^${dev}:`));
     const direct = await refusal(recheckCard(card));
     expect(direct).toMatchObject({ code: 'card-changed' });
