@@ -41,7 +41,7 @@ import { GUEST_SECRETS_PATH, LimaBuilder } from '../../src-main/core/lima/lima-b
 import { vmSetup, vmStart, vmStop, vmShellArgs, vmStatus } from '../../src-main/core/lima/vm.js';
 import { runDoctor } from '../../src-main/core/lima/doctor.js';
 import { scriptsHash } from '../../src-main/core/lima/stage-scripts.js';
-import { runVmCommand } from '../../src-main/cli/vm-command.js';
+import { main } from '../../src-main/cli/ods-sd.js';
 import { cliHint } from '../../src-main/cli/next-steps.js';
 
 const DOUBLES = join(ROOT, 'test', 'doubles', 'bin');
@@ -133,7 +133,7 @@ async function odsSdVm(args: string[]): Promise<{ code: number; stdout: string; 
   });
   let code: number;
   try {
-    code = await runVmCommand(args, { json: args.includes('--json') });
+    code = await main(['vm', ...args]);
   } finally {
     so.mockRestore();
     se.mockRestore();
