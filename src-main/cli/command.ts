@@ -128,7 +128,8 @@ export interface Command {
   readonly summary: string;
   /** Its usage without `ods-sd `: `flash IMAGE CARD [CARD...] [--no-verify] …`. */
   readonly usage: string;
-  /** Its options, for the help. */
+  /** Its positionals and options, for the help. */
+  readonly positionals: readonly PositionalSpec[];
   readonly options: OptionSpecs;
   /** The subcommands of a group (vm). */
   readonly subcommands: readonly Command[];
@@ -276,6 +277,7 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
     name: spec.name,
     summary: spec.summary,
     usage,
+    positionals: spec.positionals,
     options: spec.options,
     subcommands: [],
     prepare(argv) {
@@ -347,6 +349,7 @@ export function defineGroup(spec: {
     name: spec.name,
     summary: spec.summary,
     usage,
+    positionals: [{ name: 'command', label: spec.subcommands.map(word).join('|') }],
     options,
     subcommands: spec.subcommands,
     prepare(argv) {
