@@ -41,12 +41,12 @@ export interface PositionalSpec {
   readonly variadic?: boolean;
 }
 
-type Required<S, T> = S extends { readonly required: true } ? T : T | undefined;
+type Given<S, T> = S extends { readonly required: true } ? T : T | undefined;
 type OptionValue<S extends OptionSpec> = S extends BooleanOption
   ? boolean
   : S extends { readonly choices: readonly (infer C)[] }
-    ? Required<S, C>
-    : Required<S, string>;
+    ? Given<S, C>
+    : Given<S, string>;
 type PositionalValue<S> = S extends { readonly variadic: true }
   ? string[]
   : S extends { readonly optional: true }
@@ -109,7 +109,6 @@ export interface Invocation {
   readonly name: string;
   /** The question of a destructive command, unless --yes answered it. */
   readonly confirm: string | undefined;
-  readonly interactive: boolean;
   readonly verbose: boolean;
   readonly json: boolean;
   /** --library, absolute. */
@@ -159,7 +158,7 @@ function orList(words: readonly string[]): string {
   return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : (words[0] ?? '');
 }
 
-export function positionalUsage(positionals: readonly PositionalSpec[]): string {
+function positionalUsage(positionals: readonly PositionalSpec[]): string {
   return positionals
     .map((p) => (p.variadic ? `${p.label} [${p.label}...]` : p.optional ? `[${p.label}]` : p.label))
     .join(' ');
@@ -309,7 +308,6 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
         kind: 'run',
         name: spec.name,
         confirm: spec.destructive && values.yes !== true ? spec.destructive(input.args) : undefined,
-        interactive: interactive !== undefined,
         verbose: values.verbose === true,
         json,
         library,
