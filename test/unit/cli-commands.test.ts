@@ -1,39 +1,10 @@
 // The ods-sd command table is the CLI: its help lists every entry, and every command refuses a wrong
 // number of arguments or an option it does not know as a usage error (exit 2) naming the command,
 // before it touches anything.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src-main/cli/commands.js';
 import type { Command } from '../../src-main/cli/command.js';
-import { main } from '../../src-main/cli/ods-sd.js';
-
-/** Runs ods-sd in this process, capturing what it prints. */
-async function odsSd(args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    out.push(String(c));
-    return true;
-  });
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    err.push(String(c));
-    return true;
-  });
-  let code: number;
-  try {
-    code = await main(args);
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-  const stdout = out.join('');
-  let json: any;
-  try {
-    json = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-  } catch {
-    json = undefined;
-  }
-  return { code, stdout, stderr: err.join(''), json };
-}
+import { odsSdInProcess as odsSd } from '../helpers/cli-in-process.js';
 
 /** Every command that runs: the plain ones and the subcommands of a group. */
 const LEAVES: Command[] = COMMANDS.flatMap((c) => (c.subcommands.length ? [...c.subcommands] : [c]));
