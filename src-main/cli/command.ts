@@ -9,56 +9,17 @@ import { AtlasError } from '../core/errors.js';
 import type { JobContext } from '../core/jobs/job.js';
 import { DEFAULT_LIBRARY } from '../core/library/library.js';
 import type { Env } from '../core/phases/env.js';
-
-export interface BooleanOption {
-  readonly type: 'boolean';
-  readonly help: string;
-  readonly short?: string;
-}
-
-export interface StringOption {
-  readonly type: 'string';
-  /** The value's name in the usage line (DIR, FILE, X.Y.Z). */
-  readonly arg: string;
-  readonly help: string;
-  readonly short?: string;
-  /** A command that cannot run without it (`insert --payload`). */
-  readonly required?: boolean;
-  /** The only values it takes (`--compress xz|zst`). */
-  readonly choices?: readonly string[];
-}
-
-export type OptionSpec = BooleanOption | StringOption;
-export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
-
-export interface PositionalSpec {
-  /** Its key in the run's `args`. */
-  readonly name: string;
-  /** Its name in the usage line (CARD, IMAGE|CARD). */
-  readonly label: string;
-  readonly optional?: boolean;
-  /** The last positional may repeat: one or more (flash IMAGE CARD [CARD...]). */
-  readonly variadic?: boolean;
-}
-
-type Given<S, T> = S extends { readonly required: true } ? T : T | undefined;
-type OptionValue<S extends OptionSpec> = S extends BooleanOption
-  ? boolean
-  : S extends { readonly choices: readonly (infer C)[] }
-    ? Given<S, C>
-    : Given<S, string>;
-type PositionalValue<S> = S extends { readonly variadic: true }
-  ? string[]
-  : S extends { readonly optional: true }
-    ? string | undefined
-    : string;
-
-/** The options as the run receives them: a boolean is false when not given. */
-export type OptionValues<O extends OptionSpecs> = { readonly [K in keyof O]: OptionValue<O[K]> };
-/** The positionals by name. */
-export type PositionalValues<P extends readonly PositionalSpec[]> = {
-  readonly [S in P[number] as S['name']]: PositionalValue<S>;
-};
+import {
+  GLOBAL_OPTIONS,
+  optionValues,
+  parseArgsOptions,
+  positionalValues,
+  type OptionSpecs,
+  type OptionValues,
+  type PositionalSpec,
+  type PositionalValues,
+} from './arguments.js';
+import { commandHelp, positionalUsage, usageLine } from './usage.js';
 
 /** What the command was given. */
 export interface Input<P extends readonly PositionalSpec[], O extends OptionSpecs> {
@@ -136,81 +97,6 @@ export interface Command {
   prepare(args: string[]): Invocation | HelpRequest;
 }
 
-/** The options every command takes. */
-export const GLOBAL_OPTIONS = {
-  library: {
-    type: 'string',
-    arg: 'DIR',
-    help: 'the work directory with images and clone sets (default ~/atlas-build)',
-  },
-  json: { type: 'boolean', help: 'print the result as one JSON object on the last line of stdout' },
-  yes: { type: 'boolean', help: 'answer yes to confirmations (needed without a terminal)' },
-  verbose: { type: 'boolean', help: "show the tools' own output" },
-  help: { type: 'boolean', short: 'h', help: 'this help' },
-} as const satisfies OptionSpecs;
-
-function usageError(message: string, hint: string): AtlasError {
-  return new AtlasError('usage', message, hint);
-}
-
-/** `xz or zst`, `a, b or c`. */
-function orList(words: readonly string[]): string {
-  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : (words[0] ?? '');
-}
-
-function positionalUsage(positionals: readonly PositionalSpec[]): string {
-  return positionals
-    .map((p) => (p.variadic ? `${p.label} [${p.label}...]` : p.optional ? `[${p.label}]` : p.label))
-    .join(' ');
-}
-
-function optionUsage(name: string, o: OptionSpec): string {
-  if (o.type === 'boolean') return `[--${name}]`;
-  const flag = `--${name} ${o.choices ? o.choices.join('|') : o.arg}`;
-  return o.required ? flag : `[${flag}]`;
-}
-
-function optionFlag(name: string, o: OptionSpec): string {
-  return `--${name}${o.type === 'string' ? ` ${o.choices ? o.choices.join('|') : o.arg}` : ''}`;
-}
-
-/**
- * `  --no-eject          keep the card attached…`, continuation lines aligned under the text; the
- * text starts `width` after the indent (default: two spaces after the longest flag).
- */
-export function optionLines(options: OptionSpecs, width?: number): string[] {
-  const flags = Object.entries(options).map(([name, o]) => [optionFlag(name, o), o.help] as const);
-  const at = width ?? Math.max(0, ...flags.map(([f]) => f.length)) + 2;
-  return flags.flatMap(([flag, help]) => {
-    const [first, ...more] = help.split('\n');
-    return [`  ${flag.padEnd(at)}${first}`, ...more.map((line) => `  ${''.padEnd(at)}${line}`)];
-  });
-}
-
-/** Options in parseArgs' own terms. */
-function parseArgsOptions(
-  options: OptionSpecs,
-): Record<string, { type: 'string' | 'boolean'; short?: string }> {
-  return Object.fromEntries(
-    Object.entries(options).map(([k, o]) => [
-      k,
-      o.short ? { type: o.type, short: o.short } : { type: o.type },
-    ]),
-  );
-}
-
-function commandHelp(usage: string, summary: string, options: OptionSpecs, destructive: boolean): string {
-  const own = Object.keys(options).length ? ['', 'options:', ...optionLines(options)] : [];
-  return [
-    `usage: ods-sd ${usage}`,
-    summary,
-    ...own,
-    ...(destructive ? ['', 'It asks before writing; without a terminal pass --yes.'] : []),
-    '',
-    'options for every command: --library DIR, --json, --yes, --verbose (see ods-sd --help)',
-  ].join('\n');
-}
-
 /**
  * One command of the table, typed from its description: `run` receives its positionals and options
  * with their types, and `human` and `failure` the very result `run` returns.
@@ -219,9 +105,7 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
   spec: CommandSpec<R, P, O>,
 ): Command {
   const labels = positionalUsage(spec.positionals);
-  const usage = [spec.name, labels, ...Object.entries(spec.options).map(([k, o]) => optionUsage(k, o))]
-    .filter(Boolean)
-    .join(' ');
+  const usage = usageLine(spec.name, spec.positionals, spec.options);
   const hint = `usage: ods-sd ${usage}`;
   const min = spec.positionals.filter((p) => !p.optional).length;
   const max = spec.positionals.some((p) => p.variadic) ? Infinity : spec.positionals.length;
@@ -235,41 +119,8 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
         strict: true,
       });
     } catch (e) {
-      throw usageError(`${spec.name}: ${e instanceof Error ? e.message : String(e)}`, hint);
+      throw new AtlasError('usage', `${spec.name}: ${e instanceof Error ? e.message : String(e)}`, hint);
     }
-  }
-
-  function positionalValues(given: string[]): PositionalValues<P> {
-    const byName: Record<string, string | string[] | undefined> = {};
-    spec.positionals.forEach((p, i) => {
-      byName[p.name] = p.variadic ? given.slice(i) : given[i];
-    });
-    // The arity check above makes every required one a string and every variadic one an array.
-    return byName as PositionalValues<P>;
-  }
-
-  function optionValues(given: Record<string, string | boolean | undefined>): OptionValues<O> {
-    const byName: Record<string, string | boolean | undefined> = {};
-    for (const [k, o] of Object.entries(spec.options)) {
-      const v = given[k];
-      if (o.type === 'boolean') {
-        byName[k] = v === true;
-        continue;
-      }
-      if (typeof v !== 'string') {
-        if (o.required) throw usageError(`${spec.name} needs --${k}`, `see ods-sd ${spec.name} --help`);
-        continue;
-      }
-      if (o.choices && !o.choices.includes(v)) {
-        throw usageError(
-          `--${k} must be ${orList(o.choices)}, not ${JSON.stringify(v)}`,
-          `see ods-sd ${spec.name} --help`,
-        );
-      }
-      byName[k] = v;
-    }
-    // Every key checked against its spec above: booleans, required and chosen strings.
-    return byName as OptionValues<O>;
   }
 
   return {
@@ -288,19 +139,20 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
         };
       }
       if (positionals.length < min || positionals.length > max) {
-        throw usageError(`${spec.name} takes ${labels || 'no arguments'}`, hint);
+        throw new AtlasError('usage', `${spec.name} takes ${labels || 'no arguments'}`, hint);
       }
       const json = values.json === true;
       if (spec.interactive && json) {
-        throw usageError(
+        throw new AtlasError(
+          'usage',
           `${spec.name} is interactive: it has no --json output`,
           `run ods-sd ${spec.name} in a terminal`,
         );
       }
       const library = resolve(typeof values.library === 'string' ? values.library : DEFAULT_LIBRARY);
       const input: Input<P, O> = {
-        args: positionalValues(positionals),
-        options: optionValues(values),
+        args: positionalValues(spec.positionals, positionals),
+        options: optionValues(spec.name, spec.options, values),
         library,
       };
       const interactive = spec.interactive;
@@ -364,7 +216,8 @@ export function defineGroup(spec: {
       const sub = first && spec.subcommands.find((c) => word(c) === first.value);
       if (first?.value === 'help' || (asksHelp && !sub)) return { kind: 'help', text: help };
       if (!first || !sub) {
-        throw usageError(
+        throw new AtlasError(
+          'usage',
           first ? `unknown ${spec.name} command "${first.value}"` : `${spec.name} needs a command`,
           hint,
         );

@@ -1,5 +1,7 @@
 /** `ods-sd --help`: every command of the table, the options they share, and the safety rules. */
-import { GLOBAL_OPTIONS, optionLines, type Command } from './command.js';
+import { GLOBAL_OPTIONS } from './arguments.js';
+import type { Command } from './command.js';
+import { optionLines } from './usage.js';
 import { CARD_WRITE_OPTIONS } from './commands/card-write-options.js';
 
 /** `flash, restore and erase`. */
