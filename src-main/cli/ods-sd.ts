@@ -32,8 +32,8 @@ function builderOnce(library: string): () => Promise<Env> {
 }
 
 /** Runs a checked command as a job: progress on stderr, Ctrl-C cancels it. */
-async function run(inv: Invocation, library: string): Promise<number> {
-  const job = startJob(`ods-sd ${inv.name}`, (ctx) => inv.run(ctx, builderOnce(library)));
+async function run(inv: Invocation): Promise<number> {
+  const job = startJob(`ods-sd ${inv.name}`, (ctx) => inv.run(ctx, builderOnce(inv.library)));
   job.on('event', progressPrinter(process.stderr, inv.verbose));
   const onSignal = () => {
     process.stderr.write('\ncancelling…\n');
@@ -86,5 +86,5 @@ export async function main(argv: string[]): Promise<number> {
     if (!(await confirm(step.confirm)))
       return printError(new AtlasError('usage', 'not confirmed: nothing was written'), json);
   }
-  return run(step, step.library);
+  return run(step);
 }
