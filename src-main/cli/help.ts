@@ -1,7 +1,6 @@
 /** `ods-sd --help`: every command of the table, the options they share, and the safety rules. */
-import { GLOBAL_OPTIONS } from './arguments.js';
 import type { Command } from './command.js';
-import { optionLines } from './usage.js';
+import { optionLines, SHARED_OPTIONS } from './usage.js';
 import { CARD_WRITE_OPTIONS } from './commands/card-write-options.js';
 
 /** `flash, restore and erase`. */
@@ -10,7 +9,6 @@ function andList(words: readonly string[]): string {
 }
 
 export function generalHelp(commands: readonly Command[]): string {
-  const shared = Object.fromEntries(Object.entries(GLOBAL_OPTIONS).filter(([k]) => k !== 'help'));
   const writers = commands
     .filter((c) => Object.keys(CARD_WRITE_OPTIONS).every((k) => k in c.options))
     .map((c) => c.name);
@@ -22,7 +20,7 @@ export function generalHelp(commands: readonly Command[]): string {
     ...commands.map((c) => `  ods-sd ${c.usage}\n      ${c.summary}`),
     '',
     'options for every command:',
-    ...optionLines(shared, 16),
+    ...optionLines(SHARED_OPTIONS, 16),
     '',
     `options of ${andList(writers)}:`,
     ...optionLines(CARD_WRITE_OPTIONS),

@@ -1,5 +1,5 @@
 /** A command's usage line and help text, from its description. */
-import type { OptionSpec, OptionSpecs, PositionalSpec } from './arguments.js';
+import { GLOBAL_OPTIONS, type OptionSpec, type OptionSpecs, type PositionalSpec } from './arguments.js';
 
 export function positionalUsage(positionals: readonly PositionalSpec[]): string {
   return positionals
@@ -7,15 +7,21 @@ export function positionalUsage(positionals: readonly PositionalSpec[]): string 
     .join(' ');
 }
 
-function optionUsage(name: string, o: OptionSpec): string {
-  if (o.type === 'boolean') return `[--${name}]`;
-  const flag = `--${name} ${o.choices ? o.choices.join('|') : o.arg}`;
-  return o.required ? flag : `[${flag}]`;
-}
-
+/** `--out-dir DIR`, `--compress xz|zst`, `--force`. */
 function optionFlag(name: string, o: OptionSpec): string {
   return `--${name}${o.type === 'string' ? ` ${o.choices ? o.choices.join('|') : o.arg}` : ''}`;
 }
+
+/** In the usage line: in brackets unless the command cannot run without it. */
+function optionUsage(name: string, o: OptionSpec): string {
+  const flag = optionFlag(name, o);
+  return o.type === 'string' && o.required ? flag : `[${flag}]`;
+}
+
+/** The options every command takes, but --help. */
+export const SHARED_OPTIONS: OptionSpecs = Object.fromEntries(
+  Object.entries(GLOBAL_OPTIONS).filter(([k]) => k !== 'help'),
+);
 
 /**
  * `  --no-eject          keep the card attached…`, continuation lines aligned under the text; the
@@ -54,6 +60,8 @@ export function commandHelp(
     ...own,
     ...(destructive ? ['', 'It asks before writing; without a terminal pass --yes.'] : []),
     '',
-    'options for every command: --library DIR, --json, --yes, --verbose (see ods-sd --help)',
+    `options for every command: ${Object.entries(SHARED_OPTIONS)
+      .map(([k, o]) => optionFlag(k, o))
+      .join(', ')} (see ods-sd --help)`,
   ].join('\n');
 }
