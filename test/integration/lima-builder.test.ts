@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
 import {
   bootChecksums,
@@ -41,8 +41,8 @@ import { GUEST_SECRETS_PATH, LimaBuilder } from '../../src-main/core/lima/lima-b
 import { vmSetup, vmStart, vmStop, vmShellArgs, vmStatus } from '../../src-main/core/lima/vm.js';
 import { runDoctor } from '../../src-main/core/lima/doctor.js';
 import { scriptsHash } from '../../src-main/core/lima/stage-scripts.js';
-import { runVmCommand } from '../../src-main/cli/vm-command.js';
 import { cliHint } from '../../src-main/cli/next-steps.js';
+import { odsSdInProcess, type InProcessRun } from '../helpers/cli-in-process.js';
 
 const DOUBLES = join(ROOT, 'test', 'doubles', 'bin');
 const VM = 'atlas-build';
@@ -120,33 +120,8 @@ function makePayload(dir: string): { payload: string; secrets: string } {
 }
 
 /** Runs `ods-sd vm ARGS` in this process, capturing what it prints. */
-async function odsSdVm(args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    out.push(String(c));
-    return true;
-  });
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    err.push(String(c));
-    return true;
-  });
-  let code: number;
-  try {
-    code = await runVmCommand(args, { json: args.includes('--json') });
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-  const stdout = out.join('');
-  const last = stdout.trim().split('\n').pop() ?? '';
-  let json: any;
-  try {
-    json = JSON.parse(last);
-  } catch {
-    json = undefined;
-  }
-  return { code, stdout, stderr: err.join(''), json };
+function odsSdVm(args: string[]): Promise<InProcessRun> {
+  return odsSdInProcess(['vm', ...args]);
 }
 
 describe('LimaBuilder (through the limactl double)', () => {

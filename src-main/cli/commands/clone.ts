@@ -1,0 +1,18 @@
+/** `ods-sd clone`: Phase 1, a card becomes a clone set (partclone, used blocks only). */
+import { clone } from '../../core/phases/clone.js';
+import { defineCommand } from '../command.js';
+import { bytes } from '../format.js';
+import { CARD } from './card-write-options.js';
+
+export const cloneCommand = defineCommand({
+  name: 'clone',
+  summary: 'Phase 1: card -> golden-clone-NAME/ (partclone, used blocks only)',
+  positionals: [CARD, { name: 'name', label: 'NAME' }],
+  options: {},
+  run: async ({ args, env, job }) => clone(await env(), { card: args.card, name: args.name }, job),
+  human: (x) =>
+    [
+      `Clone set (Phase 1): ${x.dir}`,
+      ...x.files.map((f) => `  ${f.name.padEnd(24)} ${bytes(f.bytes).padStart(9)}  ${f.sha256}`),
+    ].join('\n'),
+});

@@ -1,0 +1,90 @@
+/**
+ * `ods-sd vm setup|start|stop|status|shell|doctor`: the atlas-build Lima VM that runs the disk tools
+ * on a Mac. They manage the VM itself, so they never ask for the builder.
+ */
+import { AtlasError } from '../../core/errors.js';
+import { runDoctor } from '../../core/lima/doctor.js';
+import { Limactl } from '../../core/lima/limactl.js';
+import { vmSetup, vmStart, vmStatus, vmStop } from '../../core/lima/vm.js';
+import { defineCommand, defineGroup } from '../command.js';
+import { vmShellCommand } from './vm-shell.js';
+import { doctorText, failedCount, statusText } from './vm-text.js';
+
+const vmSetupCommand = defineCommand({
+  name: 'vm setup',
+  summary: 'create the atlas-build VM (sharing the library read-write) and start it',
+  positionals: [],
+  options: {},
+  run: ({ library, job }) => vmSetup(Limactl.locate(), { library }, job),
+  human: (r, { library }) => {
+    const what = r.created ? 'Created and started.' : r.started ? 'Started.' : 'Already set up and running.';
+    const warning = r.libraryInVm
+      ? ''
+      : `\nwarning: the VM does not share ${library} read-write: use a --library inside its work folder`;
+    return `${statusText(r)}\n${what}${warning}`;
+  },
+});
+
+const vmStartCommand = defineCommand({
+  name: 'vm start',
+  summary: 'start the VM (a broken VM is stopped forcibly first)',
+  positionals: [],
+  options: {},
+  run: ({ library, job }) => vmStart(Limactl.locate(), job, { library }),
+  human: (r) => {
+    const what = r.recovered
+      ? 'It was broken: stopped forcibly and started again.'
+      : r.started
+        ? 'Started.'
+        : 'It was running already.';
+    return `${statusText(r)}\n${what}`;
+  },
+});
+
+const vmStopCommand = defineCommand({
+  name: 'vm stop',
+  summary: 'stop the VM (--force for a VM that does not stop)',
+  positionals: [],
+  options: { force: { type: 'boolean', help: 'stop it forcibly (limactl stop -f)' } },
+  run: ({ options }) => vmStop(Limactl.locate(), { force: options.force }),
+  human: (r) => `${statusText(r)}\n${r.stopped ? 'Stopped.' : 'It was stopped already.'}`,
+});
+
+const vmStatusCommand = defineCommand({
+  name: 'vm status',
+  summary: 'the state of the VM and the folders it shares',
+  positionals: [],
+  options: {},
+  run: ({ library }) => vmStatus(Limactl.locate(), { library }),
+  human: statusText,
+});
+
+const vmDoctorCommand = defineCommand({
+  name: 'vm doctor',
+  summary: 'check Lima, the VM, its tools, the shared folder, free space and card access',
+  positionals: [],
+  options: {},
+  run: ({ library, job }) => runDoctor({ library }, job),
+  human: doctorText,
+  failure: (r) =>
+    failedCount(r) === 0
+      ? undefined
+      : new AtlasError(
+          'checklist-failed',
+          `${failedCount(r)} of ${r.checks.length} checks did not pass`,
+          'follow the fix of each failed check',
+        ),
+});
+
+export const vmCommand = defineGroup({
+  name: 'vm',
+  summary: 'the atlas-build Lima VM that runs the disk tools on a Mac',
+  subcommands: [
+    vmSetupCommand,
+    vmStartCommand,
+    vmStopCommand,
+    vmStatusCommand,
+    vmShellCommand,
+    vmDoctorCommand,
+  ],
+});
