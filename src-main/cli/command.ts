@@ -51,6 +51,8 @@ export interface CommandSpec<R, P extends readonly PositionalSpec[], O extends O
   readonly human: (result: R, input: Input<P, O>) => string;
   /** A result that is still a failure (verify with failed checks): a non-zero exit. */
   readonly failure?: (result: R) => AtlasError | undefined;
+  /** The result as --json carries it, when it has advice to word as the CLI's (default: as it is). */
+  readonly json?: (result: R) => unknown;
 }
 
 /** What a finished command prints and returns. */
@@ -166,7 +168,7 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
         async run(job, env) {
           const result = await spec.run({ ...input, job, env });
           return {
-            result,
+            result: spec.json ? spec.json(result) : result,
             text: interactive ? '' : spec.human(result, input),
             failure: spec.failure?.(result),
             exitCode: interactive?.(result),

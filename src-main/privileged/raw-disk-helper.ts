@@ -78,7 +78,12 @@ import {
   type Phase,
 } from '../common/raw-disk-protocol.js';
 import type { JobContext } from '../core/jobs/job.js';
-import { cardPlatform, type HelperGuard, type HelperTarget } from '../core/cards/platform/index.js';
+import {
+  cardPlatform,
+  type CardPlatform,
+  type HelperGuard,
+  type HelperTarget,
+} from '../core/cards/platform/index.js';
 import { detectCompression, uncompressedSize } from '../core/images/compression.js';
 import { BLOCK, copyStreamTo } from '../core/rawio/block-copy.js';
 import { runTool } from '../core/tools/run-tool.js';
@@ -233,13 +238,18 @@ export function checkTarget(
 
 type Done = HelperDone;
 
-async function readCard(
-  req: Extract<HelperRequest, { op: 'read' }>,
-  ctx: JobContext,
-  platform: NodeJS.Platform,
-  who: Requester | undefined,
-): Promise<Done> {
-  const cards = cardPlatform(platform);
+/** What every operation runs with: its job, the platform and its card rules, whose rights files are opened with. */
+interface Run {
+  ctx: JobContext;
+  platform: NodeJS.Platform;
+  cards: CardPlatform;
+  who: Requester | undefined;
+  emit: (e: HelperEvent) => void;
+}
+type Request<Op extends HelperRequest['op']> = Extract<HelperRequest, { op: Op }>;
+
+async function readCard(req: Request<'read'>, run: Run): Promise<Done> {
+  const { ctx, platform, who, cards } = run;
   const target = await checkTarget(req.device, req.expect, 'read', platform);
   const length = req.length ?? target.bytes;
   if (length > target.bytes) refuse(`length ${length} is past the end of the card (${target.bytes} bytes)`);
@@ -298,13 +308,8 @@ async function readCard(
   }
 }
 
-async function writeCard(
-  req: Extract<HelperRequest, { op: 'write' }>,
-  ctx: JobContext,
-  platform: NodeJS.Platform,
-  who: Requester | undefined,
-): Promise<Done> {
-  const cards = cardPlatform(platform);
+async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
+  const { ctx, platform, who, cards } = run;
   let fd: number;
   try {
     fd = asRequester(who, () => openSync(req.source, constants.O_RDONLY));
@@ -372,18 +377,12 @@ async function writeCard(
  * The card as an NBD export on the data pipes, until the client disconnects, the pipe closes or
  * the request is cancelled. `serving` is emitted once the card is checked and open.
  */
-async function serveCard(
-  req: Extract<HelperRequest, { op: 'serve' }>,
-  ctx: JobContext,
-  platform: NodeJS.Platform,
-  who: Requester | undefined,
-  emit: (e: HelperEvent) => void,
-): Promise<Done> {
+async function serveCard(req: Request<'serve'>, run: Run): Promise<Done> {
+  const { ctx, platform, who, cards, emit } = run;
   const guard: HelperGuard = {
     ...(req.places ? { places: req.places } : {}),
     ...(req.unusual ? { unusual: true } : {}),
   };
-  const cards = cardPlatform(platform);
   const target = await checkTarget(req.device, req.expect, req.writable ? 'write' : 'read', platform, guard);
   let dev: FileHandle;
   try {
@@ -554,14 +553,20 @@ async function main(args: string[]): Promise<void> {
     return finish(EXIT.refused, errorEvent(toAtlasError(e)));
   }
   if (req.op === 'cancel') return finish(EXIT.cancelled, errorEvent(new CancelledError('the request')));
-  const ctx = context(controller.signal, emit);
+  const run: Run = {
+    ctx: context(controller.signal, emit),
+    platform,
+    cards: cardPlatform(platform),
+    who,
+    emit,
+  };
   try {
     const r =
       req.op === 'read'
-        ? await readCard(req, ctx, platform, who)
+        ? await readCard(req, run)
         : req.op === 'write'
-          ? await writeCard(req, ctx, platform, who)
-          : await serveCard(req, ctx, platform, who, emit);
+          ? await writeCard(req, run)
+          : await serveCard(req, run);
     finish(EXIT.done, { event: 'done', ...r });
   } catch (e) {
     const err = controller.signal.aborted

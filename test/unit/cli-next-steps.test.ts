@@ -6,6 +6,8 @@ import { SAMPLE_STEPS } from '../helpers/next-steps.js';
 import { cliErrorJson, cliErrorText, cliHint, cliStep } from '../../src-main/cli/next-steps.js';
 import { AtlasError, toAtlasError } from '../../src-main/core/errors.js';
 import { vmNotRunning } from '../../src-main/core/lima/limactl.js';
+import { doctorJson } from '../../src-main/cli/commands/vm-text.js';
+import type { DoctorReport } from '../../src-main/core/lima/doctor.js';
 
 describe("the CLI's next steps", () => {
   it('words every kind, each differently', () => {
@@ -74,5 +76,20 @@ describe("the CLI's next steps", () => {
       message: 'held',
       hint: 'wait',
     });
+  });
+
+  it("words the doctor's fixes in --json as it prints them, keeping the steps as data", () => {
+    const report = {
+      checks: [
+        { id: 'vm', title: 'the atlas-build VM', ok: false, detail: 'Stopped', next: [{ do: 'vm-start' }] },
+        { id: 'disk-space', title: 'free space', ok: false, detail: '2 GB free', fix: 'free some space' },
+        { id: 'raw-disk', title: 'access to SD cards', ok: true, detail: 'running as root' },
+      ],
+    } as DoctorReport;
+    const [vm, space, raw] = doctorJson(report).checks;
+    expect(vm).toMatchObject({ fix: cliStep({ do: 'vm-start' }), next: [{ do: 'vm-start' }] });
+    expect(space?.fix).toBe('free some space');
+    expect(raw).toBe(report.checks[2]);
+    expect(report.checks[0]).not.toHaveProperty('fix');
   });
 });

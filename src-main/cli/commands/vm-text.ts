@@ -25,10 +25,13 @@ export function statusText(i: VmInfo): string {
   return lines.join('\n');
 }
 
+/** A check's fix with its next steps, in the CLI's words. */
+const fixOf = (c: DoctorReport['checks'][number]) => cliHint({ hint: c.fix, next: c.next });
+
 export function doctorText(r: DoctorReport): string {
   const lines = r.checks.map((c) => {
     const mark = c.ok ? '✅' : c.skipped ? '⏭️ ' : '❌';
-    const fix = cliHint({ hint: c.fix, next: c.next });
+    const fix = fixOf(c);
     return `${mark} ${c.title}: ${c.detail}${!c.ok && fix ? `\n     fix: ${fix}` : ''}`;
   });
   lines.push(
@@ -41,4 +44,15 @@ export function doctorText(r: DoctorReport): string {
 
 export function failedCount(r: DoctorReport): number {
   return r.checks.filter((c) => !c.ok).length;
+}
+
+/** The doctor's report for --json: each fix worded as the CLI words it, its steps kept as data. */
+export function doctorJson(r: DoctorReport): DoctorReport {
+  return {
+    ...r,
+    checks: r.checks.map((c) => {
+      const fix = fixOf(c);
+      return fix === undefined ? c : { ...c, fix };
+    }),
+  };
 }

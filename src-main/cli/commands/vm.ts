@@ -8,7 +8,7 @@ import { Limactl } from '../../core/lima/limactl.js';
 import { vmSetup, vmStart, vmStatus, vmStop } from '../../core/lima/vm.js';
 import { defineCommand, defineGroup } from '../command.js';
 import { vmShellCommand } from './vm-shell.js';
-import { doctorText, failedCount, statusText } from './vm-text.js';
+import { doctorJson, doctorText, failedCount, statusText } from './vm-text.js';
 
 const vmSetupCommand = defineCommand({
   name: 'vm setup',
@@ -66,6 +66,7 @@ const vmDoctorCommand = defineCommand({
   options: {},
   run: ({ library, job }) => runDoctor({ library }, job),
   human: doctorText,
+  json: doctorJson,
   failure: (r) =>
     failedCount(r) === 0
       ? undefined
