@@ -1,6 +1,6 @@
 // Flash, run for real: images (plain and compressed) onto image-file cards and loop block devices.
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
@@ -146,6 +146,32 @@ describe('ods-sd flash', () => {
     const corrupt = await odsSd(['flash', xz, target, '--yes']);
     expect(corrupt.code).toBe(2);
     expect(corrupt.json.error?.message).toMatch(/xz/);
+  });
+
+  it('refuses an image stored on the card it would write, before touching the card', async () => {
+    // A card whose file system holds the image: flashing it onto that card would destroy its source.
+    const backing = join(dir, 'holds-image.img');
+    execFileSync('truncate', ['-s', String(2 * size + 64 * MiB), backing]);
+    execFileSync('mkfs.ext4', ['-q', '-F', backing]);
+    const dev = attachAsDevice(backing);
+    const mnt = join(dir, 'holds-image');
+    mkdirSync(mnt, { recursive: true });
+    execFileSync('mount', [dev, mnt]);
+    try {
+      const onCard = join(mnt, 'on-the-card.img');
+      copyFileSync(image, onCard);
+      const before = sha256(onCard);
+      const r = await odsSd(['flash', onCard, dev, '--yes']);
+      expect(r.code).toBe(2);
+      expect(r.json.error).toMatchObject({ code: 'unsafe-target' });
+      expect(r.json.error?.message).toBe(`${onCard} is stored on ${dev}, the card to be written`);
+      expect(sha256(onCard)).toBe(before);
+    } finally {
+      execFileSync('umount', [mnt]);
+      detach(dev);
+    }
+    // The card's own file system is as it was: e2fsck finds nothing to fix (it exits non-zero if it does).
+    execFileSync('e2fsck', ['-fn', backing], { stdio: 'pipe' });
   });
 
   it('needs confirmation: without --yes and without a terminal nothing is written', async () => {

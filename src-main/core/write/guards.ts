@@ -5,26 +5,18 @@
  * writability and size are checked by the helper itself, on the device it opens (after the card
  * was unmounted); callers that want to refuse earlier call assertWritableCard too (flash does).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
 import { assertWritableCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { blocking, checkTarget, prepareTarget, refusal, type TargetContext } from '../cards/target-guards.js';
+import { cardPlatform } from '../cards/platform/index.js';
 import type { WriteSource } from './open-source.js';
 import type { WriteTarget } from './write-target.js';
 
 /** Is the image stored on the card itself (on the device or one of its partitions)? */
 async function imageOnCard(imagePath: string, card: CardIdentity): Promise<boolean> {
-  if (card.kind !== 'device' || process.platform !== 'linux') return false;
-  const { dev } = await stat(imagePath);
-  const here = `${(dev >> 8) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
-  const name = basename(card.path);
-  const dir = `/sys/class/block/${name}`;
-  const nodes = [await readFile(`${dir}/dev`, 'utf8').catch(() => '')];
-  for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    if (entry.startsWith(name)) nodes.push(await readFile(`${dir}/${entry}/dev`, 'utf8').catch(() => ''));
-  }
-  return nodes.some((n) => n.trim() === here);
+  if (card.kind !== 'device') return false;
+  return (await cardPlatform().disksHolding({ path: imagePath })).includes(card.path);
 }
 
 /** The bytes a card needs for this image: its size, or the end of its table's last partition. */
