@@ -1,5 +1,6 @@
 /** The pre-shrink checklist as ticks and crosses, each line with its evidence. */
 import type { VerifyReportDto } from '../../src-main/ipc/contract';
+import { CheckItem, checkState } from './check-item';
 
 export function ChecklistView({ report }: { report: VerifyReportDto }) {
   return (
@@ -11,14 +12,11 @@ export function ChecklistView({ report }: { report: VerifyReportDto }) {
       </div>
       <ul className="checks" aria-label={report.title}>
         {report.checks.map((c) => (
-          <li key={c.id} className={c.ok ? 'ok' : c.severity === 'warn' ? 'warn' : 'bad'}>
-            <span className="tick" aria-label={c.ok ? 'passed' : 'failed'}>
-              {c.ok ? '✓' : c.severity === 'warn' ? '!' : '✕'}
-            </span>
+          <CheckItem key={c.id} state={checkState(c.ok, c.severity)} markLabel={c.ok ? 'passed' : 'failed'}>
             <span className="check-label">{c.label}</span>
             <span className="check-expected">{c.ok ? c.expected : `NOT ${c.expected}`}</span>
             <span className="evidence mono">{c.evidence.join('; ')}</span>
-          </li>
+          </CheckItem>
         ))}
       </ul>
     </div>

@@ -8,6 +8,7 @@ import { diskName, flashReady } from '../store/flash-slice';
 import { baseName, bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
+import { CheckItem, checkState } from './check-item';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
@@ -70,10 +71,7 @@ export function FlashScreen() {
         {flash.checks.length > 0 && (
           <ul className="checks" aria-label="Safety checks">
             {flash.checks.map((c) => (
-              <li key={c.card.path} className={c.usable ? 'ok' : 'bad'}>
-                <span className="tick" aria-hidden>
-                  {c.usable ? '✓' : '✕'}
-                </span>
+              <CheckItem key={c.card.path} state={checkState(c.usable)}>
                 <span className="mono">{c.card.path}</span>
                 <span className="muted">
                   {!c.usable
@@ -95,7 +93,7 @@ export function FlashScreen() {
                     />
                   </label>
                 )}
-              </li>
+              </CheckItem>
             ))}
           </ul>
         )}
@@ -152,10 +150,7 @@ function FlashDone({ jobId }: { jobId: string | null }) {
       </p>
       <ul className="checks" aria-label="Flashed cards">
         {r.cards.map((c) => (
-          <li key={c.card} className={c.ok ? 'ok' : 'bad'}>
-            <span className="tick" aria-hidden>
-              {c.ok ? '✓' : '✕'}
-            </span>
+          <CheckItem key={c.card} state={checkState(c.ok)}>
             <span className="mono">{c.card}</span>
             <span className={c.ok ? '' : 'muted'}>
               {c.ok
@@ -168,7 +163,7 @@ function FlashDone({ jobId }: { jobId: string | null }) {
                     .filter(Boolean)
                     .join(' — ')}
             </span>
-          </li>
+          </CheckItem>
         ))}
       </ul>
     </div>

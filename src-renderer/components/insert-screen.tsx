@@ -11,6 +11,7 @@ import { DropZone } from './drop-zone';
 import { ErrorBox } from './error-box';
 import { InspectionSummary } from './inspection-summary';
 import { JobPanel } from './job-panel';
+import { NameFields } from './name-fields';
 import { OutputName } from './output-name';
 import { PayloadPanel } from './payload-panel';
 import { ScreenHeader } from './screen-header';
@@ -91,26 +92,12 @@ export function InsertScreen() {
         <h2>
           <span className="step-no">3</span> Version and tag
         </h2>
-        <div className="row fields">
-          <label>
-            Version
-            <input
-              value={insert.version}
-              onChange={(e) => void setInsertName('version', e.target.value)}
-              placeholder="9.1.7"
-              aria-label="Version"
-            />
-          </label>
-          <label>
-            Tag
-            <input
-              value={insert.tag}
-              onChange={(e) => void setInsertName('tag', e.target.value)}
-              placeholder="ORIGIN"
-              aria-label="Tag"
-            />
-          </label>
-        </div>
+        <NameFields
+          version={insert.version}
+          tag={insert.tag}
+          onChange={(part, value) => void setInsertName(part, value)}
+          placeholders={{ version: '9.1.7', tag: 'ORIGIN' }}
+        />
         <OutputName plan={insert.plan} />
       </section>
 

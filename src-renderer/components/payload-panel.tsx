@@ -4,6 +4,7 @@
  * it has; never their values), with the import into the app's encrypted store.
  */
 import { useStore } from '../store/store';
+import { CheckItem, checkState } from './check-item';
 import { ErrorBox } from './error-box';
 import { SecretsPanel } from './secrets-panel';
 
@@ -31,32 +32,23 @@ export function PayloadPanel() {
       {payload && (
         <ul className="checks" aria-label="Payload files">
           {payload.files.map((f) => (
-            <li key={f.name} className={f.found ? 'ok' : 'bad'}>
-              <span className="tick" aria-hidden>
-                {f.found ? '✓' : '✕'}
-              </span>
+            <CheckItem key={f.name} state={checkState(f.found)}>
               <span className="mono">{f.name}</span>
               <span className="muted">{f.found ? f.path : 'not found'}</span>
-            </li>
+            </CheckItem>
           ))}
-          <li className={payload.secrets.found ? 'ok' : 'bad'}>
-            <span className="tick" aria-hidden>
-              {payload.secrets.found ? '✓' : '✕'}
-            </span>
+          <CheckItem state={checkState(payload.secrets.found)}>
             <span className="mono">atlas_secrets.conf</span>
             <span className="muted">
               {payload.secrets.found
                 ? `${payload.secrets.where}${payload.secrets.path ? `: ${payload.secrets.path}` : ''} — settings ${payload.secrets.keys.join(', ') || 'none'} (values never shown)`
                 : 'not found'}
             </span>
-          </li>
+          </CheckItem>
           {payload.secrets.found && !payload.secrets.hasRootPassword && (
-            <li className="warn">
-              <span className="tick" aria-hidden>
-                !
-              </span>
+            <CheckItem state="warn">
               <span>No ROOT_PASSWORD: the image keeps Armbian&apos;s root password.</span>
-            </li>
+            </CheckItem>
           )}
         </ul>
       )}

@@ -10,6 +10,7 @@ import { CardPicker } from './card-picker';
 import { ChecklistView } from './checklist-view';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
+import { NameFields } from './name-fields';
 import { OutputName } from './output-name';
 import { ScreenHeader } from './screen-header';
 
@@ -84,24 +85,12 @@ export function ShrinkScreen() {
         <h2>
           <span className="step-no">3</span> Shrink
         </h2>
-        <div className="row fields">
-          <label>
-            Version
-            <input
-              value={shrink.version}
-              onChange={(e) => void a.setShrinkName('version', e.target.value)}
-              aria-label="Clone image version"
-            />
-          </label>
-          <label>
-            Tag
-            <input
-              value={shrink.tag}
-              onChange={(e) => void a.setShrinkName('tag', e.target.value)}
-              aria-label="Clone image tag"
-            />
-          </label>
-        </div>
+        <NameFields
+          version={shrink.version}
+          tag={shrink.tag}
+          onChange={(part, value) => void a.setShrinkName(part, value)}
+          labelPrefix="Clone image"
+        />
         <fieldset className="row fields">
           <legend>Output</legend>
           {COMPRESS_CHOICES.map(([value, label]) => (

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react';
 import type { VmState } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
+import { CheckItem, checkState } from './check-item';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
@@ -116,10 +117,7 @@ export function VmScreen() {
         {vm.doctor && (
           <ul className="checks" aria-label="Doctor findings">
             {vm.doctor.findings.map((f) => (
-              <li key={f.id} className={f.ok ? 'ok' : f.severity === 'warn' ? 'warn' : 'bad'}>
-                <span className="tick" aria-hidden>
-                  {f.ok ? '✓' : f.severity === 'warn' ? '!' : '✕'}
-                </span>
+              <CheckItem key={f.id} state={checkState(f.ok, f.severity)}>
                 <span>{f.message}</span>
                 {(f.hint || Boolean(f.next?.length) || f.action) && (
                   <span className="finding-fix">
@@ -140,7 +138,7 @@ export function VmScreen() {
                     )}
                   </span>
                 )}
-              </li>
+              </CheckItem>
             ))}
           </ul>
         )}
