@@ -172,6 +172,39 @@ describe('bmap files', () => {
     expect(() => parseBmap(renderBmap({ ...base, version: '3.0' }))).toThrow(/newer than 2.x/);
     expect(() => parseBmap('<bmap>')).toThrow(/version/);
   });
+
+  it('reads a hostile block map in one pass: long runs of spaces, unclosed comments and tags', async () => {
+    const base: Bmap = {
+      version: '1.2', // no checksum of its own, so junk can be added without breaking one
+      imageSize: 10 * 4096,
+      blockSize: 4096,
+      blocksCount: 10,
+      mappedBlocksCount: 3,
+      ranges: [
+        { first: 0, last: 1 },
+        { first: 5, last: 5 },
+      ],
+    };
+    const plain = renderBmap(base);
+    // Patterns that backtrack would take minutes or hours on each of these.
+    const unclosed = `<bmap version="2.0"><ChecksumType>${' '.repeat(200_000)}sha256`;
+    expect(() => parseBmap(unclosed)).toThrow(/unknown checksum type/);
+    expect(() => parseBmap('<!--'.repeat(100_000))).toThrow(/no <bmap version/);
+    const openTags = plain.replace('</BlockMap>', `${'<Range '.repeat(100_000)}</BlockMap>`);
+    expect(parseBmap(openTags).ranges).toEqual(base.ranges);
+    const spaced = plain.replace('<Range>', `<Range>${' '.repeat(100_000)}`);
+    expect(parseBmap(spaced).ranges).toEqual(base.ranges);
+    // A range that is not one block or first-last, and numbers too long to be exact, are refused.
+    expect(() => parseBmap(plain.replace(/<Range>[^<]*</, '<Range> 0-x <'))).toThrow(/not "first-last"/);
+    expect(() => parseBmap(plain.replace(/<ImageSize>[^<]*</, `<ImageSize>${'9'.repeat(20)}<`))).toThrow(
+      /ImageSize/,
+    );
+    // A file far larger than any block map, or not a file, is not read at all.
+    const huge = join(dir, 'huge.bmap');
+    execFileSync('truncate', ['-s', String(64 * MiB), huge]);
+    await expect(readBmap(huge)).rejects.toThrow(/more than any block map needs/);
+    await expect(readBmap(dir)).rejects.toThrow(/not a regular file/);
+  });
 });
 
 describe('writeMappedToTarget', () => {

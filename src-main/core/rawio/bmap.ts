@@ -141,19 +141,42 @@ export function renderBmap(bmap: Bmap, imageName = 'the image'): string {
   );
 }
 
+/*
+ * A block map comes with a download and is hostile input: every pattern below runs in time linear
+ * in the text (no nested or overlapping repetition), and the file's size is capped before it is read.
+ */
+
+/** The largest block map read: a map of a fragmented 2 TB card is a few MiB. */
+export const MAX_BMAP_BYTES = 16 * 1024 * 1024;
+
+/** The text of the first `<name>…</name>` element, white space trimmed. */
 function element(xml: string, name: string): string | undefined {
-  return new RegExp(`<${name}>\\s*([^<]*?)\\s*</${name}>`).exec(xml)?.[1];
+  return new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1]?.trim();
+}
+
+/** The text without its XML comments (an unclosed comment runs to the end). */
+function withoutComments(text: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const open = text.indexOf('<!--', at);
+    if (open < 0) return out + text.slice(at);
+    out += text.slice(at, open);
+    const close = text.indexOf('-->', open + 4);
+    if (close < 0) return out;
+    at = close + 3;
+  }
 }
 
 function intElement(xml: string, name: string): number {
   const v = element(xml, name);
-  if (v === undefined || !/^\d+$/.test(v)) badBmap(`<${name}> is missing or not a number`);
+  if (v === undefined || !/^\d{1,15}$/.test(v)) badBmap(`<${name}> is missing or not a number`);
   return Number(v);
 }
 
 /** Parses and checks a block map: its own checksum, the counts and the ranges. */
 export function parseBmap(text: string): Bmap {
-  const xml = text.replace(/<!--[\s\S]*?-->/g, '');
+  const xml = withoutComments(text);
   const version = /<bmap\s+version\s*=\s*"(\d+)\.(\d+)"\s*>/.exec(xml);
   if (!version) badBmap('no <bmap version="…"> element');
   const major = Number(version[1]);
@@ -170,14 +193,14 @@ export function parseBmap(text: string): Bmap {
 
   if (checksumType) {
     const tag = modern ? 'BmapFileChecksum' : 'BmapFileSHA1';
-    const m = new RegExp(`(<${tag}>\\s*)([0-9a-fA-F]+)(\\s*</${tag}>)`).exec(text);
-    if (!m) badBmap(`<${tag}> is missing`);
-    const zeroed =
-      text.slice(0, m.index + m[1]!.length) +
-      '0'.repeat(m[2]!.length) +
-      text.slice(m.index + m[1]!.length + m[2]!.length);
+    const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(text);
+    const given = m?.[1]!.trim();
+    if (!m || !given || !/^[0-9a-fA-F]+$/.test(given)) badBmap(`<${tag}> is missing`);
+    // The checksum is of the file with its own value written as zeros.
+    const at = m.index + tag.length + 2 + m[1]!.indexOf(given);
+    const zeroed = text.slice(0, at) + '0'.repeat(given.length) + text.slice(at + given.length);
     const sum = createHash(checksumType).update(zeroed).digest('hex');
-    if (sum !== m[2]!.toLowerCase()) badBmap(`its own checksum is wrong (the file was changed or damaged)`);
+    if (sum !== given.toLowerCase()) badBmap(`its own checksum is wrong (the file was changed or damaged)`);
   }
 
   const bmap: Bmap = {
@@ -196,12 +219,15 @@ export function parseBmap(text: string): Bmap {
     );
   }
   const hexLen = checksumType ? createHash(checksumType).digest('hex').length : 0;
-  const rangeRe = /<Range([^>]*)>\s*(\d+)\s*(?:-\s*(\d+)\s*)?<\/Range>/g;
+  const rangeRe = /<Range([^<>]*)>([^<]*)<\/Range>/g;
   let mapped = 0;
   let next = 0;
   for (const m of xml.matchAll(rangeRe)) {
-    const first = Number(m[2]);
-    const last = m[3] === undefined ? first : Number(m[3]);
+    const span = /^\s*(\d{1,15})\s*(?:-\s*(\d{1,15})\s*)?$/.exec(m[2]!);
+    if (!span)
+      badBmap(`a range is not "first-last" or "block": ${JSON.stringify(m[2]!.trim().slice(0, 40))}`);
+    const first = Number(span[1]);
+    const last = span[2] === undefined ? first : Number(span[2]);
     if (last < first) badBmap(`range ${first}-${last} ends before it starts`);
     if (first < next) badBmap(`range ${first}-${last} overlaps or is out of order`);
     if (last >= bmap.blocksCount) badBmap(`range ${first}-${last} is past the end of the image`);
@@ -219,6 +245,9 @@ export function parseBmap(text: string): Bmap {
 }
 
 export async function readBmap(path: string): Promise<Bmap> {
+  const { size, isFile } = await stat(path).then((st) => ({ size: st.size, isFile: st.isFile() }));
+  if (!isFile) badBmap(`${path} is not a regular file`);
+  if (size > MAX_BMAP_BYTES) badBmap(`${path} is ${size} bytes, more than any block map needs`);
   return parseBmap(await readFile(path, 'utf8'));
 }
 
