@@ -27,7 +27,7 @@ while read -r nr start sectors type; do
   fi
   atlas_attach dev "$card" "$start" "$sectors" ro
   fs=$(atlas_fstype "$dev")
-  fslabel=$(blkid -p -o value -s LABEL "$dev" 2>/dev/null | tr -c 'A-Za-z0-9_.\n-' '_' || true)
+  fslabel=$(blkid -p -o value -s LABEL "$dev" 2>/dev/null | tr -d '\n' | tr -c 'A-Za-z0-9_.-' '_' || true)
   used=-1
   case "$fs" in
     ext2 | ext3 | ext4)

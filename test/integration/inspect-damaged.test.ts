@@ -1,10 +1,11 @@
 // inspect of a card whose file systems are damaged says what is wrong and what to do.
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, removeScratch, scratch } from '../helpers/fixtures.js';
-import { sfdiskJson } from '../helpers/disk-tools.js';
+import { sfdiskJson, withPartition } from '../helpers/disk-tools.js';
 
 /** Overwrites `bytes` at byte `at` of `file` with random garbage. */
 function garbage(file: string, at: number, bytes: number): void {
@@ -59,5 +60,25 @@ describe('ods-sd inspect of a damaged card', () => {
     const r = await odsSd(['inspect', img]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.result.problems).toEqual([]);
+  });
+});
+
+describe('ods-sd inspect of a card with a hostile label', () => {
+  it('a label holding a line break cannot add lines to what the inspect script reports', async () => {
+    const dir = scratch('inspect-label');
+    const img = copyFixture(fixture('base'), dir, 'label.img');
+    // A label that, printed raw, would start a report line of its own.
+    withPartition(
+      img,
+      2,
+      (dev) => execFileSync('tune2fs', ['-L', 'a\n@@ATLAS x', dev], { stdio: 'pipe' }),
+      true,
+    );
+    const r = await odsSd(['inspect', img]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.result.partitions.map((p: { label: string | null }) => p.label)).toEqual([
+      'RPICFG',
+      'a__ATLAS_x',
+    ]);
   });
 });
