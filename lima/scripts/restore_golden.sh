@@ -134,7 +134,21 @@ else
   fail not-found "no such card or image: $target"
 fi
 
+# The dump comes with the set and goes to sfdisk: only what sfdisk writes for a two-partition card
+# is read (its header lines, partitions 1 and 2 in sectors in its own field order), as the app does.
+why=$(awk '
+  /^[[:space:]]*$/ { next }
+  /^label: (dos|gpt)$/ || /^label-id: [0-9A-Fa-fx-]+$/ || /^device: [^[:space:]]/ || /^unit: sectors$/ { next }
+  /^sector-size: 512$/ || /^(first-lba|last-lba|grain|table-length): [0-9]+$/ { next }
+  /^[^[:space:]].* : start= *[0-9]+, size= *[0-9]+, type=[0-9A-Fa-f-]+(, (bootable|uuid=[0-9A-Fa-f-]+|name="[^"]*"|attrs="[^"]*"))*$/ { n++; next }
+  { bad = NR; exit }
+  END {
+    if (bad) print "line " bad " is not one sfdisk writes"
+    else if (n != 2) print "it lists " n + 0 " partitions; a clone set has partition 1 (boot) and 2 (root)"
+  }' "$dump")
+[ -z "$why" ] || fail bad-input "partition-table.dump is not a partition table this clone set could have: $why"
 label=$(awk '/^label:/ { print $2; exit }' "$dump")
+[ -n "$label" ] || fail bad-input "partition-table.dump is not a partition table this clone set could have: it has no label line"
 # The last sector any partition of the clone needs, plus the backup GPT at the end of a GPT card.
 need_sectors=$(awk -F'[=,]' '/start=/ { s = $2 + 0; z = $4 + 0; if (s + z > m) m = s + z } END { printf "%.0f\n", m }' "$dump")
 [ "$need_sectors" -gt 0 ] || fail bad-input "partition-table.dump lists no partitions"
@@ -146,6 +160,11 @@ dump_geometry 1
 p1_start=$START p1_sectors=$SECTORS
 dump_geometry 2
 p2_start=$START p2_sectors=$SECTORS
+for n in "$p1_start" "$p1_sectors" "$p2_start" "$p2_sectors"; do
+  [ "${#n}" -le 15 ] || fail bad-input "partition-table.dump is not a partition table this clone set could have: $n sectors is out of range"
+done
+[ "$p1_sectors" -gt 0 ] && [ "$p2_sectors" -gt 0 ] && [ "$p1_start" -ge 34 ] && [ $((p1_start + p1_sectors)) -le "$p2_start" ] ||
+  fail bad-input "partition-table.dump is not a partition table this clone set could have: its partitions are empty, overlap, or start inside the table"
 target_sectors=$((target_bytes / 512))
 tail_sectors=0
 [ "$label" = gpt ] && tail_sectors=33

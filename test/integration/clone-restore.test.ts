@@ -1,7 +1,7 @@
 // Phase 1 Clone and Restore, run for real as root: partclone, sfdisk, pigz, e2fsprogs on
 // generated card images and on loop block devices standing in for card readers.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
@@ -88,6 +88,40 @@ describe('ods-sd clone / restore (Phase 1)', () => {
     expect(e2fsckClean(card).code).toBe(0);
     expect(rootChecksums(card)).toEqual(rootChecksums(source));
     expect(sfdiskJson(card).partitions[1]!.size + sfdiskJson(card).partitions[1]!.start).toBe(GiB / 512);
+  });
+
+  it('a received set whose dump sfdisk would read otherwise is refused by the app and by its script, before writing', async () => {
+    // sfdisk accepts fields in any order; positional readers would see this root as size 0 and
+    // restore boot over the whole card. The set's own checksums are made to match the change.
+    const received = join(lib, 'golden-clone-v8-1-0-RECEIVED');
+    cpSync(set, received, { recursive: true });
+    const dumpPath = join(received, 'partition-table.dump');
+    const swapped = readFileSync(dumpPath, 'utf8').replace(
+      /(start=\s*\d+), (size=\s*\d+), (type=\w+)/g,
+      '$1, $3, $2',
+    );
+    writeFileSync(dumpPath, swapped);
+    const m = JSON.parse(readFileSync(join(received, 'manifest.json'), 'utf8'));
+    for (const f of m.files) if (f.name === 'partition-table.dump') f.sha256 = sha256(dumpPath);
+    writeFileSync(join(received, 'manifest.json'), JSON.stringify(m, null, 2));
+    const card = emptyCard(dir, 'received-target.img', 1 * GiB);
+    writeFileSync(card, Buffer.alloc(4096, 0xa5), { flag: 'r+' });
+    const before = sha256(card);
+
+    const r = await odsSd(['restore', card, 'v8-1-0-RECEIVED', '--library', lib, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.json.error).toMatchObject({ code: 'bad-input' });
+    expect(r.json.error?.message).toMatch(
+      /partition-table.dump is not a partition table .*line \d+ is not one sfdisk writes/,
+    );
+    expect(sha256(card)).toBe(before);
+
+    const standalone = spawnSync('bash', [join(received, 'restore_golden.sh'), card], { encoding: 'utf8' });
+    expect(standalone.status).toBe(2);
+    expect(standalone.stderr).toMatch(
+      /partition-table.dump is not a partition table .*line \d+ is not one sfdisk writes/,
+    );
+    expect(sha256(card)).toBe(before);
   });
 
   describe('with block devices (loop devices standing in for card readers)', () => {

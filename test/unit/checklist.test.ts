@@ -177,6 +177,6 @@ describe('restore size check', () => {
       'label: dos\n/dev/sdc1 : start=        8192, size=     1048576, type=c\n/dev/sdc2 : start=     1056768, size=      327680, type=83\n';
     expect(bytesNeededByDump(dos)).toBe((1056768 + 327680) * 512);
     expect(bytesNeededByDump(dos.replace('dos', 'gpt'))).toBe((1056768 + 327680 + 33) * 512);
-    expect(bytesNeededByDump('label: dos\n')).toBe(0);
+    expect(() => bytesNeededByDump('label: dos\n')).toThrow(/lists 0 partitions/);
   });
 });

@@ -21,6 +21,7 @@ import {
   type TargetContext,
 } from '../cards/target-guards.js';
 import { CLONE_SET_FILES } from '../library/library.js';
+import { dumpBytesNeeded, parsePartitionDump } from '../library/partition-dump.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
 import { discard, scratchDir } from '../library/files.js';
@@ -44,33 +45,17 @@ export interface RestoreParams {
 
 /** Bytes a card needs for this dump: the end of the last partition (+ the backup GPT). */
 export function bytesNeededByDump(dump: string): number {
-  let end = 0;
-  for (const line of dump.split('\n')) {
-    const start = /start=\s*(\d+)/.exec(line);
-    const size = /size=\s*(\d+)/.exec(line);
-    if (start && size) end = Math.max(end, Number(start[1]) + Number(size[1]));
-  }
-  if (/^label:\s*gpt/m.test(dump)) end += 33;
-  return end * 512;
+  return dumpBytesNeeded(parsePartitionDump(dump));
 }
 
 /**
  * The least a card must have before the restore script is asked to fit the clone onto it: the
- * partitions before root as they are, and a little room for root (the script finds the real
- * minimum from the restored file system). Root must be the last partition; otherwise the whole
- * clone is needed.
+ * boot partition as it is, and a little room for root (the script finds the real minimum from the
+ * restored file system).
  */
 export function bytesBeforeRoot(dump: string): number {
-  const parts: Array<{ start: number; end: number }> = [];
-  for (const line of dump.split('\n')) {
-    const start = /start=\s*(\d+)/.exec(line);
-    const size = /size=\s*(\d+)/.exec(line);
-    if (start && size) parts.push({ start: Number(start[1]), end: Number(start[1]) + Number(size[1]) });
-  }
-  const root = parts.reduce((a, p) => (p.start > a.start ? p : a), { start: 0, end: 0 });
-  if (parts.some((p) => p !== root && p.end > root.start)) return bytesNeededByDump(dump);
-  const tail = /^label:\s*gpt/m.test(dump) ? 33 : 0;
-  return (root.start + tail) * 512 + MiB;
+  const { label, partitions } = parsePartitionDump(dump);
+  return (partitions[1]!.start + (label === 'gpt' ? 33 : 0)) * 512 + MiB;
 }
 
 const MiB = 1024 * 1024;
@@ -95,8 +80,7 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
       throw new AtlasError('bad-input', `the clone set is incomplete: ${f} is missing in ${set}`);
   }
   const dump = await readFile(join(set, 'partition-table.dump'), 'utf8');
-  const needed = bytesNeededByDump(dump);
-  if (needed === 0) throw new AtlasError('bad-input', `partition-table.dump in ${set} lists no partitions`);
+  const needed = dumpBytesNeeded(parsePartitionDump(dump, join(set, 'partition-table.dump')));
   const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
   // Smaller than the clone's card: the script shrinks root to fit, or refuses before writing.

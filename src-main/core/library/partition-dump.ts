@@ -1,0 +1,72 @@
+/**
+ * partition-table.dump, the `sfdisk -d` of a clone's card, read as hostile input: a clone set can
+ * come from anyone, and the restore hands this text to sfdisk as root. Only what sfdisk writes for a
+ * two-partition card is accepted (its header lines, and partitions 1 and 2 in sectors, in its own
+ * field order), the partitions must not overlap, and every number must be exact. restore_golden.sh
+ * makes the same checks before it writes anything, so the set is refused alike on either path.
+ */
+import { AtlasError } from '../errors.js';
+
+export interface DumpPartition {
+  n: number;
+  start: number;
+  size: number;
+}
+
+export interface PartitionDump {
+  label: 'dos' | 'gpt';
+  partitions: DumpPartition[];
+}
+
+const HEADER =
+  /^(?:label: (?:dos|gpt)|label-id: [0-9A-Fa-fx-]{1,40}|device: \S.{0,4095}|unit: sectors|sector-size: 512|(?:first-lba|last-lba|grain|table-length): \d{1,15})$/;
+const PARTITION =
+  /^\S.{0,4095}?(\d{1,3}) : start= *(\d{1,15}), size= *(\d{1,15}), type=[0-9A-Fa-f-]{1,36}(?:, (?:bootable|uuid=[0-9A-Fa-f-]{36}|name="[^"]{0,72}"|attrs="[^"]{0,200}"))*$/;
+
+function refuse(where: string, why: string): never {
+  throw new AtlasError(
+    'bad-input',
+    `${where} is not a partition table this clone set could have: ${why}`,
+    'clone the card again, or use a clone set you made yourself',
+  );
+}
+
+/** Parses and checks a dump; `where` names it in the error. */
+export function parsePartitionDump(text: string, where = 'partition-table.dump'): PartitionDump {
+  let label: 'dos' | 'gpt' | undefined;
+  const partitions: DumpPartition[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw;
+    if (line.trim() === '') return;
+    if (line.length > 4096) refuse(where, `line ${i + 1} is too long`);
+    const part = PARTITION.exec(line);
+    if (part) {
+      partitions.push({ n: Number(part[1]), start: Number(part[2]), size: Number(part[3]) });
+      return;
+    }
+    if (!HEADER.test(line))
+      refuse(where, `line ${i + 1} is not one sfdisk writes: ${JSON.stringify(line.slice(0, 60))}`);
+    if (line.startsWith('label: ')) label = line.slice(7) as 'dos' | 'gpt';
+  });
+  if (!label) refuse(where, 'it has no "label: dos" or "label: gpt" line');
+  if (partitions.length !== 2 || partitions[0]!.n !== 1 || partitions[1]!.n !== 2) {
+    refuse(
+      where,
+      `it lists ${partitions.length} partitions; a clone set has partition 1 (boot) and 2 (root)`,
+    );
+  }
+  const [boot, root] = partitions as [DumpPartition, DumpPartition];
+  for (const p of partitions) {
+    if (p.size === 0) refuse(where, `partition ${p.n} has no size`);
+    if (p.start < 34)
+      refuse(where, `partition ${p.n} starts at sector ${p.start}, inside the partition table`);
+  }
+  if (boot.start + boot.size > root.start) refuse(where, 'partition 1 runs into partition 2');
+  return { label, partitions };
+}
+
+/** Bytes a card needs for this dump: the end of root (+ the backup GPT at the card's end). */
+export function dumpBytesNeeded(dump: PartitionDump): number {
+  const root = dump.partitions[1]!;
+  return (root.start + root.size + (dump.label === 'gpt' ? 33 : 0)) * 512;
+}
