@@ -4,7 +4,7 @@
  * from the archive and compared. The copy is written as NAME.partial and renamed only when every
  * check passed; a failed or cancelled copy leaves nothing behind.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AtlasError } from '../core/errors.js';
 import type { JobContext } from '../core/jobs/job.js';
@@ -25,7 +25,17 @@ export async function copyVerified(
   expectedSha256?: string,
 ): Promise<FileSum> {
   const name = basename(src);
-  const { size } = await stat(src);
+  // A set from elsewhere may hold a link (to a file of the user's) or a pipe (which never ends):
+  // only regular files are copied.
+  const st = await lstat(src);
+  if (!st.isFile()) {
+    throw new AtlasError(
+      'bad-input',
+      `${src} is not a regular file (${st.isSymbolicLink() ? 'a link' : 'a device, a pipe or a folder'}): Atlas copies only files`,
+      'remove it from the library folder, then try again',
+    );
+  }
+  const { size } = st;
   ctx.step(`copy-${name}`, `Copying ${name}`, size);
   const r = await copyToSparseFile(src, dest, size, ctx);
   if (expectedSha256 && r.sha256 !== expectedSha256) {

@@ -1,6 +1,15 @@
 // Library actions on a real (small) library: copy to the archive with sha256 verification, stage
 // one image at a time on the Desktop, delete only with a fresh confirmation ticket.
-import { existsSync, mkdirSync, readdirSync, writeFileSync, appendFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  writeFileSync,
+  appendFileSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
@@ -50,6 +59,23 @@ describe('archive', () => {
     const second = await run((ctx) => archiveItem(entry, lib.archive, ctx));
     expect(second.alreadyArchived).toBe(true);
     expect(statSync(join(lib.archive, GOLDEN)).mtimeMs).toBe(mtime);
+  });
+
+  it('copies no link and no pipe out of a clone set, and leaves nothing in the archive', async () => {
+    const secret = join(lib.library, '..', 'private-key');
+    writeFileSync(secret, 'not for the archive');
+    symlinkSync(secret, join(lib.set, 'notes.txt'));
+    const entry = await findItem(lib.library, lib.set);
+    const link = await failure(run((ctx) => archiveItem(entry, lib.archive, ctx)));
+    expect(link).toMatchObject({ code: 'bad-input' });
+    expect(link.message).toMatch(/notes\.txt is not a regular file \(a link\)/);
+    expect(readdirSync(lib.archive)).toEqual([]);
+    // A pipe would block the copy forever, and the job could not be cancelled.
+    execFileSync('rm', [join(lib.set, 'notes.txt')]);
+    execFileSync('mkfifo', [join(lib.set, 'pipe')]);
+    const pipe = await failure(run((ctx) => archiveItem(entry, lib.archive, ctx)));
+    expect(pipe.message).toMatch(/pipe is not a regular file \(a device, a pipe or a folder\)/);
+    expect(readdirSync(lib.archive)).toEqual([]);
   });
 
   it('refuses a library image that no longer matches its manifest, leaving nothing in the archive', async () => {
