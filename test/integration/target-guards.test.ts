@@ -160,7 +160,7 @@ describe('target guards on loop cards', () => {
     mkdirSync(set, { recursive: true });
     writeFileSync(
       join(set, 'partition-table.dump'),
-      'label: dos\n/dev/sdc1 : start=8192, size=8192, type=c\n',
+      'label: dos\n/dev/sdc1 : start=8192, size=8192, type=c\n/dev/sdc2 : start=16384, size=8192, type=83\n',
     );
     for (const f of ['sdc1-boot.partclone.gz', 'sdc2-root.partclone.gz']) writeFileSync(join(set, f), 'x');
     const r = await odsSd(['restore', card.dev, 'v1-0-0-GUARD', '--yes', '--library', library]);
