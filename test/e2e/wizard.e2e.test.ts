@@ -248,7 +248,10 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     const clone = await startClone(bigCard, 'v1-0-1-FEATURE');
     // Wait until partclone reports progress on the root partition (the long step).
     await app.stepRunning(clone, 'root partition');
-    expect(await clone.locator('.progress-numbers').innerText()).toMatch(/\d+%.*of.*\/s.*(left|estimating)/s);
+    // The speed shows once the first second of the step has been measured.
+    await expect
+      .poll(() => clone.locator('.progress-numbers').innerText())
+      .toMatch(/\d+%.*of.*\/s.*(left|estimating)/s);
     await shot('05-clone-running');
     await clone.getByRole('button', { name: 'Cancel' }).click();
     await finished(clone, 'cancelled');
