@@ -70,3 +70,12 @@ export function dumpBytesNeeded(dump: PartitionDump): number {
   const root = dump.partitions[1]!;
   return (root.start + root.size + (dump.label === 'gpt' ? 33 : 0)) * 512;
 }
+
+/**
+ * The least a card must have before the restore script is asked to fit the clone onto it: the
+ * boot partition as it is, and a little room for root (the script finds the real minimum from the
+ * restored file system).
+ */
+export function dumpBytesBeforeRoot(dump: PartitionDump): number {
+  return (dump.partitions[1]!.start + (dump.label === 'gpt' ? 33 : 0)) * 512 + 1024 * 1024;
+}

@@ -21,7 +21,7 @@ import {
   type TargetContext,
 } from '../cards/target-guards.js';
 import { CLONE_SET_FILES } from '../library/library.js';
-import { dumpBytesNeeded, parsePartitionDump } from '../library/partition-dump.js';
+import { dumpBytesBeforeRoot, dumpBytesNeeded, parsePartitionDump } from '../library/partition-dump.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
 import { discard, scratchDir } from '../library/files.js';
@@ -48,18 +48,6 @@ export function bytesNeededByDump(dump: string): number {
   return dumpBytesNeeded(parsePartitionDump(dump));
 }
 
-/**
- * The least a card must have before the restore script is asked to fit the clone onto it: the
- * boot partition as it is, and a little room for root (the script finds the real minimum from the
- * restored file system).
- */
-export function bytesBeforeRoot(dump: string): number {
-  const { label, partitions } = parsePartitionDump(dump);
-  return (partitions[1]!.start + (label === 'gpt' ? 33 : 0)) * 512 + MiB;
-}
-
-const MiB = 1024 * 1024;
-
 /** One job per card: a second one is refused, told which job holds it. */
 export async function restore(env: Env, params: RestoreParams, ctx: JobContext): Promise<RestoreResult> {
   const card = params.expected?.path ?? params.card;
@@ -80,12 +68,13 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
       throw new AtlasError('bad-input', `the clone set is incomplete: ${f} is missing in ${set}`);
   }
   const dump = await readFile(join(set, 'partition-table.dump'), 'utf8');
-  const needed = dumpBytesNeeded(parsePartitionDump(dump, join(set, 'partition-table.dump')));
+  const parsed = parsePartitionDump(dump, join(set, 'partition-table.dump'));
+  const needed = dumpBytesNeeded(parsed);
   const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
   // Smaller than the clone's card: the script shrinks root to fit, or refuses before writing.
   const fit = card.bytes < needed;
-  await assertWritableCard(card, fit ? bytesBeforeRoot(dump) : needed);
+  await assertWritableCard(card, fit ? dumpBytesBeforeRoot(parsed) : needed);
   // The card is the one picked before anything on it is touched (even unmounted).
   await recheckCard(card);
   const guard: TargetContext = {

@@ -245,9 +245,9 @@ export function parseBmap(text: string): Bmap {
 }
 
 export async function readBmap(path: string): Promise<Bmap> {
-  const { size, isFile } = await stat(path).then((st) => ({ size: st.size, isFile: st.isFile() }));
-  if (!isFile) badBmap(`${path} is not a regular file`);
-  if (size > MAX_BMAP_BYTES) badBmap(`${path} is ${size} bytes, more than any block map needs`);
+  const st = await stat(path);
+  if (!st.isFile()) badBmap(`${path} is not a regular file`);
+  if (st.size > MAX_BMAP_BYTES) badBmap(`${path} is ${st.size} bytes, more than any block map needs`);
   return parseBmap(await readFile(path, 'utf8'));
 }
 
