@@ -12,6 +12,7 @@ import { detectCompression, uncompressedSize } from '../core/images/compression.
 import { checkTarget, type ProtectedPlace, type TargetReason } from '../core/cards/target-guards.js';
 import type { CardCandidate, CardRef, FlashCheck } from '../ipc/contract.js';
 import type { Places } from './library-view.js';
+import { protectedFileReason } from '../core/cards/protected-files.js';
 
 /** The places of the app whose disks are never written. */
 export function protectedPlaces(p: Places): ProtectedPlace[] {
@@ -27,7 +28,12 @@ async function guardOf(
   card: CardIdentity,
   places: ProtectedPlace[],
 ): Promise<{ refusals: string[]; confirm?: string }> {
-  if (card.kind !== 'device') return { refusals: [] };
+  if (card.kind !== 'device') {
+    const kept = await protectedFileReason(card.path, places);
+    return {
+      refusals: kept ? [`${card.path} ${kept} — what the library keeps is never written as a card`] : [],
+    };
+  }
   const reasons: TargetReason[] = await checkTarget(card.path, { places }).catch((e: unknown) => [
     {
       severity: 'refuse' as const,

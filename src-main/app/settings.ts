@@ -3,21 +3,11 @@
  * app's data folder. The payload folder is picked once and remembered.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Settings, SettingsPatch } from '../ipc/contract.js';
-
-/** The seed's permanent archive: /Volumes/NVME_VAULT/golden-atlas-img (a Mac's mount point). */
-export function defaultArchiveDir(platform: string = process.platform): string {
-  if (platform === 'darwin') return '/Volumes/NVME_VAULT/golden-atlas-img';
-  let user = 'root';
-  try {
-    user = userInfo().username;
-  } catch {
-    user = 'root';
-  }
-  return join('/media', user, 'NVME_VAULT', 'golden-atlas-img');
-}
+import { defaultArchiveDir } from '../core/library/places.js';
+export { defaultArchiveDir } from '../core/library/places.js';
 
 export function defaultSettings(): Settings {
   return { payloadDir: null, archiveDir: defaultArchiveDir() };

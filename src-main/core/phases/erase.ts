@@ -10,7 +10,7 @@
  */
 import { type EraseResult } from '../../common/results.js';
 export { type EraseResult } from '../../common/results.js';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
@@ -24,6 +24,8 @@ import {
   type TargetContext,
 } from '../cards/target-guards.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
+import { writeGuardPlaces } from '../library/places.js';
+import { refuseProtectedFile } from '../cards/protected-files.js';
 import { openSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
@@ -72,15 +74,13 @@ async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Prom
   const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
   const guard: TargetContext = {
-    places: [
-      ...(env.library ? [{ what: 'the library', path: env.library }] : []),
-      ...(params.places ?? []),
-    ].map((pl) => ({ ...pl, path: resolve(pl.path) })),
+    places: writeGuardPlaces(env.library, params.places),
     unusualConfirmed: params.allowUnusual === true,
     signal: ctx.signal,
   };
   // What can never be erased is refused before anything is made (and before the helper asks).
   await assertWritableCard(card, ERASE_MIN_BYTES);
+  if (card.kind === 'file') await refuseProtectedFile(card.path, guard.places ?? []);
   if (card.kind === 'device') {
     await recheckCard(card);
     const stop = blocking(await checkTarget(card.path, guard), guard);

@@ -17,7 +17,7 @@
  * the library or the image is refused, a mounted card is unmounted first, and a written card is
  * ejected.
  */
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { AtlasError, toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
@@ -31,6 +31,7 @@ import { cardPlatform } from '../cards/platform/index.js';
 import type { Env } from './env.js';
 import { discard, scratchDir } from '../library/files.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
+import { writeGuardPlaces } from '../library/places.js';
 import { type CardFlashResult, type FlashResult } from '../../common/results.js';
 export { type CardFlashResult, type FlashResult } from '../../common/results.js';
 
@@ -153,11 +154,10 @@ async function flashCards(
       const card = params.expected?.[i] ?? (await identifyRawCard(path));
       const allow = params.allowUnusual;
       const guard: TargetContext = {
-        places: [
-          ...(env.library ? [{ what: 'the library', path: resolve(env.library) }] : []),
+        places: writeGuardPlaces(env.library, [
           { what: 'the source image', path: source.path },
-          ...(params.places ?? []).map((pl) => ({ ...pl, path: resolve(pl.path) })),
-        ],
+          ...(params.places ?? []),
+        ]),
         unusualConfirmed: allow === true || (Array.isArray(allow) && allow.includes(path)),
         signal: ctx.signal,
       };

@@ -9,7 +9,7 @@
  * zeroed; through the VM (a Mac) the host writes the result with the write pipeline, table last.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
@@ -21,6 +21,8 @@ import {
   type TargetContext,
 } from '../cards/target-guards.js';
 import { CLONE_SET_FILES } from '../library/library.js';
+import { writeGuardPlaces } from '../library/places.js';
+import { refuseProtectedFile } from '../cards/protected-files.js';
 import { dumpBytesBeforeRoot, dumpBytesNeeded, parsePartitionDump } from '../library/partition-dump.js';
 import { cloneSetPath } from './clone.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
@@ -78,16 +80,11 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   // The card is the one picked before anything on it is touched (even unmounted).
   await recheckCard(card);
   const guard: TargetContext = {
-    places: [
-      ...(env.library ? [{ what: 'the library', path: env.library }] : []),
-      ...(params.places ?? []),
-    ].map((pl) => ({
-      ...pl,
-      path: resolve(pl.path),
-    })),
+    places: writeGuardPlaces(env.library, params.places),
     unusualConfirmed: params.allowUnusual === true,
     signal: ctx.signal,
   };
+  if (card.kind === 'file') await refuseProtectedFile(card.path, guard.places ?? []);
   if (card.kind === 'device') await prepareTarget(card.path, guard);
   const done = async (r: RestoreResult): Promise<RestoreResult> => {
     if (card.kind !== 'device' || params.eject === false) return r;

@@ -10,6 +10,7 @@ import { AtlasError } from '../errors.js';
 import { assertWritableCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { blocking, checkTarget, prepareTarget, refusal, type TargetContext } from '../cards/target-guards.js';
 import { cardPlatform } from '../cards/platform/index.js';
+import { refuseProtectedFile } from '../cards/protected-files.js';
 import type { WriteSource } from './open-source.js';
 import type { WriteTarget } from './write-target.js';
 
@@ -38,6 +39,8 @@ export async function beforeWrite(
   if (card.kind === 'file' && card.node === st.ino) {
     throw new AtlasError('unsafe-target', 'the card and the image are the same file', 'pick another card');
   }
+  // An image file stands in for a card only outside the library, staging and archive.
+  if (card.kind === 'file') await refuseProtectedFile(card.path, guard.places ?? []);
   if (await imageOnCard(source.path, card)) {
     throw new AtlasError(
       'unsafe-target',

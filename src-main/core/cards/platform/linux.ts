@@ -17,6 +17,7 @@ import { unmountFailure, type DiskutilOptions, type DiskutilResult } from '../di
 import type { DeviceIdentity } from '../drive-list.js';
 import { pkexecLauncher, sudoLauncher, type HelperLauncher } from '../helper-launchers.js';
 import { cardMedium } from '../medium.js';
+import { protectedFileReason } from '../protected-files.js';
 import { SYSTEM_MOUNTS, unusualDisk, type TargetContext, type TargetReason } from '../target-guards.js';
 import type { CardPlatform, HelperGuard, HelperTarget, RawAccess } from './card-platform.js';
 import { changed, compareIdentity, deviceBusy, guardTarget } from './recheck.js';
@@ -77,6 +78,18 @@ async function linuxReasons(device: string, users: BlockUsers, ctx: TargetContex
         hint: `pick another card, or keep ${place.what} on another disk`,
       });
     }
+  }
+  // A loop device over an image the library keeps is that image: never written as a card.
+  const backing = (
+    await readFile(`/sys/class/block/${basename(device)}/loop/backing_file`, 'utf8').catch(() => '')
+  ).trim();
+  const kept = backing ? await protectedFileReason(backing, ctx.places ?? []) : undefined;
+  if (kept) {
+    out.push({
+      severity: 'refuse',
+      message: `is a loop device over ${backing}, which ${kept}`,
+      hint: `pick a card; detach the loop device (losetup -d ${device})`,
+    });
   }
   for (const swap of users.swaps) {
     out.push({ severity: 'refuse', message: `is used as swap (${swap})`, hint: `swapoff ${swap} first` });
