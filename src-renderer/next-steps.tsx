@@ -62,6 +62,9 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
     text: 'Or copy the card whole as an image instead, on the Verify + Shrink screen.',
     button: { label: 'Open Verify + Shrink', screen: 'shrink' },
   }),
+  'flash-anyway': () => ({
+    text: 'The app writes Raspberry Pi card images only; another file can be written from the command line.',
+  }),
 };
 
 /** One step in the app's words. */

@@ -13,6 +13,8 @@ import { checkTarget, type ProtectedPlace, type TargetReason } from '../core/car
 import type { CardCandidate, CardRef, FlashCheck } from '../ipc/contract.js';
 import type { Places } from './library-view.js';
 import { protectedFileReason } from '../core/cards/protected-files.js';
+import { openSource } from '../core/write/open-source.js';
+import { notPiImage } from '../core/write/pi-layout.js';
 
 /** The places of the app whose disks are never written. */
 export function protectedPlaces(p: Places): ProtectedPlace[] {
@@ -105,11 +107,18 @@ export async function flashCheck(
     : compression === 'none'
       ? st.size
       : ((await uncompressedSize(image, compression)) ?? 0);
+  // What is wrong with the image itself (truncated, not a Raspberry Pi image) stops every card.
+  const imageReason = !st?.isFile()
+    ? `no image at ${image}`
+    : await openSource(image, { map: false }).then(
+        (s) => (s.layoutProblem ? reasonOf(notPiImage(image, s.layoutProblem)) : undefined),
+        (e: unknown) => reasonOf(e),
+      );
   return Promise.all(
     cards.map(async (ref): Promise<FlashCheck> => {
       const reasons: string[] = [];
       let confirm: string | undefined;
-      if (!st?.isFile()) reasons.push(`no image at ${image}`);
+      if (imageReason) reasons.push(imageReason);
       try {
         const card = await pickedCard(ref);
         if (card.kind === 'file' && st && card.node === st.ino) {

@@ -44,6 +44,8 @@ export interface CommandSpec<R, P extends readonly PositionalSpec[], O extends O
   readonly options: O;
   /** Overwrites a card: the question to confirm, answered by a terminal or --yes. */
   readonly destructive?: (args: PositionalValues<P>) => string;
+  /** What the command would refuse (a wrong image, a card it must not write), found before asking. */
+  readonly preflight?: (input: Input<P, O>) => Promise<void>;
   /** Runs in the user's terminal (a shell): no --json output, and its exit status is this one. */
   readonly interactive?: (result: R) => number;
   readonly run: (ctx: RunContext<P, O>) => Promise<R>;
@@ -76,6 +78,8 @@ export interface Invocation {
   readonly json: boolean;
   /** --library, absolute. */
   readonly library: string;
+  /** Refuses what the run would refuse before it writes anything; called before the question. */
+  check(): Promise<void>;
   run(job: JobContext, env: () => Promise<Env>): Promise<Outcome>;
 }
 
@@ -165,6 +169,7 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
         verbose: values.verbose === true,
         json,
         library,
+        check: async () => spec.preflight?.(input),
         async run(job, env) {
           const result = await spec.run({ ...input, job, env });
           return {

@@ -25,6 +25,7 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
   'list-sets': () => 'run ods-sd list to see the clone sets',
   'inspect-card': () => 'check the card: ods-sd inspect CARD',
   'copy-whole-card': () => 'or copy the card whole as an image instead (ods-sd shrink or a raw copy)',
+  'flash-anyway': () => 'to write this file all the same, pass --force',
 };
 
 /** One step in the CLI's words. */

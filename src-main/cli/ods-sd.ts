@@ -76,6 +76,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${step.text}\n`);
     return 0;
   }
+  try {
+    await step.check();
+  } catch (e) {
+    return printError(toAtlasError(e), json);
+  }
   if (step.confirm !== undefined) {
     if (!process.stdin.isTTY) {
       return printError(

@@ -36,7 +36,9 @@ export type NextStep =
   /** Look at the card again (what it holds, its partitions). */
   | { do: 'inspect-card' }
   /** Copy the card whole as an image (a shrink) instead of a clone set. */
-  | { do: 'copy-whole-card' };
+  | { do: 'copy-whole-card' }
+  /** Write an image that is not a Raspberry Pi card image all the same. */
+  | { do: 'flash-anyway' };
 
 export type NextStepKind = NextStep['do'];
 
@@ -58,6 +60,7 @@ export const NEXT_STEP_KINDS = [
   'list-sets',
   'inspect-card',
   'copy-whole-card',
+  'flash-anyway',
 ] as const satisfies readonly NextStepKind[];
 
 // Fails to compile when a kind is missing from the list above.

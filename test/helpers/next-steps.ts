@@ -19,4 +19,5 @@ export const SAMPLE_STEPS: { [K in NextStepKind]: Extract<NextStep, { do: K }> }
   'list-sets': { do: 'list-sets' },
   'inspect-card': { do: 'inspect-card' },
   'copy-whole-card': { do: 'copy-whole-card' },
+  'flash-anyway': { do: 'flash-anyway' },
 };

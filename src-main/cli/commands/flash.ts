@@ -1,6 +1,6 @@
 /** `ods-sd flash`: an image onto one or more cards, each verified by reading back, then ejected. */
 import { AtlasError } from '../../core/errors.js';
-import { flash } from '../../core/phases/flash.js';
+import { checkFlash, flash, type FlashParams } from '../../core/phases/flash.js';
 import { defineCommand } from '../command.js';
 import { bytes } from '../format.js';
 import { cliHint } from '../next-steps.js';
@@ -11,6 +11,24 @@ export const NO_VERIFY_OPTION = {
   help: 'do not read the card back to compare it with what was written',
 } as const;
 
+function flashParams(
+  args: { readonly image: string; readonly cards: readonly string[] },
+  options: {
+    readonly 'no-verify': boolean;
+    readonly force: boolean;
+    readonly 'allow-large-disk': boolean;
+    readonly 'no-eject': boolean;
+  },
+): FlashParams {
+  return {
+    image: args.image,
+    cards: [...args.cards],
+    verify: !options['no-verify'],
+    force: options.force,
+    ...cardWriteParams(options),
+  };
+}
+
 export const flashCommand = defineCommand({
   name: 'flash',
   summary: 'write an image (.img/.img.xz/.img.gz/.img.zst) to one or more cards, verify them, eject them',
@@ -18,15 +36,18 @@ export const flashCommand = defineCommand({
     { name: 'image', label: 'IMAGE' },
     { name: 'cards', label: 'CARD', variadic: true },
   ],
-  options: { 'no-verify': NO_VERIFY_OPTION, ...CARD_WRITE_OPTIONS },
+  options: {
+    'no-verify': NO_VERIFY_OPTION,
+    force: {
+      type: 'boolean',
+      help: 'write a file that is not a Raspberry Pi card image (no partition table, or no FAT\nboot partition first) all the same',
+    },
+    ...CARD_WRITE_OPTIONS,
+  },
   destructive: ({ cards }) =>
     `flash onto ${cards.join(', ')}: everything on ${cards.length > 1 ? 'these cards' : cards[0]} will be erased`,
-  run: async ({ args, options, env, job }) =>
-    flash(
-      await env(),
-      { image: args.image, cards: args.cards, verify: !options['no-verify'], ...cardWriteParams(options) },
-      job,
-    ),
+  preflight: ({ args, options, library }) => checkFlash(library, flashParams(args, options)),
+  run: async ({ args, options, env, job }) => flash(await env(), flashParams(args, options), job),
   human: (x) => {
     const how =
       x.mode === 'stream'

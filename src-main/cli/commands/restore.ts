@@ -1,5 +1,5 @@
 /** `ods-sd restore`: Phase 1, a clone set onto a card, root grown to fill it. */
-import { restore } from '../../core/phases/restore.js';
+import { checkRestore, restore } from '../../core/phases/restore.js';
 import { defineCommand } from '../command.js';
 import { bytes } from '../format.js';
 import { CARD, CARD_WRITE_OPTIONS, cardWriteParams } from './card-write-options.js';
@@ -11,6 +11,8 @@ export const restoreCommand = defineCommand({
   positionals: [CARD, { name: 'name', label: 'NAME' }],
   options: CARD_WRITE_OPTIONS,
   destructive: ({ card, name }) => `restore ${name} onto ${card}: everything on ${card} will be erased`,
+  preflight: ({ args, options, library }) =>
+    checkRestore(library, { card: args.card, set: args.name, ...cardWriteParams(options) }),
   run: async ({ args, options, env, job }) =>
     restore(await env(), { card: args.card, set: args.name, ...cardWriteParams(options) }, job),
   human: (x) =>

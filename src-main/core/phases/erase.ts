@@ -69,16 +69,23 @@ export async function erase(env: Env, params: EraseParams, ctx: JobContext): Pro
   return withJobLocks([() => lockCard(card, 'erase')], () => eraseLocked(env, params, ctx));
 }
 
-async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Promise<EraseResult> {
+/**
+ * What can never be erased, refused before anything is made, asked or written (the CLI asks this
+ * before its confirmation, the job again before it starts): a bad label, a card too small, a
+ * system disk or a disk holding a protected place, a file the library keeps. Nothing is unmounted.
+ */
+export async function checkErase(
+  library: string | undefined,
+  params: EraseParams,
+  signal?: AbortSignal,
+): Promise<{ card: CardIdentity; label: string; guard: TargetContext }> {
   const label = checkEraseLabel(params.label ?? ERASE_LABEL);
   const card = params.expected ?? (await identifyRawCard(params.card));
-  ctx.step('check', `Checking ${describeCard(card)}`);
   const guard: TargetContext = {
-    places: writeGuardPlaces(env.library, params.places),
+    places: writeGuardPlaces(library, params.places),
     unusualConfirmed: params.allowUnusual === true,
-    signal: ctx.signal,
+    ...(signal ? { signal } : {}),
   };
-  // What can never be erased is refused before anything is made (and before the helper asks).
   await assertWritableCard(card, ERASE_MIN_BYTES);
   if (card.kind === 'file') await refuseProtectedFile(card.path, guard.places ?? []);
   if (card.kind === 'device') {
@@ -86,6 +93,12 @@ async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Prom
     const stop = blocking(await checkTarget(card.path, guard), guard);
     if (stop) throw refusal(card.path, stop);
   }
+  return { card, label, guard };
+}
+
+async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Promise<EraseResult> {
+  const { card, label, guard } = await checkErase(env.library, params, ctx.signal);
+  ctx.step('check', `Checking ${describeCard(card)}`);
   const dir = await scratchDir(env.library);
   try {
     const image = join(dir, 'erased-card.img');

@@ -25,6 +25,7 @@ import { identifyRawCard } from '../card-io/raw-disk.js';
 import { beforeWrite, neededBytes } from '../write/guards.js';
 import { openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
+import { assertPiLayout } from '../write/pi-layout.js';
 import { targetFor } from '../write/write-target.js';
 import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/target-guards.js';
 import { cardPlatform } from '../cards/platform/index.js';
@@ -47,11 +48,65 @@ export interface FlashParams {
   allowUnusual?: boolean | string[];
   /** Eject each card once written and verified (default true). */
   eject?: boolean;
+  /** Write an image that is not a Raspberry Pi card image (pi-layout.ts) all the same. */
+  force?: boolean;
 }
 
 /** As root on Linux a card device is opened here; otherwise (a Mac, a Linux desktop) the helper opens it. */
 export const viaHelper = (card: CardIdentity): boolean =>
   card.kind === 'device' && !cardPlatform().opensCardsHere();
+
+/** The guards of one card's write: the library, the archive, the image, the places given. */
+function cardGuard(
+  library: string | undefined,
+  params: FlashParams,
+  source: WriteSource,
+  path: string,
+  signal?: AbortSignal,
+): TargetContext {
+  const allow = params.allowUnusual;
+  return {
+    places: writeGuardPlaces(library, [
+      { what: 'the source image', path: source.path },
+      ...(params.places ?? []),
+    ]),
+    unusualConfirmed: allow === true || (Array.isArray(allow) && allow.includes(path)),
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/** A plain image the card is smaller than may still fit: its root is shrunk for this card. */
+const fitsShrunk = (card: CardIdentity, source: WriteSource) =>
+  card.bytes < neededBytes(source) && source.compression === 'none';
+
+/**
+ * What a flash would refuse, found before anything is asked or written (the CLI asks this before
+ * its confirmation): the image (missing, truncated, not a Raspberry Pi image) and each card,
+ * identified and checked as its write will check it, nothing unmounted. With several cards it
+ * throws only when none of them could be written, as the flash itself goes on past a refused card.
+ */
+export async function checkFlash(library: string, params: FlashParams): Promise<void> {
+  const source = await openSource(params.image, { map: false });
+  assertPiLayout(params.image, source.layoutProblem, params.force === true);
+  const refused: unknown[] = [];
+  for (const path of params.cards) {
+    try {
+      const card = await identifyRawCard(path);
+      await beforeWrite(
+        source,
+        targetFor(card, { viaHelper: viaHelper(card) }),
+        cardGuard(library, params, source, path),
+        {
+          release: false,
+          ...(fitsShrunk(card, source) ? { neededBytes: 0 } : {}),
+        },
+      );
+    } catch (e) {
+      refused.push(e);
+    }
+  }
+  if (refused.length > 0 && refused.length === params.cards.length) throw refused[0];
+}
 
 /** Writes one card through the write pipeline; `ctx` receives this card's progress. */
 async function flashOne(
@@ -145,6 +200,7 @@ async function flashCards(
   const verify = params.verify !== false;
   ctx.step('prepare', `Reading ${basename(params.image)}`);
   const source = await openSource(params.image, { log: (l) => ctx.log(l) });
+  assertPiLayout(params.image, source.layoutProblem, params.force === true);
   const mappedBytes = sourceBytes(source);
   const results: CardFlashResult[] = [];
   const ready: CardIdentity[] = [];
@@ -152,17 +208,8 @@ async function flashCards(
   for (const [i, path] of params.cards.entries()) {
     try {
       const card = params.expected?.[i] ?? (await identifyRawCard(path));
-      const allow = params.allowUnusual;
-      const guard: TargetContext = {
-        places: writeGuardPlaces(env.library, [
-          { what: 'the source image', path: source.path },
-          ...(params.places ?? []),
-        ]),
-        unusualConfirmed: allow === true || (Array.isArray(allow) && allow.includes(path)),
-        signal: ctx.signal,
-      };
-      // A plain image the card is smaller than may still fit: its root is shrunk for this card.
-      const fit = card.bytes < neededBytes(source) && source.compression === 'none';
+      const guard = cardGuard(env.library, params, source, path, ctx.signal);
+      const fit = fitsShrunk(card, source);
       // Refused before any card is written (and before the helper's authorization dialog).
       await beforeWrite(
         source,

@@ -15,8 +15,11 @@ import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import {
+  blocking,
+  checkTarget,
   ejectTarget,
   prepareTarget,
+  refusal,
   type ProtectedPlace,
   type TargetContext,
 } from '../cards/target-guards.js';
@@ -58,12 +61,7 @@ export async function restore(env: Env, params: RestoreParams, ctx: JobContext):
 
 async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): Promise<RestoreResult> {
   const set = cloneSetPath(env.library, params.set);
-  const st = await stat(set).catch(() => undefined);
-  if (!st?.isDirectory()) {
-    throw new AtlasError('not-found', `no clone set ${params.set} (looked for ${set})`, undefined, {
-      next: [{ do: 'list-sets' }],
-    });
-  }
+  await assertSetFolder(params.set, set);
   for (const f of CLONE_SET_FILES) {
     const s = await stat(join(set, f)).catch(() => undefined);
     if (!s || s.size === 0)
@@ -161,4 +159,34 @@ function restoreResult(
     ...(one('headroom') === 'low' ? { lowHeadroom: true } : {}),
     fsckFixed: results.get('fsck-fixed') ?? [],
   };
+}
+
+async function assertSetFolder(name: string, set: string): Promise<void> {
+  const st = await stat(set).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new AtlasError('not-found', `no clone set ${name} (looked for ${set})`, undefined, {
+      next: [{ do: 'list-sets' }],
+    });
+  }
+}
+
+/**
+ * What a restore would refuse, found before anything is asked or written (the CLI asks this
+ * before its confirmation): a set that is not there, a card that must never be written (a system
+ * disk, a disk holding a protected place, a file the library keeps, a read-only card). Whether the
+ * card is large enough is the job's to judge, from the set's files. Nothing is unmounted.
+ */
+export async function checkRestore(library: string, params: RestoreParams): Promise<void> {
+  await assertSetFolder(params.set, cloneSetPath(library, params.set));
+  const card = await identifyRawCard(params.card);
+  await assertWritableCard(card, 0);
+  const guard: TargetContext = {
+    places: writeGuardPlaces(library, params.places),
+    unusualConfirmed: params.allowUnusual === true,
+  };
+  if (card.kind === 'file') await refuseProtectedFile(card.path, guard.places ?? []);
+  if (card.kind === 'device') {
+    const stop = blocking(await checkTarget(card.path, guard), guard);
+    if (stop) throw refusal(card.path, stop);
+  }
 }

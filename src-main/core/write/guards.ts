@@ -32,7 +32,12 @@ export async function beforeWrite(
   source: WriteSource,
   target: WriteTarget,
   guard: TargetContext = {},
-  opts: { unmount?: boolean; neededBytes?: number } = {},
+  opts: {
+    unmount?: boolean;
+    neededBytes?: number;
+    /** false: only check, leave mounted partitions mounted (a preflight before asking the user). */
+    release?: boolean;
+  } = {},
 ): Promise<void> {
   const card = target.card;
   const st = await stat(source.path);
@@ -60,5 +65,6 @@ export async function beforeWrite(
   }
   if (target.kind !== 'helper') await assertWritableCard(card, opts.neededBytes ?? neededBytes(source));
   // Mounted partitions are unmounted last; the write does not start if one stays mounted.
-  if (card.kind === 'device' && opts.unmount !== false) await prepareTarget(card.path, guard);
+  if (card.kind === 'device' && opts.unmount !== false && opts.release !== false)
+    await prepareTarget(card.path, guard);
 }

@@ -19,6 +19,7 @@ import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
 import { checkImageGeometry } from '../rawio/used-blocks/image-geometry.js';
 import type { PartitionTable } from '../rawio/used-blocks/partition-table.js';
 import { mapCard } from '../rawio/used-blocks/used-ranges.js';
+import { piLayoutProblem } from './pi-layout.js';
 import { CHECKSUM_TYPES, TABLE_BYTES, type ChecksumType, type MappedRange } from './write-plan.js';
 
 export interface WriteSource {
@@ -39,6 +40,8 @@ export interface WriteSource {
   minBytes: number;
   /** Partitions written in full (their file system could not be mapped). */
   fallbacks: string[];
+  /** Why this is not a Raspberry Pi card image (pi-layout.ts); undefined when it is one. */
+  layoutProblem?: string;
 }
 
 export interface OpenSourceOptions {
@@ -109,6 +112,10 @@ function headReader(head: Buffer, size: number): ByteReader {
   };
 }
 
+const layoutOf = (t: PartitionTable, head: Buffer): Pick<WriteSource, 'layoutProblem'> => {
+  const problem = piLayoutProblem(t, head);
+  return problem ? { layoutProblem: problem } : {};
+};
 const partitionsOf = (t: PartitionTable) => t.partitions.map((p) => ({ start: p.start, length: p.length }));
 const endOf = (t: PartitionTable) => Math.max(0, ...t.partitions.map((p) => p.start + p.length));
 
@@ -165,6 +172,7 @@ export async function openSource(image: string, opts: OpenSourceOptions = {}): P
       partitions: partitionsOf(table),
       minBytes: endOf(table),
       fallbacks: [] as string[],
+      ...layoutOf(table, head),
     };
     if (fits) return { ...base, mode: 'bmap', ...rangesOf(bmap, bmapPath!, log) };
     return { ...base, mode: 'stream' };
@@ -180,6 +188,7 @@ export async function openSource(image: string, opts: OpenSourceOptions = {}): P
       partitions: partitionsOf(table),
       minBytes: endOf(table),
       fallbacks: [] as string[],
+      ...layoutOf(table, await reader.read(0, Math.min(512, st.size))),
     };
     if (opts.map === false) return { ...base, mode: 'stream' };
     const bmapPath = `${path}.bmap`;
