@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  partclone pigz dosfstools mtools fdisk parted e2fsprogs util-linux mount
+  partclone pigz isal dosfstools mtools fdisk parted e2fsprogs util-linux mount
   xz-utils zstd zerofree openssl coreutils findutils bmap-tools chromium
   # npm run lint checks the builder scripts, which run as root.
   shellcheck

@@ -1,20 +1,35 @@
 #!/usr/bin/env bash
 # Phase 1 Clone: partition-level copy of a card into a clone set directory, as on jdl-mini-box:
 #   partition-table.dump      sfdisk --dump of the card
-#   sdc1-boot.partclone.gz    partclone.fat32 -c | pigz  (used blocks only)
-#   sdc2-root.partclone.gz    partclone.ext4 -c  | pigz  (used blocks only)
+#   sdc1-boot.partclone.gz    partclone.fat32 -c | gzip  (used blocks only)
+#   sdc2-root.partclone.gz    partclone.ext4 -c  | gzip  (used blocks only)
 #   restore_golden.sh         the standalone restore script
-# usage: clone_card.sh CARD OUT_DIR     (CARD: block device or image file; OUT_DIR: empty or absent)
+# The images are plain gzip, as the seed's (pigz -dc, gunzip and partclone.chkimg read them), made
+# by a deflate that keeps up with a card reader: ISA-L's igzip at levels 1-3 where it is installed,
+# else pigz. Each image is checked while it is written: partclone's stream goes to the compressor
+# and to partclone.chkimg at once, so nothing is decompressed again afterwards.
+# usage: clone_card.sh CARD OUT_DIR [LEVEL]
+#   CARD: block device or image file; OUT_DIR: empty or absent; LEVEL: 1-9 (default 2; 4-9: pigz)
 # shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
-[ $# -eq 2 ] || atlas_fail usage "usage: clone_card.sh CARD OUT_DIR"
+[ $# -eq 2 ] || [ $# -eq 3 ] || atlas_fail usage "usage: clone_card.sh CARD OUT_DIR [LEVEL]"
 card=$1
 out=$2
+level=${3:-2}
 atlas_check_card "$card"
 atlas_check_path "output directory" "$out"
+case "$level" in [1-9]) ;; *) atlas_fail usage "the compression level is 1 to 9: $level" ;; esac
 atlas_require_root
 atlas_require_tools sfdisk partx losetup blkid partclone.fat32 partclone.ext4 partclone.chkimg pigz
+threads=$(nproc 2>/dev/null || echo 2)
+if [ "$level" -le 3 ] && command -v igzip >/dev/null 2>&1; then
+  compressor=(igzip "-$level" -T "$threads" -c)
+else
+  compressor=(pigz "-$level" -p "$threads" -c)
+fi
+atlas_result compressor "${compressor[0]}"
+atlas_result compress-level "$level"
 if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then atlas_fail exists "output directory is not empty: $out"; fi
 mkdir -p "$out"
 
@@ -39,15 +54,30 @@ root_type=$(atlas_fstype "$root")
 [ "$boot_type" = vfat ] || atlas_fail unsupported "partition 1 is '${boot_type:-unknown}', expected the FAT32 boot partition RPICFG"
 [ "$root_type" = ext4 ] || atlas_fail unsupported "partition 2 is '${root_type:-unknown}', expected the ext4 root partition armbi_root"
 
+# clone_part TOOL DEVICE FILE WHAT: partclone's image of DEVICE, compressed into FILE and checked by
+# partclone.chkimg from the same stream.
+clone_part() {
+  local tool=$1 dev=$2 dest=$3 what=$4 fifo chk checked=0 st
+  atlas_tmpfile fifo
+  rm -f "$fifo" && mkfifo -m 0600 "$fifo"
+  partclone.chkimg -s - <"$fifo" >/dev/null 2>&1 &
+  chk=$!
+  set +e
+  "$tool" -c -s "$dev" | tee "$fifo" | "${compressor[@]}" >"$dest"
+  st=("${PIPESTATUS[@]}")
+  wait "$chk" || checked=$?
+  set -e
+  [ "${st[0]}" -eq 0 ] || atlas_fail tool-failed "$tool could not read the $what partition (exit ${st[0]})"
+  [ "$checked" -eq 0 ] || atlas_fail verify "the $what image failed partclone.chkimg"
+  [ "${st[2]}" -eq 0 ] || atlas_fail io "${compressor[0]} could not write $dest (exit ${st[2]}): is the disk full?"
+  [ "${st[1]}" -eq 0 ] || atlas_fail tool-failed "the $what image could not be passed to partclone.chkimg"
+}
+
 atlas_step clone-boot $((p1_sectors * 512)) "Cloning the boot partition (partclone.fat32)"
-partclone.fat32 -c -s "$boot" | pigz -6 >"$out/sdc1-boot.partclone.gz"
+clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot
 
 atlas_step clone-root $((p2_sectors * 512)) "Cloning the root partition (partclone.ext4)"
-partclone.ext4 -c -s "$root" | pigz -6 >"$out/sdc2-root.partclone.gz"
-
-atlas_step check-images 0 "Checking the partclone images (partclone.chkimg)"
-pigz -dc "$out/sdc1-boot.partclone.gz" | partclone.chkimg -s - >&2 || atlas_fail verify "the boot image failed partclone.chkimg"
-pigz -dc "$out/sdc2-root.partclone.gz" | partclone.chkimg -s - >&2 || atlas_fail verify "the root image failed partclone.chkimg"
+clone_part partclone.ext4 "$root" "$out/sdc2-root.partclone.gz" root
 
 cp "$(dirname "${BASH_SOURCE[0]}")/restore_golden.sh" "$out/restore_golden.sh"
 chmod 0755 "$out/restore_golden.sh"

@@ -17,6 +17,7 @@ v partclone partclone.ext4 --version
 v e2fsprogs e2fsck -V
 v util-linux sfdisk --version
 v pigz pigz --version
+v igzip igzip --version
 v mtools mtype --version
 v dosfstools mkfs.vfat --help
 v xz xz --version

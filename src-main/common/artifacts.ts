@@ -42,6 +42,8 @@ export interface Manifest {
   files: ManifestFile[];
   injected?: Array<{ path: string; what: string }>;
   layout?: Record<string, number | string>;
+  /** Clone sets: how the partclone images were compressed (plain gzip either way). */
+  compression?: { codec: string; level: number };
   /** The phase the source looked like when it was read (from its root file system). */
   sourceState?: string;
   tools: Record<string, string>;

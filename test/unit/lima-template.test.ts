@@ -127,6 +127,7 @@ const TOOL_PACKAGES: Record<string, string> = {
   'partclone.chkimg': 'partclone',
   'partclone.restore': 'partclone',
   pigz: 'pigz',
+  igzip: 'isal',
   sfdisk: 'fdisk', // Debian 12+: sfdisk is in "fdisk", split out of util-linux
   fdisk: 'fdisk',
   partx: 'util-linux',

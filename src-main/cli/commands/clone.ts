@@ -1,5 +1,5 @@
 /** `ods-sd clone`: Phase 1, a card becomes a clone set (partclone, used blocks only). */
-import { clone } from '../../core/phases/clone.js';
+import { clone, DEFAULT_CLONE_LEVEL } from '../../core/phases/clone.js';
 import { defineCommand } from '../command.js';
 import { bytes } from '../format.js';
 import { CARD } from './card-write-options.js';
@@ -8,8 +8,25 @@ export const cloneCommand = defineCommand({
   name: 'clone',
   summary: 'Phase 1: card -> golden-clone-NAME/ (partclone, used blocks only)',
   positionals: [CARD, { name: 'name', label: 'NAME' }],
-  options: {},
-  run: async ({ args, env, job }) => clone(await env(), { card: args.card, name: args.name }, job),
+  options: {
+    'compress-level': {
+      type: 'string',
+      arg: 'N',
+      help: `gzip level of the images, 1-9 (default ${DEFAULT_CLONE_LEVEL}: ISA-L's igzip, at the card's speed;\n4-9: pigz, slower, smaller)`,
+    },
+  },
+  run: async ({ args, options, env, job }) =>
+    clone(
+      await env(),
+      {
+        card: args.card,
+        name: args.name,
+        ...(options['compress-level'] !== undefined
+          ? { compressLevel: Number(options['compress-level']) }
+          : {}),
+      },
+      job,
+    ),
   human: (x) =>
     [
       `Clone set (Phase 1): ${x.dir}`,

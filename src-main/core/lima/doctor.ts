@@ -190,7 +190,7 @@ async function checkVmTools(builder: LimaBuilder, ctx: JobContext): Promise<Doct
           'vm-tools',
           title,
           `missing: ${missing.join(', ')}`,
-          `limactl shell ${builder.instance} sudo apt-get install -y partclone pigz dosfstools mtools fdisk e2fsprogs xz-utils zstd`,
+          `limactl shell ${builder.instance} sudo apt-get install -y partclone pigz isal dosfstools mtools fdisk e2fsprogs xz-utils zstd`,
         );
   } catch (e) {
     const err = toAtlasError(e);

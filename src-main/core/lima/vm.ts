@@ -141,7 +141,7 @@ async function startAndProbe(
 }
 
 const TOOLS_PACKAGES =
-  'partclone pigz dosfstools mtools fdisk parted e2fsprogs zerofree xz-utils zstd bmap-tools util-linux';
+  'partclone pigz isal dosfstools mtools fdisk parted e2fsprogs zerofree xz-utils zstd bmap-tools util-linux';
 
 /** The last step: the builder runs tool_versions.sh in the VM; a missing tool fails with the fix. */
 async function probeTools(limactl: Limactl, ctx: JobContext, name: string, library?: string): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { describeCard } from '../cards/card.js';
@@ -25,6 +26,24 @@ export { type CloneResult } from '../../common/results.js';
 export interface CloneParams {
   card: string;
   name: string;
+  /**
+   * gzip level of the partclone images, 1-9 (default 2): 1-3 by ISA-L's igzip where the builder
+   * has it, which keeps up with a card reader; 4-9 by pigz, slower, for the smallest archive.
+   */
+  compressLevel?: number;
+}
+
+export const DEFAULT_CLONE_LEVEL = 2;
+
+function checkLevel(level: number): number {
+  if (!Number.isInteger(level) || level < 1 || level > 9) {
+    throw new AtlasError(
+      'usage',
+      `the compression level is a whole number from 1 to 9: ${level}`,
+      'for example 2 (fast) or 9 (smallest)',
+    );
+  }
+  return level;
 }
 
 /** One job per clone set and per card: a second one is refused, told which job holds them. */
@@ -37,6 +56,7 @@ export async function clone(env: Env, params: CloneParams, ctx: JobContext): Pro
 
 async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Promise<CloneResult> {
   validateName(params.name);
+  const level = checkLevel(params.compressLevel ?? DEFAULT_CLONE_LEVEL);
   const card = await identifyRawCard(params.card);
   const dirName = cloneSetDirName(params.name);
   const final = join(resolve(env.library), dirName);
@@ -58,7 +78,11 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       else if (staged.damaged?.length) throw damagedMapsError(staged.damaged);
       const facts = await runProbes(env, staged, STATE_PROBES, ctx).catch(() => new Map());
       sourceState = stateFromFacts(facts);
-      out = await b.runScript('clone_card.sh', [staged.builderPath, b.toBuilderPath(partial)], ctx);
+      out = await b.runScript(
+        'clone_card.sh',
+        [staged.builderPath, b.toBuilderPath(partial), String(level)],
+        ctx,
+      );
     } finally {
       await staged.release();
     }
@@ -90,6 +114,7 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
         rootSectors: one('root-sectors'),
       },
       sourceState,
+      compression: { codec: out.results.get('compressor')?.[0] ?? 'unknown', level },
       tools: await toolVersions(env, ctx),
       ...(staged.via !== 'direct'
         ? {
