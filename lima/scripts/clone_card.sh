@@ -69,7 +69,12 @@ clone_part() {
   set -e
   [ "${st[0]}" -eq 0 ] || atlas_fail tool-failed "$tool could not read the $what partition (exit ${st[0]})"
   [ "$checked" -eq 0 ] || atlas_fail verify "the $what image failed partclone.chkimg"
-  [ "${st[2]}" -eq 0 ] || atlas_fail io "${compressor[0]} could not write $dest (exit ${st[2]}): is the disk full?"
+  if [ "${st[2]}" -ne 0 ]; then
+    # Less than 1 MiB left where the image goes: the folder is full.
+    [ "$(df -Pk "$(dirname "$dest")" | awk 'NR == 2 { print $4 }')" -ge 1024 ] ||
+      atlas_fail no-space "the $what image does not fit in $(dirname "$dest"): free some space and clone again"
+    atlas_fail io "${compressor[0]} could not write $dest (exit ${st[2]})"
+  fi
   [ "${st[1]}" -eq 0 ] || atlas_fail tool-failed "the $what image could not be passed to partclone.chkimg"
 }
 

@@ -298,13 +298,16 @@ describe('LimaBuilder (through the limactl double)', () => {
       expect(cloneCall.slice(10)).toEqual([
         `${guest}/dev-card.img`,
         `${guest}/golden-clone-via-lima.partial`,
+        '2',
       ]);
       expect(readdirSync(join(shared, '.atlas-run'))).toEqual([]);
     });
 
-    it('restore onto an image-file card in the shared folder: same table and files', async () => {
+    // An image file in the shared folder is in the library, which is never a target: the VM's
+    // image-file card lies outside it, and reaches the VM through the work dir.
+    it('restore onto an image-file card outside the shared folder: same table and files', async () => {
       const size = 1536 * 1024 * 1024;
-      const vmCard = emptyCard(shared, 'new-card.img', size);
+      const vmCard = emptyCard(dir, 'new-card.img', size);
       const hostCard = emptyCard(dir, 'local-card.img', size);
       const a = await runJob((ctx) => restore(viaLima(), { card: vmCard, set: 'via-lima' }, ctx));
       const b = await runJob((ctx) => restore(viaLocal(), { card: hostCard, set: 'via-local' }, ctx));

@@ -3,12 +3,12 @@
  *   -> ods-atlas-golden-vX-Y-Z-TAG.img (+ .manifest.json). The base is only ever read.
  */
 import { open, stat } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { detectCompression, decompress, uncompressedSize } from '../images/compression.js';
 import { BLOCK, copyStreamTo } from '../rawio/block-copy.js';
+import { sparseCopyHashed } from '../rawio/sparse-copy.js';
 import { goldenImageName, parseArtifactName } from '../naming.js';
 import { validatePathArg, validateTag, validateVersion } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
@@ -126,20 +126,23 @@ async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Pr
 
   try {
     ctx.step('copy', `Copying ${basename(params.base)} (the base is not modified)`, size);
-    const source =
-      compression === 'none'
-        ? { stream: createReadStream(params.base, { highWaterMark: BLOCK }), done: Promise.resolve() }
-        : decompress(params.base, compression);
-    const fh = await open(partial, 'wx', OWNER_FILE);
     let baseSha256: string;
-    try {
-      const r = await copyStreamTo(source.stream, fh, { ctx, totalBytes: size, sparse: true });
-      await fh.truncate(r.bytes);
-      baseSha256 = r.sha256;
-    } finally {
-      await fh.close();
+    if (compression === 'none') {
+      // The file system copies the data and keeps the holes; the base is read once, to hash it.
+      baseSha256 = (await sparseCopyHashed(params.base, partial, size, ctx)).sha256;
+    } else {
+      // Decompressed once, straight into the copy (zero blocks left as holes), hashed on the way.
+      const source = decompress(params.base, compression);
+      const fh = await open(partial, 'wx', OWNER_FILE);
+      try {
+        const r = await copyStreamTo(source.stream, fh, { ctx, totalBytes: size, sparse: true });
+        await fh.truncate(r.bytes);
+        baseSha256 = r.sha256;
+      } finally {
+        await fh.close();
+      }
+      await source.done;
     }
-    await source.done;
 
     ctx.step('inspect', 'Inspecting the base image');
     const info = await inspectRaw(env, partial, ctx);
