@@ -79,3 +79,14 @@ export function startsOnAMac(cmd: string): boolean {
     return false;
   }
 }
+
+/** Runs a check of the test's own (sync, so no Mac-side step runs meanwhile) with this box's PATH. */
+export function onTestBox<T>(fn: () => T): T {
+  const saved = process.env.PATH;
+  process.env.PATH = FULL_PATH;
+  try {
+    return fn();
+  } finally {
+    process.env.PATH = saved;
+  }
+}
