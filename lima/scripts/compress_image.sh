@@ -21,7 +21,7 @@ case "$kind" in
   zst) cmd=(zstd -c -q -T0 -9 "--stream-size=$bytes") ;;
   *) atlas_fail bad-input "the compression must be xz or zst: $kind" ;;
 esac
-atlas_require_tools "${cmd[0]}" sha256sum
+atlas_require_tools "${cmd[0]}"
 
 atlas_step compress 0 "Compressing the clone image ($kind)"
 "${cmd[@]}" <"$img" >"$out" &
