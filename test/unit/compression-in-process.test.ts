@@ -150,6 +150,18 @@ describe('decoding in this process', () => {
     expect(e.message).not.toMatch(/corrupt/);
   });
 
+  it('an .xz decode stopped halfway frees the decoder for the next one', async () => {
+    const path = compressWith(dir, 'stop.img.xz', data, 'xz', ['-c', '-1']);
+    const first = decompressInProcess(path, 'xz');
+    for await (const chunk of first.stream as AsyncIterable<Buffer>) {
+      expect(chunk.length).toBeGreaterThan(0);
+      break;
+    }
+    first.kill();
+    await first.done;
+    expect(sha256(await decodeAll(path, 'xz'))).toBe(sha256(data));
+  });
+
   it('the decoded stream is a plain byte stream', async () => {
     const path = compressWith(dir, 'txt.gz', Buffer.from('hello\n'), 'gzip', ['-c']);
     expect(await text(decompressInProcess(path, 'gz').stream)).toBe('hello\n');

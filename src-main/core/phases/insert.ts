@@ -128,18 +128,28 @@ async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Pr
     ctx.step('copy', `Copying ${basename(params.base)} (the base is not modified)`, size);
     const source =
       compression === 'none'
-        ? { stream: createReadStream(params.base, { highWaterMark: BLOCK }), done: Promise.resolve() }
-        : decompress(params.base, compression);
-    const fh = await open(partial, 'wx', OWNER_FILE);
+        ? {
+            stream: createReadStream(params.base, { highWaterMark: BLOCK }),
+            done: Promise.resolve(),
+            kill: () => undefined,
+          }
+        : decompress(params.base, compression, size > 0 ? { expectBytes: size } : {});
     let baseSha256: string;
     try {
-      const r = await copyStreamTo(source.stream, fh, { ctx, totalBytes: size, sparse: true });
-      await fh.truncate(r.bytes);
-      baseSha256 = r.sha256;
+      const fh = await open(partial, 'wx', OWNER_FILE);
+      try {
+        const r = await copyStreamTo(source.stream, fh, { ctx, totalBytes: size, sparse: true });
+        await fh.truncate(r.bytes);
+        baseSha256 = r.sha256;
+      } finally {
+        await fh.close();
+      }
+      await source.done;
     } finally {
-      await fh.close();
+      // A failed copy stops the decoder (an in-process one would otherwise hold its stream open).
+      source.kill();
+      source.stream.destroy();
     }
-    await source.done;
 
     ctx.step('inspect', 'Inspecting the base image');
     const info = await inspectRaw(env, partial, ctx);
