@@ -13,9 +13,8 @@ import {
   xzWithHugeDict,
   zstWithHugeWindow,
 } from '../helpers/compressed-files.js';
-import { decoderEngine, decompress, uncompressedSize } from '../../src-main/core/images/compression.js';
+import { decoderEngine, uncompressedSize } from '../../src-main/core/images/compression.js';
 import { decompressInProcess } from '../../src-main/core/images/in-process-decoders.js';
-import { openSource } from '../../src-main/core/write/open-source.js';
 import { AtlasError } from '../../src-main/core/errors.js';
 
 async function decodeAll(path: string, kind: 'xz' | 'gz' | 'zst', expectBytes?: number): Promise<Buffer> {
@@ -103,19 +102,6 @@ describe('decoding in this process', () => {
     expect(process.memoryUsage().rss - rss).toBeLessThan(200 * 1024 * 1024);
   });
 
-  it('where Linux still decodes with the xz tool, it runs with a memory limit', async () => {
-    const path = xzWithHugeDict(dir, data);
-    expect(decoderEngine('xz', 'linux')).toBe('tool'); // xz is installed on this test box
-    expect(decoderEngine('xz', 'darwin')).toBe('in-process');
-    const d = decompress(path, 'xz');
-    d.stream.resume();
-    const e = await rejection(d.done);
-    expect(e.code).toBe('unsupported');
-    expect(e.message).toMatch(
-      /needs more memory to be decompressed than the 256MiB allowed \(xz: .*Memory usage limit/s,
-    );
-  });
-
   it('a .zst with a 2 GiB window (--long=31) is refused with its window, before decoding', async () => {
     const path = zstWithHugeWindow(dir, data);
     const e = await rejection(uncompressedSize(path, 'zst'));
@@ -142,14 +128,6 @@ describe('decoding in this process', () => {
     expect((await rejection(d.done)).code).toBe('unsupported');
   });
 
-  it('a write of a --long=31 .zst is refused while opening the image, saying its window', async () => {
-    const path = zstWithHugeWindow(dir, data, 'flash-me.img.zst');
-    const e = await rejection(openSource(path));
-    expect(e.code).toBe('unsupported');
-    expect(e.message).toMatch(/flash-me\.img\.zst was compressed with a 2 GiB zstd window/);
-    expect(e.message).not.toMatch(/corrupt/);
-  });
-
   it('an .xz decode stopped halfway frees the decoder for the next one', async () => {
     const path = compressWith(dir, 'stop.img.xz', data, 'xz', ['-c', '-1']);
     const first = decompressInProcess(path, 'xz');
@@ -160,6 +138,12 @@ describe('decoding in this process', () => {
     first.kill();
     await first.done;
     expect(sha256(await decodeAll(path, 'xz'))).toBe(sha256(data));
+  });
+
+  it('decodes in this process on a Mac, with the tool on Linux where it is installed', () => {
+    expect(decoderEngine('xz', 'darwin')).toBe('in-process');
+    expect(decoderEngine('zst', 'darwin')).toBe('in-process');
+    expect(decoderEngine('xz', 'linux')).toBe('tool'); // installed on this test box
   });
 
   it('the decoded stream is a plain byte stream', async () => {
