@@ -26,45 +26,37 @@ export function compressWith(dir: string, name: string, data: Buffer, cmd: strin
   return out;
 }
 
+/** A variable-length integer of the .xz format at `at`: its value and the next offset. */
+function vli(b: Buffer, at: number): [number, number] {
+  let n = 0;
+  for (let i = 0; ; i++) {
+    const v = b[at + i]!;
+    n += (v & 0x7f) * 2 ** (7 * i);
+    if ((v & 0x80) === 0) return [n, at + i + 1];
+  }
+}
+
 /** An .xz whose every block names a 1.5 GiB LZMA2 dictionary (code 37). */
 export function xzWithHugeDict(dir: string, data: Buffer): string {
+  // Threaded xz writes several blocks, each header with its compressed and uncompressed sizes.
   const path = compressWith(dir, 'huge-dict.img.xz', data, 'xz', ['-c', '-1', '-T2', '--block-size=1MiB']);
   const b = readFileSync(path);
-  // Blocks start after the 12-byte stream header; walk them through the index is not needed: the
-  // first block header is at 12, and xz -1 writes LZMA2 as its only filter.
   let patched = 0;
-  for (let at = 12; at < b.length - 12;) {
+  // Blocks follow the 12-byte stream header; a zero byte where a block header would be is the index.
+  for (let at = 12; b[at] !== 0;) {
     const size = (b[at]! + 1) * 4;
-    if (b[at] === 0) break; // the index
     const flags = b[at + 1]!;
-    let p = at + 2;
-    const skipVli = () => {
-      while (b[p++]! & 0x80);
-    };
-    if (flags & 0x40) skipVli();
-    const hasUncompressed = (flags & 0x80) !== 0;
-    let compressedSize = 0;
-    if (flags & 0x40) {
-      // re-read the compressed size field
-      let q = at + 2;
-      let shift = 0;
-      for (;;) {
-        const v = b[q++]!;
-        compressedSize += (v & 0x7f) * 2 ** shift;
-        shift += 7;
-        if ((v & 0x80) === 0) break;
-      }
-    }
-    if (hasUncompressed) skipVli();
-    if (b[p] !== 0x21 || b[p + 1] !== 1) throw new Error('expected an LZMA2 filter');
-    b[p + 2] = 37;
+    if ((flags & 0xc0) !== 0xc0) throw new Error('expected block headers with both sizes');
+    const [compressed, next] = vli(b, at + 2);
+    const [, filter] = vli(b, next);
+    if (b[filter] !== 0x21 || b[filter + 1] !== 1) throw new Error('expected an LZMA2 filter');
+    b[filter + 2] = 37;
     b.writeUInt32LE(crc32(b.subarray(at, at + size - 4)), at + size - 4);
     patched++;
-    if (!compressedSize) break;
-    // header + data padded to 4 + check (CRC64: 8 bytes)
-    at += size + Math.ceil(compressedSize / 4) * 4 + 8;
+    // The header, the data padded to four bytes, the CRC64 check.
+    at += size + Math.ceil(compressed / 4) * 4 + 8;
   }
-  if (patched === 0) throw new Error('no block header patched');
+  if (patched < 2) throw new Error('expected several blocks');
   writeFileSync(path, b);
   return path;
 }
