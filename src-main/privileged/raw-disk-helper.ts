@@ -331,12 +331,13 @@ async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
         'copy the image elsewhere first',
       );
     }
-    // Our own reads go through the descriptor opened as the requester; on Linux the decompressors
-    // get it too (/proc/PID/fd/N), so no path can be swapped in between.
+    // Our own reads go through the descriptor opened as the requester (the structure of a
+    // compressed image and its decoding in this process too); on Linux the decompressor tools get
+    // it as well (/proc/PID/fd/N), so no path can be swapped in between.
     const own = cards.fdPath(fd);
     const forTools = cards.toolsOpenFdPath ? own : req.source;
     const compression = await detectCompression(own);
-    const size = compression === 'none' ? st.size : await uncompressedSize(forTools, compression);
+    const size = compression === 'none' ? st.size : await uncompressedSize(own, compression);
     const plan = planOf(req, target.bytes);
     // Checked before the card is opened; run-plan checks it again.
     checkPlan(plan, size, target.bytes);

@@ -31,6 +31,7 @@ import { identifyCandidate, protectedPlaces } from '../../src-main/app/card-chec
 import { buildBridge, buildRenderer } from './build-assets.js';
 import { openAppPage, type AppPage } from './app-page.js';
 import { startTestServer, type TestServer } from './server.js';
+import { macosPath, onTestBox } from '../helpers/macos-path.js';
 
 const SHOTS = join(OUTPUT, 'screenshots');
 const LIMACTL = join(ROOT, 'test', 'doubles', 'bin', 'limactl');
@@ -53,9 +54,9 @@ function tree(dir: string): string[] {
 
 /** Loop devices whose backing file is inside `dir`. */
 function loopsOn(dir: string): string[] {
-  const out = execFileSync('losetup', ['--list', '--json', '--output', 'NAME,BACK-FILE'], {
-    encoding: 'utf8',
-  });
+  const out = onTestBox(() =>
+    execFileSync('losetup', ['--list', '--json', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' }),
+  );
   const list = out.trim()
     ? (JSON.parse(out) as { loopdevices: Array<Record<string, string>> }).loopdevices
     : [];
@@ -64,6 +65,7 @@ function loopsOn(dir: string): string[] {
 
 describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () => {
   const saved: Partial<Record<(typeof ENV_KEYS)[number], string>> = {};
+  let savedPath: string | undefined;
   const attached: string[] = [];
   let dir: string;
   let library: string;
@@ -157,6 +159,10 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     app = await openAppPage(server, { bridge, shots: SHOTS, files: {}, timeout: LONG });
     page = app.page;
     problems = app.problems;
+    // From here the app's side runs with a stock Mac's PATH (the browser is started already); the
+    // test's own checks go through onTestBox.
+    savedPath = process.env.PATH;
+    process.env.PATH = macosPath();
   }, 600_000);
 
   afterEach(async (ctx) => {
@@ -164,6 +170,7 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
   });
 
   afterAll(async () => {
+    if (savedPath !== undefined) process.env.PATH = savedPath;
     await app?.close();
     await server?.close();
     try {
@@ -293,7 +300,7 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
       files: Array<{ name: string; sha256: string }>;
     };
     expect(manifest.notes.join(' ')).toMatch(/used blocks only/);
-    for (const f of manifest.files) expect(sha256(join(set, f.name))).toBe(f.sha256);
+    for (const f of manifest.files) expect(onTestBox(() => sha256(join(set, f.name)))).toBe(f.sha256);
     expect(loopsOn(library)).toEqual([]);
   });
 
@@ -307,11 +314,11 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     expect(await restore.innerText()).toContain('grown to');
     await shot('mac-restore-done');
 
-    const root = sfdiskJson(target).partitions[1]!;
+    const root = onTestBox(() => sfdiskJson(target)).partitions[1]!;
     expect((root.start + root.size) * 512).toBe(1024 * MiB);
-    expect(e2fsckClean(target).code).toBe(0);
-    expect(rootChecksums(target)).toEqual(rootChecksums(sourceFile));
-    expect(bootChecksums(target, true)).toEqual(bootChecksums(sourceFile));
+    expect(onTestBox(() => e2fsckClean(target).code)).toBe(0);
+    expect(onTestBox(() => rootChecksums(target))).toEqual(onTestBox(() => rootChecksums(sourceFile)));
+    expect(onTestBox(() => bootChecksums(target, true))).toEqual(onTestBox(() => bootChecksums(sourceFile)));
   });
 
   it('the VM stopped in the middle of a clone: a clear error, and nothing half-written left', async () => {

@@ -1,7 +1,8 @@
 // The MacBook path end to end: cards are block devices the VM cannot see (loop devices standing in
 // for a USB card reader), the builder is the atlas-build VM (the limactl double, with the work
 // dir mounted at another guest path), and the host moves card bytes through the privileged
-// raw-disk helper: used blocks only, both ways.
+// raw-disk helper: used blocks only, both ways. Every step on the Mac side runs with the PATH of a
+// stock Mac (test/helpers/macos-path.ts): what it starts that macOS lacks fails it.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,12 +26,15 @@ import { flash } from '../../src-main/core/phases/flash.js';
 import { Limactl } from '../../src-main/core/lima/limactl.js';
 import { LimaBuilder } from '../../src-main/core/lima/lima-builder.js';
 import { vmSetup } from '../../src-main/core/lima/vm.js';
+import { macosPath, NOT_ON_A_MAC, startsOnAMac, withMacosPath } from '../helpers/macos-path.js';
+import { odsSd } from '../helpers/cli.js';
 
-const DOUBLES = join(ROOT, 'test', 'doubles', 'bin');
-const ENV_KEYS = ['PATH', 'LIMA_HOME', 'ATLAS_LIMA_DOUBLE_HIDE'] as const;
+const ENV_KEYS = ['LIMA_HOME', 'ATLAS_LIMA_DOUBLE_HIDE'] as const;
 const MiB = 1024 * 1024;
 
-const run = <T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> => startJob('test', fn).promise;
+/** A job on the Mac side: with the PATH of a stock Mac. */
+const run = <T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> =>
+  withMacosPath(() => startJob('test', fn).promise);
 
 /** Bytes in use on the card's file systems, by dumpe2fs and the FAT size (the benchmark's "used"). */
 function usedBytes(card: string): number {
@@ -56,7 +60,6 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
     shared = join(dir, 'atlas-build');
     guestRoot = mkdtempSync('/tmp/atlas-guest-');
     limaHome = mkdtempSync('/tmp/alh-');
-    process.env.PATH = `${DOUBLES}:${process.env.PATH}`;
     process.env.LIMA_HOME = limaHome;
     process.env.ATLAS_LIMA_DOUBLE_HIDE = [
       join(ROOT, 'lima', 'scripts'),
@@ -69,9 +72,12 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
       template,
       text.replace("mountPoint: '{{.Param.WORKDIR}}'", `mountPoint: '${join(guestRoot, 'work')}'`),
     );
-    lima = Limactl.locate();
+    lima = Limactl.locate({ PATH: macosPath() });
     await run((ctx) => vmSetup(lima, { library: shared, template }, ctx));
-    env = { builder: await LimaBuilder.connect({ limactl: lima }), library: shared };
+    env = {
+      builder: await withMacosPath(() => LimaBuilder.connect({ limactl: lima })),
+      library: shared,
+    };
     // A dev card in the reader: provisioned, 1.2 GB, old data in its free space.
     cardFile = join(dir, 'reader-card.img');
     usedCard(cardFile, 1200, 0xaa, fixture('provisioned', { rootMiB: 600, fillMiB: 60 }));
@@ -88,6 +94,12 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
     rmSync(limaHome, { recursive: true, force: true });
     if (!readFileSync('/proc/self/mounts', 'utf8').includes(guestRoot))
       rmSync(guestRoot, { recursive: true, force: true });
+  });
+
+  it('the Mac side can start nothing that macOS lacks', () => {
+    for (const cmd of NOT_ON_A_MAC) expect(startsOnAMac(cmd), cmd).toBe(false);
+    for (const cmd of ['limactl', 'node', 'sh', 'gzip', 'df', 'id'])
+      expect(startsOnAMac(cmd), cmd).toBe(true);
   });
 
   it('the VM cannot see the card: the builder refuses its path', () => {
@@ -154,5 +166,43 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
     } finally {
       detach(target);
     }
+  });
+
+  it('shrink --compress zst: the VM compresses; the host decodes it itself to flash and inspect it', async () => {
+    const r = await run((ctx) => shrink(env, { card, version: '9.1.8', tag: 'MAC', compress: 'zst' }, ctx));
+    expect(r.compression).toBe('zst');
+    expect(r.image).toMatch(/\.img\.zst$/);
+    // Judged by the real zstd, outside the Mac side.
+    const plain = join(dir, 'shrunk-from-zst.img');
+    execFileSync('bash', ['-c', 'zstd -dcq -- "$1" > "$2"', 'z', r.image, plain]);
+    expect(statSync(plain).size).toBe(r.imageBytes);
+    expect(execFileSync('sha256sum', [plain], { encoding: 'utf8' }).split(' ')[0]).toBe(r.imageSha256);
+    expect(e2fsckClean(plain).code).toBe(0);
+
+    const targetFile = join(dir, 'flash-zst-card.img');
+    execFileSync('truncate', ['-s', String(r.imageBytes + 8 * MiB), targetFile]);
+    const target = attachAsDevice(targetFile);
+    try {
+      const f = await run((ctx) => flash(env, { image: r.image, cards: [target] }, ctx));
+      expect(f.cards[0]).toMatchObject({ ok: true, verified: true });
+      expect(rootChecksums(target)).toEqual(rootChecksums(plain));
+    } finally {
+      detach(target);
+    }
+
+    // The CLI on a Mac, started with a stock Mac's PATH: it decodes the image itself, the VM
+    // inspects it.
+    const cli = await withMacosPath(() =>
+      odsSd(['inspect', r.image, '--library', shared], {
+        env: {
+          ATLAS_BUILDER: 'lima',
+          LIMA_HOME: limaHome,
+          ATLAS_LIMA_DOUBLE_HIDE: process.env.ATLAS_LIMA_DOUBLE_HIDE!,
+        },
+      }),
+    );
+    expect(cli.json.error).toBeUndefined();
+    expect(cli.json.result).toMatchObject({ compression: 'zst', kind: 'file' });
+    expect(cli.json.result.table).toBeTruthy();
   });
 });

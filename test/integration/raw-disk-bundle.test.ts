@@ -22,6 +22,7 @@ import { parseAst } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT, scratch } from '../helpers/fixtures.js';
 import { attachAsDevice, loopDevicesFor, makeFile, sha256 } from '../helpers/disk-tools.js';
+import { withMacosPath } from '../helpers/macos-path.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import type { JobContext } from '../../src-main/core/jobs/job.js';
 import type * as RawDisk from '../../src-main/core/card-io/raw-disk.js';
@@ -203,6 +204,23 @@ describe('the bundled raw-disk helper, as the packaged app runs it', () => {
       },
     ).split(' ')[0];
     expect(onCard).toBe(sha256(image));
+
+    // As on a Mac, where neither xz nor zstd is installed: the bundle decodes .xz (its WebAssembly
+    // inside) and .zst itself.
+    for (const kind of ['xz', 'zst'] as const) {
+      const packed = `${image}.mac.${kind}`;
+      const cmd = kind === 'xz' ? 'xz -1 -c' : 'zstd -q -c';
+      execFileSync('bash', ['-c', `${cmd} -- "$1" > "$2"`, 'c', image, packed]);
+      const macCard = attach(makeFile(join(dir, `write-card-${kind}.img`), CARD, [[0, 48, 0xa5]]));
+      const macTarget = await raw.identifyRawCard(macCard);
+      const m = await withMacosPath(() =>
+        run((ctx) =>
+          raw.writeImageToCard(packed, macTarget, ctx, { verify: true, launcher: raw.directLauncher }),
+        ),
+      );
+      expect(m.error).toBeUndefined();
+      expect(m.value).toEqual({ bytes: 16 * MiB, sha256: sha256(image), verified: true });
+    }
   });
 
   it('the unbundled tsc output cannot start from the same folder', async () => {

@@ -18,7 +18,8 @@ export type BuilderScript =
   | 'tool_versions.sh'
   | 'nbd_card.sh'
   | 'erase_image.sh'
-  | 'fit_image.sh';
+  | 'fit_image.sh'
+  | 'compress_image.sh';
 
 export interface ScriptOutcome {
   events: ScriptEvent[];

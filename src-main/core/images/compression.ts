@@ -1,18 +1,36 @@
 /**
- * Compressed images (.img.xz, .img.gz, .img.zst) are read through the real decompressors
- * (xz, pigz, zstd) as streams, and a distributable is written by xz or zstd: one wrapper, one
- * table of tools.
+ * Compressed images (.img.xz, .img.gz, .img.zst) are read as streams, and a distributable is
+ * written by xz or zstd: one wrapper, one table of tools.
+ *
+ * Decoding needs no tool that macOS lacks: on a Mac (and wherever the tool is missing) it runs in
+ * this process (in-process-decoders.ts); on Linux the faster xz, pigz and zstd are used when
+ * installed, each with a memory limit. Either way the file's own structure is read first
+ * (xz-format.ts, zstd-format.ts): its size, and the dictionary or window the decoder must hold,
+ * refused over the caps of decoder-limits.ts before anything is decoded or written.
  */
 import { DIST_COMPRESSIONS, type DistCompression } from '../../common/results.js';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { delimiter, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { spawn } from 'node:child_process';
 import { AtlasError, CancelledError, toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { runTool } from '../tools/run-tool.js';
+import {
+  TOOL_MEMORY_LIMIT,
+  XZ_DICT_CAP,
+  ZSTD_WINDOW_CAP,
+  notCompressedAs,
+  xzDictTooLarge,
+  zstdWindowTooLarge,
+} from './decoder-limits.js';
+import { decompressInProcess, type DecompressStream } from './in-process-decoders.js';
+import { readXzLayout, XzFormatError } from './xz-format.js';
+import { readZstdLayout, ZstdFormatError } from './zstd-format.js';
+
+export type { DecompressStream };
 
 export type Compression = 'none' | 'xz' | 'gz' | 'zst';
 
@@ -23,11 +41,33 @@ const MAGIC: Array<[Compression, number[]]> = [
 ];
 
 const DECOMPRESSOR: Record<Exclude<Compression, 'none'>, { cmd: string; args: string[] }> = {
-  xz: { cmd: 'xz', args: ['-dc', '-T0', '--'] },
+  xz: { cmd: 'xz', args: ['-dc', '-T0', `--memlimit=${TOOL_MEMORY_LIMIT}`, '--'] },
   gz: { cmd: 'pigz', args: ['-dc', '--'] },
   // -f: the raw-disk helper names the image it opened as /proc/PID/fd/N, a link zstd skips without it
-  zst: { cmd: 'zstd', args: ['-dcf', '-q', '--'] },
+  zst: { cmd: 'zstd', args: ['-dcf', '-q', `--memory=${TOOL_MEMORY_LIMIT}`, '--'] },
 };
+
+/** Whether `cmd` is an executable in one of PATH's folders. */
+function onPath(cmd: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      // not in this folder
+    }
+  }
+  return false;
+}
+
+/** Where a compressed image is decoded: by the installed tool (Linux only) or in this process. */
+export function decoderEngine(
+  kind: Exclude<Compression, 'none'>,
+  platform: NodeJS.Platform = process.platform,
+): 'tool' | 'in-process' {
+  return platform === 'linux' && onPath(DECOMPRESSOR[kind].cmd) ? 'tool' : 'in-process';
+}
 
 export async function detectCompression(path: string): Promise<Compression> {
   const fh = await open(path, 'r');
@@ -43,33 +83,51 @@ export async function detectCompression(path: string): Promise<Compression> {
   }
 }
 
-/** The uncompressed size when the format records it (xz does; gzip only modulo 4 GiB). */
+/**
+ * The uncompressed size when the format records it (xz does; zstd when every frame does; gzip only
+ * modulo 4 GiB, so never). Reads the file's structure, and refuses a file whose decoder would need
+ * more memory than allowed (an .xz's dictionary, a .zst's window): the check every write, insert
+ * and inspect makes before it decodes anything.
+ */
 export async function uncompressedSize(path: string, kind: Compression): Promise<number | undefined> {
-  if (kind === 'xz') {
-    const r = await runTool('xz', ['--robot', '--list', '--', path]);
-    const totals = r.stdout.split('\n').find((l) => l.startsWith('totals'));
-    const n = totals ? Number(totals.split('\t')[4]) : NaN;
-    if (r.exitCode !== 0 || !Number.isFinite(n)) {
-      throw new AtlasError('bad-input', `${path} is not a valid .xz file`, 'download the image again');
+  if (kind !== 'xz' && kind !== 'zst') return undefined;
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (kind === 'xz') {
+      const layout = await readXzLayout(fh, size);
+      if (layout.dictBytes > XZ_DICT_CAP) throw xzDictTooLarge(path, layout.dictBytes);
+      return layout.bytes;
     }
-    return n;
+    const layout = await readZstdLayout(fh, size);
+    if (layout.windowBytes > ZSTD_WINDOW_CAP) throw zstdWindowTooLarge(path, layout.windowBytes);
+    return layout.bytes;
+  } catch (e) {
+    if (e instanceof XzFormatError) throw notCompressedAs(path, '.xz', e.message);
+    if (e instanceof ZstdFormatError) throw notCompressedAs(path, '.zst', e.message);
+    throw e;
+  } finally {
+    await fh.close();
   }
-  if (kind === 'zst') {
-    const r = await runTool('zstd', ['-lvf', '--', path]);
-    const m = /Decompressed Size:.*\((\d+) B\)/.exec(r.stdout + r.stderr);
-    return m ? Number(m[1]) : undefined;
-  }
-  return undefined;
 }
 
-export interface DecompressStream {
-  stream: Readable;
-  /** Resolves when the decompressor exited; rejects when it failed (corrupt input). */
-  done: Promise<void>;
-  kill(): void;
+export interface DecompressOptions {
+  /** Where a decompressor tool reads the file (default: path; the raw-disk helper's /proc link). */
+  toolPath?: string;
+  /** The size the file records: decoding in this process checks it at the end. */
+  expectBytes?: number;
 }
 
-export function decompress(path: string, kind: Exclude<Compression, 'none'>): DecompressStream {
+export function decompress(
+  path: string,
+  kind: Exclude<Compression, 'none'>,
+  opts: DecompressOptions = {},
+): DecompressStream {
+  if (decoderEngine(kind) === 'in-process') return decompressInProcess(path, kind, opts.expectBytes);
+  return decompressWithTool(opts.toolPath ?? path, kind);
+}
+
+function decompressWithTool(path: string, kind: Exclude<Compression, 'none'>): DecompressStream {
   const { cmd, args } = DECOMPRESSOR[kind];
   // node:child_process keeps stdout paused until it is read, so no output is lost before the
   // consumer starts; stderr is kept for the error message.
@@ -87,11 +145,19 @@ export function decompress(path: string, kind: Exclude<Compression, 'none'>): De
       // A decompressor that died from a signal we did not send produced a truncated stream.
       if (killedByUs || (code === 0 && signal === null)) return resolve();
       reject(
-        new AtlasError(
-          'bad-input',
-          `${path} could not be decompressed (${cmd} ${signal ? `killed by ${signal}` : `exit ${code}`}): ${stderr.trim()}`,
-          'the download is probably incomplete or corrupt: download it again',
-        ),
+        /memory usage limit|Memory usage limit|memory limit|Window size larger than maximum|Frame requires too much memory/i.test(
+          stderr,
+        )
+          ? new AtlasError(
+              'unsupported',
+              `${path} needs more memory to be decompressed than the ${TOOL_MEMORY_LIMIT} allowed (${cmd}: ${stderr.trim()})`,
+              'nothing more is decoded: compress the image again with a standard level, or decompress it where there is memory for it and use the .img',
+            )
+          : new AtlasError(
+              'bad-input',
+              `${path} could not be decompressed (${cmd} ${signal ? `killed by ${signal}` : `exit ${code}`}): ${stderr.trim()}`,
+              'the download is probably incomplete or corrupt: download it again',
+            ),
       );
     });
   });

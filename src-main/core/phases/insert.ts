@@ -132,16 +132,22 @@ async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Pr
       baseSha256 = (await sparseCopyHashed(params.base, partial, size, ctx)).sha256;
     } else {
       // Decompressed once, straight into the copy (zero blocks left as holes), hashed on the way.
-      const source = decompress(params.base, compression);
-      const fh = await open(partial, 'wx', OWNER_FILE);
+      const source = decompress(params.base, compression, size > 0 ? { expectBytes: size } : {});
       try {
-        const r = await copyStreamTo(source.stream, fh, { ctx, totalBytes: size, sparse: true });
-        await fh.truncate(r.bytes);
-        baseSha256 = r.sha256;
+        const fh = await open(partial, 'wx', OWNER_FILE);
+        try {
+          const r = await copyStreamTo(source.stream, fh, { ctx, totalBytes: size, sparse: true });
+          await fh.truncate(r.bytes);
+          baseSha256 = r.sha256;
+        } finally {
+          await fh.close();
+        }
+        await source.done;
       } finally {
-        await fh.close();
+        // A failed copy stops the decoder (an in-process one would otherwise hold its stream open).
+        source.kill();
+        source.stream.destroy();
       }
-      await source.done;
     }
 
     ctx.step('inspect', 'Inspecting the base image');

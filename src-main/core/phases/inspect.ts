@@ -106,14 +106,19 @@ export async function inspect(env: Env, path: string, ctx: JobContext): Promise<
         (await uncompressedSize(path, compression)) ?? 0,
       );
       const d = decompress(path, compression);
-      const fh = await open(raw, 'wx');
       try {
-        const r = await copyStreamTo(d.stream, fh, { ctx, totalBytes: 0, sparse: true });
-        await fh.truncate(r.bytes);
+        const fh = await open(raw, 'wx');
+        try {
+          const r = await copyStreamTo(d.stream, fh, { ctx, totalBytes: 0, sparse: true });
+          await fh.truncate(r.bytes);
+        } finally {
+          await fh.close();
+        }
+        await d.done;
       } finally {
-        await fh.close();
+        d.kill();
+        d.stream.destroy();
       }
-      await d.done;
       result = { ...(await inspectRaw(env, raw, ctx)), path, kind: 'file', bytes: card.bytes };
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import { readUsedCardToFile, identifyRawCard } from '../card-io/raw-disk.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
 import { COMPRESSED_SUFFIX, compressFile, type DistCompression } from '../images/compression.js';
+import { compressInBuilder } from './compress-in-builder.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
 import { ensureFreeSpace, refuseExisting, sha256File, toolVersions } from './common.js';
 import { discard, exists, publish } from '../library/files.js';
@@ -148,7 +149,11 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
     let image: { bytes: number; sha256: string };
     if (params.compress) {
       ctx.step('compress', `Compressing the clone image (${params.compress})`);
-      const c = await compressFile(partial, compressedPartial, params.compress, ctx);
+      // In the VM on a Mac (no xz or zstd there); here on Linux.
+      const c =
+        b.kind === 'local'
+          ? await compressFile(partial, compressedPartial, params.compress, ctx)
+          : await compressInBuilder(b, partial, compressedPartial, params.compress, ctx);
       await discard(partial);
       sum = { bytes: c.bytes, sha256: c.sha256 };
       image = { bytes: c.sourceBytes, sha256: c.sourceSha256 };

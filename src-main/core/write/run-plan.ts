@@ -181,7 +181,10 @@ function openStream(source: PlanSource): OpenedStream {
     };
   }
   // The decompressor starts right before the copy reads it: its first output must not be missed.
-  const d = decompress(source.toolPath ?? source.path, source.compression);
+  const d = decompress(source.path, source.compression, {
+    ...(source.toolPath ? { toolPath: source.toolPath } : {}),
+    ...(source.bytes !== undefined ? { expectBytes: source.bytes } : {}),
+  });
   return { stream: d.stream, stop: () => d.kill(), done: d.done };
 }
 
