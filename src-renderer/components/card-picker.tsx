@@ -1,13 +1,33 @@
 /**
  * Pick a card: the removable disks in the readers or an image file standing in for a card.
  * A card the host layer refuses to write stays in the list with its reasons, never silently
- * hidden; for reading (clone, verify, shrink) it can still be picked.
+ * hidden; for reading (clone, verify, shrink) it can still be picked. The list follows the
+ * readers by itself (cards plugged in or out show within two seconds, as Etcher's and
+ * Raspberry Pi Imager's lists do); an image file is listed only where the user picked it.
  */
 import { useEffect } from 'react';
 import type { CardCandidate } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
+import type { CardScope } from '../store/cards-slice';
 import { bytes } from '../lib/format';
 import { ErrorBox } from './error-box';
+
+/** How often the readers are listed again while a card list is shown. */
+export const CARD_POLL_MS = 2000;
+
+/** One poll for every card list on the screen, running while at least one is shown. */
+let watchers = 0;
+let timer: ReturnType<typeof setInterval> | undefined;
+function watchCards(): () => void {
+  watchers += 1;
+  if (watchers === 1) {
+    timer = setInterval(() => void useStore.getState().refreshCards({ quiet: true }), CARD_POLL_MS);
+  }
+  return () => {
+    watchers -= 1;
+    if (watchers === 0) clearInterval(timer);
+  };
+}
 
 export function CardPicker({
   selected,
@@ -15,12 +35,15 @@ export function CardPicker({
   purpose,
   multiple = false,
   label,
+  scope,
 }: {
   selected: CardCandidate[];
   onToggle(card: CardCandidate): void;
   purpose: 'read' | 'write';
   multiple?: boolean;
   label: string;
+  /** The list an image file picked here belongs to. */
+  scope: CardScope;
 }) {
   const cards = useStore((s) => s.cards);
   const refreshCards = useStore((s) => s.refreshCards);
@@ -28,9 +51,10 @@ export function CardPicker({
 
   useEffect(() => {
     void refreshCards();
+    return watchCards();
   }, [refreshCards]);
 
-  const all = [...cards.readers, ...cards.imageFiles];
+  const all = [...cards.readers, ...(cards.imageFiles[scope] ?? [])];
   const isSelected = (c: CardCandidate) => selected.some((s) => s.ref.path === c.ref.path);
   return (
     <div className="card-picker" role="group" aria-label={label}>
@@ -78,15 +102,13 @@ export function CardPicker({
         })}
       </ul>
       <div className="row">
-        <button type="button" className="button secondary small" onClick={() => void refreshCards()}>
-          Refresh
-        </button>
         <button
           type="button"
           className="button secondary small"
           onClick={() =>
-            void pickImageCard().then((c) => {
-              if (c && !isSelected(c)) onToggle(c);
+            void pickImageCard(scope).then((c) => {
+              // A file that must not be written is listed with its reasons, never ticked.
+              if (c && !isSelected(c) && (purpose === 'read' || c.usable)) onToggle(c);
             })
           }
         >

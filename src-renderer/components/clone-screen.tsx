@@ -46,6 +46,7 @@ export function CloneScreen() {
         <h2>Clone a card</h2>
         <CardPicker
           label="Card to clone"
+          scope="clone"
           purpose="read"
           selected={clone.card ? [clone.card] : []}
           onToggle={(c) => a.setCloneCard(c)}
@@ -126,6 +127,7 @@ export function CloneScreen() {
         </div>
         <CardPicker
           label="Card to restore onto"
+          scope="restore"
           purpose="write"
           selected={clone.restoreCard ? [clone.restoreCard] : []}
           onToggle={(c) => a.setRestoreCard(c)}

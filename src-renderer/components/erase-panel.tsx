@@ -28,6 +28,7 @@ export function ErasePanel() {
       </p>
       <CardPicker
         label="Card to erase"
+        scope="erase"
         purpose="write"
         selected={card ? [card] : []}
         onToggle={(c) => setEraseCard(card?.ref.path === c.ref.path ? null : c)}

@@ -63,6 +63,7 @@ export function FlashScreen() {
         </h2>
         <CardPicker
           label="Cards to flash"
+          scope="flash"
           purpose="write"
           multiple
           selected={flash.targets}

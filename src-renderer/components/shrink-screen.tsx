@@ -59,6 +59,7 @@ export function ShrinkScreen() {
         </h2>
         <CardPicker
           label="Card to verify and shrink"
+          scope="shrink"
           purpose="read"
           selected={shrink.card ? [shrink.card] : []}
           onToggle={(c) => void a.setShrinkCard(c)}

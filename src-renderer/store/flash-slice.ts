@@ -10,7 +10,9 @@ import type { Store } from './store';
 
 export interface FlashState {
   image: string | null;
+  /** The ticked cards: never one the safety check refused. */
   targets: CardCandidate[];
+  /** The safety check of the ticked cards, and of the ones it refused (unticked, with why). */
   checks: FlashCheck[];
   verify: boolean;
   /** What the user typed to confirm an unusual disk, by card path. */
@@ -84,7 +86,8 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
       patch({ eraseJobId: id, eraseError: id ? null : get().jobError });
     },
     setFlashImage: async (image) => {
-      patch({ image, jobId: null });
+      // What the check refused was about the other image.
+      patch({ image, jobId: null, checks: [] });
       await get().checkFlash();
     },
     pickFlashImage: async () => {
@@ -96,23 +99,38 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
       }
     },
     toggleFlashTarget: async (card) => {
-      const { targets } = get().flash;
+      const { targets, checks } = get().flash;
       const chosen = targets.some((t) => t.ref.path === card.ref.path);
-      patch({ targets: chosen ? targets.filter((t) => t.ref.path !== card.ref.path) : [...targets, card] });
+      patch({
+        targets: chosen ? targets.filter((t) => t.ref.path !== card.ref.path) : [...targets, card],
+        checks: checks.filter((c) => c.card.path !== card.ref.path),
+      });
       await get().checkFlash();
     },
     setFlashVerify: (verify) => patch({ verify }),
     setFlashTyped: (path, text) => patch({ typed: { ...get().flash.typed, [path]: text } }),
     checkFlash: async () => {
-      const { image, targets } = get().flash;
-      if (!image || targets.length === 0) return patch({ checks: [] });
+      const { image, targets, checks: before } = get().flash;
+      // The refused cards stay shown with their reasons until they are ticked again.
+      const refusedBefore = before.filter(
+        (c) => !c.usable && !targets.some((t) => t.ref.path === c.card.path),
+      );
+      if (!image || targets.length === 0) return patch({ checks: image ? refusedBefore : [] });
       try {
+        const checks = await call(
+          'flash:check',
+          image,
+          targets.map((t) => t.ref),
+        );
+        const refused = new Set(checks.filter((c) => !c.usable).map((c) => c.card.path));
+        // A card ticked or unticked while the check ran keeps what the user did last.
+        const now = get().flash.targets;
         patch({
-          checks: await call(
-            'flash:check',
-            image,
-            targets.map((t) => t.ref),
-          ),
+          targets: now.filter((t) => !refused.has(t.ref.path)),
+          checks: [
+            ...refusedBefore.filter((c) => !checks.some((x) => x.card.path === c.card.path)),
+            ...checks.filter((c) => now.some((t) => t.ref.path === c.card.path)),
+          ],
           error: null,
         });
       } catch (e) {
