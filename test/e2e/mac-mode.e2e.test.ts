@@ -199,10 +199,10 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     expect(await setup.locator('li.current .step-detail').innerText()).toContain(
       'Waiting for the optional requirement 1 of 1: "Atlas builder tools installed"',
     );
-    expect(await setup.getByRole('progressbar', { name: 'Steps done' }).getAttribute('aria-valuenow')).toBe(
-      '66',
-    );
-    expect(await setup.locator('.plan-progress').innerText()).toContain('Step 5 of 6');
+    expect(
+      await setup.getByRole('progressbar', { name: 'Overall progress' }).getAttribute('aria-valuenow'),
+    ).toBe('66');
+    expect(await setup.locator('.job-progress').innerText()).toContain('Step 5 of 6');
     await shot('mac-vm-setup-running');
 
     writeFileSync(hold, '');
