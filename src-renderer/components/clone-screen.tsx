@@ -9,6 +9,7 @@ import { baseName, bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
 import { ErrorBox } from './error-box';
+import { FinishView } from './finish-view';
 import { JobPanel } from './job-panel';
 import { OutputName } from './output-name';
 import { ScreenHeader } from './screen-header';
@@ -109,79 +110,91 @@ export function CloneScreen() {
         </JobPanel>
       </section>
 
-      <section className="panel step">
-        <h2>Restore a clone set onto a card</h2>
-        <div className="row">
-          <select
-            aria-label="Clone set to restore"
-            value={clone.restoreSet ?? ''}
-            onChange={(e) => a.setRestoreSet(e.target.value || null)}
-          >
-            <option value="">Choose a clone set…</option>
-            {sets.map((s) => (
-              <option key={s.path} value={s.name}>
-                {s.name} ({bytes(s.bytes)})
-              </option>
-            ))}
-          </select>
-        </div>
-        <CardPicker
-          label="Card to restore onto"
-          scope="restore"
-          purpose="write"
-          selected={clone.restoreCard ? [clone.restoreCard] : []}
-          onToggle={(c) => a.setRestoreCard(c)}
-        />
-        {clone.restoreCard?.usable && clone.restoreCard.confirm && (
-          <label className="confirm-name">
-            {clone.restoreCard.confirm}: type{' '}
-            <span className="mono">{diskName(clone.restoreCard.ref.path)}</span> to restore onto it{' '}
-            <input
-              type="text"
-              aria-label={`Type ${diskName(clone.restoreCard.ref.path)} to confirm`}
-              autoComplete="off"
-              spellCheck={false}
-              value={clone.restoreTyped}
-              onChange={(e) => a.setRestoreTyped(e.target.value)}
-            />
-          </label>
-        )}
-        <div className="actions">
-          <button
-            type="button"
-            className="button primary"
-            disabled={!canRestore}
-            onClick={() => setConfirming(true)}
-          >
-            Restore
-          </button>
-        </div>
-        {clone.restoreError && <ErrorBox error={clone.restoreError} title="The restore could not start" />}
-        {confirming && clone.restoreCard && clone.restoreSet && (
-          <ConfirmDialog
-            title="Erase and restore?"
-            message={`Everything on ${clone.restoreCard.description} will be erased and replaced by ${baseName(clone.restoreSet)}.`}
-            confirmLabel="Erase and restore"
-            onCancel={() => setConfirming(false)}
-            onConfirm={() => {
-              setConfirming(false);
-              void a.startRestore();
-            }}
+      {restoreJob?.outcome?.kind === 'restore' ? (
+        <>
+          <FinishView
+            title={`${baseName(restoreJob.outcome.result.set)} restored`}
+            listLabel="Restored card"
+            againLabel="Restore onto another card"
+            onAgain={a.restoreAnother}
+            onDone={a.finishRestore}
+            cards={[
+              {
+                card: restoreJob.outcome.result.card,
+                ok: true,
+                eject: restoreJob.outcome.result.eject,
+                text: `Root partition ${restoreJob.outcome.result.grown ? 'grown to' : 'kept at'} ${bytes(
+                  restoreJob.outcome.result.rootSectors * 512,
+                )}${restoreJob.outcome.result.shrunkToFit ? ', shrunk to fit this card' : ''}.`,
+              },
+            ]}
           />
-        )}
-        <JobPanel jobId={clone.restoreJobId}>
-          {restoreJob?.outcome?.kind === 'restore' && (
-            <p className="result">
-              <strong>Restored</strong> {baseName(restoreJob.outcome.result.set)} onto{' '}
-              <span className="mono">{restoreJob.outcome.result.card}</span>; root partition{' '}
-              {restoreJob.outcome.result.grown ? 'grown to' : 'kept at'}{' '}
-              {bytes(restoreJob.outcome.result.rootSectors * 512)}.
-              {restoreJob.outcome.result.eject &&
-                ` ${restoreJob.outcome.result.eject.ejected ? 'Ejected: you can remove it.' : restoreJob.outcome.result.eject.message}`}
-            </p>
+          <JobPanel jobId={clone.restoreJobId} />
+        </>
+      ) : (
+        <section className="panel step">
+          <h2>Restore a clone set onto a card</h2>
+          <div className="row">
+            <select
+              aria-label="Clone set to restore"
+              value={clone.restoreSet ?? ''}
+              onChange={(e) => a.setRestoreSet(e.target.value || null)}
+            >
+              <option value="">Choose a clone set…</option>
+              {sets.map((s) => (
+                <option key={s.path} value={s.name}>
+                  {s.name} ({bytes(s.bytes)})
+                </option>
+              ))}
+            </select>
+          </div>
+          <CardPicker
+            label="Card to restore onto"
+            scope="restore"
+            purpose="write"
+            selected={clone.restoreCard ? [clone.restoreCard] : []}
+            onToggle={(c) => a.setRestoreCard(c)}
+          />
+          {clone.restoreCard?.usable && clone.restoreCard.confirm && (
+            <label className="confirm-name">
+              {clone.restoreCard.confirm}: type{' '}
+              <span className="mono">{diskName(clone.restoreCard.ref.path)}</span> to restore onto it{' '}
+              <input
+                type="text"
+                aria-label={`Type ${diskName(clone.restoreCard.ref.path)} to confirm`}
+                autoComplete="off"
+                spellCheck={false}
+                value={clone.restoreTyped}
+                onChange={(e) => a.setRestoreTyped(e.target.value)}
+              />
+            </label>
           )}
-        </JobPanel>
-      </section>
+          <div className="actions">
+            <button
+              type="button"
+              className="button primary"
+              disabled={!canRestore}
+              onClick={() => setConfirming(true)}
+            >
+              Restore
+            </button>
+          </div>
+          {clone.restoreError && <ErrorBox error={clone.restoreError} title="The restore could not start" />}
+          {confirming && clone.restoreCard && clone.restoreSet && (
+            <ConfirmDialog
+              title="Erase and restore?"
+              message={`Everything on ${clone.restoreCard.description} will be erased and replaced by ${baseName(clone.restoreSet)}.`}
+              confirmLabel="Erase and restore"
+              onCancel={() => setConfirming(false)}
+              onConfirm={() => {
+                setConfirming(false);
+                void a.startRestore();
+              }}
+            />
+          )}
+          <JobPanel jobId={clone.restoreJobId} />
+        </section>
+      )}
     </div>
   );
 }

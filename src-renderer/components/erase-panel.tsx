@@ -10,15 +10,39 @@ import { bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
 import { ErrorBox } from './error-box';
+import { FinishView } from './finish-view';
 import { JobPanel } from './job-panel';
 
 export function ErasePanel() {
   const flash = useStore((s) => s.flash);
-  const { setEraseCard, setEraseTyped, startErase } = useStore.getState();
+  const { setEraseCard, setEraseTyped, startErase, eraseAnother, finishErase } = useStore.getState();
   const [confirming, setConfirming] = useState(false);
   const job = useStore((s) => (s.flash.eraseJobId ? s.jobs[s.flash.eraseJobId] : undefined));
   const card = flash.eraseCard;
   const ready = eraseReady(flash) && job?.state !== 'running';
+  if (job?.outcome?.kind === 'erase') {
+    const r = job.outcome.result;
+    return (
+      <>
+        <FinishView
+          title="Card erased"
+          listLabel="Erased card"
+          againLabel="Erase another card"
+          onAgain={eraseAnother}
+          onDone={finishErase}
+          cards={[
+            {
+              card: r.card,
+              ok: true,
+              eject: r.eject,
+              text: `One FAT32 partition "${r.label}" of ${bytes(r.partitionSectors * 512)}${r.verified ? ', verified' : ''}.`,
+            },
+          ]}
+        />
+        <JobPanel jobId={flash.eraseJobId} />
+      </>
+    );
+  }
   return (
     <section className="panel step">
       <h2>Erase a card for normal use</h2>
@@ -69,18 +93,7 @@ export function ErasePanel() {
           }}
         />
       )}
-      <JobPanel jobId={flash.eraseJobId}>
-        {job?.outcome?.kind === 'erase' && (
-          <p className="result">
-            <strong>Erased</strong> <span className="mono">{job.outcome.result.card}</span>: one FAT32
-            partition &quot;{job.outcome.result.label}&quot; of{' '}
-            {bytes(job.outcome.result.partitionSectors * 512)}
-            {job.outcome.result.verified ? ', verified' : ''}.
-            {job.outcome.result.eject &&
-              ` ${job.outcome.result.eject.ejected ? 'Ejected: you can remove it.' : job.outcome.result.eject.message}`}
-          </p>
-        )}
-      </JobPanel>
+      <JobPanel jobId={flash.eraseJobId} />
     </section>
   );
 }

@@ -3,12 +3,14 @@
  * and verified by reading it back. The host layer's safety rules are shown as reasons per card.
  */
 import { useState } from 'react';
+import type { FlashResultDto } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
 import { diskName, flashReady } from '../store/flash-slice';
 import { baseName, bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
 import { CheckItem, checkState } from './check-item';
+import { FinishView } from './finish-view';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
@@ -24,14 +26,27 @@ export function FlashScreen() {
   const usable = flashReady(flash);
   const job = useStore((s) => (s.flash.jobId ? s.jobs[s.flash.jobId] : undefined));
   const running = job?.state === 'running';
+  const header = (
+    <ScreenHeader
+      phase="Deploy"
+      title="Flash: write an image to cards"
+      subtitle="Any .img, .img.xz, .img.gz or .img.zst onto one or more SD cards. Each card is verified by reading it back; one failing card does not stop the others."
+    />
+  );
+
+  if (job?.outcome?.kind === 'flash') {
+    return (
+      <div className="screen">
+        {header}
+        <FlashFinished result={job.outcome.result} />
+        <JobPanel jobId={flash.jobId} />
+      </div>
+    );
+  }
 
   return (
     <div className="screen">
-      <ScreenHeader
-        phase="Deploy"
-        title="Flash: write an image to cards"
-        subtitle="Any .img, .img.xz, .img.gz or .img.zst onto one or more SD cards. Each card is verified by reading it back; one failing card does not stop the others."
-      />
+      {header}
       <section className="panel step">
         <h2>
           <span className="step-no">1</span> Image
@@ -126,20 +141,35 @@ export function FlashScreen() {
           }}
         />
       )}
-      <JobPanel jobId={flash.jobId}>
-        <FlashDone jobId={flash.jobId} />
-      </JobPanel>
+      <JobPanel jobId={flash.jobId} />
     </div>
   );
 }
 
-/** Per card: written, verified (the read-back matches), or why it failed. */
-function FlashDone({ jobId }: { jobId: string | null }) {
-  const job = useStore((s) => (jobId ? s.jobs[jobId] : undefined));
-  if (job?.outcome?.kind !== 'flash') return null;
-  const r = job.outcome.result;
+/** The finish screen: per card written, verified (the read-back matches), ejected, or why it failed. */
+function FlashFinished({ result: r }: { result: FlashResultDto }) {
+  const { flashAnother, finishFlash } = useStore.getState();
+  const ok = r.cards.length - r.failed;
   return (
-    <div className="result">
+    <FinishView
+      title={`${baseName(r.image)} flashed to ${ok} of ${r.cards.length} card${r.cards.length === 1 ? '' : 's'}`}
+      listLabel="Flashed cards"
+      againLabel="Flash another"
+      onAgain={flashAnother}
+      onDone={finishFlash}
+      cards={r.cards.map((c) => ({
+        card: c.card,
+        ok: c.ok,
+        eject: c.eject,
+        text: c.ok
+          ? c.verified
+            ? 'Written and verified: the read-back matches the image.'
+            : 'Written (not verified).'
+          : [c.error?.message ?? 'failed', c.error?.hint, appStepsText(c.error?.next)]
+              .filter(Boolean)
+              .join(' — '),
+      }))}
+    >
       <p className="muted">
         {bytes(r.mappedBytes)} of {bytes(r.imageBytes)} written per card (
         {r.mode === 'stream'
@@ -149,24 +179,6 @@ function FlashDone({ jobId }: { jobId: string | null }) {
             : 'used blocks only'}
         ).
       </p>
-      <ul className="checks" aria-label="Flashed cards">
-        {r.cards.map((c) => (
-          <CheckItem key={c.card} state={checkState(c.ok)}>
-            <span className="mono">{c.card}</span>
-            <span className={c.ok ? '' : 'muted'}>
-              {c.ok
-                ? `${
-                    c.verified
-                      ? 'Written and verified: the read-back matches the image.'
-                      : 'Written (not verified).'
-                  }${c.eject ? ` ${c.eject.ejected ? 'Ejected: you can remove it.' : c.eject.message}` : ''}`
-                : [c.error?.message ?? 'failed', c.error?.hint, appStepsText(c.error?.next)]
-                    .filter(Boolean)
-                    .join(' — ')}
-            </span>
-          </CheckItem>
-        ))}
-      </ul>
-    </div>
+    </FinishView>
   );
 }

@@ -36,6 +36,9 @@ export interface CloneSlice {
   setRestoreSet(set: string | null): void;
   setRestoreTyped(text: string): void;
   startRestore(): Promise<void>;
+  /** After a restore: the same set onto another card, or back to Home. */
+  restoreAnother(): void;
+  finishRestore(): void;
 }
 
 export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, get) => {
@@ -95,6 +98,12 @@ export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, g
     setRestoreCard: (restoreCard) => patch({ restoreCard, restoreTyped: '', restoreJobId: null }),
     setRestoreTyped: (restoreTyped) => patch({ restoreTyped }),
     setRestoreSet: (restoreSet) => patch({ restoreSet, restoreJobId: null }),
+    restoreAnother: () =>
+      patch({ restoreCard: null, restoreTyped: '', restoreJobId: null, restoreError: null }),
+    finishRestore: () => {
+      get().restoreAnother();
+      get().setScreen('home');
+    },
     startRestore: async () => {
       const { restoreCard, restoreSet, restoreTyped } = get().clone;
       if (!restoreCard || !restoreSet) return;

@@ -45,6 +45,13 @@ export interface FlashSlice {
   setFlashTyped(path: string, text: string): void;
   checkFlash(): Promise<void>;
   startFlash(): Promise<void>;
+  /** After a flash: the same image onto new cards. */
+  flashAnother(): void;
+  /** After a flash: back to Home. */
+  finishFlash(): void;
+  /** After an erase: another card, or back to Home. */
+  eraseAnother(): void;
+  finishErase(): void;
   setEraseCard(card: CardCandidate | null): void;
   setEraseTyped(text: string): void;
   startErase(): Promise<void>;
@@ -71,6 +78,16 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
       eraseTyped: '',
       eraseJobId: null,
       eraseError: null,
+    },
+    flashAnother: () => patch({ targets: [], checks: [], typed: {}, jobId: null, error: null }),
+    finishFlash: () => {
+      get().flashAnother();
+      get().setScreen('home');
+    },
+    eraseAnother: () => patch({ eraseCard: null, eraseTyped: '', eraseJobId: null, eraseError: null }),
+    finishErase: () => {
+      get().eraseAnother();
+      get().setScreen('home');
     },
     setEraseCard: (eraseCard) => patch({ eraseCard, eraseTyped: '', eraseJobId: null }),
     setEraseTyped: (eraseTyped) => patch({ eraseTyped }),

@@ -128,7 +128,7 @@ describe('FlashScreen', () => {
       },
     ]);
     const list = screen.getByRole('list', { name: 'Flashed cards' });
-    expect(list.textContent).toContain('/dev/disk4Written and verified');
+    expect(list.textContent).toContain('/dev/disk4 SD Reader (32 GB)Written and verified');
     expect(list.textContent).toContain('read-back differs — the card may be failing');
     expect(screen.getByText(/used blocks only/)).toBeTruthy();
   });
