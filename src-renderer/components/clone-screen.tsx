@@ -183,7 +183,8 @@ export function CloneScreen() {
           {confirming && clone.restoreCard && clone.restoreSet && (
             <ConfirmDialog
               title="Erase and restore?"
-              message={`Everything on ${clone.restoreCard.description} will be erased and replaced by ${baseName(clone.restoreSet)}.`}
+              message={`Everything on this card will be erased and replaced by ${baseName(clone.restoreSet)}.`}
+              cards={[clone.restoreCard]}
               confirmLabel="Erase and restore"
               onCancel={() => setConfirming(false)}
               onConfirm={() => {

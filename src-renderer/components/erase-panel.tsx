@@ -84,7 +84,8 @@ export function ErasePanel() {
       {confirming && card && (
         <ConfirmDialog
           title="Erase the card?"
-          message={`Everything on ${card.description} will be lost; it gets one empty FAT32 partition.`}
+          message="Everything on this card will be lost; it gets one empty FAT32 partition."
+          cards={[card]}
           confirmLabel="Erase"
           onCancel={() => setConfirming(false)}
           onConfirm={() => {

@@ -132,7 +132,8 @@ export function FlashScreen() {
       {confirming && flash.image && (
         <ConfirmDialog
           title="Erase and flash?"
-          message={`Everything on ${usable.map((c) => c.card.path).join(', ')} will be erased and replaced by ${baseName(flash.image)}.`}
+          message={`Everything on ${usable.length === 1 ? 'this card' : `these ${usable.length} cards`} will be erased and replaced by ${baseName(flash.image)}.`}
+          cards={flash.targets.filter((t) => usable.some((u) => u.card.path === t.ref.path))}
           confirmLabel="Erase and flash"
           onCancel={() => setConfirming(false)}
           onConfirm={() => {
