@@ -8,10 +8,12 @@ import { diskName } from '../store/flash-slice';
 import { baseName, bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
+import { ActionButton } from './action-button';
 import { ErrorBox } from './error-box';
 import { FinishView } from './finish-view';
 import { JobPanel } from './job-panel';
 import { OutputName } from './output-name';
+import { TextField } from './text-field';
 import { ScreenHeader } from './screen-header';
 
 export function CloneScreen() {
@@ -29,12 +31,15 @@ export function CloneScreen() {
     void loadCloneDefaults();
   }, [loadCloneDefaults, sets.length]);
 
-  const canClone =
-    clone.card && clone.plan && !clone.plan.error && !clone.plan.exists && cloneJob?.state !== 'running';
+  const cloneWaiting: string[] = [];
+  if (!clone.card) cloneWaiting.push('a card');
+  if (!clone.plan || clone.plan.error || clone.plan.exists) cloneWaiting.push('a valid, new clone set name');
   const typedOk =
     !clone.restoreCard?.confirm || clone.restoreTyped.trim() === diskName(clone.restoreCard.ref.path);
-  const canRestore =
-    clone.restoreCard?.usable && typedOk && clone.restoreSet && restoreJob?.state !== 'running';
+  const restoreWaiting: string[] = [];
+  if (!clone.restoreSet) restoreWaiting.push('a clone set');
+  if (!clone.restoreCard?.usable) restoreWaiting.push('a card that can be written');
+  else if (!typedOk) restoreWaiting.push(`its name typed (${diskName(clone.restoreCard.ref.path)})`);
 
   return (
     <div className="screen">
@@ -53,38 +58,38 @@ export function CloneScreen() {
           onToggle={(c) => a.setCloneCard(c)}
         />
         <div className="row fields">
-          <label>
-            Tag
-            <input
-              value={clone.tag}
-              onChange={(e) => void a.setCloneTag(e.target.value)}
-              aria-label="Clone tag"
-            />
-          </label>
-          <label className="grow">
-            Clone set name
-            <input
-              value={clone.name}
-              onChange={(e) => void a.setCloneName(e.target.value)}
-              aria-label="Clone set name"
-            />
-          </label>
+          <TextField
+            title="Tag"
+            label="Clone tag"
+            value={clone.tag}
+            onChange={(v) => void a.setCloneTag(v)}
+            error={clone.plan?.field === 'tag' ? clone.plan.error : undefined}
+          />
+          <TextField
+            title="Clone set name"
+            className="grow"
+            value={clone.name}
+            onChange={(v) => void a.setCloneName(v)}
+            error={clone.plan?.field === 'name' ? clone.plan.error : undefined}
+          />
         </div>
         <p className="muted">
           {clone.previous
             ? `Suggested after the newest set, ${clone.previous}.`
             : 'No clone set yet: the first safety net of the sprint.'}
         </p>
-        <OutputName plan={clone.plan} />
+        <OutputName
+          plan={clone.plan}
+          justMade={cloneJob?.outcome?.kind === 'clone' && cloneJob.outcome.result.dir === clone.plan?.path}
+        />
         <div className="actions">
-          <button
-            type="button"
-            className="button primary"
-            disabled={!canClone}
+          <ActionButton
+            waiting={cloneWaiting}
+            busy={cloneJob?.state === 'running'}
             onClick={() => void a.startClone()}
           >
             Clone card
-          </button>
+          </ActionButton>
         </div>
         {clone.error && <ErrorBox error={clone.error} />}
         <JobPanel jobId={clone.jobId}>
@@ -170,14 +175,13 @@ export function CloneScreen() {
             </label>
           )}
           <div className="actions">
-            <button
-              type="button"
-              className="button primary"
-              disabled={!canRestore}
+            <ActionButton
+              waiting={restoreWaiting}
+              busy={restoreJob?.state === 'running'}
               onClick={() => setConfirming(true)}
             >
               Restore
-            </button>
+            </ActionButton>
           </div>
           {clone.restoreError && <ErrorBox error={clone.restoreError} title="The restore could not start" />}
           {confirming && clone.restoreCard && clone.restoreSet && (

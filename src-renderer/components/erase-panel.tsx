@@ -9,6 +9,7 @@ import { diskName, eraseReady } from '../store/flash-slice';
 import { bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
+import { ActionButton } from './action-button';
 import { ErrorBox } from './error-box';
 import { FinishView } from './finish-view';
 import { JobPanel } from './job-panel';
@@ -71,14 +72,19 @@ export function ErasePanel() {
         </label>
       )}
       <div className="actions">
-        <button
-          type="button"
-          className="button primary"
-          disabled={!ready}
+        <ActionButton
+          waiting={
+            !card
+              ? ['a card']
+              : ready || job?.state === 'running'
+                ? []
+                : [card.usable ? `its name typed (${diskName(card.ref.path)})` : 'a card that can be written']
+          }
+          busy={job?.state === 'running'}
           onClick={() => setConfirming(true)}
         >
           Erase
-        </button>
+        </ActionButton>
       </div>
       {flash.eraseError && <ErrorBox error={flash.eraseError} title="The erase could not start" />}
       {confirming && card && (

@@ -11,6 +11,7 @@ import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
 import { CheckItem, checkState } from './check-item';
 import { FinishView } from './finish-view';
+import { ActionButton } from './action-button';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
@@ -26,6 +27,12 @@ export function FlashScreen() {
   const usable = flashReady(flash);
   const job = useStore((s) => (s.flash.jobId ? s.jobs[s.flash.jobId] : undefined));
   const running = job?.state === 'running';
+  const waiting: string[] = [];
+  if (!flash.image) waiting.push('an image');
+  if (usable.length === 0) {
+    const untyped = flash.checks.some((c) => c.usable && c.confirm);
+    waiting.push(untyped ? 'the name of the disk typed' : 'a card ticked');
+  }
   const header = (
     <ScreenHeader
       phase="Deploy"
@@ -119,14 +126,9 @@ export function FlashScreen() {
           <input type="checkbox" checked={flash.verify} onChange={(e) => setFlashVerify(e.target.checked)} />{' '}
           Verify after writing (read the card back)
         </label>
-        <button
-          type="button"
-          className="button primary"
-          disabled={!flash.image || usable.length === 0 || running}
-          onClick={() => setConfirming(true)}
-        >
+        <ActionButton waiting={waiting} busy={running} onClick={() => setConfirming(true)}>
           Flash {usable.length || ''} card{usable.length === 1 ? '' : 's'}
-        </button>
+        </ActionButton>
       </div>
       {flash.error && <ErrorBox error={flash.error} />}
       {confirming && flash.image && (

@@ -69,7 +69,8 @@ export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, g
         patch({ name: next.next, previous: next.previous, error: null });
         await planName(next.next);
       } catch (e) {
-        patch({ error: errorInfo(e), plan: null });
+        // A tag that cannot name a set is a mistake in the tag field, shown under it.
+        patch({ plan: { name: '', path: '', exists: false, error: errorInfo(e), field: 'tag' } });
       }
     },
     setCloneName: async (name) => {
