@@ -2,7 +2,7 @@
  * Flash: an image onto one or more cards, each written in 1 MiB blocks (partition table last)
  * and verified by reading it back. The host layer's safety rules are shown as reasons per card.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { FlashResultDto } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
 import { diskName, flashReady } from '../store/flash-slice';
@@ -12,6 +12,7 @@ import { ConfirmDialog } from './confirm-dialog';
 import { CheckItem, checkState } from './check-item';
 import { FinishView } from './finish-view';
 import { ActionButton } from './action-button';
+import { DropZone } from './drop-zone';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
@@ -23,6 +24,9 @@ export function FlashScreen() {
   const { setFlashImage, pickFlashImage, toggleFlashTarget, setFlashVerify, setFlashTyped, startFlash } =
     useStore.getState();
   const [confirming, setConfirming] = useState(false);
+  useEffect(() => {
+    void useStore.getState().restoreFlashImage();
+  }, []);
   const images = (items ?? []).filter((i) => i.kind !== 'clone-set');
   const usable = flashReady(flash);
   const job = useStore((s) => (s.flash.jobId ? s.jobs[s.flash.jobId] : undefined));
@@ -74,10 +78,19 @@ export function FlashScreen() {
               <option value={flash.image}>{baseName(flash.image)}</option>
             )}
           </select>
-          <button type="button" className="button secondary" onClick={() => void pickFlashImage()}>
-            Other file…
-          </button>
         </div>
+        <DropZone
+          current={flash.image}
+          what="the image to flash"
+          onPath={(p) => void setFlashImage(p)}
+          onPick={() => void pickFlashImage()}
+          prompt={
+            <>
+              <strong>Or drop an .img, .img.xz, .img.gz or .img.zst here</strong>
+              <div className="muted">a golden or clone image, or any Raspberry Pi image</div>
+            </>
+          }
+        />
       </section>
       <section className="panel step">
         <h2>

@@ -7,6 +7,9 @@ import type { StateCreator } from 'zustand';
 import type { CardCandidate, ErrorInfo, FlashCheck } from '../../src-main/ipc/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
+import { remember, remembered } from '../lib/remember';
+
+const LAST_IMAGE = 'flash.image';
 
 export interface FlashState {
   image: string | null;
@@ -39,6 +42,8 @@ export function flashReady(state: FlashState): FlashCheck[] {
 export interface FlashSlice {
   flash: FlashState;
   setFlashImage(path: string | null): Promise<void>;
+  /** The image flashed last time, when none is chosen yet. */
+  restoreFlashImage(): Promise<void>;
   pickFlashImage(): Promise<void>;
   toggleFlashTarget(card: CardCandidate): Promise<void>;
   setFlashVerify(verify: boolean): void;
@@ -105,7 +110,12 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
     setFlashImage: async (image) => {
       // What the check refused was about the other image.
       patch({ image, jobId: null, checks: [] });
+      remember(LAST_IMAGE, image);
       await get().checkFlash();
+    },
+    restoreFlashImage: async () => {
+      const last = remembered(LAST_IMAGE);
+      if (last && !get().flash.image) await get().setFlashImage(last);
     },
     pickFlashImage: async () => {
       try {
