@@ -93,10 +93,10 @@ export function ShrinkScreen() {
           labelPrefix="Clone image"
           plan={shrink.plan}
         />
-        <fieldset className="row fields">
+        <fieldset className="choice-group">
           <legend>Output</legend>
           {COMPRESS_CHOICES.map(([value, label]) => (
-            <label key={value} className="check">
+            <label key={value} className="choice">
               <input
                 type="radio"
                 name="shrink-compress"
