@@ -304,7 +304,10 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     await page.getByRole('dialog').getByRole('button', { name: 'Erase and restore' }).click();
     const restore = job(new RegExp(`job: Restore golden-clone-${setName} to ${target.slice(5)}`));
     await finished(restore);
-    expect(await restore.innerText()).toContain('grown to');
+    const finish = page.getByRole('region', { name: new RegExp(`golden-clone-${setName} restored`) });
+    expect(await finish.innerText()).toContain('grown to');
+    // The card of the reader, by its model and size, and that it was ejected (or why not).
+    expect(await finish.innerText()).toMatch(/ejected|Not ejected/i);
     await shot('mac-restore-done');
 
     const root = sfdiskJson(target).partitions[1]!;
