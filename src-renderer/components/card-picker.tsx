@@ -5,7 +5,8 @@
  * readers by itself (cards plugged in or out show within two seconds, as Etcher's and
  * Raspberry Pi Imager's lists do); an image file is listed only where the user picked it.
  */
-import { useEffect } from 'react';
+import { useEffect, useState, type DragEvent } from 'react';
+import { pathForFile } from '../api/client';
 import type { CardCandidate } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
 import type { CardScope } from '../store/cards-slice';
@@ -48,6 +49,9 @@ export function CardPicker({
   const cards = useStore((s) => s.cards);
   const refreshCards = useStore((s) => s.refreshCards);
   const pickImageCard = useStore((s) => s.pickImageCard);
+  const addImageCard = useStore((s) => s.addImageCard);
+  const [over, setOver] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
 
   useEffect(() => {
     void refreshCards();
@@ -56,8 +60,33 @@ export function CardPicker({
 
   const all = [...cards.readers, ...(cards.imageFiles[scope] ?? [])];
   const isSelected = (c: CardCandidate) => selected.some((s) => s.ref.path === c.ref.path);
+  // A file that must not be written is listed with its reasons, never ticked.
+  const take = (c: CardCandidate | null) => {
+    if (c && !isSelected(c) && (purpose === 'read' || c.usable)) onToggle(c);
+  };
+  const onDrop = (e: DragEvent<HTMLDivElement>) => {
+    e.preventDefault();
+    setOver(false);
+    const file = e.dataTransfer.files[0];
+    if (!file) return;
+    // A card image is a plain .img: the card is written or read in place.
+    const path = /\.img$/i.test(file.name) ? pathForFile(file) : '';
+    setProblem(path ? null : `${file.name} is not an .img file: drop an image file to use as the card`);
+    if (path) void addImageCard(scope, path).then(take);
+  };
   return (
-    <div className="card-picker" role="group" aria-label={label}>
+    <div
+      className={`card-picker${over ? ' over' : ''}`}
+      role="group"
+      aria-label={label}
+      onDragEnter={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragOver={(e) => e.preventDefault()}
+      onDragLeave={() => setOver(false)}
+      onDrop={onDrop}
+    >
       {all.length === 0 && (
         <p className="muted">
           {cards.loading
@@ -105,16 +134,17 @@ export function CardPicker({
         <button
           type="button"
           className="button secondary small"
-          onClick={() =>
-            void pickImageCard(scope).then((c) => {
-              // A file that must not be written is listed with its reasons, never ticked.
-              if (c && !isSelected(c) && (purpose === 'read' || c.usable)) onToggle(c);
-            })
-          }
+          onClick={() => void pickImageCard(scope).then(take)}
         >
           Use an image file…
         </button>
+        <span className="muted small">or drop one here</span>
       </div>
+      {problem && (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
       {cards.error && <ErrorBox error={cards.error} />}
     </div>
   );

@@ -28,6 +28,8 @@ export interface CardsSlice {
   dropVanishedCards(present: string[]): void;
   /** Asks for an image file to use as a card in one list; returns it, or null when cancelled. */
   pickImageCard(scope: CardScope): Promise<CardCandidate | null>;
+  /** An image file dropped on one list, as a card there; null when it cannot be read. */
+  addImageCard(scope: CardScope, path: string): Promise<CardCandidate | null>;
 }
 
 export const createCardsSlice: StateCreator<Store, [], [], CardsSlice> = (set, get) => ({
@@ -66,7 +68,14 @@ export const createCardsSlice: StateCreator<Store, [], [], CardsSlice> = (set, g
   pickImageCard: async (scope) => {
     try {
       const path = await call('dialog:open-file', 'card-image');
-      if (!path) return null;
+      return path ? await get().addImageCard(scope, path) : null;
+    } catch (e) {
+      set((s) => ({ cards: { ...s.cards, error: errorInfo(e) } }));
+      return null;
+    }
+  },
+  addImageCard: async (scope, path) => {
+    try {
       const card = await call('cards:identify', path);
       const others = (get().cards.imageFiles[scope] ?? []).filter((c) => c.ref.path !== card.ref.path);
       set((s) => ({

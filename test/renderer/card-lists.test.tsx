@@ -5,6 +5,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FlashScreen } from '../../src-renderer/components/flash-screen';
 import { ShrinkScreen } from '../../src-renderer/components/shrink-screen';
+import { CloneScreen } from '../../src-renderer/components/clone-screen';
 import { CARD_POLL_MS } from '../../src-renderer/components/card-picker';
 import { useStore } from '../../src-renderer/store/store';
 import type { CardCandidate, CardRef } from '../../src-main/ipc/contract';
@@ -113,5 +114,26 @@ describe('card lists', () => {
     expect(screen.queryByText(/\/dev\/disk4/)).toBeNull();
     expect(useStore.getState().flash.targets).toEqual([]);
     expect(screen.getByRole('button', { name: /^Flash/ }).hasAttribute('disabled')).toBe(true);
+  });
+
+  it('takes an image file dropped on a card list, there only', async () => {
+    const dropped = '/Users/me/Downloads/dev-card.img';
+    const fake = installFakeAtlas({
+      'cards:identify': (path) => candidate({ path, kind: 'file', bytes: 8e9, node: 9 }),
+    });
+    connect();
+    render(<CloneScreen />);
+    const picker = screen.getByRole('group', { name: 'Card to clone' });
+    const drop = (name: string) =>
+      act(async () => fireEvent.drop(picker, { dataTransfer: { files: [new File(['x'], name)] } }));
+    await drop('notes.txt');
+    expect(within(picker).getByRole('alert').textContent).toContain('notes.txt is not an .img file');
+    await drop('dev-card.img');
+    expect(fake.callsOf('cards:identify')).toEqual([[dropped]]);
+    expect(useStore.getState().clone.card?.ref.path).toBe(dropped);
+    expect(within(picker).queryByRole('alert')).toBeNull();
+    // Not a card on the restore list of the same screen.
+    const restore = screen.getByRole('group', { name: 'Card to restore onto' });
+    expect(within(restore).queryByText(dropped)).toBeNull();
   });
 });
