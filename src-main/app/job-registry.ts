@@ -119,6 +119,9 @@ export class JobRegistry {
           etaSeconds: e.etaSeconds ?? null,
         };
         s.progress = progress;
+        // The step's size as its progress learns it: a reloaded window weighs the step right.
+        const step = s.steps.at(-1);
+        if (step && step.id === e.stepId) step.totalBytes = e.totalBytes;
         this.emit({ type: 'progress', jobId: s.id, progress: { ...progress } });
         break;
       }

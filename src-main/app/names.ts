@@ -13,6 +13,7 @@ import {
   goldenImageName,
   parseArtifactName,
   suggestNextSetName,
+  versionSlug,
 } from '../core/naming.js';
 import { exists } from '../core/library/files.js';
 import type { NamePlanRequest, NameSuggestions, NextSetName, OutputPlan } from '../ipc/contract.js';
@@ -56,6 +57,17 @@ export async function nextSetName(library: string, tag: string): Promise<NextSet
   return { previous, next: suggestNextSetName(previous ?? undefined, tag) };
 }
 
+/** Which field of a name that does not validate is wrong: the version is checked first. */
+function fieldOf(req: NamePlanRequest): 'version' | 'tag' | 'name' {
+  if (req.kind === 'clone-set') return 'name';
+  try {
+    versionSlug(req.version);
+    return 'tag';
+  } catch {
+    return 'version';
+  }
+}
+
 export async function planOutput(library: string, req: NamePlanRequest): Promise<OutputPlan> {
   let name: string;
   try {
@@ -66,7 +78,7 @@ export async function planOutput(library: string, req: NamePlanRequest): Promise
           ? goldenImageName(req.version, req.tag)
           : cloneImageName(req.version, req.tag);
   } catch (e) {
-    return { name: '', path: '', exists: false, error: toAtlasError(e).toJSON() };
+    return { name: '', path: '', exists: false, error: toAtlasError(e).toJSON(), field: fieldOf(req) };
   }
   // A distributable carries the compression suffix; shrink refuses it when the plain image of
   // the same name exists too (they would share the block map).

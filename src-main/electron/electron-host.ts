@@ -6,7 +6,7 @@ import type { Host } from '../app/host.js';
 const FILE_DIALOGS: Record<FilePurpose, OpenDialogOptions> = {
   'base-image': {
     title: 'Choose the base Armbian image',
-    filters: [{ name: 'Armbian image', extensions: ['img', 'xz'] }],
+    filters: [{ name: 'Armbian image', extensions: ['img', 'xz', 'gz', 'zst'] }],
   },
   image: {
     title: 'Choose an image to flash',

@@ -8,9 +8,12 @@ import { diskName } from '../store/flash-slice';
 import { baseName, bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
+import { ActionButton } from './action-button';
 import { ErrorBox } from './error-box';
+import { FinishView } from './finish-view';
 import { JobPanel } from './job-panel';
 import { OutputName } from './output-name';
+import { TextField } from './text-field';
 import { ScreenHeader } from './screen-header';
 
 export function CloneScreen() {
@@ -28,12 +31,15 @@ export function CloneScreen() {
     void loadCloneDefaults();
   }, [loadCloneDefaults, sets.length]);
 
-  const canClone =
-    clone.card && clone.plan && !clone.plan.error && !clone.plan.exists && cloneJob?.state !== 'running';
+  const cloneWaiting: string[] = [];
+  if (!clone.card) cloneWaiting.push('a card');
+  if (!clone.plan || clone.plan.error || clone.plan.exists) cloneWaiting.push('a valid, new clone set name');
   const typedOk =
     !clone.restoreCard?.confirm || clone.restoreTyped.trim() === diskName(clone.restoreCard.ref.path);
-  const canRestore =
-    clone.restoreCard?.usable && typedOk && clone.restoreSet && restoreJob?.state !== 'running';
+  const restoreWaiting: string[] = [];
+  if (!clone.restoreSet) restoreWaiting.push('a clone set');
+  if (!clone.restoreCard?.usable) restoreWaiting.push('a card that can be written');
+  else if (!typedOk) restoreWaiting.push(`its name typed (${diskName(clone.restoreCard.ref.path)})`);
 
   return (
     <div className="screen">
@@ -46,43 +52,44 @@ export function CloneScreen() {
         <h2>Clone a card</h2>
         <CardPicker
           label="Card to clone"
+          scope="clone"
           purpose="read"
           selected={clone.card ? [clone.card] : []}
           onToggle={(c) => a.setCloneCard(c)}
         />
         <div className="row fields">
-          <label>
-            Tag
-            <input
-              value={clone.tag}
-              onChange={(e) => void a.setCloneTag(e.target.value)}
-              aria-label="Clone tag"
-            />
-          </label>
-          <label className="grow">
-            Clone set name
-            <input
-              value={clone.name}
-              onChange={(e) => void a.setCloneName(e.target.value)}
-              aria-label="Clone set name"
-            />
-          </label>
+          <TextField
+            title="Tag"
+            label="Clone tag"
+            value={clone.tag}
+            onChange={(v) => void a.setCloneTag(v)}
+            error={clone.plan?.field === 'tag' ? clone.plan.error : undefined}
+          />
+          <TextField
+            title="Clone set name"
+            className="grow"
+            value={clone.name}
+            onChange={(v) => void a.setCloneName(v)}
+            error={clone.plan?.field === 'name' ? clone.plan.error : undefined}
+          />
         </div>
         <p className="muted">
           {clone.previous
             ? `Suggested after the newest set, ${clone.previous}.`
             : 'No clone set yet: the first safety net of the sprint.'}
         </p>
-        <OutputName plan={clone.plan} />
+        <OutputName
+          plan={clone.plan}
+          justMade={cloneJob?.outcome?.kind === 'clone' && cloneJob.outcome.result.dir === clone.plan?.path}
+        />
         <div className="actions">
-          <button
-            type="button"
-            className="button primary"
-            disabled={!canClone}
+          <ActionButton
+            waiting={cloneWaiting}
+            busy={cloneJob?.state === 'running'}
             onClick={() => void a.startClone()}
           >
             Clone card
-          </button>
+          </ActionButton>
         </div>
         {clone.error && <ErrorBox error={clone.error} />}
         <JobPanel jobId={clone.jobId}>
@@ -108,78 +115,91 @@ export function CloneScreen() {
         </JobPanel>
       </section>
 
-      <section className="panel step">
-        <h2>Restore a clone set onto a card</h2>
-        <div className="row">
-          <select
-            aria-label="Clone set to restore"
-            value={clone.restoreSet ?? ''}
-            onChange={(e) => a.setRestoreSet(e.target.value || null)}
-          >
-            <option value="">Choose a clone set…</option>
-            {sets.map((s) => (
-              <option key={s.path} value={s.name}>
-                {s.name} ({bytes(s.bytes)})
-              </option>
-            ))}
-          </select>
-        </div>
-        <CardPicker
-          label="Card to restore onto"
-          purpose="write"
-          selected={clone.restoreCard ? [clone.restoreCard] : []}
-          onToggle={(c) => a.setRestoreCard(c)}
-        />
-        {clone.restoreCard?.usable && clone.restoreCard.confirm && (
-          <label className="confirm-name">
-            {clone.restoreCard.confirm}: type{' '}
-            <span className="mono">{diskName(clone.restoreCard.ref.path)}</span> to restore onto it{' '}
-            <input
-              type="text"
-              aria-label={`Type ${diskName(clone.restoreCard.ref.path)} to confirm`}
-              autoComplete="off"
-              spellCheck={false}
-              value={clone.restoreTyped}
-              onChange={(e) => a.setRestoreTyped(e.target.value)}
-            />
-          </label>
-        )}
-        <div className="actions">
-          <button
-            type="button"
-            className="button primary"
-            disabled={!canRestore}
-            onClick={() => setConfirming(true)}
-          >
-            Restore
-          </button>
-        </div>
-        {clone.restoreError && <ErrorBox error={clone.restoreError} title="The restore could not start" />}
-        {confirming && clone.restoreCard && clone.restoreSet && (
-          <ConfirmDialog
-            title="Erase and restore?"
-            message={`Everything on ${clone.restoreCard.description} will be erased and replaced by ${baseName(clone.restoreSet)}.`}
-            confirmLabel="Erase and restore"
-            onCancel={() => setConfirming(false)}
-            onConfirm={() => {
-              setConfirming(false);
-              void a.startRestore();
-            }}
+      {restoreJob?.outcome?.kind === 'restore' ? (
+        <>
+          <FinishView
+            title={`${baseName(restoreJob.outcome.result.set)} restored`}
+            listLabel="Restored card"
+            againLabel="Restore onto another card"
+            onAgain={a.restoreAnother}
+            onDone={a.finishRestore}
+            cards={[
+              {
+                card: restoreJob.outcome.result.card,
+                ok: true,
+                eject: restoreJob.outcome.result.eject,
+                text: `Root partition ${restoreJob.outcome.result.grown ? 'grown to' : 'kept at'} ${bytes(
+                  restoreJob.outcome.result.rootSectors * 512,
+                )}${restoreJob.outcome.result.shrunkToFit ? ', shrunk to fit this card' : ''}.`,
+              },
+            ]}
           />
-        )}
-        <JobPanel jobId={clone.restoreJobId}>
-          {restoreJob?.outcome?.kind === 'restore' && (
-            <p className="result">
-              <strong>Restored</strong> {baseName(restoreJob.outcome.result.set)} onto{' '}
-              <span className="mono">{restoreJob.outcome.result.card}</span>; root partition{' '}
-              {restoreJob.outcome.result.grown ? 'grown to' : 'kept at'}{' '}
-              {bytes(restoreJob.outcome.result.rootSectors * 512)}.
-              {restoreJob.outcome.result.eject &&
-                ` ${restoreJob.outcome.result.eject.ejected ? 'Ejected: you can remove it.' : restoreJob.outcome.result.eject.message}`}
-            </p>
+          <JobPanel jobId={clone.restoreJobId} />
+        </>
+      ) : (
+        <section className="panel step">
+          <h2>Restore a clone set onto a card</h2>
+          <div className="row">
+            <select
+              aria-label="Clone set to restore"
+              value={clone.restoreSet ?? ''}
+              onChange={(e) => a.setRestoreSet(e.target.value || null)}
+            >
+              <option value="">Choose a clone set…</option>
+              {sets.map((s) => (
+                <option key={s.path} value={s.name}>
+                  {s.name} ({bytes(s.bytes)})
+                </option>
+              ))}
+            </select>
+          </div>
+          <CardPicker
+            label="Card to restore onto"
+            scope="restore"
+            purpose="write"
+            selected={clone.restoreCard ? [clone.restoreCard] : []}
+            onToggle={(c) => a.setRestoreCard(c)}
+          />
+          {clone.restoreCard?.usable && clone.restoreCard.confirm && (
+            <label className="confirm-name">
+              {clone.restoreCard.confirm}: type{' '}
+              <span className="mono">{diskName(clone.restoreCard.ref.path)}</span> to restore onto it{' '}
+              <input
+                type="text"
+                aria-label={`Type ${diskName(clone.restoreCard.ref.path)} to confirm`}
+                autoComplete="off"
+                spellCheck={false}
+                value={clone.restoreTyped}
+                onChange={(e) => a.setRestoreTyped(e.target.value)}
+              />
+            </label>
           )}
-        </JobPanel>
-      </section>
+          <div className="actions">
+            <ActionButton
+              waiting={restoreWaiting}
+              busy={restoreJob?.state === 'running'}
+              onClick={() => setConfirming(true)}
+            >
+              Restore
+            </ActionButton>
+          </div>
+          {clone.restoreError && <ErrorBox error={clone.restoreError} title="The restore could not start" />}
+          {confirming && clone.restoreCard && clone.restoreSet && (
+            <ConfirmDialog
+              title="Erase and restore?"
+              message={`Everything on this card will be erased and replaced by ${baseName(clone.restoreSet)}.`}
+              cards={[clone.restoreCard]}
+              confirmLabel="Erase and restore"
+              onCancel={() => setConfirming(false)}
+              onConfirm={() => {
+                setConfirming(false);
+                void a.startRestore();
+              }}
+            />
+          )}
+          <JobPanel jobId={clone.restoreJobId} />
+        </section>
+      )}
     </div>
   );
 }

@@ -1,20 +1,27 @@
 /**
- * Drop a base image here (or pick one). The dropped file's path comes from the bridge
- * (Electron: webUtils.getPathForFile); only .img and .img.xz files are taken.
+ * Drop an image here (or pick one). The dropped file's path comes from the bridge (Electron:
+ * webUtils.getPathForFile); only images are taken: .img, and .img.xz, .img.gz, .img.zst, which
+ * every image the app reads may be.
  */
-import { useState, type DragEvent } from 'react';
+import { useState, type DragEvent, type ReactNode } from 'react';
 import { pathForFile } from '../api/client';
 
-const ACCEPTED = /\.img(\.xz)?$/i;
+export const IMAGE_FILE = /\.img(\.(xz|gz|zst))?$/i;
 
 export function DropZone({
   onPath,
   onPick,
   current,
+  what = 'the base Armbian image',
+  prompt,
 }: {
   onPath(path: string): void;
   onPick(): void;
   current: string | null;
+  /** What is asked for, in the refusal of another file. */
+  what?: string;
+  /** What the empty zone says. */
+  prompt?: ReactNode;
 }) {
   const [over, setOver] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
@@ -24,8 +31,8 @@ export function DropZone({
     setOver(false);
     const file = e.dataTransfer.files[0];
     if (!file) return;
-    if (!ACCEPTED.test(file.name)) {
-      setProblem(`${file.name} is not an .img or .img.xz file: drop the base Armbian image`);
+    if (!IMAGE_FILE.test(file.name)) {
+      setProblem(`${file.name} is not an .img, .img.xz, .img.gz or .img.zst file: drop ${what}`);
       return;
     }
     const path = pathForFile(file);
@@ -59,10 +66,12 @@ export function DropZone({
             <div className="muted">Drop another image to replace it</div>
           </>
         ) : (
-          <>
-            <strong>Drop the base Armbian .img or .img.xz here</strong>
-            <div className="muted">for example Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img</div>
-          </>
+          (prompt ?? (
+            <>
+              <strong>Drop the base Armbian .img, .img.xz, .img.gz or .img.zst here</strong>
+              <div className="muted">for example Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img</div>
+            </>
+          ))
         )}
       </div>
       <button type="button" className="button secondary" onClick={onPick}>

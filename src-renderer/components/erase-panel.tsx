@@ -9,16 +9,41 @@ import { diskName, eraseReady } from '../store/flash-slice';
 import { bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
+import { ActionButton } from './action-button';
 import { ErrorBox } from './error-box';
+import { FinishView } from './finish-view';
 import { JobPanel } from './job-panel';
 
 export function ErasePanel() {
   const flash = useStore((s) => s.flash);
-  const { setEraseCard, setEraseTyped, startErase } = useStore.getState();
+  const { setEraseCard, setEraseTyped, startErase, eraseAnother, finishErase } = useStore.getState();
   const [confirming, setConfirming] = useState(false);
   const job = useStore((s) => (s.flash.eraseJobId ? s.jobs[s.flash.eraseJobId] : undefined));
   const card = flash.eraseCard;
   const ready = eraseReady(flash) && job?.state !== 'running';
+  if (job?.outcome?.kind === 'erase') {
+    const r = job.outcome.result;
+    return (
+      <>
+        <FinishView
+          title="Card erased"
+          listLabel="Erased card"
+          againLabel="Erase another card"
+          onAgain={eraseAnother}
+          onDone={finishErase}
+          cards={[
+            {
+              card: r.card,
+              ok: true,
+              eject: r.eject,
+              text: `One FAT32 partition "${r.label}" of ${bytes(r.partitionSectors * 512)}${r.verified ? ', verified' : ''}.`,
+            },
+          ]}
+        />
+        <JobPanel jobId={flash.eraseJobId} />
+      </>
+    );
+  }
   return (
     <section className="panel step">
       <h2>Erase a card for normal use</h2>
@@ -28,6 +53,7 @@ export function ErasePanel() {
       </p>
       <CardPicker
         label="Card to erase"
+        scope="erase"
         purpose="write"
         selected={card ? [card] : []}
         onToggle={(c) => setEraseCard(card?.ref.path === c.ref.path ? null : c)}
@@ -46,20 +72,26 @@ export function ErasePanel() {
         </label>
       )}
       <div className="actions">
-        <button
-          type="button"
-          className="button primary"
-          disabled={!ready}
+        <ActionButton
+          waiting={
+            !card
+              ? ['a card']
+              : ready || job?.state === 'running'
+                ? []
+                : [card.usable ? `its name typed (${diskName(card.ref.path)})` : 'a card that can be written']
+          }
+          busy={job?.state === 'running'}
           onClick={() => setConfirming(true)}
         >
           Erase
-        </button>
+        </ActionButton>
       </div>
       {flash.eraseError && <ErrorBox error={flash.eraseError} title="The erase could not start" />}
       {confirming && card && (
         <ConfirmDialog
           title="Erase the card?"
-          message={`Everything on ${card.description} will be lost; it gets one empty FAT32 partition.`}
+          message="Everything on this card will be lost; it gets one empty FAT32 partition."
+          cards={[card]}
           confirmLabel="Erase"
           onCancel={() => setConfirming(false)}
           onConfirm={() => {
@@ -68,18 +100,7 @@ export function ErasePanel() {
           }}
         />
       )}
-      <JobPanel jobId={flash.eraseJobId}>
-        {job?.outcome?.kind === 'erase' && (
-          <p className="result">
-            <strong>Erased</strong> <span className="mono">{job.outcome.result.card}</span>: one FAT32
-            partition &quot;{job.outcome.result.label}&quot; of{' '}
-            {bytes(job.outcome.result.partitionSectors * 512)}
-            {job.outcome.result.verified ? ', verified' : ''}.
-            {job.outcome.result.eject &&
-              ` ${job.outcome.result.eject.ejected ? 'Ejected: you can remove it.' : job.outcome.result.eject.message}`}
-          </p>
-        )}
-      </JobPanel>
+      <JobPanel jobId={flash.eraseJobId} />
     </section>
   );
 }

@@ -2,13 +2,17 @@
  * Flash: an image onto one or more cards, each written in 1 MiB blocks (partition table last)
  * and verified by reading it back. The host layer's safety rules are shown as reasons per card.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import type { FlashResultDto } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
 import { diskName, flashReady } from '../store/flash-slice';
 import { baseName, bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ConfirmDialog } from './confirm-dialog';
 import { CheckItem, checkState } from './check-item';
+import { FinishView } from './finish-view';
+import { ActionButton } from './action-button';
+import { DropZone } from './drop-zone';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
@@ -20,18 +24,40 @@ export function FlashScreen() {
   const { setFlashImage, pickFlashImage, toggleFlashTarget, setFlashVerify, setFlashTyped, startFlash } =
     useStore.getState();
   const [confirming, setConfirming] = useState(false);
+  useEffect(() => {
+    void useStore.getState().restoreFlashImage();
+  }, []);
   const images = (items ?? []).filter((i) => i.kind !== 'clone-set');
   const usable = flashReady(flash);
   const job = useStore((s) => (s.flash.jobId ? s.jobs[s.flash.jobId] : undefined));
   const running = job?.state === 'running';
+  const waiting: string[] = [];
+  if (!flash.image) waiting.push('an image');
+  if (usable.length === 0) {
+    const untyped = flash.checks.some((c) => c.usable && c.confirm);
+    waiting.push(untyped ? 'the name of the disk typed' : 'a card ticked');
+  }
+  const header = (
+    <ScreenHeader
+      phase="Deploy"
+      title="Flash: write an image to cards"
+      subtitle="Any .img, .img.xz, .img.gz or .img.zst onto one or more SD cards. Each card is verified by reading it back; one failing card does not stop the others."
+    />
+  );
+
+  if (job?.outcome?.kind === 'flash') {
+    return (
+      <div className="screen">
+        {header}
+        <FlashFinished result={job.outcome.result} />
+        <JobPanel jobId={flash.jobId} />
+      </div>
+    );
+  }
 
   return (
     <div className="screen">
-      <ScreenHeader
-        phase="Deploy"
-        title="Flash: write an image to cards"
-        subtitle="Any .img, .img.xz, .img.gz or .img.zst onto one or more SD cards. Each card is verified by reading it back; one failing card does not stop the others."
-      />
+      {header}
       <section className="panel step">
         <h2>
           <span className="step-no">1</span> Image
@@ -52,10 +78,19 @@ export function FlashScreen() {
               <option value={flash.image}>{baseName(flash.image)}</option>
             )}
           </select>
-          <button type="button" className="button secondary" onClick={() => void pickFlashImage()}>
-            Other file…
-          </button>
         </div>
+        <DropZone
+          current={flash.image}
+          what="the image to flash"
+          onPath={(p) => void setFlashImage(p)}
+          onPick={() => void pickFlashImage()}
+          prompt={
+            <>
+              <strong>Or drop an .img, .img.xz, .img.gz or .img.zst here</strong>
+              <div className="muted">a golden or clone image, or any Raspberry Pi image</div>
+            </>
+          }
+        />
       </section>
       <section className="panel step">
         <h2>
@@ -63,6 +98,7 @@ export function FlashScreen() {
         </h2>
         <CardPicker
           label="Cards to flash"
+          scope="flash"
           purpose="write"
           multiple
           selected={flash.targets}
@@ -103,20 +139,16 @@ export function FlashScreen() {
           <input type="checkbox" checked={flash.verify} onChange={(e) => setFlashVerify(e.target.checked)} />{' '}
           Verify after writing (read the card back)
         </label>
-        <button
-          type="button"
-          className="button primary"
-          disabled={!flash.image || usable.length === 0 || running}
-          onClick={() => setConfirming(true)}
-        >
+        <ActionButton waiting={waiting} busy={running} onClick={() => setConfirming(true)}>
           Flash {usable.length || ''} card{usable.length === 1 ? '' : 's'}
-        </button>
+        </ActionButton>
       </div>
       {flash.error && <ErrorBox error={flash.error} />}
       {confirming && flash.image && (
         <ConfirmDialog
           title="Erase and flash?"
-          message={`Everything on ${usable.map((c) => c.card.path).join(', ')} will be erased and replaced by ${baseName(flash.image)}.`}
+          message={`Everything on ${usable.length === 1 ? 'this card' : `these ${usable.length} cards`} will be erased and replaced by ${baseName(flash.image)}.`}
+          cards={flash.targets.filter((t) => usable.some((u) => u.card.path === t.ref.path))}
           confirmLabel="Erase and flash"
           onCancel={() => setConfirming(false)}
           onConfirm={() => {
@@ -125,20 +157,35 @@ export function FlashScreen() {
           }}
         />
       )}
-      <JobPanel jobId={flash.jobId}>
-        <FlashDone jobId={flash.jobId} />
-      </JobPanel>
+      <JobPanel jobId={flash.jobId} />
     </div>
   );
 }
 
-/** Per card: written, verified (the read-back matches), or why it failed. */
-function FlashDone({ jobId }: { jobId: string | null }) {
-  const job = useStore((s) => (jobId ? s.jobs[jobId] : undefined));
-  if (job?.outcome?.kind !== 'flash') return null;
-  const r = job.outcome.result;
+/** The finish screen: per card written, verified (the read-back matches), ejected, or why it failed. */
+function FlashFinished({ result: r }: { result: FlashResultDto }) {
+  const { flashAnother, finishFlash } = useStore.getState();
+  const ok = r.cards.length - r.failed;
   return (
-    <div className="result">
+    <FinishView
+      title={`${baseName(r.image)} flashed to ${ok} of ${r.cards.length} card${r.cards.length === 1 ? '' : 's'}`}
+      listLabel="Flashed cards"
+      againLabel="Flash another"
+      onAgain={flashAnother}
+      onDone={finishFlash}
+      cards={r.cards.map((c) => ({
+        card: c.card,
+        ok: c.ok,
+        eject: c.eject,
+        text: c.ok
+          ? c.verified
+            ? 'Written and verified: the read-back matches the image.'
+            : 'Written (not verified).'
+          : [c.error?.message ?? 'failed', c.error?.hint, appStepsText(c.error?.next)]
+              .filter(Boolean)
+              .join(' — '),
+      }))}
+    >
       <p className="muted">
         {bytes(r.mappedBytes)} of {bytes(r.imageBytes)} written per card (
         {r.mode === 'stream'
@@ -148,24 +195,6 @@ function FlashDone({ jobId }: { jobId: string | null }) {
             : 'used blocks only'}
         ).
       </p>
-      <ul className="checks" aria-label="Flashed cards">
-        {r.cards.map((c) => (
-          <CheckItem key={c.card} state={checkState(c.ok)}>
-            <span className="mono">{c.card}</span>
-            <span className={c.ok ? '' : 'muted'}>
-              {c.ok
-                ? `${
-                    c.verified
-                      ? 'Written and verified: the read-back matches the image.'
-                      : 'Written (not verified).'
-                  }${c.eject ? ` ${c.eject.ejected ? 'Ejected: you can remove it.' : c.eject.message}` : ''}`
-                : [c.error?.message ?? 'failed', c.error?.hint, appStepsText(c.error?.next)]
-                    .filter(Boolean)
-                    .join(' — ')}
-            </span>
-          </CheckItem>
-        ))}
-      </ul>
-    </div>
+    </FinishView>
   );
 }

@@ -8,6 +8,7 @@ import type { JobSummary } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
 import { bytes } from '../lib/format';
 import { DropZone } from './drop-zone';
+import { ActionButton } from './action-button';
 import { ErrorBox } from './error-box';
 import { InspectionSummary } from './inspection-summary';
 import { JobPanel } from './job-panel';
@@ -93,24 +94,24 @@ export function InsertScreen() {
           <span className="step-no">3</span> Version and tag
         </h2>
         <NameFields
+          plan={insert.plan}
           version={insert.version}
           tag={insert.tag}
           onChange={(part, value) => void setInsertName(part, value)}
           placeholders={{ version: '9.1.7', tag: 'ORIGIN' }}
         />
-        <OutputName plan={insert.plan} />
+        <OutputName
+          plan={insert.plan}
+          justMade={
+            buildJob?.outcome?.kind === 'insert' && buildJob.outcome.result.image === insert.plan?.path
+          }
+        />
       </section>
 
       <div className="actions">
-        <button
-          type="button"
-          className="button primary"
-          disabled={waiting.length > 0 || building}
-          onClick={() => void buildGolden()}
-        >
+        <ActionButton waiting={waiting} busy={building} onClick={() => void buildGolden()}>
           Build golden image
-        </button>
-        {waiting.length > 0 && <span className="muted">Waiting for {waiting.join(', ')}.</span>}
+        </ActionButton>
       </div>
       {insert.error && <ErrorBox error={insert.error} />}
 

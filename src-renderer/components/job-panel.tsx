@@ -2,12 +2,12 @@
  * One job as it runs: its steps (job-steps.tsx), a progress bar with speed and ETA, its log, a cancel button,
  * and at the end its result, its error with the hint, or the cancellation.
  */
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import type { JobSummary } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
 import { duration } from '../lib/format';
 import { ErrorBox } from './error-box';
-import { JobSteps, PlanProgress } from './job-steps';
+import { JobSteps } from './job-steps';
 import { ProgressBar } from './progress-bar';
 
 const STATE_TEXT: Record<JobSummary['state'], string> = {
@@ -25,10 +25,16 @@ function elapsed(job: JobSummary): string {
 export function JobPanel({ jobId, children }: { jobId: string | null; children?: ReactNode }) {
   const job = useStore((s) => (jobId ? s.jobs[jobId] : undefined));
   const cancelJob = useStore((s) => s.cancelJob);
+  const panel = useRef<HTMLElement>(null);
+  // A job shown for the first time is brought to where the eye is, not left below the fold.
+  useEffect(() => {
+    if (jobId) panel.current?.scrollIntoView?.({ block: 'start', behavior: 'smooth' });
+  }, [jobId, !!job]);
   if (!job) return null;
   const running = job.state === 'running';
   return (
     <section
+      ref={panel}
       className={`job-panel state-${job.state}`}
       aria-label={`job: ${job.title}`}
       data-job-id={job.id}
@@ -45,10 +51,7 @@ export function JobPanel({ jobId, children }: { jobId: string | null; children?:
         )}
       </header>
       <JobSteps job={job} />
-      {running && job.plan && <PlanProgress job={job} />}
-      {running && (!job.plan || (job.progress?.totalBytes ?? 0) > 0) && (
-        <ProgressBar progress={job.progress} />
-      )}
+      {running && <ProgressBar job={job} />}
       {job.state === 'failed' && job.error && <ErrorBox error={job.error} title="The job failed" />}
       {job.state === 'cancelled' && (
         <p className="notice">

@@ -1,11 +1,10 @@
 /**
  * A job's steps. A job that announced its plan (VM setup and start) shows every step from the
  * start: done, the current one with Lima's latest line under it, those still to come, and a bar
- * saying which step of how many it is on, as Rancher Desktop shows its start. Other jobs list
+ * saying which step of how many it is on (progress-bar.tsx), as Rancher Desktop shows its start. Other jobs list
  * their steps as they reach them.
  */
 import type { JobSummary } from '../../src-main/ipc/contract';
-import { percent } from '../lib/format';
 
 type RowState = 'done' | 'current' | 'stopped' | 'pending' | 'skipped';
 
@@ -62,35 +61,5 @@ export function JobSteps({ job }: { job: JobSummary }) {
         </li>
       ))}
     </ol>
-  );
-}
-
-/** Which planned step a running job is on, as a bar: steps done of the plan. */
-export function PlanProgress({ job }: { job: JobSummary }) {
-  if (!job.plan || job.state !== 'running') return null;
-  const plan = job.plan;
-  const current = job.steps.at(-1);
-  const index = current ? plan.findIndex((p) => p.id === current.id) : -1;
-  const done = Math.max(0, index);
-  const pct = percent(done, plan.length);
-  return (
-    <div className="progress plan-progress">
-      <div
-        className="progress-track"
-        role="progressbar"
-        aria-label="Steps done"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={pct}
-      >
-        <div className="progress-fill" style={{ width: `${pct}%` }} />
-      </div>
-      <div className="progress-numbers">
-        <strong>
-          Step {done + 1} of {plan.length}
-        </strong>
-        {current && <span>{current.label}</span>}
-      </div>
-    </div>
   );
 }

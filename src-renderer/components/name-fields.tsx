@@ -1,4 +1,7 @@
 /** The version and tag that name an image (ods-atlas-…-v<version>-<tag>.img), as two fields. */
+import type { OutputPlan } from '../../src-main/ipc/contract';
+import { TextField } from './text-field';
+
 export type NamePart = 'version' | 'tag';
 
 export function NameFields({
@@ -7,6 +10,7 @@ export function NameFields({
   onChange,
   labelPrefix = '',
   placeholders,
+  plan,
 }: {
   version: string;
   tag: string;
@@ -14,17 +18,18 @@ export function NameFields({
   /** Put before "version"/"tag" in the fields' accessible names, e.g. "Clone image". */
   labelPrefix?: string;
   placeholders?: { version: string; tag: string };
+  /** The name these fields make: its error is shown under the field it is about. */
+  plan?: OutputPlan | null;
 }) {
   const field = (part: NamePart, title: string, value: string) => (
-    <label>
-      {title}
-      <input
-        value={value}
-        onChange={(e) => onChange(part, e.target.value)}
-        placeholder={placeholders?.[part]}
-        aria-label={labelPrefix ? `${labelPrefix} ${part}` : title}
-      />
-    </label>
+    <TextField
+      title={title}
+      label={labelPrefix ? `${labelPrefix} ${part}` : title}
+      value={value}
+      onChange={(v) => onChange(part, v)}
+      placeholder={placeholders?.[part]}
+      error={plan?.field === part ? plan.error : undefined}
+    />
   );
   return (
     <div className="row fields">

@@ -1,9 +1,14 @@
-/** The name a job will create, shown before it runs, or why the name is not valid. */
+/**
+ * The name a job will create, shown before it runs, or why the name is not valid; a name the
+ * screen's own job has just made is said to be that, not an error.
+ */
 import type { OutputPlan } from '../../src-main/ipc/contract';
 import { appStepsText } from '../next-steps';
 
-export function OutputName({ plan }: { plan: OutputPlan | null }) {
+export function OutputName({ plan, justMade = false }: { plan: OutputPlan | null; justMade?: boolean }) {
   if (!plan) return null;
+  // An error about one field is shown under that field.
+  if (plan.error && plan.field) return null;
   if (plan.error) {
     return (
       <p className="field-error" role="alert">
@@ -20,7 +25,12 @@ export function OutputName({ plan }: { plan: OutputPlan | null }) {
         {plan.name}
       </span>
       <span className="muted"> in {plan.path.slice(0, plan.path.length - plan.name.length - 1)}</span>
-      {plan.exists && <div className="field-error">It already exists: choose another version or tag.</div>}
+      {plan.exists &&
+        (justMade ? (
+          <div className="field-done">Made by the job below. For another, choose another version or tag.</div>
+        ) : (
+          <div className="field-error">It already exists: choose another version or tag.</div>
+        ))}
     </div>
   );
 }

@@ -1,33 +1,43 @@
-/** A progress bar with the numbers beside it: percent, bytes done of total, speed and ETA. */
-import type { ProgressDto } from '../../src-main/ipc/contract';
-import { bytes, eta, percent, speed } from '../lib/format';
+/**
+ * A running job's one progress: a bar for the whole job, which step of how many it is on, the
+ * current step's bytes and speed, and one time left.
+ */
+import type { JobSummary } from '../../src-main/ipc/contract';
+import { bytes, eta, speed } from '../lib/format';
+import { overallProgress } from '../lib/job-progress';
 
-export function ProgressBar({ progress }: { progress: ProgressDto | null }) {
-  const known = progress !== null && progress.totalBytes > 0;
-  const pct = known ? percent(progress.doneBytes, progress.totalBytes) : 0;
+export function ProgressBar({ job }: { job: JobSummary }) {
+  const p = overallProgress(job);
+  const known = p.percent !== null;
   return (
-    <div className="progress">
+    <div className="progress job-progress">
       <div
         className={`progress-track${known ? '' : ' indeterminate'}`}
         role="progressbar"
+        aria-label="Overall progress"
         aria-valuemin={0}
         aria-valuemax={100}
-        {...(known ? { 'aria-valuenow': pct } : {})}
+        {...(p.percent !== null ? { 'aria-valuenow': p.percent } : {})}
       >
-        <div className="progress-fill" style={{ width: known ? `${pct}%` : '30%' }} />
+        <div className="progress-fill" style={{ width: known ? `${p.percent}%` : '30%' }} />
       </div>
       <div className="progress-numbers">
-        {known ? (
+        {known && <strong>{p.percent}%</strong>}
+        <span className="progress-step">
+          Step {p.step}
+          {p.steps ? ` of ${p.steps}` : ''}
+          {p.label ? `: ${p.label}` : ''}
+        </span>
+        {p.totalBytes > 0 ? (
           <>
-            <strong>{pct}%</strong>
             <span>
-              {bytes(progress.doneBytes)} of {bytes(progress.totalBytes)}
+              {bytes(p.doneBytes)} of {bytes(p.totalBytes)}
             </span>
-            <span>{speed(progress.bytesPerSecond)}</span>
-            <span>{eta(progress.etaSeconds)}</span>
+            <span>{speed(p.bytesPerSecond)}</span>
+            <span>{eta(p.etaSeconds)}</span>
           </>
         ) : (
-          <span>working…</span>
+          !known && <span>working…</span>
         )}
       </div>
     </div>

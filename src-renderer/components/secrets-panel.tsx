@@ -1,6 +1,6 @@
 /**
- * atlas_secrets.conf in the app: imported once, kept encrypted by main (the macOS Keychain holds
- * the key), decrypted only while an Insert runs. Only the names of its settings are ever shown.
+ * atlas_secrets.conf in the app: imported once, kept encrypted by main (the key is in the macOS
+ * Keychain or the Linux keyring, named as main names it), decrypted only while an Insert runs. Only the names of its settings are ever shown.
  */
 import { useStore } from '../store/store';
 import { date } from '../lib/format';

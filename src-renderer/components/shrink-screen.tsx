@@ -8,6 +8,7 @@ import { useStore } from '../store/store';
 import { bytes } from '../lib/format';
 import { CardPicker } from './card-picker';
 import { ChecklistView } from './checklist-view';
+import { ActionButton } from './action-button';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { NameFields } from './name-fields';
@@ -39,12 +40,11 @@ export function ShrinkScreen() {
 
   const report = verifyJob?.outcome?.kind === 'verify' ? verifyJob.outcome.result : null;
   const planOk = shrink.plan !== null && !shrink.plan.error && !shrink.plan.exists;
-  const canShrink =
-    shrink.card !== null &&
-    report !== null &&
-    (report.ok || shrink.force) &&
-    planOk &&
-    shrinkJob?.state !== 'running';
+  const waiting: string[] = [];
+  if (!shrink.card) waiting.push('a card');
+  else if (!report) waiting.push('the checklist');
+  else if (!report.ok && !shrink.force) waiting.push('a checklist that passes (or "Shrink anyway")');
+  if (!planOk) waiting.push('a valid, new version and tag');
 
   return (
     <div className="screen">
@@ -59,6 +59,7 @@ export function ShrinkScreen() {
         </h2>
         <CardPicker
           label="Card to verify and shrink"
+          scope="shrink"
           purpose="read"
           selected={shrink.card ? [shrink.card] : []}
           onToggle={(c) => void a.setShrinkCard(c)}
@@ -90,11 +91,12 @@ export function ShrinkScreen() {
           tag={shrink.tag}
           onChange={(part, value) => void a.setShrinkName(part, value)}
           labelPrefix="Clone image"
+          plan={shrink.plan}
         />
-        <fieldset className="row fields">
+        <fieldset className="choice-group">
           <legend>Output</legend>
           {COMPRESS_CHOICES.map(([value, label]) => (
-            <label key={value} className="check">
+            <label key={value} className="choice">
               <input
                 type="radio"
                 name="shrink-compress"
@@ -106,7 +108,12 @@ export function ShrinkScreen() {
             </label>
           ))}
         </fieldset>
-        <OutputName plan={shrink.plan} />
+        <OutputName
+          plan={shrink.plan}
+          justMade={
+            shrinkJob?.outcome?.kind === 'shrink' && shrinkJob.outcome.result.image === shrink.plan?.path
+          }
+        />
         {report && !report.ok && (
           <label className="check warn-text">
             <input
@@ -118,14 +125,13 @@ export function ShrinkScreen() {
           </label>
         )}
         <div className="actions">
-          <button
-            type="button"
-            className="button primary"
-            disabled={!canShrink}
+          <ActionButton
+            waiting={waiting}
+            busy={shrinkJob?.state === 'running'}
             onClick={() => void a.startShrink()}
           >
             Shrink to image
-          </button>
+          </ActionButton>
         </div>
         {shrink.error && <ErrorBox error={shrink.error} />}
         <JobPanel jobId={shrink.shrinkJobId}>

@@ -36,6 +36,9 @@ export interface CloneSlice {
   setRestoreSet(set: string | null): void;
   setRestoreTyped(text: string): void;
   startRestore(): Promise<void>;
+  /** After a restore: the same set onto another card, or back to Home. */
+  restoreAnother(): void;
+  finishRestore(): void;
 }
 
 export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, get) => {
@@ -66,7 +69,8 @@ export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, g
         patch({ name: next.next, previous: next.previous, error: null });
         await planName(next.next);
       } catch (e) {
-        patch({ error: errorInfo(e), plan: null });
+        // A tag that cannot name a set is a mistake in the tag field, shown under it.
+        patch({ plan: { name: '', path: '', exists: false, error: errorInfo(e), field: 'tag' } });
       }
     },
     setCloneName: async (name) => {
@@ -95,6 +99,12 @@ export const createCloneSlice: StateCreator<Store, [], [], CloneSlice> = (set, g
     setRestoreCard: (restoreCard) => patch({ restoreCard, restoreTyped: '', restoreJobId: null }),
     setRestoreTyped: (restoreTyped) => patch({ restoreTyped }),
     setRestoreSet: (restoreSet) => patch({ restoreSet, restoreJobId: null }),
+    restoreAnother: () =>
+      patch({ restoreCard: null, restoreTyped: '', restoreJobId: null, restoreError: null }),
+    finishRestore: () => {
+      get().restoreAnother();
+      get().setScreen('home');
+    },
     startRestore: async () => {
       const { restoreCard, restoreSet, restoreTyped } = get().clone;
       if (!restoreCard || !restoreSet) return;

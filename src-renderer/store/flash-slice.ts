@@ -7,10 +7,15 @@ import type { StateCreator } from 'zustand';
 import type { CardCandidate, ErrorInfo, FlashCheck } from '../../src-main/ipc/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
+import { remember, remembered } from '../lib/remember';
+
+const LAST_IMAGE = 'flash.image';
 
 export interface FlashState {
   image: string | null;
+  /** The ticked cards: never one the safety check refused. */
   targets: CardCandidate[];
+  /** The safety check of the ticked cards, and of the ones it refused (unticked, with why). */
   checks: FlashCheck[];
   verify: boolean;
   /** What the user typed to confirm an unusual disk, by card path. */
@@ -37,12 +42,21 @@ export function flashReady(state: FlashState): FlashCheck[] {
 export interface FlashSlice {
   flash: FlashState;
   setFlashImage(path: string | null): Promise<void>;
+  /** The image flashed last time, when none is chosen yet. */
+  restoreFlashImage(): Promise<void>;
   pickFlashImage(): Promise<void>;
   toggleFlashTarget(card: CardCandidate): Promise<void>;
   setFlashVerify(verify: boolean): void;
   setFlashTyped(path: string, text: string): void;
   checkFlash(): Promise<void>;
   startFlash(): Promise<void>;
+  /** After a flash: the same image onto new cards. */
+  flashAnother(): void;
+  /** After a flash: back to Home. */
+  finishFlash(): void;
+  /** After an erase: another card, or back to Home. */
+  eraseAnother(): void;
+  finishErase(): void;
   setEraseCard(card: CardCandidate | null): void;
   setEraseTyped(text: string): void;
   startErase(): Promise<void>;
@@ -70,6 +84,16 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
       eraseJobId: null,
       eraseError: null,
     },
+    flashAnother: () => patch({ targets: [], checks: [], typed: {}, jobId: null, error: null }),
+    finishFlash: () => {
+      get().flashAnother();
+      get().setScreen('home');
+    },
+    eraseAnother: () => patch({ eraseCard: null, eraseTyped: '', eraseJobId: null, eraseError: null }),
+    finishErase: () => {
+      get().eraseAnother();
+      get().setScreen('home');
+    },
     setEraseCard: (eraseCard) => patch({ eraseCard, eraseTyped: '', eraseJobId: null }),
     setEraseTyped: (eraseTyped) => patch({ eraseTyped }),
     startErase: async () => {
@@ -84,8 +108,14 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
       patch({ eraseJobId: id, eraseError: id ? null : get().jobError });
     },
     setFlashImage: async (image) => {
-      patch({ image, jobId: null });
+      // What the check refused was about the other image.
+      patch({ image, jobId: null, checks: [] });
+      remember(LAST_IMAGE, image);
       await get().checkFlash();
+    },
+    restoreFlashImage: async () => {
+      const last = remembered(LAST_IMAGE);
+      if (last && !get().flash.image) await get().setFlashImage(last);
     },
     pickFlashImage: async () => {
       try {
@@ -96,23 +126,38 @@ export const createFlashSlice: StateCreator<Store, [], [], FlashSlice> = (set, g
       }
     },
     toggleFlashTarget: async (card) => {
-      const { targets } = get().flash;
+      const { targets, checks } = get().flash;
       const chosen = targets.some((t) => t.ref.path === card.ref.path);
-      patch({ targets: chosen ? targets.filter((t) => t.ref.path !== card.ref.path) : [...targets, card] });
+      patch({
+        targets: chosen ? targets.filter((t) => t.ref.path !== card.ref.path) : [...targets, card],
+        checks: checks.filter((c) => c.card.path !== card.ref.path),
+      });
       await get().checkFlash();
     },
     setFlashVerify: (verify) => patch({ verify }),
     setFlashTyped: (path, text) => patch({ typed: { ...get().flash.typed, [path]: text } }),
     checkFlash: async () => {
-      const { image, targets } = get().flash;
-      if (!image || targets.length === 0) return patch({ checks: [] });
+      const { image, targets, checks: before } = get().flash;
+      // The refused cards stay shown with their reasons until they are ticked again.
+      const refusedBefore = before.filter(
+        (c) => !c.usable && !targets.some((t) => t.ref.path === c.card.path),
+      );
+      if (!image || targets.length === 0) return patch({ checks: image ? refusedBefore : [] });
       try {
+        const checks = await call(
+          'flash:check',
+          image,
+          targets.map((t) => t.ref),
+        );
+        const refused = new Set(checks.filter((c) => !c.usable).map((c) => c.card.path));
+        // A card ticked or unticked while the check ran keeps what the user did last.
+        const now = get().flash.targets;
         patch({
-          checks: await call(
-            'flash:check',
-            image,
-            targets.map((t) => t.ref),
-          ),
+          targets: now.filter((t) => !refused.has(t.ref.path)),
+          checks: [
+            ...refusedBefore.filter((c) => !checks.some((x) => x.card.path === c.card.path)),
+            ...checks.filter((c) => now.some((t) => t.ref.path === c.card.path)),
+          ],
           error: null,
         });
       } catch (e) {

@@ -25,6 +25,16 @@ function withJob(jobs: Record<string, JobSummary>, id: string, change: (j: JobSu
   return job ? { jobs: { ...jobs, [id]: change(job) } } : {};
 }
 
+/** The current step's size as its progress learns it (a step may start before its size is known). */
+function withStepTotal(
+  steps: JobSummary['steps'],
+  p: NonNullable<JobSummary['progress']>,
+): JobSummary['steps'] {
+  const last = steps.at(-1);
+  if (!last || last.id !== p.stepId || last.totalBytes === p.totalBytes) return steps;
+  return [...steps.slice(0, -1), { ...last, totalBytes: p.totalBytes }];
+}
+
 export function reduceJobEvent(jobs: Record<string, JobSummary>, e: JobEventDto): Record<string, JobSummary> {
   if (e.type === 'started') return { ...jobs, [e.job.id]: e.job };
   const next = withJob(jobs, e.jobId, (j) => {
@@ -34,7 +44,7 @@ export function reduceJobEvent(jobs: Record<string, JobSummary>, e: JobEventDto)
       case 'step':
         return { ...j, steps: [...j.steps, e.step], progress: null };
       case 'progress':
-        return { ...j, progress: e.progress };
+        return { ...j, steps: withStepTotal(j.steps, e.progress), progress: e.progress };
       case 'log':
         return { ...j, log: [...j.log, e.line].slice(-LOG_LINES) };
       case 'done':

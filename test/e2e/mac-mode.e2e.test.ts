@@ -206,10 +206,10 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     expect(await setup.locator('li.current .step-detail').innerText()).toContain(
       'Waiting for the optional requirement 1 of 1: "Atlas builder tools installed"',
     );
-    expect(await setup.getByRole('progressbar', { name: 'Steps done' }).getAttribute('aria-valuenow')).toBe(
-      '66',
-    );
-    expect(await setup.locator('.plan-progress').innerText()).toContain('Step 5 of 6');
+    expect(
+      await setup.getByRole('progressbar', { name: 'Overall progress' }).getAttribute('aria-valuenow'),
+    ).toBe('66');
+    expect(await setup.locator('.job-progress').innerText()).toContain('Step 5 of 6');
     await shot('mac-vm-setup-running');
 
     writeFileSync(hold, '');
@@ -311,7 +311,10 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     await page.getByRole('dialog').getByRole('button', { name: 'Erase and restore' }).click();
     const restore = job(new RegExp(`job: Restore golden-clone-${setName} to ${target.slice(5)}`));
     await finished(restore);
-    expect(await restore.innerText()).toContain('grown to');
+    const finish = page.getByRole('region', { name: new RegExp(`golden-clone-${setName} restored`) });
+    expect(await finish.innerText()).toContain('grown to');
+    // The card of the reader, by its model and size, and that it was ejected (or why not).
+    expect(await finish.innerText()).toMatch(/ejected|Not ejected/i);
     await shot('mac-restore-done');
 
     const root = onTestBox(() => sfdiskJson(target)).partitions[1]!;

@@ -93,13 +93,14 @@ export async function startTestServer(opts: {
 }): Promise<TestServer> {
   const token = randomBytes(24).toString('hex');
   const host = new TestHost();
-  // The app's vault as in Electron main, with safeStorage's double standing in for the Keychain.
+  const mac = opts.mode === 'mac';
+  // The app's vault as in Electron main, with safeStorage's double standing in for the Mac's
+  // Keychain or the Linux keyring: the app names the one of the platform it runs on.
   const vault = new SecretVault(
     join(dirname(opts.settingsFile), 'atlas_secrets.vault'),
-    safeStorageCipher(new SafeStorageDouble(), 'darwin'),
+    safeStorageCipher(new SafeStorageDouble(), mac ? 'darwin' : 'linux'),
     { tempRoot: opts.secretsTempRoot },
   );
-  const mac = opts.mode === 'mac';
   const { backend, env } = await createAppBackend({
     library: opts.library,
     platform: mac ? 'darwin' : 'linux',

@@ -204,6 +204,9 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     expect(await secretsPanel.innerText()).toContain(downloaded);
     expect(await page.locator('body').innerText()).not.toContain('imported-pw');
     expect(readFileSync(server.vault.file, 'utf8')).not.toContain('imported-pw');
+    // On Linux the key is in the keyring: the Mac's Keychain is not named.
+    expect(await secretsPanel.innerText()).toContain('keyring');
+    expect(await page.locator('body').innerText()).not.toContain('Keychain');
 
     await page.getByLabel('Version').fill('9.1.7');
     await page.getByLabel('Tag', { exact: true }).fill('ORIGIN');
@@ -251,7 +254,9 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     // The speed shows once the first second of the step has been measured.
     await expect
       .poll(() => clone.locator('.progress-numbers').innerText())
-      .toMatch(/\d+%.*of.*\/s.*(left|estimating)/s);
+      .toMatch(/\d+%.*Step \d+: .*of.*\/s.*(left|estimating)/s);
+    // One progress for the whole job.
+    expect(await clone.getByRole('progressbar').count()).toBe(1);
     await shot('05-clone-running');
     await clone.getByRole('button', { name: 'Cancel' }).click();
     await finished(clone, 'cancelled');
@@ -267,10 +272,14 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
 
   it('Verify + Shrink: the checklist with evidence, then the clone image', async () => {
     await nav('Verify + Shrink P2');
-    await page
-      .getByRole('group', { name: 'Card to verify and shrink' })
-      .getByRole('radio', { name: /sd-card-provisioned\.img/ })
-      .check();
+    const picker = page.getByRole('group', { name: 'Card to verify and shrink' });
+    // The image file picked as the card on Clone is a card there only: it is picked here again.
+    expect(await picker.getByRole('radio', { name: /sd-card-provisioned\.img/ }).count()).toBe(0);
+    server.host.answerFile('card-image', provisioned);
+    await picker.getByRole('button', { name: 'Use an image file…' }).click();
+    await expect
+      .poll(() => picker.getByRole('radio', { name: /sd-card-provisioned\.img/ }).isChecked())
+      .toBe(true);
     const verdict = page.locator('.verdict');
     await expect
       .poll(() => verdict.textContent().catch(() => ''), { timeout: LONG })
@@ -309,14 +318,27 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     await expect.poll(() => page.getByRole('button', { name: 'Flash 1 card' }).isEnabled()).toBe(true);
     await shot('09-flash-checks');
 
+    // The refused card is not left ticked.
+    expect(await picker.getByRole('checkbox', { name: /sd-card-64mb\.img/ }).isChecked()).toBe(false);
+
     await page.getByRole('button', { name: 'Flash 1 card' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Erase and flash' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByRole('list', { name: 'Cards to be erased' }).innerText()).toMatch(
+      /sd-card-blank\.img \(1\.1 GB\)\s+\S*sd-card-blank\.img/,
+    );
+    await dialog.getByRole('button', { name: 'Erase and flash' }).click();
     const flash = job(/job: Flash ods-atlas-golden-v9-1-7-ORIGIN\.img to sd-card-blank\.img/);
     await finished(flash);
-    expect(await flash.innerText()).toContain('Written and verified');
+    // The finish screen: the card's result, and what next.
+    const finish = page.getByRole('region', { name: /flashed to 1 of 1 card/ });
+    expect(await finish.innerText()).toContain('Written and verified');
+    expect(await finish.innerText()).toContain('An image file: nothing to eject');
     await shot('10-flash-done');
     expect(headSha(targetCard, statSync(golden).size)).toBe(sha256(golden));
     expect(statSync(tinyCard).blocks).toBe(0);
+    await finish.getByRole('button', { name: 'Flash another' }).click();
+    expect(await page.getByLabel('Image from the library').inputValue()).toBe(golden);
+    expect(await picker.getByRole('checkbox', { checked: true }).count()).toBe(0);
   });
 
   it('Restore: a clone set onto a card', async () => {
@@ -331,8 +353,11 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     await page.getByRole('dialog').getByRole('button', { name: 'Erase and restore' }).click();
     const restore = job(/job: Restore golden-clone-v1-0-0-FEATURE to sd-card-restore\.img/);
     await finished(restore);
-    expect(await restore.innerText()).toContain('grown to');
+    const finish = page.getByRole('region', { name: /golden-clone-v1-0-0-FEATURE restored/ });
+    expect(await finish.innerText()).toContain('grown to');
     await shot('11-restore-done');
+    await finish.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => page.locator('.screen-header h1').innerText()).toBe('ODS Atlas image lifecycle');
     const root = sfdiskJson(restoreCard).partitions[1]!;
     expect((root.start + root.size) * 512).toBeGreaterThan(0.9 * 1024 * 1024 * 1024);
   });
@@ -410,6 +435,82 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
       /done\s+Archive golden-clone-v1-0-0-FEATURE/i,
     );
     await shot('16-home-after');
+  });
+
+  it('a recent job opens again on Home with its steps, log and result', async () => {
+    await nav('Home');
+    const recent = page
+      .locator('.recent-jobs')
+      .getByRole('button', { name: /Archive golden-clone-v1-0-0-FEATURE/ });
+    await recent.click();
+    const panel = job(/job: Archive golden-clone-v1-0-0-FEATURE/);
+    expect(await panel.getByRole('list', { name: 'Steps' }).count()).toBe(1);
+    expect(await panel.innerText()).toContain('Archived to');
+    await recent.click();
+  });
+
+  it('a narrow window (1024 × 700): Home and the Library fit, nothing is cut off on the right', async () => {
+    await page.setViewportSize({ width: 1024, height: 700 });
+    try {
+      const fits = () => page.locator('.content').evaluate((el) => el.scrollWidth <= el.clientWidth);
+      const rightEdges = (buttons: Locator) =>
+        buttons.evaluateAll((els) => els.map((el) => Math.round(el.getBoundingClientRect().right)));
+      await nav('Home');
+      await expect.poll(fits).toBe(true);
+      for (const right of await rightEdges(page.locator('.lifecycle button')))
+        expect(right).toBeLessThanOrEqual(1024);
+      await page.screenshot({ path: join(SHOTS, '17-home-narrow.png') });
+      await nav('Library');
+      await expect.poll(() => page.locator('table.library tbody tr').count()).toBeGreaterThan(0);
+      expect(await fits()).toBe(true);
+      const edges = await rightEdges(page.locator('table.library button'));
+      expect(edges.length).toBeGreaterThan(0);
+      for (const right of edges) expect(right).toBeLessThanOrEqual(1024);
+      await page.screenshot({ path: join(SHOTS, '18-library-narrow.png') });
+    } finally {
+      await page.setViewportSize({ width: 1360, height: 900 });
+    }
+  });
+
+  it('keyboard only: the confirmation keeps the focus, Escape cancels, focus comes back', async () => {
+    await nav('Library');
+    const del = page.locator('table.library').getByRole('button', { name: 'Delete' }).first();
+    const focused = (l: Locator) => l.evaluate((el) => el === document.activeElement);
+    await page.locator('body').focus();
+    for (let i = 0; i < 120 && !(await focused(del)); i++) await page.keyboard.press('Tab');
+    expect(await focused(del)).toBe(true);
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    const cancel = dialog.getByRole('button', { name: 'Cancel' });
+    const confirm = dialog.getByRole('button', { name: 'Delete' });
+    await expect.poll(() => focused(cancel)).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await focused(confirm)).toBe(true);
+    await shot('20-keyboard-confirm');
+    await page.keyboard.press('Tab');
+    expect(await focused(cancel)).toBe(true);
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused(confirm)).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(await focused(del)).toBe(true);
+    expect(await page.locator('table.library tbody tr').count()).toBe(2);
+  });
+
+  it('the dark theme follows the system', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    try {
+      await nav('Home');
+      const panel = page.locator('.panel').first();
+      await expect
+        .poll(() => panel.evaluate((el) => getComputedStyle(el).backgroundColor))
+        .toBe('rgb(23, 33, 51)');
+      await shot('19-home-dark');
+      await nav('Flash');
+      await shot('21-flash-dark');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
   });
 
   it('the renderer logged no errors and no CSP violations', () => {

@@ -84,7 +84,10 @@ describe('FlashScreen', () => {
 
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Flash 1 card' })));
     const dialog = screen.getByRole('dialog');
-    expect(dialog.textContent).toContain('Everything on /dev/disk4 will be erased');
+    expect(dialog.textContent).toContain('Everything on this card will be erased');
+    expect(within(dialog).getByRole('list', { name: 'Cards to be erased' }).textContent).toBe(
+      'SD Reader (32 GB) /dev/disk4',
+    );
     expect(fake.callsOf('jobs:start')).toEqual([]);
     await act(async () => fireEvent.click(within(dialog).getByRole('button', { name: 'Erase and flash' })));
     expect(fake.callsOf('jobs:start')).toEqual([
@@ -128,7 +131,7 @@ describe('FlashScreen', () => {
       },
     ]);
     const list = screen.getByRole('list', { name: 'Flashed cards' });
-    expect(list.textContent).toContain('/dev/disk4Written and verified');
+    expect(list.textContent).toContain('/dev/disk4 SD Reader (32 GB)Written and verified');
     expect(list.textContent).toContain('read-back differs — the card may be failing');
     expect(screen.getByText(/used blocks only/)).toBeTruthy();
   });

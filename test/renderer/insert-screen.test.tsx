@@ -157,11 +157,22 @@ describe('InsertScreen', () => {
     expect(screen.getByText(/Waiting for .*a base Armbian image \(this one is not\)/)).toBeTruthy();
   });
 
-  it('takes only .img and .img.xz files', async () => {
+  it('takes only images: .img, .img.xz, .img.gz and .img.zst', async () => {
     const fake = await setup();
     await drop('photo.jpg');
-    expect(screen.getByRole('alert').textContent).toMatch(/photo.jpg is not an .img or .img.xz file/);
+    expect(screen.getByRole('alert').textContent).toMatch(
+      /photo.jpg is not an .img, .img.xz, .img.gz or .img.zst file/,
+    );
     expect(fake.callsOf('jobs:start')).toEqual([]);
+    await drop('Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img.zst');
+    expect(fake.callsOf('jobs:start')).toEqual([
+      [
+        {
+          kind: 'inspect',
+          path: '/Users/me/Downloads/Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img.zst',
+        },
+      ],
+    ]);
   });
 
   it('imports atlas_secrets.conf into the encrypted store, shows only its setting names, and can forget it', async () => {

@@ -2,7 +2,7 @@
 // A job as the user sees it: steps, progress with speed and ETA, log, cancel; then the outcome,
 // the error with what to do next, or the cancellation.
 import { act, fireEvent, render, screen } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JobPanel } from '../../src-renderer/components/job-panel';
 import { useStore } from '../../src-renderer/store/store';
 import { installFakeAtlas, summary } from './fake-atlas';
@@ -41,7 +41,57 @@ function running() {
   return fake;
 }
 
+afterEach(() => {
+  delete (Element.prototype as { scrollIntoView?: unknown }).scrollIntoView;
+});
+
 describe('JobPanel', () => {
+  it('one progress for the whole job: the steps weighted by their bytes, the step count, one time left', () => {
+    const fake = installFakeAtlas();
+    connect();
+    const step = (id: string, index: number, totalBytes: number) =>
+      ({ type: 'step', jobId: 'i1', step: { id, label: `${id} step`, index, totalBytes } }) as const;
+    act(() => {
+      fake.job({ type: 'started', job: summary(request, { id: 'i1', title: 'Insert: golden' }) });
+      fake.job(step('copy', 0, 3e9));
+      fake.job({
+        type: 'progress',
+        jobId: 'i1',
+        progress: { stepId: 'copy', doneBytes: 3e9, totalBytes: 3e9, bytesPerSecond: 100e6, etaSeconds: 0 },
+      });
+      fake.job(step('inspect', 1, 0));
+      fake.job(step('checksum', 2, 0));
+      // The size of a step may come with its first progress.
+      fake.job({
+        type: 'progress',
+        jobId: 'i1',
+        progress: {
+          stepId: 'checksum',
+          doneBytes: 0.5e9,
+          totalBytes: 1e9,
+          bytesPerSecond: 50e6,
+          etaSeconds: 10,
+        },
+      });
+    });
+    render(<JobPanel jobId="i1" />);
+    const bars = screen.getAllByRole('progressbar');
+    expect(bars).toHaveLength(1);
+    // 3 GB copied and 0.5 GB of 1 GB summed: 3.5 of 4 GB, not 50 % of the checksum alone.
+    expect(bars[0]!.getAttribute('aria-valuenow')).toBe('87');
+    const numbers = document.querySelector('.progress-numbers')!.textContent;
+    expect(numbers).toContain('Step 3: checksum step');
+    expect(numbers).toContain('10 s left');
+  });
+
+  it('brings a job that starts to where the eye is', () => {
+    const scrolled = vi.fn();
+    Object.defineProperty(Element.prototype, 'scrollIntoView', { value: scrolled, configurable: true });
+    running();
+    expect(scrolled).toHaveBeenCalled();
+    expect(scrolled.mock.contexts[0]).toBe(screen.getByRole('region', { name: /Clone disk4/ }));
+  });
+
   it('shows the steps, a progress bar with percent, bytes, speed and ETA, and the log', () => {
     running();
     const panel = screen.getByRole('region', { name: /Clone disk4/ });
@@ -137,7 +187,7 @@ describe('JobPanel', () => {
       'pending ○Provision: install the disk tools',
       'pending ○Check the disk tools in the VM',
     ]);
-    const bar = screen.getByRole('progressbar', { name: 'Steps done' });
+    const bar = screen.getByRole('progressbar', { name: 'Overall progress' });
     expect(bar.getAttribute('aria-valuenow')).toBe('33');
     expect(screen.getByRole('region', { name: /Set up the atlas-build VM/ }).textContent).toContain(
       'Step 3 of 6',

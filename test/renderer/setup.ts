@@ -16,4 +16,5 @@ afterEach(() => {
   disconnect?.();
   disconnect = undefined;
   resetStore();
+  if (typeof window !== 'undefined') window.localStorage.clear();
 });

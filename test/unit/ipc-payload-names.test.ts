@@ -114,5 +114,14 @@ describe('names', () => {
     });
     const bad = await planOutput(lib, { kind: 'clone-set', name: '../etc' });
     expect(bad.error?.hint).toMatch(/no spaces, quotes, slashes/);
+    expect(bad.field).toBe('name');
+  });
+
+  it('says which field of a name is wrong, so the app shows the error under it', async () => {
+    const lib = scratch('names-field');
+    const plan = (version: string, tag: string) => planOutput(lib, { kind: 'golden-image', version, tag });
+    expect((await plan('9.1.x', 'ORIGIN')).field).toBe('version');
+    expect((await plan('9.1.8', 'my tag')).field).toBe('tag');
+    expect((await plan('9.1.8', 'ORIGIN')).field).toBeUndefined();
   });
 });

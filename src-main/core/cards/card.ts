@@ -132,7 +132,7 @@ export async function assertWritableCard(card: CardIdentity, neededBytes: number
   if (card.bytes < neededBytes) {
     throw new AtlasError(
       'too-small',
-      `the card is too small: ${card.path} has ${card.bytes} bytes, ${neededBytes} are needed`,
+      `the card is too small: ${card.path} has ${formatBytes(card.bytes)}, ${formatBytes(neededBytes)} are needed`,
       'use a larger card, or a shrunk ods-atlas-clone image',
     );
   }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { AtlasError, CancelledError } from '../errors.js';
+import { formatBytes } from '../../common/format-bytes.js';
 import type { JobContext } from '../jobs/job.js';
 import { isZero } from './used-blocks/zero-block.js';
 
@@ -145,7 +146,7 @@ export async function* upToCardSize(
       stop();
       throw new AtlasError(
         'too-small',
-        `the image is larger than the card (${max} bytes)`,
+        `the image is larger than the card (${formatBytes(max)})`,
         'use a larger card',
       );
     }

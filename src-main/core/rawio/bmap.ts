@@ -18,6 +18,7 @@ import { createHash, getHashes } from 'node:crypto';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError, CancelledError } from '../errors.js';
+import { formatBytes } from '../../common/format-bytes.js';
 import type { JobContext } from '../jobs/job.js';
 import { handleReader } from './used-blocks/byte-reader.js';
 import {
@@ -424,7 +425,7 @@ export async function writeMappedToTarget(
   if (opts.targetBytes !== undefined && opts.targetBytes < imageBytes) {
     throw new AtlasError(
       'too-small',
-      `the target (${opts.targetBytes} bytes) is too small for the image (${imageBytes} bytes)`,
+      `the target (${formatBytes(opts.targetBytes)}) is too small for the image (${formatBytes(imageBytes)})`,
       'use a larger card',
     );
   }

@@ -10,7 +10,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile }
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
-import { SECRETS_NAME, secretKeysOf } from './secrets-file.js';
+import { SECRETS_NAME, refuseEmptyRootPassword, secretKeysOf } from './secrets-file.js';
 import { type VaultStatus } from '../../common/secrets.js';
 export { type VaultStatus } from '../../common/secrets.js';
 
@@ -100,6 +100,7 @@ export class SecretVault {
     }
     const text = await readFile(source, 'utf8');
     const keys = [...new Set(secretKeysOf(text, source))].sort();
+    refuseEmptyRootPassword(text, source);
     const data = await this.cipher.encrypt(text);
     if ((await this.cipher.decrypt(data)) !== text) {
       throw new AtlasError('tool-failed', 'the system encryption did not give the secrets back unchanged');
@@ -176,7 +177,7 @@ export class SecretVault {
       throw new AtlasError(
         'bad-input',
         'the stored atlas_secrets.conf cannot be decrypted',
-        'import atlas_secrets.conf again (the Keychain item of Atlas Imager was reset or the vault file is damaged)',
+        'import atlas_secrets.conf again (the key Atlas Imager keeps in the system keychain or keyring was reset, or the vault file is damaged)',
         { cause: e },
       );
     }

@@ -34,6 +34,24 @@ export function secretKeysOf(text: string, source: string): string[] {
   return keys;
 }
 
+/** `ROOT_PASSWORD=`, `ROOT_PASSWORD=""` or `''`, maybe exported, maybe with a comment after it. */
+const EMPTY_ROOT_PASSWORD = /^\s*(export\s+)?ROOT_PASSWORD=(""|'')?\s*(#.*)?$/;
+
+/**
+ * Refuses a secrets file that sets ROOT_PASSWORD to nothing: Insert would stop on it later, after
+ * the base image was copied; it is said at import instead.
+ */
+export function refuseEmptyRootPassword(text: string, source: string): void {
+  const i = text.split('\n').findIndex((line) => EMPTY_ROOT_PASSWORD.test(line));
+  if (i >= 0) {
+    throw new AtlasError(
+      'bad-input',
+      `${source} line ${i + 1} sets ROOT_PASSWORD to nothing`,
+      'write the root password as ROOT_PASSWORD="…", or leave the line out to keep the base image\'s password',
+    );
+  }
+}
+
 export interface SecretsStatus {
   path: string;
   present: boolean;
@@ -52,6 +70,7 @@ export async function importSecrets(source: string, library: string): Promise<Se
     throw new AtlasError('not-found', `no secrets file at ${source}`);
   }
   secretKeysOf(text, source);
+  refuseEmptyRootPassword(text, source);
   const dest = secretsPath(library);
   await mkdir(join(library, 'scripts'), { recursive: true, mode: 0o700 });
   await chmod(join(library, 'scripts'), 0o700);

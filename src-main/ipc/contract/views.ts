@@ -108,6 +108,8 @@ export interface OutputPlan {
   path: string;
   exists: boolean;
   error?: ErrorInfo;
+  /** The field the error is about, shown under it. */
+  field?: 'version' | 'tag' | 'name';
 }
 
 export interface NameSuggestions {
