@@ -137,6 +137,16 @@ export function parseDiskInfo(xml: string): DiskInfo {
   return info;
 }
 
+/**
+ * Whether the disk is a card in a card reader. A Mac's own SD slot reports `Internal` with
+ * removable media and the bus protocol "Secure Digital" (test/fixtures/recorded/
+ * diskutil-info-plist-sdxc-reader.txt): internal, but a card all the same. A USB reader is not
+ * internal. An internal disk with fixed media (the Mac's SSD) is not a card.
+ */
+export function isCardReader(disk: Pick<DiskInfo, 'internal' | 'removable' | 'busProtocol'>): boolean {
+  return !disk.internal || disk.removable || disk.busProtocol === 'Secure Digital';
+}
+
 /** `/dev/rdisk4`, `rdisk4`, `/dev/disk4s1` → the argument diskutil expects (`/dev/disk4s1`). */
 export function diskutilTarget(dev: string): string {
   const m = /^(?:\/dev\/)?r?(disk\d+(?:s\d+){0,2})$/.exec(dev);

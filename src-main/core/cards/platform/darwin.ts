@@ -15,6 +15,7 @@ import { identifyCard } from '../card.js';
 import {
   diskutilEject,
   diskutilTarget,
+  isCardReader,
   diskutilUnmountDisk,
   info as diskutilInfo,
   type DiskutilOptions,
@@ -100,7 +101,8 @@ async function targetReasons(device: string, ctx: TargetContext): Promise<Target
       });
     }
   }
-  const unusual = unusualDisk(disk.bytes, disk.internal);
+  // The Mac's own SD slot is internal, but holds a card like any reader.
+  const unusual = unusualDisk(disk.bytes, !isCardReader(disk));
   if (unusual) out.push(unusual);
   return out;
 }
@@ -122,7 +124,7 @@ async function recheckTarget(
   };
   if (!disk.wholeDisk) refuseMac('is not a whole disk');
   if (disk.virtual) refuseMac('is a virtual disk (a disk image or APFS container)');
-  if (disk.internal && !disk.removable) refuseMac('is an internal, fixed disk');
+  if (!isCardReader(disk)) refuseMac('is an internal, fixed disk');
   if ((await disksHolding({ path: '/' }, opts)).includes(whole)) refuseMac('holds the running system');
   if (op === 'write') await guardTarget(whole, op, guard, darwin, opts);
   compareIdentity(device, expect, {
