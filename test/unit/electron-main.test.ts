@@ -123,6 +123,18 @@ describe('Electron main', () => {
     );
   });
 
+  it('keeps the Mac from sleeping while a job runs, and lets it sleep again when none does', async () => {
+    const blocker = electron.powerSaveBlocker;
+    const before = blocker.start.mock.calls.length;
+    const start = electron.ipcMain.handlers.get('jobs:start')!;
+    await start(fromApp, { kind: 'inspect', path: join(library, 'missing-too.img') });
+    await until(() => blocker.start.mock.calls.length > before);
+    expect(blocker.start.mock.calls.at(-1)).toEqual(['prevent-app-suspension']);
+    // The job fails quickly: the blocker is released, nothing is left held.
+    await until(() => blocker.held.size === 0);
+    expect(blocker.stop).toHaveBeenCalled();
+  });
+
   it('keeps imported secrets encrypted with safeStorage in the app data folder, and sweeps stale copies', async () => {
     expect(existsSync(staleSecrets)).toBe(false);
     const source = join(scratch('electron-secrets'), 'atlas_secrets.conf');
