@@ -354,9 +354,9 @@ describe('DiskArbitration on macOS (diskutil test double)', () => {
     await unmountDisk('/dev/disk5', { ...diskutil, platform: 'darwin' });
     expect(isMounted(mnt)).toBe(false);
 
-    // The write (as the raw-disk helper does it): a new card image with a FAT boot partition.
+    // The write (as the raw-disk helper does it): the start of a card image, its table and boot partition.
     const image = fixture('provisioned');
-    execFileSync('dd', [`if=${image}`, `of=${dev}`, 'bs=1M', 'conv=notrunc,fsync', 'status=none']);
+    execFileSync('dd', [`if=${image}`, `of=${dev}`, 'bs=1M', 'count=8', 'conv=notrunc,fsync', 'status=none']);
     const r = await ejectTarget('/dev/disk5', { platform: 'darwin', diskutil });
     expect(r).toEqual({ ejected: true, message: 'Disk /dev/disk5 ejected' });
     expect(loopDevicesFor(backing)).toEqual([]);
