@@ -12,6 +12,7 @@ import {
   ipcMain,
   Menu,
   Notification,
+  powerSaveBlocker,
   protocol,
   safeStorage,
   session,
@@ -27,6 +28,7 @@ import { menuTemplate } from './menu.js';
 import { electronHost } from './electron-host.js';
 import { forwardEvents, registerIpc } from './ipc-main.js';
 import { jobFeedback } from './job-feedback.js';
+import { holdAwakeWhileJobsRun } from './sleep-guard.js';
 import { guardQuit } from './quit-guard.js';
 import { SecretVault } from '../core/secrets/secret-vault.js';
 import { safeStorageCipher } from './secret-cipher.js';
@@ -96,6 +98,7 @@ export function startApp(appRoot: string): void {
         if (Notification.isSupported()) new Notification({ title, body }).show();
       },
     });
+    holdAwakeWhileJobsRun(backend.jobs, powerSaveBlocker);
     Menu.setApplicationMenu(
       Menu.buildFromTemplate(
         menuTemplate(process.platform, !app.isPackaged, {

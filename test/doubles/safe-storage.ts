@@ -17,7 +17,7 @@ export class SafeStorageDouble {
   available = true;
   backend: Backend = 'gnome_libsecret';
   /** How many times something was encrypted or decrypted (each is a Keychain access on a Mac). */
-  calls = { encrypt: 0, decrypt: 0 };
+  calls = { encrypt: 0, decrypt: 0, encryptAsync: 0, decryptAsync: 0 };
   private readonly key = randomBytes(32);
 
   isEncryptionAvailable(): boolean {
@@ -39,10 +39,7 @@ export class SafeStorageDouble {
         'Error while encrypting the text provided to safeStorage.encryptString. Encryption is not available.',
       );
     }
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    const body = Buffer.concat([cipher.update(plainText, 'utf8'), cipher.final()]);
-    return Buffer.concat([PREFIX, iv, cipher.getAuthTag(), body]);
+    return this.seal(plainText);
   }
 
   decryptString(encrypted: Buffer): string {
@@ -52,6 +49,34 @@ export class SafeStorageDouble {
         'Error while decrypting the ciphertext provided to safeStorage.decryptString. Decryption is not available.',
       );
     }
+    return this.unseal(encrypted);
+  }
+
+  /** The asynchronous calls (newer Electron; the synchronous ones are deprecated for Electron 46). */
+  async isAsyncEncryptionAvailable(): Promise<boolean> {
+    return this.available;
+  }
+
+  async encryptStringAsync(plainText: string): Promise<Buffer> {
+    this.calls.encryptAsync++;
+    if (!this.available) throw new Error('Encryption is not available.');
+    return this.seal(plainText);
+  }
+
+  async decryptStringAsync(encrypted: Buffer): Promise<{ shouldReEncrypt: boolean; result: string }> {
+    this.calls.decryptAsync++;
+    if (!this.available) throw new Error('Decryption is not available.');
+    return { shouldReEncrypt: false, result: this.unseal(encrypted) };
+  }
+
+  private seal(plainText: string): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const body = Buffer.concat([cipher.update(plainText, 'utf8'), cipher.final()]);
+    return Buffer.concat([PREFIX, iv, cipher.getAuthTag(), body]);
+  }
+
+  private unseal(encrypted: Buffer): string {
     try {
       if (!encrypted.subarray(0, 3).equals(PREFIX)) throw new Error('no v10 prefix');
       const iv = encrypted.subarray(3, 15);

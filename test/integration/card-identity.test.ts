@@ -2,7 +2,17 @@
 // and write is refused by recheckCard (CLI, phases), by the app's card reference (pickedCard) and
 // by the raw-disk helper, on Linux (loop devices as readers) and macOS (the diskutil double).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, scratch } from '../helpers/fixtures.js';
@@ -11,6 +21,8 @@ import { recheckCard, type CardIdentity } from '../../src-main/core/cards/card.j
 import { HELPER_PATH, identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
 import { tableIdOf } from '../../src-main/core/cards/medium.js';
 import { pickedCard, toRef } from '../../src-main/app/card-checks.js';
+import { cardPlatform } from '../../src-main/core/cards/platform/index.js';
+import { expectOf } from '../../src-main/core/cards/helper-client.js';
 
 const MiB = 1024 * 1024;
 const DOUBLE = join(ROOT, 'test', 'doubles', 'bin', 'diskutil');
@@ -132,29 +144,44 @@ describe('the medium in the reader is re-checked before writing', () => {
     expect(String(helper.message)).toContain('partition table was dos:aaaaaaaa');
   });
 
-  it('macOS: another card of the same size in the same reader is refused (diskutil double)', async () => {
-    const gpt = (name: string) => {
-      const f = makeFile(join(dir, name), 64 * MiB, []);
-      execFileSync('sfdisk', ['-q', f], { input: 'label: gpt\n,\n' });
-      return f;
+  it('macOS: another card of the same size in the same reader is refused, by its partition table (diskutil double)', async () => {
+    // On a Mac MediaName is the reader's name and a whole disk has no Disk UUID: diskutil says
+    // the same of both cards. Only the cards' own partition tables differ.
+    const card = (name: string, sig: number) => {
+      const dev = attachAsDevice(makeFile(join(dir, name), 64 * MiB, []));
+      attached.push(dev);
+      writeMbrSignature(dev, sig);
+      return dev;
     };
-    const devA = attachAsDevice(gpt('mac-a.img'));
-    const devB = attachAsDevice(gpt('mac-b.img'));
-    attached.push(devA, devB);
+    const devA = card('mac-a.img', 0xaaaaaaaa);
+    const devB = card('mac-b.img', 0xbbbbbbbb);
     const map = join(dir, 'map.json');
-    writeFileSync(map, JSON.stringify({ disk4: devA }));
+    const devDir = join(dir, 'mac-dev');
+    mkdirSync(devDir, { recursive: true });
+    const insert = (dev: string) => {
+      writeFileSync(map, JSON.stringify({ disk4: dev }));
+      rmSync(join(devDir, 'rdisk4'), { force: true });
+      symlinkSync(dev, join(devDir, 'rdisk4'));
+    };
+    insert(devA);
     process.env.ATLAS_DISKUTIL_DOUBLE_MAP = map;
     try {
-      const opts = { platform: 'darwin' as const, diskutil: { diskutil: DOUBLE } };
-      const card = await identifyRawCard('/dev/disk4', opts);
-      const guidA = execFileSync('blkid', ['-p', '-o', 'value', '-s', 'PTUUID', devA], { encoding: 'utf8' });
-      expect(card).toMatchObject({ model: 'Atlas Test Reader Media', table: guidA.trim().toUpperCase() });
-      expect(card.medium).toContain('GUID_partition_scheme');
-      await recheckCard(card, opts);
-      writeFileSync(map, JSON.stringify({ disk4: devB }));
-      const err = await refusal(recheckCard(card, opts));
+      const opts = { platform: 'darwin' as const, diskutil: { diskutil: DOUBLE, devDir } };
+      const picked = await identifyRawCard('/dev/disk4', opts);
+      expect(picked).toMatchObject({ model: 'Atlas Test Reader Media', table: 'dos:aaaaaaaa' });
+      expect(picked.medium).toBe('mac:Atlas Test Reader Media|FDisk_partition_scheme');
+      await recheckCard(picked, opts);
+      const cards = cardPlatform('darwin');
+      await cards.recheckTarget('/dev/disk4', expectOf(picked), 'read', {}, opts.diskutil);
+      insert(devB);
+      const err = await refusal(recheckCard(picked, opts));
       expect(err).toMatchObject({ code: 'card-changed' });
-      expect(err?.message).toMatch(/medium was/);
+      expect(err?.message).toContain('partition table');
+      // The helper's own re-check before it touches the card reads the table the same way.
+      const helper = await refusal(
+        cards.recheckTarget('/dev/disk4', expectOf(picked), 'write', {}, opts.diskutil),
+      );
+      expect(helper?.message).toContain('partition table was dos:aaaaaaaa, is dos:bbbbbbbb');
     } finally {
       delete process.env.ATLAS_DISKUTIL_DOUBLE_MAP;
     }

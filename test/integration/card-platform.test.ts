@@ -85,6 +85,7 @@ beforeAll(() => {
   const linuxCard = ext4Card('linux-card.img');
   const macCard = ext4Card('mac-card.img');
   const macInternal = ext4Card('mac-internal.img');
+  const macSlot = ext4Card('mac-sd-slot.img');
   const map = join(dir, 'map.json');
   writeFileSync(
     map,
@@ -96,6 +97,14 @@ beforeAll(() => {
         internal: true,
         removable: false,
         protocol: 'PCI-Express',
+      },
+      // The MacBook's own SD slot (test/fixtures/recorded/diskutil-info-plist-sdxc-reader.txt).
+      disk6: {
+        loop: macSlot.dev,
+        mediaName: 'Built In SDXC Reader',
+        internal: true,
+        removable: true,
+        protocol: 'Secure Digital',
       },
     }),
   );
@@ -238,6 +247,21 @@ describe.each(['linux', 'darwin'] as const)('the %s card platform', (name) => {
     expect(r).toEqual(handedBack(c()));
     // diskutil eject takes the card away; a loop device on Linux stays.
     expect(loopDevicesFor(backing)).toHaveLength(name === 'darwin' ? 0 : 1);
+  });
+});
+
+describe("the Mac's own SD slot", () => {
+  it('is a card reader: written without a typed name, never called an internal disk', async () => {
+    const { cards, opts } = cases.darwin!;
+    const context = { platform: 'darwin' as const, diskutil: opts };
+    const slot = await cards.targetReasons('/dev/disk6', context);
+    expect(slot, JSON.stringify(slot)).toEqual([]);
+    const id = await cards.identify('/dev/disk6', opts);
+    const target = await cards.recheckTarget('/dev/disk6', expectOf(id), 'read', {}, opts);
+    expect(target).toMatchObject({ io: '/dev/rdisk6', whole: '/dev/disk6', bytes: CARD_BYTES });
+    // The Mac's SSD, internal and fixed, still needs its own confirmation.
+    const ssd = await cards.targetReasons('/dev/disk5', context);
+    expect(ssd.map((r) => r.message)).toContain('an internal disk, not a card in a reader');
   });
 });
 

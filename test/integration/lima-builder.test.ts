@@ -171,7 +171,7 @@ describe('LimaBuilder (through the limactl double)', () => {
 
     // lima/atlas-build.yaml, with the work folder mounted at another path in the guest.
     const text = readFileSync(join(ROOT, 'lima', 'atlas-build.yaml'), 'utf8');
-    const remapped = text.replace("mountPoint: '{{.Param.WORKDIR}}'", `mountPoint: '${guest}'`);
+    const remapped = text.replace('mountPoint: /mnt/atlas-work', `mountPoint: '${guest}'`);
     expect(remapped).not.toBe(text);
     template = join(dir, 'atlas-build.yaml');
     writeFileSync(template, remapped);

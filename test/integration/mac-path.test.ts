@@ -70,7 +70,7 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
     const template = join(dir, 'atlas-build.yaml');
     writeFileSync(
       template,
-      text.replace("mountPoint: '{{.Param.WORKDIR}}'", `mountPoint: '${join(guestRoot, 'work')}'`),
+      text.replace('mountPoint: /mnt/atlas-work', `mountPoint: '${join(guestRoot, 'work')}'`),
     );
     lima = Limactl.locate({ PATH: macosPath() });
     await run((ctx) => vmSetup(lima, { library: shared, template }, ctx));

@@ -583,6 +583,37 @@ describe('raw card access through the raw-disk helper', () => {
     }
   });
 
+  it('the macOS administrator prompt: accepted, the helper runs; Cancel (-128) says so plainly', async () => {
+    const backing = makeFile(join(dir, 'osa-card.img'), CARD_BYTES, [[0, 2, 'random']]);
+    const dev = attach(backing);
+    const prompts = join(dir, 'osa-prompts.txt');
+    const osascript = join(ROOT, 'test', 'doubles', 'bin', 'osascript');
+    const launcher = osascriptLauncher('Atlas Imager wants to read the SD card.', 0, 0, osascript);
+    process.env.ATLAS_OSASCRIPT_DOUBLE_PROMPTS = prompts;
+    try {
+      const card = await identifyRawCard(dev);
+      const ok = await run((ctx) => readCardToFile(card, join(dir, 'osa-out.img'), ctx, { launcher }));
+      expect(ok.error).toBeUndefined();
+      expect(sha256(join(dir, 'osa-out.img'))).toBe(sha256(backing));
+      process.env.ATLAS_OSASCRIPT_DOUBLE = 'cancel';
+      const no = await run((ctx) => readCardToFile(card, join(dir, 'osa-no.img'), ctx, { launcher }));
+      expect(no.error).toMatchObject({
+        code: 'permission',
+        message: `the administrator prompt was cancelled: ${dev} was not read or written`,
+      });
+      expect(no.error?.hint).toMatch(/administrator's password/);
+      expect(existsSync(join(dir, 'osa-no.img'))).toBe(false);
+      expect(readFileSync(prompts, 'utf8').trim().split('\n')).toEqual([
+        'Atlas Imager wants to read the SD card.',
+        'Atlas Imager wants to read the SD card.',
+      ]);
+    } finally {
+      delete process.env.ATLAS_OSASCRIPT_DOUBLE;
+      delete process.env.ATLAS_OSASCRIPT_DOUBLE_PROMPTS;
+      release(dev, backing);
+    }
+  });
+
   it('the macOS launcher runs the helper through the authorization dialog with every argument quoted by AppleScript', () => {
     const { command, args } = osascriptLauncher('Atlas Imager wants to write /dev/disk4.', 501, 20).wrap([
       '/Applications/Atlas Imager.app/Contents/MacOS/Atlas Imager',
@@ -661,23 +692,23 @@ describe('diskutil test double on a loop-backed /dev/disk4', () => {
     });
   });
 
-  it("unmountDisk fails while a volume is busy, with diskutil's words, and succeeds after", async () => {
+  it("a plain unmountDisk fails while a volume is busy, with diskutil's words; the app's forced one succeeds", async () => {
     const busy = spawn('sleep', ['60'], { cwd: mnt, stdio: 'ignore' });
     try {
-      const err = await unmountDisk('/dev/disk4', opts).then(
-        () => undefined,
-        (e: unknown) => e as AtlasError,
+      const plain = spawnSync(DOUBLE, ['unmountDisk', '/dev/disk4'], { encoding: 'utf8' });
+      expect(plain.status).toBe(1);
+      expect(plain.stderr.trim()).toBe(
+        recorded('diskutil-unmountDisk-failed.txt').trim().replace('disk1', 'disk4'),
       );
-      expect(err?.code).toBe('tool-failed');
-      expect(err?.message).toContain(recorded('diskutil-unmountDisk-failed.txt').replace('disk1', 'disk4'));
-      expect(err?.hint).toMatch(/close every window/);
+      expect(isMounted(mnt)).toBe(true);
+      // diskutil unmountDisk force, as Raspberry Pi Imager unmounts: the busy volume goes.
+      const ok = await unmountDisk('/dev/disk4', opts);
+      expect(ok.message).toBe(recorded('diskutil-unmountDisk.txt').replace('disk2', 'disk4'));
+      expect(isMounted(mnt)).toBe(false);
     } finally {
       busy.kill();
       await new Promise((r) => busy.once('close', r));
     }
-    const ok = await unmountDisk('/dev/disk4', opts);
-    expect(ok.message).toBe(recorded('diskutil-unmountDisk.txt').replace('disk2', 'disk4'));
-    expect(isMounted(mnt)).toBe(false);
     expect(loopDevicesFor(backing)).toHaveLength(1);
   });
 

@@ -7,6 +7,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
   statSync,
   writeFileSync,
@@ -27,6 +28,7 @@ import {
 } from '../helpers/disk-tools.js';
 import { listCards } from '../../src-main/core/cards/drive-list.js';
 import { checkTarget, ejectTarget } from '../../src-main/core/cards/target-guards.js';
+import { unmountDisk } from '../../src-main/core/cards/diskutil.js';
 import { HELPER_PATH } from '../../src-main/core/card-io/raw-disk.js';
 
 const MiB = 1024 * 1024;
@@ -301,7 +303,7 @@ describe('eject on macOS (diskutil test double)', () => {
   });
 
   it('diskutil eject takes the card away, and the result says so', async () => {
-    const diskutil = { diskutil: join(ROOT, 'test', 'doubles', 'bin', 'diskutil') };
+    const diskutil = { diskutil: join(ROOT, 'test', 'doubles', 'bin', 'diskutil'), settleMs: 0 };
     const r = await ejectTarget('/dev/disk4', { platform: 'darwin', diskutil });
     expect(r).toEqual({ ejected: true, message: 'Disk /dev/disk4 ejected' });
     expect(loopDevicesFor(backing)).toEqual([]);
@@ -312,6 +314,53 @@ describe('eject on macOS (diskutil test double)', () => {
       ejected: false,
       message: expect.stringMatching(/^not ejected: .*Could not find disk/),
     });
+  });
+});
+
+describe('DiskArbitration on macOS (diskutil test double)', () => {
+  const diskutil = { diskutil: join(ROOT, 'test', 'doubles', 'bin', 'diskutil'), settleMs: 0 };
+  let dir: string;
+  let dev: string;
+  let backing: string;
+  beforeAll(() => {
+    dir = scratch('guards-da');
+    backing = join(dir, 'fresh-card.img');
+    writeFileSync(backing, '');
+    execFileSync('truncate', ['-s', String(64 * MiB), backing]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'NEWCARD', backing]);
+    dev = attachAsDevice(backing);
+    // Finder and Spotlight hold a card that was just inserted: a plain unmount is refused.
+    writeFileSync(join(dir, 'map.json'), JSON.stringify({ disk5: { loop: dev, busy: true } }));
+    process.env.ATLAS_DISKUTIL_DOUBLE_MAP = join(dir, 'map.json');
+  });
+  afterAll(() => {
+    delete process.env.ATLAS_DISKUTIL_DOUBLE_MAP;
+    spawnSync('bash', [
+      '-c',
+      'for m in "$1"/diskutil-double-state/Volumes-*; do umount -l "$m"; done',
+      'u',
+      dir,
+    ]);
+    if (loopDevicesFor(backing).length) detach(dev);
+  });
+
+  it('a fresh card held by Finder is unmounted (forced); after the write, the re-mounted card is ejected', async () => {
+    const mnt = join(dir, 'Volumes', 'NEWCARD');
+    mkdirSync(mnt, { recursive: true });
+    execFileSync('mount', [dev, mnt]);
+    const plain = spawnSync(diskutil.diskutil, ['unmountDisk', 'disk5'], { encoding: 'utf8' });
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toContain('Unmount of disk5 failed: at least one volume could not be unmounted');
+    await unmountDisk('/dev/disk5', { ...diskutil, platform: 'darwin' });
+    expect(isMounted(mnt)).toBe(false);
+
+    // The write (as the raw-disk helper does it): the start of a card image, its table and boot partition.
+    const image = fixture('provisioned');
+    execFileSync('dd', [`if=${image}`, `of=${dev}`, 'bs=1M', 'count=8', 'conv=notrunc,fsync', 'status=none']);
+    const r = await ejectTarget('/dev/disk5', { platform: 'darwin', diskutil });
+    expect(r).toEqual({ ejected: true, message: 'Disk /dev/disk5 ejected' });
+    expect(loopDevicesFor(backing)).toEqual([]);
+    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(dir);
   });
 });
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   diskutilTarget,
   eject,
+  isCardReader,
   info,
   parseDiskInfo,
   parsePlist,
@@ -49,6 +50,27 @@ describe('diskutil info -plist', () => {
     });
     // MediaName is an empty string there: absent, not "".
     expect(d.mediaName).toBeUndefined();
+  });
+
+  it("a Mac's own SD slot is internal but a card reader; a USB reader is external; the SSD is neither", () => {
+    const slot = parseDiskInfo(recorded('diskutil-info-plist-sdxc-reader.txt'));
+    expect(slot).toMatchObject({
+      identifier: 'disk4',
+      wholeDisk: true,
+      internal: true,
+      removable: true,
+      busProtocol: 'Secure Digital',
+      mediaName: 'Built In SDXC Reader',
+    });
+    expect(slot.diskUUID).toBeUndefined();
+    expect(isCardReader(slot)).toBe(true);
+    // The same slot, were it to report fixed media: the bus protocol still says it is a card.
+    expect(isCardReader({ ...slot, removable: false })).toBe(true);
+    const usb = parseDiskInfo(recorded('diskutil-info-plist-usb-reader.txt'));
+    expect(usb).toMatchObject({ internal: false, removable: false, busProtocol: 'USB' });
+    expect(isCardReader(usb)).toBe(true);
+    const root = parseDiskInfo(recorded('diskutil-info-plist-apfs-root.txt'));
+    expect(isCardReader(root)).toBe(false);
   });
 
   it('reads the APFS system volume: internal, mounted at /, with its physical store', () => {

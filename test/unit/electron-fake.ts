@@ -89,6 +89,20 @@ export const electron = {
     invoke: vi.fn(async (..._args: unknown[]) => ({ ok: true, value: null })),
   }),
   safeStorage: new SafeStorageDouble(),
+  // The blockers held now, by id (Electron's powerSaveBlocker: start returns an id, stop takes it).
+  powerSaveBlocker: Object.assign(
+    { held: new Map<number, string>(), next: 1 },
+    {
+      start: vi.fn(function (this: void, type: string): number {
+        const b = electron.powerSaveBlocker;
+        const id = b.next++;
+        b.held.set(id, type);
+        return id;
+      }),
+      stop: vi.fn((id: number) => void electron.powerSaveBlocker.held.delete(id)),
+      isStarted: vi.fn((id: number) => electron.powerSaveBlocker.held.has(id)),
+    },
+  ),
   webUtils: { getPathForFile: vi.fn((file: { name: string }) => `/Users/me/Downloads/${file.name}`) },
 };
 

@@ -123,17 +123,31 @@ describe('Electron main', () => {
     );
   });
 
+  it('keeps the Mac from sleeping while a job runs, and lets it sleep again when none does', async () => {
+    const blocker = electron.powerSaveBlocker;
+    const before = blocker.start.mock.calls.length;
+    const start = electron.ipcMain.handlers.get('jobs:start')!;
+    await start(fromApp, { kind: 'inspect', path: join(library, 'missing-too.img') });
+    await until(() => blocker.start.mock.calls.length > before);
+    expect(blocker.start.mock.calls.at(-1)).toEqual(['prevent-app-suspension']);
+    // The job fails quickly: the blocker is released, nothing is left held.
+    await until(() => blocker.held.size === 0);
+    expect(blocker.stop).toHaveBeenCalled();
+  });
+
   it('keeps imported secrets encrypted with safeStorage in the app data folder, and sweeps stale copies', async () => {
     expect(existsSync(staleSecrets)).toBe(false);
     const source = join(scratch('electron-secrets'), 'atlas_secrets.conf');
     writeFileSync(source, 'ROOT_PASSWORD="main-test-pw"\n');
-    const encrypts = electron.safeStorage.calls.encrypt;
+    const encrypts = electron.safeStorage.calls.encryptAsync;
     const imp = electron.ipcMain.handlers.get('secrets:import')!;
     expect(await imp(fromApp, source)).toMatchObject({
       ok: true,
       value: { stored: true, keys: ['ROOT_PASSWORD'], encryptionAvailable: true },
     });
-    expect(electron.safeStorage.calls.encrypt).toBe(encrypts + 1);
+    // Through safeStorage's asynchronous call (the synchronous ones are deprecated).
+    expect(electron.safeStorage.calls.encryptAsync).toBe(encrypts + 1);
+    expect(electron.safeStorage.calls.encrypt).toBe(0);
     const vault = join(electron.app.getPath('userData'), 'atlas_secrets.vault');
     expect(readFileSync(vault, 'utf8')).not.toContain('main-test-pw');
     expect(statSync(vault).mode & 0o777).toBe(0o600);

@@ -21,7 +21,7 @@ const instance = (
 describe('shared folders of the atlas-build VM', () => {
   it('reads the mounts limactl list --json reports', () => {
     expect(sharedFolders(atlas)).toEqual([
-      { host: '/Users/rl/atlas-build', guest: '/Users/rl/atlas-build', writable: true },
+      { host: '/Users/rl/atlas-build', guest: '/mnt/atlas-work', writable: true },
       { host: '/Users/rl', guest: '/Users/rl', writable: false },
     ]);
   });
@@ -73,6 +73,23 @@ describe('host path -> guest path', () => {
     });
     expect(toGuestPath(folders, '/Users/rl/Desktop/base.img')?.guest).toBe('/Users/rl/Desktop/base.img');
     expect(toGuestPath(folders, '/Users/rl/atlas-build')?.guest).toBe('/mnt/work');
+  });
+
+  it('a folder mounted later over the guest path is what the VM sees there (Lima mounts in list order)', () => {
+    // The layout of a VM made from the template before the work folder moved out of ~: the
+    // library at its own path, then the read-only home over it.
+    const old = [
+      { host: '/Users/rl/atlas-build', guest: '/Users/rl/atlas-build', writable: true },
+      { host: '/Users/rl', guest: '/Users/rl', writable: false },
+    ];
+    expect(toGuestPath(old, '/Users/rl/atlas-build/x.img')).toEqual({
+      guest: '/Users/rl/atlas-build/x.img',
+      folder: old[1],
+    });
+    // Listed the other way round, the work folder is mounted last and stays writable.
+    const reversed = [old[1]!, old[0]!];
+    expect(toGuestPath(reversed, '/Users/rl/atlas-build/x.img')?.folder.writable).toBe(true);
+    expect(toGuestPath(folders, '/Users/rl/atlas-build/x.img')?.folder.writable).toBe(true);
   });
 
   it('refuses paths outside every folder, including look-alike prefixes', () => {

@@ -273,10 +273,25 @@ describe('lima/atlas-build.yaml: Lima template format', () => {
     const work = mounts.find((m) => m.location === '{{.Param.WORKDIR}}');
     expect(work, 'a mount of {{.Param.WORKDIR}}').toBeDefined();
     expect(work?.writable).toBe(true);
-    expect(work?.mountPoint ?? work?.location).toBe('{{.Param.WORKDIR}}');
     const home = mounts.find((m) => m.location === '~');
     expect(home, 'a mount of ~').toBeDefined();
     expect(home?.writable).toBe(false);
+  });
+
+  it('mounts the work dir where no folder mounted after it covers it (the library may lie in ~)', () => {
+    // Lima mounts in template order (pkg/cidata/cidata.go), so a later mount over a parent of the
+    // work dir's guest path hides it. The work dir may be anywhere on the host (by default
+    // ~/atlas-build), so its guest path must not depend on the host path.
+    const mounts = asList(template.mounts, 'mounts');
+    const i = mounts.findIndex((m) => m.location === '{{.Param.WORKDIR}}');
+    const point = String(mounts[i]?.mountPoint ?? '');
+    expect(point, 'a fixed guest path for the work dir').toMatch(/^\/[^{~]*$/);
+    const guestOf = (m: (typeof mounts)[number]): string =>
+      String(m.mountPoint ?? m.location).replace(/^~(?=\/|$)/, '/Users/pi');
+    for (const later of mounts.slice(i + 1)) {
+      const g = guestOf(later);
+      expect(point === g || point.startsWith(`${g}/`), `${point} would be covered by ${g}`).toBe(false);
+    }
   });
 
   it('uses every param (Lima refuses unused ones)', () => {

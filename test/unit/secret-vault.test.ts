@@ -2,7 +2,7 @@
 // (its double: real AES-GCM, one key per "Keychain"), decrypted into a 0600 file only while a job
 // needs it.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SecretVault } from '../../src-main/core/secrets/secret-vault.js';
 import { safeStorageCipher } from '../../src-main/electron/secret-cipher.js';
@@ -48,9 +48,24 @@ describe('secrets vault', () => {
     expect(statSync(vault.file).mode & 0o777).toBe(0o600);
     expect(readFileSync(source, 'utf8')).toBe(CONTENT);
     // The status never needs the Keychain: only import and use decrypt.
-    const decrypts = storage.calls.decrypt;
+    const decrypts = storage.calls.decryptAsync;
     await vault.status();
-    expect(storage.calls.decrypt).toBe(decrypts);
+    expect(storage.calls.decryptAsync).toBe(decrypts);
+  });
+
+  it("uses safeStorage's asynchronous calls where Electron has them, and the old ones where it has not", async () => {
+    const { storage, vault, source } = setup();
+    await vault.import(source);
+    expect(await vault.withFile(async (file) => readFileSync(file, 'utf8'))).toBe(CONTENT);
+    expect(storage.calls).toMatchObject({ encrypt: 0, decrypt: 0, encryptAsync: 1 });
+    expect(storage.calls.decryptAsync).toBeGreaterThan(0);
+    // An Electron without them (41): the synchronous calls, and the same vault still opens.
+    const old = Object.assign(storage, { encryptStringAsync: undefined, decryptStringAsync: undefined });
+    const again = new SecretVault(vault.file, safeStorageCipher(old, 'darwin'), {
+      tempRoot: join(dirname(vault.file), 'tmp2'),
+    });
+    expect(await again.withFile(async (file) => readFileSync(file, 'utf8'))).toBe(CONTENT);
+    expect(storage.calls.decrypt).toBeGreaterThan(0);
   });
 
   it('gives the secrets back as a 0600 file in a 0700 folder only while the job runs', async () => {

@@ -1,13 +1,14 @@
 /**
  * Boots the test VM (test/vm/bin/limactl: a Debian guest in QEMU) as the app's Lima code sees it
- * on a Mac: its own LIMA_HOME, the template as shipped but for the guest path of the work folder
- * (another path than on the host, so every path must be translated) and a scratch folder as the
- * read-only home, and a work folder (owner-only, 0700) belonging to the uid of the guest's default
- * user, as Lima gives the guest user the host user's uid. Used by the real-VM test and by
- * `npm run bench:vm`.
+ * on a Mac: its own LIMA_HOME, the template exactly as shipped, a scratch folder as the home (`~`,
+ * shared read-only) and the library in its default place inside it (`~/atlas-build`), owner-only
+ * (0700) and belonging to the uid of the guest's default user, as Lima gives the guest user the
+ * host user's uid. The front mounts the template's folders in template order, as Lima does, so a
+ * template whose read-only home covered the work folder would fail here. Used by the real-VM test
+ * and by `npm run bench:vm`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src-main/core/paths.js';
 import { startJob } from '../../src-main/core/jobs/job.js';
@@ -20,7 +21,7 @@ export const VM = 'atlas-build';
 export const GUEST_WORK = '/mnt/atlas-work';
 /** The uid of the guest's default user (test/vm/bin/limactl: a Mac's first user). */
 export const GUEST_UID = 501;
-const ENV_KEYS = ['PATH', 'LIMA_HOME', 'ATLAS_LIMACTL', 'ATLAS_TESTVM_OWNER_PID'] as const;
+const ENV_KEYS = ['PATH', 'HOME', 'LIMA_HOME', 'ATLAS_LIMACTL', 'ATLAS_TESTVM_OWNER_PID'] as const;
 
 export interface RealVm {
   lima: Limactl;
@@ -83,22 +84,20 @@ export async function startRealVm(dir: string): Promise<RealVm> {
   };
   try {
     execFileSync('npm', ['run', '--silent', 'build:helper'], { cwd: PACKAGE_ROOT });
-    const shared = join(dir, 'atlas-build');
-    mkdirSync(shared, { mode: 0o700 });
-    chownSync(shared, GUEST_UID, GUEST_UID);
     const home = join(dir, 'home');
     mkdirSync(home);
+    const shared = join(home, 'atlas-build');
+    mkdirSync(shared, { mode: 0o700 });
+    chownSync(shared, GUEST_UID, GUEST_UID);
     process.env.PATH = `${FRONT}:${process.env.PATH}`;
+    process.env.HOME = home;
     process.env.LIMA_HOME = limaHome;
     delete process.env.ATLAS_LIMACTL;
     process.env.ATLAS_TESTVM_OWNER_PID = String(process.pid);
-    const text = readFileSync(join(PACKAGE_ROOT, 'lima', 'atlas-build.yaml'), 'utf8');
-    const template = join(dir, 'atlas-build.yaml');
-    const edited = text
-      .replace("mountPoint: '{{.Param.WORKDIR}}'", `mountPoint: '${GUEST_WORK}'`)
-      .replace("- location: '~'", `- location: '${home}'`);
-    if (edited === text) throw new Error('lima/atlas-build.yaml: the work folder mount was not found');
-    writeFileSync(template, edited);
+    const template = join(PACKAGE_ROOT, 'lima', 'atlas-build.yaml');
+    const text = readFileSync(template, 'utf8');
+    if (!text.includes(`mountPoint: ${GUEST_WORK}`))
+      throw new Error(`lima/atlas-build.yaml: no mount at ${GUEST_WORK}`);
     lima = Limactl.locate();
     const l = lima;
     const t0 = Date.now();

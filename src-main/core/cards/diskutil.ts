@@ -16,6 +16,16 @@ export interface DiskutilOptions {
   /** Path of the diskutil executable (tests point this at test/doubles/bin/diskutil). */
   diskutil?: string;
   signal?: AbortSignal;
+  /**
+   * Milliseconds to let macOS settle after a write before the card is unmounted and ejected, and
+   * between tries (default 2000; tests use 0).
+   */
+  settleMs?: number;
+  /**
+   * Where the disks' device nodes are (default /dev): the partition table is read from the raw
+   * node `rdiskN` there. Tests point it at a folder of links to loop devices.
+   */
+  devDir?: string;
 }
 
 /** The facts of one disk or partition from `diskutil info -plist`. */
@@ -137,6 +147,16 @@ export function parseDiskInfo(xml: string): DiskInfo {
   return info;
 }
 
+/**
+ * Whether the disk is a card in a card reader. A Mac's own SD slot reports `Internal` with
+ * removable media and the bus protocol "Secure Digital" (test/fixtures/recorded/
+ * diskutil-info-plist-sdxc-reader.txt): internal, but a card all the same. A USB reader is not
+ * internal. An internal disk with fixed media (the Mac's SSD) is not a card.
+ */
+export function isCardReader(disk: Pick<DiskInfo, 'internal' | 'removable' | 'busProtocol'>): boolean {
+  return !disk.internal || disk.removable || disk.busProtocol === 'Secure Digital';
+}
+
 /** `/dev/rdisk4`, `rdisk4`, `/dev/disk4s1` → the argument diskutil expects (`/dev/disk4s1`). */
 export function diskutilTarget(dev: string): string {
   const m = /^(?:\/dev\/)?r?(disk\d+(?:s\d+){0,2})$/.exec(dev);
@@ -176,11 +196,51 @@ export function unmountFailure(what: string, dev: string, out: string): AtlasErr
   );
 }
 
-/** macOS `diskutil unmountDisk`: every volume of the disk unmounted (the disk stays attached). */
+/**
+ * macOS `diskutil unmountDisk force`: every volume of the disk unmounted (the disk stays attached).
+ * Forced, as Raspberry Pi Imager unmounts (DiskArbitration's kDADiskUnmountOptionForce): Finder
+ * and Spotlight open a card as soon as it is inserted, and a plain unmount is refused while they
+ * hold it.
+ */
 export async function diskutilUnmountDisk(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
-  const r = await diskutil(['unmountDisk', diskutilTarget(dev)], opts);
+  const r = await diskutil(['unmountDisk', 'force', diskutilTarget(dev)], opts);
   if (r.code !== 0) throw unmountFailure('diskutil unmountDisk', dev, r.out);
   return { message: r.out };
+}
+
+const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
+  ms <= 0
+    ? Promise.resolve()
+    : new Promise((r) => {
+        const t = setTimeout(r, ms);
+        signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
+
+/**
+ * Hands a card back after a write. macOS re-reads a written card and mounts its new FAT volume
+ * (and Spotlight starts indexing it), so an eject right away is often refused: wait, unmount
+ * again (forced), then eject, a few times. A card that is gone meanwhile counts as ejected.
+ */
+export async function diskutilEjectAfterWrite(
+  dev: string,
+  opts: DiskutilOptions = {},
+): Promise<DiskutilResult> {
+  const settle = opts.settleMs ?? 2000;
+  let last: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await pause(settle, opts.signal);
+    try {
+      await diskutilUnmountDisk(dev, opts);
+      return await diskutilEject(dev, opts);
+    } catch (e) {
+      const gone = e instanceof AtlasError && e.code === 'not-found';
+      // Not there at all: nothing to hand back. Gone after a try that found it: ejected meanwhile.
+      if (gone && attempt === 0) throw e;
+      if (gone) return { message: `${dev} is gone` };
+      last = e;
+    }
+  }
+  throw last;
 }
 
 /** macOS `diskutil eject`: unmounted and ejected. */

@@ -233,6 +233,14 @@ export async function runHelper(
         next: [{ do: 'run-as-root' }],
       });
     }
+    // AppleScript's error -128: the user clicked Cancel in the administrator prompt.
+    if (launcher.name === 'osascript' && stderr.some((l) => l.includes('(-128)'))) {
+      throw new AtlasError(
+        'permission',
+        `the administrator prompt was cancelled: ${device} was not read or written`,
+        "start it again and enter an administrator's password (or use Touch ID) when macOS asks",
+      );
+    }
     const tail = stderr.slice(-5).join('\n');
     throw new AtlasError(
       launcher.name === 'direct' ? 'tool-failed' : 'permission',

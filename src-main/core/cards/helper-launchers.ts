@@ -63,7 +63,12 @@ export const pkexecLauncher: HelperLauncher = {
  * through AppleScript's `do shell script … with administrator privileges`. Every argument is
  * shell-quoted by AppleScript itself (`quoted form of`); the prompt names the card.
  */
-export function osascriptLauncher(prompt: string, uid: number, gid: number): HelperLauncher {
+export function osascriptLauncher(
+  prompt: string,
+  uid: number,
+  gid: number,
+  osascript = '/usr/bin/osascript',
+): HelperLauncher {
   const script = [
     'on run argv',
     'set cmd to "exec"',
@@ -77,7 +82,7 @@ export function osascriptLauncher(prompt: string, uid: number, gid: number): Hel
     name: 'osascript',
     transport: 'fifo',
     wrap: (argv) => ({
-      command: '/usr/bin/osascript',
+      command: osascript,
       args: [
         ...script.flatMap((line) => ['-e', line]),
         prompt,

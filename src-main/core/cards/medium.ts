@@ -5,9 +5,11 @@
  *   - Linux `medium`: the kernel's disk sequence number (`diskseq`, new for every medium inserted
  *     and every loop device attach), the card's CID on MMC/SD hosts, the backing file of a loop
  *     device, the WWN where the device has one;
- *   - macOS `medium`: diskutil's MediaName, partition scheme (Content) and DiskUUID;
+ *   - macOS `medium`: diskutil's MediaName and partition scheme (Content). On a Mac MediaName is
+ *     the reader's name and a whole disk has no Disk UUID, so this tells nothing about the card;
  *   - `table`: the partition table's own id, read from the device: the GPT disk GUID or the MBR
- *     disk signature (`gpt:…`, `dos:…`, `none`); on macOS diskutil's DiskUUID of the whole disk.
+ *     disk signature (`gpt:…`, `dos:…`, `none`); on macOS from the raw node /dev/rdiskN (readable
+ *     by root: the raw-disk helper, or the command line run with sudo).
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -92,10 +94,7 @@ export async function tableId(device: string): Promise<string | undefined> {
   }
 }
 
-/** macOS: the medium and table as diskutil describes the whole disk. */
-export function macMedium(disk: DiskInfo): { medium: string; table?: string } {
-  return {
-    medium: `mac:${disk.mediaName ?? '-'}|${disk.content ?? '-'}|${disk.diskUUID ?? '-'}`,
-    ...(disk.diskUUID ? { table: disk.diskUUID } : {}),
-  };
+/** macOS: the medium as diskutil describes the whole disk (the reader, and the table's kind). */
+export function macMedium(disk: DiskInfo): { medium: string } {
+  return { medium: `mac:${disk.mediaName ?? '-'}|${disk.content ?? '-'}` };
 }

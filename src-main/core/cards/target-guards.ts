@@ -58,7 +58,10 @@ export const isRefusal = (r: TargetReason) => r.severity === 'refuse';
 
 const GB = (n: number) => formatBytes(n, { unit: 'GB' });
 
-/** Why a disk of this size (and, on macOS, internal or not) needs its own confirmation. Pure. */
+/**
+ * Why a disk of this size (and, on macOS, internal and not a card reader) needs its own
+ * confirmation. Pure.
+ */
 export function unusualDisk(bytes: number, internal = false): TargetReason | undefined {
   if (internal) {
     return {

@@ -89,6 +89,9 @@ export interface GuestPath {
  * The guest path of a host path, through the shared folder that contains it (the deepest one
  * wins when folders nest, e.g. a writable ~/atlas-build inside a read-only ~). Symlinks are
  * resolved on both sides (on macOS /tmp is /private/tmp). Undefined when no folder contains it.
+ * Lima mounts the folders in the order listed (pkg/cidata/cidata.go), so a folder listed later
+ * whose guest path covers that guest path is what the VM really sees there: it is the folder
+ * returned (a writable ~/atlas-build at its own path, listed before a read-only ~, is read-only).
  */
 export function toGuestPath(folders: readonly SharedFolder[], hostPath: string): GuestPath | undefined {
   const wanted = resolve(hostPath);
@@ -105,8 +108,8 @@ export function toGuestPath(folders: readonly SharedFolder[], hostPath: string):
     }
   }
   if (!best) return undefined;
-  return {
-    guest: best.rel === '' ? best.folder.guest : join(best.folder.guest, best.rel),
-    folder: best.folder,
-  };
+  const guest = best.rel === '' ? best.folder.guest : join(best.folder.guest, best.rel);
+  const after = folders.slice(folders.indexOf(best.folder) + 1);
+  const cover = after.filter((f) => inside(f.guest, guest) !== undefined).at(-1);
+  return { guest, folder: cover ?? best.folder };
 }

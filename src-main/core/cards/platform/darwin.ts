@@ -14,13 +14,16 @@ import type { Expect } from '../../../common/raw-disk-protocol.js';
 import { identifyCard } from '../card.js';
 import {
   diskutilEject,
+  diskutilEjectAfterWrite,
   diskutilTarget,
+  isCardReader,
   diskutilUnmountDisk,
   info as diskutilInfo,
   type DiskutilOptions,
 } from '../diskutil.js';
 import { osascriptLauncher, type HelperLauncher } from '../helper-launchers.js';
-import { macMedium } from '../medium.js';
+import { macMedium, tableId } from '../medium.js';
+import { alignedHandle } from '../aligned-io.js';
 import { unusualDisk, type TargetContext, type TargetReason } from '../target-guards.js';
 import type { CardPlatform, HelperGuard, HelperTarget } from './card-platform.js';
 import { changed, compareIdentity, deviceBusy, guardTarget } from './recheck.js';
@@ -43,7 +46,16 @@ export async function identifyMacDisk(whole: string, opts: DiskutilOptions = {})
     ...macMedium(disk),
   };
   if (disk.mediaName) card.model = disk.mediaName;
+  // The card's own id: its partition table's, where this process may read the raw node.
+  const table = await tableId(rawNode(whole, opts));
+  if (table) card.table = table;
   return card;
+}
+
+/** `/dev/disk4` → `/dev/rdisk4` (under `opts.devDir` when set). */
+function rawNode(whole: string, opts: DiskutilOptions = {}): string {
+  const n = /(\d+)$/.exec(whole)![1];
+  return `${opts.devDir ?? '/dev'}/rdisk${n}`;
 }
 
 /** A disk (`/dev/diskN`, `/dev/rdiskN`) by diskutil; anything else (an image file) as a file. */
@@ -100,7 +112,8 @@ async function targetReasons(device: string, ctx: TargetContext): Promise<Target
       });
     }
   }
-  const unusual = unusualDisk(disk.bytes, disk.internal);
+  // The Mac's own SD slot is internal, but holds a card like any reader.
+  const unusual = unusualDisk(disk.bytes, !isCardReader(disk));
   if (unusual) out.push(unusual);
   return out;
 }
@@ -122,13 +135,16 @@ async function recheckTarget(
   };
   if (!disk.wholeDisk) refuseMac('is not a whole disk');
   if (disk.virtual) refuseMac('is a virtual disk (a disk image or APFS container)');
-  if (disk.internal && !disk.removable) refuseMac('is an internal, fixed disk');
+  if (!isCardReader(disk)) refuseMac('is an internal, fixed disk');
   if ((await disksHolding({ path: '/' }, opts)).includes(whole)) refuseMac('holds the running system');
   if (op === 'write') await guardTarget(whole, op, guard, darwin, opts);
+  // As on Linux: the card's partition table id, read from the card itself (the helper is root).
+  const table = await tableId(rawNode(whole, opts));
   compareIdentity(device, expect, {
     bytes: disk.bytes,
     ...(disk.mediaName ? { model: disk.mediaName } : {}),
     ...macMedium(disk),
+    ...(table ? { table } : {}),
   });
   if (op === 'write' && !disk.writable) {
     throw new AtlasError(
@@ -143,13 +159,16 @@ async function recheckTarget(
 // --- unmounting and ejecting ---------------------------------------------------------------------
 
 async function handBack(device: string, context: TargetContext): Promise<EjectResult> {
-  return diskutilEject(device, { ...context.diskutil, platform: 'darwin' }).then(
+  return diskutilEjectAfterWrite(device, { ...context.diskutil, platform: 'darwin' }).then(
     (r) => ({ ejected: true, message: r.message }),
     (e: unknown) => ({ ejected: false, message: `not ejected: ${(e as Error).message}` }),
   );
 }
 
 // --- opening -------------------------------------------------------------------------------------
+
+/** macOS's O_EXLOCK (<sys/fcntl.h>, open(2)): open with an exclusive flock; Node names no constant for it. */
+export const O_EXLOCK = 0x20;
 
 function openDeviceError(e: unknown, device: string): AtlasError {
   const code = (e as NodeJS.ErrnoException).code;
@@ -195,8 +214,11 @@ export const darwin: CardPlatform = {
   },
   eject: (device, opts) => diskutilEject(device, opts),
   handBack,
-  // Not O_EXCL: an exclusive open of a device is Linux's; here diskutil unmountDisk released it.
-  openDevice: (path, mode) => open(path, mode === 'write' ? constants.O_RDWR : constants.O_RDONLY),
+  // Not O_EXCL (an exclusive open of a device is Linux's): a write takes O_EXLOCK, the exclusive
+  // lock open(2) takes atomically, as etcher-sdk opens a card on macOS. /dev/rdiskN refuses
+  // unaligned reads and writes: every one goes through in whole sectors (aligned-io.ts).
+  openDevice: async (path, mode) =>
+    alignedHandle(await open(path, mode === 'write' ? constants.O_RDWR | O_EXLOCK : constants.O_RDONLY)),
   fdPath: (fd) => `/dev/fd/${fd}`,
   toolsOpenFdPath: false,
   openDeviceError,
