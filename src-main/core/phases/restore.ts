@@ -24,7 +24,7 @@ import { CLONE_SET_FILES } from '../library/library.js';
 import { writeGuardPlaces } from '../library/places.js';
 import { refuseProtectedFile } from '../cards/protected-files.js';
 import { dumpBytesBeforeRoot, dumpBytesNeeded, parsePartitionDump } from '../library/partition-dump.js';
-import { cloneSetPath } from './clone.js';
+import { locateSet } from './set-elsewhere.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
@@ -57,7 +57,7 @@ export async function restore(env: Env, params: RestoreParams, ctx: JobContext):
 }
 
 async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): Promise<RestoreResult> {
-  const set = cloneSetPath(env.library, params.set);
+  const set = await locateSet(env, params.set, ctx);
   const st = await stat(set).catch(() => undefined);
   if (!st?.isDirectory()) {
     throw new AtlasError('not-found', `no clone set ${params.set} (looked for ${set})`, undefined, {
