@@ -38,6 +38,9 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
   'run-as-root': () => ({ text: 'Try again, and allow the administrator prompt when the app asks for it.' }),
   force: () => ({ text: 'Or tick “Shrink anyway” on the Verify + Shrink screen.' }),
   'show-checklist': () => ({ text: 'The checklist on the Verify + Shrink screen shows the evidence.' }),
+  'edit-checklist': (s) => ({
+    text: `Or, if the card is as it should be, lower the threshold of "${s.check}" with “Change the threshold” beside it on the Verify + Shrink screen (kept in your own checklist, ${s.file} is not changed).`,
+  }),
   'confirm-large-disk': () => ({ text: "If it is, type the disk's name in the Flash screen to confirm it." }),
   'give-secrets': (s) => ({
     text: `Import it with "Import secrets…" on the Insert screen (the app keeps it encrypted), or put it at ${s.path}; never in git.`,

@@ -16,6 +16,8 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
   'run-as-root': () => 'run ods-sd as root (sudo ods-sd …)',
   force: () => 'or pass --force to shrink anyway',
   'show-checklist': () => 'ods-sd verify shows the evidence',
+  'edit-checklist': (s) =>
+    `or, if the card is as it should be, lower the threshold of check "${s.check}": copy ${s.file}, change its "min", and pass --checklist FILE`,
   'confirm-large-disk': () => 'if it is, pass --allow-large-disk (a disk larger than 256 GB, or internal)',
   'give-secrets': (s) => `pass --secrets FILE, or put it at ${s.path} (never in git)`,
   'import-secrets': () => 'or keep the file with `ods-sd secrets import FILE` (a 0600 file)',

@@ -21,6 +21,8 @@ export type NextStep =
   | { do: 'force' }
   /** Look at the card's Phase 1 checklist. */
   | { do: 'show-checklist' }
+  /** Change a check's threshold in the checklist (`file`), when the card is as it should be. */
+  | { do: 'edit-checklist'; check: string; file: string }
   /** Confirm an unusual disk (larger than an SD card, or internal) for this write. */
   | { do: 'confirm-large-disk' }
   /** Give the job an atlas_secrets.conf, or put one at `path`. */
@@ -50,6 +52,7 @@ export const NEXT_STEP_KINDS = [
   'run-as-root',
   'force',
   'show-checklist',
+  'edit-checklist',
   'confirm-large-disk',
   'give-secrets',
   'import-secrets',

@@ -14,11 +14,33 @@ export interface CheckResult {
   severity: 'error' | 'warn';
   expected: string;
   evidence: string[];
+  /**
+   * A failed count: the folder, what was counted and how many, against the checklist's bounds,
+   * so the failure can say why and which number to change.
+   */
+  shortfall?: CountShortfall;
+}
+
+export interface CountShortfall {
+  path: string;
+  /** files (count, recursive: every file below), entries, or packages. */
+  counted: 'files' | 'entries' | 'packages';
+  /** The name pattern counted, when not every name. */
+  pattern?: string;
+  /** Subfolders included. */
+  recursive: boolean;
+  found: number;
+  /** The folder is not in the card at all. */
+  missing: boolean;
+  min?: number;
+  max?: number;
 }
 
 export interface VerifyReport {
   card: string;
   title: string;
+  /** The checklist file the card was checked against. */
+  checklistFile?: string;
   ok: boolean;
   failed: number;
   warnings: number;

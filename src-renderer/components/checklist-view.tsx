@@ -1,5 +1,6 @@
 /** The pre-shrink checklist as ticks and crosses, each line with its evidence. */
 import type { VerifyReportDto } from '../../src-main/ipc/contract';
+import { shortfallText } from '../../src-main/common/check-shortfall';
 import { CheckItem, checkState } from './check-item';
 
 export function ChecklistView({ report }: { report: VerifyReportDto }) {
@@ -16,6 +17,13 @@ export function ChecklistView({ report }: { report: VerifyReportDto }) {
             <span className="check-label">{c.label}</span>
             <span className="check-expected">{c.ok ? c.expected : `NOT ${c.expected}`}</span>
             <span className="evidence mono">{c.evidence.join('; ')}</span>
+            {!c.ok && c.shortfall && (
+              <span className="check-why">
+                {shortfallText(c.shortfall)}
+                {report.checklistFile ? ` (check “${c.id}” in ${report.checklistFile})` : ''}. If the card is
+                as it should be, tick “Shrink anyway”, or lower this check’s threshold in your checklist.
+              </span>
+            )}
           </CheckItem>
         ))}
       </ul>
