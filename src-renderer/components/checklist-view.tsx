@@ -2,8 +2,16 @@
 import type { VerifyReportDto } from '../../src-main/ipc/contract';
 import { shortfallText } from '../../src-main/common/check-shortfall';
 import { CheckItem, checkState } from './check-item';
+import { ThresholdEditor } from './threshold-editor';
 
-export function ChecklistView({ report }: { report: VerifyReportDto }) {
+export function ChecklistView({
+  report,
+  onThreshold,
+}: {
+  report: VerifyReportDto;
+  /** Changes a count check's threshold in the library's own checklist. */
+  onThreshold?: (id: string, min: number) => Promise<void>;
+}) {
   return (
     <div className="checklist">
       <div className={`verdict ${report.ok ? 'ok' : 'bad'}`}>
@@ -21,8 +29,12 @@ export function ChecklistView({ report }: { report: VerifyReportDto }) {
               <span className="check-why">
                 {shortfallText(c.shortfall)}
                 {report.checklistFile ? ` (check “${c.id}” in ${report.checklistFile})` : ''}. If the card is
-                as it should be, tick “Shrink anyway”, or lower this check’s threshold in your checklist.
+                as it should be, tick “Shrink anyway”, or change this check’s threshold (kept in the library’s
+                own checklist; the shipped one is not changed).
               </span>
+            )}
+            {!c.ok && c.shortfall && onThreshold && (
+              <ThresholdEditor id={c.id} label={c.label} found={c.shortfall.found} onSave={onThreshold} />
             )}
           </CheckItem>
         ))}

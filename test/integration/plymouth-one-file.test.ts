@@ -3,12 +3,13 @@
 // failing "Plymouth theme" and shrink stays blocked, but both say which folder, how many files, what
 // the checklist expects and what to do; a checklist with a lower threshold then passes.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
 import { withPartition } from '../helpers/disk-tools.js';
+import { setCountThreshold } from '../../src-main/core/checklist/thresholds.js';
 
 const THEME = '/usr/share/plymouth/themes/ods';
 const WHY = `Plymouth theme: ${THEME} holds 1 file (subfolders included); the checklist expects at least 138`;
@@ -79,5 +80,14 @@ describe('a Plymouth theme of one file', () => {
     writeFileSync(mine, JSON.stringify(list));
     const r = await odsSd(['verify', card, '--checklist', mine]);
     expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("a threshold changed in the app (the library's own checklist) is used by verify", async () => {
+    const lib = join(dir, 'lib-own');
+    mkdirSync(lib);
+    await setCountThreshold(lib, join(ROOT, 'resources', 'verify-checklist.json'), 'plymouth-theme', 1);
+    const r = await odsSd(['verify', card, '--library', lib]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.result.checklistFile).toBe(join(lib, 'verify-checklist.json'));
   });
 });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { evaluate, loadChecklist, probesFor } from '../checklist/checklist.js';
+import { userChecklist } from '../checklist/thresholds.js';
 import { RESOURCES_DIR } from '../paths.js';
 import { runProbes } from './common.js';
 import { stageCard } from './card-staging.js';
@@ -17,7 +18,7 @@ export async function verify(
   params: { card: string; checklist?: string },
   ctx: JobContext,
 ): Promise<VerifyReport> {
-  const checklistFile = resolve(params.checklist ?? DEFAULT_CHECKLIST);
+  const checklistFile = resolve(params.checklist ?? (await userChecklist(env.library)) ?? DEFAULT_CHECKLIST);
   const checklist = await loadChecklist(checklistFile);
   const card = await identifyRawCard(params.card);
   ctx.step('probe', 'Reading the root file system (read-only)');

@@ -121,3 +121,10 @@ export const cells = () => int({ min: 2, max: 1000 });
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const cardRefInStep: Same<Required<CardRef>, Required<Omit<CardIdentity, 'removable' | 'readOnly'>>> = true;
 void cardRefInStep;
+
+/** A count check's new least number, kept in the library's own checklist. */
+export const CHECKLIST_THRESHOLD = record({
+  id: text({ min: 1, max: 40, pattern: /^[A-Za-z0-9_.-]+$/ }),
+  min: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000)),
+});
+export type ChecklistThreshold = v.InferOutput<typeof CHECKLIST_THRESHOLD>;
