@@ -17,6 +17,7 @@ import { erase } from '../core/phases/erase.js';
 import { inspect, type Inspection } from '../core/phases/inspect.js';
 import { cloneImageName, cloneSetDirName, goldenImageName } from '../core/naming.js';
 import { cloneSetPath } from '../core/phases/clone.js';
+import { adoptSet } from '../core/phases/set-elsewhere.js';
 import type { InspectionDto, JobRequest, VmStatusDto } from '../ipc/contract.js';
 import type { JobSpec } from './job-registry.js';
 import { archiveItem } from './archive.js';
@@ -218,6 +219,13 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
         run: (ctx) => stageImage(entry, library, places.stagingDir, ctx),
       };
     }
+    case 'adopt':
+      return {
+        request: req,
+        title: `Adopt ${basename(req.path)} into the library`,
+        locks: [req.path],
+        run: (ctx) => adoptSet(env, { set: req.path, ...(req.name ? { name: req.name } : {}) }, ctx),
+      };
     case 'vm-setup':
       return {
         request: req,
@@ -249,4 +257,6 @@ export const CHANGES_LIBRARY: ReadonlySet<JobRequest['kind']> = new Set([
   'shrink',
   'archive',
   'stage',
+  'adopt',
+  'restore',
 ]);

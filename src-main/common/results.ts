@@ -155,3 +155,10 @@ export interface EraseResult {
   verified: boolean;
   eject?: EjectResult;
 }
+
+/** A clone set elsewhere copied into the library (the original left as it was). */
+export interface AdoptResult {
+  from: string;
+  dir: string;
+  files: Array<{ name: string; bytes: number; sha256: string }>;
+}

@@ -27,6 +27,7 @@ import { SCRIPTS_DIR } from '../paths.js';
 import { validateName } from '../validate.js';
 import { refuseExisting, sha256File, toolVersions } from './common.js';
 import type { Env } from './env.js';
+import type { AdoptResult } from '../../common/results.js';
 
 /** The first bytes of every partclone image (partclone's image_head: "partclone-image\0"). */
 const PARTCLONE_MAGIC = 'partclone-image';
@@ -151,11 +152,7 @@ export interface AdoptParams {
   name?: string;
 }
 
-export interface AdoptResult {
-  from: string;
-  dir: string;
-  files: Array<{ name: string; bytes: number; sha256: string }>;
-}
+export { type AdoptResult } from '../../common/results.js';
 
 /**
  * Copies a set elsewhere into the library as the seed names one (golden-clone-NAME/ with the three

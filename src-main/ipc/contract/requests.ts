@@ -66,7 +66,13 @@ export const JOB_REQUEST = byKind('kind', [
     confirmed: v.optional(list(absolutePath(), { max: 16 })),
   }),
   record({ kind: v.literal('clone'), card: CARD_REF, name: setName() }),
-  record({ kind: v.literal('restore'), card: CARD_REF, set: setName(), confirmed: v.optional(bool()) }),
+  /** `set`: a set of the library by name, or a set elsewhere by its path. */
+  record({
+    kind: v.literal('restore'),
+    card: CARD_REF,
+    set: v.union([setName(), absolutePath()]),
+    confirmed: v.optional(bool()),
+  }),
   /** The card back to one FAT32 partition; `confirmed`: an unusual disk whose name was typed. */
   record({ kind: v.literal('erase'), card: CARD_REF, confirmed: v.optional(bool()) }),
   record({ kind: v.literal('verify'), card: absolutePath() }),
@@ -80,6 +86,8 @@ export const JOB_REQUEST = byKind('kind', [
   }),
   record({ kind: v.literal('archive'), path: absolutePath() }),
   record({ kind: v.literal('stage'), path: absolutePath() }),
+  /** A clone set elsewhere copied into the library as golden-clone-NAME. */
+  record({ kind: v.literal('adopt'), path: absolutePath(), name: v.optional(setName()) }),
   record({ kind: v.literal('vm-setup') }),
   record({ kind: v.literal('vm-start') }),
   record({ kind: v.literal('vm-stop') }),
