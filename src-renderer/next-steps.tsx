@@ -8,7 +8,9 @@ import type { Screen } from '../src-main/ipc/contract';
 import { useStore } from './store/store';
 
 /** What a step's button does: run a VM job, or open the screen where the step is done. */
-export type StepButton = { label: string } & ({ vmJob: 'vm-setup' | 'vm-start' } | { screen: Screen });
+export type StepButton = { label: string } & (
+  { vmJob: 'vm-setup' | 'vm-start' | 'vm-upgrade' } | { screen: Screen }
+);
 
 export interface AppStep {
   text: string;
@@ -25,6 +27,10 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
   'vm-recreate': (s) => ({
     text: `Delete the ${s.instance} VM (limactl delete ${s.instance} in a terminal), then set it up again on the Build VM screen${s.library ? ` with ${s.library} as the library` : ''}.`,
     button: VM_SCREEN,
+  }),
+  'vm-upgrade': (s) => ({
+    text: `Upgrade the ${s.instance} VM in place: the missing tools are installed in it, and the library is shared with it while it is stopped; nothing is deleted.`,
+    button: { label: 'Upgrade in place', vmJob: 'vm-upgrade' },
   }),
   'vm-start': () => ({
     text: 'Start the VM on the Build VM screen (a broken VM is stopped first).',

@@ -10,6 +10,8 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
   'vm-setup': () => 'create the VM: ods-sd vm setup',
   'vm-recreate': (s) =>
     `recreate the VM: limactl delete ${s.instance}, then ods-sd vm setup --library ${s.library ?? 'DIR'} (it shares that folder read-write)`,
+  'vm-upgrade': (s) =>
+    `upgrade the ${s.instance} VM in place: ods-sd vm upgrade (installs the missing tools; shares the library while the VM is stopped; deletes nothing)`,
   'vm-start': () => 'start it: ods-sd vm start (it repairs a broken VM with limactl stop -f, then start)',
   'vm-restart': () => 'ods-sd vm stop, then ods-sd vm start',
   'vm-doctor': () => 'check the VM: ods-sd vm doctor',

@@ -162,3 +162,24 @@ export interface AdoptResult {
   dir: string;
   files: Array<{ name: string; bytes: number; sha256: string }>;
 }
+
+/** What differs between a VM and the app's template. */
+export interface TemplateDifference {
+  what: 'image' | 'mounts' | 'probe';
+  /** What this VM has. */
+  theirs: string;
+  /** What Atlas Imager's template gives a VM. */
+  ours: string;
+}
+
+/** A VM not made from the app's template, upgraded in place. */
+export interface VmUpgradeResult {
+  instance: string;
+  differences: TemplateDifference[];
+  /** The guest's distribution (os-release ID), when it was running. */
+  distro?: string;
+  /** Packages that were missing and are now installed. */
+  installed: string[];
+  /** The library shared as the work folder: done, already, or why not now. */
+  mount: { state: 'added' | 'already' | 'not-now'; detail: string };
+}

@@ -11,6 +11,7 @@ export const SAMPLE_STEPS: { [K in NextStepKind]: Extract<NextStep, { do: K }> }
   'run-as-root': { do: 'run-as-root' },
   force: { do: 'force' },
   'show-checklist': { do: 'show-checklist' },
+  'vm-upgrade': { do: 'vm-upgrade', instance: 'atlas-build' },
   'edit-checklist': {
     do: 'edit-checklist',
     check: 'plymouth-theme',

@@ -91,6 +91,7 @@ export const JOB_REQUEST = byKind('kind', [
   record({ kind: v.literal('vm-setup') }),
   record({ kind: v.literal('vm-start') }),
   record({ kind: v.literal('vm-stop') }),
+  record({ kind: v.literal('vm-upgrade') }),
 ]);
 export type JobRequest = v.InferOutput<typeof JOB_REQUEST>;
 export type JobKind = JobRequest['kind'];

@@ -21,7 +21,7 @@ import type { VaultStatus } from '../../common/secrets.js';
 import type { EraseResult } from '../../common/results.js';
 import type { NextStep } from '../../common/next-steps.js';
 import type { CardRef, JobKind, JobRequest } from './requests.js';
-import type { AdoptResult } from '../../common/results.js';
+import type { AdoptResult, VmUpgradeResult } from '../../common/results.js';
 
 // ---------------------------------------------------------------- errors and envelopes
 
@@ -261,7 +261,7 @@ export interface DoctorFinding {
   /** What fixes it, as steps (the app words them, and offers the VM jobs among them as buttons). */
   next?: NextStep[];
   /** The VM job that fixes it, offered as a button (the first VM job among `next`). */
-  action?: 'vm-setup' | 'vm-start';
+  action?: 'vm-setup' | 'vm-start' | 'vm-upgrade';
 }
 
 export interface DoctorReportDto {
@@ -286,6 +286,7 @@ export interface JobResultMap {
   'vm-setup': VmStatusDto;
   'vm-start': VmStatusDto;
   'vm-stop': VmStatusDto;
+  'vm-upgrade': VmUpgradeResult;
 }
 
 export type JobOutcome = { [K in JobKind]: { kind: K; result: JobResultMap[K] } }[JobKind];
