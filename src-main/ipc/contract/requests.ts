@@ -29,6 +29,17 @@ const setName = () =>
     ),
   );
 
+/** A clone set a restore reads: a set of the library by name, or a set elsewhere by its path. */
+const setRef = () =>
+  v.pipe(
+    v.union([word(), absolutePath()], 'expected a set name or an absolute path'),
+    v.check(
+      (ref) => reservedSuffixOf(ref.split('/').at(-1) ?? '') === undefined,
+      (issue) =>
+        `ends in ${JSON.stringify(reservedSuffixOf(String(issue.input)))}, which the library keeps for itself`,
+    ),
+  );
+
 const compression = () => oneOf(DIST_COMPRESSIONS);
 
 /** A card as the user picked it; main checks it is still the same card before writing. */
@@ -70,7 +81,7 @@ export const JOB_REQUEST = byKind('kind', [
   record({
     kind: v.literal('restore'),
     card: CARD_REF,
-    set: v.union([setName(), absolutePath()]),
+    set: setRef(),
     confirmed: v.optional(bool()),
   }),
   /** The card back to one FAT32 partition; `confirmed`: an unusual disk whose name was typed. */
