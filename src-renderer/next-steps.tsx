@@ -8,7 +8,9 @@ import type { Screen } from '../src-main/ipc/contract';
 import { useStore } from './store/store';
 
 /** What a step's button does: run a VM job, or open the screen where the step is done. */
-export type StepButton = { label: string } & ({ vmJob: 'vm-setup' | 'vm-start' } | { screen: Screen });
+export type StepButton = { label: string } & (
+  { vmJob: 'vm-setup' | 'vm-start' | 'vm-upgrade' } | { screen: Screen }
+);
 
 export interface AppStep {
   text: string;
@@ -26,6 +28,10 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
     text: `Delete the ${s.instance} VM (limactl delete ${s.instance} in a terminal), then set it up again on the Build VM screen${s.library ? ` with ${s.library} as the library` : ''}.`,
     button: VM_SCREEN,
   }),
+  'vm-upgrade': (s) => ({
+    text: `Upgrade the ${s.instance} VM in place: the missing tools are installed in it, and the library is shared with it while it is stopped; nothing is deleted.`,
+    button: { label: 'Upgrade in place', vmJob: 'vm-upgrade' },
+  }),
   'vm-start': () => ({
     text: 'Start the VM on the Build VM screen (a broken VM is stopped first).',
     button: { label: 'Start the VM', vmJob: 'vm-start' },
@@ -38,6 +44,9 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
   'run-as-root': () => ({ text: 'Try again, and allow the administrator prompt when the app asks for it.' }),
   force: () => ({ text: 'Or tick “Shrink anyway” on the Verify + Shrink screen.' }),
   'show-checklist': () => ({ text: 'The checklist on the Verify + Shrink screen shows the evidence.' }),
+  'edit-checklist': (s) => ({
+    text: `Or, if the card is as it should be, lower the threshold of "${s.check}" with “Change the threshold” beside it on the Verify + Shrink screen (kept in your own checklist, ${s.file} is not changed).`,
+  }),
   'confirm-large-disk': () => ({ text: "If it is, type the disk's name in the Flash screen to confirm it." }),
   'give-secrets': (s) => ({
     text: `Import it with "Import secrets…" on the Insert screen (the app keeps it encrypted), or put it at ${s.path}; never in git.`,

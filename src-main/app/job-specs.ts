@@ -17,6 +17,8 @@ import { erase } from '../core/phases/erase.js';
 import { inspect, type Inspection } from '../core/phases/inspect.js';
 import { cloneImageName, cloneSetDirName, goldenImageName } from '../core/naming.js';
 import { cloneSetPath } from '../core/phases/clone.js';
+import { adoptSet } from '../core/phases/set-elsewhere.js';
+import type { VmUpgradeResult } from '../core/lima/vm-upgrade.js';
 import type { InspectionDto, JobRequest, VmStatusDto } from '../ipc/contract.js';
 import type { JobSpec } from './job-registry.js';
 import { archiveItem } from './archive.js';
@@ -29,6 +31,8 @@ export interface VmJobs {
   setup(ctx: JobContext): Promise<VmStatusDto>;
   start(ctx: JobContext): Promise<VmStatusDto>;
   stop(ctx: JobContext): Promise<VmStatusDto>;
+  /** A VM not made from the template, upgraded in place (deletes nothing). */
+  upgrade(ctx: JobContext): Promise<VmUpgradeResult>;
 }
 
 export interface SpecDeps {
@@ -218,6 +222,13 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
         run: (ctx) => stageImage(entry, library, places.stagingDir, ctx),
       };
     }
+    case 'adopt':
+      return {
+        request: req,
+        title: `Adopt ${basename(req.path)} into the library`,
+        locks: [req.path],
+        run: (ctx) => adoptSet(env, { set: req.path, ...(req.name ? { name: req.name } : {}) }, ctx),
+      };
     case 'vm-setup':
       return {
         request: req,
@@ -231,6 +242,13 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
         title: 'Start the atlas-build VM',
         locks: ['vm'],
         run: (ctx) => deps.vm.start(ctx),
+      };
+    case 'vm-upgrade':
+      return {
+        request: req,
+        title: 'Upgrade the atlas-build VM in place',
+        locks: ['vm'],
+        run: (ctx) => deps.vm.upgrade(ctx),
       };
     case 'vm-stop':
       return {
@@ -249,4 +267,6 @@ export const CHANGES_LIBRARY: ReadonlySet<JobRequest['kind']> = new Set([
   'shrink',
   'archive',
   'stage',
+  'adopt',
+  'restore',
 ]);

@@ -8,7 +8,9 @@ import { dirname, join, relative, isAbsolute } from 'node:path';
 import { AtlasError } from '../core/errors.js';
 import { listLibrary, type LibraryEntry } from '../core/library/library.js';
 import { parseArtifactName } from '../core/naming.js';
-import type { LibraryItem, LibraryView } from '../ipc/contract.js';
+import type { ElsewhereSet, LibraryItem, LibraryView } from '../ipc/contract.js';
+import { allSets } from '../core/library/set-places.js';
+import { setRecord } from '../core/phases/set-elsewhere.js';
 
 export interface Places {
   library: string;
@@ -87,9 +89,23 @@ export async function libraryView(places: Places): Promise<LibraryView> {
     if (source) item.source = source;
     items.push(item);
   }
+  const elsewhere: ElsewhereSet[] = [];
+  for (const set of await allSets(places.library)) {
+    if (set.place.kind === 'library') continue;
+    elsewhere.push({
+      name: set.name,
+      path: set.path,
+      place: { path: set.place.path, kind: set.place.kind },
+      bytes: set.bytes,
+      modifiedAt: set.modifiedAt,
+      missing: set.missing,
+      checked: (await setRecord(places.library, set)) !== undefined,
+    });
+  }
   return {
     library: places.library,
     items,
+    elsewhere,
     unfinished,
     archive: { dir: places.archiveDir, ...archive },
     staging: { dir: places.stagingDir, staged },

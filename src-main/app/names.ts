@@ -16,6 +16,7 @@ import {
   versionSlug,
 } from '../core/naming.js';
 import { exists } from '../core/library/files.js';
+import { allSets } from '../core/library/set-places.js';
 import type { NamePlanRequest, NameSuggestions, NextSetName, OutputPlan } from '../ipc/contract.js';
 
 function newest(entries: LibraryEntry[], kind: LibraryEntry['kind']): LibraryEntry | undefined {
@@ -32,12 +33,25 @@ export function bumpVersion(version: string): string {
   return parts.join('.');
 }
 
+/**
+ * The newest clone set named by version and tag, in the library or anywhere else sets are found
+ * (tools/ods-sd's clones folder, the lab's ~/atlas-build, added places): the safety net's last name.
+ */
+async function newestSet(library: string): Promise<{ name: string; tag: string } | undefined> {
+  const named = (await allSets(library))
+    .map((s) => ({ s, parsed: parseArtifactName(cloneSetDirName(s.name)) }))
+    .filter((x) => x.parsed?.version && x.parsed.tag && x.parsed.name)
+    .sort((a, b) => a.s.modifiedAt.localeCompare(b.s.modifiedAt))
+    .at(-1);
+  return named ? { name: named.parsed!.name!, tag: named.parsed!.tag! } : undefined;
+}
+
 export async function suggestNames(library: string): Promise<NameSuggestions> {
   const { entries } = await listLibrary(library);
   const golden = newest(entries, 'golden-image');
   const image = newest(entries, 'clone-image');
-  const set = newest(entries, 'clone-set');
-  const setName = set ? (parseArtifactName(set.name)?.name ?? null) : null;
+  const set = await newestSet(library);
+  const setName = set?.name ?? null;
   return {
     golden: golden
       ? { version: bumpVersion(golden.version!), tag: golden.tag! }
@@ -51,9 +65,7 @@ export async function suggestNames(library: string): Promise<NameSuggestions> {
 }
 
 export async function nextSetName(library: string, tag: string): Promise<NextSetName> {
-  const { entries } = await listLibrary(library);
-  const set = newest(entries, 'clone-set');
-  const previous = set ? (parseArtifactName(set.name)?.name ?? null) : null;
+  const previous = (await newestSet(library))?.name ?? null;
   return { previous, next: suggestNextSetName(previous ?? undefined, tag) };
 }
 

@@ -57,6 +57,7 @@ export function unavailableVm(reason: SerializedError): VmBackend {
       ],
     }),
     setup: fail,
+    upgrade: fail,
     start: fail,
     stop: fail,
     shell: fail,

@@ -14,6 +14,7 @@ import { limactlNotFound } from '../core/lima/locate.js';
 import { VM_NAME } from '../core/lima/lima-builder.js';
 import { vmSetup, vmShellArgs, vmStart, vmStatus, vmStop, type VmInfo } from '../core/lima/vm.js';
 import { runDoctor } from '../core/lima/doctor.js';
+import { vmUpgrade } from '../core/lima/vm-upgrade.js';
 import type { DoctorReportDto, VmState, VmStatusDto } from '../ipc/contract.js';
 import type { VmJobs } from './job-specs.js';
 import type { ShellCommand } from './terminal-sessions.js';
@@ -35,7 +36,7 @@ export function localHostVm(builder: Builder): VmBackend {
     detail: `The disk tools run on ${builder.describe()}: no VM is needed.`,
     terminal: true,
   });
-  const noVm = async (): Promise<VmStatusDto> => {
+  const noVm = async (): Promise<never> => {
     throw new AtlasError(
       'unsupported',
       'there is no VM to manage on a Linux build host',
@@ -45,6 +46,7 @@ export function localHostVm(builder: Builder): VmBackend {
   return {
     status,
     setup: noVm,
+    upgrade: noVm,
     start: noVm,
     stop: noVm,
     async doctor() {
@@ -118,6 +120,7 @@ export function limaVm(library: string, find: () => Limactl | undefined = () => 
       return limaStatusDto(await vmStatus(l, { library }));
     },
     setup: async (ctx) => limaStatusDto(await vmSetup(limactl(), { library }, ctx)),
+    upgrade: (ctx) => vmUpgrade(limactl(), { library }, ctx),
     start: async (ctx) => limaStatusDto(await vmStart(limactl(), ctx, { library })),
     stop: async (ctx) => {
       ctx.step('vm-stop', `Stopping the ${VM_NAME} VM`);

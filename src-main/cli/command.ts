@@ -40,6 +40,11 @@ export interface CommandSpec<R, P extends readonly PositionalSpec[], O extends O
   /** As typed: `flash`, or `vm status` for a subcommand. */
   readonly name: string;
   readonly summary: string;
+  /**
+   * The same command as the user's own tools/ods-sd writes it, accepted too (`insert BASE OUT`):
+   * the help shows it beside ours, so it is clear which form is which.
+   */
+  readonly odsSdForm?: string;
   readonly positionals: P;
   readonly options: O;
   /** Overwrites a card: the question to confirm, answered by a terminal or --yes. */
@@ -92,6 +97,8 @@ export interface HelpRequest {
 export interface Command {
   readonly name: string;
   readonly summary: string;
+  /** The form tools/ods-sd writes it in, when that is accepted too. */
+  readonly odsSdForm?: string;
   /** Its usage without `ods-sd `: `flash IMAGE CARD [CARD...] [--no-verify] …`. */
   readonly usage: string;
   /** Its positionals and options, for the help. */
@@ -132,6 +139,7 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
   return {
     name: spec.name,
     summary: spec.summary,
+    ...(spec.odsSdForm ? { odsSdForm: spec.odsSdForm } : {}),
     usage,
     positionals: spec.positionals,
     options: spec.options,
@@ -141,7 +149,13 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
       if (values.help === true) {
         return {
           kind: 'help',
-          text: commandHelp(usage, spec.summary, spec.options, spec.destructive !== undefined),
+          text: commandHelp(
+            usage,
+            spec.summary,
+            spec.options,
+            spec.destructive !== undefined,
+            spec.odsSdForm,
+          ),
         };
       }
       if (positionals.length < min || positionals.length > max) {

@@ -3,6 +3,7 @@
  * (commands/*.ts) describes its arguments, runs a core phase and prints its own typed result.
  */
 import type { Command } from './command.js';
+import { adoptCommand } from './commands/adopt.js';
 import { cardsCommand } from './commands/cards.js';
 import { cloneCommand } from './commands/clone.js';
 import { eraseCommand } from './commands/erase.js';
@@ -10,6 +11,7 @@ import { flashCommand } from './commands/flash.js';
 import { insertCommand } from './commands/insert.js';
 import { inspectCommand } from './commands/inspect.js';
 import { listCommand } from './commands/list.js';
+import { placesCommand } from './commands/places.js';
 import { restoreCommand } from './commands/restore.js';
 import { secretsCommand } from './commands/secrets.js';
 import { shrinkCommand } from './commands/shrink.js';
@@ -28,6 +30,8 @@ export const COMMANDS: readonly Command[] = [
   cardsCommand,
   secretsCommand,
   listCommand,
+  adoptCommand,
+  placesCommand,
   vmCommand,
 ];
 

@@ -17,7 +17,11 @@ export function generalHelp(commands: readonly Command[]): string {
     '',
     'A CARD is a block device (/dev/sdc, /dev/diskN) or an image file standing in for one.',
     '',
-    ...commands.map((c) => `  ods-sd ${c.usage}\n      ${c.summary}`),
+    ...commands.map(
+      (c) =>
+        `  ods-sd ${c.usage}\n      ${c.summary}` +
+        (c.odsSdForm ? `\n      tools/ods-sd's form, accepted too: ods-sd ${c.odsSdForm}` : ''),
+    ),
     '',
     'options for every command:',
     ...optionLines(SHARED_OPTIONS, 16),

@@ -10,12 +10,16 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
   'vm-setup': () => 'create the VM: ods-sd vm setup',
   'vm-recreate': (s) =>
     `recreate the VM: limactl delete ${s.instance}, then ods-sd vm setup --library ${s.library ?? 'DIR'} (it shares that folder read-write)`,
+  'vm-upgrade': (s) =>
+    `upgrade the ${s.instance} VM in place: ods-sd vm upgrade (installs the missing tools; shares the library while the VM is stopped; deletes nothing)`,
   'vm-start': () => 'start it: ods-sd vm start (it repairs a broken VM with limactl stop -f, then start)',
   'vm-restart': () => 'ods-sd vm stop, then ods-sd vm start',
   'vm-doctor': () => 'check the VM: ods-sd vm doctor',
   'run-as-root': () => 'run ods-sd as root (sudo ods-sd …)',
   force: () => 'or pass --force to shrink anyway',
   'show-checklist': () => 'ods-sd verify shows the evidence',
+  'edit-checklist': (s) =>
+    `or, if the card is as it should be, lower the threshold of check "${s.check}": copy ${s.file}, change its "min", and pass --checklist FILE`,
   'confirm-large-disk': () => 'if it is, pass --allow-large-disk (a disk larger than 256 GB, or internal)',
   'give-secrets': (s) => `pass --secrets FILE, or put it at ${s.path} (never in git)`,
   'import-secrets': () => 'or keep the file with `ods-sd secrets import FILE` (a 0600 file)',

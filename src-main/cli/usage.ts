@@ -52,11 +52,13 @@ export function commandHelp(
   summary: string,
   options: OptionSpecs,
   destructive: boolean,
+  odsSdForm?: string,
 ): string {
   const own = Object.keys(options).length ? ['', 'options:', ...optionLines(options)] : [];
   return [
     `usage: ods-sd ${usage}`,
     summary,
+    ...(odsSdForm ? ['', ...formLines(usage, odsSdForm)] : []),
     ...own,
     ...(destructive ? ['', 'It asks before writing; without a terminal pass --yes.'] : []),
     '',
@@ -64,4 +66,9 @@ export function commandHelp(
       .map(([k, o]) => optionFlag(k, o))
       .join(', ')} (see ods-sd --help)`,
   ].join('\n');
+}
+
+/** Which form is ours and which is the one tools/ods-sd writes (both accepted). */
+export function formLines(usage: string, odsSdForm: string): string[] {
+  return [`  ours:          ods-sd ${usage}`, `  tools/ods-sd:  ods-sd ${odsSdForm}  (accepted too)`];
 }

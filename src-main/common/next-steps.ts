@@ -9,6 +9,8 @@ export type NextStep =
   | { do: 'vm-setup' }
   /** Delete the VM and create it again, sharing `library` (the user's library when absent). */
   | { do: 'vm-recreate'; instance: string; library?: string }
+  /** Upgrade a VM not made from the app's template in place: its missing tools, the work folder's mount. */
+  | { do: 'vm-upgrade'; instance: string }
   /** Start the VM; a broken one is stopped forcibly first. */
   | { do: 'vm-start' }
   /** Stop the VM, then start it again. */
@@ -21,6 +23,8 @@ export type NextStep =
   | { do: 'force' }
   /** Look at the card's Phase 1 checklist. */
   | { do: 'show-checklist' }
+  /** Change a check's threshold in the checklist (`file`), when the card is as it should be. */
+  | { do: 'edit-checklist'; check: string; file: string }
   /** Confirm an unusual disk (larger than an SD card, or internal) for this write. */
   | { do: 'confirm-large-disk' }
   /** Give the job an atlas_secrets.conf, or put one at `path`. */
@@ -46,12 +50,14 @@ export type NextStepKind = NextStep['do'];
 export const NEXT_STEP_KINDS = [
   'vm-setup',
   'vm-recreate',
+  'vm-upgrade',
   'vm-start',
   'vm-restart',
   'vm-doctor',
   'run-as-root',
   'force',
   'show-checklist',
+  'edit-checklist',
   'confirm-large-disk',
   'give-secrets',
   'import-secrets',
@@ -68,7 +74,11 @@ type Unlisted = Exclude<NextStepKind, (typeof NEXT_STEP_KINDS)[number]>;
 export const ALL_KINDS_LISTED: [Unlisted] extends [never] ? true : never = true;
 
 /** The first VM job among the steps that the app can run as it is (set the VM up, start it). */
-export function vmJobOf(next: readonly NextStep[] | undefined): 'vm-setup' | 'vm-start' | undefined {
-  const step = next?.find((s) => s.do === 'vm-setup' || s.do === 'vm-start');
-  return step?.do === 'vm-setup' || step?.do === 'vm-start' ? step.do : undefined;
+export function vmJobOf(
+  next: readonly NextStep[] | undefined,
+): 'vm-setup' | 'vm-start' | 'vm-upgrade' | undefined {
+  const step = next?.find((s) => s.do === 'vm-setup' || s.do === 'vm-start' || s.do === 'vm-upgrade');
+  return step?.do === 'vm-setup' || step?.do === 'vm-start' || step?.do === 'vm-upgrade'
+    ? step.do
+    : undefined;
 }

@@ -14,11 +14,33 @@ export interface CheckResult {
   severity: 'error' | 'warn';
   expected: string;
   evidence: string[];
+  /**
+   * A failed count: the folder, what was counted and how many, against the checklist's bounds,
+   * so the failure can say why and which number to change.
+   */
+  shortfall?: CountShortfall;
+}
+
+export interface CountShortfall {
+  path: string;
+  /** files (count, recursive: every file below), entries, or packages. */
+  counted: 'files' | 'entries' | 'packages';
+  /** The name pattern counted, when not every name. */
+  pattern?: string;
+  /** Subfolders included. */
+  recursive: boolean;
+  found: number;
+  /** The folder is not in the card at all. */
+  missing: boolean;
+  min?: number;
+  max?: number;
 }
 
 export interface VerifyReport {
   card: string;
   title: string;
+  /** The checklist file the card was checked against. */
+  checklistFile?: string;
   ok: boolean;
   failed: number;
   warnings: number;
@@ -132,4 +154,32 @@ export interface EraseResult {
   writtenBytes: number;
   verified: boolean;
   eject?: EjectResult;
+}
+
+/** A clone set elsewhere copied into the library (the original left as it was). */
+export interface AdoptResult {
+  from: string;
+  dir: string;
+  files: Array<{ name: string; bytes: number; sha256: string }>;
+}
+
+/** What differs between a VM and the app's template. */
+export interface TemplateDifference {
+  what: 'image' | 'mounts' | 'probe';
+  /** What this VM has. */
+  theirs: string;
+  /** What Atlas Imager's template gives a VM. */
+  ours: string;
+}
+
+/** A VM not made from the app's template, upgraded in place. */
+export interface VmUpgradeResult {
+  instance: string;
+  differences: TemplateDifference[];
+  /** The guest's distribution (os-release ID), when it was running. */
+  distro?: string;
+  /** Packages that were missing and are now installed. */
+  installed: string[];
+  /** The library shared as the work folder: done, already, or why not now. */
+  mount: { state: 'added' | 'already' | 'not-now'; detail: string };
 }

@@ -19,6 +19,8 @@ import { findItem, isInside, libraryView, stagedImage, type Places } from '../ap
 import { nextSetName, planOutput, suggestNames } from '../app/names.js';
 import { checkPayload } from '../app/payload.js';
 import type { SettingsStore } from '../app/settings.js';
+import { setCountThreshold } from '../core/checklist/thresholds.js';
+import { DEFAULT_CHECKLIST } from '../core/phases/verify.js';
 import type { TerminalSessions } from '../app/terminal-sessions.js';
 import type { VmBackend } from '../app/vm-backend.js';
 import type { CardCandidate, EventMap } from './contract.js';
@@ -85,6 +87,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'names:plan': (req) => planOutput(library, req),
     'names:next-set': (tag) => nextSetName(library, tag),
     'library:list': async () => libraryView(await places()),
+    'checklist:set-threshold': (req) => setCountThreshold(library, DEFAULT_CHECKLIST, req.id, req.min),
     'library:reveal': async (path) => {
       if (!(await revealable(path))) {
         throw new AtlasError('bad-input', `${path} is not in the library, the archive or the staging folder`);

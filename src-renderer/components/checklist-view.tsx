@@ -1,8 +1,17 @@
 /** The pre-shrink checklist as ticks and crosses, each line with its evidence. */
 import type { VerifyReportDto } from '../../src-main/ipc/contract';
+import { shortfallText } from '../../src-main/common/check-shortfall';
 import { CheckItem, checkState } from './check-item';
+import { ThresholdEditor } from './threshold-editor';
 
-export function ChecklistView({ report }: { report: VerifyReportDto }) {
+export function ChecklistView({
+  report,
+  onThreshold,
+}: {
+  report: VerifyReportDto;
+  /** Changes a count check's threshold in the library's own checklist. */
+  onThreshold?: (id: string, min: number) => Promise<void>;
+}) {
   return (
     <div className="checklist">
       <div className={`verdict ${report.ok ? 'ok' : 'bad'}`}>
@@ -16,6 +25,17 @@ export function ChecklistView({ report }: { report: VerifyReportDto }) {
             <span className="check-label">{c.label}</span>
             <span className="check-expected">{c.ok ? c.expected : `NOT ${c.expected}`}</span>
             <span className="evidence mono">{c.evidence.join('; ')}</span>
+            {!c.ok && c.shortfall && (
+              <span className="check-why">
+                {shortfallText(c.shortfall)}
+                {report.checklistFile ? ` (check “${c.id}” in ${report.checklistFile})` : ''}. If the card is
+                as it should be, tick “Shrink anyway”, or change this check’s threshold (kept in the library’s
+                own checklist; the shipped one is not changed).
+              </span>
+            )}
+            {!c.ok && c.shortfall && onThreshold && (
+              <ThresholdEditor id={c.id} label={c.label} found={c.shortfall.found} onSave={onThreshold} />
+            )}
           </CheckItem>
         ))}
       </ul>

@@ -25,6 +25,8 @@ export function CloneScreen() {
   const loadCloneDefaults = useStore((s) => s.loadCloneDefaults);
   const [confirming, setConfirming] = useState(false);
   const sets = (items ?? []).filter((i) => i.kind === 'clone-set');
+  const found = useStore((s) => s.library?.elsewhere);
+  const elsewhere = (found ?? []).filter((s) => s.missing.length === 0);
 
   // A new clone set moves the suggestion on: v8-0-6-FLASH -> v8-0-7-FLASH.
   useEffect(() => {
@@ -151,6 +153,15 @@ export function CloneScreen() {
                   {s.name} ({bytes(s.bytes)})
                 </option>
               ))}
+              {elsewhere.length > 0 && (
+                <optgroup label="Elsewhere (checked before it is written)">
+                  {elsewhere.map((s) => (
+                    <option key={s.path} value={s.path}>
+                      {s.name} ({bytes(s.bytes)}) in {s.place.path}
+                    </option>
+                  ))}
+                </optgroup>
+              )}
             </select>
           </div>
           <CardPicker

@@ -28,6 +28,13 @@ export function HomeScreen() {
         <strong>Rule:</strong> Insert creates Phase 0. Clone creates Phase 1. Never cross these.
       </div>
       <PhaseLifecycle />
+      {library && (library.elsewhere?.length ?? 0) > 0 && (
+        <p className="notice">
+          {library.elsewhere.length} clone set{library.elsewhere.length > 1 ? 's' : ''} found outside the
+          library, in {[...new Set(library.elsewhere.map((s) => s.place.path))].join(', ')}: see the Library
+          screen to adopt them, or restore them as they are.
+        </p>
+      )}
       {library && library.unfinished.length > 0 && (
         <p className="notice">
           Unfinished output of interrupted jobs (not artifacts): {library.unfinished.join(', ')}

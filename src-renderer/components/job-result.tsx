@@ -47,6 +47,14 @@ function lines(o: JobOutcome): string[] {
     case 'vm-start':
     case 'vm-stop':
       return [`The VM is ${o.result.state}: ${o.result.detail}`];
+    case 'adopt':
+      return [
+        `Clone set ${baseName(o.result.dir)} adopted from ${o.result.from} (${o.result.files.length} files).`,
+      ];
+    case 'vm-upgrade':
+      return [
+        `The VM ${o.result.instance}: ${o.result.installed.length ? `installed ${o.result.installed.join(', ')}` : 'no package was missing'}; ${o.result.mount.detail}`,
+      ];
   }
 }
 

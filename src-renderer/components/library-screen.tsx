@@ -11,6 +11,7 @@ import { ConfirmDialog } from './confirm-dialog';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
 import { ScreenHeader } from './screen-header';
+import { SetsElsewhere } from './sets-elsewhere';
 
 const KIND_TEXT: Record<LibraryItem['kind'], string> = {
   'golden-image': 'golden image',
@@ -132,6 +133,10 @@ export function LibraryScreen() {
           </tbody>
         </table>
       )}
+      <SetsElsewhere
+        sets={library.elsewhere ?? []}
+        onAdopt={(path) => void a.startLibraryJob('adopt', path)}
+      />
       {library.unfinished.length > 0 && (
         <p className="notice">
           Unfinished output of interrupted jobs (not artifacts): {library.unfinished.join(', ')}
@@ -164,6 +169,14 @@ function LibraryJobDone({ jobId }: { jobId: string }) {
         {o.result.alreadyArchived ? 'Already in the archive, checksums match: ' : 'Copied and verified: '}
         <span className="mono">{o.result.dest}</span> ({o.result.files.length} file
         {o.result.files.length > 1 ? 's' : ''}, sha256 checked)
+      </p>
+    );
+  }
+  if (o?.kind === 'adopt') {
+    return (
+      <p className="result">
+        Adopted <span className="mono">{o.result.from}</span> as <span className="mono">{o.result.dir}</span>{' '}
+        ({o.result.files.length} files, sha256 checked; the original is unchanged).
       </p>
     );
   }

@@ -80,7 +80,7 @@ export function ShrinkScreen() {
         </h2>
         {!shrink.card && <p className="muted">Pick a card: the checklist runs at once.</p>}
         {verifyJob?.state !== 'done' && <JobPanel jobId={shrink.verifyJobId} />}
-        {report && <ChecklistView report={report} />}
+        {report && <ChecklistView report={report} onThreshold={(id, min) => a.setCheckThreshold(id, min)} />}
       </section>
       <section className="panel step">
         <h2>

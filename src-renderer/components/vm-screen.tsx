@@ -28,6 +28,7 @@ const STATE_TEXT: Record<VmState, string> = {
 const ACTION_TEXT = {
   'vm-setup': 'Fix: set up the VM',
   'vm-start': 'Fix: start the VM',
+  'vm-upgrade': 'Fix: upgrade the VM in place',
 } as const;
 
 export function VmScreen() {

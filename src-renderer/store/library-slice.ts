@@ -12,7 +12,7 @@ export interface LibrarySlice {
   /** Archive and stage jobs started from the library. */
   libraryJobIds: string[];
   refreshLibrary(): Promise<void>;
-  startLibraryJob(kind: 'archive' | 'stage', path: string): Promise<void>;
+  startLibraryJob(kind: 'archive' | 'stage' | 'adopt', path: string): Promise<void>;
   chooseArchiveDir(): Promise<void>;
   reveal(path: string): Promise<void>;
   askDelete(path: string): Promise<void>;

@@ -32,6 +32,8 @@ export interface ShrinkSlice {
   loadShrinkDefaults(): Promise<void>;
   startVerify(): Promise<void>;
   startShrink(): Promise<void>;
+  /** Changes a count check's threshold in the library's own checklist, then verifies again. */
+  setCheckThreshold(id: string, min: number): Promise<void>;
 }
 
 export const createShrinkSlice: StateCreator<Store, [], [], ShrinkSlice> = (set, get) => {
@@ -115,6 +117,15 @@ export const createShrinkSlice: StateCreator<Store, [], [], ShrinkSlice> = (set,
         ...(compress !== 'none' ? { compress } : {}),
       });
       patch({ shrinkJobId: id, error: id ? null : get().jobError });
+    },
+    setCheckThreshold: async (id, min) => {
+      try {
+        await call('checklist:set-threshold', { id, min });
+      } catch (e) {
+        patch({ error: errorInfo(e) });
+        return;
+      }
+      await get().startVerify();
     },
   };
 };

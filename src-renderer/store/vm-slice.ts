@@ -17,7 +17,7 @@ export interface VmSlice {
   vm: VmState;
   refreshVm(): Promise<void>;
   runDoctor(): Promise<void>;
-  startVmJob(kind: 'vm-setup' | 'vm-start' | 'vm-stop'): Promise<void>;
+  startVmJob(kind: 'vm-setup' | 'vm-start' | 'vm-stop' | 'vm-upgrade'): Promise<void>;
 }
 
 export const createVmSlice: StateCreator<Store, [], [], VmSlice> = (set, get) => {

@@ -11,6 +11,12 @@ export const SAMPLE_STEPS: { [K in NextStepKind]: Extract<NextStep, { do: K }> }
   'run-as-root': { do: 'run-as-root' },
   force: { do: 'force' },
   'show-checklist': { do: 'show-checklist' },
+  'vm-upgrade': { do: 'vm-upgrade', instance: 'atlas-build' },
+  'edit-checklist': {
+    do: 'edit-checklist',
+    check: 'plymouth-theme',
+    file: '/app/resources/verify-checklist.json',
+  },
   'confirm-large-disk': { do: 'confirm-large-disk' },
   'give-secrets': { do: 'give-secrets', path: '/lib/scripts/atlas_secrets.conf' },
   'import-secrets': { do: 'import-secrets' },

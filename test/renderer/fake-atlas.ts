@@ -36,6 +36,7 @@ export const INFO: AppInfo = {
 export const EMPTY_LIBRARY: LibraryView = {
   library: '/Users/me/atlas-build',
   items: [],
+  elsewhere: [],
   unfinished: [],
   archive: { dir: '/Volumes/NVME_VAULT/golden-atlas-img', available: true },
   staging: { dir: '/Users/me/Desktop', staged: null },

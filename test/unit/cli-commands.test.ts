@@ -29,6 +29,7 @@ describe('the ods-sd command table', () => {
       'vm status',
       'vm shell',
       'vm doctor',
+      'vm upgrade',
     ]);
   });
 
@@ -56,7 +57,7 @@ describe('the ods-sd command table', () => {
     ]) {
       const r = await odsSd(args);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^usage: ods-sd vm setup\|start\|stop\|status\|shell\|doctor\n/);
+      expect(r.stdout).toMatch(/^usage: ods-sd vm setup\|start\|stop\|status\|shell\|doctor\|upgrade\n/);
       for (const c of vm.subcommands) expect(r.stdout).toContain(`  ods-sd ${c.usage}\n      ${c.summary}\n`);
     }
   });

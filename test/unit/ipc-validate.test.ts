@@ -20,7 +20,7 @@ function refused(channel: unknown, args: unknown, pattern: RegExp): void {
 
 describe('IPC argument validation', () => {
   it('checks the arguments of every request channel of the contract against its schema', () => {
-    expect(INVOKE_CHANNELS).toHaveLength(28);
+    expect(INVOKE_CHANNELS).toHaveLength(29);
     for (const channel of INVOKE_CHANNELS) {
       const count = INVOKE[channel].args.items.length;
       refused(
@@ -51,6 +51,12 @@ describe('IPC argument validation', () => {
     expect(validateRequest('library:delete', ['/lib/x.img', 'abc123'])).toEqual(['/lib/x.img', 'abc123']);
     expect(validateRequest('settings:set', [{ payloadDir: null }])).toEqual([{ payloadDir: null }]);
     expect(validateRequest('app:info', [])).toEqual([]);
+    expect(validateRequest('checklist:set-threshold', [{ id: 'plymouth-theme', min: 1 }])).toEqual([
+      { id: 'plymouth-theme', min: 1 },
+    ]);
+    refused('checklist:set-threshold', [{ id: 'plymouth-theme', min: -1 }], /checklist:set-threshold#1/);
+    refused('checklist:set-threshold', [{ id: '../x', min: 1 }], /checklist:set-threshold#1/);
+    refused('checklist:set-threshold', [{ id: 'x', min: 1.5 }], /checklist:set-threshold#1/);
   });
 
   it('drops optional keys that are undefined', () => {

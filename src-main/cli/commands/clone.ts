@@ -1,4 +1,5 @@
 /** `ods-sd clone`: Phase 1, a card becomes a clone set (partclone, used blocks only). */
+import { dateCloneName } from '../../core/library/ods-sd-layout.js';
 import { clone, DEFAULT_CLONE_LEVEL } from '../../core/phases/clone.js';
 import { defineCommand } from '../command.js';
 import { bytes } from '../format.js';
@@ -7,7 +8,9 @@ import { CARD } from './card-write-options.js';
 export const cloneCommand = defineCommand({
   name: 'clone',
   summary: 'Phase 1: card -> golden-clone-NAME/ (partclone, used blocks only)',
-  positionals: [CARD, { name: 'name', label: 'NAME' }],
+  odsSdForm:
+    'clone CARD   (no NAME: golden-clone-clone-YYYYMMDD_HHMMSS, named from the date as ods-sd names it)',
+  positionals: [CARD, { name: 'name', label: 'NAME', optional: true }],
   options: {
     'compress-level': {
       type: 'string',
@@ -20,7 +23,7 @@ export const cloneCommand = defineCommand({
       await env(),
       {
         card: args.card,
-        name: args.name,
+        name: args.name ?? dateCloneName(),
         ...(options['compress-level'] !== undefined
           ? { compressLevel: Number(options['compress-level']) }
           : {}),

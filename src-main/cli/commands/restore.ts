@@ -8,6 +8,8 @@ export const restoreCommand = defineCommand({
   name: 'restore',
   summary:
     'Phase 1: golden-clone-NAME/ -> card (a smaller one too, when the data fits), root grown to fill it, then the card is ejected',
+  odsSdForm:
+    'restore CARD NAME   (NAME may be one of their sets: ~/Documents/GitHub/ods-player-os-atlas/clones/NAME, checked before it is written)',
   positionals: [CARD, { name: 'name', label: 'NAME' }],
   options: CARD_WRITE_OPTIONS,
   destructive: ({ card, name }) => `restore ${name} onto ${card}: everything on ${card} will be erased`,

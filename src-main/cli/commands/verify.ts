@@ -1,5 +1,5 @@
 /** `ods-sd verify`: Phase 2's pre-shrink checklist, offline, with evidence. */
-import { AtlasError } from '../../core/errors.js';
+import { checklistFailed } from '../../core/phases/checklist-failed.js';
 import { verify } from '../../core/phases/verify.js';
 import { defineCommand } from '../command.js';
 import { CARD } from './card-write-options.js';
@@ -23,12 +23,5 @@ export const verifyCommand = defineCommand({
       job,
     ),
   human: verifyText,
-  failure: (x) =>
-    x.ok
-      ? undefined
-      : new AtlasError(
-          'checklist-failed',
-          `${x.failed} of ${x.checks.length} checks failed`,
-          'finish Phase 1 on the device, then verify again',
-        ),
+  failure: (x) => (x.ok ? undefined : checklistFailed(x, `${x.failed} of ${x.checks.length} checks failed`)),
 });

@@ -7,6 +7,7 @@ import { runDoctor } from '../../core/lima/doctor.js';
 import { Limactl } from '../../core/lima/limactl.js';
 import { vmSetup, vmStart, vmStatus, vmStop } from '../../core/lima/vm.js';
 import { defineCommand, defineGroup } from '../command.js';
+import { vmUpgrade } from '../../core/lima/vm-upgrade.js';
 import { vmShellCommand } from './vm-shell.js';
 import { doctorJson, doctorText, failedCount, statusText } from './vm-text.js';
 
@@ -77,6 +78,27 @@ const vmDoctorCommand = defineCommand({
         ),
 });
 
+const vmUpgradeCommand = defineCommand({
+  name: 'vm upgrade',
+  summary:
+    "a VM not made from Atlas Imager's template (tools/atlas-build.yaml's), upgraded in place: its missing tools installed (Debian or Ubuntu), the library shared while it is stopped; nothing is deleted",
+  positionals: [],
+  options: {},
+  run: ({ library, job }) => vmUpgrade(Limactl.locate(), { library }, job),
+  human: (x) =>
+    [
+      x.differences.length
+        ? `The ${x.instance} VM differs from Atlas Imager's template:\n${x.differences.map((d) => `  ${d.what}: ${d.theirs} (ours: ${d.ours})`).join('\n')}`
+        : `The ${x.instance} VM was made from Atlas Imager's template.`,
+      x.distro === undefined
+        ? '  tools: not checked (the VM is not running: start it, then upgrade again)'
+        : x.installed.length
+          ? `  installed in the ${x.distro} guest: ${x.installed.join(' ')}`
+          : `  tools: every one is installed in the ${x.distro} guest`,
+      `  work folder: ${x.mount.detail}`,
+    ].join('\n'),
+});
+
 export const vmCommand = defineGroup({
   name: 'vm',
   summary: 'the atlas-build Lima VM that runs the disk tools on a Mac',
@@ -87,5 +109,6 @@ export const vmCommand = defineGroup({
     vmStatusCommand,
     vmShellCommand,
     vmDoctorCommand,
+    vmUpgradeCommand,
   ],
 });

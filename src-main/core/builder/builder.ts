@@ -10,6 +10,7 @@ import type { TargetContext } from '../cards/target-guards.js';
 
 export type BuilderScript =
   | 'clone_card.sh'
+  | 'check_set.sh'
   | 'restore_golden.sh'
   | 'inject_atlas.sh'
   | 'shrink_image.sh'

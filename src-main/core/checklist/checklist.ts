@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
-import { type CheckResult } from '../../common/results.js';
-export { type CheckResult } from '../../common/results.js';
+import { type CheckResult, type CountShortfall } from '../../common/results.js';
+export { type CheckResult, type CountShortfall } from '../../common/results.js';
 
 export type Rule =
   | { type: 'exists'; path: string }
@@ -212,7 +212,27 @@ function dangling(f: Fact): boolean {
   return f.type === 'symlink' && (f.ftype === 'missing' || f.ftype === 'loop');
 }
 
-function evalLeaf(rule: Leaf, factAt: (probe: Probe) => Fact | undefined): { ok: boolean; evidence: string } {
+interface LeafResult {
+  ok: boolean;
+  evidence: string;
+  shortfall?: CountShortfall;
+}
+
+function shortfallOf(rule: Extract<Leaf, { type: 'count' | 'packages' }>, f: Fact): CountShortfall {
+  const pattern = rule.type === 'count' && rule.pattern && rule.pattern !== '*' ? rule.pattern : undefined;
+  return {
+    path: rule.path,
+    counted: rule.type === 'packages' ? 'packages' : rule.recursive ? 'files' : 'entries',
+    ...(pattern ? { pattern } : {}),
+    recursive: rule.type === 'count' && rule.recursive === true,
+    found: f.count ?? 0,
+    missing: !f.exists,
+    ...(rule.min !== undefined ? { min: rule.min } : {}),
+    ...(rule.max !== undefined ? { max: rule.max } : {}),
+  };
+}
+
+function evalLeaf(rule: Leaf, factAt: (probe: Probe) => Fact | undefined): LeafResult {
   const f = factAt(probeOf(rule)) ?? { exists: false };
   const p = rule.path;
   if (f.error === 'loop') return { ok: rule.type === 'absent', evidence: `${p}: a symlink loop in the card` };
@@ -258,6 +278,7 @@ function evalLeaf(rule: Leaf, factAt: (probe: Probe) => Fact | undefined): { ok:
         evidence: f.exists
           ? `${n} ${rule.type === 'packages' ? 'packages' : (rule.pattern ?? '*')} in ${p}${want ? ` (${want})` : ''}`
           : `${p} missing`,
+        ...(ok ? {} : { shortfall: shortfallOf(rule, f) }),
       };
     }
     case 'symlink': {
@@ -282,6 +303,7 @@ export function evaluate(checklist: Checklist, probes: Probe[], facts: Map<strin
   const byKey = new Map(probes.map((p) => [probeKey(p), facts.get(p.id)]));
   return checklist.checks.map((c) => {
     const results = leaves(c.rule).map((leaf) => evalLeaf(leaf, (p) => byKey.get(probeKey(p))));
+    const shortfall = results.find((r) => r.shortfall)?.shortfall;
     return {
       id: c.id,
       label: c.label,
@@ -289,6 +311,7 @@ export function evaluate(checklist: Checklist, probes: Probe[], facts: Map<strin
       severity: c.severity ?? 'error',
       expected: c.pass ?? '',
       evidence: results.map((r) => r.evidence),
+      ...(shortfall ? { shortfall } : {}),
     };
   });
 }

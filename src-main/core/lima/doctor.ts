@@ -13,6 +13,7 @@ import { Limactl } from './limactl.js';
 import { LimaBuilder, VM_NAME } from './lima-builder.js';
 import { checkSocketPathLength, HOMEBREW_LIMACTL, limaHome } from './locate.js';
 import { toGuestPath } from './shared-folders.js';
+import { templateDifferences } from './template-check.js';
 import { cardPlatform } from '../cards/platform/index.js';
 import { formatBytes } from '../../common/format-bytes.js';
 
@@ -176,6 +177,30 @@ async function checkVm(builder: LimaBuilder): Promise<DoctorCheck> {
   }
 }
 
+/** A VM of our name made from another template (the user's own tools/atlas-build.yaml). */
+async function checkTemplate(builder: LimaBuilder): Promise<DoctorCheck> {
+  const title = "made from Atlas Imager's template";
+  const s = await builder.refresh();
+  if (!s.instance) return pass('vm-template', title, 'no VM to compare');
+  const diff = templateDifferences(s.instance);
+  if (diff.length === 0)
+    return pass('vm-template', title, "image, mounts and readiness probe are the template's");
+  return fail(
+    'vm-template',
+    title,
+    `the ${builder.instance} VM was made from another template (tools/atlas-build.yaml?): ${diff
+      .map((d) => `${d.what}: ${d.theirs} (ours: ${d.ours})`)
+      .join('; ')}`,
+    {
+      fix: 'it is kept as it is until you choose: upgrade it in place, or recreate it (after you confirm)',
+      next: [
+        { do: 'vm-upgrade', instance: builder.instance },
+        { do: 'vm-recreate', instance: builder.instance },
+      ],
+    },
+  );
+}
+
 async function checkVmTools(builder: LimaBuilder, ctx: JobContext): Promise<DoctorCheck> {
   const title = 'disk tools in the VM';
   try {
@@ -186,12 +211,10 @@ async function checkVmTools(builder: LimaBuilder, ctx: JobContext): Promise<Doct
       return fail('vm-tools', title, 'tool_versions.sh reported no tools', { next: [{ do: 'vm-setup' }] });
     return missing.length === 0
       ? pass('vm-tools', title, tools.join(', '))
-      : fail(
-          'vm-tools',
-          title,
-          `missing: ${missing.join(', ')}`,
-          `limactl shell ${builder.instance} sudo apt-get install -y partclone pigz isal dosfstools mtools fdisk e2fsprogs xz-utils zstd`,
-        );
+      : fail('vm-tools', title, `missing: ${missing.join(', ')}`, {
+          fix: `limactl shell ${builder.instance} sudo apt-get install -y partclone pigz isal dosfstools mtools fdisk e2fsprogs xz-utils zstd`,
+          next: [{ do: 'vm-upgrade', instance: builder.instance }],
+        });
   } catch (e) {
     const err = toAtlasError(e);
     return fail('vm-tools', title, err.message, fixOfError(err, { next: [{ do: 'vm-start' }] }));
@@ -322,6 +345,7 @@ export async function runDoctor(o: DoctorOptions, ctx: JobContext): Promise<Doct
     });
     const vm = await checkVm(builder);
     checks.push(vm);
+    if (builder.status.state !== 'missing') checks.push(await checkTemplate(builder));
     if (!vm.ok) {
       for (const [id, title] of vmChecks.slice(1))
         checks.push(

@@ -297,6 +297,37 @@ export class Limactl {
     return ['shell', ...(workdir ? [`--workdir=${workdir}`] : []), name];
   }
 
+  /**
+   * Shares `folder` with a stopped VM, writable at the same path, as the work folder (param WORKDIR):
+   * `limactl edit --set`, as our template would have set it up. Lima sets shared folders up when a VM
+   * starts, so the VM must be stopped.
+   */
+  async addWorkMount(name: string, folder: string): Promise<void> {
+    checkName(name);
+    // A yq string literal: refuse what would need escaping rather than trust the escaping.
+    // eslint-disable-next-line no-control-regex
+    if (!folder.startsWith('/') || /["\\\u0000-\u001f]/.test(folder)) {
+      throw new AtlasError(
+        'bad-input',
+        `the work folder ${JSON.stringify(folder)} cannot be shared with the VM`,
+      );
+    }
+    const r = await this.run([
+      'edit',
+      '--tty=false',
+      '--log-format=json',
+      '--set',
+      `.mounts += [{"location": "${folder}", "mountPoint": "${folder}", "writable": true}] | .param.WORKDIR = "${folder}"`,
+      name,
+    ]);
+    if (r.exitCode !== 0) {
+      throw new AtlasError(
+        'tool-failed',
+        `limactl could not share ${folder} with the ${name} VM: ${stderrCause(r)}`,
+      );
+    }
+  }
+
   /** Runs a command in the VM; the exit code is the command's (255: ssh failed). */
   shell(name: string, command: readonly string[], options: ShellOptions): Promise<RunResult> {
     const run: RunOptions = {};

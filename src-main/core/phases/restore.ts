@@ -27,7 +27,8 @@ import { CLONE_SET_FILES } from '../library/library.js';
 import { writeGuardPlaces } from '../library/places.js';
 import { refuseProtectedFile } from '../cards/protected-files.js';
 import { dumpBytesBeforeRoot, dumpBytesNeeded, parsePartitionDump } from '../library/partition-dump.js';
-import { cloneSetPath } from './clone.js';
+import { locateSet } from './set-elsewhere.js';
+import { findSet } from '../library/set-places.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
@@ -60,7 +61,7 @@ export async function restore(env: Env, params: RestoreParams, ctx: JobContext):
 }
 
 async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): Promise<RestoreResult> {
-  const set = cloneSetPath(env.library, params.set);
+  const set = await locateSet(env, params.set, ctx);
   await assertSetFolder(params.set, set);
   for (const f of CLONE_SET_FILES) {
     const s = await stat(join(set, f)).catch(() => undefined);
@@ -177,7 +178,7 @@ async function assertSetFolder(name: string, set: string): Promise<void> {
  * card is large enough is the job's to judge, from the set's files. Nothing is unmounted.
  */
 export async function checkRestore(library: string, params: RestoreParams): Promise<void> {
-  await assertSetFolder(params.set, cloneSetPath(library, params.set));
+  await assertSetFolder(params.set, (await findSet(library, params.set)).path);
   const card = await identifyRawCard(params.card);
   await assertWritableCard(card, 0);
   const guard: TargetContext = {

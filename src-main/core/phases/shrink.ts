@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { AtlasError } from '../errors.js';
+import { checklistFailed } from './checklist-failed.js';
 import type { JobContext } from '../jobs/job.js';
 import { describeCard } from '../cards/card.js';
 import { createBmap } from '../rawio/bmap.js';
@@ -117,15 +117,7 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
       { card: partial, ...(params.checklist ? { checklist: params.checklist } : {}) },
       ctx,
     );
-    if (!report.ok && !params.force) {
-      const failed = report.checks.filter((c) => !c.ok && c.severity === 'error').map((c) => c.label);
-      throw new AtlasError(
-        'checklist-failed',
-        `the Phase 1 checklist failed (${failed.join(', ')}): not shrinking`,
-        'finish Phase 1 on the device first',
-        { next: [{ do: 'show-checklist' }, { do: 'force' }] },
-      );
-    }
+    if (!report.ok && !params.force) throw checklistFailed(report, 'not shrinking');
     report.card = card.path;
 
     const b = env.builder;

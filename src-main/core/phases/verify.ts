@@ -1,8 +1,9 @@
 /** Phase 2 Verify: the pre-shrink checklist, evaluated offline against the card's root file system. */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { evaluate, loadChecklist, probesFor } from '../checklist/checklist.js';
+import { userChecklist } from '../checklist/thresholds.js';
 import { RESOURCES_DIR } from '../paths.js';
 import { runProbes } from './common.js';
 import { stageCard } from './card-staging.js';
@@ -17,7 +18,8 @@ export async function verify(
   params: { card: string; checklist?: string },
   ctx: JobContext,
 ): Promise<VerifyReport> {
-  const checklist = await loadChecklist(params.checklist ?? DEFAULT_CHECKLIST);
+  const checklistFile = resolve(params.checklist ?? (await userChecklist(env.library)) ?? DEFAULT_CHECKLIST);
+  const checklist = await loadChecklist(checklistFile);
   const card = await identifyRawCard(params.card);
   ctx.step('probe', 'Reading the root file system (read-only)');
   const probes = probesFor(checklist.checks);
@@ -31,5 +33,13 @@ export async function verify(
   const checks = evaluate(checklist, probes, facts);
   const failed = checks.filter((c) => !c.ok && c.severity === 'error').length;
   const warnings = checks.filter((c) => !c.ok && c.severity === 'warn').length;
-  return { card: card.path, title: checklist.title, ok: failed === 0, failed, warnings, checks };
+  return {
+    card: card.path,
+    title: checklist.title,
+    checklistFile,
+    ok: failed === 0,
+    failed,
+    warnings,
+    checks,
+  };
 }

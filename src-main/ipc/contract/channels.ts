@@ -7,6 +7,7 @@
 import { absolutePath, text, v } from '../../common/schema.js';
 import {
   cells,
+  CHECKLIST_THRESHOLD,
   FILE_PURPOSE,
   FOLDER_PURPOSE,
   id,
@@ -56,6 +57,8 @@ export const INVOKE = {
   'names:plan': returns<OutputPlan>()(NAME_PLAN_REQUEST),
   'names:next-set': returns<NextSetName>()(text({ max: 80 })),
   'library:list': returns<LibraryView>()(),
+  /** Lowers (or raises) a count check's threshold in the library's checklist; returns its path. */
+  'checklist:set-threshold': returns<string>()(CHECKLIST_THRESHOLD),
   'library:reveal': returns<null>()(absolutePath()),
   'library:delete-request': returns<DeleteTicket>()(absolutePath()),
   'library:delete': returns<null>()(absolutePath(), id()),

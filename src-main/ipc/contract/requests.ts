@@ -29,6 +29,17 @@ const setName = () =>
     ),
   );
 
+/** A clone set a restore reads: a set of the library by name, or a set elsewhere by its path. */
+const setRef = () =>
+  v.pipe(
+    v.union([word(), absolutePath()], 'expected a set name or an absolute path'),
+    v.check(
+      (ref) => reservedSuffixOf(ref.split('/').at(-1) ?? '') === undefined,
+      (issue) =>
+        `ends in ${JSON.stringify(reservedSuffixOf(String(issue.input)))}, which the library keeps for itself`,
+    ),
+  );
+
 const compression = () => oneOf(DIST_COMPRESSIONS);
 
 /** A card as the user picked it; main checks it is still the same card before writing. */
@@ -66,7 +77,13 @@ export const JOB_REQUEST = byKind('kind', [
     confirmed: v.optional(list(absolutePath(), { max: 16 })),
   }),
   record({ kind: v.literal('clone'), card: CARD_REF, name: setName() }),
-  record({ kind: v.literal('restore'), card: CARD_REF, set: setName(), confirmed: v.optional(bool()) }),
+  /** `set`: a set of the library by name, or a set elsewhere by its path. */
+  record({
+    kind: v.literal('restore'),
+    card: CARD_REF,
+    set: setRef(),
+    confirmed: v.optional(bool()),
+  }),
   /** The card back to one FAT32 partition; `confirmed`: an unusual disk whose name was typed. */
   record({ kind: v.literal('erase'), card: CARD_REF, confirmed: v.optional(bool()) }),
   record({ kind: v.literal('verify'), card: absolutePath() }),
@@ -80,9 +97,12 @@ export const JOB_REQUEST = byKind('kind', [
   }),
   record({ kind: v.literal('archive'), path: absolutePath() }),
   record({ kind: v.literal('stage'), path: absolutePath() }),
+  /** A clone set elsewhere copied into the library as golden-clone-NAME. */
+  record({ kind: v.literal('adopt'), path: absolutePath(), name: v.optional(setName()) }),
   record({ kind: v.literal('vm-setup') }),
   record({ kind: v.literal('vm-start') }),
   record({ kind: v.literal('vm-stop') }),
+  record({ kind: v.literal('vm-upgrade') }),
 ]);
 export type JobRequest = v.InferOutput<typeof JOB_REQUEST>;
 export type JobKind = JobRequest['kind'];
@@ -121,3 +141,10 @@ export const cells = () => int({ min: 2, max: 1000 });
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const cardRefInStep: Same<Required<CardRef>, Required<Omit<CardIdentity, 'removable' | 'readOnly'>>> = true;
 void cardRefInStep;
+
+/** A count check's new least number, kept in the library's own checklist. */
+export const CHECKLIST_THRESHOLD = record({
+  id: text({ min: 1, max: 40, pattern: /^[A-Za-z0-9_.-]+$/ }),
+  min: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000)),
+});
+export type ChecklistThreshold = v.InferOutput<typeof CHECKLIST_THRESHOLD>;

@@ -21,6 +21,7 @@ import type { VaultStatus } from '../../common/secrets.js';
 import type { EraseResult } from '../../common/results.js';
 import type { NextStep } from '../../common/next-steps.js';
 import type { CardRef, JobKind, JobRequest } from './requests.js';
+import type { AdoptResult, VmUpgradeResult } from '../../common/results.js';
 
 // ---------------------------------------------------------------- errors and envelopes
 
@@ -81,9 +82,27 @@ export type LibraryItem = Omit<LibraryEntry, 'manifest'> & {
   staged: boolean;
 };
 
+/** A clone set outside the library (tools/ods-sd's clones folder, the lab's ~/atlas-build, an added place). */
+export interface ElsewhereSet {
+  name: string;
+  path: string;
+  /** The folder it was found in, and what that folder is. */
+  place: { path: string; kind: 'added' | 'ods-sd' | 'lab' };
+  bytes: number;
+  modifiedAt: string;
+  /** The seed's files that are missing (such a set is not offered for a restore). */
+  missing: string[];
+  /** Checked (partclone header, partclone.chkimg, the dump) and unchanged since. */
+  checked: boolean;
+}
+
+export type AdoptResultDto = AdoptResult;
+
 export interface LibraryView {
   library: string;
   items: LibraryItem[];
+  /** Clone sets found elsewhere, each with where it lives. */
+  elsewhere: ElsewhereSet[];
   /** Output of unfinished or interrupted jobs (`*.partial`): never an artifact. */
   unfinished: string[];
   archive: { dir: string; available: boolean; reason?: string };
@@ -244,7 +263,7 @@ export interface DoctorFinding {
   /** What fixes it, as steps (the app words them, and offers the VM jobs among them as buttons). */
   next?: NextStep[];
   /** The VM job that fixes it, offered as a button (the first VM job among `next`). */
-  action?: 'vm-setup' | 'vm-start';
+  action?: 'vm-setup' | 'vm-start' | 'vm-upgrade';
 }
 
 export interface DoctorReportDto {
@@ -265,9 +284,11 @@ export interface JobResultMap {
   shrink: ShrinkResultDto;
   archive: ArchiveResultDto;
   stage: StageResultDto;
+  adopt: AdoptResultDto;
   'vm-setup': VmStatusDto;
   'vm-start': VmStatusDto;
   'vm-stop': VmStatusDto;
+  'vm-upgrade': VmUpgradeResult;
 }
 
 export type JobOutcome = { [K in JobKind]: { kind: K; result: JobResultMap[K] } }[JobKind];
