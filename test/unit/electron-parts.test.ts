@@ -249,7 +249,7 @@ describe('native dialogs and Finder', () => {
     expect(await host.openFile('base-image')).toBe('/Users/me/a.img');
     expect(dialog.showOpenDialog.mock.calls[0]![0]).toMatchObject({
       properties: ['openFile'],
-      filters: [{ extensions: ['img', 'xz'] }],
+      filters: [{ extensions: ['img', 'xz', 'gz', 'zst'] }],
     });
     dialog.showOpenDialog.mockResolvedValueOnce({ canceled: true, filePaths: [] });
     expect(await host.openFolder('payload')).toBeNull();

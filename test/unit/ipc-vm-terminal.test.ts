@@ -166,7 +166,8 @@ describe('a Mac: the atlas-build Lima VM (through the limactl test double)', () 
 
     const setup = await startJob('setup', (ctx) => vm.setup(ctx)).promise;
     expect(setup).toMatchObject({ needed: true, name: 'atlas-build', state: 'running', terminal: true });
-    expect(setup.detail).toContain(`the library is ${library} in the VM`);
+    // The template shares the library at a guest path of its own, outside the read-only home.
+    expect(setup.detail).toContain('the library is /mnt/atlas-work in the VM');
 
     const shell = await vm.shell();
     expect(shell.file).toBe(limactl.path);
