@@ -171,11 +171,11 @@ describe('a Mac: the atlas-build Lima VM (through the limactl test double)', () 
 
     const shell = await vm.shell();
     expect(shell.file).toBe(limactl.path);
-    expect(shell.args).toEqual(['shell', `--workdir=${library}`, 'atlas-build']);
+    expect(shell.args).toEqual(['shell', '--workdir=/mnt/atlas-work', 'atlas-build']);
     const { sessions, output } = terminals();
     const { id } = sessions.open(shell, 80, 24);
     sessions.input(id, 'echo "in-vm:$(pwd)"\r');
-    await until(() => output(id).includes(`in-vm:${library}`), 'the shell in the VM');
+    await until(() => output(id).includes('in-vm:/mnt/atlas-work'), 'the shell in the VM');
     sessions.closeAll();
 
     const stopped = await startJob('stop', (ctx) => vm.stop(ctx)).promise;
