@@ -339,7 +339,7 @@ async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
     const size = compression === 'none' ? st.size : await uncompressedSize(forTools, compression);
     const plan = planOf(req, target.bytes);
     // Checked before the card is opened; run-plan checks it again.
-    checkPlan(plan, size, target.bytes);
+    checkPlan(plan, size, target.bytes, 'request');
     let dev: FileHandle;
     try {
       dev = await cards.openDevice(target.io, 'write');

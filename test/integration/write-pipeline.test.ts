@@ -281,3 +281,24 @@ describe('the raw-disk helper writes by the map it is given', () => {
     expect(readFileSync(`${image}.bmap`, 'utf8')).toMatch(/<bmap version="2.0">/);
   });
 });
+
+describe('a valid table with many small partitions is writable', () => {
+  it('a GPT of 300 partitions of 32 KiB: written and verified, the card has all 300', async () => {
+    const dir = scratch('write-many-parts');
+    const image = makeFile(join(dir, 'many.img'), 32 * MiB, []);
+    const lines = ['label: gpt', 'table-length: 300', 'first-lba: 2048'];
+    for (let i = 0; i < 300; i++) lines.push(`start=${2048 + i * 64}, size=64, type=linux`);
+    execFileSync('sfdisk', ['--quiet', image], { input: `${lines.join('\n')}\n` });
+    expect(sfdiskJson(image).partitions).toHaveLength(300);
+    const card = usedCard(join(dir, 'card.img'), 48 * MiB);
+    const r = await odsSd(['flash', image, card, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.result.cards).toEqual([expect.objectContaining({ ok: true, verified: true })]);
+    const written = sfdiskJson(card).partitions;
+    expect(written.map((p) => [p.start, p.size])).toEqual(
+      sfdiskJson(image).partitions.map((p) => [p.start, p.size]),
+    );
+    // The partitions' heads hold the image's bytes (zeros), not the card's old ones.
+    expect(readAt(card, 2048 * 512, 300 * 64 * 512)).toEqual(readAt(image, 2048 * 512, 300 * 64 * 512));
+  });
+});
