@@ -8,6 +8,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -17,7 +18,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
-import { attachAsDevice, detach, makeFile, sfdiskJson, sha256 } from '../helpers/disk-tools.js';
+import {
+  attachAsDevice,
+  detach,
+  makeFile,
+  rootChecksums,
+  sfdiskJson,
+  sha256,
+} from '../helpers/disk-tools.js';
 import { startJob, type JobEvent } from '../../src-main/core/jobs/job.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import { flash } from '../../src-main/core/phases/flash.js';
@@ -300,5 +308,55 @@ describe('a valid table with many small partitions is writable', () => {
     );
     // The partitions' heads hold the image's bytes (zeros), not the card's old ones.
     expect(readAt(card, 2048 * 512, 300 * 64 * 512)).toEqual(readAt(image, 2048 * 512, 300 * 64 * 512));
+  });
+});
+
+describe('a downloaded block map that maps too little', () => {
+  let dir: string;
+  let image: string;
+  let files: Map<string, string>;
+
+  beforeAll(() => {
+    dir = scratch('write-short-bmap');
+    image = copyFixture(fixture('provisioned', { seed: 'short-bmap', fillMiB: 24 }), dir, 'short.img');
+    files = rootChecksums(image);
+  });
+
+  /** A valid .bmap of `path` (right size, right checksums) that maps only `ranges`. */
+  async function shortBmap(path: string, bmap: string, ranges: Array<{ start: number; end: number }>) {
+    rmSync(bmap, { force: true });
+    const made = await run((ctx) => writeBmapFile(path, bmap, ctx, { ranges }));
+    expect(made.error).toBeUndefined();
+  }
+
+  it.each([
+    ['an empty <BlockMap>', []],
+    ['only its first 2071 blocks', [{ start: 0, end: 2071 * 4096 }]],
+  ])(
+    "a plain image whose .bmap has %s: the image's own map is written too, and read back",
+    async (_name, ranges) => {
+      await shortBmap(image, `${image}.bmap`, ranges);
+      const card = usedCard(join(dir, `card-${ranges.length}.img`), statSync(image).size + 16 * MiB);
+      const r = await odsSd(['flash', image, card, '--yes', '--verbose']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.result.cards).toEqual([expect.objectContaining({ ok: true, verified: true })]);
+      expect(r.json.result.mappedBytes).toBeGreaterThan(24 * MiB);
+      expect(looksFinished(card, image)).toEqual({ table: true, e2fsck: 0 });
+      expect(rootChecksums(card)).toEqual(files);
+      expect(r.stdout + r.stderr).toMatch(/short\.img\.bmap leaves out \d+ bytes the image's partitions use/);
+    },
+  );
+
+  it('a compressed image whose .bmap leaves out its table: the map is refused, the image written whole', async () => {
+    const zst = join(dir, 'short-z.img.zst');
+    execFileSync('zstd', ['-q', '-1', '-T0', '-o', zst, '--', image]);
+    await shortBmap(image, join(dir, 'short-z.img.bmap'), []);
+    const card = usedCard(join(dir, 'card-zst.img'), statSync(image).size + 16 * MiB);
+    const r = await odsSd(['flash', zst, card, '--yes', '--verbose']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(looksFinished(card, image)).toEqual({ table: true, e2fsck: 0 });
+    expect(rootChecksums(card)).toEqual(files);
+    expect(r.stdout + r.stderr).toMatch(/short-z\.img\.bmap is not a map of this image \(it leaves out/);
+    expect(r.json.result.mode).toBe('stream');
   });
 });

@@ -15,7 +15,7 @@ import { decompress, detectCompression, uncompressedSize, type Compression } fro
 import { bmapByteRanges, readBmap, type Bmap } from '../rawio/bmap.js';
 import { imageSidecars } from '../naming.js';
 import { handleReader, type ByteReader } from '../rawio/used-blocks/byte-reader.js';
-import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
+import { gapsIn, mergeRanges, totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
 import { checkImageGeometry } from '../rawio/used-blocks/image-geometry.js';
 import type { PartitionTable } from '../rawio/used-blocks/partition-table.js';
 import { mapCard } from '../rawio/used-blocks/used-ranges.js';
@@ -129,7 +129,7 @@ function rangesOf(
   bmap: Bmap,
   bmapPath: string,
   log: (l: string) => void,
-): Pick<WriteSource, 'ranges' | 'checksumType'> {
+): { ranges: MappedRange[]; checksumType?: ChecksumType } {
   const type = bmap.checksumType as ChecksumType | undefined;
   const checked = type !== undefined && CHECKSUM_TYPES.includes(type);
   if (type !== undefined && !checked) log(`${basename(bmapPath)}: ${type} checksums are not checked`);
@@ -139,6 +139,53 @@ function rangesOf(
     ...(checked && r.checksum ? { checksum: r.checksum } : {}),
   }));
   return { ranges, ...(checked ? { checksumType: type } : {}) };
+}
+
+/**
+ * A downloaded block map is not trusted to cover the image: a map that leaves out the partition
+ * table or the file systems' metadata would write a card without them and still read back as
+ * "verified". A plain image's map is merged with the image's own map of its used blocks (table
+ * areas, every partition's metadata and files): what the block map leaves out is written too, and
+ * read back with the rest.
+ */
+function withOwnMap(
+  mapped: MappedRange[],
+  own: readonly ByteRange[],
+  bmapPath: string,
+  log: (l: string) => void,
+): MappedRange[] {
+  const covered = mergeRanges(mapped);
+  const missing = own.flatMap((r) => gapsIn(r.start, r.end, covered));
+  if (missing.length === 0) return mapped;
+  log(
+    `${basename(bmapPath)} leaves out ${totalBytes(missing)} bytes the image's partitions use (table, file system metadata or files): they are written and read back too`,
+  );
+  return [...mapped, ...missing].sort((a, b) => a.start - b.start);
+}
+
+/**
+ * The least a compressed image's block map must cover (its blocks that hold data in the image's
+ * first MiB, where the table is, and the first 4 KiB of every partition: its boot sector or
+ * superblock), or why it does not.
+ */
+function mapLeavesOut(
+  ranges: readonly ByteRange[],
+  head: Buffer,
+  partitions: ReadonlyArray<{ start: number; length: number }>,
+): string | undefined {
+  const covered = mergeRanges(ranges);
+  const block = 4096;
+  for (let at = 0; at < head.length; at += block) {
+    const data = head.subarray(at, at + block);
+    if (data.some((b) => b !== 0) && gapsIn(at, at + data.length, covered).length > 0)
+      return `it leaves out bytes ${at}-${at + data.length} of the partition table area`;
+  }
+  for (const [i, p] of partitions.entries()) {
+    const end = p.start + Math.min(block, p.length);
+    if (gapsIn(p.start, end, covered).length > 0)
+      return `it leaves out the start of partition ${i + 1} (its boot sector or superblock, at byte ${p.start})`;
+  }
+  return undefined;
 }
 
 export async function openSource(image: string, opts: OpenSourceOptions = {}): Promise<WriteSource> {
@@ -166,7 +213,12 @@ export async function openSource(image: string, opts: OpenSourceOptions = {}): P
       minBytes: endOf(table),
       fallbacks: [] as string[],
     };
-    if (fits) return { ...base, mode: 'bmap', ...rangesOf(bmap, bmapPath!, log) };
+    if (fits) {
+      const mapped = rangesOf(bmap, bmapPath!, log);
+      const short = mapLeavesOut(mapped.ranges, head, base.partitions);
+      if (short === undefined) return { ...base, mode: 'bmap', ...mapped };
+      log(`${basename(bmapPath!)} is not a map of this image (${short}): writing the image whole`);
+    }
     return { ...base, mode: 'stream' };
   }
   const fh = await open(path, 'r');
@@ -183,13 +235,21 @@ export async function openSource(image: string, opts: OpenSourceOptions = {}): P
     };
     if (opts.map === false) return { ...base, mode: 'stream' };
     const bmapPath = `${path}.bmap`;
+    let bmap: Bmap | undefined;
     if (await isFile(bmapPath)) {
-      const bmap = await readBmap(bmapPath);
-      if (bmap.imageSize === st.size) return { ...base, mode: 'bmap', ...rangesOf(bmap, bmapPath, log) };
-      log(`${basename(bmapPath)} does not match the image size: using the image's own map`);
+      bmap = await readBmap(bmapPath);
+      if (bmap.imageSize !== st.size) {
+        log(`${basename(bmapPath)} does not match the image size: using the image's own map`);
+        bmap = undefined;
+      }
     }
     const map = await mapCard(reader, { align: 64 * 1024, keepTrailing: true });
     for (const f of map.fallbacks) log(`written in full: ${f}`);
+    if (bmap) {
+      const mapped = rangesOf(bmap, bmapPath, log);
+      const ranges = withOwnMap(mapped.ranges, map.ranges, bmapPath, log);
+      return { ...base, mode: 'bmap', ...mapped, ranges, fallbacks: map.fallbacks };
+    }
     return { ...base, mode: 'used-blocks', ranges: map.ranges, fallbacks: map.fallbacks };
   } finally {
     await fh.close();
