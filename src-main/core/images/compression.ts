@@ -6,7 +6,7 @@
 import { DIST_COMPRESSIONS, type DistCompression } from '../../common/results.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { spawn } from 'node:child_process';
@@ -223,4 +223,60 @@ export async function compressFile(
     sourceBytes: fed,
     sourceSha256: inHash.digest('hex'),
   };
+}
+
+/**
+ * Decompresses what `input` yields (an image file read through a descriptor already opened and
+ * checked): the decompressor gets it on its stdin and never opens a path itself.
+ */
+export function decompressFrom(
+  input: Readable,
+  kind: Exclude<Compression, 'none'>,
+  name: string,
+): DecompressStream {
+  const { cmd, args } = DECOMPRESSOR[kind];
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 4000) stderr += d.toString();
+  });
+  // The decompressor may stop reading (killed once enough was read): that is not an error here.
+  child.stdin.on('error', () => undefined);
+  input.on('error', () => child.kill('SIGTERM'));
+  input.pipe(child.stdin);
+  let killedByUs = false;
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', (e) =>
+      reject(new AtlasError('missing-tool', `${cmd} could not be started: ${e.message}`, `install ${cmd}`)),
+    );
+    child.on('close', (code, signal) => {
+      if (killedByUs || (code === 0 && signal === null)) return resolve();
+      reject(
+        new AtlasError(
+          'bad-input',
+          `${name} could not be decompressed (${cmd} ${signal ? `killed by ${signal}` : `exit ${code}`}): ${stderr.trim()}`,
+          'the download is probably incomplete or corrupt: download it again',
+        ),
+      );
+    });
+  });
+  done.catch(() => undefined);
+  return {
+    stream: child.stdout,
+    done,
+    kill: () => {
+      killedByUs = true;
+      input.unpipe(child.stdin);
+      input.destroy();
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+/** The compression of an image already opened (its first bytes). */
+export async function detectCompressionOf(fh: FileHandle): Promise<Compression> {
+  const buf = Buffer.alloc(8);
+  await fh.read(buf, 0, 8, 0);
+  for (const [kind, magic] of MAGIC) if (magic.every((b, i) => buf[i] === b)) return kind;
+  return 'none';
 }

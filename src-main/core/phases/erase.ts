@@ -24,7 +24,7 @@ import {
   type TargetContext,
 } from '../cards/target-guards.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
-import { openSource } from '../write/open-source.js';
+import { closeSource, openSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
@@ -96,7 +96,7 @@ async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Prom
       verify: params.verify !== false,
       viaHelper: viaHelper(card),
       guard,
-    });
+    }).finally(() => closeSource(source));
     const one = (k: string) => Number(out.results.get(k)?.[0] ?? 0);
     const result: EraseResult = {
       card: card.path,
