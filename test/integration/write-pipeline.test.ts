@@ -295,7 +295,11 @@ describe('a valid table with many small partitions is writable', () => {
     const dir = scratch('write-many-parts');
     const image = makeFile(join(dir, 'many.img'), 32 * MiB, []);
     const lines = ['label: gpt', 'table-length: 300', 'first-lba: 2048'];
-    for (let i = 0; i < 300; i++) lines.push(`start=${2048 + i * 64}, size=64, type=linux`);
+    // The first a FAT boot partition's type, as on a Raspberry Pi card; the rest Linux.
+    for (let i = 0; i < 300; i++)
+      lines.push(
+        `start=${2048 + i * 64}, size=64, type=${i === 0 ? 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7' : 'linux'}`,
+      );
     execFileSync('sfdisk', ['--quiet', image], { input: `${lines.join('\n')}\n` });
     expect(sfdiskJson(image).partitions).toHaveLength(300);
     const card = usedCard(join(dir, 'card.img'), 48 * MiB);
