@@ -13,7 +13,7 @@ import { checkTarget, type ProtectedPlace, type TargetReason } from '../core/car
 import type { CardCandidate, CardRef, FlashCheck } from '../ipc/contract.js';
 import type { Places } from './library-view.js';
 import { protectedFileReason } from '../core/cards/protected-files.js';
-import { openSource } from '../core/write/open-source.js';
+import { closeSource, openSource } from '../core/write/open-source.js';
 import { notPiImage } from '../core/write/pi-layout.js';
 
 /** The places of the app whose disks are never written. */
@@ -111,7 +111,10 @@ export async function flashCheck(
   const imageReason = !st?.isFile()
     ? `no image at ${image}`
     : await openSource(image, { map: false }).then(
-        (s) => (s.layoutProblem ? reasonOf(notPiImage(image, s.layoutProblem)) : undefined),
+        async (s) => {
+          await closeSource(s);
+          return s.layoutProblem ? reasonOf(notPiImage(image, s.layoutProblem)) : undefined;
+        },
         (e: unknown) => reasonOf(e),
       );
   return Promise.all(

@@ -84,7 +84,7 @@ import {
   type HelperGuard,
   type HelperTarget,
 } from '../core/cards/platform/index.js';
-import { detectCompression, uncompressedSize } from '../core/images/compression.js';
+import { detectCompressionOf, uncompressedSize } from '../core/images/compression.js';
 import { BLOCK, copyStreamTo } from '../core/rawio/block-copy.js';
 import { runTool } from '../core/tools/run-tool.js';
 import { copyUsedBetween } from '../core/rawio/used-blocks/read-used.js';
@@ -312,13 +312,18 @@ async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
   const { ctx, platform, who, cards } = run;
   let fd: number;
   try {
-    fd = asRequester(who, () => openSync(req.source, constants.O_RDONLY));
+    // Never through a link, never waiting on a pipe or device swapped in at the path.
+    fd = asRequester(who, () =>
+      openSync(req.source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK),
+    );
   } catch (e) {
     throw fileError(e, req.source, who);
   }
+  let image: FileHandle | undefined;
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) refuse(`${req.source} is not a regular file`);
+    if (!st.isFile())
+      refuse(`${req.source} is not a regular file`, 'give the path of an image file; nothing was written');
     const target = await checkTarget(req.device, req.expect, 'write', platform, {
       ...(req.places ? { places: req.places } : {}),
       ...(req.unusual ? { unusual: true } : {}),
@@ -331,16 +336,19 @@ async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
         'copy the image elsewhere first',
       );
     }
-    // Our own reads go through the descriptor opened as the requester (the structure of a
-    // compressed image and its decoding in this process too); on Linux the decompressor tools get
-    // it as well (/proc/PID/fd/N), so no path can be swapped in between.
+    // Every read goes through the file opened as the requester: our own reads (the structure of a
+    // compressed image, its decoding in this process) through the descriptor, the decompressor
+    // tools from their stdin, so no path can be swapped in between.
     const own = cards.fdPath(fd);
-    const forTools = cards.toolsOpenFdPath ? own : req.source;
-    const compression = await detectCompression(own);
+    image = await open(own, constants.O_RDONLY | constants.O_NONBLOCK);
+    const again = await image.stat();
+    if (!again.isFile() || again.ino !== st.ino || again.dev !== st.dev)
+      refuse(`${req.source} changed while it was opened`, 'nothing was written: flash it again');
+    const compression = await detectCompressionOf(image);
     const size = compression === 'none' ? st.size : await uncompressedSize(own, compression);
     const plan = planOf(req, target.bytes);
     // Checked before the card is opened; run-plan checks it again.
-    checkPlan(plan, size, target.bytes);
+    checkPlan(plan, size, target.bytes, 'request');
     let dev: FileHandle;
     try {
       dev = await cards.openDevice(target.io, 'write');
@@ -349,7 +357,7 @@ async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
     }
     try {
       const r = await runPlan(
-        { name: req.source, path: own, toolPath: forTools, compression, bytes: size },
+        { name: req.source, path: own, handle: image, compression, bytes: size },
         plan,
         {
           handle: dev,
@@ -370,6 +378,7 @@ async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
       await dev.close();
     }
   } finally {
+    await image?.close();
     closeSync(fd);
   }
 }

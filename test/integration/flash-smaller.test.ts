@@ -15,6 +15,7 @@ import {
   sfdiskJson,
   sha256,
 } from '../helpers/disk-tools.js';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 
 const MiB = 1024 * 1024;
@@ -73,6 +74,67 @@ describe('ods-sd flash onto a smaller card', () => {
     expect(r.json.error?.code).toBe('too-small');
     expect(r.json.error?.message).toMatch(/has 566231040 bytes, the data needs at least \d+/);
     expect(sha256(card)).toBe(before);
+    expect(readdirSync(join(lib, '.atlas-tmp'))).toEqual([]);
+  });
+});
+
+describe('ods-sd flash of a compressed shrink output onto a smaller card', () => {
+  let dir: string;
+  let lib: string;
+  let zst: string;
+  let plain: string;
+
+  beforeAll(async () => {
+    dir = scratch('flash-smaller-zst');
+    lib = join(dir, 'atlas-build');
+    const card = copyFixture(fixture('provisioned-booted'), dir, 'card.img');
+    const r = await odsSd([
+      'shrink',
+      card,
+      '--version',
+      '3.1.0',
+      '--tag',
+      'FIT',
+      '--compress',
+      'zst',
+      '--library',
+      lib,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    // shrink --compress deletes the .img: the .img.zst (with its .img.bmap) is what is handed on.
+    zst = join(lib, 'ods-atlas-clone-v3-1-0-FIT.img.zst');
+    expect(
+      readdirSync(lib)
+        .filter((f) => f.startsWith('ods-atlas-clone'))
+        .sort(),
+    ).toEqual([
+      'ods-atlas-clone-v3-1-0-FIT.img.bmap',
+      'ods-atlas-clone-v3-1-0-FIT.img.zst',
+      'ods-atlas-clone-v3-1-0-FIT.img.zst.manifest.json',
+      'ods-atlas-clone-v3-1-0-FIT.img.zst.sha256',
+    ]);
+    plain = join(dir, 'unpacked.img');
+    execFileSync('zstd', ['-d', '-q', '-o', plain, zst]);
+  });
+
+  it('a card 1 MiB smaller than the image gets its root shrunk to fit, from the .img.zst itself', async () => {
+    const bytes = (Math.floor(statSync(plain).size / MiB) - 1) * MiB;
+    const card = makeFile(join(dir, 'card-smaller.img'), bytes, [[0, 2, 0xa5]]);
+    const zstSum = sha256(zst);
+    const r = await odsSd(['flash', zst, card, '--library', lib, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.result.cards).toEqual([
+      expect.objectContaining({ card, ok: true, verified: true, shrunkToFit: true }),
+    ]);
+    const t = sfdiskJson(card);
+    const s = sfdiskJson(plain);
+    expect(t.partitions[1]!.start).toBe(s.partitions[1]!.start);
+    expect(t.partitions[1]!.start + t.partitions[1]!.size).toBe(bytes / 512);
+    expect(e2fsckClean(card).code).toBe(0);
+    expect(rootChecksums(card)).toEqual(rootChecksums(plain));
+    expect(bootChecksums(card, true)).toEqual(bootChecksums(plain));
+    expect(sha256(zst)).toBe(zstSum);
+    // The decompressed copy and the fitted image are gone from the work folder.
     expect(readdirSync(join(lib, '.atlas-tmp'))).toEqual([]);
   });
 });

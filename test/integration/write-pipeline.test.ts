@@ -8,6 +8,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -17,7 +18,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
-import { attachAsDevice, detach, makeFile, sfdiskJson, sha256 } from '../helpers/disk-tools.js';
+import {
+  attachAsDevice,
+  detach,
+  makeFile,
+  rootChecksums,
+  sfdiskJson,
+  sha256,
+} from '../helpers/disk-tools.js';
 import { startJob, type JobEvent } from '../../src-main/core/jobs/job.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import { flash } from '../../src-main/core/phases/flash.js';
@@ -237,8 +245,9 @@ describe('the raw-disk helper writes by the map it is given', () => {
     dir = scratch('write-helper');
   });
 
-  it('uses the .bmap beside the image (not its own map), and refuses ranges that do not match it', async () => {
-    // No partition table: the image's own map would be all of it.
+  it('writes the .bmap beside the image with what it leaves out, and refuses ranges that do not match it', async () => {
+    // No partition table: the image's own map is all of it, and a downloaded map is not trusted
+    // to leave anything out.
     const image = makeFile(join(dir, 'mapped.img'), 64 * MiB, [
       [0, 2, 'random'],
       [20, 4, 'random'],
@@ -260,11 +269,11 @@ describe('the raw-disk helper writes by the map it is given', () => {
       const r = await run((ctx) => writeImageToCard(image, card, ctx, { verify: true, mapped: true }));
       expect(r.error).toBeUndefined();
       expect(r.value?.verified).toBe(true);
-      expect(r.value?.mappedBytes).toBe(3 * MiB);
+      expect(r.value?.mappedBytes).toBe(64 * MiB);
       expect(readAt(dev, 0, 2 * MiB)).toEqual(readAt(image, 0, 2 * MiB));
       expect(readAt(dev, 63 * MiB, MiB)).toEqual(readAt(image, 63 * MiB, MiB));
-      // Outside the block map the card keeps its old bytes: the helper did not map the image again.
-      expect(readAt(dev, 20 * MiB, 4 * MiB)).toEqual(Buffer.alloc(4 * MiB, 0xa5));
+      // What the block map leaves out of an image without a table is written and read back too.
+      expect(readAt(dev, 20 * MiB, 4 * MiB)).toEqual(readAt(image, 20 * MiB, 4 * MiB));
 
       // A byte changed inside a mapped range: the block map's checksum stops the write, and the
       // card is left without a table.
@@ -279,5 +288,80 @@ describe('the raw-disk helper writes by the map it is given', () => {
       detach(dev);
     }
     expect(readFileSync(`${image}.bmap`, 'utf8')).toMatch(/<bmap version="2.0">/);
+  });
+});
+
+describe('a valid table with many small partitions is writable', () => {
+  it('a GPT of 300 partitions of 32 KiB: written and verified, the card has all 300', async () => {
+    const dir = scratch('write-many-parts');
+    const image = makeFile(join(dir, 'many.img'), 32 * MiB, []);
+    const lines = ['label: gpt', 'table-length: 300', 'first-lba: 2048'];
+    // The first a FAT boot partition's type, as on a Raspberry Pi card; the rest Linux.
+    for (let i = 0; i < 300; i++)
+      lines.push(
+        `start=${2048 + i * 64}, size=64, type=${i === 0 ? 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7' : 'linux'}`,
+      );
+    execFileSync('sfdisk', ['--quiet', image], { input: `${lines.join('\n')}\n` });
+    expect(sfdiskJson(image).partitions).toHaveLength(300);
+    const card = usedCard(join(dir, 'card.img'), 48 * MiB);
+    const r = await odsSd(['flash', image, card, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.result.cards).toEqual([expect.objectContaining({ ok: true, verified: true })]);
+    const written = sfdiskJson(card).partitions;
+    expect(written.map((p) => [p.start, p.size])).toEqual(
+      sfdiskJson(image).partitions.map((p) => [p.start, p.size]),
+    );
+    // The partitions' heads hold the image's bytes (zeros), not the card's old ones.
+    expect(readAt(card, 2048 * 512, 300 * 64 * 512)).toEqual(readAt(image, 2048 * 512, 300 * 64 * 512));
+  });
+});
+
+describe('a downloaded block map that maps too little', () => {
+  let dir: string;
+  let image: string;
+  let files: Map<string, string>;
+
+  beforeAll(() => {
+    dir = scratch('write-short-bmap');
+    image = copyFixture(fixture('provisioned', { seed: 'short-bmap', fillMiB: 24 }), dir, 'short.img');
+    files = rootChecksums(image);
+  });
+
+  /** A valid .bmap of `path` (right size, right checksums) that maps only `ranges`. */
+  async function shortBmap(path: string, bmap: string, ranges: Array<{ start: number; end: number }>) {
+    rmSync(bmap, { force: true });
+    const made = await run((ctx) => writeBmapFile(path, bmap, ctx, { ranges }));
+    expect(made.error).toBeUndefined();
+  }
+
+  it.each([
+    ['an empty <BlockMap>', []],
+    ['only its first 2071 blocks', [{ start: 0, end: 2071 * 4096 }]],
+  ])(
+    "a plain image whose .bmap has %s: the image's own map is written too, and read back",
+    async (_name, ranges) => {
+      await shortBmap(image, `${image}.bmap`, ranges);
+      const card = usedCard(join(dir, `card-${ranges.length}.img`), statSync(image).size + 16 * MiB);
+      const r = await odsSd(['flash', image, card, '--yes', '--verbose']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.result.cards).toEqual([expect.objectContaining({ ok: true, verified: true })]);
+      expect(r.json.result.mappedBytes).toBeGreaterThan(24 * MiB);
+      expect(looksFinished(card, image)).toEqual({ table: true, e2fsck: 0 });
+      expect(rootChecksums(card)).toEqual(files);
+      expect(r.stdout + r.stderr).toMatch(/short\.img\.bmap leaves out \d+ bytes the image's partitions use/);
+    },
+  );
+
+  it('a compressed image whose .bmap leaves out its table: the map is refused, the image written whole', async () => {
+    const zst = join(dir, 'short-z.img.zst');
+    execFileSync('zstd', ['-q', '-1', '-T0', '-o', zst, '--', image]);
+    await shortBmap(image, join(dir, 'short-z.img.bmap'), []);
+    const card = usedCard(join(dir, 'card-zst.img'), statSync(image).size + 16 * MiB);
+    const r = await odsSd(['flash', zst, card, '--yes', '--verbose']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(looksFinished(card, image)).toEqual({ table: true, e2fsck: 0 });
+    expect(rootChecksums(card)).toEqual(files);
+    expect(r.stdout + r.stderr).toMatch(/short-z\.img\.bmap is not a map of this image \(it leaves out/);
+    expect(r.json.result.mode).toBe('stream');
   });
 });

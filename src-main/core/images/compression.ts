@@ -11,11 +11,11 @@
 import { DIST_COMPRESSIONS, type DistCompression } from '../../common/results.js';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, createWriteStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { AtlasError, CancelledError, toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import {
@@ -132,6 +132,16 @@ function decompressWithTool(path: string, kind: Exclude<Compression, 'none'>): D
   // node:child_process keeps stdout paused until it is read, so no output is lost before the
   // consumer starts; stderr is kept for the error message.
   const child = spawn(cmd, [...args, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return toolStream(child, cmd, path);
+}
+
+/** A decompressor process as a stream of the image, its end judged from its exit and stderr. */
+function toolStream(
+  child: ChildProcessByStdio<Writable | null, Readable, Readable>,
+  cmd: string,
+  name: string,
+  onKill: () => void = () => undefined,
+): DecompressStream {
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     if (stderr.length < 4000) stderr += d.toString();
@@ -150,12 +160,12 @@ function decompressWithTool(path: string, kind: Exclude<Compression, 'none'>): D
         )
           ? new AtlasError(
               'unsupported',
-              `${path} needs more memory to be decompressed than the ${TOOL_MEMORY_LIMIT} allowed (${cmd}: ${stderr.trim()})`,
+              `${name} needs more memory to be decompressed than the ${TOOL_MEMORY_LIMIT} allowed (${cmd}: ${stderr.trim()})`,
               'nothing more is decoded: compress the image again with a standard level, or decompress it where there is memory for it and use the .img',
             )
           : new AtlasError(
               'bad-input',
-              `${path} could not be decompressed (${cmd} ${signal ? `killed by ${signal}` : `exit ${code}`}): ${stderr.trim()}`,
+              `${name} could not be decompressed (${cmd} ${signal ? `killed by ${signal}` : `exit ${code}`}): ${stderr.trim()}`,
               'the download is probably incomplete or corrupt: download it again',
             ),
       );
@@ -167,9 +177,46 @@ function decompressWithTool(path: string, kind: Exclude<Compression, 'none'>): D
     done,
     kill: () => {
       killedByUs = true;
+      onKill();
       child.kill('SIGTERM');
     },
   };
+}
+
+/**
+ * Decompresses what `input` yields (an image file read through a descriptor already opened and
+ * checked): the decompressor, a tool on its stdin or the decoder in this process, never opens a
+ * path itself. `name` is the image's name in messages.
+ */
+export function decompressFrom(
+  input: Readable,
+  kind: Exclude<Compression, 'none'>,
+  name: string,
+  opts: Pick<DecompressOptions, 'expectBytes'> = {},
+): DecompressStream {
+  if (decoderEngine(kind) === 'in-process') return decompressInProcess(input, kind, opts.expectBytes, name);
+  const { cmd, args } = DECOMPRESSOR[kind];
+  const child = spawn(
+    cmd,
+    args.filter((a) => a !== '--'),
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  // The decompressor may stop reading (killed once enough was read): that is not an error here.
+  child.stdin.on('error', () => undefined);
+  input.on('error', () => child.kill('SIGTERM'));
+  input.pipe(child.stdin);
+  return toolStream(child, cmd, name, () => {
+    input.unpipe(child.stdin);
+    input.destroy();
+  });
+}
+
+/** The compression of an image already opened (its first bytes). */
+export async function detectCompressionOf(fh: FileHandle): Promise<Compression> {
+  const buf = Buffer.alloc(8);
+  await fh.read(buf, 0, 8, 0);
+  for (const [kind, magic] of MAGIC) if (magic.every((b, i) => buf[i] === b)) return kind;
+  return 'none';
 }
 
 export { DIST_COMPRESSIONS, type DistCompression };

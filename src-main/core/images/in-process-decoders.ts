@@ -97,15 +97,18 @@ function zstdStream(path: string): Transform {
 }
 
 /**
- * Decodes `path` in this process. `expectBytes` (the size the file records) is checked at the end,
- * so a stream that stops early (a second .xz stream after the first) is an error, not a short image.
+ * Decodes `source` (a path, or a stream of the file already opened) in this process. `expectBytes`
+ * (the size the file records) is checked at the end, so a stream that stops early (a second .xz
+ * stream after the first) is an error, not a short image. `name` is the file's name in messages.
  */
 export function decompressInProcess(
-  path: string,
+  source: string | Readable,
   kind: InProcessKind,
   expectBytes?: number,
+  name: string = typeof source === 'string' ? source : 'the image',
 ): DecompressStream {
-  const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  const path = name;
+  const file = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1024 * 1024 }) : source;
   const dec = kind === 'xz' ? xzStream(file) : file.pipe(kind === 'gz' ? createGunzip() : zstdStream(path));
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   let settled = false;

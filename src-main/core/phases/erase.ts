@@ -26,7 +26,7 @@ import {
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { writeGuardPlaces } from '../library/places.js';
 import { refuseProtectedFile } from '../cards/protected-files.js';
-import { openSource } from '../write/open-source.js';
+import { closeSource, openSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
@@ -109,7 +109,7 @@ async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Prom
       verify: params.verify !== false,
       viaHelper: viaHelper(card),
       guard,
-    });
+    }).finally(() => closeSource(source));
     const one = (k: string) => Number(out.results.get(k)?.[0] ?? 0);
     const result: EraseResult = {
       card: card.path,

@@ -9,10 +9,11 @@
  *     made invalid first and the first 1 MiB (partition table) is written last, so an
  *     interrupted write never leaves a card that looks valid;
  *   - several cards are written at once; one failing card never stops the others;
- *   - a card smaller than a plain image whose last partition is an ext4 root gets an image made
+ *   - a card smaller than an image whose last partition is an ext4 root gets an image made
  *     for it (fit_image.sh: the root's copy shrunk to end at the card's end, in the work dir; the
- *     image itself is only read), written the same way; a card too small for the data is refused
- *     before any card is written, saying how much is needed.
+ *     image itself is only read), written the same way; a compressed image is decompressed into
+ *     the work dir first (sparse). A card too small for the data is refused before any card is
+ *     written, saying how much is needed.
  * Every card's identity is checked again right before it is opened, a disk holding the system,
  * the library or the image is refused, a mounted card is unmounted first, and a written card is
  * ejected.
@@ -23,7 +24,7 @@ import type { JobContext } from '../jobs/job.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { beforeWrite, neededBytes } from '../write/guards.js';
-import { openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
+import { closeSource, openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { assertPiLayout } from '../write/pi-layout.js';
 import { targetFor } from '../write/write-target.js';
@@ -31,6 +32,7 @@ import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/t
 import { cardPlatform } from '../cards/platform/index.js';
 import type { Env } from './env.js';
 import { discard, scratchDir } from '../library/files.js';
+import { unpackImage } from '../write/unpack-image.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { writeGuardPlaces } from '../library/places.js';
 import { type CardFlashResult, type FlashResult } from '../../common/results.js';
@@ -75,9 +77,8 @@ function cardGuard(
   };
 }
 
-/** A plain image the card is smaller than may still fit: its root is shrunk for this card. */
-const fitsShrunk = (card: CardIdentity, source: WriteSource) =>
-  card.bytes < neededBytes(source) && source.compression === 'none';
+/** An image the card is smaller than may still fit: its root is shrunk for this card. */
+const fitsShrunk = (card: CardIdentity, source: WriteSource) => card.bytes < neededBytes(source);
 
 /**
  * What a flash would refuse, found before anything is asked or written (the CLI asks this before
@@ -87,6 +88,14 @@ const fitsShrunk = (card: CardIdentity, source: WriteSource) =>
  */
 export async function checkFlash(library: string, params: FlashParams): Promise<void> {
   const source = await openSource(params.image, { map: false });
+  try {
+    await checkCards(library, params, source);
+  } finally {
+    await closeSource(source);
+  }
+}
+
+async function checkCards(library: string, params: FlashParams, source: WriteSource): Promise<void> {
   assertPiLayout(params.image, source.layoutProblem, params.force === true);
   const refused: unknown[] = [];
   for (const path of params.cards) {
@@ -153,23 +162,43 @@ export async function flash(env: Env, params: FlashParams, ctx: JobContext): Pro
   );
 }
 
-/** A plain image a card is smaller than: the image made for that card size (fit_image.sh). */
+/** An image a card is smaller than: the image made for that card size (fit_image.sh). */
 interface Fitted {
   source: WriteSource;
   minBytes: number;
 }
 
-/** Makes the image for a card of `bytes` from `source` (in the work dir; the image is only read). */
+/**
+ * Makes the image for a card of `bytes` from `source` (in the work dir; the image is only read).
+ * A compressed image is decompressed there first: fit_image.sh reads a plain one.
+ */
 async function fitImage(env: Env, source: WriteSource, bytes: number, ctx: JobContext): Promise<Fitted> {
   const dir = await scratchDir(env.library);
   try {
     const out = join(dir, 'fitted.img');
+    let plain = source.path;
+    if (source.compression !== 'none') {
+      plain = join(dir, 'image.img');
+      await unpackImage(
+        {
+          path: source.path,
+          handle: source.handle,
+          compression: source.compression,
+          bytes: source.bytes,
+          ...(source.ranges ? { dataBytes: sourceBytes(source) } : {}),
+        },
+        plain,
+        dir,
+        ctx,
+      );
+    }
     const b = env.builder;
     const r = await b.runScript(
       'fit_image.sh',
-      [b.toBuilderPath(source.path), b.toBuilderPath(out), String(bytes)],
+      [b.toBuilderPath(plain), b.toBuilderPath(out), String(bytes)],
       ctx,
     );
+    if (plain !== source.path) await discard(plain);
     const fitted = await openSource(out, { log: (l) => ctx.log(l) });
     return { source: fitted, minBytes: Number(r.results.get('min-bytes')?.[0] ?? 0) };
   } catch (e) {
@@ -185,7 +214,10 @@ async function flashLocked(env: Env, params: FlashParams, ctx: JobContext): Prom
   } finally {
     for (const f of fits.values()) {
       const fitted = await f.catch(() => undefined);
-      if (fitted) await discard(dirname(fitted.source.path));
+      if (fitted) {
+        await closeSource(fitted.source);
+        await discard(dirname(fitted.source.path));
+      }
     }
   }
 }
@@ -200,6 +232,21 @@ async function flashCards(
   const verify = params.verify !== false;
   ctx.step('prepare', `Reading ${basename(params.image)}`);
   const source = await openSource(params.image, { log: (l) => ctx.log(l) });
+  try {
+    return await flashSource(env, params, ctx, fits, source, verify);
+  } finally {
+    await closeSource(source);
+  }
+}
+
+async function flashSource(
+  env: Env,
+  params: FlashParams,
+  ctx: JobContext,
+  fits: Map<number, Promise<Fitted>>,
+  source: WriteSource,
+  verify: boolean,
+): Promise<FlashResult> {
   assertPiLayout(params.image, source.layoutProblem, params.force === true);
   const mappedBytes = sourceBytes(source);
   const results: CardFlashResult[] = [];

@@ -2,7 +2,7 @@
  * Read-back verification of a mapped write: the ranges that were written are read from the card
  * and compared, byte for byte, with the same ranges of the image. Progress: bytes compared.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { chunks, totalBytes, type ByteRange } from './used-blocks/byte-ranges.js';
@@ -16,13 +16,14 @@ export interface CompareResult {
   firstDifference?: number;
 }
 
+/** `image`: its path, or the image already open (left open). */
 export async function compareRanges(
-  imagePath: string,
+  imagePath: string | FileHandle,
   cardPath: string,
   ranges: readonly ByteRange[],
   ctx: JobContext,
 ): Promise<CompareResult> {
-  const image = await open(imagePath, 'r');
+  const image = typeof imagePath === 'string' ? await open(imagePath, 'r') : imagePath;
   const card = await open(cardPath, 'r');
   const a = Buffer.allocUnsafe(PIECE);
   const b = Buffer.allocUnsafe(PIECE);
@@ -46,7 +47,7 @@ export async function compareRanges(
     }
     return { ok: true, comparedBytes: done };
   } finally {
-    await image.close();
+    if (image !== imagePath) await image.close();
     await card.close();
   }
 }

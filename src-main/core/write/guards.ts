@@ -40,7 +40,7 @@ export async function beforeWrite(
   } = {},
 ): Promise<void> {
   const card = target.card;
-  const st = await stat(source.path);
+  const st = source.handle ? await source.handle.stat() : await stat(source.path);
   if (card.kind === 'file' && card.node === st.ino) {
     throw new AtlasError('unsafe-target', 'the card and the image are the same file', 'pick another card');
   }

@@ -8,23 +8,33 @@
  * partitions are kept: their starts are where the card's old file systems are made invalid.
  * Runs with the user's own rights; the raw-disk helper never maps an image.
  */
-import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { AtlasError } from '../errors.js';
-import { decompress, detectCompression, uncompressedSize, type Compression } from '../images/compression.js';
+import { AtlasError, toAtlasError } from '../errors.js';
+import { cardPlatform } from '../cards/platform/index.js';
+import {
+  decompressFrom,
+  detectCompressionOf,
+  uncompressedSize,
+  type Compression,
+} from '../images/compression.js';
 import { bmapByteRanges, readBmap, type Bmap } from '../rawio/bmap.js';
 import { imageSidecars } from '../naming.js';
 import { handleReader, type ByteReader } from '../rawio/used-blocks/byte-reader.js';
-import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
+import { gapsIn, mergeRanges, totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
 import { checkImageGeometry } from '../rawio/used-blocks/image-geometry.js';
 import type { PartitionTable } from '../rawio/used-blocks/partition-table.js';
 import { mapCard } from '../rawio/used-blocks/used-ranges.js';
 import { piLayoutProblem } from './pi-layout.js';
+import { imageStream } from './run-plan.js';
 import { CHECKSUM_TYPES, TABLE_BYTES, type ChecksumType, type MappedRange } from './write-plan.js';
 
 export interface WriteSource {
-  /** Absolute path of the image file. */
+  /** Absolute path of the image file, as given (messages, the block map beside it). */
   path: string;
+  /** The image, opened once (a regular file, not through a link): every read goes through it. */
+  handle: FileHandle;
   compression: Compression;
   /** Bytes of the (decompressed) image, when known before reading it. */
   bytes: number | undefined;
@@ -82,8 +92,12 @@ async function checkedTable(
 }
 
 /** The first MiB of a compressed image, decompressed (the decompressor is stopped after it). */
-async function compressedHead(path: string, compression: Exclude<Compression, 'none'>): Promise<Buffer> {
-  const d = decompress(path, compression);
+async function compressedHead(
+  fh: FileHandle,
+  path: string,
+  compression: Exclude<Compression, 'none'>,
+): Promise<Buffer> {
+  const d = decompressFrom(imageStream({ path, handle: fh }), compression, basename(path));
   const parts: Buffer[] = [];
   let got = 0;
   try {
@@ -136,7 +150,7 @@ function rangesOf(
   bmap: Bmap,
   bmapPath: string,
   log: (l: string) => void,
-): Pick<WriteSource, 'ranges' | 'checksumType'> {
+): { ranges: MappedRange[]; checksumType?: ChecksumType } {
   const type = bmap.checksumType as ChecksumType | undefined;
   const checked = type !== undefined && CHECKSUM_TYPES.includes(type);
   if (type !== undefined && !checked) log(`${basename(bmapPath)}: ${type} checksums are not checked`);
@@ -148,14 +162,116 @@ function rangesOf(
   return { ranges, ...(checked ? { checksumType: type } : {}) };
 }
 
+/**
+ * A downloaded block map is not trusted to cover the image: a map that leaves out the partition
+ * table or the file systems' metadata would write a card without them and still read back as
+ * "verified". A plain image's map is merged with the image's own map of its used blocks (table
+ * areas, every partition's metadata and files): what the block map leaves out is written too, and
+ * read back with the rest.
+ */
+function withOwnMap(
+  mapped: MappedRange[],
+  own: readonly ByteRange[],
+  bmapPath: string,
+  log: (l: string) => void,
+): MappedRange[] {
+  const covered = mergeRanges(mapped);
+  const missing = own.flatMap((r) => gapsIn(r.start, r.end, covered));
+  if (missing.length === 0) return mapped;
+  log(
+    `${basename(bmapPath)} leaves out ${totalBytes(missing)} bytes the image's partitions use (table, file system metadata or files): they are written and read back too`,
+  );
+  return [...mapped, ...missing].sort((a, b) => a.start - b.start);
+}
+
+/**
+ * The least a compressed image's block map must cover (its blocks that hold data in the image's
+ * first MiB, where the table is, and the first 4 KiB of every partition: its boot sector or
+ * superblock), or why it does not.
+ */
+function mapLeavesOut(
+  ranges: readonly ByteRange[],
+  head: Buffer,
+  partitions: ReadonlyArray<{ start: number; length: number }>,
+): string | undefined {
+  const covered = mergeRanges(ranges);
+  const block = 4096;
+  for (let at = 0; at < head.length; at += block) {
+    const data = head.subarray(at, at + block);
+    if (data.some((b) => b !== 0) && gapsIn(at, at + data.length, covered).length > 0)
+      return `it leaves out bytes ${at}-${at + data.length} of the partition table area`;
+  }
+  for (const [i, p] of partitions.entries()) {
+    const end = p.start + Math.min(block, p.length);
+    if (gapsIn(p.start, end, covered).length > 0)
+      return `it leaves out the start of partition ${i + 1} (its boot sector or superblock, at byte ${p.start})`;
+  }
+  return undefined;
+}
+
+/**
+ * Opens the image once: never through a link (O_NOFOLLOW), never waiting on a pipe or device
+ * (O_NONBLOCK), and only a regular file. Planning, writing and reading back all go through this
+ * descriptor, so nothing swapped in at the path afterwards is read.
+ */
+async function openImage(path: string): Promise<{ fh: FileHandle; size: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new AtlasError('not-found', `no image at ${path}`);
+    if (code === 'ELOOP' || code === 'EMLINK')
+      throw new AtlasError(
+        'bad-input',
+        `${path} is a symbolic link, not an image`,
+        "give the path of the image file itself (the link's target), then flash it",
+      );
+    throw toAtlasError(e);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new AtlasError(
+      'bad-input',
+      `${path} is not a regular file (a pipe, a device or a folder cannot be flashed as an image)`,
+      'give the path of an image file (.img, .img.xz, .img.gz or .img.zst)',
+    );
+  }
+  return { fh, size: st.size };
+}
+
+/** Closes the image a WriteSource holds open. */
+export async function closeSource(source: WriteSource): Promise<void> {
+  await source.handle.close().catch(() => undefined);
+}
+
+/** A path through which a tool this process starts reads the open image (Linux), else its path. */
+const toolPath = (fh: FileHandle, path: string): string =>
+  cardPlatform().toolsOpenFdPath ? cardPlatform().fdPath(fh.fd) : path;
+
+/** Opens an image for writing (see the top of this file); closeSource when done with it. */
 export async function openSource(image: string, opts: OpenSourceOptions = {}): Promise<WriteSource> {
   const path = resolve(image);
+  const { fh, size } = await openImage(path);
+  try {
+    return await describeSource(path, fh, size, opts);
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
+async function describeSource(
+  path: string,
+  fh: FileHandle,
+  size: number,
+  opts: OpenSourceOptions,
+): Promise<WriteSource> {
   const log = opts.log ?? (() => undefined);
-  const st = await stat(path).catch(() => undefined);
-  if (!st?.isFile()) throw new AtlasError('not-found', `no image at ${path}`);
-  const compression = await detectCompression(path);
+  const compression = await detectCompressionOf(fh);
   if (compression !== 'none') {
-    const recorded = await uncompressedSize(path, compression);
+    const recorded = await uncompressedSize(toolPath(fh, path), compression);
     const bmapPath = opts.map === false ? undefined : await bmapBeside(path);
     const bmap = bmapPath ? await readBmap(bmapPath) : undefined;
     // A map for another size belongs to another image; a gzip's size is not recorded: the map's
@@ -163,10 +279,11 @@ export async function openSource(image: string, opts: OpenSourceOptions = {}): P
     const fits = bmap !== undefined && (recorded === undefined || recorded === bmap.imageSize);
     if (bmap && !fits) log(`${basename(bmapPath!)} does not match the image size: writing the image whole`);
     const bytes = fits ? bmap.imageSize : recorded;
-    const head = await compressedHead(path, compression);
+    const head = await compressedHead(fh, path, compression);
     const table = await checkedTable(path, headReader(head, bytes ?? Number.MAX_SAFE_INTEGER), bytes);
     const base = {
       path,
+      handle: fh,
       compression,
       bytes,
       partitions: partitionsOf(table),
@@ -174,33 +291,42 @@ export async function openSource(image: string, opts: OpenSourceOptions = {}): P
       fallbacks: [] as string[],
       ...layoutOf(table, head),
     };
-    if (fits) return { ...base, mode: 'bmap', ...rangesOf(bmap, bmapPath!, log) };
+    if (fits) {
+      const mapped = rangesOf(bmap, bmapPath!, log);
+      const short = mapLeavesOut(mapped.ranges, head, base.partitions);
+      if (short === undefined) return { ...base, mode: 'bmap', ...mapped };
+      log(`${basename(bmapPath!)} is not a map of this image (${short}): writing the image whole`);
+    }
     return { ...base, mode: 'stream' };
   }
-  const fh = await open(path, 'r');
-  try {
-    const reader = handleReader(fh, st.size);
-    const table = await checkedTable(path, reader, st.size);
-    const base = {
-      path,
-      compression,
-      bytes: st.size,
-      partitions: partitionsOf(table),
-      minBytes: endOf(table),
-      fallbacks: [] as string[],
-      ...layoutOf(table, await reader.read(0, Math.min(512, st.size))),
-    };
-    if (opts.map === false) return { ...base, mode: 'stream' };
-    const bmapPath = `${path}.bmap`;
-    if (await isFile(bmapPath)) {
-      const bmap = await readBmap(bmapPath);
-      if (bmap.imageSize === st.size) return { ...base, mode: 'bmap', ...rangesOf(bmap, bmapPath, log) };
+  const reader = handleReader(fh, size);
+  const table = await checkedTable(path, reader, size);
+  const base = {
+    path,
+    handle: fh,
+    compression,
+    bytes: size,
+    partitions: partitionsOf(table),
+    minBytes: endOf(table),
+    fallbacks: [] as string[],
+    ...layoutOf(table, await reader.read(0, Math.min(512, size))),
+  };
+  if (opts.map === false) return { ...base, mode: 'stream' };
+  const bmapPath = `${path}.bmap`;
+  let bmap: Bmap | undefined;
+  if (await isFile(bmapPath)) {
+    bmap = await readBmap(bmapPath);
+    if (bmap.imageSize !== size) {
       log(`${basename(bmapPath)} does not match the image size: using the image's own map`);
+      bmap = undefined;
     }
-    const map = await mapCard(reader, { align: 64 * 1024, keepTrailing: true });
-    for (const f of map.fallbacks) log(`written in full: ${f}`);
-    return { ...base, mode: 'used-blocks', ranges: map.ranges, fallbacks: map.fallbacks };
-  } finally {
-    await fh.close();
   }
+  const map = await mapCard(reader, { align: 64 * 1024, keepTrailing: true });
+  for (const f of map.fallbacks) log(`written in full: ${f}`);
+  if (bmap) {
+    const mapped = rangesOf(bmap, bmapPath, log);
+    const ranges = withOwnMap(mapped.ranges, map.ranges, bmapPath, log);
+    return { ...base, mode: 'bmap', ...mapped, ranges, fallbacks: map.fallbacks };
+  }
+  return { ...base, mode: 'used-blocks', ranges: map.ranges, fallbacks: map.fallbacks };
 }

@@ -19,9 +19,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { Readable } from 'node:stream';
 import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { decompress, type Compression } from '../images/compression.js';
+import { decompress, decompressFrom, type Compression } from '../images/compression.js';
 import { BLOCK, blocks, hashRange, upToCardSize } from '../rawio/block-copy.js';
 import { compareRanges } from '../rawio/compare-ranges.js';
 import { chunks, totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
@@ -32,8 +33,10 @@ export interface PlanSource {
   name: string;
   /** Where this process reads it (a /proc/PID/fd path inside the helper). */
   path: string;
-  /** Where a decompressor reads it (default: path). */
+  /** Where a decompressor reads it (default: path), when there is no handle. */
   toolPath?: string;
+  /** The image, opened once and checked (a regular file): every read of it goes through this. */
+  handle?: FileHandle;
   compression: Compression;
   bytes: number | undefined;
 }
@@ -124,7 +127,7 @@ async function writeRanges(
   const ranges = plan.ranges!;
   const total = totalBytes(ranges);
   const buf = Buffer.alloc(BLOCK);
-  const image = await open(source.path, 'r');
+  const image = source.handle ?? (await open(source.path, 'r'));
   let done = 0;
   try {
     for (const range of ranges) {
@@ -160,7 +163,7 @@ async function writeRanges(
       }
     }
   } finally {
-    await image.close();
+    if (image !== source.handle) await image.close();
   }
   return done;
 }
@@ -171,20 +174,38 @@ interface OpenedStream {
   done: Promise<void>;
 }
 
+/** Reads an open file from its start by position (the handle is left open and its offset alone). */
+async function* readFrom(handle: FileHandle): AsyncGenerator<Buffer> {
+  let position = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(BLOCK);
+    const { bytesRead } = await handle.read(buf, 0, BLOCK, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
+/** The image file from its start: through its handle (left open), or by its path. */
+export function imageStream(source: Pick<PlanSource, 'path' | 'handle'>): Readable {
+  return source.handle
+    ? Readable.from(readFrom(source.handle), { objectMode: false })
+    : createReadStream(source.path, { highWaterMark: BLOCK });
+}
+
 /** The image as one stream of bytes: the file, or its decompressor's output. */
 function openStream(source: PlanSource): OpenedStream {
   if (source.compression === 'none') {
-    return {
-      stream: createReadStream(source.path, { highWaterMark: BLOCK }),
-      stop: () => undefined,
-      done: Promise.resolve(),
-    };
+    return { stream: imageStream(source), stop: () => undefined, done: Promise.resolve() };
   }
   // The decompressor starts right before the copy reads it: its first output must not be missed.
-  const d = decompress(source.path, source.compression, {
-    ...(source.toolPath ? { toolPath: source.toolPath } : {}),
-    ...(source.bytes !== undefined ? { expectBytes: source.bytes } : {}),
-  });
+  const expect = source.bytes !== undefined ? { expectBytes: source.bytes } : {};
+  const d = source.handle
+    ? decompressFrom(imageStream(source), source.compression, basename(source.name), expect)
+    : decompress(source.path, source.compression, {
+        ...(source.toolPath ? { toolPath: source.toolPath } : {}),
+        ...expect,
+      });
   return { stream: d.stream, stop: () => d.kill(), done: d.done };
 }
 
@@ -397,7 +418,7 @@ export async function runPlan(
       );
     }
   } else if (plan.ranges) {
-    const c = await compareRanges(source.path, target.path, plan.ranges, ctx);
+    const c = await compareRanges(source.handle ?? source.path, target.path, plan.ranges, ctx);
     if (!c.ok) {
       throw new AtlasError(
         'verify-failed',

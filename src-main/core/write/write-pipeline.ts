@@ -9,7 +9,7 @@
 import type { JobContext } from '../jobs/job.js';
 import type { RawCard } from '../cards/helper-client.js';
 import { beforeWrite } from './guards.js';
-import { openSource, type WriteSource } from './open-source.js';
+import { closeSource, openSource, type WriteSource } from './open-source.js';
 import type { PlanResult } from './run-plan.js';
 import { invalidationRanges, type WritePlan } from './write-plan.js';
 import { targetFor, type TargetOptions } from './write-target.js';
@@ -35,17 +35,28 @@ export function planWrite(source: WriteSource, targetBytes: number, verify: bool
   };
 }
 
-/** Writes an image (a path, or a source already opened) onto a card. */
+/** Writes an image (a path, or a source already opened, left open) onto a card. */
 export async function writeImage(
   image: string | WriteSource,
   card: RawCard,
   ctx: JobContext,
   opts: WriteImageOptions,
 ): Promise<WriteImageResult> {
-  const source =
-    typeof image === 'string'
-      ? await openSource(image, { map: opts.map !== false, log: (l) => ctx.log(l) })
-      : image;
+  if (typeof image !== 'string') return writeSource(image, card, ctx, opts);
+  const source = await openSource(image, { map: opts.map !== false, log: (l) => ctx.log(l) });
+  try {
+    return await writeSource(source, card, ctx, opts);
+  } finally {
+    await closeSource(source);
+  }
+}
+
+async function writeSource(
+  source: WriteSource,
+  card: RawCard,
+  ctx: JobContext,
+  opts: WriteImageOptions,
+): Promise<WriteImageResult> {
   const target = targetFor(card, opts);
   await beforeWrite(source, target, opts.guard, opts.unmount === false ? { unmount: false } : {});
   const r = await target.run(source, planWrite(source, card.bytes, opts.verify), ctx);

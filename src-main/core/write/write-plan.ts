@@ -16,8 +16,15 @@ export const TABLE_BYTES = MiB;
 export const BACKUP_GPT_BYTES = 33 * 512;
 /** Enough of each partition's start to hold a FAT boot sector and an ext4 superblock (+1024). */
 export const PARTITION_HEAD_BYTES = 64 * 1024;
+/** With many partitions, the heads made invalid together stay within this (each at least 4 KiB). */
+export const PARTITION_HEADS_BUDGET = 32 * MiB;
+/** The least of a partition's head that is made invalid: a FAT boot sector and an ext4 superblock. */
+const SMALL_HEAD_BYTES = 4096;
+/** The image bytes in the invalidated areas are held in memory until the end: at most this many. */
+export const MAX_INVALIDATED_BYTES = 64 * MiB;
 const MAX_RANGES = 1 << 20;
-const MAX_INVALIDATE = 256;
+/** A GPT holds at most 8192 entries (a 1 MiB entry array of 128-byte entries), plus two areas. */
+const MAX_INVALIDATE = 16384;
 export { CHECKSUM_TYPES, type ChecksumType };
 
 /** A range of the image to copy to the same offset on the card, with its block-map checksum. */
@@ -42,6 +49,10 @@ export interface WritePlan {
  * The areas that make a card look written, on a card of `targetBytes`: the first MiB (MBR or
  * protective MBR + primary GPT, boot area), the last 33 sectors (an old backup GPT) and the head of
  * every partition of the NEW table (an old file system at the same offset would look complete).
+ * A head is 64 KiB; with so many partitions that their heads would pass PARTITION_HEADS_BUDGET,
+ * 4 KiB (still every boot sector and superblock). Heads of adjacent small partitions merge into
+ * one range: any table a partition-table read accepts (up to 8192 GPT entries) gives a plan
+ * checkPlan accepts.
  */
 export function invalidationRanges(
   targetBytes: number,
@@ -50,27 +61,40 @@ export function invalidationRanges(
   const clip = (r: ByteRange): ByteRange => ({ start: r.start, end: Math.min(r.end, targetBytes) });
   const out: ByteRange[] = [{ start: 0, end: TABLE_BYTES }];
   out.push({ start: Math.max(0, targetBytes - BACKUP_GPT_BYTES), end: targetBytes });
-  for (const p of partitions) {
-    if (p.start % 512 !== 0 || p.start >= targetBytes) continue;
-    out.push({ start: p.start, end: p.start + PARTITION_HEAD_BYTES });
-  }
-  return mergeRanges(out.map(clip).filter((r) => r.end > r.start)).slice(0, MAX_INVALIDATE);
+  const heads = partitions.filter((p) => p.start % 512 === 0 && p.start < targetBytes);
+  const head =
+    heads.length * PARTITION_HEAD_BYTES <= PARTITION_HEADS_BUDGET ? PARTITION_HEAD_BYTES : SMALL_HEAD_BYTES;
+  for (const p of heads) out.push({ start: p.start, end: p.start + head });
+  return mergeRanges(out.map(clip).filter((r) => r.end > r.start));
 }
 
-const bad = (message: string): never => {
-  throw new AtlasError(
-    'bad-input',
-    `invalid write plan: ${message}`,
-    'this request is not one the raw-disk helper accepts',
-  );
-};
+/** Who a plan came from: built here for a write ('plan'), or received by the raw-disk helper. */
+export type PlanOrigin = 'plan' | 'request';
+
+function refusal(origin: PlanOrigin) {
+  return (message: string): never => {
+    throw new AtlasError(
+      'bad-input',
+      `invalid write plan: ${message}`,
+      origin === 'request'
+        ? 'this request is not one the raw-disk helper accepts'
+        : "nothing was written to the card: a write of this image's partition layout could not be planned; report it with the image's table (sfdisk -d IMAGE)",
+    );
+  };
+}
 
 function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
 /** Sorted, non-overlapping, non-empty ranges inside [0, limit). */
-function checkRanges(ranges: readonly ByteRange[], limit: number, what: string, max: number): void {
+function checkRanges(
+  bad: (m: string) => never,
+  ranges: readonly ByteRange[],
+  limit: number,
+  what: string,
+  max: number,
+): void {
   if (ranges.length > max) bad(`more than ${max} ${what}`);
   let next = 0;
   for (const r of ranges) {
@@ -83,20 +107,28 @@ function checkRanges(ranges: readonly ByteRange[], limit: number, what: string, 
 }
 
 /**
- * Checks a plan against the source and the card: invalidated areas inside the card, at most 2 MiB
- * each and always including the first MiB; copied ranges inside the image and the card; checksums
- * of the named type. Throws 'bad-input' for anything else.
+ * Checks a plan against the source and the card: invalidated areas inside the card, at most
+ * MAX_INVALIDATED_BYTES together (their image bytes are held in memory) and always including the
+ * first MiB; copied ranges inside the image and the card; checksums of the named type. Throws
+ * 'bad-input' for anything else, worded for where the plan came from.
  */
-export function checkPlan(plan: WritePlan, sourceBytes: number | undefined, targetBytes: number): void {
+export function checkPlan(
+  plan: WritePlan,
+  sourceBytes: number | undefined,
+  targetBytes: number,
+  origin: PlanOrigin = 'plan',
+): void {
+  const bad = refusal(origin);
   if (plan.minBytes !== undefined && !isInt(plan.minBytes)) bad('minBytes must be a byte count');
-  checkRanges(plan.invalidate, targetBytes, 'invalidated range', MAX_INVALIDATE);
-  if (plan.invalidate.some((r) => r.end - r.start > 2 * TABLE_BYTES))
-    bad('an invalidated range is larger than 2 MiB');
+  checkRanges(bad, plan.invalidate, targetBytes, 'invalidated range', MAX_INVALIDATE);
+  const invalidated = plan.invalidate.reduce((n, r) => n + r.end - r.start, 0);
+  if (invalidated > MAX_INVALIDATED_BYTES)
+    bad(`the invalidated areas add up to ${invalidated} bytes, more than ${MAX_INVALIDATED_BYTES}`);
   const first = plan.invalidate[0];
   if (!first || first.start !== 0 || first.end < Math.min(TABLE_BYTES, targetBytes))
     bad('the first MiB of the card is not invalidated');
   if (plan.ranges) {
-    checkRanges(plan.ranges, Math.min(sourceBytes ?? Infinity, targetBytes), 'range', MAX_RANGES);
+    checkRanges(bad, plan.ranges, Math.min(sourceBytes ?? Infinity, targetBytes), 'range', MAX_RANGES);
     if (plan.ranges.some((r) => r.checksum !== undefined)) {
       const type = plan.checksumType;
       if (!type || !CHECKSUM_TYPES.includes(type)) return bad('unknown checksum type');

@@ -40,6 +40,7 @@ export interface TargetOptions extends RawDiskOptions {
 const planSource = (s: WriteSource): PlanSource => ({
   name: s.path,
   path: s.path,
+  handle: s.handle,
   compression: s.compression,
   bytes: s.bytes,
 });
