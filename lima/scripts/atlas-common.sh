@@ -93,8 +93,9 @@ atlas_check_card() {
   [ -f "$card" ] || atlas_fail bad-input "not a block device or image file: $card"
 }
 
+# atlas_card_bytes CARD: its size in bytes (a link is followed, as every other check here follows it).
 atlas_card_bytes() {
-  if [ -b "$1" ]; then blockdev --getsize64 "$1"; else stat -c %s "$1"; fi
+  if [ -b "$1" ]; then blockdev --getsize64 "$1"; else stat -L -c %s -- "$1"; fi
 }
 
 # atlas_part_geometry CARD N: sets PART_START and PART_SECTORS (512-byte sectors) of partition N.
@@ -126,7 +127,7 @@ atlas_attach() {
 # ends with WHY). Leaves PART_START and PART_SECTORS set to the partition's geometry.
 atlas_attach_root() {
   atlas_part_geometry "$2" 2
-  [ $(((PART_START + PART_SECTORS) * 512)) -le "$(stat -c %s "$2")" ] ||
+  [ $(((PART_START + PART_SECTORS) * 512)) -le "$(stat -L -c %s -- "$2")" ] ||
     atlas_fail bad-input "the image is truncated (partition 2 ends past its end)"
   atlas_attach "$1" "$2" "$PART_START" "$PART_SECTORS" rw
   [ "$(atlas_fstype "${!1}")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: $3"

@@ -129,7 +129,7 @@ done
 if [ -b "$target" ]; then
   target_bytes=$(blockdev --getsize64 "$target")
 elif [ -f "$target" ]; then
-  target_bytes=$(stat -c %s "$target")
+  target_bytes=$(stat -L -c %s -- "$target")
 else
   fail not-found "no such card or image: $target"
 fi
