@@ -1,7 +1,7 @@
 /** `ods-sd list`: the library's golden images, clone sets and clone images. */
 import { listLibrary } from '../../core/library/library.js';
 import { defineCommand } from '../command.js';
-import { bytes, table } from '../format.js';
+import { bytes, shown, table } from '../format.js';
 
 export const listCommand = defineCommand({
   name: 'list',
@@ -23,7 +23,13 @@ export const listCommand = defineCommand({
         e.modifiedAt.slice(0, 16).replace('T', ' '),
       ]);
     }
-    const extra = x.unfinished.length ? `\nUnfinished (not artifacts): ${x.unfinished.join(', ')}` : '';
-    return table(rows) + extra;
+    const damaged = x.entries
+      .filter((e) => e.damaged)
+      .map((e) => `\n  ${shown(e.name)}: damaged: ${shown(e.damaged!)}`)
+      .join('');
+    const extra = x.unfinished.length
+      ? `\nUnfinished (not artifacts): ${x.unfinished.map(shown).join(', ')}`
+      : '';
+    return table(rows) + (damaged ? `\nDamaged (not to be trusted as they are):${damaged}` : '') + extra;
   },
 });
