@@ -7,7 +7,7 @@
  * file, the same one), and read up to a size cap.
  */
 import { constants } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
 
 /** Why an entry cannot be read as a regular file, or undefined when it can. */
@@ -40,11 +40,15 @@ function refusal(what: string, why: string): AtlasError {
 }
 
 /**
- * The content of the regular file at `path`, at most `maxBytes`. A missing file rejects with
- * the ENOENT error as readFile would; anything but a regular file, or a larger one, with
- * 'bad-input' naming `what`.
+ * The regular file at `path`, opened for reading (O_NOFOLLOW|O_NONBLOCK) and checked on its
+ * descriptor; `maxBytes` caps its size. Anything else rejects with 'bad-input' naming `what`; a
+ * missing file with the ENOENT error as open would.
  */
-export async function readRegularFile(path: string, maxBytes: number, what = path): Promise<Buffer> {
+export async function openRegularFile(
+  path: string,
+  what = path,
+  maxBytes = Number.MAX_SAFE_INTEGER,
+): Promise<FileHandle> {
   const before = await lstat(path);
   const why = notRegular(before);
   if (why) throw refusal(what, why);
@@ -60,9 +64,24 @@ export async function readRegularFile(path: string, maxBytes: number, what = pat
   try {
     const st = await fh.stat();
     if (!st.isFile() || st.ino !== before.ino || st.dev !== before.dev)
-      throw refusal(what, 'was replaced while it was read');
+      throw refusal(what, 'was replaced while it was opened');
     if (st.size > maxBytes) throw refusal(what, `is larger than ${maxBytes} bytes`);
-    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
+/**
+ * The content of the regular file at `path`, at most `maxBytes`. A missing file rejects with
+ * the ENOENT error as readFile would; anything but a regular file, or a larger one, with
+ * 'bad-input' naming `what`.
+ */
+export async function readRegularFile(path: string, maxBytes: number, what = path): Promise<Buffer> {
+  const fh = await openRegularFile(path, what, maxBytes);
+  try {
+    const buf = Buffer.alloc(Math.min((await fh.stat()).size, maxBytes) + 1);
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
