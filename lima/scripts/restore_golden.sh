@@ -260,10 +260,13 @@ if [ "$fit" = 1 ]; then
   fi
   ev step fit-check 0 Checking the restored root file system '(e2fsck -f)'
   check_fs "restored root file system" "$scratch"
-  block_size=$(dumpe2fs -h "$scratch" 2>/dev/null | awk -F: '/^Block size/ { gsub(/[[:space:]]/, "", $2); print $2 }')
-  min_blocks=$(resize2fs -P "$scratch" 2>/dev/null | awk -F': ' '/minimum size/ { print $2 + 0 }')
-  [ -n "$block_size" ] && [ -n "$min_blocks" ] && [ "$min_blocks" -gt 0 ] ||
-    fail fsck "could not read the root file system's minimum size (resize2fs -P)"
+  # The tools' own words go to the log and into the failure.
+  fs_out=$(dumpe2fs -h "$scratch" 2>&1) || true
+  block_size=$(printf '%s\n' "$fs_out" | awk -F: '/^Block size/ { gsub(/[[:space:]]/, "", $2); print $2 }')
+  [ -n "$block_size" ] || { printf '%s\n' "$fs_out" >&2; fail fsck "could not read the root file system's block size (dumpe2fs -h): $(printf '%s\n' "$fs_out" | grep -v '^[[:space:]]*$' | tail -n 2 | tr '\n' ' ')"; }
+  fs_out=$(resize2fs -P "$scratch" 2>&1) || true
+  min_blocks=$(printf '%s\n' "$fs_out" | awk -F': ' '/minimum size/ { print $2 + 0 }')
+  [ -n "$min_blocks" ] && [ "$min_blocks" -gt 0 ] || { printf '%s\n' "$fs_out" >&2; fail fsck "could not read the root file system's minimum size (resize2fs -P): $(printf '%s\n' "$fs_out" | grep -v '^[[:space:]]*$' | tail -n 2 | tr '\n' ' ')"; }
   fit_blocks=$((avail_sectors * 512 / block_size))
   min_bytes=$(((p2_start + tail_sectors) * 512 + min_blocks * block_size))
   ev result min-bytes "$min_bytes"
