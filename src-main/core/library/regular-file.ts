@@ -24,13 +24,6 @@ function notRegular(st: {
   return 'is not a regular file';
 }
 
-/** Throws 'bad-input' unless `path` is a regular file itself (not a link, pipe or device). */
-export async function assertRegularFile(path: string, what = path): Promise<void> {
-  const st = await lstat(path);
-  const why = notRegular(st);
-  if (why) throw refusal(what, why);
-}
-
 function refusal(what: string, why: string): AtlasError {
   return new AtlasError(
     'bad-input',
