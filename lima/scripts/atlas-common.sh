@@ -93,8 +93,9 @@ atlas_check_card() {
   [ -f "$card" ] || atlas_fail bad-input "not a block device or image file: $card"
 }
 
+# atlas_card_bytes CARD: its size in bytes (a link is followed, as every other check here follows it).
 atlas_card_bytes() {
-  if [ -b "$1" ]; then blockdev --getsize64 "$1"; else stat -c %s "$1"; fi
+  if [ -b "$1" ]; then blockdev --getsize64 "$1"; else stat -L -c %s -- "$1"; fi
 }
 
 # atlas_part_geometry CARD N: sets PART_START and PART_SECTORS (512-byte sectors) of partition N.
@@ -126,7 +127,7 @@ atlas_attach() {
 # ends with WHY). Leaves PART_START and PART_SECTORS set to the partition's geometry.
 atlas_attach_root() {
   atlas_part_geometry "$2" 2
-  [ $(((PART_START + PART_SECTORS) * 512)) -le "$(stat -c %s "$2")" ] ||
+  [ $(((PART_START + PART_SECTORS) * 512)) -le "$(stat -L -c %s -- "$2")" ] ||
     atlas_fail bad-input "the image is truncated (partition 2 ends past its end)"
   atlas_attach "$1" "$2" "$PART_START" "$PART_SECTORS" rw
   [ "$(atlas_fstype "${!1}")" = ext4 ] || atlas_fail unsupported "partition 2 is not ext4: $3"
@@ -205,6 +206,38 @@ atlas_e2fsck() {
   fi
   rm -f "$out"
   [ "$rc" -le 2 ] || atlas_fail fsck "e2fsck found errors it could not fix on the root file system (exit $rc): the card's file system is damaged; repair it on the device or use another card"
+}
+
+# atlas_tool_words OUTPUT: what a tool said, for an error message: its last 3 lines that say
+# something (not its version banner), on one line.
+atlas_tool_words() {
+  printf '%s\n' "$1" | grep -v -e '^[a-z0-9]* [0-9][0-9.]* ([0-9]' -e '^[[:space:]]*$' | tail -n 3 | tr '\n' ' ' | sed 's/ *$//'
+}
+
+# atlas_fs_field VAR DEV FIELD: a field of the ext4 superblock on DEV (dumpe2fs -h: "Block count",
+# "Block size"). When it cannot be read the failure carries dumpe2fs's own words, also in the log.
+atlas_fs_field() {
+  local _out _rc=0 _v
+  _out=$(dumpe2fs -h "$2" 2>&1) || _rc=$?
+  _v=$(printf '%s\n' "$_out" | awk -F: -v f="$3" '$1 == f { gsub(/[[:space:]]/, "", $2); print $2; exit }')
+  if [ "$_rc" -ne 0 ] || [ -z "$_v" ]; then
+    printf '%s\n' "$_out" >&2
+    atlas_fail shrink "could not read the root file system's $3 (dumpe2fs -h, exit $_rc): $(atlas_tool_words "$_out")"
+  fi
+  printf -v "$1" '%s' "$_v"
+}
+
+# atlas_fs_min VAR DEV: the minimum size in blocks resize2fs -P estimates for the ext4 on DEV. When it
+# cannot be read the failure carries resize2fs's own words, also in the log.
+atlas_fs_min() {
+  local _out _rc=0 _v
+  _out=$(resize2fs -P "$2" 2>&1) || _rc=$?
+  _v=$(printf '%s\n' "$_out" | awk -F: '/minimum size/ { gsub(/[[:space:]]/, "", $2); print $2; exit }')
+  if [ "$_rc" -ne 0 ] || [ -z "$_v" ]; then
+    printf '%s\n' "$_out" >&2
+    atlas_fail shrink "could not read the root file system's minimum size (resize2fs -P, exit $_rc): $(atlas_tool_words "$_out")"
+  fi
+  printf -v "$1" '%s' "$_v"
 }
 
 # What e2fsck -y output says it fixed, on one line: "problem (Fix? yes); ..." (at most 8 items).

@@ -54,10 +54,9 @@ rc=0
 e2fsck -f -y "$fit" >&2 || rc=$?
 [ "$rc" -le 2 ] || atlas_fail fsck "e2fsck found errors it could not fix in the image's root file system (exit $rc)"
 [ "$rc" -eq 0 ] || atlas_result fsck-fixed "the copy of the image's root file system (the image itself is unchanged)"
-block_size=$(dumpe2fs -h "$fit" 2>/dev/null | awk -F: '/^Block size/ { gsub(/[[:space:]]/, "", $2); print $2 }')
-min_blocks=$(resize2fs -P "$fit" 2>/dev/null | awk -F': ' '/minimum size/ { print $2 + 0 }')
-[ -n "$block_size" ] && [ -n "$min_blocks" ] && [ "$min_blocks" -gt 0 ] ||
-  atlas_fail fsck "could not read the root file system's minimum size (resize2fs -P)"
+atlas_fs_field block_size "$fit" "Block size"
+atlas_fs_min min_blocks "$fit"
+[ "$min_blocks" -gt 0 ] || atlas_fail fsck "resize2fs -P gave a minimum size of 0 blocks for the root file system"
 fit_blocks=$((avail_sectors * 512 / block_size))
 min_bytes=$(((start + tail_sectors) * 512 + min_blocks * block_size))
 atlas_result min-bytes "$min_bytes"

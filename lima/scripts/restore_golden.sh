@@ -4,7 +4,8 @@
 # and e2fsprogs:
 #     sudo bash restore_golden.sh /dev/sdX
 # TARGET may also be an image file (a "card image"): it is restored in place at its current size.
-#   1. checks the set and that the card is large enough (before anything is written); a card
+#   1. checks the set (regular files only, never a link) and that the card is large enough, also
+#      for the root's data by its partclone header (before anything is decompressed); a card
 #      smaller than the clone's card gets its root shrunk to fit when the data fits: the root is
 #      restored into a sparse file in the work folder (--work-dir, default: the folder holding
 #      the set), checked (e2fsck -f), and its minimum taken (resize2fs -P); a card too small for
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --set-dir) set_dir=${2:?--set-dir needs a directory}; shift 2 ;;
     --work-dir) work_base=${2:?--work-dir needs a directory}; shift 2 ;;
     --no-grow) grow=0; shift ;;
-    -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,26p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) printf 'error: unknown option %s\n' "$1" >&2; exit 2 ;;
     *) [ -z "$target" ] || { printf 'error: only one target\n' >&2; exit 2; }; target=$1; shift ;;
   esac
@@ -113,6 +114,45 @@ check_fs() { # check_fs WHAT DEV: e2fsck -f -y; what it fixed goes to the log an
   fi
 }
 
+# partclone_head FILE NAME: sets PC_FS PC_BLOCK_SIZE PC_TOTAL PC_USED from the header of a
+# gzip-compressed partclone image: only the stream's first 110 bytes are decompressed. Layout (as
+# partclone writes it, src/partclone.h, little-endian): format 0002: magic "partclone-image\0",
+# version, "0002", 0xC0DE; fs name[16] at 36, device size, total blocks, used blocks, bitmap
+# blocks (u64 at 52, 60, 68, 76), block size (u32 at 84). Format 0001: fs at 15, block size
+# (i32 at 36), device size, total blocks, used blocks (u64 at 40, 48, 56).
+partclone_head() {
+  local file=$1 b used2 why="$2 is not a partclone image this clone set could have"
+  # pigz stops when head has its bytes (a broken pipe, not an error here).
+  read -r -a b <<<"$({ pigz -dc -- "$file" 2>/dev/null || true; } | head -c 110 | od -An -v -tu1 | tr -s ' \n' '  ')"
+  [ "${#b[@]}" -ge 64 ] || fail bad-input "$why: it is not gzip-compressed partclone data"
+  # "partclone-image", byte by byte
+  [ "${b[*]:0:15}" = "112 97 114 116 99 108 111 110 101 45 105 109 97 103 101" ] ||
+    fail bad-input "$why: it does not start with partclone's magic"
+  case "${b[*]:30:4}" in
+    "48 48 48 50") # 0002
+      [ "${#b[@]}" -ge 110 ] || fail bad-input "$why: its header is cut short"
+      _pc_u64 PC_TOTAL 60 && _pc_u64 PC_USED 68 && _pc_u64 used2 76 || fail bad-input "$why: a count in its header is out of range"
+      [ "$used2" -le "$PC_USED" ] || PC_USED=$used2
+      PC_BLOCK_SIZE=$((b[84] | b[85] << 8 | b[86] << 16 | b[87] << 24))
+      ;;
+    "48 48 48 49") # 0001
+      _pc_u64 PC_TOTAL 48 && _pc_u64 PC_USED 56 || fail bad-input "$why: a count in its header is out of range"
+      PC_BLOCK_SIZE=$((b[36] | b[37] << 8 | b[38] << 16 | b[39] << 24))
+      ;;
+    *) fail bad-input "$why: its image format is not one partclone writes" ;;
+  esac
+  case "$PC_BLOCK_SIZE" in
+    512 | 1024 | 2048 | 4096 | 8192 | 16384 | 32768 | 65536) ;;
+    *) fail bad-input "$why: its block size $PC_BLOCK_SIZE is not a power of two from 512 to 65536" ;;
+  esac
+  [ "$PC_USED" -le "$PC_TOTAL" ] || fail bad-input "$why: it has more used blocks ($PC_USED) than blocks ($PC_TOTAL)"
+}
+_pc_u64() { # _pc_u64 VAR OFFSET: the little-endian u64 at OFFSET of partclone_head's b; false past 2^48
+  local o=$2
+  [ "${b[o + 6]}" -eq 0 ] && [ "${b[o + 7]}" -eq 0 ] || return 1
+  printf -v "$1" '%d' $((b[o] | b[o + 1] << 8 | b[o + 2] << 16 | b[o + 3] << 24 | b[o + 4] << 32 | b[o + 5] << 40))
+}
+
 # ---------------------------------------------------------------- checks (nothing written yet)
 [ -n "$target" ] || fail usage "usage: sudo bash restore_golden.sh /dev/sdX"
 case "$target$work_base" in *$'\n'*) fail bad-input "a path contains a line break" ;; esac
@@ -124,12 +164,16 @@ dump="$set_dir/partition-table.dump"
 boot_img="$set_dir/sdc1-boot.partclone.gz"
 root_img="$set_dir/sdc2-root.partclone.gz"
 for f in "$dump" "$boot_img" "$root_img"; do
+  # A set may come from anyone: a link is never followed (it could lead to a secret), and only a
+  # regular file is read (a pipe could block forever).
+  if [ -L "$f" ]; then fail bad-input "the clone set's ${f##*/} is a link; a clone set holds regular files only, and nothing of it was read"; fi
+  if [ -e "$f" ] && [ ! -f "$f" ]; then fail bad-input "the clone set's ${f##*/} is not a regular file; nothing of it was read"; fi
   [ -s "$f" ] || fail not-found "the clone set is incomplete: $f is missing"
 done
 if [ -b "$target" ]; then
   target_bytes=$(blockdev --getsize64 "$target")
 elif [ -f "$target" ]; then
-  target_bytes=$(stat -c %s "$target")
+  target_bytes=$(stat -L -c %s -- "$target")
 else
   fail not-found "no such card or image: $target"
 fi
@@ -168,6 +212,17 @@ done
 target_sectors=$((target_bytes / 512))
 tail_sectors=0
 [ "$label" = gpt ] && tail_sectors=33
+# The images' headers: their file systems must fit their partitions, and the root's data the card.
+partclone_head "$boot_img" sdc1-boot.partclone.gz
+[ $((PC_TOTAL * PC_BLOCK_SIZE)) -le $((p1_sectors * 512)) ] ||
+  fail bad-input "sdc1-boot.partclone.gz holds a file system of $((PC_TOTAL * PC_BLOCK_SIZE)) bytes (its partclone header), larger than partition 1 in partition-table.dump ($((p1_sectors * 512)) bytes)"
+partclone_head "$root_img" sdc2-root.partclone.gz
+[ $((PC_TOTAL * PC_BLOCK_SIZE)) -le $((p2_sectors * 512)) ] ||
+  fail bad-input "sdc2-root.partclone.gz holds a file system of $((PC_TOTAL * PC_BLOCK_SIZE)) bytes (its partclone header), larger than partition 2 in partition-table.dump ($((p2_sectors * 512)) bytes)"
+root_data=$((PC_USED * PC_BLOCK_SIZE))
+least=$(((p2_start + tail_sectors) * 512 + root_data))
+[ "$target_bytes" -ge "$least" ] ||
+  fail too-small "the card is too small for this clone's data: it has $target_bytes bytes, the data needs at least $least (the root file system's used blocks, $PC_USED of $PC_BLOCK_SIZE bytes by its partclone header, from sector $p2_start); nothing was written (use a card of at least $(((least + 999999) / 1000000)) MB)"
 # fit=1: the card is smaller than the clone's card; root (the last partition) is shrunk to fit.
 fit=0
 if [ "$target_bytes" -lt "$need_bytes" ]; then
@@ -184,6 +239,13 @@ fi
 # checked, and shrunk to end at the card's end; a card too small for its data is refused.
 if [ "$fit" = 1 ]; then
   [ -n "$work_base" ] || work_base=$(dirname -- "$set_dir")
+  # The root's data is restored into the work folder first: it must fit there with 64 MiB to
+  # spare, or the folder's disk would be filled (as root, reserved blocks included).
+  free=$(df --output=avail -B1 -- "$work_base" 2>/dev/null | tail -n 1) || free=""
+  free=${free// /}
+  [ -n "$free" ] || fail no-space "could not tell the free space of the work folder $work_base"
+  [ "$free" -ge $((root_data + 64 * 1024 * 1024)) ] ||
+    fail no-space "the work folder $work_base has $free bytes free; fitting this clone to a smaller card restores its root file system there first, which needs $((root_data + 64 * 1024 * 1024)) (its $root_data bytes of data by its partclone header, and 64 MiB to spare); nothing was decompressed or written (pass --work-dir DIR with room, or use a card as large as the clone's card)"
   ev step fit-restore $((p2_sectors * 512)) Restoring the root file system into the work folder '(partclone.ext4)'
   work=$(mktemp -d "$work_base/.atlas-restore.XXXXXX") ||
     fail no-space "could not make a work folder in $work_base (pass --work-dir DIR with room for the root file system's data)"
@@ -198,10 +260,13 @@ if [ "$fit" = 1 ]; then
   fi
   ev step fit-check 0 Checking the restored root file system '(e2fsck -f)'
   check_fs "restored root file system" "$scratch"
-  block_size=$(dumpe2fs -h "$scratch" 2>/dev/null | awk -F: '/^Block size/ { gsub(/[[:space:]]/, "", $2); print $2 }')
-  min_blocks=$(resize2fs -P "$scratch" 2>/dev/null | awk -F': ' '/minimum size/ { print $2 + 0 }')
-  [ -n "$block_size" ] && [ -n "$min_blocks" ] && [ "$min_blocks" -gt 0 ] ||
-    fail fsck "could not read the root file system's minimum size (resize2fs -P)"
+  # The tools' own words go to the log and into the failure.
+  fs_out=$(dumpe2fs -h "$scratch" 2>&1) || true
+  block_size=$(printf '%s\n' "$fs_out" | awk -F: '/^Block size/ { gsub(/[[:space:]]/, "", $2); print $2 }')
+  [ -n "$block_size" ] || { printf '%s\n' "$fs_out" >&2; fail fsck "could not read the root file system's block size (dumpe2fs -h): $(printf '%s\n' "$fs_out" | grep -v '^[[:space:]]*$' | tail -n 2 | tr '\n' ' ')"; }
+  fs_out=$(resize2fs -P "$scratch" 2>&1) || true
+  min_blocks=$(printf '%s\n' "$fs_out" | awk -F': ' '/minimum size/ { print $2 + 0 }')
+  [ -n "$min_blocks" ] && [ "$min_blocks" -gt 0 ] || { printf '%s\n' "$fs_out" >&2; fail fsck "could not read the root file system's minimum size (resize2fs -P): $(printf '%s\n' "$fs_out" | grep -v '^[[:space:]]*$' | tail -n 2 | tr '\n' ' ')"; }
   fit_blocks=$((avail_sectors * 512 / block_size))
   min_bytes=$(((p2_start + tail_sectors) * 512 + min_blocks * block_size))
   ev result min-bytes "$min_bytes"

@@ -58,26 +58,30 @@ atlas_umount "$mnt"
 
 atlas_step shrink-fs 0 "Shrinking the file system (resize2fs -M)"
 atlas_e2fsck "$root" "after re-enabling the resize service"
-fs_blocks() { dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block count/ { gsub(/ /, "", $2); print $2 }'; }
-min_blocks() { resize2fs -P "$root" 2>/dev/null | awk -F: '/minimum size/ { gsub(/ /, "", $2); print $2 }'; }
 # A shrink happened when the block count went down, or the file system already was at its minimum
-# (resize2fs -P). resize2fs -M can fail ("Need N data blocks in last group") or move nothing on a
-# fragmented file system: that is never reported as a shrink.
+# (resize2fs -P). resize2fs -M can fail ("Need N data blocks in last group", no memory on a loaded
+# machine) or move nothing on a fragmented file system: that is never reported as a shrink.
+# resize2fs marks the file system as having errors when it starts a resize and clears the mark only
+# when the resize is done, so after a failed pass the file system is checked (e2fsck -fy, as
+# resize2fs itself asks) before anything reads it again: resize2fs -P refuses a marked one.
 try_shrink() { # sets SHRINK_WHY when it did not shrink
   local before after min out rc=0
-  before=$(fs_blocks)
+  atlas_fs_field before "$root" "Block count"
   out=$(resize2fs -M "$root" 2>&1) || rc=$?
   printf '%s\n' "$out" >&2
-  after=$(fs_blocks)
-  min=$(min_blocks)
-  [ -n "$before" ] && [ -n "$after" ] && [ -n "$min" ] || atlas_fail shrink "could not read the root file system's size (dumpe2fs, resize2fs -P)"
+  if [ "$rc" -ne 0 ]; then
+    atlas_log "resize2fs -M failed (exit $rc): $(atlas_tool_words "$out")"
+    atlas_e2fsck "$root" "after a failed resize2fs -M"
+  fi
+  atlas_fs_field after "$root" "Block count"
+  atlas_fs_min min "$root"
   SHRINK_WHY=""
   if [ "$rc" -eq 0 ] && { [ "$after" -lt "$before" ] || [ "$after" -le "$min" ]; }; then return 0; fi
-  SHRINK_WHY=$(printf '%s\n' "$out" | grep -v -e '^resize2fs [0-9]' -e '^[[:space:]]*$' | tail -n 1)
+  SHRINK_WHY=$(atlas_tool_words "$out")
   SHRINK_WHY="still $after blocks, its minimum is $min${SHRINK_WHY:+: $SHRINK_WHY}"
   return 1
 }
-fs_blocks_before=$(fs_blocks)
+atlas_fs_field fs_blocks_before "$root" "Block count"
 if ! try_shrink; then
   atlas_log "resize2fs -M did not shrink the file system ($SHRINK_WHY): retrying after e2fsck -fD"
   atlas_e2fsck "$root" "optimizing directories (e2fsck -fD) to retry the shrink" -D
@@ -89,21 +93,22 @@ fi
 pass_from=$fs_blocks_before
 pass=1
 while :; do
-  now=$(fs_blocks)
+  atlas_fs_field now "$root" "Block count"
   atlas_result shrink-pass "$pass $pass_from $now"
   atlas_log "resize2fs -M pass $pass: $pass_from -> $now blocks (gained $((pass_from - now)))"
   [ "$pass" -lt 8 ] && [ "$now" -lt "$pass_from" ] || break
-  min=$(min_blocks)
-  [ -n "$min" ] && [ "$min" -lt "$now" ] || break
+  atlas_fs_min min "$root"
+  [ "$min" -lt "$now" ] || break
   pass=$((pass + 1))
   pass_from=$now
   # A later pass that fails or gains nothing ends the loop; the file system stays as the last
-  # good pass left it (resize2fs changes nothing when it fails).
+  # good pass left it (a failed pass moves no data for good, and its error mark is checked away).
   try_shrink || true
 done
-atlas_result fs-min-estimate "$(min_blocks)"
-block_count=$(fs_blocks)
-block_size=$(dumpe2fs -h "$root" 2>/dev/null | awk -F: '/^Block size/ { gsub(/ /, "", $2); print $2 }')
+atlas_fs_min min "$root"
+atlas_result fs-min-estimate "$min"
+atlas_fs_field block_count "$root" "Block count"
+atlas_fs_field block_size "$root" "Block size"
 fs_sectors=$((block_count * block_size / 512))
 buffer=$((fs_sectors * 5 / 100))
 new_sectors=$(((fs_sectors + buffer + 7) / 8 * 8))

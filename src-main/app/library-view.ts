@@ -83,6 +83,7 @@ export async function libraryView(places: Places): Promise<LibraryView> {
     if (e.version) item.version = e.version;
     if (e.tag) item.tag = e.tag;
     if (e.missing) item.missing = e.missing;
+    if (e.damaged) item.damaged = e.damaged;
     const sha = e.kind !== 'clone-set' ? e.manifest?.files[0]?.sha256 : undefined;
     if (sha) item.sha256 = sha;
     const source = e.manifest?.source.description ?? e.manifest?.source.path;

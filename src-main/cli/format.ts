@@ -1,5 +1,11 @@
-/** Human-readable sizes, speeds and durations for the CLI. */
+/** Human-readable sizes, speeds and durations for the CLI; every value shown with its control characters escaped. */
 import { formatBytes } from '../common/format-bytes.js';
+import { shownText } from '../common/shown-text.js';
+
+/** A value read from a file (a manifest, a card), its control characters escaped. */
+export function shown(value: string): string {
+  return shownText(value);
+}
 
 export function bytes(n: number): string {
   return formatBytes(n);
@@ -16,7 +22,9 @@ export function duration(seconds: number | undefined): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-export function table(rows: string[][]): string {
+/** Rows in aligned columns; each cell is shown escaped, so no value can break the table or the terminal. */
+export function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(shownText));
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows

@@ -5,6 +5,7 @@
  */
 import type { NextStep } from '../common/next-steps.js';
 import type { SerializedError } from '../common/error-codes.js';
+import { shownText } from '../common/shown-text.js';
 
 const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => string } = {
   'vm-setup': () => 'create the VM: ods-sd vm setup',
@@ -53,7 +54,9 @@ export function cliErrorText(e: {
   next?: readonly NextStep[];
 }): string {
   const hint = cliHint(e);
-  return `error: ${e.message}\n${hint ? `hint: ${hint}\n` : ''}`;
+  // Each line shown escaped: a value quoted in a message can neither clear the screen nor fake a line.
+  const lines = (t: string) => t.split('\n').map(shownText).join('\n');
+  return `error: ${lines(e.message)}\n${hint ? `hint: ${lines(hint)}\n` : ''}`;
 }
 
 /** The error as the CLI's --json output carries it: `hint` in the CLI's words, `next` as data. */

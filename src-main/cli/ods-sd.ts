@@ -14,6 +14,7 @@ import { COMMANDS, findCommand } from './commands.js';
 import { generalHelp } from './help.js';
 import { printError, printSuccess } from './output.js';
 import { progressPrinter } from './progress-printer.js';
+import { cancelOnSignals } from './signals.js';
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -31,16 +32,15 @@ function builderOnce(library: string): () => Promise<Env> {
   return () => (env ??= selectBuilder(library).then((builder) => ({ builder, library })));
 }
 
-/** Runs a checked command as a job: progress on stderr, Ctrl-C cancels it. */
+/** Runs a checked command as a job: progress on stderr, Ctrl-C cancels it, a second one ends ods-sd. */
 async function run(inv: Invocation): Promise<number> {
   const job = startJob(`ods-sd ${inv.name}`, (ctx) => inv.run(ctx, builderOnce(inv.library)));
   job.on('event', progressPrinter(process.stderr, inv.verbose));
-  const onSignal = () => {
-    process.stderr.write('\ncancelling…\n');
-    job.cancel();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopListening = cancelOnSignals({
+    cancel: () => job.cancel(),
+    exit: (status) => process.exit(status),
+    say: (text) => process.stderr.write(text),
+  });
   try {
     const outcome = await job.promise;
     if (outcome.exitCode !== undefined) return outcome.exitCode;
@@ -50,8 +50,7 @@ async function run(inv: Invocation): Promise<number> {
   } catch (e) {
     return printError(toAtlasError(e), inv.json);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
 }
 

@@ -63,4 +63,6 @@ export interface LibraryEntry {
   manifest?: Manifest;
   /** Clone sets only: the seed's files that are missing. */
   missing?: string[];
+  /** Why the entry cannot be trusted as it is (its manifest is damaged: not a file, too large, wrong types). */
+  damaged?: string;
 }

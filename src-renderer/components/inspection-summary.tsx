@@ -1,6 +1,6 @@
 /** What an image is: its partitions, file systems and used space, and which phase it looks like. */
 import type { InspectionDto } from '../../src-main/ipc/contract';
-import { bytes } from '../lib/format';
+import { bytes, shown } from '../lib/format';
 
 export function InspectionSummary({ inspection }: { inspection: InspectionDto }) {
   return (
@@ -35,8 +35,8 @@ export function InspectionSummary({ inspection }: { inspection: InspectionDto })
           {inspection.partitions.map((p) => (
             <tr key={p.number}>
               <td>{p.number}</td>
-              <td>{p.fs ?? '?'}</td>
-              <td className="mono">{p.label ?? ''}</td>
+              <td>{p.fs ? shown(p.fs) : '?'}</td>
+              <td className="mono">{p.label ? shown(p.label) : ''}</td>
               <td>{bytes(p.bytes)}</td>
               <td>{p.usedBytes === null ? '?' : bytes(p.usedBytes)}</td>
             </tr>

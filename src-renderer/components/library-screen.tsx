@@ -6,7 +6,7 @@
 import { useEffect } from 'react';
 import type { LibraryItem } from '../../src-main/ipc/contract';
 import { useStore } from '../store/store';
-import { bytes, date } from '../lib/format';
+import { bytes, date, shown } from '../lib/format';
 import { ConfirmDialog } from './confirm-dialog';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
@@ -85,14 +85,19 @@ export function LibraryScreen() {
                   <span className={`phase-badge p${i.phase}`}>P{i.phase}</span>
                 </td>
                 <td>
-                  <div className="mono">{i.name}</div>
+                  <div className="mono">{shown(i.name)}</div>
                   <div className="muted small">
                     {KIND_TEXT[i.kind]}
-                    {i.missing && i.missing.length > 0 ? ` — missing ${i.missing.join(', ')}` : ''}
+                    {i.missing && i.missing.length > 0 ? ` — missing ${i.missing.map(shown).join(', ')}` : ''}
                   </div>
+                  {i.damaged && (
+                    <div className="small bad-text" role="note">
+                      damaged: {shown(i.damaged)}
+                    </div>
+                  )}
                 </td>
-                <td>{i.version ?? '—'}</td>
-                <td>{i.tag ?? '—'}</td>
+                <td>{i.version ? shown(i.version) : '—'}</td>
+                <td>{i.tag ? shown(i.tag) : '—'}</td>
                 <td className="nowrap">{bytes(i.bytes)}</td>
                 <td className="nowrap">{date(i.modifiedAt)}</td>
                 <td>

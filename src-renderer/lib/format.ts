@@ -1,5 +1,11 @@
 /** How sizes, speeds, durations and dates are written in the app. */
 import { formatBytes } from '../../src-main/common/format-bytes';
+import { shownText } from '../../src-main/common/shown-text';
+
+/** A value read from a file (a manifest, a card), its control characters escaped. */
+export function shown(value: string): string {
+  return shownText(value);
+}
 
 export function bytes(n: number): string {
   return formatBytes(n);

@@ -1,7 +1,7 @@
 /** `ods-sd inspect`: what an image or a card holds, and which phase it looks like. */
 import { inspect, type Inspection } from '../../core/phases/inspect.js';
 import { defineCommand } from '../command.js';
-import { bytes, table } from '../format.js';
+import { bytes, shown, table } from '../format.js';
 
 function inspectText(i: Inspection): string {
   const rows = [['#', 'start', 'size', 'type', 'fs', 'label', 'used']];
@@ -21,7 +21,7 @@ function inspectText(i: Inspection): string {
     table(rows),
     `Atlas payload: ${i.payloadPresent ? 'present' : 'absent'}`,
     `Looks like: ${i.stateText}`,
-    ...i.problems.map((p) => `Problem: ${p}`),
+    ...i.problems.map((p) => `Problem: ${shown(p)}`),
   ];
   if (i.artifact)
     lines.push(

@@ -7,7 +7,7 @@ import { listLibrary } from '../../core/library/library.js';
 import { allSets } from '../../core/library/set-places.js';
 import { setRecord } from '../../core/phases/set-elsewhere.js';
 import { defineCommand } from '../command.js';
-import { bytes, table } from '../format.js';
+import { bytes, shown, table } from '../format.js';
 
 const PLACE_TEXT = {
   library: 'the library',
@@ -50,7 +50,12 @@ export const listCommand = defineCommand({
       }
       parts.push(table(rows));
     }
-    if (x.unfinished.length) parts.push(`Unfinished (not artifacts): ${x.unfinished.join(', ')}`);
+    const damaged = x.entries
+      .filter((e) => e.damaged)
+      .map((e) => `\n  ${shown(e.name)}: damaged: ${shown(e.damaged!)}`)
+      .join('');
+    if (damaged) parts.push(`Damaged (not to be trusted as they are):${damaged}`);
+    if (x.unfinished.length) parts.push(`Unfinished (not artifacts): ${x.unfinished.map(shown).join(', ')}`);
     if (x.elsewhere.length) {
       const rows = [['name', 'size', 'date', 'state', 'where']];
       for (const s of x.elsewhere) {

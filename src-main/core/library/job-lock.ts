@@ -20,6 +20,8 @@ import { link, lstat, mkdir, readFile, rename, rmdir, stat, unlink, writeFile } 
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
+import { shownExcerpt } from '../../common/shown-text.js';
+import { readRegularFile } from './regular-file.js';
 
 export const LOCKS_DIR = '.locks';
 
@@ -109,7 +111,8 @@ async function alive(h: LockHolder): Promise<boolean> {
 
 async function readHolder(path: string): Promise<LockHolder | undefined> {
   try {
-    const h = JSON.parse(await readFile(path, 'utf8')) as LockHolder;
+    // Only a regular file is read (a pipe put in its place would block forever), at most 64 KiB.
+    const h = JSON.parse((await readRegularFile(path, 64 * 1024)).toString('utf8')) as LockHolder;
     return typeof h.pid === 'number' && typeof h.token === 'string' ? h : undefined;
   } catch {
     return undefined;
@@ -122,10 +125,12 @@ function since(iso: string): string {
 }
 
 function busy(req: LockRequest, h: LockHolder): AtlasError {
-  const where = h.host === hostname() ? `pid ${h.pid}` : `pid ${h.pid} on ${h.host}`;
+  // The holder's words come from a file in the library: shown escaped, cut short.
+  const shown = (v: unknown) => shownExcerpt(String(v), 200);
+  const where = h.host === hostname() ? `pid ${h.pid}` : `pid ${h.pid} on ${shown(h.host)}`;
   return new AtlasError(
     'busy',
-    `${req.what} is in use by another job: ${h.job} (${where}, ${h.command}, since ${since(h.since)})`,
+    `${req.what} is in use by another job: ${shown(h.job)} (${where}, ${shown(h.command)}, since ${shown(since(h.since))})`,
     `wait for that job to finish or cancel it, then run again; if no such job runs, remove ${req.path}`,
   );
 }

@@ -3,12 +3,12 @@
  * clone sets and clone images, told apart by name and manifest. Anything still ending in
  * `.partial` is an unfinished job's output and is never listed as an artifact.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArtifactName } from '../naming.js';
 import { isUnfinished } from '../../common/reserved-names.js';
-import { manifestPathFor, readManifest } from './manifest.js';
+import { loadManifest, manifestPathFor } from './manifest.js';
 import { type LibraryEntry } from '../../common/artifacts.js';
 export { type LibraryEntry } from '../../common/artifacts.js';
 
@@ -37,14 +37,16 @@ export async function listLibrary(dir: string): Promise<{ entries: LibraryEntry[
     if (!st) continue;
     if (parsed.kind === 'clone-set' && !st.isDirectory()) continue;
     if (parsed.kind !== 'clone-set' && !st.isFile()) continue;
-    const manifest = await readManifest(manifestPathFor(path, parsed.kind));
+    // A damaged manifest marks this entry as damaged; the others are listed as they are.
+    const { manifest, damaged } = await loadManifest(manifestPathFor(path, parsed.kind));
     let bytes = st.size;
     let missing: string[] | undefined;
     if (parsed.kind === 'clone-set') {
       const files = await readdir(path);
       missing = CLONE_SET_FILES.filter((f) => !files.includes(f));
       bytes = 0;
-      for (const f of files) bytes += (await stat(join(path, f)).catch(() => ({ size: 0 }))).size;
+      // lstat: a link in a set counts as itself, never as what it leads to.
+      for (const f of files) bytes += (await lstat(join(path, f)).catch(() => ({ size: 0 }))).size;
     }
     const entry: LibraryEntry = {
       name,
@@ -61,6 +63,7 @@ export async function listLibrary(dir: string): Promise<{ entries: LibraryEntry[
     if (tag) entry.tag = tag;
     if (manifest) entry.manifest = manifest;
     if (missing) entry.missing = missing;
+    if (damaged) entry.damaged = damaged;
     entries.push(entry);
   }
   return { entries, unfinished };

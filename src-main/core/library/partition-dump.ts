@@ -6,6 +6,7 @@
  * makes the same checks before it writes anything, so the set is refused alike on either path.
  */
 import { AtlasError } from '../errors.js';
+import { shownExcerpt } from '../../common/shown-text.js';
 
 export interface DumpPartition {
   n: number;
@@ -22,6 +23,34 @@ const HEADER =
   /^(?:label: (?:dos|gpt)|label-id: [0-9A-Fa-fx-]{1,40}|device: \S.{0,4095}|unit: sectors|sector-size: 512|(?:first-lba|last-lba|grain|table-length): \d{1,15})$/;
 const PARTITION =
   /^\S.{0,4095}?(\d{1,3}) : start= *(\d{1,15}), size= *(\d{1,15}), type=[0-9A-Fa-f-]{1,36}(?:, (?:bootable|uuid=[0-9A-Fa-f-]{36}|name="[^"]{0,72}"|attrs="[^"]{0,200}"))*$/;
+
+const FIELD_ORDER = ['start', 'size', 'type'];
+const FIELD =
+  /^(?:start= *\d{1,15}|size= *\d{1,15}|type=[0-9A-Fa-f-]{1,36}|bootable|uuid=[0-9A-Fa-f-]{36}|name="[^"]{0,72}"|attrs="[^"]{0,200}")$/;
+
+/**
+ * What is wrong with a line that is not one sfdisk writes, quoting no more than the field that
+ * failed (at most 40 characters, escaped): the file may be anything (a link to a secret was read
+ * before links were refused), and an error is shown, logged and kept in the JSON.
+ */
+function lineProblem(line: string): string {
+  const quote = (t: string) => JSON.stringify(shownExcerpt(t, 40));
+  const part = /^\S+ : (.*)$/.exec(line);
+  if (part) {
+    const fields = part[1]!.split(', ');
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      const key = f.split('=')[0]!;
+      if (i < FIELD_ORDER.length && key !== FIELD_ORDER[i])
+        return `field ${i + 1} is not ${FIELD_ORDER[i]}=: ${quote(f)}`;
+      if (!FIELD.test(f)) return `its field ${quote(f)} is not one sfdisk writes`;
+    }
+    return 'it is not a partition line sfdisk writes';
+  }
+  const colon = line.indexOf(':');
+  if (colon > 0) return `its key ${quote(line.slice(0, colon))} is not one sfdisk writes with that value`;
+  return 'it is neither a header nor a partition line';
+}
 
 function refuse(where: string, why: string): never {
   throw new AtlasError(
@@ -44,8 +73,7 @@ export function parsePartitionDump(text: string, where = 'partition-table.dump')
       partitions.push({ n: Number(part[1]), start: Number(part[2]), size: Number(part[3]) });
       return;
     }
-    if (!HEADER.test(line))
-      refuse(where, `line ${i + 1} is not one sfdisk writes: ${JSON.stringify(line.slice(0, 60))}`);
+    if (!HEADER.test(line)) refuse(where, `line ${i + 1} is not one sfdisk writes (${lineProblem(line)})`);
     if (line.startsWith('label: ')) label = line.slice(7) as 'dos' | 'gpt';
   });
   if (!label) refuse(where, 'it has no "label: dos" or "label: gpt" line');

@@ -8,7 +8,7 @@
  * Before anything is restored the card's old table areas and the heads of the new partitions are
  * zeroed; through the VM (a Mac) the host writes the result with the write pipeline, table last.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
@@ -26,7 +26,14 @@ import {
 import { CLONE_SET_FILES } from '../library/library.js';
 import { writeGuardPlaces } from '../library/places.js';
 import { refuseProtectedFile } from '../cards/protected-files.js';
-import { dumpBytesBeforeRoot, dumpBytesNeeded, parsePartitionDump } from '../library/partition-dump.js';
+import {
+  dumpBytesBeforeRoot,
+  dumpBytesNeeded,
+  parsePartitionDump,
+  type PartitionDump,
+} from '../library/partition-dump.js';
+import { fsBytes, readPartcloneHead, usedBytes, type PartcloneHead } from '../library/partclone-head.js';
+import { readRegularFile } from '../library/regular-file.js';
 import { locateSet } from './set-elsewhere.js';
 import { findSet } from '../library/set-places.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
@@ -64,18 +71,35 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   const set = await locateSet(env, params.set, ctx);
   await assertSetFolder(params.set, set);
   for (const f of CLONE_SET_FILES) {
-    const s = await stat(join(set, f)).catch(() => undefined);
+    const s = await lstat(join(set, f)).catch(() => undefined);
+    if (s && !s.isFile()) {
+      throw new AtlasError(
+        'bad-input',
+        `the clone set's ${f} is ${s.isSymbolicLink() ? 'a link' : 'not a regular file'}; a clone set holds regular files only, and nothing of it was read`,
+        SET_HINT,
+      );
+    }
     if (!s || s.size === 0)
       throw new AtlasError('bad-input', `the clone set is incomplete: ${f} is missing in ${set}`);
   }
-  const dump = await readFile(join(set, 'partition-table.dump'), 'utf8');
-  const parsed = parsePartitionDump(dump, join(set, 'partition-table.dump'));
+  const dumpPath = join(set, 'partition-table.dump');
+  const dump = (await readRegularFile(dumpPath, 64 * 1024, 'partition-table.dump')).toString('utf8');
+  const parsed = parsePartitionDump(dump, dumpPath);
   const needed = dumpBytesNeeded(parsed);
+  // The images' headers say how large their file systems are and how much data they hold: read
+  // from the first bytes of each stream, before anything is decompressed or written.
+  const heads = {
+    boot: await readPartcloneHead(join(set, 'sdc1-boot.partclone.gz'), 'sdc1-boot.partclone.gz'),
+    root: await readPartcloneHead(join(set, 'sdc2-root.partclone.gz'), 'sdc2-root.partclone.gz'),
+  };
+  refuseImagesOutsideDump(parsed, heads);
   const card = params.expected ?? (await identifyRawCard(params.card));
   ctx.step('check', `Checking ${describeCard(card)}`);
   // Smaller than the clone's card: the script shrinks root to fit, or refuses before writing.
   const fit = card.bytes < needed;
   await assertWritableCard(card, fit ? dumpBytesBeforeRoot(parsed) : needed);
+  refuseCardTooSmallForData(card.bytes, parsed, heads.root);
+  if (fit) await refuseWorkFolderTooSmall(env.library, heads.root);
   // The card is the one picked before anything on it is touched (even unmounted).
   await recheckCard(card);
   const guard: TargetContext = {
@@ -140,6 +164,63 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   }
 }
 
+const SET_HINT = 'use a clone set made by this app, with its files as they were written';
+
+/** Room the work folder keeps after a root restored into it for fitting (never filled to the last block). */
+export const WORK_RESERVE = 64 * 1024 * 1024;
+
+/** Refuses images whose file systems are larger than their partitions in the dump. */
+function refuseImagesOutsideDump(
+  dump: PartitionDump,
+  heads: { boot: PartcloneHead; root: PartcloneHead },
+): void {
+  const parts = [
+    ['sdc1-boot.partclone.gz', heads.boot, dump.partitions[0]!],
+    ['sdc2-root.partclone.gz', heads.root, dump.partitions[1]!],
+  ] as const;
+  for (const [name, head, part] of parts) {
+    if (fsBytes(head) > part.size * 512) {
+      throw new AtlasError(
+        'bad-input',
+        `${name} holds a file system of ${fsBytes(head)} bytes (its partclone header), larger than partition ${part.n} in partition-table.dump (${part.size * 512} bytes)`,
+        SET_HINT,
+      );
+    }
+  }
+}
+
+/**
+ * The root's data (its used blocks, from the partclone header) must fit between the root's start
+ * and the card's end: else no restore can succeed, and the card is refused in a second.
+ */
+function refuseCardTooSmallForData(cardBytes: number, dump: PartitionDump, root: PartcloneHead): void {
+  const rootStart = dump.partitions[1]!.start;
+  const tail = dump.label === 'gpt' ? 33 : 0;
+  const least = (rootStart + tail) * 512 + usedBytes(root);
+  if (cardBytes >= least) return;
+  throw new AtlasError(
+    'too-small',
+    `the card is too small for this clone's data: it has ${cardBytes} bytes, the data needs at least ${least} (the root file system's used blocks, ${root.usedBlocks} of ${root.blockSize} bytes by its partclone header, from sector ${rootStart}); nothing was written (use a card of at least ${Math.ceil(least / 1e6)} MB)`,
+    'use a larger card',
+  );
+}
+
+/**
+ * A root fitted to a smaller card is first restored into the work folder (in the library): its
+ * data must fit there, with room to spare, or the library's disk would be filled.
+ */
+async function refuseWorkFolderTooSmall(library: string, root: PartcloneHead): Promise<void> {
+  const fs = await statfs(library);
+  const free = fs.bavail * fs.bsize;
+  const need = usedBytes(root) + WORK_RESERVE;
+  if (free >= need) return;
+  throw new AtlasError(
+    'no-space',
+    `the library ${library} has ${free} bytes free; fitting this clone to a smaller card restores its root file system there first, which needs ${need} (its ${usedBytes(root)} bytes of data by its partclone header, and ${WORK_RESERVE} to spare); nothing was decompressed or written`,
+    "free space in the library, or use a card as large as the clone's card (then nothing is restored into the library)",
+  );
+}
+
 function restoreResult(
   card: CardIdentity,
   set: string,
@@ -163,7 +244,12 @@ function restoreResult(
 }
 
 async function assertSetFolder(name: string, set: string): Promise<void> {
-  const st = await stat(set).catch(() => undefined);
+  // A set may come from anyone: the folder and its files are looked at without following links,
+  // and only regular files are read (a link could lead to a secret, a pipe could block forever).
+  const st = await lstat(set).catch(() => undefined);
+  if (st?.isSymbolicLink()) {
+    throw new AtlasError('bad-input', `the clone set ${set} is a link; links are not followed`, SET_HINT);
+  }
   if (!st?.isDirectory()) {
     throw new AtlasError('not-found', `no clone set ${name} (looked for ${set})`, undefined, {
       next: [{ do: 'list-sets' }],
