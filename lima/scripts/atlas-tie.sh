@@ -23,8 +23,8 @@ fi
 grace=$1
 shift
 
-stop=0
-trap 'stop=1' TERM INT HUP
+# Caught, not ignored (an ignored signal would stay ignored in COMMAND): it ends the wait below.
+trap ':' TERM INT HUP
 exec 3<&0
 "$@" </dev/null 3<&- &
 cmd=$!
@@ -32,34 +32,21 @@ cat <&3 >/dev/null 2>&1 3<&- &
 watch=$!
 exec 3<&-
 
-timer=''
-while :; do
-  pids=("$cmd")
-  [ -z "$watch" ] || pids+=("$watch")
-  [ -z "$timer" ] || pids+=("$timer")
-  done_pid=''
-  wait -n -p done_pid "${pids[@]}"
-  rc=$?
-  case "$done_pid" in
-    '') ;; # a signal: stop is set
-    "$cmd") break ;;
-    "$watch")
-      watch=''
-      if [ "$rc" -eq 0 ] && [ -z "$timer" ]; then
-        # The lifeline ended: the caller is gone. Nobody else will stop the group.
-        stop=1
-        kill -s TERM 0 2>/dev/null
-      else
-        stop=1 # the watcher was signalled with the group: the caller is stopping it
-      fi
-      ;;
-    "$timer") kill -s KILL 0 ;;
-  esac
-  if [ "$stop" = 1 ] && [ -z "$timer" ]; then
-    sleep "$grace" >/dev/null 2>&1 &
-    timer=$!
+done_pid=''
+wait -n -p done_pid "$cmd" "$watch"
+rc=$?
+if [ "$done_pid" != "$cmd" ]; then
+  # The lifeline ended (the watcher exited 0: the caller is gone, nobody else will stop the
+  # group), or the caller is stopping the group (a signal here, or the watcher killed with it).
+  if [ "$done_pid" = "$watch" ] && [ "$rc" -eq 0 ]; then
+    kill -s TERM 0 2>/dev/null
   fi
-done
-[ -z "$watch" ] || kill "$watch" 2>/dev/null
-[ -z "$timer" ] || kill "$timer" 2>/dev/null
+  # Polled (a `wait -n` misses a child that ended while this shell handled a signal).
+  deadline=$((SECONDS + grace))
+  while kill -0 "$cmd" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+  kill -0 "$cmd" 2>/dev/null && kill -s KILL 0
+  wait "$cmd"
+  rc=$?
+fi
+kill "$watch" 2>/dev/null
 exit "$rc"
