@@ -9,10 +9,6 @@
 # If the app already gave up (PIDFILE.cancel exists), the script is not started at all.
 # SIGPIPE is ignored, so a script whose reader went away fails on its next write and still runs
 # its cleanup, instead of dying silently with loop devices attached.
-# The app's end (killed with -9, or the Mac's limactl gone) reaches the VM only as the end of
-# ssh's stdin: sshd sends no SIGHUP to a command without a terminal. So the script runs under
-# atlas-tie.sh, which stops the group when stdin ends (not nbd_card.sh: its stdin is the NBD
-# stream, whose end ends it).
 #
 # usage: sudo bash atlas-run.sh PIDFILE SCRIPT [ARGS...]   (SCRIPT: a script in this folder)
 set -euo pipefail
@@ -52,5 +48,4 @@ if [ -e "$pidfile.cancel" ]; then
 fi
 trap '' PIPE
 shift 2
-[ "$script" = nbd_card.sh ] && exec bash "$here/$script" "$@"
-exec bash "$here/atlas-tie.sh" 10 bash "$here/$script" "$@"
+exec bash "$here/$script" "$@"

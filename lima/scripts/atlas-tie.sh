@@ -10,9 +10,6 @@
 # is left. A caller that cancels signals the group itself: a SIGTERM, SIGINT or SIGHUP here only
 # starts the same grace period. Exits with COMMAND's status.
 #
-# Through `limactl shell` the lifeline is ssh's stdin: it ends in the VM when the Mac's limactl
-# (or the app) goes away, as no hang-up signal does without a terminal.
-#
 # usage: atlas-tie.sh GRACE_SECONDS COMMAND [ARGS...]   (bash 5.1 or later: wait -n -p)
 set -u
 

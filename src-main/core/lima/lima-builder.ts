@@ -267,7 +267,7 @@ export class LimaBuilder implements Builder {
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return await runScriptProcess(command, argv, ctx, script, 'pass');
+      return await runScriptProcess(command, argv, ctx, script);
     } catch (e) {
       if (stopping) await stopping;
       throw await this.explainFailure(e, script);
