@@ -6,7 +6,7 @@
  * Nothing started here outlives this process: each tool gets a lifeline on stdin, a pipe this
  * process holds open and never writes to, which the kernel closes when it dies (even by -9). On
  * Linux the tool runs under the tie (lima/scripts/atlas-tie.sh), which then stops the tool's
- * whole group; `limactl shell` hands its stdin on to the VM, where atlas-run.sh does the same.
+ * whole group.
  * The groups still running are known (child-groups.ts), so the job locks can record them.
  */
 import { execa, type ResultPromise } from 'execa';
@@ -28,8 +28,8 @@ export interface RunOptions {
   killGraceSeconds?: number;
   /**
    * How the tool's life is tied to this process's: `tie` (the default) runs it under the tie
-   * where there is one (Linux); `pass` hands the lifeline to a command that ties itself (limactl
-   * shell → atlas-run.sh in the VM, sudo → the tie). A tool given `input` reads that instead.
+   * where there is one (Linux); `pass` hands the lifeline to a command that ties itself (sudo →
+   * the tie, as root). A tool given `input` reads that instead.
    */
   lifeline?: 'tie' | 'pass';
 }
