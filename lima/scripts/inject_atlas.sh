@@ -7,7 +7,7 @@
 #   /var/lib/ods/atlas_firstboot_pending            gate file the service's condition checks
 #   armbian-firstrun.service masked, /root/.not_logged_in_yet removed (Armbian first-login off)
 #   root password preset from ROOT_PASSWORD in the secrets file, read as its `source` would
-#   cmdline.txt on the boot partition: consoleblank=0 splash quiet plymouth.ignore-serial-consoles
+#   cmdline.txt line 1 (the rest kept) on the boot partition: consoleblank=0 splash quiet plymouth.ignore-serial-consoles
 # usage: inject_atlas.sh IMAGE PAYLOAD_DIR SECRETS_FILE
 # shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
@@ -96,17 +96,23 @@ atlas_e2fsck "$root" "after injecting"
 
 atlas_step cmdline 0 "Patching cmdline.txt on the boot partition"
 fat="$img@@$((p1_start * 512))"
-if cmdline=$(mtype -i "$fat" ::cmdline.txt 2>/dev/null); then
-  # One line: the kernel reads only the first; a second line joins with a space.
-  cmdline=$(printf '%s' "$cmdline" | tr '\r\n\t' '   ' | tr -s ' ' | sed 's/^ //; s/ $//')
-  for word in consoleblank=0 splash quiet plymouth.ignore-serial-consoles vt.global_cursor_default=0; do
-    case " $cmdline " in *" $word "*) ;; *) cmdline="$cmdline $word" ;; esac
+atlas_tmpfile cmdfile
+if mtype -i "$fat" ::cmdline.txt >"$cmdfile" 2>/dev/null; then
+  # The firmware reads line 1 only: that line is edited, every other byte is kept as it was
+  # (a comment on line 2 must not become kernel arguments, nor hide words from line 1).
+  line1='' ending=''
+  IFS= read -r line1 <"$cmdfile" && ending=$'\n'
+  case "$line1" in *$'\r') line1=${line1%$'\r'} ending=$'\r\n' ;; esac
+  read -r -a words <<<"${line1//$'\t'/ }"
+  for i in "${!words[@]}"; do
+    case "${words[$i]}" in loglevel=*) words[i]=loglevel=3 ;; esac
   done
-  cmdline=$(printf '%s' "$cmdline" | sed 's/loglevel=[0-9]*/loglevel=3/')
-  tmp=$(mktemp)
-  printf '%s\n' "$cmdline" >"$tmp"
+  for word in consoleblank=0 splash quiet plymouth.ignore-serial-consoles vt.global_cursor_default=0; do
+    case " ${words[*]} " in *" $word "*) ;; *) words+=("$word") ;; esac
+  done
+  atlas_tmpfile tmp
+  { printf '%s%s' "${words[*]}" "$ending" && tail -n +2 -- "$cmdfile"; } >"$tmp"
   mcopy -o -i "$fat" "$tmp" ::cmdline.txt
-  rm -f "$tmp"
   atlas_result injected "boot:/cmdline.txt patched"
 else
   atlas_log "no cmdline.txt on the boot partition: left as it is"

@@ -5,7 +5,9 @@
 #      estimated for the file system's old size; each pass is a result: pass, blocks before,
 #      after). When the first pass does not shrink: e2fsck -fD and once more, else refused (a
 #      shrink that did not happen is never reported)
-#   3. root partition = file system + 5%, rounded up to 8 sectors (start kept from the table)
+#   3. root partition = file system + 5%, rounded up to 8 sectors (start kept from the table);
+#      when that does not fit in the partition, or the image would not be smaller than the card,
+#      refused (too-full) with the sizes and what to free: the buffer is never dropped
 #   4. e2fsck -f again; with --zero-free, zerofree blanks the free blocks (moved files leave their
 #      old copies behind) and the partition's 5% after the file system is zeroed, so a compressed
 #      image carries nothing stale
@@ -112,9 +114,20 @@ atlas_fs_field block_size "$root" "Block size"
 fs_sectors=$((block_count * block_size / 512))
 buffer=$((fs_sectors * 5 / 100))
 new_sectors=$(((fs_sectors + buffer + 7) / 8 * 8))
-[ "$new_sectors" -le "$p2_sectors" ] || new_sectors=$p2_sectors
 p2_end=$((p2_start + new_sectors - 1))
 total=$((p2_end + 1))
+card_bytes=$(stat -c %s -- "$img")
+image_bytes=$((total * 512))
+[ "$label" = gpt ] && image_bytes=$(((total + 33) * 512))
+if [ "$new_sectors" -gt "$p2_sectors" ] || [ "$image_bytes" -ge "$card_bytes" ]; then
+  # The buffer is never dropped and an image as large as the card is no shrink: refused, with
+  # what it would take (the sectors the image must lose, at least one 4 KiB block).
+  mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+  short=$((image_bytes - card_bytes + 4096))
+  [ "$new_sectors" -le "$p2_sectors" ] || short=$(((new_sectors - p2_sectors) * 512 + 4096))
+  min_now=$(min_blocks)
+  atlas_fail too-full "the root file system is too full to shrink: it is $fs_blocks_before blocks ($(mib $((fs_blocks_before * block_size))) MiB) and shrinks to no less than ${min_now:-$block_count} (resize2fs -P: ${min_now:-$block_count} blocks of $block_size bytes); with the 5 % buffer a flashed card needs to boot that is $(mib $((new_sectors * 512))) MiB, but the root partition is $(mib $((p2_sectors * 512))) MiB (the card $(mib "$card_bytes") MiB), so the image would be as large as the card. Free at least $(awk -v b="$short" 'BEGIN { printf "%d", (b + 1048575) / 1048576 }') MiB on the card (apt-get clean, old logs, files in /home) and shrink again, or keep a clone set of it instead"
+fi
 atlas_detach "$root"
 
 atlas_step shrink-partition 0 "Shrinking the root partition to the file system + 5%"

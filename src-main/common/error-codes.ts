@@ -39,6 +39,7 @@ export const SCRIPT_CODES: Readonly<Record<string, ErrorCode>> = {
   loop: 'tool-failed',
   mount: 'tool-failed',
   shrink: 'tool-failed',
+  'too-full': 'no-space',
   verify: 'tool-failed',
 };
 

@@ -166,22 +166,42 @@ describe('ods-sd insert (Phase 0)', () => {
     expect(debugfsStat(img, '/etc/shadow')).toMatchObject({ type: 'regular', mode: '0640', uid: 0, gid: 42 });
   });
 
-  it('joins a two-line cmdline.txt into one line with a space', async () => {
+  it('edits line 1 of cmdline.txt only (the firmware reads no other) and keeps the rest as it was', async () => {
+    // Line 2 is a comment that names two of insert's own words; line 3 has a tab and loglevel.
+    const rest = '# quiet splash  (disabled by admin)\n\tloglevel=7 extra\n\n';
     const twoLines = copyFixture(
       fixture('base', {
-        cmdline: 'console=tty1 root=LABEL=armbi_root loglevel=1 rootwait\\ncgroup_enable=memory\\n',
+        cmdline: `console=tty1 root=LABEL=armbi_root loglevel=1 rootwait\\n${rest.replaceAll('\n', '\\n').replaceAll('\t', '\\t')}`,
       }),
       dir,
       'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal-two-lines.img',
     );
-    expect(mtype(twoLines, 'cmdline.txt').split('\n').filter(Boolean)).toHaveLength(2);
+    expect(mtype(twoLines, 'cmdline.txt')).toBe(
+      `console=tty1 root=LABEL=armbi_root loglevel=1 rootwait\n${rest}`,
+    );
     const lib = join(dir, 'lib-cmdline');
     const r = await insert({ base: twoLines, payload, secrets, version: '9.1.8', tag: 'CMD', library: lib });
     expect(r.code, r.stderr).toBe(0);
     const cmdline = mtype(join(lib, 'ods-atlas-golden-v9-1-8-CMD.img'), 'cmdline.txt');
-    expect(cmdline.trimEnd().split('\n')).toHaveLength(1);
-    expect(cmdline).toContain('rootwait cgroup_enable=memory consoleblank=0');
-    expect(cmdline).toContain('loglevel=3');
+    const [line1, ...others] = cmdline.split('\n');
+    expect(line1).toBe(
+      'console=tty1 root=LABEL=armbi_root loglevel=3 rootwait consoleblank=0 splash quiet plymouth.ignore-serial-consoles vt.global_cursor_default=0',
+    );
+    expect(others.join('\n')).toBe(rest);
+  });
+
+  it('a cmdline.txt with CRLF line ends keeps them, and a word already on line 1 is not added again', async () => {
+    const crlf = copyFixture(
+      fixture('base', { cmdline: 'console=tty1 quiet root=LABEL=armbi_root rootwait\\r\\n# note\\r\\n' }),
+      dir,
+      'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal-crlf.img',
+    );
+    const lib = join(dir, 'lib-crlf');
+    const r = await insert({ base: crlf, payload, secrets, version: '9.1.8', tag: 'CRLF', library: lib });
+    expect(r.code, r.stderr).toBe(0);
+    expect(mtype(join(lib, 'ods-atlas-golden-v9-1-8-CRLF.img'), 'cmdline.txt')).toBe(
+      'console=tty1 quiet root=LABEL=armbi_root rootwait consoleblank=0 splash plymouth.ignore-serial-consoles vt.global_cursor_default=0\r\n# note\r\n',
+    );
   });
 
   describe("reads ROOT_PASSWORD as the firstboot's `source` does", () => {

@@ -4,6 +4,7 @@ import type { JobContext } from '../jobs/job.js';
 import { SCRIPTS_DIR } from '../paths.js';
 import type { Builder, BuilderScript, ScriptOutcome } from './builder.js';
 import { runScriptProcess } from './script-runner.js';
+import { tieScript } from '../tools/tie.js';
 
 export class LocalBuilder implements Builder {
   readonly kind = 'local' as const;
@@ -25,8 +26,10 @@ export class LocalBuilder implements Builder {
 
   runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome> {
     const path = join(this.scriptsDir, script);
-    const asRoot = process.getuid?.() === 0;
-    const [cmd, argv] = asRoot ? ['bash', [path, ...args]] : ['sudo', ['-n', 'bash', path, ...args]];
-    return runScriptProcess(cmd, argv, ctx, script);
+    if (process.getuid?.() === 0) return runScriptProcess('bash', [path, ...args], ctx, script);
+    // The tie runs inside sudo, as root: from outside, this user could not stop root's processes.
+    const tie = tieScript();
+    const tied = tie ? ['bash', tie, '10'] : [];
+    return runScriptProcess('sudo', ['-n', ...tied, 'bash', path, ...args], ctx, script, 'pass');
   }
 }

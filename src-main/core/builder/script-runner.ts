@@ -26,6 +26,8 @@ export async function runScriptProcess(
   args: string[],
   ctx: JobContext,
   label: string,
+  /** `pass`: the command ties the script to this process itself (see RunOptions.lifeline). */
+  lifeline: 'tie' | 'pass' = 'tie',
 ): Promise<ScriptOutcome> {
   const events: ScriptEvent[] = [];
   const results = new Map<string, string[]>();
@@ -35,6 +37,7 @@ export async function runScriptProcess(
 
   const r = await runTool(command, args, {
     signal: ctx.signal,
+    lifeline,
     onStdoutLine: (line) => {
       const e = parseScriptLine(line);
       if (!e) {

@@ -13,6 +13,12 @@
  * replaces), holds the holder's pid, job, command line and start time, and is removed when the
  * job ends (success, failure, cancel) or the process exits. A lock whose process is gone (kill -9,
  * power loss) is stale and taken over; on Linux the process start time tells a reused pid apart.
+ *
+ * The lock also lists the process groups the holder has running (every tool runs in a group of
+ * its own, tied to the holder: see tools/run-tool.ts), rewritten as they start and end. A holder
+ * killed with -9 leaves its tools to be stopped by their ties: until every process of those
+ * groups is gone (a script still cleaning up, a partclone still writing the card) the lock is not
+ * taken over; the next job waits for them a while, then is refused naming them.
  */
 import { randomUUID } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
@@ -22,6 +28,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { shownExcerpt } from '../../common/shown-text.js';
 import { readRegularFile } from './regular-file.js';
+import { childGroups, groupMembers, onChildGroups } from '../tools/child-groups.js';
 
 export const LOCKS_DIR = '.locks';
 
@@ -37,6 +44,8 @@ export interface LockHolder {
   /** Linux: the holder's start time in clock ticks since boot (tells a reused pid apart). */
   procStart?: string;
   token: string;
+  /** The process groups of the tools the holder has running. */
+  groups?: number[];
 }
 
 export interface JobLock {
@@ -52,7 +61,11 @@ interface LockRequest {
 
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 const held = new Map<string, string>();
+/** Each held lock's holder record and its queue of rewrites (one at a time, then the release). */
+const records = new Map<string, { holder: LockHolder; queue: Promise<void> }>();
 let exitHookInstalled = false;
+/** How long a job waits for a dead holder's tools to be stopped before it is refused. */
+const LEFTOVER_WAIT_MS = 30_000;
 let ownerCommand: string | undefined;
 
 /** The command line recorded in this process's locks (the app sets its own name). */
@@ -96,7 +109,7 @@ async function privateRuntimeDir(dir: string): Promise<void> {
 }
 
 /** Is the process that wrote `h` still running? */
-async function alive(h: LockHolder): Promise<boolean> {
+async function holderAlive(h: LockHolder): Promise<boolean> {
   if (h.host !== hostname()) return true; // another machine's job (shared folder): cannot tell
   if (!Number.isSafeInteger(h.pid) || h.pid <= 0) return false;
   try {
@@ -107,6 +120,12 @@ async function alive(h: LockHolder): Promise<boolean> {
   if (h.procStart === undefined) return true;
   const now = await procStart(h.pid);
   return now === undefined || now === h.procStart;
+}
+
+/** The processes left running from the tools of a holder that is gone. */
+function leftovers(h: LockHolder): number[] {
+  const groups = Array.isArray(h.groups) ? h.groups.filter((g) => Number.isSafeInteger(g) && g > 1) : [];
+  return groups.flatMap((g) => groupMembers(g));
 }
 
 async function readHolder(path: string): Promise<LockHolder | undefined> {
@@ -135,9 +154,40 @@ function busy(req: LockRequest, h: LockHolder): AtlasError {
   );
 }
 
+function leftoverBusy(req: LockRequest, h: LockHolder, pids: number[]): AtlasError {
+  const shown = pids.slice(0, 8).join(', ') + (pids.length > 8 ? ', …' : '');
+  return new AtlasError(
+    'busy',
+    `${req.what} is still in use by what ${h.job} started (its process ${h.pid} ended; still running: pid ${shown})`,
+    `wait for them to end (they are being stopped), or stop them yourself (kill ${pids.join(' ')}), then run again`,
+  );
+}
+
+/** Writes a held lock anew with the holder's current process groups (queued behind the last). */
+function recordGroups(groups: readonly number[]): void {
+  for (const [path, r] of records) {
+    const holder: LockHolder = { ...r.holder, groups: [...groups] };
+    r.holder = holder;
+    r.queue = r.queue.then(() => rewrite(path, holder)).catch(() => undefined);
+  }
+}
+
+async function rewrite(path: string, holder: LockHolder): Promise<void> {
+  if (held.get(path) !== holder.token) return;
+  const now = await readHolder(path);
+  if (now?.token !== holder.token) return;
+  const tmp = join(dirname(path), `.${basename(path)}.${holder.token}.upd`);
+  await writeFile(tmp, `${JSON.stringify(holder, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, path).catch(async (e: unknown) => {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  });
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  onChildGroups(recordGroups);
   // A process that ends without finishing its jobs (an uncaught error, process.exit) leaves no lock.
   process.on('exit', () => {
     for (const path of held.keys()) {
@@ -171,11 +221,13 @@ async function acquire(req: LockRequest, job: string): Promise<JobLock> {
     since: new Date().toISOString(),
     host: hostname(),
     token: randomUUID(),
+    groups: childGroups(),
   };
   const start = await procStart(process.pid);
   if (start !== undefined) holder.procStart = start;
   const dir = dirname(req.path);
   const text = `${JSON.stringify(holder, null, 2)}\n`;
+  let waited: number | undefined;
   for (let attempt = 0; attempt < 20; attempt++) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = join(dir, `.${basename(req.path)}.${holder.token}.tmp`);
@@ -187,7 +239,10 @@ async function acquire(req: LockRequest, job: string): Promise<JobLock> {
         await writeFile(req.path, text, { mode: 0o600, flag: 'wx' });
       });
       held.set(req.path, holder.token);
+      records.set(req.path, { holder, queue: Promise.resolve() });
       installExitHook();
+      // Tools started while the lock was being taken: recorded now.
+      if ((holder.groups ?? []).join() !== childGroups().join()) recordGroups(childGroups());
       return { path: req.path, release: () => release(req.path, holder.token) };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -197,7 +252,15 @@ async function acquire(req: LockRequest, job: string): Promise<JobLock> {
       await unlink(tmp).catch(() => undefined);
     }
     const other = await readHolder(req.path);
-    if (other && (await alive(other))) throw busy(req, other);
+    if (other && (await holderAlive(other))) throw busy(req, other);
+    const left = other ? leftovers(other) : [];
+    if (other && left.length > 0) {
+      waited ??= Date.now();
+      if (Date.now() - waited >= LEFTOVER_WAIT_MS) throw leftoverBusy(req, other, left);
+      await new Promise((r) => setTimeout(r, 200));
+      attempt--; // waiting for a dead holder's tools does not use up the attempts
+      continue;
+    }
     if (!other) {
       // Unreadable: being written by a process without hard links, or damaged. Old means damaged.
       const st = await stat(req.path).catch(() => undefined);
@@ -219,6 +282,9 @@ async function acquire(req: LockRequest, job: string): Promise<JobLock> {
 
 async function release(path: string, token: string): Promise<void> {
   if (held.get(path) !== token) return;
+  const r = records.get(path);
+  records.delete(path);
+  await r?.queue;
   held.delete(path);
   const h = await readHolder(path);
   if (h?.token === token) await unlink(path).catch(() => undefined);

@@ -2,9 +2,17 @@
  * The one place that starts external processes. Arguments are always an array (never a shell
  * string); output is streamed line by line; cancellation kills the whole process group, so a
  * script's pipeline (partclone | pigz) stops too and the script's cleanup trap runs.
+ *
+ * Nothing started here outlives this process: each tool gets a lifeline on stdin, a pipe this
+ * process holds open and never writes to, which the kernel closes when it dies (even by -9). On
+ * Linux the tool runs under the tie (lima/scripts/atlas-tie.sh), which then stops the tool's
+ * whole group.
+ * The groups still running are known (child-groups.ts), so the job locks can record them.
  */
 import { execa, type ResultPromise } from 'execa';
 import { AtlasError, CancelledError } from '../errors.js';
+import { addChildGroup, removeChildGroup } from './child-groups.js';
+import { commandExists, tieScript } from './tie.js';
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -16,8 +24,14 @@ export interface RunOptions {
   /** Exit codes that count as success (default [0]). */
   okExitCodes?: number[];
   input?: string;
-  /** Seconds between SIGTERM and SIGKILL on cancellation. */
+  /** Seconds between SIGTERM and SIGKILL on cancellation (and when this process dies). */
   killGraceSeconds?: number;
+  /**
+   * How the tool's life is tied to this process's: `tie` (the default) runs it under the tie
+   * where there is one (Linux); `pass` hands the lifeline to a command that ties itself (sudo →
+   * the tie, as root). A tool given `input` reads that instead.
+   */
+  lifeline?: 'tie' | 'pass';
 }
 
 export interface RunResult {
@@ -57,17 +71,28 @@ export async function runTool(
 ): Promise<RunResult> {
   const { signal } = options;
   if (signal?.aborted) throw new CancelledError();
-  const child: ResultPromise = execa(command, args, {
+  const grace = options.killGraceSeconds ?? 10;
+  const lifeline = options.input === undefined;
+  const tie = lifeline && options.lifeline !== 'pass' ? tieScript() : undefined;
+  if (tie && !commandExists(command, options.env?.PATH ?? process.env.PATH)) {
+    throw new AtlasError('missing-tool', `${command} is not installed`, `install ${command} and try again`);
+  }
+  const [file, argv] = tie ? ['bash', [tie, String(grace), command, ...args]] : [command, args];
+  const child: ResultPromise = execa(file, argv, {
     cwd: options.cwd,
     env: options.env,
     extendEnv: true,
     reject: false,
     detached: true,
     buffer: false,
-    stdin: options.input !== undefined ? 'pipe' : 'ignore',
+    stdin: options.input !== undefined || tie || options.lifeline === 'pass' ? 'pipe' : 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
   });
+  const group = child.pid;
+  if (group !== undefined) addChildGroup(group);
+  // The lifeline is never written to: it ends when this process does.
+  child.stdin?.on('error', () => undefined);
   if (options.input !== undefined) child.stdin?.end(options.input);
   const outLines: string[] = [];
   const errLines: string[] = [];
@@ -85,16 +110,13 @@ export async function runTool(
     } catch {
       /* already gone */
     }
-    killTimer = setTimeout(
-      () => {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      },
-      (options.killGraceSeconds ?? 10) * 1000,
-    );
+    killTimer = setTimeout(() => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, grace * 1000);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -110,11 +132,16 @@ export async function runTool(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
+    child.stdin?.destroy();
+    if (group !== undefined) removeChildGroup(group);
   }
   out.end();
   err.end();
   if (signal?.aborted) throw new CancelledError();
-  if ((result as { code?: string }).code === 'ENOENT' || (result.failed && result.exitCode === undefined)) {
+  if (
+    (result as { code?: string }).code === 'ENOENT' ||
+    (result.failed && result.exitCode === undefined && result.signal === undefined)
+  ) {
     throw new AtlasError(
       'missing-tool',
       `${command} could not be started`,
