@@ -345,7 +345,7 @@ async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
     if (!again.isFile() || again.ino !== st.ino || again.dev !== st.dev)
       refuse(`${req.source} changed while it was opened`, 'nothing was written: flash it again');
     const compression = await detectCompressionOf(image);
-    const size = compression === 'none' ? st.size : await uncompressedSize(own, compression);
+    const size = compression === 'none' ? st.size : await uncompressedSize(own, compression, req.source);
     const plan = planOf(req, target.bytes);
     // Checked before the card is opened; run-plan checks it again.
     checkPlan(plan, size, target.bytes, 'request');

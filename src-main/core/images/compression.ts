@@ -89,22 +89,26 @@ export async function detectCompression(path: string): Promise<Compression> {
  * more memory than allowed (an .xz's dictionary, a .zst's window): the check every write, insert
  * and inspect makes before it decodes anything.
  */
-export async function uncompressedSize(path: string, kind: Compression): Promise<number | undefined> {
+export async function uncompressedSize(
+  path: string,
+  kind: Compression,
+  name: string = path,
+): Promise<number | undefined> {
   if (kind !== 'xz' && kind !== 'zst') return undefined;
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
     if (kind === 'xz') {
       const layout = await readXzLayout(fh, size);
-      if (layout.dictBytes > XZ_DICT_CAP) throw xzDictTooLarge(path, layout.dictBytes);
+      if (layout.dictBytes > XZ_DICT_CAP) throw xzDictTooLarge(name, layout.dictBytes);
       return layout.bytes;
     }
     const layout = await readZstdLayout(fh, size);
-    if (layout.windowBytes > ZSTD_WINDOW_CAP) throw zstdWindowTooLarge(path, layout.windowBytes);
+    if (layout.windowBytes > ZSTD_WINDOW_CAP) throw zstdWindowTooLarge(name, layout.windowBytes);
     return layout.bytes;
   } catch (e) {
-    if (e instanceof XzFormatError) throw notCompressedAs(path, '.xz', e.message);
-    if (e instanceof ZstdFormatError) throw notCompressedAs(path, '.zst', e.message);
+    if (e instanceof XzFormatError) throw notCompressedAs(name, '.xz', e.message);
+    if (e instanceof ZstdFormatError) throw notCompressedAs(name, '.zst', e.message);
     throw e;
   } finally {
     await fh.close();

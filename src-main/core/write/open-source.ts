@@ -271,7 +271,7 @@ async function describeSource(
   const log = opts.log ?? (() => undefined);
   const compression = await detectCompressionOf(fh);
   if (compression !== 'none') {
-    const recorded = await uncompressedSize(toolPath(fh, path), compression);
+    const recorded = await uncompressedSize(toolPath(fh, path), compression, path);
     const bmapPath = opts.map === false ? undefined : await bmapBeside(path);
     const bmap = bmapPath ? await readBmap(bmapPath) : undefined;
     // A map for another size belongs to another image; a gzip's size is not recorded: the map's
