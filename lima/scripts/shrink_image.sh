@@ -125,7 +125,7 @@ if [ "$new_sectors" -gt "$p2_sectors" ] || [ "$image_bytes" -ge "$card_bytes" ];
   mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
   short=$((image_bytes - card_bytes + 4096))
   [ "$new_sectors" -le "$p2_sectors" ] || short=$(((new_sectors - p2_sectors) * 512 + 4096))
-  min_now=$(min_blocks)
+  atlas_fs_min min_now "$root"
   atlas_fail too-full "the root file system is too full to shrink: it is $fs_blocks_before blocks ($(mib $((fs_blocks_before * block_size))) MiB) and shrinks to no less than ${min_now:-$block_count} (resize2fs -P: ${min_now:-$block_count} blocks of $block_size bytes); with the 5 % buffer a flashed card needs to boot that is $(mib $((new_sectors * 512))) MiB, but the root partition is $(mib $((p2_sectors * 512))) MiB (the card $(mib "$card_bytes") MiB), so the image would be as large as the card. Free at least $(awk -v b="$short" 'BEGIN { printf "%d", (b + 1048575) / 1048576 }') MiB on the card (apt-get clean, old logs, files in /home) and shrink again, or keep a clone set of it instead"
 fi
 atlas_detach "$root"
