@@ -57,24 +57,28 @@ root_type=$(atlas_fstype "$root")
 # clone_part TOOL DEVICE FILE WHAT: partclone's image of DEVICE, compressed into FILE and checked by
 # partclone.chkimg from the same stream.
 clone_part() {
-  local tool=$1 dev=$2 dest=$3 what=$4 fifo chk checked=0 st
+  local tool=$1 dev=$2 dest=$3 what=$4 fifo errs chk checked=0 st
   atlas_tmpfile fifo
+  atlas_tmpfile errs
   rm -f "$fifo" && mkfifo -m 0600 "$fifo"
   partclone.chkimg -s - <"$fifo" >/dev/null 2>&1 &
   chk=$!
   set +e
-  "$tool" -c -s "$dev" | tee "$fifo" | "${compressor[@]}" >"$dest"
+  "$tool" -c -s "$dev" | tee "$fifo" | "${compressor[@]}" >"$dest" 2>"$errs"
   st=("${PIPESTATUS[@]}")
   wait "$chk" || checked=$?
   set -e
+  # The compressor first: when it cannot write, partclone and tee end on a broken pipe too.
+  if [ "${st[2]}" -ne 0 ]; then
+    cat "$errs" >&2
+    # Its words (pigz says "No space left"; igzip does not), or less than 1 MiB left there.
+    if grep -qi 'no space' "$errs" || [ "$(df -Pk "$(dirname "$dest")" | awk 'NR == 2 { print $4 }')" -lt 1024 ]; then
+      atlas_fail no-space "the $what image does not fit in $(dirname "$dest"): free some space and clone again"
+    fi
+    atlas_fail io "${compressor[0]} could not write $dest (exit ${st[2]}): $(tail -n 1 "$errs")"
+  fi
   [ "${st[0]}" -eq 0 ] || atlas_fail tool-failed "$tool could not read the $what partition (exit ${st[0]})"
   [ "$checked" -eq 0 ] || atlas_fail verify "the $what image failed partclone.chkimg"
-  if [ "${st[2]}" -ne 0 ]; then
-    # Less than 1 MiB left where the image goes: the folder is full.
-    [ "$(df -Pk "$(dirname "$dest")" | awk 'NR == 2 { print $4 }')" -ge 1024 ] ||
-      atlas_fail no-space "the $what image does not fit in $(dirname "$dest"): free some space and clone again"
-    atlas_fail io "${compressor[0]} could not write $dest (exit ${st[2]})"
-  fi
   [ "${st[1]}" -eq 0 ] || atlas_fail tool-failed "the $what image could not be passed to partclone.chkimg"
 }
 
