@@ -15,7 +15,7 @@ import { vmUpgrade } from '../../src-main/core/lima/vm-upgrade.js';
 import { cliHint } from '../../src-main/cli/next-steps.js';
 
 const DOUBLES = join(ROOT, 'test', 'doubles', 'bin');
-const KEYS = ['PATH', 'HOME', 'LIMA_HOME', 'ATLAS_LIMACTL'] as const;
+const KEYS = ['PATH', 'HOME', 'LIMA_HOME', 'ATLAS_LIMACTL', 'LIMACTL_DOUBLE_GUEST_BIN'] as const;
 const saved: Partial<Record<(typeof KEYS)[number], string>> = {};
 
 function run<T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> {
@@ -44,7 +44,25 @@ describe("the user's own atlas-build VM", () => {
     aptLog = join(dir, 'apt-get.log');
     writeFileSync(join(stubs, 'apt-get'), `#!/bin/sh\necho "$*" >> '${aptLog}'\n`);
     chmodSync(join(stubs, 'apt-get'), 0o755);
-    process.env.PATH = `${DOUBLES}:${stubs}:${process.env.PATH}`;
+    // The guest's package list as their template leaves it: Ubuntu without the tools it never
+    // installed (whatever this box happens to have).
+    writeFileSync(
+      join(stubs, 'dpkg-query'),
+      [
+        '#!/bin/sh',
+        'for a in "$@"; do',
+        '  case "$a" in',
+        '    -*) ;;',
+        '    mtools|zerofree|zstd|bmap-tools|nbd-client|socat|isal) echo "$a not-installed" ;;',
+        '    *) echo "$a installed" ;;',
+        '  esac',
+        'done',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(join(stubs, 'dpkg-query'), 0o755);
+    process.env.PATH = `${DOUBLES}:${process.env.PATH}`;
+    process.env.LIMACTL_DOUBLE_GUEST_BIN = stubs;
     process.env.HOME = home;
     process.env.LIMA_HOME = limaHome;
     delete process.env.ATLAS_LIMACTL;
@@ -86,6 +104,9 @@ describe("the user's own atlas-build VM", () => {
   it('upgrading while it runs installs the missing tools and explains why the mount must wait', async () => {
     const r = await run((ctx) => vmUpgrade(lima, { library }, ctx));
     expect(r.distro).toBe('debian'); // the double's guest is this box
+    expect(r.installed).toEqual(
+      expect.arrayContaining(['mtools', 'zerofree', 'zstd', 'nbd-client', 'socat']),
+    );
     const apt = readFileSync(aptLog, 'utf8');
     expect(apt).toContain('update -qq');
     expect(apt).toContain(`install -y --no-install-recommends ${r.installed.join(' ')}`);
