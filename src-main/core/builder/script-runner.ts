@@ -13,6 +13,7 @@ const HINTS: Partial<Record<ErrorCode, { hint?: string; next?: NextStep[] }>> = 
   'missing-tool': { hint: 'install the missing tools', next: [{ do: 'vm-doctor' }] },
   permission: { next: [{ do: 'run-as-root' }] },
   'too-small': { hint: 'use a larger card, or flash a shrunk ods-atlas-clone image instead' },
+  'no-space': { hint: 'free some space and run it again' },
   unsupported: {
     hint: 'an Armbian Raspberry Pi image has a FAT32 boot partition and an ext4 root partition',
   },
