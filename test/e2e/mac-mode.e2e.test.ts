@@ -216,7 +216,9 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     await finished(setup);
     expect(await steps(setup)).toEqual(['done', 'done', 'done', 'done', 'done', 'done']);
     await expect.poll(chip).toBe('running');
-    expect(await page.locator('.vm-status').innerText()).toContain('the library is /mnt/atlas-work in the VM');
+    expect(await page.locator('.vm-status').innerText()).toContain(
+      'the library is /mnt/atlas-work in the VM',
+    );
     await shot('mac-vm-running');
     // Lima's own record: the instance shares the library read-write.
     const instance = JSON.parse(limactl('list', '--json', 'atlas-build')) as {
