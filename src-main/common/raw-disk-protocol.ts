@@ -58,8 +58,14 @@ function ranges<T>(withChecksum: boolean) {
 const places = () =>
   v.pipe(v.array(PROTECTED_PLACE, 'expected a list'), v.maxLength(16, 'at most 16 places'));
 
+/**
+ * A request's number in a session (the helper started with `--session` serves many requests, and
+ * tags each event with the id of the request it answers); none in a single-request helper.
+ */
+const requestId = { id: v.optional(int({ min: 1 })) };
+
 /** The card a request is for, and what it must still be. */
-const onCard = { device: label(), expect: EXPECT };
+const onCard = { ...requestId, device: label(), expect: EXPECT };
 
 /** What a write must never touch, and whether the user confirmed an unusual disk. */
 const guarded = {
@@ -100,7 +106,7 @@ export const HELPER_REQUEST = v.variant(
       checkMaps: v.optional(bool()),
       ...guarded,
     }),
-    record({ op: v.literal('cancel') }),
+    record({ op: v.literal('cancel'), ...requestId }),
   ],
   (issue) => `unknown op ${issue.received}: only read, write, serve and cancel exist`,
 );
@@ -120,10 +126,21 @@ export interface HelperDone {
   readBytes?: number;
   writtenBytes?: number;
 }
-export type HelperEvent =
+export type HelperEvent = (
   | { event: 'progress'; phase: Phase; done: number; total: number }
   | ({ event: 'done' } & HelperDone)
   | { event: 'serving'; bytes: number; damaged?: string[]; notes?: string[] }
-  | { event: 'error'; code: ErrorCode; message: string; hint?: string; next?: NextStep[] };
+  | { event: 'error'; code: ErrorCode; message: string; hint?: string; next?: NextStep[] }
+) & {
+  /** In a session: the request this event answers. */
+  id?: number;
+};
+/**
+ * A session's own event, not about any request: it has opened its pipes (the client then removes
+ * their names, so no other program can open them and talk to a helper running as root).
+ */
+export interface HelperReady {
+  event: 'ready';
+}
 
 export const EXIT = { done: 0, failed: 1, refused: 2, cancelled: 3 } as const;

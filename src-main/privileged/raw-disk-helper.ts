@@ -1,9 +1,15 @@
 /**
  * The raw-disk helper: the only part of Atlas Imager that opens card devices, so the only part that
  * runs with the rights to do so (root on Linux; on macOS started through the system's administrator
- * authorization dialog). It runs as its own process, one request per process, and talks JSON lines
- * over a pair of pipes only: its stdin/stdout, or two named pipes passed as `--in PATH --out PATH`
- * when the launcher cannot connect stdio (macOS `do shell script`). Never a network port.
+ * authorization dialog). It runs as its own process and talks JSON lines over a pair of pipes only:
+ * its stdin/stdout, or two named pipes passed as `--in PATH --out PATH` when the launcher cannot
+ * connect stdio (macOS `do shell script`). Never a network port.
+ *
+ * Started plainly it serves one request and exits with its code. Started with `--session` (first
+ * argument) it says {"event":"ready"} once its pipes are open, then serves every request sent until
+ * its input closes, several at once: each request carries an "id" (a positive integer), each event
+ * answers with it, and {"op":"cancel","id":N} stops request N. So one authorization (one macOS
+ * password dialog) serves every card of an app session or CLI run.
  *
  * Requests (anything else, and any extra field, is refused):
  *   {"op":"read","device":"/dev/sdc","expect":{"bytes":N,"serial"?,"model"?,"medium"?,"table"?},
@@ -506,84 +512,135 @@ function errorEvent(e: AtlasError): HelperEvent {
   return { event: 'error', ...e.toJSON() };
 }
 
-async function main(args: string[]): Promise<void> {
+/** The id of a request line, when it has one, so that even a refusal reaches the right request. */
+function idOf(line: string): number | undefined {
+  try {
+    const id = (JSON.parse(line) as { id?: unknown } | null)?.id;
+    return Number.isSafeInteger(id) && (id as number) > 0 ? (id as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const exitCodeOf = (e: AtlasError): number => (e.code === 'cancelled' ? EXIT.cancelled : EXIT.failed);
+
+async function main(argv: string[]): Promise<void> {
   const platform = process.platform;
+  // `--session`: serve request after request (each with its own id, several at once) until the
+  // input closes; else one request, then exit with its code.
+  const session = argv[0] === '--session';
+  const args = session ? argv.slice(1) : argv;
   let outFd = 1;
-  const emit = (e: HelperEvent) => {
+  const write = (e: object) => {
     try {
       writeSync(outFd, `${JSON.stringify(e)}\n`);
     } catch {
-      /* the client is gone; the job is cancelled through the closed input */
+      /* the client is gone; its requests are cancelled through the closed input */
     }
   };
-  const finish = (code: number, e?: HelperEvent): never => {
-    if (e) emit(e);
-    process.exit(code);
-  };
-  const controller = new AbortController();
   let who: Requester | undefined;
   let channel: Channel;
   try {
     who = await requester();
     channel = openChannel(args, who);
   } catch (e) {
-    return finish(EXIT.refused, errorEvent(toAtlasError(e)));
+    write(errorEvent(toAtlasError(e)));
+    return process.exit(EXIT.refused);
   }
   outFd = channel.outFd;
-  const lines = createInterface({ input: channel.input, crlfDelay: Infinity });
-  let started = false;
-  const first = new Promise<string | undefined>((resolve) => {
-    lines.on('line', (line) => {
-      if (!started) {
-        started = true;
-        resolve(line);
-      } else if (line.trim() !== '') {
-        // While a request runs, only cancel is heard.
-        let op: unknown;
-        try {
-          op = parseRequest(line, platform).op;
-        } catch {
-          op = undefined;
-        }
-        if (op === 'cancel') controller.abort();
-        else process.stderr.write('raw-disk-helper: ignored a line that is not {"op":"cancel"}\n');
-      }
-    });
-    lines.on('close', () => {
-      if (!started) resolve(undefined);
-      else controller.abort(); // the client went away: stop
-    });
-  });
-  const line = await first;
-  let req: HelperRequest;
-  try {
-    if (line === undefined) refuse('no request was received');
-    req = parseRequest(line!, platform);
-  } catch (e) {
-    return finish(EXIT.refused, errorEvent(toAtlasError(e)));
-  }
-  if (req.op === 'cancel') return finish(EXIT.cancelled, errorEvent(new CancelledError('the request')));
-  const run: Run = {
-    ctx: context(controller.signal, emit),
-    platform,
-    cards: cardPlatform(platform),
-    who,
-    emit,
+  if (session) write({ event: 'ready' });
+
+  const running = new Map<number | undefined, AbortController>();
+  let served = 0;
+  let inputClosed = false;
+  const finished = (code: number) => {
+    if (!session) process.exit(code);
+    if (inputClosed && running.size === 0) process.exit(EXIT.done);
   };
-  try {
-    const r =
-      req.op === 'read'
-        ? await readCard(req, run)
-        : req.op === 'write'
-          ? await writeCard(req, run)
-          : await serveCard(req, run);
-    finish(EXIT.done, { event: 'done', ...r });
-  } catch (e) {
-    const err = controller.signal.aborted
-      ? new CancelledError(`the ${req.op} of ${req.device}`)
-      : toAtlasError(e);
-    finish(err.code === 'cancelled' ? EXIT.cancelled : EXIT.failed, errorEvent(err));
-  }
+
+  const serve = async (line: string): Promise<void> => {
+    const lineId = idOf(line);
+    const emit = (e: HelperEvent) => write(lineId === undefined ? e : { ...e, id: lineId });
+    let req: HelperRequest;
+    try {
+      req = parseRequest(line, platform);
+      if (req.op === 'cancel') throw new CancelledError('the request');
+      if (running.has(req.id)) refuse(`request ${req.id ?? ''} is already running`.replace('  ', ' '));
+    } catch (e) {
+      const err = toAtlasError(e);
+      emit(errorEvent(err));
+      return finished(err.code === 'cancelled' ? EXIT.cancelled : EXIT.refused);
+    }
+    const controller = new AbortController();
+    running.set(req.id, controller);
+    const run: Run = {
+      ctx: context(controller.signal, emit),
+      platform,
+      cards: cardPlatform(platform),
+      who,
+      emit,
+    };
+    let code: number = EXIT.done;
+    try {
+      const r =
+        req.op === 'read'
+          ? await readCard(req, run)
+          : req.op === 'write'
+            ? await writeCard(req, run)
+            : await serveCard(req, run);
+      emit({ event: 'done', ...r });
+    } catch (e) {
+      const err = controller.signal.aborted
+        ? new CancelledError(`the ${req.op} of ${req.device}`)
+        : toAtlasError(e);
+      code = exitCodeOf(err);
+      emit(errorEvent(err));
+    } finally {
+      running.delete(req.id);
+    }
+    finished(code);
+  };
+
+  const lines = createInterface({ input: channel.input, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    if (line.trim() === '') return;
+    let asked: HelperRequest | undefined;
+    try {
+      asked = parseRequest(line, platform);
+    } catch {
+      asked = undefined;
+    }
+    if (asked?.op === 'cancel' && (running.size > 0 || session)) {
+      // A cancel names its request in a session; a single request's helper has just the one.
+      const target = session ? running.get(asked.id) : running.values().next().value;
+      target?.abort();
+      return;
+    }
+    if (!session && served > 0) {
+      process.stderr.write('raw-disk-helper: ignored a line that is not {"op":"cancel"}\n');
+      return;
+    }
+    served++;
+    void serve(line);
+  });
+  lines.on('close', () => {
+    inputClosed = true;
+    // The client went away (or, in a session, is done): stop what runs.
+    for (const c of running.values()) c.abort();
+    if (!session && served === 0) {
+      write(
+        errorEvent(
+          new AtlasError(
+            'bad-input',
+            'no request was received',
+            'this request is not one the raw-disk helper accepts',
+          ),
+        ),
+      );
+      process.exit(EXIT.refused);
+    }
+    if (session) finished(EXIT.done);
+  });
 }
 
 const entry = process.argv[1];

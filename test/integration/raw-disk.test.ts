@@ -36,6 +36,8 @@ import {
   type RawDiskOptions,
 } from '../../src-main/core/card-io/raw-disk.js';
 import { eject, info, unmountDisk } from '../../src-main/core/cards/diskutil.js';
+import { closeHelperSessions } from '../../src-main/core/cards/helper-client.js';
+import { ADMIN_PROMPT } from '../../src-main/core/cards/platform/darwin.js';
 import { linuxMedium } from '../../src-main/core/cards/medium.js';
 
 const diskseq = (dev: string) => readFileSync(`/sys/class/block/${dev.slice(5)}/diskseq`, 'utf8').trim();
@@ -66,6 +68,12 @@ function readAt(path: string, offset: number, length: number): Buffer {
   closeSync(fd);
   return buf;
 }
+
+/** The command lines of the helper sessions this process started (its children). */
+const helperSessionsOf = (pid: number): string[] =>
+  spawnSync('ps', ['-o', 'args=', '--ppid', String(pid)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes('raw-disk-helper') && l.includes('--session'));
 
 const isMounted = (path: string) => spawnSync('mountpoint', ['-q', path]).status === 0;
 
@@ -583,34 +591,95 @@ describe('raw card access through the raw-disk helper', () => {
     }
   });
 
-  it('the macOS administrator prompt: accepted, the helper runs; Cancel (-128) says so plainly', async () => {
-    const backing = makeFile(join(dir, 'osa-card.img'), CARD_BYTES, [[0, 2, 'random']]);
-    const dev = attach(backing);
+  it('the macOS administrator prompt is shown once: three cards flashed, then one cloned; Cancel (-128) says so plainly', async () => {
+    const backings = [0, 1, 2].map((i) =>
+      makeFile(join(dir, `osa-card-${i}.img`), CARD_BYTES, [[0, 2, 'random']]),
+    );
+    const devs = backings.map((b) => attach(b));
+    const image = makeFile(join(dir, 'osa-image.img'), 4 * MiB, [[0, 4, 'random']]);
     const prompts = join(dir, 'osa-prompts.txt');
     const osascript = join(ROOT, 'test', 'doubles', 'bin', 'osascript');
-    const launcher = osascriptLauncher('Atlas Imager wants to read the SD card.', 0, 0, osascript);
+    const launcher = osascriptLauncher(ADMIN_PROMPT, 0, 0, osascript);
     process.env.ATLAS_OSASCRIPT_DOUBLE_PROMPTS = prompts;
     try {
-      const card = await identifyRawCard(dev);
-      const ok = await run((ctx) => readCardToFile(card, join(dir, 'osa-out.img'), ctx, { launcher }));
-      expect(ok.error).toBeUndefined();
-      expect(sha256(join(dir, 'osa-out.img'))).toBe(sha256(backing));
+      const cards = await Promise.all(devs.map((d) => identifyRawCard(d)));
+      const flashed = await Promise.all(
+        cards.map((card) => run((ctx) => writeImageToCard(image, card, ctx, { launcher, verify: true }))),
+      );
+      for (const [i, f] of flashed.entries()) {
+        expect(f.error).toBeUndefined();
+        expect(f.value?.verified).toBe(true);
+        expect(prefixSha(backings[i]!, 4 * MiB)).toBe(sha256(image));
+      }
+      // The helper still runs, idle, for the next request; its pipes have no names any more.
+      const session = helperSessionsOf(process.pid);
+      expect(session).toHaveLength(1);
+      const pipes = session[0]!.split(' ').filter((_, i, a) => a[i - 1] === '--in' || a[i - 1] === '--out');
+      expect(pipes).toHaveLength(2);
+      for (const p of pipes) expect(existsSync(p)).toBe(false);
+      const cloned = await run((ctx) =>
+        readCardToFile(cards[0]!, join(dir, 'osa-out.img'), ctx, { launcher }),
+      );
+      expect(cloned.error).toBeUndefined();
+      expect(sha256(join(dir, 'osa-out.img'))).toBe(sha256(backings[0]!));
+      expect(readFileSync(prompts, 'utf8').trim().split('\n')).toEqual([ADMIN_PROMPT]);
+
+      // After the session ends (the app quits), the next request asks again; Cancel says so.
+      await closeHelperSessions();
+      expect(helperSessionsOf(process.pid)).toEqual([]);
       process.env.ATLAS_OSASCRIPT_DOUBLE = 'cancel';
-      const no = await run((ctx) => readCardToFile(card, join(dir, 'osa-no.img'), ctx, { launcher }));
+      const no = await run((ctx) => readCardToFile(cards[1]!, join(dir, 'osa-no.img'), ctx, { launcher }));
       expect(no.error).toMatchObject({
         code: 'permission',
-        message: `the administrator prompt was cancelled: ${dev} was not read or written`,
+        message: `the administrator prompt was cancelled: ${devs[1]} was not read or written`,
       });
       expect(no.error?.hint).toMatch(/administrator's password/);
       expect(existsSync(join(dir, 'osa-no.img'))).toBe(false);
-      expect(readFileSync(prompts, 'utf8').trim().split('\n')).toEqual([
-        'Atlas Imager wants to read the SD card.',
-        'Atlas Imager wants to read the SD card.',
-      ]);
+      expect(readFileSync(prompts, 'utf8').trim().split('\n')).toEqual([ADMIN_PROMPT, ADMIN_PROMPT]);
     } finally {
       delete process.env.ATLAS_OSASCRIPT_DOUBLE;
       delete process.env.ATLAS_OSASCRIPT_DOUBLE_PROMPTS;
-      release(dev, backing);
+      await closeHelperSessions();
+      devs.forEach((d, i) => release(d, backings[i]!));
+    }
+  });
+
+  it('in a shared session, cancelling one request leaves the others running', async () => {
+    const backings = [0, 1].map((i) =>
+      makeFile(join(dir, `share-card-${i}.img`), CARD_BYTES, [[0, 2, 'random']]),
+    );
+    const devs = backings.map((b) => attach(b));
+    const shared: HelperLauncher = { ...directLauncher, name: 'shared-root', shared: true };
+    try {
+      const cards = await Promise.all(devs.map((d) => identifyRawCard(d)));
+      const controller = new AbortController();
+      const first = run((ctx) =>
+        readCardToFile(cards[0]!, join(dir, 'share-0.img'), ctx, { launcher: shared }),
+      );
+      const second = startJob(
+        'cancelled read',
+        (ctx) => readCardToFile(cards[1]!, join(dir, 'share-1.img'), ctx, { launcher: shared }),
+        { progressIntervalMs: 0 },
+      );
+      second.on('event', (e: JobEvent) => {
+        if (e.type === 'progress') controller.abort();
+      });
+      controller.signal.addEventListener('abort', () => second.cancel());
+      const [a, b] = await Promise.all([
+        first,
+        second.promise.then(
+          () => 'done',
+          (e: AtlasError) => e.code,
+        ),
+      ]);
+      expect(a.error).toBeUndefined();
+      expect(sha256(join(dir, 'share-0.img'))).toBe(sha256(backings[0]!));
+      expect(b).toBe('cancelled');
+      expect(existsSync(join(dir, 'share-1.img'))).toBe(false);
+      expect(helperSessionsOf(process.pid)).toHaveLength(1);
+    } finally {
+      await closeHelperSessions();
+      devs.forEach((d, i) => release(d, backings[i]!));
     }
   });
 

@@ -8,17 +8,11 @@
  * Progress lands in the JobContext; cancelling sends {"op":"cancel"}, then kills after a grace
  * period; the helper also stops when its input closes.
  */
-import { closeSync, constants, existsSync, openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { execa } from 'execa';
 import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { runToolChecked } from '../tools/run-tool.js';
 import type {
   Expect,
   HelperDone,
@@ -30,6 +24,8 @@ import type { CardIdentity } from './card.js';
 import { unmountDisk, type DiskutilOptions } from './diskutil.js';
 import { cardPlatform } from './platform/index.js';
 import { directLauncher, type HelperLauncher } from './helper-launchers.js';
+import { sessionFor, type SessionAnswer } from './helper-session.js';
+export { closeHelperSessions, namedPipes, type Pipes } from './helper-session.js';
 export {
   directLauncher,
   osascriptLauncher,
@@ -82,50 +78,6 @@ export async function defaultLauncher(platform: NodeJS.Platform, device: string)
 
 // --- talking to the helper ------------------------------------------------------------------------
 
-export interface Pipes {
-  args: string[];
-  input: Socket;
-  output: Socket;
-  /** Lets the output end once the helper is gone (it was held open until then). */
-  release(): void;
-  cleanup(): Promise<void>;
-}
-
-/**
- * Two named pipes in a private directory, our ends opened before the helper starts and without
- * blocking: the input read-write (so it never waits for a reader, and the helper sees end-of-file
- * only when we close it or die), the output read-only plus a writer we hold until the launcher
- * has exited (so end-of-file means the helper is done, even if it never started). Both are
- * event-loop pipe handles: a thread blocked on a named pipe would hang the process on exit.
- */
-export async function namedPipes(): Promise<Pipes> {
-  const dir = await mkdtemp(join(tmpdir(), 'atlas-raw-disk-'));
-  const inPath = join(dir, 'in');
-  const outPath = join(dir, 'out');
-  await runToolChecked('mkfifo', ['-m', '600', inPath, outPath]);
-  const inFd = openSync(inPath, constants.O_RDWR | constants.O_NONBLOCK);
-  const outFd = openSync(outPath, constants.O_RDONLY | constants.O_NONBLOCK);
-  let hold: number | undefined = openSync(outPath, constants.O_WRONLY | constants.O_NONBLOCK);
-  const input = new Socket({ fd: inFd, readable: false, writable: true });
-  const output = new Socket({ fd: outFd, readable: true, writable: false });
-  const release = () => {
-    if (hold !== undefined) closeSync(hold);
-    hold = undefined;
-  };
-  return {
-    args: ['--in', inPath, '--out', outPath],
-    input,
-    output,
-    release,
-    async cleanup() {
-      release();
-      input.destroy();
-      output.destroy();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 export async function runHelper(
   request: HelperRequest,
   ctx: JobContext,
@@ -144,40 +96,9 @@ export async function runHelper(
   }
   const launcher = opts.launcher ?? (await defaultLauncher(opts.platform ?? process.platform, device));
   ctx.throwIfCancelled(); // an abort listener added after the abort would never run
-  const fifo = launcher.transport === 'fifo' ? await namedPipes() : undefined;
-  const { command, args, env } = launcher.wrap([process.execPath, HELPER_PATH, ...(fifo?.args ?? [])]);
-  const child = execa(command, args, {
-    env,
-    extendEnv: false,
-    reject: false,
-    detached: true,
-    buffer: false,
-    stdin: fifo ? 'ignore' : 'pipe',
-    stdout: fifo ? 'ignore' : 'pipe',
-    stderr: 'pipe',
-  });
-  // Listeners go on in this tick: output produced before they exist would be lost.
-  const input = fifo?.input ?? child.stdin!;
-  const output = fifo?.output ?? child.stdout!;
-  input.on('error', () => undefined);
-  const stderr: string[] = [];
-  child.stderr?.on('data', (d: Buffer) => {
-    for (const line of d.toString().split('\n')) if (line.trim()) stderr.push(line);
-    if (stderr.length > 50) stderr.splice(0, stderr.length - 50);
-  });
-  let done: HelperEvent | undefined;
-  let failure: AtlasError | undefined;
+  const session = await sessionFor(launcher, [process.execPath, HELPER_PATH]);
   let phase: Phase = first;
-  const lines = createInterface({ input: output, crlfDelay: Infinity });
-  const linesClosed = new Promise<void>((r) => lines.once('close', r));
-  lines.on('line', (line) => {
-    let ev: HelperEvent;
-    try {
-      ev = JSON.parse(line) as HelperEvent;
-    } catch {
-      ctx.log(`raw-disk helper: ${line}`);
-      return;
-    }
+  const { id, answer } = session.request(request, (ev) => {
     if (ev.event === 'progress') {
       if (ev.phase !== phase) {
         phase = ev.phase;
@@ -186,76 +107,70 @@ export async function runHelper(
       ctx.progress(ev.done, ev.total);
     } else if (ev.event === 'serving') {
       onEvent?.(ev);
-    } else if (ev.event === 'done') {
-      done = ev;
-    } else if (ev.event === 'error') {
-      failure = AtlasError.from(ev);
     }
   });
-
   let killTimer: NodeJS.Timeout | undefined;
-  const kill = (signal: NodeJS.Signals) => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, signal);
-    } catch {
-      /* already gone */
-    }
-  };
   const onAbort = () => {
-    input.write(`${JSON.stringify({ op: 'cancel' })}\n`);
+    session.cancel(id);
+    // A helper that does not answer the cancel is ended, with whatever else it was doing.
     killTimer = setTimeout(() => {
-      input.destroy(); // the helper also stops when its input closes
-      kill('SIGTERM');
-      killTimer = setTimeout(() => kill('SIGKILL'), 2000);
+      session.kill('SIGTERM');
+      killTimer = setTimeout(() => session.kill('SIGKILL'), 2000);
     }, opts.killGraceMs ?? 10_000);
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  let end: SessionAnswer;
   try {
-    input.write(`${JSON.stringify(request)}\n`);
-    const exit = await child;
-    fifo?.release();
-    await linesClosed;
-    if (done?.event === 'done') {
-      return {
-        bytes: done.bytes,
-        sha256: done.sha256,
-        verified: done.verified,
-        ...(done.mappedBytes !== undefined ? { mappedBytes: done.mappedBytes } : {}),
-        ...(done.fallbacks ? { fallbacks: done.fallbacks } : {}),
-        ...(done.readBytes !== undefined ? { readBytes: done.readBytes } : {}),
-        ...(done.writtenBytes !== undefined ? { writtenBytes: done.writtenBytes } : {}),
-      };
-    }
-    if (ctx.signal.aborted) throw new CancelledError(`the ${request.op} of ${device}`);
-    if (failure) throw failure;
-    if ((exit as { code?: string }).code === 'ENOENT') {
-      throw new AtlasError('missing-tool', `${command} is not installed`, undefined, {
-        next: [{ do: 'run-as-root' }],
-      });
-    }
-    // AppleScript's error -128: the user clicked Cancel in the administrator prompt.
-    if (launcher.name === 'osascript' && stderr.some((l) => l.includes('(-128)'))) {
-      throw new AtlasError(
-        'permission',
-        `the administrator prompt was cancelled: ${device} was not read or written`,
-        "start it again and enter an administrator's password (or use Touch ID) when macOS asks",
-      );
-    }
-    const tail = stderr.slice(-5).join('\n');
-    throw new AtlasError(
-      launcher.name === 'direct' ? 'tool-failed' : 'permission',
-      `the raw-disk helper (${launcher.name}) ended without an answer (exit ${exit.exitCode ?? exit.signal})${tail ? `: ${tail}` : ''}`,
-      launcher.name === 'direct' ? undefined : 'the authorization was refused or cancelled: try again',
-      launcher.name === 'direct' ? undefined : { next: [{ do: 'run-as-root' }] },
-    );
+    end = await answer;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
-    if (fifo) input.destroy();
-    else input.end();
-    lines.close();
-    await fifo?.cleanup();
+    if (!launcher.shared) await session.close();
   }
+  if (end.kind === 'answer' && end.event.event === 'done') {
+    const done = end.event;
+    return {
+      bytes: done.bytes,
+      sha256: done.sha256,
+      verified: done.verified,
+      ...(done.mappedBytes !== undefined ? { mappedBytes: done.mappedBytes } : {}),
+      ...(done.fallbacks ? { fallbacks: done.fallbacks } : {}),
+      ...(done.readBytes !== undefined ? { readBytes: done.readBytes } : {}),
+      ...(done.writtenBytes !== undefined ? { writtenBytes: done.writtenBytes } : {}),
+    };
+  }
+  if (ctx.signal.aborted) throw new CancelledError(`the ${request.op} of ${device}`);
+  if (end.kind === 'answer' && end.event.event === 'error') throw AtlasError.from(end.event);
+  throw helperEnded(end as Extract<SessionAnswer, { kind: 'ended' }>, launcher, device);
+}
+
+/** The error for a helper that ended without answering: not started, refused, or gone. */
+function helperEnded(
+  end: Extract<SessionAnswer, { kind: 'ended' }>,
+  launcher: HelperLauncher,
+  device: string,
+): AtlasError {
+  if (end.spawnError === 'ENOENT') {
+    return new AtlasError('missing-tool', `${launcher.wrap([]).command} is not installed`, undefined, {
+      next: [{ do: 'run-as-root' }],
+    });
+  }
+  // AppleScript's error -128: the user clicked Cancel in the administrator prompt.
+  if (launcher.name === 'osascript' && end.stderr.some((l) => l.includes('(-128)'))) {
+    return new AtlasError(
+      'permission',
+      `the administrator prompt was cancelled: ${device} was not read or written`,
+      "start it again and enter an administrator's password (or use Touch ID) when macOS asks",
+    );
+  }
+  const tail = end.stderr.slice(-5).join('\n');
+  const direct = launcher.name === 'direct';
+  return new AtlasError(
+    direct ? 'tool-failed' : 'permission',
+    `the raw-disk helper (${launcher.name}) ended without an answer (exit ${end.exitCode ?? end.signal})${tail ? `: ${tail}` : ''}`,
+    direct ? undefined : 'the authorization was refused or cancelled: try again',
+    direct ? undefined : { next: [{ do: 'run-as-root' }] },
+  );
 }
 
 export async function unmountFirst(card: RawCard, opts: RawDiskOptions): Promise<void> {

@@ -12,6 +12,11 @@
 export interface HelperLauncher {
   name: string;
   transport: 'stdio' | 'fifo';
+  /**
+   * The user is asked (a password dialog): one helper, started on first use, serves every request
+   * of this process (helper-session.ts), so the user is asked once, not once per card.
+   */
+  shared?: boolean;
   /** The command that runs `argv` (this Node, the helper script and its arguments) with root rights. */
   wrap(argv: string[]): { command: string; args: string[]; env: Record<string, string> };
 }
@@ -55,13 +60,15 @@ export const sudoLauncher: HelperLauncher = {
 export const pkexecLauncher: HelperLauncher = {
   name: 'pkexec',
   transport: 'stdio',
+  shared: true,
   wrap: (argv) => ({ command: 'pkexec', args: ['/usr/bin/env', ...asNode(), ...argv], env: cleanEnv() }),
 };
 
 /**
  * macOS: the system's administrator authorization dialog (username and password, or Touch ID),
  * through AppleScript's `do shell script … with administrator privileges`. Every argument is
- * shell-quoted by AppleScript itself (`quoted form of`); the prompt names the card.
+ * shell-quoted by AppleScript itself (`quoted form of`). Shared: the dialog is shown once, and its
+ * `prompt` (the text in the dialog) names Atlas Imager and what it will do.
  */
 export function osascriptLauncher(
   prompt: string,
@@ -81,6 +88,7 @@ export function osascriptLauncher(
   return {
     name: 'osascript',
     transport: 'fifo',
+    shared: true,
     wrap: (argv) => ({
       command: osascript,
       args: [

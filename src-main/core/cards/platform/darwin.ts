@@ -185,13 +185,16 @@ function openDeviceError(e: unknown, device: string): AtlasError {
 
 // --- rights --------------------------------------------------------------------------------------
 
-/** The system's administrator authorization dialog, naming the card. */
-async function launcher(device: string): Promise<HelperLauncher> {
-  return osascriptLauncher(
-    `Atlas Imager wants to read or write the SD card ${device}.`,
-    process.getuid!(),
-    process.getgid!(),
-  );
+/** What the administrator dialog says: asked once, it serves every card until Atlas Imager quits. */
+export const ADMIN_PROMPT =
+  'Atlas Imager wants to read and write SD cards. It asks for your password once, until it quits.';
+
+let adminLauncher: HelperLauncher | undefined;
+
+/** The system's administrator authorization dialog: one launcher, so one shared helper session. */
+async function launcher(): Promise<HelperLauncher> {
+  adminLauncher ??= osascriptLauncher(ADMIN_PROMPT, process.getuid!(), process.getgid!());
+  return adminLauncher;
 }
 
 // --- the platform --------------------------------------------------------------------------------
