@@ -57,16 +57,7 @@
  * It ships as one bundled file, dist/privileged/raw-disk-helper.mjs (vite.helper.config.ts), so it
  * runs from outside the packaged app's asar archive without the rest of dist/ or node_modules.
  */
-import {
-  closeSync,
-  constants,
-  createReadStream,
-  fstatSync,
-  openSync,
-  realpathSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -91,7 +82,7 @@ import {
   type HelperTarget,
 } from '../core/cards/platform/index.js';
 import { detectCompressionOf, uncompressedSize } from '../core/images/compression.js';
-import { BLOCK, copyStreamTo } from '../core/rawio/block-copy.js';
+import { copyStreamTo, handleBlocks } from '../core/rawio/block-copy.js';
 import { runTool } from '../core/tools/run-tool.js';
 import { copyUsedBetween } from '../core/rawio/used-blocks/read-used.js';
 import { mergeRanges, type ByteRange } from '../core/rawio/used-blocks/byte-ranges.js';
@@ -254,6 +245,40 @@ interface Run {
 }
 type Request<Op extends HelperRequest['op']> = Extract<HelperRequest, { op: Op }>;
 
+/**
+ * The first `length` bytes of the card open as `src` into the new file `out` (closed when done):
+ * every byte, or with `used` only the partition tables, file system metadata and used blocks.
+ * All reads go through `src.read`, so a Mac's raw node sees whole sectors only (exported for the
+ * tests of that).
+ */
+export async function copyCard(
+  src: FileHandle,
+  length: number,
+  out: FileHandle,
+  used: boolean,
+  ctx: JobContext,
+  device: string,
+): Promise<Done> {
+  if (used) {
+    const r = await copyUsedBetween(src, length, out, ctx);
+    await out.close();
+    return {
+      bytes: r.bytes,
+      sha256: '',
+      verified: false,
+      mappedBytes: r.mappedBytes,
+      fallbacks: r.fallbacks,
+    };
+  }
+  ctx.step('read', `Reading ${device}`, length);
+  const r = await copyStreamTo(handleBlocks(src, length), out, { ctx, totalBytes: length, sparse: true });
+  if (r.bytes !== length)
+    throw new AtlasError('tool-failed', `the card ended after ${r.bytes} of ${length} bytes`);
+  await out.truncate(r.bytes);
+  await out.close();
+  return { bytes: r.bytes, sha256: r.sha256, verified: false };
+}
+
 async function readCard(req: Request<'read'>, run: Run): Promise<Done> {
   const { ctx, platform, who, cards } = run;
   const target = await checkTarget(req.device, req.expect, 'read', platform);
@@ -277,31 +302,18 @@ async function readCard(req: Request<'read'>, run: Run): Promise<Done> {
     out = await open(cards.fdPath(fd), 'r+');
     closeSync(fd);
     fdOpen = false;
-    if (req.used) {
-      // Only the partition tables, file system metadata and used blocks cross the card reader.
-      const src = await open(target.io, 'r');
-      try {
-        const r = await copyUsedBetween(src, length, out, ctx);
-        await out.close();
-        return {
-          bytes: r.bytes,
-          sha256: '',
-          verified: false,
-          mappedBytes: r.mappedBytes,
-          fallbacks: r.fallbacks,
-        };
-      } finally {
-        await src.close();
-      }
+    // The card through the platform's own handle: on a Mac every read in whole sectors.
+    let src: FileHandle;
+    try {
+      src = await cards.openDevice(target.io, 'read');
+    } catch (e) {
+      throw cards.openDeviceError(e, target.io);
     }
-    ctx.step('read', `Reading ${req.device}`, length);
-    const source = createReadStream(target.io, { start: 0, end: length - 1, highWaterMark: BLOCK });
-    const r = await copyStreamTo(source, out, { ctx, totalBytes: length, sparse: true });
-    if (r.bytes !== length)
-      throw new AtlasError('tool-failed', `the card ended after ${r.bytes} of ${length} bytes`);
-    await out.truncate(r.bytes);
-    await out.close();
-    return { bytes: r.bytes, sha256: r.sha256, verified: false };
+    try {
+      return await copyCard(src, length, out, req.used === true, ctx, req.device);
+    } finally {
+      await src.close();
+    }
   } catch (e) {
     await out?.close().catch(() => undefined);
     if (fdOpen) closeSync(fd);

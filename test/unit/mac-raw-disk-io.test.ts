@@ -21,6 +21,9 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 });
 
 const { cardPlatform } = await import('../../src-main/core/cards/platform/index.js');
+const { copyCard } = await import('../../src-main/privileged/raw-disk-helper.js');
+const { startJob } = await import('../../src-main/core/jobs/job.js');
+const { buildCard } = await import('../helpers/used-card.js');
 
 describe('a Mac card through its raw node', () => {
   it('the raw node refuses what is not whole sectors (the double)', async () => {
@@ -58,5 +61,44 @@ describe('a Mac card through its raw node', () => {
     // The last, partial sector is padded with what the card held there; the rest is untouched.
     expect(after.subarray(image.length).equals(before.subarray(image.length))).toBe(true);
     expect(back.equals(after.subarray(39_500, 40_500))).toBe(true);
+  });
+
+  it('the helper reads a card through it: every byte, a length that is not whole sectors, and the used blocks', async () => {
+    const dir = scratch('mac-read'); // the double serves paths with "/rdisk" in them: only the card's
+    const built = buildCard(dir, { name: 'card-read', rootMiB: 24, mkfs: [], fillMiB: 4 });
+    const card = join(dir, 'rdisk6');
+    writeFileSync(card, readFileSync(built.path));
+    const whole = readFileSync(card);
+    const cards = cardPlatform('darwin');
+    const copy = async (length: number, used: boolean) => {
+      const dest = join(dir, `copy-${length}-${used}.img`);
+      writeFileSync(dest, '');
+      const { open } = await import('node:fs/promises');
+      const out = await open(dest, 'r+');
+      const src = await cards.openDevice(card, 'read');
+      const job = startJob('read', (ctx) => copyCard(src, length, out, used, ctx, '/dev/rdisk6'), {
+        progressIntervalMs: 0,
+      });
+      try {
+        return { result: await job.promise, bytes: readFileSync(dest) };
+      } finally {
+        await src.close();
+      }
+    };
+    const all = await copy(whole.length, false);
+    expect(all.bytes.equals(whole)).toBe(true);
+    // A read of the card's first bytes that ends inside a sector (the raw node would say EINVAL).
+    const odd = 3 * 1024 * 1024 + 777;
+    const part = await copy(odd, false);
+    expect(part.result.bytes).toBe(odd);
+    expect(part.bytes.equals(whole.subarray(0, odd))).toBe(true);
+    // Used blocks only: the file systems' own bytes are the card's.
+    const used = await copy(whole.length, true);
+    expect(used.result.mappedBytes).toBeLessThan(whole.length);
+    expect(
+      used.bytes
+        .subarray(0, built.bootStart + 1024 * 1024)
+        .equals(whole.subarray(0, built.bootStart + 1024 * 1024)),
+    ).toBe(true);
   });
 });

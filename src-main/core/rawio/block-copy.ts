@@ -51,6 +51,27 @@ export async function* blocks(source: ByteSource): AsyncGenerator<Buffer> {
 /** A readable stream or any async source of buffers. */
 export type ByteSource = AsyncIterable<Buffer> & { destroy?: () => void };
 
+/**
+ * The first `length` bytes of an open handle, in BLOCK pieces read at explicit positions through
+ * `handle.read` (so a handle that aligns its I/O, as a Mac's raw disk node needs, sees every read).
+ * Ends early only where the handle does.
+ */
+export async function* handleBlocks(handle: FileHandle, length: number): AsyncGenerator<Buffer> {
+  for (let pos = 0; pos < length;) {
+    const want = Math.min(BLOCK, length - pos);
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await handle.read(buf, got, want - got, pos + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got > 0) yield got === want ? buf : buf.subarray(0, got);
+    if (got < want) return;
+    pos += got;
+  }
+}
+
 export async function copyStreamTo(
   source: ByteSource,
   target: FileHandle,
