@@ -245,6 +245,19 @@ interface Run {
 }
 type Request<Op extends HelperRequest['op']> = Extract<HelperRequest, { op: Op }>;
 
+/** The checked card, opened the platform's way (exclusive; on a Mac sector-aligned), errors worded. */
+async function openCard(
+  cards: CardPlatform,
+  target: HelperTarget,
+  mode: 'read' | 'write',
+): Promise<FileHandle> {
+  try {
+    return await cards.openDevice(target.io, mode);
+  } catch (e) {
+    throw cards.openDeviceError(e, target.io);
+  }
+}
+
 /**
  * The first `length` bytes of the card open as `src` into the new file `out` (closed when done):
  * every byte, or with `used` only the partition tables, file system metadata and used blocks.
@@ -303,12 +316,7 @@ async function readCard(req: Request<'read'>, run: Run): Promise<Done> {
     closeSync(fd);
     fdOpen = false;
     // The card through the platform's own handle: on a Mac every read in whole sectors.
-    let src: FileHandle;
-    try {
-      src = await cards.openDevice(target.io, 'read');
-    } catch (e) {
-      throw cards.openDeviceError(e, target.io);
-    }
+    const src = await openCard(cards, target, 'read');
     try {
       return await copyCard(src, length, out, req.used === true, ctx, req.device);
     } finally {
@@ -367,12 +375,7 @@ async function writeCard(req: Request<'write'>, run: Run): Promise<Done> {
     const plan = planOf(req, target.bytes);
     // Checked before the card is opened; run-plan checks it again.
     checkPlan(plan, size, target.bytes, 'request');
-    let dev: FileHandle;
-    try {
-      dev = await cards.openDevice(target.io, 'write');
-    } catch (e) {
-      throw cards.openDeviceError(e, target.io);
-    }
+    const dev = await openCard(cards, target, 'write');
     try {
       const r = await runPlan(
         { name: req.source, path: own, handle: image, compression, bytes: size },
@@ -412,12 +415,7 @@ async function serveCard(req: Request<'serve'>, run: Run): Promise<Done> {
     ...(req.unusual ? { unusual: true } : {}),
   };
   const target = await checkTarget(req.device, req.expect, req.writable ? 'write' : 'read', platform, guard);
-  let dev: FileHandle;
-  try {
-    dev = await cards.openDevice(target.io, req.writable ? 'write' : 'read');
-  } catch (e) {
-    throw cards.openDeviceError(e, target.io);
-  }
+  const dev = await openCard(cards, target, req.writable ? 'write' : 'read');
   let input: Socket | undefined;
   let output: Socket | undefined;
   try {
