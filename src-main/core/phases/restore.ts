@@ -11,6 +11,7 @@
 import { lstat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
+import { formatBytes } from '../../common/format-bytes.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
@@ -222,7 +223,7 @@ function refuseImagesOutsideDump(
     if (fsBytes(head) > part.size * 512) {
       throw new AtlasError(
         'bad-input',
-        `${name} holds a file system of ${fsBytes(head)} bytes (its partclone header), larger than partition ${part.n} in partition-table.dump (${part.size * 512} bytes)`,
+        `${name} holds a file system of ${formatBytes(fsBytes(head))} (its partclone header), larger than partition ${part.n} in partition-table.dump (${formatBytes(part.size * 512)})`,
         SET_HINT,
       );
     }
@@ -240,7 +241,7 @@ function refuseCardTooSmallForData(cardBytes: number, dump: PartitionDump, root:
   if (cardBytes >= least) return;
   throw new AtlasError(
     'too-small',
-    `the card is too small for this clone's data: it has ${cardBytes} bytes, the data needs at least ${least} (the root file system's used blocks, ${root.usedBlocks} of ${root.blockSize} bytes by its partclone header, from sector ${rootStart}); nothing was written (use a card of at least ${Math.ceil(least / 1e6)} MB)`,
+    `the card is too small for this clone's data: it has ${formatBytes(cardBytes)}, the data needs at least ${formatBytes(least)} (the root file system's used blocks, ${root.usedBlocks} of ${root.blockSize} bytes by its partclone header, from sector ${rootStart}); nothing was written (use a card of at least ${Math.ceil(least / 1e6)} MB)`,
     'use a larger card',
   );
 }
@@ -256,7 +257,7 @@ async function refuseWorkFolderTooSmall(library: string, root: PartcloneHead): P
   if (free >= need) return;
   throw new AtlasError(
     'no-space',
-    `the library ${library} has ${free} bytes free; fitting this clone to a smaller card restores its root file system there first, which needs ${need} (its ${usedBytes(root)} bytes of data by its partclone header, and ${WORK_RESERVE} to spare); nothing was decompressed or written`,
+    `the library ${library} has ${formatBytes(free)} free; fitting this clone to a smaller card restores its root file system there first, which needs ${formatBytes(need)} (its ${formatBytes(usedBytes(root))} of data by its partclone header, and ${formatBytes(WORK_RESERVE)} to spare); nothing was decompressed or written`,
     "free space in the library, or use a card as large as the clone's card (then nothing is restored into the library)",
   );
 }
