@@ -20,6 +20,10 @@ atlas_event() { printf '@@ATLAS %s\n' "$*"; }
 atlas_step() { atlas_event step "$1" "$2" "${*:3}"; }
 atlas_result() { atlas_event result "$1" "$2"; }
 atlas_log() { printf '%s\n' "$*"; }
+atlas_size() { # atlas_size BYTES: the size as the app writes it (decimal MB/GB, common/format-bytes.ts)
+  awk -v n="$1" 'BEGIN { split("B KB MB GB TB", u, " "); i = 1; while (n >= 1000 && i < 5) { n /= 1000; i++ }
+    if (i == 1) printf "%d B", n; else if (n >= 100) printf "%.0f %s", n, u[i]; else printf "%.1f %s", n, u[i] }'
+}
 
 # BEGIN atlas_exit_status (written from ERROR_CODES by scripts/error-codes-sh.mjs: do not edit)
 atlas_exit_status() { # atlas_exit_status CODE: prints 2 if a failure CODE is the input's fault, else 1

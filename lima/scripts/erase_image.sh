@@ -23,7 +23,7 @@ sectors=$((bytes / 512 - start))
 # FAT32 needs 65525 clusters; at 512-byte clusters that and two FATs take about 34 MiB.
 min_sectors=$((34 * 2048))
 if [ "$sectors" -lt "$min_sectors" ]; then
-  atlas_fail too-small "the card is too small for FAT32: it has $bytes bytes, at least $(((start + min_sectors) * 512)) are needed"
+  atlas_fail too-small "the card is too small for FAT32: it has $(atlas_size "$bytes"), at least $(atlas_size $(((start + min_sectors) * 512))) are needed"
 fi
 
 atlas_step erase-image 0 "Making the erased card's table and FAT32 file system"

@@ -39,10 +39,10 @@ tail_sectors=0
 card_sectors=$((bytes / 512))
 avail_sectors=$((card_sectors - tail_sectors - start))
 [ "$avail_sectors" -gt 2048 ] ||
-  atlas_fail too-small "the card is too small: it has $bytes bytes, and the image's last partition starts at byte $((start * 512))"
+  atlas_fail too-small "the card is too small: it has $(atlas_size "$bytes"), and the image's last partition starts at $(atlas_size $((start * 512)))"
 atlas_attach src "$image" "$start" "$sectors" ro
 [ "$(atlas_fstype "$src")" = ext4 ] ||
-  atlas_fail too-small "the card is too small for this image ($bytes bytes, the image needs $(((start + sectors + tail_sectors) * 512))), and its last partition is not an ext4 file system that could be shrunk to fit"
+  atlas_fail too-small "the card is too small for this image ($(atlas_size "$bytes"), the image needs $(atlas_size $(((start + sectors + tail_sectors) * 512)))), and its last partition is not an ext4 file system that could be shrunk to fit"
 
 atlas_step fit-copy $((sectors * 512)) "Copying the root file system into the work folder (partclone.ext4)"
 truncate -s $((sectors * 512)) "$scratch_fs" || atlas_fail no-space "could not create $scratch_fs"
@@ -61,13 +61,13 @@ fit_blocks=$((avail_sectors * 512 / block_size))
 min_bytes=$(((start + tail_sectors) * 512 + min_blocks * block_size))
 atlas_result min-bytes "$min_bytes"
 if [ "$fit_blocks" -lt "$min_blocks" ]; then
-  atlas_fail too-small "the card is too small for this image's data: it has $bytes bytes, the data needs at least $min_bytes (the root file system at its minimum, $min_blocks blocks of $block_size bytes, from sector $start); nothing was written (use a card of at least $(((min_bytes + 999999) / 1000000)) MB)"
+  atlas_fail too-small "the card is too small for this image's data: it has $(atlas_size "$bytes"), the data needs at least $(atlas_size "$min_bytes") (the root file system at its minimum, $min_blocks blocks of $block_size bytes, from sector $start); nothing was written (use a card of at least $(((min_bytes + 999999) / 1000000)) MB)"
 fi
 [ $((fit_blocks * 100)) -ge $((min_blocks * 105)) ] || atlas_result headroom low
 
 atlas_step fit-shrink 0 "Shrinking the root file system to fit the card (resize2fs)"
 resize2fs "$fit" "$fit_blocks" >&2 ||
-  atlas_fail too-small "resize2fs could not shrink the root file system to $((fit_blocks * block_size)) bytes; nothing was written (use a larger card)"
+  atlas_fail too-small "resize2fs could not shrink the root file system to $(atlas_size $((fit_blocks * block_size))); nothing was written (use a larger card)"
 fit_sectors=$((fit_blocks * block_size / 512))
 
 # ---------------------------------------------------------------- OUT: head, root, table

@@ -108,7 +108,7 @@ nbd-client "${args[@]}" || atlas_fail tool-failed "nbd-client could not attach t
 connected=1
 flock -u 9
 got=$(blockdev --getsize64 "$dev")
-[ "$got" = "$bytes" ] || atlas_fail tool-failed "$dev has $got bytes, the card $bytes"
+[ "$got" = "$bytes" ] || atlas_fail tool-failed "$dev has $(atlas_size "$got") ($got bytes), the card $(atlas_size "$bytes") ($bytes bytes)"
 atlas_event device "$dev"
 wait "$socat_pid" || true
 socat_pid=""

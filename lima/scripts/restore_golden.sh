@@ -42,6 +42,11 @@ done
 LOOPS=()
 work=""
 ev() { printf '@@ATLAS %s\n' "$*"; }
+# The same as atlas-common.sh's (this script travels alone, inside every clone set).
+atlas_size() { # atlas_size BYTES: the size as the app writes it (decimal MB/GB, common/format-bytes.ts)
+  awk -v n="$1" 'BEGIN { split("B KB MB GB TB", u, " "); i = 1; while (n >= 1000 && i < 5) { n /= 1000; i++ }
+    if (i == 1) printf "%d B", n; else if (n >= 100) printf "%.0f %s", n, u[i]; else printf "%.1f %s", n, u[i] }'
+}
 # BEGIN atlas_exit_status (written from ERROR_CODES by scripts/error-codes-sh.mjs: do not edit)
 atlas_exit_status() { # atlas_exit_status CODE: prints 2 if a failure CODE is the input's fault, else 1
   case "$1" in
@@ -215,21 +220,21 @@ tail_sectors=0
 # The images' headers: their file systems must fit their partitions, and the root's data the card.
 partclone_head "$boot_img" sdc1-boot.partclone.gz
 [ $((PC_TOTAL * PC_BLOCK_SIZE)) -le $((p1_sectors * 512)) ] ||
-  fail bad-input "sdc1-boot.partclone.gz holds a file system of $((PC_TOTAL * PC_BLOCK_SIZE)) bytes (its partclone header), larger than partition 1 in partition-table.dump ($((p1_sectors * 512)) bytes)"
+  fail bad-input "sdc1-boot.partclone.gz holds a file system of $(atlas_size $((PC_TOTAL * PC_BLOCK_SIZE))) (its partclone header), larger than partition 1 in partition-table.dump ($(atlas_size $((p1_sectors * 512))))"
 partclone_head "$root_img" sdc2-root.partclone.gz
 [ $((PC_TOTAL * PC_BLOCK_SIZE)) -le $((p2_sectors * 512)) ] ||
-  fail bad-input "sdc2-root.partclone.gz holds a file system of $((PC_TOTAL * PC_BLOCK_SIZE)) bytes (its partclone header), larger than partition 2 in partition-table.dump ($((p2_sectors * 512)) bytes)"
+  fail bad-input "sdc2-root.partclone.gz holds a file system of $(atlas_size $((PC_TOTAL * PC_BLOCK_SIZE))) (its partclone header), larger than partition 2 in partition-table.dump ($(atlas_size $((p2_sectors * 512))))"
 root_data=$((PC_USED * PC_BLOCK_SIZE))
 least=$(((p2_start + tail_sectors) * 512 + root_data))
 [ "$target_bytes" -ge "$least" ] ||
-  fail too-small "the card is too small for this clone's data: it has $target_bytes bytes, the data needs at least $least (the root file system's used blocks, $PC_USED of $PC_BLOCK_SIZE bytes by its partclone header, from sector $p2_start); nothing was written (use a card of at least $(((least + 999999) / 1000000)) MB)"
+  fail too-small "the card is too small for this clone's data: it has $(atlas_size "$target_bytes"), the data needs at least $(atlas_size "$least") (the root file system's used blocks, $PC_USED of $PC_BLOCK_SIZE bytes by its partclone header, from sector $p2_start); nothing was written (use a card of at least $(((least + 999999) / 1000000)) MB)"
 # fit=1: the card is smaller than the clone's card; root (the last partition) is shrunk to fit.
 fit=0
 if [ "$target_bytes" -lt "$need_bytes" ]; then
   last_end=$(awk -F'[=,]' -v s="$p2_start" '/start=/ && $2 + 0 != s { e = $2 + $4; if (e > m) m = e } END { printf "%.0f\n", m }' "$dump")
   avail_sectors=$((target_sectors - tail_sectors - p2_start))
   if [ "$last_end" -gt "$p2_start" ] || [ "$avail_sectors" -le 2048 ]; then
-    fail too-small "the card is too small: it has $target_bytes bytes, this clone needs $need_bytes (use a larger card, or flash a shrunk ods-atlas-clone image instead)"
+    fail too-small "the card is too small: it has $(atlas_size "$target_bytes"), this clone needs $(atlas_size "$need_bytes") (use a larger card, or flash a shrunk ods-atlas-clone image instead)"
   fi
   fit=1
 fi
@@ -245,7 +250,7 @@ if [ "$fit" = 1 ]; then
   free=${free// /}
   [ -n "$free" ] || fail no-space "could not tell the free space of the work folder $work_base"
   [ "$free" -ge $((root_data + 64 * 1024 * 1024)) ] ||
-    fail no-space "the work folder $work_base has $free bytes free; fitting this clone to a smaller card restores its root file system there first, which needs $((root_data + 64 * 1024 * 1024)) (its $root_data bytes of data by its partclone header, and 64 MiB to spare); nothing was decompressed or written (pass --work-dir DIR with room, or use a card as large as the clone's card)"
+    fail no-space "the work folder $work_base has $(atlas_size "$free") free; fitting this clone to a smaller card restores its root file system there first, which needs $(atlas_size $((root_data + 64 * 1024 * 1024))) (its $(atlas_size "$root_data") of data by its partclone header, and 64 MiB to spare); nothing was decompressed or written (pass --work-dir DIR with room, or use a card as large as the clone's card)"
   ev step fit-restore $((p2_sectors * 512)) Restoring the root file system into the work folder '(partclone.ext4)'
   work=$(mktemp -d "$work_base/.atlas-restore.XXXXXX") ||
     fail no-space "could not make a work folder in $work_base (pass --work-dir DIR with room for the root file system's data)"
@@ -271,7 +276,7 @@ if [ "$fit" = 1 ]; then
   min_bytes=$(((p2_start + tail_sectors) * 512 + min_blocks * block_size))
   ev result min-bytes "$min_bytes"
   if [ "$fit_blocks" -lt "$min_blocks" ]; then
-    fail too-small "the card is too small for this clone's data: it has $target_bytes bytes, the data needs at least $min_bytes (the root file system at its minimum, $min_blocks blocks of $block_size bytes, from sector $p2_start); nothing was written (use a card of at least $(((min_bytes + 999999) / 1000000)) MB)"
+    fail too-small "the card is too small for this clone's data: it has $(atlas_size "$target_bytes"), the data needs at least $(atlas_size "$min_bytes") (the root file system at its minimum, $min_blocks blocks of $block_size bytes, from sector $p2_start); nothing was written (use a card of at least $(((min_bytes + 999999) / 1000000)) MB)"
   fi
   if [ $((fit_blocks * 100)) -lt $((min_blocks * 105)) ]; then
     printf 'the card leaves the root less than the 5%% headroom over its minimum\n'
@@ -279,7 +284,7 @@ if [ "$fit" = 1 ]; then
   fi
   ev step fit-shrink 0 Shrinking the root file system to fit the card '(resize2fs)'
   resize2fs "$scratch" "$fit_blocks" >&2 ||
-    fail too-small "resize2fs could not shrink the root file system to $((fit_blocks * block_size)) bytes; nothing was written to $target (use a larger card)"
+    fail too-small "resize2fs could not shrink the root file system to $(atlas_size $((fit_blocks * block_size))); nothing was written to $target (use a larger card)"
   fit_sectors=$((fit_blocks * block_size / 512))
   ev result shrunk-to "$((fit_sectors * 512))"
 fi

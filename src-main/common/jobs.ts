@@ -8,10 +8,19 @@ export interface StepInfo {
   totalBytes: number;
 }
 
-/** A step the job announces before it gets there (so a list can show what is still to come). */
+/**
+ * A step the job announces before it gets there (so a list can show what is still to come, and
+ * one progress can weigh the whole job from the start).
+ */
 export interface PlannedStep {
   id: string;
   label: string;
+  /**
+   * The bytes the step will move, where they are known before the job starts (or a bound of
+   * them): the step's weight in the job's one progress. Absent: the step moves no bytes, or an
+   * amount nothing says in advance.
+   */
+  bytes?: number;
 }
 
 export type JobEvent =

@@ -1,10 +1,12 @@
 /**
- * A job's steps. A job that announced its plan (VM setup and start) shows every step from the
- * start: done, the current one with Lima's latest line under it, those still to come, and a bar
- * saying which step of how many it is on (progress-bar.tsx), as Rancher Desktop shows its start. Other jobs list
- * their steps as they reach them.
+ * A job's steps. A job that announced its plan (every long phase, the VM's setup and start) shows
+ * every step from the start: done, the current one with its latest log line under it, those still
+ * to come, and a bar saying which step of how many it is on (progress-bar.tsx), as Rancher Desktop
+ * shows its start; a step the plan did not name is shown where it happened. Other jobs list their
+ * steps as they reach them.
  */
 import type { JobSummary } from '../../src-main/ipc/contract';
+import { placeSteps } from '../lib/job-progress';
 
 type RowState = 'done' | 'current' | 'stopped' | 'pending' | 'skipped';
 
@@ -30,18 +32,34 @@ function rows(job: JobSummary): Row[] {
   if (!job.plan) {
     return job.steps.map((s, i) => ({ key: `${s.id}-${i}`, label: s.label, state: reachedState(i) }));
   }
-  const lastIndexOf = (id: string) => job.steps.map((s) => s.id).lastIndexOf(id);
-  const planned = new Set(job.plan.map((p) => p.id));
+  const plan = job.plan;
+  const places = placeSteps(plan, job.steps);
   // The furthest planned step reached: planned steps before it that never started were skipped.
-  const furthest = Math.max(-1, ...job.plan.map((p, i) => (lastIndexOf(p.id) >= 0 ? i : -1)));
-  const out: Row[] = job.plan.map((p, i) => {
-    const at = lastIndexOf(p.id);
+  const furthest = Math.max(-1, ...places);
+  /** The steps reported at each planned step, and the unplanned ones that followed it. */
+  const reached = plan.map(() => ({ at: -1, after: [] as number[] }));
+  const before: number[] = [];
+  let slot = -1;
+  places.forEach((p, i) => {
+    if (p >= 0) {
+      slot = p;
+      reached[p]!.at = i;
+    } else if (slot >= 0) reached[slot]!.after.push(i);
+    else before.push(i);
+  });
+  const reportedRow = (i: number): Row => ({
+    key: `${job.steps[i]!.id}-${i}`,
+    label: job.steps[i]!.label,
+    state: reachedState(i),
+  });
+  const out: Row[] = before.map(reportedRow);
+  plan.forEach((p, i) => {
+    const { at, after } = reached[i]!;
     const state: RowState =
       at >= 0 ? reachedState(at) : i < furthest || job.state === 'done' ? 'skipped' : 'pending';
-    return { key: p.id, label: p.label, state };
-  });
-  job.steps.forEach((s, i) => {
-    if (!planned.has(s.id)) out.push({ key: `${s.id}-${i}`, label: s.label, state: reachedState(i) });
+    // A step reached is shown by its own words (they name the card or the file); one to come by the plan's.
+    out.push({ key: `${p.id}-plan-${i}`, label: at >= 0 ? job.steps[at]!.label : p.label, state });
+    out.push(...after.map(reportedRow));
   });
   return out;
 }

@@ -254,9 +254,12 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     // The speed shows once the first second of the step has been measured.
     await expect
       .poll(() => clone.locator('.progress-numbers').innerText())
-      .toMatch(/\d+%.*Step \d+: .*of.*\/s.*(left|estimating)/s);
-    // One progress for the whole job.
+      .toMatch(/\d+%.*Step \d+ of \d+: .*of.*\/s.*(left|estimating)/s);
+    // One progress for the whole job, which announced its steps: those to come are listed.
     expect(await clone.getByRole('progressbar').count()).toBe(1);
+    expect((await clone.locator('.job-steps li.pending').allInnerTexts()).join('\n')).toContain(
+      'Computing checksums',
+    );
     await shot('05-clone-running');
     await clone.getByRole('button', { name: 'Cancel' }).click();
     await finished(clone, 'cancelled');

@@ -40,7 +40,7 @@ const REPORT: VerifyReportDto = {
       ok: false,
       severity: 'error',
       expected: 'cleared',
-      evidence: ['/etc/machine-id is 33 bytes (at most 1)'],
+      evidence: ['/etc/machine-id is 33 B (at most 1 B)'],
     },
   ],
 };
@@ -72,7 +72,7 @@ describe('ShrinkScreen', () => {
     expect(list.querySelectorAll('[aria-label="passed"]')).toHaveLength(1);
     expect(list.querySelectorAll('[aria-label="failed"]')).toHaveLength(1);
     expect(list.textContent).toContain('NOT cleared');
-    expect(list.textContent).toContain('/etc/machine-id is 33 bytes (at most 1)');
+    expect(list.textContent).toContain('/etc/machine-id is 33 B (at most 1 B)');
     expect(screen.getByText(/1 check failed: finish Phase 1 on the device first/)).toBeTruthy();
   });
 

@@ -3,6 +3,7 @@
  * editable by the user), turned into probes for probe_root.sh, and evaluated against the facts
  * the probes return. Pure logic: no I/O besides loading the file.
  */
+import { formatBytes } from '../../common/format-bytes.js';
 import { readFile } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
 import { type CheckResult, type CountShortfall } from '../../common/results.js';
@@ -246,14 +247,17 @@ function evalLeaf(rule: Leaf, factAt: (probe: Probe) => Fact | undefined): LeafR
       return {
         ok: f.exists,
         evidence: f.exists
-          ? `${p} present (${f.type === 'symlink' ? `symlink to a ${f.ftype}` : f.type}, ${f.size ?? 0} bytes)`
+          ? `${p} present (${f.type === 'symlink' ? `symlink to a ${f.ftype}` : f.type}, ${formatBytes(f.size ?? 0)})`
           : `${p} missing`,
       };
     case 'absent':
       return { ok: !f.exists, evidence: f.exists ? `${p} still present` : `${p} absent` };
     case 'max-size': {
       if (!f.exists) return { ok: true, evidence: `${p} absent` };
-      return { ok: (f.size ?? 0) <= rule.max, evidence: `${p} is ${f.size} bytes (at most ${rule.max})` };
+      return {
+        ok: (f.size ?? 0) <= rule.max,
+        evidence: `${p} is ${formatBytes(f.size ?? 0)} (at most ${formatBytes(rule.max)})`,
+      };
     }
     case 'file-content': {
       if (!f.exists || f.content === undefined)

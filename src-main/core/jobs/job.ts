@@ -13,7 +13,11 @@ export { type PlannedStep, type StepInfo, type JobEvent, type JobState } from '.
 export interface JobContext {
   readonly signal: AbortSignal;
   step(id: string, label: string, totalBytes?: number): void;
-  /** Announces the steps to come, in order (optional: most jobs only report steps as they start). */
+  /**
+   * Announces the steps to come, in order, with the bytes each will move where they are known:
+   * once, before the first long step (a later announcement replaces it). Optional for the callers
+   * of a phase (a test's context may leave it out).
+   */
   plan?(steps: readonly PlannedStep[]): void;
   progress(doneBytes: number, totalBytes?: number): void;
   log(line: string): void;
@@ -88,7 +92,11 @@ export class Job<T> extends EventEmitter {
         this.emitEvent({
           type: 'plan',
           jobId: this.id,
-          steps: steps.map((s) => ({ id: s.id, label: s.label })),
+          steps: steps.map((s) => ({
+            id: s.id,
+            label: s.label,
+            ...(s.bytes !== undefined && s.bytes > 0 ? { bytes: s.bytes } : {}),
+          })),
         });
       },
       step: (id, label, totalBytes = 0) => {

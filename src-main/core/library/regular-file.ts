@@ -6,6 +6,7 @@
  * look neither blocks the open nor is read), checked again on the open descriptor (a regular
  * file, the same one), and read up to a size cap.
  */
+import { formatBytes } from '../../common/format-bytes.js';
 import { constants } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
@@ -45,7 +46,7 @@ export async function openRegularFile(
   const before = await lstat(path);
   const why = notRegular(before);
   if (why) throw refusal(what, why);
-  if (before.size > maxBytes) throw refusal(what, `is larger than ${maxBytes} bytes`);
+  if (before.size > maxBytes) throw refusal(what, `is larger than ${formatBytes(maxBytes)}`);
   let fh;
   try {
     fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -58,7 +59,7 @@ export async function openRegularFile(
     const st = await fh.stat();
     if (!st.isFile() || st.ino !== before.ino || st.dev !== before.dev)
       throw refusal(what, 'was replaced while it was opened');
-    if (st.size > maxBytes) throw refusal(what, `is larger than ${maxBytes} bytes`);
+    if (st.size > maxBytes) throw refusal(what, `is larger than ${formatBytes(maxBytes)}`);
     return fh;
   } catch (e) {
     await fh.close();
@@ -81,7 +82,7 @@ export async function readRegularFile(path: string, maxBytes: number, what = pat
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    if (got > maxBytes) throw refusal(what, `is larger than ${maxBytes} bytes`);
+    if (got > maxBytes) throw refusal(what, `is larger than ${formatBytes(maxBytes)}`);
     return buf.subarray(0, got);
   } finally {
     await fh.close();

@@ -6,9 +6,9 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
-import type { JobContext } from '../jobs/job.js';
+import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
-import { describeCard } from '../cards/card.js';
+import { describeCard, type CardIdentity } from '../cards/card.js';
 import { cloneSetDirName, parseArtifactName } from '../naming.js';
 import { validateName, validateNotReserved } from '../validate.js';
 import { manifestPathFor, newManifest, writeManifest, type ManifestFile } from '../library/manifest.js';
@@ -16,6 +16,7 @@ import { refuseExisting, runProbes, sha256File, toolVersions } from './common.js
 import { discard, publish } from '../library/files.js';
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
 import { stageCard } from './card-staging.js';
+import { stageSteps } from './plan-steps.js';
 import { damagedMapsError, refuseDamagedMaps, refuseUnclonedPartitions } from './clone-layout.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
@@ -54,6 +55,22 @@ export async function clone(env: Env, params: CloneParams, ctx: JobContext): Pro
   return withJobLocks(locks, () => cloneLocked(env, params, ctx));
 }
 
+/**
+ * clone_card.sh's steps after the card is reached; the root partition's size is bounded by the
+ * card's (partclone reads its used blocks only, and says how far it is).
+ */
+export function clonePlan(env: Env, card: CardIdentity): PlannedStep[] {
+  return [
+    { id: 'identify', label: `Reading ${describeCard(card)}` },
+    ...stageSteps(env, card),
+    { id: 'unmount', label: 'Unmounting the card' },
+    { id: 'table', label: 'Saving the partition table' },
+    { id: 'clone-boot', label: 'Cloning the boot partition (partclone.fat32)' },
+    { id: 'clone-root', label: 'Cloning the root partition (partclone.ext4)', bytes: card.bytes },
+    { id: 'checksum', label: 'Computing checksums' },
+  ];
+}
+
 async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Promise<CloneResult> {
   validateName(params.name);
   const level = checkLevel(params.compressLevel ?? DEFAULT_CLONE_LEVEL);
@@ -66,6 +83,7 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
   await discard(partial);
   await mkdir(partial, { mode: OWNER_DIR }); // the set holds the secrets: private from the start
   try {
+    ctx.plan?.(clonePlan(env, card));
     ctx.step('identify', `Reading ${describeCard(card)}`);
     const b = env.builder;
     // The local builder reads the card itself; the Lima VM gets it as a block device (its maps

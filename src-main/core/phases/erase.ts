@@ -12,7 +12,7 @@ import { type EraseResult } from '../../common/results.js';
 export { type EraseResult } from '../../common/results.js';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
-import type { JobContext } from '../jobs/job.js';
+import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import {
@@ -31,6 +31,7 @@ import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
 import { viaHelper } from './flash.js';
+import { writeSteps } from './plan-steps.js';
 
 /** Raspberry Pi Imager's label for an erased card (src/disk_formatter.h). */
 export const ERASE_LABEL = 'BOOT';
@@ -96,8 +97,21 @@ export async function checkErase(
   return { card, label, guard };
 }
 
+/**
+ * erase_image.sh makes the erased card's image; its write moves only the table and the FAT's
+ * heads, an amount nothing says before the image is made: the steps weigh alike.
+ */
+export function erasePlan(card: CardIdentity, verify: boolean): PlannedStep[] {
+  return [
+    { id: 'check', label: `Checking ${describeCard(card)}` },
+    { id: 'erase-image', label: "Making the erased card's table and FAT32 file system" },
+    ...writeSteps(undefined, verify),
+  ];
+}
+
 async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Promise<EraseResult> {
   const { card, label, guard } = await checkErase(env.library, params, ctx.signal);
+  ctx.plan?.(erasePlan(card, params.verify !== false));
   ctx.step('check', `Checking ${describeCard(card)}`);
   const dir = await scratchDir(env.library);
   try {

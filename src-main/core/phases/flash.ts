@@ -20,7 +20,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { AtlasError, toAtlasError } from '../errors.js';
-import type { JobContext } from '../jobs/job.js';
+import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { assertWritableCard, type CardIdentity } from '../cards/card.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { beforeWrite, neededBytes } from '../write/guards.js';
@@ -33,6 +33,7 @@ import { cardPlatform } from '../cards/platform/index.js';
 import type { Env } from './env.js';
 import { discard, scratchDir } from '../library/files.js';
 import { unpackImage } from '../write/unpack-image.js';
+import { writeSteps } from './plan-steps.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { writeGuardPlaces } from '../library/places.js';
 import { type CardFlashResult, type FlashResult } from '../../common/results.js';
@@ -239,6 +240,51 @@ async function flashCards(
   }
 }
 
+/**
+ * Reading the image, then for each size of card smaller than the image the image made for it
+ * (decompressed first when compressed, then fit_image.sh's steps), then the write and the read
+ * back of the image's mapped bytes: one step each for one card, one step for several together.
+ */
+export function flashPlan(
+  image: string,
+  source: WriteSource,
+  cards: readonly (CardIdentity | undefined)[],
+  verify: boolean,
+): PlannedStep[] {
+  const mapped = sourceBytes(source);
+  const smaller = new Set(cards.flatMap((c) => (c && fitsShrunk(c, source) ? [c.bytes] : [])));
+  const fitting = [...smaller].flatMap((bytes): PlannedStep[] => [
+    ...(source.compression !== 'none'
+      ? [
+          {
+            id: 'unpack',
+            label: `Decompressing ${basename(image)} into the work folder`,
+            bytes: source.bytes ?? 0,
+          },
+        ]
+      : []),
+    {
+      id: 'fit-copy',
+      label: 'Copying the root file system into the work folder (partclone.ext4)',
+      bytes: neededBytes(source),
+    },
+    { id: 'fit-check', label: 'Checking the copy of the root file system (e2fsck -f)' },
+    { id: 'fit-shrink', label: 'Shrinking the root file system to fit the card (resize2fs)' },
+    { id: 'fit-build', label: 'Building the image for this card', bytes },
+  ]);
+  const writing: PlannedStep[] =
+    cards.length > 1
+      ? [
+          {
+            id: 'write',
+            label: `Writing and verifying ${cards.length} cards`,
+            bytes: mapped * (verify ? 2 : 1) * cards.length,
+          },
+        ]
+      : writeSteps(mapped, verify);
+  return [{ id: 'prepare', label: `Reading ${basename(image)}` }, ...fitting, ...writing];
+}
+
 async function flashSource(
   env: Env,
   params: FlashParams,
@@ -252,9 +298,14 @@ async function flashSource(
   const results: CardFlashResult[] = [];
   const ready: CardIdentity[] = [];
   const guards = new Map<string, TargetContext>();
+  // The cards as far as they can be identified now (one that cannot is refused below, as it is).
+  const known = await Promise.all(
+    params.cards.map(async (path, i) => params.expected?.[i] ?? identifyRawCard(path).catch(() => undefined)),
+  );
+  ctx.plan?.(flashPlan(params.image, source, known, verify));
   for (const [i, path] of params.cards.entries()) {
     try {
-      const card = params.expected?.[i] ?? (await identifyRawCard(path));
+      const card = known[i] ?? (await identifyRawCard(path));
       const guard = cardGuard(env.library, params, source, path, ctx.signal);
       const fit = fitsShrunk(card, source);
       // Refused before any card is written (and before the helper's authorization dialog).

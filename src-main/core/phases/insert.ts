@@ -5,7 +5,7 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
-import type { JobContext } from '../jobs/job.js';
+import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { detectCompression, decompress, uncompressedSize } from '../images/compression.js';
 import { BLOCK, copyStreamTo } from '../rawio/block-copy.js';
 import { sparseCopyHashed } from '../rawio/sparse-copy.js';
@@ -80,6 +80,18 @@ export async function insert(env: Env, params: InsertParams, ctx: JobContext): P
   );
 }
 
+/** Copy and checksum move the image's bytes; inject_atlas.sh's steps move none. */
+export function insertPlan(base: string, size: number): PlannedStep[] {
+  return [
+    { id: 'copy', label: `Copying ${basename(base)} (the base is not modified)`, bytes: size },
+    { id: 'inspect', label: 'Inspecting the base image' },
+    { id: 'check', label: 'Checking the root file system' },
+    { id: 'inject', label: 'Injecting the Atlas payload' },
+    { id: 'cmdline', label: 'Patching cmdline.txt on the boot partition' },
+    { id: 'checksum', label: 'Computing the golden image checksum', bytes: size },
+  ];
+}
+
 async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Promise<InsertResult> {
   validateVersion(params.version);
   validateTag(params.tag);
@@ -123,6 +135,7 @@ async function insertLocked(env: Env, params: InsertParams, ctx: JobContext): Pr
   }
   await ensureFreeSpace(outDir, size, 'the golden image');
   await discard(partial);
+  ctx.plan?.(insertPlan(params.base, size));
 
   try {
     ctx.step('copy', `Copying ${basename(params.base)} (the base is not modified)`, size);

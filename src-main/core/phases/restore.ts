@@ -11,7 +11,8 @@
 import { lstat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
-import type { JobContext } from '../jobs/job.js';
+import { formatBytes } from '../../common/format-bytes.js';
+import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
 import {
@@ -37,6 +38,7 @@ import { readRegularFile } from '../library/regular-file.js';
 import { locateSet } from './set-elsewhere.js';
 import { findSet } from '../library/set-places.js';
 import { builderReachesCard, restoreTarget } from './card-staging.js';
+import { writeSteps } from './plan-steps.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
@@ -94,9 +96,10 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   };
   refuseImagesOutsideDump(parsed, heads);
   const card = params.expected ?? (await identifyRawCard(params.card));
-  ctx.step('check', `Checking ${describeCard(card)}`);
   // Smaller than the clone's card: the script shrinks root to fit, or refuses before writing.
   const fit = card.bytes < needed;
+  ctx.plan?.(restorePlan(env, card, parsed, fit));
+  ctx.step('check', `Checking ${describeCard(card)}`);
   await assertWritableCard(card, fit ? dumpBytesBeforeRoot(parsed) : needed);
   refuseCardTooSmallForData(card.bytes, parsed, heads.root);
   if (fit) await refuseWorkFolderTooSmall(env.library, heads.root);
@@ -164,6 +167,44 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   }
 }
 
+/**
+ * restore_golden.sh's steps (a smaller card: the root restored into the work folder and shrunk
+ * first), then, where the builder cannot write the card itself, the host's write of the image it
+ * restored into (skipped when the VM writes the card as a block device). The partitions weigh
+ * their sizes in the dump (a fitted root: up to the card's end).
+ */
+export function restorePlan(env: Env, card: CardIdentity, dump: PartitionDump, fit: boolean): PlannedStep[] {
+  const [boot, root] = [dump.partitions[0]!, dump.partitions[1]!];
+  const rootBytes = fit ? Math.max(0, card.bytes - root.start * 512) : root.size * 512;
+  return [
+    { id: 'check', label: `Checking ${describeCard(card)}` },
+    ...(fit
+      ? [
+          {
+            id: 'fit-restore',
+            label: 'Restoring the root file system into the work folder (partclone.ext4)',
+            bytes: root.size * 512,
+          },
+          { id: 'fit-check', label: 'Checking the restored root file system (e2fsck -f)' },
+          { id: 'fit-shrink', label: 'Shrinking the root file system to fit the card (resize2fs)' },
+        ]
+      : []),
+    { id: 'unmount', label: 'Unmounting the target' },
+    { id: 'invalidate', label: 'Clearing the old partition table' },
+    { id: 'restore-boot', label: 'Restoring the boot partition (partclone.fat32)', bytes: boot.size * 512 },
+    {
+      id: 'restore-root',
+      label: fit
+        ? 'Writing the shrunk root partition (partclone.ext4, used blocks)'
+        : 'Restoring the root partition (partclone.ext4)',
+      bytes: rootBytes,
+    },
+    { id: 'table', label: 'Restoring the partition table' },
+    { id: 'grow', label: 'Growing the root partition to fill the card' },
+    ...(builderReachesCard(env, card) ? [] : writeSteps(boot.size * 512 + rootBytes, true)),
+  ];
+}
+
 const SET_HINT = 'use a clone set made by this app, with its files as they were written';
 
 /** Room the work folder keeps after a root restored into it for fitting (never filled to the last block). */
@@ -182,7 +223,7 @@ function refuseImagesOutsideDump(
     if (fsBytes(head) > part.size * 512) {
       throw new AtlasError(
         'bad-input',
-        `${name} holds a file system of ${fsBytes(head)} bytes (its partclone header), larger than partition ${part.n} in partition-table.dump (${part.size * 512} bytes)`,
+        `${name} holds a file system of ${formatBytes(fsBytes(head))} (its partclone header), larger than partition ${part.n} in partition-table.dump (${formatBytes(part.size * 512)})`,
         SET_HINT,
       );
     }
@@ -200,7 +241,7 @@ function refuseCardTooSmallForData(cardBytes: number, dump: PartitionDump, root:
   if (cardBytes >= least) return;
   throw new AtlasError(
     'too-small',
-    `the card is too small for this clone's data: it has ${cardBytes} bytes, the data needs at least ${least} (the root file system's used blocks, ${root.usedBlocks} of ${root.blockSize} bytes by its partclone header, from sector ${rootStart}); nothing was written (use a card of at least ${Math.ceil(least / 1e6)} MB)`,
+    `the card is too small for this clone's data: it has ${formatBytes(cardBytes)}, the data needs at least ${formatBytes(least)} (the root file system's used blocks, ${root.usedBlocks} of ${root.blockSize} bytes by its partclone header, from sector ${rootStart}); nothing was written (use a card of at least ${Math.ceil(least / 1e6)} MB)`,
     'use a larger card',
   );
 }
@@ -216,7 +257,7 @@ async function refuseWorkFolderTooSmall(library: string, root: PartcloneHead): P
   if (free >= need) return;
   throw new AtlasError(
     'no-space',
-    `the library ${library} has ${free} bytes free; fitting this clone to a smaller card restores its root file system there first, which needs ${need} (its ${usedBytes(root)} bytes of data by its partclone header, and ${WORK_RESERVE} to spare); nothing was decompressed or written`,
+    `the library ${library} has ${formatBytes(free)} free; fitting this clone to a smaller card restores its root file system there first, which needs ${formatBytes(need)} (its ${formatBytes(usedBytes(root))} of data by its partclone header, and ${formatBytes(WORK_RESERVE)} to spare); nothing was decompressed or written`,
     "free space in the library, or use a card as large as the clone's card (then nothing is restored into the library)",
   );
 }

@@ -15,8 +15,8 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { checklistFailed } from './checklist-failed.js';
-import type { JobContext } from '../jobs/job.js';
-import { describeCard } from '../cards/card.js';
+import type { JobContext, PlannedStep } from '../jobs/job.js';
+import { describeCard, type CardIdentity } from '../cards/card.js';
 import { createBmap } from '../rawio/bmap.js';
 import { refuseDamagedFat } from '../rawio/used-blocks/fat-check.js';
 import { readUsedCardToFile, identifyRawCard } from '../card-io/raw-disk.js';
@@ -27,7 +27,8 @@ import { compressInBuilder } from './compress-in-builder.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
 import { ensureFreeSpace, refuseExisting, sha256File, toolVersions } from './common.js';
 import { discard, exists, publish } from '../library/files.js';
-import { verify } from './verify.js';
+import { verifyCard } from './verify.js';
+import { readUsedSteps } from './plan-steps.js';
 import type { Env } from './env.js';
 import { lockCard, lockOutput, withJobLocks } from '../library/job-lock.js';
 import { ensureOutputDir, makeOwnerOnly, OWNER_FILE } from '../library/owner-only.js';
@@ -60,6 +61,38 @@ export function passesText(passes: readonly ShrinkPass[]): string {
   return passes
     .map((p) => `pass ${p.pass}: ${p.before} -> ${p.after} blocks (gained ${p.gained})`)
     .join('; ');
+}
+
+/**
+ * The card read once (its used blocks), the checklist on that copy, shrink_image.sh's steps, the
+ * block map, then the checksum or the compression (in the VM: compress_image.sh's steps too).
+ * The image is at most the card's size: the copy and the image's last pass weigh that much.
+ */
+export function shrinkPlan(env: Env, card: CardIdentity, compress?: DistCompression): PlannedStep[] {
+  const last: PlannedStep[] = !compress
+    ? [{ id: 'checksum', label: 'Computing the clone image checksum', bytes: card.bytes }]
+    : env.builder.kind === 'local'
+      ? [{ id: 'compress', label: `Compressing the clone image (${compress})`, bytes: card.bytes }]
+      : [
+          { id: 'compress', label: `Compressing the clone image (${compress})` },
+          { id: 'compress', label: `Compressing the clone image (${compress})`, bytes: card.bytes },
+          { id: 'checksum', label: 'Computing the checksums' },
+        ];
+  return [
+    ...readUsedSteps(card),
+    { id: 'probe', label: 'Reading the root file system (read-only)' },
+    { id: 'check', label: 'Checking the root file system (e2fsck -f)' },
+    { id: 'resize-service', label: 'Re-enabling the Armbian resize service' },
+    { id: 'shrink-fs', label: 'Shrinking the file system (resize2fs -M)' },
+    { id: 'shrink-partition', label: 'Shrinking the root partition to the file system + 5%' },
+    { id: 'verify', label: 'Checking the shrunk file system' },
+    ...(compress
+      ? [{ id: 'zero-free', label: 'Zeroing the free blocks of the root file system (zerofree)' }]
+      : []),
+    { id: 'truncate', label: 'Cutting the image at the end of the root partition' },
+    { id: 'bmap', label: 'Writing the block map (.bmap) for fast flashing' },
+    ...last,
+  ];
 }
 
 /** One job per clone image and per card: a second one is refused, told which job holds them. */
@@ -107,12 +140,13 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
   try {
     // The card is read once, used blocks only (free space stays a hole); the checklist and the
     // shrink both work on that copy.
+    ctx.plan?.(shrinkPlan(env, card, params.compress));
     const read = await readUsedCardToFile(card, partial, ctx);
     for (const f of read.fallbacks) ctx.log(`read in full: ${f}`);
     // A damaged boot FAT would be published as it is, even with --force: refuse it.
     await refuseDamagedFat(partial);
 
-    const report = await verify(
+    const report = await verifyCard(
       env,
       { card: partial, ...(params.checklist ? { checklist: params.checklist } : {}) },
       ctx,

@@ -297,7 +297,7 @@ export type { JobState };
 
 export type StepDto = StepInfo;
 
-/** A step a job announced before reaching it. */
+/** A step a job announced before reaching it, with the bytes it will move where known. */
 export type PlannedStepDto = PlannedStep;
 
 /** A progress event without its envelope; an unknown ETA is null (JSON has no undefined). */
@@ -315,7 +315,10 @@ export interface JobSummary {
   startedAt: string;
   endedAt: string | null;
   steps: StepDto[];
-  /** The steps the job announced, in order (VM setup and start do): shown with those still to come. */
+  /**
+   * The steps the job announced, in order (every long phase and the VM's setup and start do):
+   * shown with those still to come, and weighed by their bytes in the job's one progress.
+   */
   plan?: PlannedStepDto[];
   progress: ProgressDto | null;
   /** The last lines of the job's log. */
