@@ -7,9 +7,14 @@
 import { identifyRawCard } from '../core/card-io/raw-disk.js';
 import { stat } from 'node:fs/promises';
 import { toAtlasError } from '../core/errors.js';
-import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../core/cards/card.js';
+import { assertWritableCard, describeCard, type CardIdentity } from '../core/cards/card.js';
 import { detectCompression, uncompressedSize } from '../core/images/compression.js';
-import { checkTarget, type ProtectedPlace, type TargetReason } from '../core/cards/target-guards.js';
+import {
+  checkTarget,
+  recheckCard,
+  type ProtectedPlace,
+  type TargetReason,
+} from '../core/cards/target-guards.js';
 import type { CardCandidate, CardRef, FlashCheck } from '../ipc/contract.js';
 import type { Places } from './library-view.js';
 import { protectedFileReason } from '../core/cards/protected-files.js';

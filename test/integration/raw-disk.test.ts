@@ -35,9 +35,10 @@ import {
   type HelperLauncher,
   type RawDiskOptions,
 } from '../../src-main/core/card-io/raw-disk.js';
-import { eject, info, unmountDisk } from '../../src-main/core/cards/diskutil.js';
+import { info } from '../../src-main/core/cards/diskutil.js';
 import { closeHelperSessions } from '../../src-main/core/cards/helper-client.js';
 import { ADMIN_PROMPT } from '../../src-main/core/cards/platform/darwin.js';
+import { eject, unmountDisk } from '../../src-main/core/cards/target-guards.js';
 import { linuxMedium } from '../../src-main/core/cards/medium.js';
 
 const diskseq = (dev: string) => readFileSync(`/sys/class/block/${dev.slice(5)}/diskseq`, 'utf8').trim();

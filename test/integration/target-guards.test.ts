@@ -27,8 +27,7 @@ import {
   sha256,
 } from '../helpers/disk-tools.js';
 import { listCards } from '../../src-main/core/cards/drive-list.js';
-import { checkTarget, ejectTarget } from '../../src-main/core/cards/target-guards.js';
-import { unmountDisk } from '../../src-main/core/cards/diskutil.js';
+import { checkTarget, ejectTarget, unmountDisk } from '../../src-main/core/cards/target-guards.js';
 import { HELPER_PATH } from '../../src-main/core/card-io/raw-disk.js';
 
 const MiB = 1024 * 1024;

@@ -6,13 +6,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   diskutilTarget,
-  eject,
   isCardReader,
   info,
   parseDiskInfo,
   parsePlist,
-  unmountDisk,
 } from '../../src-main/core/cards/diskutil.js';
+import { eject, unmountDisk } from '../../src-main/core/cards/target-guards.js';
 import { AtlasError } from '../../src-main/core/errors.js';
 import { ROOT } from '../helpers/fixtures.js';
 

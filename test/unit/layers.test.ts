@@ -1,5 +1,6 @@
 // The layer rule (scripts/eslint-layers.js) run by ESLint itself on the import lines the source tree
-// once had: each was an upward import or half of a folder cycle, and each is refused now.
+// once had: each was an upward import, half of a folder cycle or part of an import circle inside
+// one folder, and each is refused now.
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
@@ -73,6 +74,18 @@ describe('the layer rule', () => {
       /imports nothing/,
     ],
     [
+      'an import circle inside a folder: a card platform calling back into the operations that ask it',
+      'src-main/core/cards/platform/linux.ts',
+      "import { checkTarget } from '../target-guards.js';",
+      /import circle inside src-main\/core\/cards: platform\/linux\.ts → target-guards\.ts → platform\/index\.ts → platform\/linux\.ts/,
+    ],
+    [
+      'an import circle through a re-export',
+      'src-main/core/cards/card-types.ts',
+      "export { checkTarget } from './target-guards.js';",
+      /import circle inside src-main\/core\/cards: card-types\.ts → target-guards\.ts → card-types\.ts/,
+    ],
+    [
       'the renderer importing the core',
       'src-renderer/lib/format.ts',
       "import { AtlasError } from '../../src-main/core/errors';",
@@ -87,6 +100,26 @@ describe('the layer rule', () => {
   it.each([
     ['a lower layer', 'src-main/core/phases/clone.ts', "import { identifyCard } from '../cards/card.js';"],
     ['the same folder', 'src-main/core/cards/card.ts', "import { info } from './diskutil.js';"],
+    [
+      'a card platform taking the leaf and the modules below it',
+      'src-main/core/cards/platform/linux.ts',
+      "import { identifyCard } from '../card.js';\nimport { SYSTEM_MOUNTS } from '../card-types.js';",
+    ],
+    [
+      'a type from the operations above (import type: no circle when the code runs)',
+      'src-main/core/cards/platform/linux.ts',
+      "import type { TargetContext } from '../target-guards.js';",
+    ],
+    [
+      'a type, named inline, from the operations above',
+      'src-main/core/cards/platform/linux.ts',
+      "import { type TargetContext } from '../target-guards.js';",
+    ],
+    [
+      'a type re-exported from the operations above (export type)',
+      'src-main/core/cards/card-types.ts',
+      "export type { TargetContext } from './target-guards.js';",
+    ],
     ['common', 'src-main/core/errors.ts', "import { ERROR_CODES } from '../common/error-codes.js';"],
     ['the schema library, in common', 'src-main/common/schema.ts', "import * as v from 'valibot';"],
     ['the contract', 'src-renderer/api/client.ts', "import type { Api } from '../../src-main/ipc/contract';"],

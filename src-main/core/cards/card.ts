@@ -1,18 +1,18 @@
 /**
  * A card is either a block device (a real SD card in a reader) or an image file standing in for
  * one. Its identity is captured when the user names it and checked again right before anything
- * is written, so a card swapped in between is never overwritten.
+ * is written (target-guards.ts recheckCard, through the card platform), so a card swapped in
+ * between is never overwritten. Nothing here asks the card platform: platform/linux.ts identifies
+ * a card with identifyCard, and darwin.ts an image file.
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { validatePathArg } from '../validate.js';
-import type { DiskutilOptions } from './diskutil.js';
+import { SYSTEM_MOUNTS, type CardIdentity } from './card-types.js';
 import { linuxMedium, tableId } from './medium.js';
-import { cardPlatform } from './platform/index.js';
 import { formatBytes } from '../../common/format-bytes.js';
-import { type CardIdentity } from '../../common/cards.js';
-export { type CardIdentity } from '../../common/cards.js';
+export type { CardIdentity } from './card-types.js';
 
 async function sysfs(name: string, attr: string): Promise<string | undefined> {
   try {
@@ -83,8 +83,6 @@ export function identityChange(expected: CardIdentity, now: CardIdentity): strin
   return undefined;
 }
 
-const SYSTEM_MOUNTS = ['/', '/boot', '/boot/efi', '/boot/firmware', '/usr', '/var', '/home'];
-
 /** Mount points of the device and its partitions, from /proc/mounts. */
 export async function mountsOf(devicePath: string): Promise<string[]> {
   let text = '';
@@ -134,27 +132,6 @@ export async function assertWritableCard(card: CardIdentity, neededBytes: number
       'too-small',
       `the card is too small: ${card.path} has ${formatBytes(card.bytes)}, ${formatBytes(neededBytes)} are needed`,
       'use a larger card, or a shrunk ods-atlas-clone image',
-    );
-  }
-}
-
-/**
- * Checks that the card at `expected.path` is still the one the user picked: the same device, and
- * the same medium in it (on macOS as diskutil describes it).
- */
-export async function recheckCard(
-  expected: CardIdentity,
-  opts: { platform?: NodeJS.Platform; diskutil?: DiskutilOptions } = {},
-): Promise<void> {
-  const now = await cardPlatform(opts.platform)
-    .identify(expected.path, opts.diskutil)
-    .catch(() => undefined);
-  const change = now ? identityChange(expected, now) : 'it is gone';
-  if (change) {
-    throw new AtlasError(
-      'card-changed',
-      `the card at ${expected.path} is not the one that was picked (it was removed or swapped: ${change})`,
-      'insert the card you picked, or pick the card again',
     );
   }
 }

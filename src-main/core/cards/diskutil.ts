@@ -1,32 +1,17 @@
 /**
- * The one wrapper for macOS `diskutil`: `info -plist` (parsed), `unmountDisk` and `eject`. On Linux
- * the same card operations are `umount` of the card's mounted partitions and, for eject,
- * `blockdev --flushbufs` (a reader has nothing to eject; the card is safe to pull once flushed),
- * which live with the rest of the Linux card code (platform/linux.ts): unmountDisk and eject go
- * through the card platform, so callers name the card once and never branch on the platform.
+ * The one wrapper for macOS `diskutil`: `info -plist` (parsed), `unmountDisk` and `eject`. It asks
+ * no card platform: platform/darwin.ts is built on it. On Linux the same card operations are
+ * `umount` of the card's mounted partitions and, for eject, `blockdev --flushbufs` (a reader has
+ * nothing to eject; the card is safe to pull once flushed), which live with the rest of the Linux
+ * card code (platform/linux.ts). Callers that name a card on either system use target-guards.ts's
+ * unmountDisk and eject, which go through the card platform, and never branch on the platform.
  */
 import { parse as parsePlistXml, type PlistValue as ParsedPlist } from 'plist';
 import { AtlasError } from '../errors.js';
 import { runTool } from '../tools/run-tool.js';
-import { cardPlatform } from './platform/index.js';
+import type { DiskutilOptions, DiskutilResult } from './card-types.js';
 
-export interface DiskutilOptions {
-  /** Defaults to the running platform; `darwin` uses diskutil, anything else the Linux tools. */
-  platform?: NodeJS.Platform;
-  /** Path of the diskutil executable (tests point this at test/doubles/bin/diskutil). */
-  diskutil?: string;
-  signal?: AbortSignal;
-  /**
-   * Milliseconds to let macOS settle after a write before the card is unmounted and ejected, and
-   * between tries (default 2000; tests use 0).
-   */
-  settleMs?: number;
-  /**
-   * Where the disks' device nodes are (default /dev): the partition table is read from the raw
-   * node `rdiskN` there. Tests point it at a folder of links to loop devices.
-   */
-  devDir?: string;
-}
+export type { DiskutilOptions, DiskutilResult } from './card-types.js';
 
 /** The facts of one disk or partition from `diskutil info -plist`. */
 export interface DiskInfo {
@@ -52,11 +37,6 @@ export interface DiskInfo {
   content?: string;
   /** For an APFS volume: the partitions holding its container (`disk0s2`). */
   apfsPhysicalStores: string[];
-}
-
-export interface DiskutilResult {
-  /** diskutil's own words, for the log ("Unmount of all volumes on disk4 was successful"). */
-  message: string;
 }
 
 const DISKUTIL = '/usr/sbin/diskutil';
@@ -248,14 +228,4 @@ export async function diskutilEject(dev: string, opts: DiskutilOptions = {}): Pr
   const r = await diskutil(['eject', diskutilTarget(dev)], opts);
   if (r.code !== 0) throw unmountFailure('diskutil eject', dev, r.out);
   return { message: r.out };
-}
-
-/** Unmounts every volume of the card (the card itself stays attached and writable). */
-export async function unmountDisk(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
-  return cardPlatform(opts.platform).unmount(dev, opts);
-}
-
-/** Unmounts and ejects the card (macOS); flushes the device's buffers (Linux). */
-export async function eject(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
-  return cardPlatform(opts.platform).eject(dev, opts);
 }

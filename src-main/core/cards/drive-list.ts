@@ -10,9 +10,10 @@
  */
 import type { Drive } from 'drivelist';
 import { AtlasError } from '../errors.js';
-import type { DiskutilOptions } from './diskutil.js';
+import type { DeviceIdentity, DiskutilOptions, ProtectedPlace, TargetReason } from './card-types.js';
 import { cardPlatform } from './platform/index.js';
-import { checkTarget, unusualDisk, type ProtectedPlace, type TargetReason } from './target-guards.js';
+import { checkTarget } from './target-guards.js';
+import { unusualDisk } from './target-reasons.js';
 import { formatBytes } from '../../common/format-bytes.js';
 
 export interface DriveCandidate {
@@ -44,12 +45,7 @@ export interface DriveCandidate {
   notes?: string[];
 }
 
-/** Serial, model and medium of a device as the raw-disk helper will see them again. */
-export interface DeviceIdentity {
-  serial?: string;
-  model?: string;
-  medium?: string;
-}
+export type { DeviceIdentity } from './card-types.js';
 
 export interface ListCardsOptions {
   /** drivelist's `list` (default: the real one, loaded lazily). */
@@ -168,10 +164,7 @@ export { cardMedium } from './medium.js';
 
 // --- which disk holds a file ----------------------------------------------------------------------
 
-/** Linux st_dev → `major:minor` (the kernel's new_encode_dev layout). */
-export function devNumber(dev: number): string {
-  return `${(dev >> 8) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
-}
+export { devNumber } from './block-users.js';
 
 /**
  * The whole disks a file is stored on (empty for files on network, overlay or RAM file systems).

@@ -21,10 +21,11 @@ import type {
   Phase,
 } from '../../common/raw-disk-protocol.js';
 import type { CardIdentity } from './card.js';
-import { unmountDisk, type DiskutilOptions } from './diskutil.js';
+import type { DiskutilOptions } from './diskutil.js';
 import { cardPlatform } from './platform/index.js';
 import { directLauncher, type HelperLauncher } from './helper-launchers.js';
 import { sessionFor, type SessionAnswer } from './helper-session.js';
+import { unmountDisk } from './target-guards.js';
 export { closeHelperSessions, namedPipes, type Pipes } from './helper-session.js';
 export {
   directLauncher,

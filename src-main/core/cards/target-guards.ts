@@ -10,102 +10,38 @@
  *   - prepareTarget: both, then the check again, right before the write starts;
  *   - openExclusive: the card opened for writing with O_EXCL on Linux, so a holder the checks
  *     could not see (a file system mounted meanwhile, swap, dm, md) makes the open fail;
- *   - ejectTarget: after a flash or restore, the card flushed and handed back to the user.
+ *   - ejectTarget: after a flash or restore, the card flushed and handed back to the user;
+ *   - recheckCard: the card at the path is still the one that was picked (the same device, the
+ *     same medium in it);
+ *   - unmountDisk, eject: every volume of a card unmounted; the card ejected (macOS) or flushed.
  * Image files standing in for cards have none of these and are never passed here. What differs
- * between Linux and macOS is the card platform's (platform/linux.ts, platform/darwin.ts).
+ * between Linux and macOS is the card platform's (platform/linux.ts, platform/darwin.ts): these
+ * are the operations that ask it. What the reasons mean, with no system asked, is
+ * target-reasons.ts; the types and constants are card-types.ts (both re-exported here).
  */
 import type { FileHandle } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
-import type { DiskutilOptions } from './diskutil.js';
+import { identityChange } from './card.js';
+import type {
+  CardIdentity,
+  DiskutilOptions,
+  DiskutilResult,
+  EjectResult,
+  TargetContext,
+  TargetReason,
+} from './card-types.js';
 import { cardPlatform } from './platform/index.js';
-import { formatBytes } from '../../common/format-bytes.js';
-import type { ProtectedPlace } from '../../common/raw-disk-protocol.js';
-import { type EjectResult } from '../../common/cards.js';
-export { type EjectResult } from '../../common/cards.js';
+import { blocking, refusal } from './target-reasons.js';
 
-/** SD cards for this project are 8–256 GB: anything above 256 GiB (274.9 GB) is not one. */
-export const LARGE_DISK_BYTES = 256 * 2 ** 30;
-
-/** Mount points that mean "the running system is on this disk". */
-export const SYSTEM_MOUNTS = ['/', '/boot', '/boot/efi', '/boot/firmware', '/usr', '/var', '/home'];
-
-/** A folder or file whose disk must never be written. */
-export type { ProtectedPlace };
-
-export interface TargetContext {
-  /** The library, the staging folder, the archive, the source image… */
-  places?: ProtectedPlace[];
-  /** The user confirmed this disk although it is unusual (larger than an SD card, or internal). */
-  unusualConfirmed?: boolean;
-  platform?: NodeJS.Platform;
-  diskutil?: DiskutilOptions;
-  signal?: AbortSignal;
-}
-
-/**
- * One reason about a disk. `refuse`: never written. `confirm`: written only after its own,
- * explicit confirmation. `release`: mounted, unmounted before writing.
- */
-export interface TargetReason {
-  severity: 'refuse' | 'confirm' | 'release';
-  message: string;
-  hint: string;
-  /** For `release` (Linux): the mount point to unmount. */
-  mountPoint?: string;
-}
-
-export const isRefusal = (r: TargetReason) => r.severity === 'refuse';
-
-const GB = (n: number) => formatBytes(n, { unit: 'GB' });
-
-/**
- * Why a disk of this size (and, on macOS, internal and not a card reader) needs its own
- * confirmation. Pure.
- */
-export function unusualDisk(bytes: number, internal = false): TargetReason | undefined {
-  if (internal) {
-    return {
-      severity: 'confirm',
-      message: 'an internal disk, not a card in a reader',
-      hint: 'make sure this is the card you mean: it needs its own confirmation',
-    };
-  }
-  if (bytes > LARGE_DISK_BYTES) {
-    return {
-      severity: 'confirm',
-      message: `${GB(bytes)}: larger than any SD card for the player (8–256 GB)`,
-      hint: 'make sure this is the card you mean: a disk this large needs its own confirmation',
-    };
-  }
-  return undefined;
-}
+export { LARGE_DISK_BYTES, SYSTEM_MOUNTS } from './card-types.js';
+export type { EjectResult, ProtectedPlace, TargetContext, TargetReason } from './card-types.js';
+export { blocking, isRefusal, refusal, unusualDisk } from './target-reasons.js';
 
 // --- the API ----------------------------------------------------------------------------------------
 
 /** Every reason about writing the whole disk `device` (empty: nothing against it). */
 export async function checkTarget(device: string, context: TargetContext = {}): Promise<TargetReason[]> {
   return cardPlatform(context.platform).targetReasons(device, context);
-}
-
-/** The refusal as the error a job ends with. */
-export function refusal(device: string, reason: TargetReason): AtlasError {
-  if (reason.severity === 'confirm') {
-    return new AtlasError(
-      'unsafe-target',
-      `${device} is ${reason.message}: not written without its own confirmation`,
-      reason.hint,
-      { next: [{ do: 'confirm-large-disk' }] },
-    );
-  }
-  return new AtlasError('unsafe-target', `${device} ${reason.message}: refusing to write it`, reason.hint);
-}
-
-/** The first reason that stops the write (a refusal, or an unusual disk not confirmed). */
-export function blocking(reasons: TargetReason[], context: TargetContext): TargetReason | undefined {
-  return (
-    reasons.find(isRefusal) ??
-    (context.unusualConfirmed ? undefined : reasons.find((r) => r.severity === 'confirm'))
-  );
 }
 
 /** Unmounts the card's mounted file systems; throws, naming the one that stayed, if any does. */
@@ -162,4 +98,35 @@ export async function openExclusive(
  */
 export async function ejectTarget(device: string, context: TargetContext = {}): Promise<EjectResult> {
   return cardPlatform(context.platform).handBack(device, context);
+}
+
+/**
+ * Checks that the card at `expected.path` is still the one the user picked: the same device, and
+ * the same medium in it (on macOS as diskutil describes it).
+ */
+export async function recheckCard(
+  expected: CardIdentity,
+  opts: { platform?: NodeJS.Platform; diskutil?: DiskutilOptions } = {},
+): Promise<void> {
+  const now = await cardPlatform(opts.platform)
+    .identify(expected.path, opts.diskutil)
+    .catch(() => undefined);
+  const change = now ? identityChange(expected, now) : 'it is gone';
+  if (change) {
+    throw new AtlasError(
+      'card-changed',
+      `the card at ${expected.path} is not the one that was picked (it was removed or swapped: ${change})`,
+      'insert the card you picked, or pick the card again',
+    );
+  }
+}
+
+/** Unmounts every volume of the card (the card itself stays attached and writable). */
+export async function unmountDisk(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
+  return cardPlatform(opts.platform).unmount(dev, opts);
+}
+
+/** Unmounts and ejects the card (macOS); flushes the device's buffers (Linux). */
+export async function eject(dev: string, opts: DiskutilOptions = {}): Promise<DiskutilResult> {
+  return cardPlatform(opts.platform).eject(dev, opts);
 }

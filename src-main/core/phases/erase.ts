@@ -13,12 +13,13 @@ export { type EraseResult } from '../../common/results.js';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
-import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
+import { assertWritableCard, describeCard, type CardIdentity } from '../cards/card.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import {
   blocking,
   checkTarget,
   ejectTarget,
+  recheckCard,
   refusal,
   type ProtectedPlace,
   type TargetContext,

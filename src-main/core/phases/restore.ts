@@ -14,12 +14,13 @@ import { AtlasError } from '../errors.js';
 import { formatBytes } from '../../common/format-bytes.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
-import { assertWritableCard, describeCard, recheckCard, type CardIdentity } from '../cards/card.js';
+import { assertWritableCard, describeCard, type CardIdentity } from '../cards/card.js';
 import {
   blocking,
   checkTarget,
   ejectTarget,
   prepareTarget,
+  recheckCard,
   refusal,
   type ProtectedPlace,
   type TargetContext,

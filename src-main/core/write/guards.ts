@@ -7,8 +7,15 @@
  */
 import { stat } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
-import { assertWritableCard, recheckCard, type CardIdentity } from '../cards/card.js';
-import { blocking, checkTarget, prepareTarget, refusal, type TargetContext } from '../cards/target-guards.js';
+import { assertWritableCard, type CardIdentity } from '../cards/card.js';
+import {
+  blocking,
+  checkTarget,
+  prepareTarget,
+  recheckCard,
+  refusal,
+  type TargetContext,
+} from '../cards/target-guards.js';
 import { cardPlatform } from '../cards/platform/index.js';
 import { refuseProtectedFile } from '../cards/protected-files.js';
 import type { WriteSource } from './open-source.js';

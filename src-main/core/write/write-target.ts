@@ -9,8 +9,8 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { describeCard, recheckCard } from '../cards/card.js';
-import { openExclusive, type TargetContext } from '../cards/target-guards.js';
+import { describeCard } from '../cards/card.js';
+import { openExclusive, recheckCard, type TargetContext } from '../cards/target-guards.js';
 import { cardPlatform } from '../cards/platform/index.js';
 import {
   expectOf,

@@ -9,12 +9,18 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { AtlasError, NextStep } from '../../errors.js';
-import type { CardIdentity, EjectResult } from '../../../common/cards.js';
-import type { Expect, ProtectedPlace } from '../../../common/raw-disk-protocol.js';
-import type { DiskutilOptions, DiskutilResult } from '../diskutil.js';
-import type { DeviceIdentity } from '../drive-list.js';
+import type { Expect } from '../../../common/raw-disk-protocol.js';
+import type {
+  CardIdentity,
+  DeviceIdentity,
+  DiskutilOptions,
+  DiskutilResult,
+  EjectResult,
+  ProtectedPlace,
+  TargetContext,
+  TargetReason,
+} from '../card-types.js';
 import type { HelperLauncher } from '../helper-launchers.js';
-import type { TargetContext, TargetReason } from '../target-guards.js';
 
 /** The card as the raw-disk helper checked it again, right before it opens it. */
 export interface HelperTarget {

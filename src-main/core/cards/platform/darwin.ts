@@ -9,9 +9,15 @@ import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { AtlasError, toAtlasError } from '../../errors.js';
 import { runTool } from '../../tools/run-tool.js';
-import type { CardIdentity, EjectResult } from '../../../common/cards.js';
 import type { Expect } from '../../../common/raw-disk-protocol.js';
 import { identifyCard } from '../card.js';
+import type {
+  CardIdentity,
+  DiskutilOptions,
+  EjectResult,
+  TargetContext,
+  TargetReason,
+} from '../card-types.js';
 import {
   diskutilEject,
   diskutilEjectAfterWrite,
@@ -19,12 +25,11 @@ import {
   isCardReader,
   diskutilUnmountDisk,
   info as diskutilInfo,
-  type DiskutilOptions,
 } from '../diskutil.js';
 import { osascriptLauncher, type HelperLauncher } from '../helper-launchers.js';
 import { macMedium, tableId } from '../medium.js';
 import { alignedHandle } from '../aligned-io.js';
-import { unusualDisk, type TargetContext, type TargetReason } from '../target-guards.js';
+import { unusualDisk } from '../target-reasons.js';
 import type { CardPlatform, HelperGuard, HelperTarget } from './card-platform.js';
 import { changed, compareIdentity, deviceBusy, guardTarget } from './recheck.js';
 

@@ -13,12 +13,19 @@ import type { Expect } from '../../../common/raw-disk-protocol.js';
 import type { EjectResult } from '../../../common/cards.js';
 import { blockUsers, devNumber, fileSystemOf, type BlockUsers } from '../block-users.js';
 import { assertWritableCard, identifyCard, mountsOf } from '../card.js';
-import { unmountFailure, type DiskutilOptions, type DiskutilResult } from '../diskutil.js';
-import type { DeviceIdentity } from '../drive-list.js';
+import {
+  SYSTEM_MOUNTS,
+  type DeviceIdentity,
+  type DiskutilOptions,
+  type DiskutilResult,
+  type TargetContext,
+  type TargetReason,
+} from '../card-types.js';
+import { unmountFailure } from '../diskutil.js';
 import { pkexecLauncher, sudoLauncher, type HelperLauncher } from '../helper-launchers.js';
 import { cardMedium } from '../medium.js';
 import { protectedFileReason } from '../protected-files.js';
-import { SYSTEM_MOUNTS, unusualDisk, type TargetContext, type TargetReason } from '../target-guards.js';
+import { unusualDisk } from '../target-reasons.js';
 import type { CardPlatform, HelperGuard, HelperTarget, RawAccess } from './card-platform.js';
 import { changed, compareIdentity, deviceBusy, guardTarget } from './recheck.js';
 

@@ -4,8 +4,8 @@
  */
 import { AtlasError } from '../../errors.js';
 import type { Expect } from '../../../common/raw-disk-protocol.js';
-import type { DiskutilOptions } from '../diskutil.js';
-import { blocking, refusal } from '../target-guards.js';
+import type { DiskutilOptions } from '../card-types.js';
+import { blocking, refusal } from '../target-reasons.js';
 import type { CardPlatform, HelperGuard } from './card-platform.js';
 
 export function changed(device: string, why: string): AtlasError {
