@@ -25,7 +25,11 @@ const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => 
     button: { label: 'Set up the VM', vmJob: 'vm-setup' },
   }),
   'vm-recreate': (s) => ({
-    text: `Delete the ${s.instance} VM (limactl delete ${s.instance} in a terminal), then set it up again on the Build VM screen${s.library ? ` with ${s.library} as the library` : ''}.`,
+    text: `Recreate the ${s.instance} VM from Atlas Imager's template with “Recreate from the template…” on the Build VM screen: it says what is lost and asks first${s.library ? `; the new VM shares ${s.library} as the library` : ''}.`,
+    button: VM_SCREEN,
+  }),
+  'recreate-secrets': () => ({
+    text: 'Recreate it again and tick “Import atlas_secrets.conf from the old VM”, or leave it unticked to let the file go with the VM.',
     button: VM_SCREEN,
   }),
   'vm-upgrade': (s) => ({

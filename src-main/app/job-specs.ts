@@ -19,6 +19,7 @@ import { cloneImageName, cloneSetDirName, goldenImageName } from '../core/naming
 import { cloneSetPath } from '../core/phases/clone.js';
 import { adoptSet } from '../core/phases/set-elsewhere.js';
 import type { VmUpgradeResult } from '../core/lima/vm-upgrade.js';
+import type { SecretsStore, VmRecreateResult } from '../core/lima/vm-recreate.js';
 import type { InspectionDto, JobRequest, VmStatusDto } from '../ipc/contract.js';
 import type { JobSpec } from './job-registry.js';
 import { archiveItem } from './archive.js';
@@ -33,6 +34,16 @@ export interface VmJobs {
   stop(ctx: JobContext): Promise<VmStatusDto>;
   /** A VM not made from the template, upgraded in place (deletes nothing). */
   upgrade(ctx: JobContext): Promise<VmUpgradeResult>;
+  /** The VM deleted and created again from the template (the user confirmed). */
+  recreate(ctx: JobContext, o: { importSecrets: boolean }, store: SecretsStore): Promise<VmRecreateResult>;
+}
+
+/** The app's encrypted vault as the store recreate imports a secrets file found inside the VM into. */
+export function vaultStore(vault: SecretVault): SecretsStore {
+  return {
+    describe: "Atlas Imager's encrypted secret store",
+    import: async (text, source) => ({ keys: (await vault.importText(text, source)).keys }),
+  };
 }
 
 export interface SpecDeps {
@@ -249,6 +260,13 @@ export async function jobSpec(req: JobRequest, deps: SpecDeps): Promise<JobSpec>
         title: 'Upgrade the atlas-build VM in place',
         locks: ['vm'],
         run: (ctx) => deps.vm.upgrade(ctx),
+      };
+    case 'vm-recreate':
+      return {
+        request: req,
+        title: 'Recreate the atlas-build VM from the template',
+        locks: ['vm'],
+        run: (ctx) => deps.vm.recreate(ctx, { importSecrets: req.importSecrets }, vaultStore(deps.vault)),
       };
     case 'vm-stop':
       return {

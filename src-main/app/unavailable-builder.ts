@@ -58,6 +58,8 @@ export function unavailableVm(reason: SerializedError): VmBackend {
     }),
     setup: fail,
     upgrade: fail,
+    recreate: fail,
+    recreatePreview: fail,
     start: fail,
     stop: fail,
     shell: fail,

@@ -15,6 +15,7 @@ import { VM_NAME } from '../core/lima/lima-builder.js';
 import { vmSetup, vmShellArgs, vmStart, vmStatus, vmStop, type VmInfo } from '../core/lima/vm.js';
 import { runDoctor } from '../core/lima/doctor.js';
 import { vmUpgrade } from '../core/lima/vm-upgrade.js';
+import { recreatePreview, vmRecreate, type VmRecreatePreview } from '../core/lima/vm-recreate.js';
 import type { DoctorReportDto, VmState, VmStatusDto } from '../ipc/contract.js';
 import type { VmJobs } from './job-specs.js';
 import type { ShellCommand } from './terminal-sessions.js';
@@ -23,6 +24,8 @@ import { vmJobOf } from '../common/next-steps.js';
 export interface VmBackend extends VmJobs {
   status(): Promise<VmStatusDto>;
   doctor(): Promise<DoctorReportDto>;
+  /** What recreating the VM would delete; changes nothing. */
+  recreatePreview(): Promise<VmRecreatePreview>;
   /** What the terminal runs: `limactl shell --workdir … atlas-build`, or a shell on this host. */
   shell(): Promise<ShellCommand>;
 }
@@ -47,6 +50,8 @@ export function localHostVm(builder: Builder): VmBackend {
     status,
     setup: noVm,
     upgrade: noVm,
+    recreate: noVm,
+    recreatePreview: noVm,
     start: noVm,
     stop: noVm,
     async doctor() {
@@ -121,6 +126,15 @@ export function limaVm(library: string, find: () => Limactl | undefined = () => 
     },
     setup: async (ctx) => limaStatusDto(await vmSetup(limactl(), { library }, ctx)),
     upgrade: (ctx) => vmUpgrade(limactl(), { library }, ctx),
+    recreatePreview: () => recreatePreview(limactl()),
+    // What the user left unticked in the confirmation goes with the VM: they saw it listed.
+    recreate: (ctx, o, store) =>
+      vmRecreate(
+        limactl(),
+        { library, importSecrets: o.importSecrets, discardSecrets: !o.importSecrets },
+        store,
+        ctx,
+      ),
     start: async (ctx) => limaStatusDto(await vmStart(limactl(), ctx, { library })),
     stop: async (ctx) => {
       ctx.step('vm-stop', `Stopping the ${VM_NAME} VM`);

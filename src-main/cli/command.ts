@@ -49,6 +49,10 @@ export interface CommandSpec<R, P extends readonly PositionalSpec[], O extends O
   readonly options: O;
   /** Overwrites a card: the question to confirm, answered by a terminal or --yes. */
   readonly destructive?: (args: PositionalValues<P>) => string;
+  /** What the destructive command would do, shown before its question (and alone without --yes). */
+  readonly preview?: (input: Input<P, O>) => Promise<Preview<O>>;
+  /** The answer when the question is declined (default: "nothing was written"). */
+  readonly declined?: string;
   /** What the command would refuse (a wrong image, a card it must not write), found before asking. */
   readonly preflight?: (input: Input<P, O>) => Promise<void>;
   /** Runs in the user's terminal (a shell): no --json output, and its exit status is this one. */
@@ -60,6 +64,23 @@ export interface CommandSpec<R, P extends readonly PositionalSpec[], O extends O
   readonly failure?: (result: R) => AtlasError | undefined;
   /** The result as --json carries it, when it has advice to word as the CLI's (default: as it is). */
   readonly json?: (result: R) => unknown;
+}
+
+/**
+ * What a destructive command would do, found before it asks (the VM recreate deletes: its name,
+ * disk and the secrets inside it). Without a confirmation it is all the command says.
+ */
+export interface Preview<O extends OptionSpecs> {
+  /** For a person. */
+  readonly text: string;
+  /** As --json carries it, beside the error that says it was not confirmed. */
+  readonly result: unknown;
+  /** A question the terminal asks before the confirmation, and the options each answer sets. */
+  readonly choice?: {
+    readonly question: string;
+    readonly yes: Partial<OptionValues<O>>;
+    readonly no: Partial<OptionValues<O>>;
+  };
 }
 
 /** What a finished command prints and returns. */
@@ -85,6 +106,12 @@ export interface Invocation {
   readonly library: string;
   /** Refuses what the run would refuse before it writes anything; called before the question. */
   check(): Promise<void>;
+  /** What it would do, to show before the question (a destructive command's preview). */
+  preview(): Promise<Preview<OptionSpecs> | undefined>;
+  /** Options the terminal's answer to the preview's choice sets. */
+  answer(options: Readonly<Record<string, unknown>>): void;
+  /** What is said when the question is declined. */
+  readonly declined: string;
   run(job: JobContext, env: () => Promise<Env>): Promise<Outcome>;
 }
 
@@ -176,6 +203,7 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
         library,
       };
       const interactive = spec.interactive;
+      let answered: Readonly<Record<string, unknown>> = {};
       return {
         kind: 'run',
         name: spec.name,
@@ -184,8 +212,15 @@ export function defineCommand<R, const P extends readonly PositionalSpec[], cons
         json,
         library,
         check: async () => spec.preflight?.(input),
+        preview: async () =>
+          spec.preview ? (spec.preview(input) as Promise<Preview<OptionSpecs>>) : undefined,
+        answer: (options) => {
+          answered = { ...answered, ...options };
+        },
+        declined: spec.declined ?? 'not confirmed: nothing was written',
         async run(job, env) {
-          const result = await spec.run({ ...input, job, env });
+          const options = { ...input.options, ...answered } as OptionValues<O>;
+          const result = await spec.run({ ...input, options, job, env });
           return {
             result: spec.json ? spec.json(result) : result,
             text: interactive ? '' : spec.human(result, input),

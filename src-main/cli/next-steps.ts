@@ -10,7 +10,9 @@ import { shownText } from '../common/shown-text.js';
 const WORDING: { [K in NextStep['do']]: (step: Extract<NextStep, { do: K }>) => string } = {
   'vm-setup': () => 'create the VM: ods-sd vm setup',
   'vm-recreate': (s) =>
-    `recreate the VM: limactl delete ${s.instance}, then ods-sd vm setup --library ${s.library ?? 'DIR'} (it shares that folder read-write)`,
+    `recreate the ${s.instance} VM from Atlas Imager's template: ods-sd vm recreate --library ${s.library ?? 'DIR'} (it says what is lost and asks first; the new VM shares that folder read-write)`,
+  'recreate-secrets': () =>
+    'run ods-sd vm recreate again with --import-secrets (kept in the library, 0600) or --discard-secrets (it is deleted with the VM)',
   'vm-upgrade': (s) =>
     `upgrade the ${s.instance} VM in place: ods-sd vm upgrade (installs the missing tools; shares the library while the VM is stopped; deletes nothing)`,
   'vm-start': () => 'start it: ods-sd vm start (it repairs a broken VM with limactl stop -f, then start)',

@@ -81,14 +81,25 @@ export async function main(argv: string[]): Promise<number> {
     return printError(toAtlasError(e), json);
   }
   if (step.confirm !== undefined) {
+    let preview;
+    try {
+      preview = await step.preview();
+    } catch (e) {
+      return printError(toAtlasError(e), json);
+    }
     if (!process.stdin.isTTY) {
+      if (preview && !json) process.stdout.write(`${preview.text}\n`);
       return printError(
         new AtlasError('usage', `${step.confirm}; confirm with --yes`, 'no terminal to ask: pass --yes'),
         json,
+        preview?.result,
       );
     }
-    if (!(await confirm(step.confirm)))
-      return printError(new AtlasError('usage', 'not confirmed: nothing was written'), json);
+    if (preview) process.stderr.write(`${preview.text}\n`);
+    if (preview?.choice) {
+      step.answer((await confirm(preview.choice.question)) ? preview.choice.yes : preview.choice.no);
+    }
+    if (!(await confirm(step.confirm))) return printError(new AtlasError('usage', step.declined), json);
   }
   return run(step);
 }

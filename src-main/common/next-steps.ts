@@ -9,6 +9,8 @@ export type NextStep =
   | { do: 'vm-setup' }
   /** Delete the VM and create it again, sharing `library` (the user's library when absent). */
   | { do: 'vm-recreate'; instance: string; library?: string }
+  /** Recreating the VM found atlas_secrets.conf inside it: import it first, or let it go with the VM. */
+  | { do: 'recreate-secrets'; instance: string }
   /** Upgrade a VM not made from the app's template in place: its missing tools, the work folder's mount. */
   | { do: 'vm-upgrade'; instance: string }
   /** Start the VM; a broken one is stopped forcibly first. */
@@ -50,6 +52,7 @@ export type NextStepKind = NextStep['do'];
 export const NEXT_STEP_KINDS = [
   'vm-setup',
   'vm-recreate',
+  'recreate-secrets',
   'vm-upgrade',
   'vm-start',
   'vm-restart',

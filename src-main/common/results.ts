@@ -183,3 +183,45 @@ export interface VmUpgradeResult {
   /** The library shared as the work folder: done, already, or why not now. */
   mount: { state: 'added' | 'already' | 'not-now'; detail: string };
 }
+
+/** An atlas_secrets.conf found inside a VM, on the guest's own disk (no shared folder). */
+export interface GuestSecretsFile {
+  /** Its path in the guest. */
+  path: string;
+  bytes: number;
+}
+
+/** What recreating the VM would delete, said before anything is deleted. */
+export interface VmRecreatePreview {
+  instance: string;
+  /** Lima's status of the VM (Running, Stopped, Broken…). */
+  state: string;
+  /** The size of its disk as limactl reports it (bytes). */
+  diskBytes?: number;
+  /** What its folder takes on this computer (bytes): the disk images are sparse. */
+  usedBytes?: number;
+  /** Host folders it shares: kept, they are on this computer. */
+  sharedFolders: string[];
+  /** Lima refuses to delete it until `limactl unprotect`. */
+  protected: boolean;
+  /** What is lost, in plain words. */
+  lost: string[];
+  /** atlas_secrets.conf files only inside the guest, where the seed has the user create it. */
+  secrets: GuestSecretsFile[];
+  /** Why the guest was not looked into (it was not running). */
+  secretsNotChecked?: string;
+}
+
+/** The VM deleted and created again from the app's template. */
+export interface VmRecreateResult {
+  instance: string;
+  /** What was deleted. */
+  deleted: VmRecreatePreview;
+  /** The secrets file imported into the secret store before the VM was deleted (setting names only). */
+  imported?: { from: string; keys: string[] };
+  /** Secrets left inside the old VM, deleted with it, as the user chose. */
+  discarded: string[];
+  /** The new VM's state once set up. */
+  state: string;
+  libraryInVm?: string;
+}

@@ -124,6 +124,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       deps.listCards ? deps.listCards() : listCardCandidates({ places: protectedPlaces(await places()) }),
     'vm:status': () => vm.status(),
     'vm:doctor': () => vm.doctor(),
+    'vm:recreate-preview': () => vm.recreatePreview(),
     'terminal:open': async (cols, rows) => terminals.open(await vm.shell(), cols, rows),
     'terminal:input': async (id, data) => {
       terminals.input(id, data);

@@ -3,7 +3,7 @@
  * on Cancel, Tab stays inside the dialog, Escape cancels, and focus goes back where it was. The
  * cards about to be written are named as Raspberry Pi Imager names them: model, size and device.
  */
-import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { useEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import type { CardCandidate } from '../../src-main/ipc/contract';
 import { baseName, bytes } from '../lib/format';
 
@@ -28,6 +28,7 @@ export function ConfirmDialog({
   confirmLabel,
   onConfirm,
   onCancel,
+  children,
 }: {
   title: string;
   message: string;
@@ -36,6 +37,8 @@ export function ConfirmDialog({
   confirmLabel: string;
   onConfirm(): void;
   onCancel(): void;
+  /** More about what is lost, and choices, between the message and the buttons. */
+  children?: ReactNode;
 }) {
   const dialog = useRef<HTMLDivElement>(null);
   const cancel = useRef<HTMLButtonElement>(null);
@@ -90,6 +93,7 @@ export function ConfirmDialog({
             })}
           </ul>
         )}
+        {children}
         <div className="row end">
           <button ref={cancel} type="button" className="button secondary" onClick={onCancel}>
             Cancel

@@ -51,6 +51,14 @@ function lines(o: JobOutcome): string[] {
       return [
         `Clone set ${baseName(o.result.dir)} adopted from ${o.result.from} (${o.result.files.length} files).`,
       ];
+    case 'vm-recreate':
+      return [
+        `The VM ${o.result.instance} was recreated from the template: ${o.result.state}.`,
+        ...(o.result.imported
+          ? [`Imported ${o.result.imported.from} (settings: ${o.result.imported.keys.join(', ')}).`]
+          : []),
+        ...(o.result.discarded.length ? [`Deleted with the old VM: ${o.result.discarded.join(', ')}.`] : []),
+      ];
     case 'vm-upgrade':
       return [
         `The VM ${o.result.instance}: ${o.result.installed.length ? `installed ${o.result.installed.join(', ')}` : 'no package was missing'}; ${o.result.mount.detail}`,

@@ -9,9 +9,59 @@ import { useStore } from '../store/store';
 import { CheckItem, checkState } from './check-item';
 import { ErrorBox } from './error-box';
 import { JobPanel } from './job-panel';
+import { JobResult } from './job-result';
 import { ScreenHeader } from './screen-header';
 import { TerminalView } from './terminal-view';
 import { appStepsText } from '../next-steps';
+import { ConfirmDialog } from './confirm-dialog';
+import type { VmRecreatePreview } from '../../src-main/ipc/contract';
+
+/** The recreate confirmation: what is lost, what is kept, and whether secrets inside it are imported first. */
+function RecreateDialog({ preview }: { preview: VmRecreatePreview }) {
+  const a = useStore.getState();
+  const [importSecrets, setImportSecrets] = useState(true);
+  const offer = preview.secrets.length > 0 || preview.secretsNotChecked !== undefined;
+  return (
+    <ConfirmDialog
+      title={`Recreate the ${preview.instance} VM?`}
+      message={`It is deleted (${preview.state}) and created again from Atlas Imager's template. This is lost:`}
+      confirmLabel="Delete and recreate"
+      onCancel={() => a.cancelRecreate()}
+      onConfirm={() => void a.confirmRecreate(offer ? importSecrets : true)}
+    >
+      <ul className="recreate-lost" aria-label="What is lost">
+        {preview.lost.map((l) => (
+          <li key={l}>{l}</li>
+        ))}
+      </ul>
+      {preview.secretsNotChecked && (
+        <p className="muted">
+          atlas_secrets.conf inside it: not looked for yet ({preview.secretsNotChecked}).
+        </p>
+      )}
+      {preview.sharedFolders.length > 0 && (
+        <p className="muted">Kept, on this computer: {preview.sharedFolders.join(', ')}.</p>
+      )}
+      {preview.protected && (
+        <p className="muted">
+          Lima protects this VM from removal: unprotect it first (limactl unprotect {preview.instance}).
+        </p>
+      )}
+      {offer && (
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={importSecrets}
+            onChange={(e) => setImportSecrets(e.target.checked)}
+          />{' '}
+          {preview.secrets.length
+            ? `Import atlas_secrets.conf from the old VM (${preview.secrets[0]!.path}) into the app's encrypted secret store first; unticked, it is deleted with the VM`
+            : "If the VM holds atlas_secrets.conf, import it into the app's encrypted secret store first; unticked, it is deleted with the VM"}
+        </label>
+      )}
+    </ConfirmDialog>
+  );
+}
 
 const STATE_TEXT: Record<VmState, string> = {
   'not-needed': 'no VM needed',
@@ -103,9 +153,26 @@ export function VmScreen() {
                 Stop
               </button>
             )}
+            {status.state !== 'not-created' && status.state !== 'no-limactl' && (
+              <button
+                type="button"
+                className="button secondary"
+                disabled={busy || (vm.recreate !== null && !vm.recreate.error)}
+                onClick={() => void a.askRecreate()}
+              >
+                Recreate from the template…
+              </button>
+            )}
           </div>
         )}
-        <JobPanel jobId={vm.jobId} />
+        {vm.recreate && !vm.recreate.preview && !vm.recreate.error && (
+          <p className="muted">Reading what the VM holds…</p>
+        )}
+        {vm.recreate?.error && (
+          <ErrorBox error={vm.recreate.error} title="Recreate: the VM could not be read" />
+        )}
+        {vm.recreate?.preview && <RecreateDialog preview={vm.recreate.preview} />}
+        <JobPanel jobId={vm.jobId}>{vmJob?.outcome && <JobResult outcome={vmJob.outcome} />}</JobPanel>
         {vm.error && <ErrorBox error={vm.error} />}
       </section>
       <section className="panel">

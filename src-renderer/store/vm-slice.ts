@@ -1,6 +1,6 @@
 /** The build VM (atlas-build on a Mac; none needed on a Linux build host): status, doctor, jobs. */
 import type { StateCreator } from 'zustand';
-import type { DoctorReportDto, ErrorInfo, VmStatusDto } from '../../src-main/ipc/contract';
+import type { DoctorReportDto, ErrorInfo, VmRecreatePreview, VmStatusDto } from '../../src-main/ipc/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 
@@ -11,6 +11,8 @@ export interface VmState {
   doctorAsked: boolean;
   jobId: string | null;
   error: ErrorInfo | null;
+  /** What recreating the VM would delete, while the confirmation asks (null: not asking). */
+  recreate: { preview: VmRecreatePreview | null; error: ErrorInfo | null } | null;
 }
 
 export interface VmSlice {
@@ -18,6 +20,11 @@ export interface VmSlice {
   refreshVm(): Promise<void>;
   runDoctor(): Promise<void>;
   startVmJob(kind: 'vm-setup' | 'vm-start' | 'vm-stop' | 'vm-upgrade'): Promise<void>;
+  /** Opens the recreate confirmation with what would be lost (nothing is changed yet). */
+  askRecreate(): Promise<void>;
+  cancelRecreate(): void;
+  /** The user confirmed: the VM is deleted and created again from the template. */
+  confirmRecreate(importSecrets: boolean): Promise<void>;
 }
 
 export const createVmSlice: StateCreator<Store, [], [], VmSlice> = (set, get) => {
@@ -33,7 +40,7 @@ export const createVmSlice: StateCreator<Store, [], [], VmSlice> = (set, get) =>
     return true;
   };
   return {
-    vm: { status: null, doctor: null, doctorAsked: false, jobId: null, error: null },
+    vm: { status: null, doctor: null, doctorAsked: false, jobId: null, error: null, recreate: null },
     refreshVm: async () => {
       const t = ticket('status');
       try {
@@ -59,6 +66,21 @@ export const createVmSlice: StateCreator<Store, [], [], VmSlice> = (set, get) =>
     },
     startVmJob: async (kind) => {
       const id = await get().startJob({ kind });
+      patch({ jobId: id, error: id ? null : get().jobError });
+    },
+    askRecreate: async () => {
+      patch({ recreate: { preview: null, error: null } });
+      try {
+        const preview = await call('vm:recreate-preview');
+        if (get().vm.recreate) patch({ recreate: { preview, error: null } });
+      } catch (e) {
+        if (get().vm.recreate) patch({ recreate: { preview: null, error: errorInfo(e) } });
+      }
+    },
+    cancelRecreate: () => patch({ recreate: null }),
+    confirmRecreate: async (importSecrets) => {
+      patch({ recreate: null });
+      const id = await get().startJob({ kind: 'vm-recreate', importSecrets });
       patch({ jobId: id, error: id ? null : get().jobError });
     },
   };

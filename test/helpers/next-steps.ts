@@ -5,6 +5,7 @@ import type { NextStep, NextStepKind } from '../../src-main/common/next-steps.js
 export const SAMPLE_STEPS: { [K in NextStepKind]: Extract<NextStep, { do: K }> } = {
   'vm-setup': { do: 'vm-setup' },
   'vm-recreate': { do: 'vm-recreate', instance: 'atlas-build', library: '/Users/me/atlas-build' },
+  'recreate-secrets': { do: 'recreate-secrets', instance: 'atlas-build' },
   'vm-start': { do: 'vm-start' },
   'vm-restart': { do: 'vm-restart' },
   'vm-doctor': { do: 'vm-doctor' },

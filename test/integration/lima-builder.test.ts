@@ -446,7 +446,7 @@ describe('LimaBuilder (through the limactl double)', () => {
       expect(error).toMatchObject({ code: 'bad-input' });
       expect(error.message).toMatch(/is outside the folders shared with the atlas-build VM/);
       expect(error.next).toEqual([{ do: 'vm-recreate', instance: VM }]);
-      expect(cliHint(error)).toMatch(/ods-sd vm setup --library DIR/);
+      expect(cliHint(error)).toMatch(/ods-sd vm recreate --library DIR/);
       expect(
         calls()
           .slice(before)
@@ -624,7 +624,7 @@ describe('LimaBuilder (through the limactl double)', () => {
         { do: 'vm-recreate', instance: VM, library: expect.stringMatching(/local-lib$/) },
       ]);
       expect(cliHint({ hint: check?.fix, next: check?.next })).toMatch(
-        /ods-sd vm setup --library .*local-lib /,
+        /ods-sd vm recreate --library .*local-lib /,
       );
       expect(result.ok).toBe(false);
     });

@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { VmScreen } from '../../src-renderer/components/vm-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { DoctorReportDto, VmStatusDto } from '../../src-main/ipc/contract';
+import type { DoctorReportDto, VmRecreatePreview, VmStatusDto } from '../../src-main/ipc/contract';
 import { installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 
@@ -53,5 +53,83 @@ describe('the Build VM screen', () => {
     const findings = screen.getByRole('list', { name: 'Doctor findings' });
     expect(findings.textContent).toContain('Broken: host agent process has exited');
     expect(findings.textContent).not.toContain('VM: Stopped');
+  });
+
+  it('“Recreate from the template…” says what is lost, offers to import the secrets inside it, and starts only when confirmed', async () => {
+    const preview: VmRecreatePreview = {
+      instance: 'atlas-build',
+      state: 'Running',
+      diskBytes: 21474836480,
+      usedBytes: 3e9,
+      sharedFolders: ['/Users/me/Documents/GitHub', '/tmp/lima-sd-work'],
+      protected: false,
+      lost: [
+        'the atlas-build VM and its disk (21.5 GB disk as limactl reports it, 3.0 GB used on this computer)',
+        'everything inside the guest that is not on a shared folder: /home/me.guest, the packages installed in it, /var/lib/atlas-build and every other file on its own disk',
+        'atlas_secrets.conf inside the guest: /home/me.guest/atlas-build/scripts/atlas_secrets.conf (not on a shared folder: import it first)',
+      ],
+      secrets: [{ path: '/home/me.guest/atlas-build/scripts/atlas_secrets.conf', bytes: 64 }],
+    };
+    const fake = installFakeAtlas({
+      'vm:status': () => ({ ...status, state: 'running', detail: 'Running', terminal: true }),
+      'vm:recreate-preview': () => preview,
+    });
+    connect();
+    render(<VmScreen />);
+    const recreate = await screen.findByRole('button', { name: 'Recreate from the template…' });
+    const recreateJobs = () => fake.callsOf('jobs:start').filter(([r]) => r.kind === 'vm-recreate');
+
+    // Asked, then cancelled: nothing starts.
+    await act(async () => fireEvent.click(recreate));
+    const dialog = await screen.findByRole('dialog', { name: 'Recreate the atlas-build VM?' });
+    const lost = screen.getByRole('list', { name: 'What is lost' });
+    expect(lost.textContent).toContain('21.5 GB disk as limactl reports it');
+    expect(lost.textContent).toContain('everything inside the guest that is not on a shared folder');
+    expect(dialog.textContent).toContain(
+      'Kept, on this computer: /Users/me/Documents/GitHub, /tmp/lima-sd-work.',
+    );
+    const box = screen.getByRole('checkbox', { name: /Import atlas_secrets\.conf from the old VM/ });
+    expect((box as HTMLInputElement).checked).toBe(true);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Cancel' })));
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(recreateJobs()).toEqual([]);
+
+    // Confirmed with the box left ticked: the secrets are imported first.
+    await act(async () => fireEvent.click(recreate));
+    await screen.findByRole('dialog');
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Delete and recreate' })));
+    expect(recreateJobs()).toEqual([[{ kind: 'vm-recreate', importSecrets: true }]]);
+    expect(useStore.getState().vm.jobId).toBe('job-vm-recreate');
+
+    // Confirmed with it unticked: the file goes with the VM, as the box says.
+    act(() =>
+      fake.job({
+        type: 'done',
+        jobId: 'job-vm-recreate',
+        endedAt: '2026-12-07T12:00:00Z',
+        outcome: {
+          kind: 'vm-recreate',
+          result: {
+            instance: 'atlas-build',
+            deleted: preview,
+            imported: { from: `atlas-build:${preview.secrets[0]!.path}`, keys: ['ROOT_PASSWORD'] },
+            discarded: [],
+            state: 'Running',
+          },
+        },
+      }),
+    );
+    expect(document.body.textContent).toContain(
+      'The VM atlas-build was recreated from the template: Running.',
+    );
+    await act(async () =>
+      fireEvent.click(screen.getByRole('button', { name: 'Recreate from the template…' })),
+    );
+    await screen.findByRole('dialog');
+    await act(async () =>
+      fireEvent.click(screen.getByRole('checkbox', { name: /Import atlas_secrets\.conf from the old VM/ })),
+    );
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Delete and recreate' })));
+    expect(recreateJobs().at(-1)).toEqual([{ kind: 'vm-recreate', importSecrets: false }]);
   });
 });

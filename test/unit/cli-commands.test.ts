@@ -30,6 +30,7 @@ describe('the ods-sd command table', () => {
       'vm shell',
       'vm doctor',
       'vm upgrade',
+      'vm recreate',
     ]);
   });
 
@@ -57,7 +58,9 @@ describe('the ods-sd command table', () => {
     ]) {
       const r = await odsSd(args);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^usage: ods-sd vm setup\|start\|stop\|status\|shell\|doctor\|upgrade\n/);
+      expect(r.stdout).toMatch(
+        /^usage: ods-sd vm setup\|start\|stop\|status\|shell\|doctor\|upgrade\|recreate\n/,
+      );
       for (const c of vm.subcommands) expect(r.stdout).toContain(`  ods-sd ${c.usage}\n      ${c.summary}\n`);
     }
   });

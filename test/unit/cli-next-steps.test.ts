@@ -27,9 +27,12 @@ describe("the CLI's next steps", () => {
       'pass --secrets FILE, or put it at /lib/scripts/atlas_secrets.conf (never in git)',
     );
     expect(cliStep(SAMPLE_STEPS['vm-recreate'])).toMatch(
-      /^recreate the VM: limactl delete atlas-build, then ods-sd vm setup --library \/Users\/me\/atlas-build /,
+      /^recreate the atlas-build VM from Atlas Imager's template: ods-sd vm recreate --library \/Users\/me\/atlas-build \(it says what is lost and asks first/,
     );
-    expect(cliStep({ do: 'vm-recreate', instance: 'atlas-build' })).toMatch(/ods-sd vm setup --library DIR/);
+    expect(cliStep({ do: 'vm-recreate', instance: 'atlas-build' })).toMatch(
+      /ods-sd vm recreate --library DIR \(/,
+    );
+    expect(cliStep(SAMPLE_STEPS['recreate-secrets'])).toMatch(/--import-secrets .* or --discard-secrets/);
     expect(cliStep({ do: 'choose-library', inside: '/Users/me' })).toBe('use a --library inside /Users/me');
   });
 

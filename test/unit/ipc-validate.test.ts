@@ -20,7 +20,7 @@ function refused(channel: unknown, args: unknown, pattern: RegExp): void {
 
 describe('IPC argument validation', () => {
   it('checks the arguments of every request channel of the contract against its schema', () => {
-    expect(INVOKE_CHANNELS).toHaveLength(29);
+    expect(INVOKE_CHANNELS).toHaveLength(30);
     for (const channel of INVOKE_CHANNELS) {
       const count = INVOKE[channel].args.items.length;
       refused(
@@ -99,6 +99,18 @@ describe('IPC argument validation', () => {
     const restore = (confirmed: unknown) => [{ kind: 'restore', card, set: 'v1-A', confirmed }];
     expect(validateRequest('jobs:start', restore(true))).toEqual(restore(true));
     refused('jobs:start', restore('yes'), /true or false/);
+  });
+
+  it('a VM recreate says whether the secrets inside the VM are imported, as true or false', () => {
+    const recreate = (importSecrets: unknown) => [{ kind: 'vm-recreate', importSecrets }];
+    expect(validateRequest('jobs:start', recreate(false))).toEqual(recreate(false));
+    refused('jobs:start', recreate('yes'), /true or false/);
+    refused('jobs:start', [{ kind: 'vm-recreate' }], /importSecrets/);
+    refused(
+      'jobs:start',
+      [{ kind: 'vm-recreate', importSecrets: true, library: '/tmp' }],
+      /library: unknown key/,
+    );
   });
 
   it('refuses objects with unknown keys, a wrong kind or a wrong shape', () => {

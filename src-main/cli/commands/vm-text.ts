@@ -1,6 +1,7 @@
 /** The atlas-build VM's state and the doctor's checks as `ods-sd vm` prints them. */
 import type { DoctorReport } from '../../core/lima/doctor.js';
 import type { VmInfo } from '../../core/lima/vm.js';
+import type { VmRecreatePreview, VmRecreateResult } from '../../core/lima/vm-recreate.js';
 import { bytes } from '../format.js';
 import { cliHint } from '../next-steps.js';
 
@@ -55,4 +56,25 @@ export function doctorJson(r: DoctorReport): DoctorReport {
       return fix === undefined ? c : { ...c, fix };
     }),
   };
+}
+
+/** What recreating the VM would lose, before the question (and alone without --yes). */
+export function recreatePreviewText(p: VmRecreatePreview): string {
+  const lines = [`Recreating the ${p.instance} VM (${p.state}) from Atlas Imager's template deletes:`];
+  for (const l of p.lost) lines.push(`  - ${l}`);
+  if (p.secretsNotChecked)
+    lines.push(`  atlas_secrets.conf inside it: not looked for yet (${p.secretsNotChecked})`);
+  if (p.sharedFolders.length) lines.push(`Kept (on this computer): ${p.sharedFolders.join(', ')}`);
+  if (p.protected) lines.push(`Lima protects it from removal: limactl unprotect ${p.instance} first`);
+  return lines.join('\n');
+}
+
+export function recreateText(r: VmRecreateResult): string {
+  const lines = [
+    `Recreated the ${r.instance} VM from Atlas Imager's template: ${r.state}${r.libraryInVm ? `, the library is ${r.libraryInVm} in it` : ''}.`,
+    `  deleted: the old VM${r.deleted.usedBytes !== undefined ? ` (${bytes(r.deleted.usedBytes)} on this computer)` : ''}`,
+  ];
+  if (r.imported) lines.push(`  imported ${r.imported.from} (settings: ${r.imported.keys.join(', ')})`);
+  if (r.discarded.length) lines.push(`  deleted with it, as chosen: ${r.discarded.join(', ')}`);
+  return lines.join('\n');
 }

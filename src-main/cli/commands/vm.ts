@@ -8,8 +8,17 @@ import { Limactl } from '../../core/lima/limactl.js';
 import { vmSetup, vmStart, vmStatus, vmStop } from '../../core/lima/vm.js';
 import { defineCommand, defineGroup } from '../command.js';
 import { vmUpgrade } from '../../core/lima/vm-upgrade.js';
+import { recreatePreview, vmRecreate } from '../../core/lima/vm-recreate.js';
+import { importSecretsText, secretsPath } from '../../core/secrets/secrets-file.js';
 import { vmShellCommand } from './vm-shell.js';
-import { doctorJson, doctorText, failedCount, statusText } from './vm-text.js';
+import {
+  doctorJson,
+  doctorText,
+  failedCount,
+  recreatePreviewText,
+  recreateText,
+  statusText,
+} from './vm-text.js';
 
 const vmSetupCommand = defineCommand({
   name: 'vm setup',
@@ -99,6 +108,59 @@ const vmUpgradeCommand = defineCommand({
     ].join('\n'),
 });
 
+const vmRecreateCommand = defineCommand({
+  name: 'vm recreate',
+  summary:
+    "delete the VM and create it again from Atlas Imager's template, after saying what is lost and asking; an atlas_secrets.conf that lives only inside it is found first, and imported into the library with --import-secrets",
+  positionals: [],
+  options: {
+    'import-secrets': {
+      type: 'boolean',
+      help: 'import an atlas_secrets.conf found inside the old VM into the library (scripts/, 0600) before deleting it',
+    },
+    'discard-secrets': {
+      type: 'boolean',
+      help: 'let an atlas_secrets.conf found inside the old VM go with it',
+    },
+  },
+  destructive: () =>
+    'recreate the atlas-build VM: it is deleted, with everything inside it that is not on a shared folder',
+  declined: 'not confirmed: nothing was deleted',
+  preview: async ({ options }) => {
+    const p = await recreatePreview(Limactl.locate());
+    const undecided = p.secrets.length > 0 && !options['import-secrets'] && !options['discard-secrets'];
+    return {
+      text: recreatePreviewText(p),
+      result: p,
+      ...(undecided
+        ? {
+            choice: {
+              question: `Import ${p.secrets[0]!.path} from the VM into the library's atlas_secrets.conf first (otherwise it is deleted with the VM)?`,
+              yes: { 'import-secrets': true },
+              no: { 'discard-secrets': true },
+            },
+          }
+        : {}),
+    };
+  },
+  preflight: async ({ options }) => {
+    if (options['import-secrets'] && options['discard-secrets']) {
+      throw new AtlasError('usage', '--import-secrets and --discard-secrets exclude each other');
+    }
+  },
+  run: ({ library, options, job }) =>
+    vmRecreate(
+      Limactl.locate(),
+      { library, importSecrets: options['import-secrets'], discardSecrets: options['discard-secrets'] },
+      {
+        import: (text, source) => importSecretsText(text, source, library),
+        describe: secretsPath(library),
+      },
+      job,
+    ),
+  human: recreateText,
+});
+
 export const vmCommand = defineGroup({
   name: 'vm',
   summary: 'the atlas-build Lima VM that runs the disk tools on a Mac',
@@ -110,5 +172,6 @@ export const vmCommand = defineGroup({
     vmShellCommand,
     vmDoctorCommand,
     vmUpgradeCommand,
+    vmRecreateCommand,
   ],
 });

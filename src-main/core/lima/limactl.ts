@@ -42,6 +42,8 @@ export interface LimaInstance {
   message?: string;
   errors?: string[];
   limaVersion?: string;
+  /** `limactl protect`: Lima refuses to delete it. */
+  protected?: boolean;
   param?: Record<string, string>;
   config?: { mounts?: LimaMountConfig[]; param?: Record<string, string>; [key: string]: unknown };
 }

@@ -98,7 +98,29 @@ export class SecretVault {
         'pick atlas_secrets.conf, the KEY="value" settings file',
       );
     }
-    const text = await readFile(source, 'utf8');
+    return this.importText(await readFile(source, 'utf8'), resolve(source));
+  }
+
+  /**
+   * Encrypts a secrets file's content read from elsewhere (inside the VM), checked as `import`
+   * checks a file; `source` (where it came from) names it in errors and in the status.
+   */
+  async importText(text: string, source: string): Promise<VaultStatus> {
+    if (!this.cipher.available()) {
+      throw new AtlasError(
+        'unsupported',
+        'this system offers no encryption for stored secrets',
+        'on Linux, unlock or install a keyring (GNOME Keyring or KWallet)',
+        { next: [{ do: 'import-secrets' }] },
+      );
+    }
+    if (Buffer.byteLength(text) > MAX_BYTES) {
+      throw new AtlasError(
+        'bad-input',
+        `${source} is ${Buffer.byteLength(text)} bytes: too large for atlas_secrets.conf`,
+        'pick atlas_secrets.conf, the KEY="value" settings file',
+      );
+    }
     const keys = [...new Set(secretKeysOf(text, source))].sort();
     refuseEmptyRootPassword(text, source);
     const data = await this.cipher.encrypt(text);
@@ -108,7 +130,7 @@ export class SecretVault {
     const v: VaultFile = {
       format: 'atlas-secrets-vault/1',
       importedAt: this.now().toISOString(),
-      importedFrom: resolve(source),
+      importedFrom: source,
       keys,
       data: data.toString('base64'),
     };

@@ -69,6 +69,18 @@ export async function importSecrets(source: string, library: string): Promise<Se
   } catch {
     throw new AtlasError('not-found', `no secrets file at ${source}`);
   }
+  return importSecretsText(text, source, library);
+}
+
+/**
+ * Keeps a secrets file's content (read from elsewhere: inside the VM) in the library, checked as
+ * `importSecrets` checks a file; `source` names where it came from in errors, never the content.
+ */
+export async function importSecretsText(
+  text: string,
+  source: string,
+  library: string,
+): Promise<SecretsStatus> {
   secretKeysOf(text, source);
   refuseEmptyRootPassword(text, source);
   const dest = secretsPath(library);

@@ -32,6 +32,7 @@ import type {
   Screen,
   SecretsStatus,
   Settings,
+  VmRecreatePreview,
   VmStatusDto,
 } from './views.js';
 
@@ -70,6 +71,8 @@ export const INVOKE = {
   'jobs:list': returns<JobSummary[]>()(),
   'vm:status': returns<VmStatusDto>()(),
   'vm:doctor': returns<DoctorReportDto>()(),
+  /** What recreating the VM would delete (nothing is changed). */
+  'vm:recreate-preview': returns<VmRecreatePreview>()(),
   'terminal:open': returns<{ id: string; title: string }>()(cells(), cells()),
   'terminal:input': returns<null>()(id(), text({ max: 65536 })),
   'terminal:resize': returns<null>()(id(), cells(), cells()),

@@ -103,6 +103,8 @@ export const JOB_REQUEST = byKind('kind', [
   record({ kind: v.literal('vm-start') }),
   record({ kind: v.literal('vm-stop') }),
   record({ kind: v.literal('vm-upgrade') }),
+  /** The VM deleted and created from the template (confirmed); `importSecrets`: atlas_secrets.conf found inside it is imported, else it goes with the VM. */
+  record({ kind: v.literal('vm-recreate'), importSecrets: bool() }),
 ]);
 export type JobRequest = v.InferOutput<typeof JOB_REQUEST>;
 export type JobKind = JobRequest['kind'];

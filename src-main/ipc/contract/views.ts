@@ -21,7 +21,8 @@ import type { VaultStatus } from '../../common/secrets.js';
 import type { EraseResult } from '../../common/results.js';
 import type { NextStep } from '../../common/next-steps.js';
 import type { CardRef, JobKind, JobRequest } from './requests.js';
-import type { AdoptResult, VmUpgradeResult } from '../../common/results.js';
+import type { AdoptResult, VmRecreateResult, VmUpgradeResult } from '../../common/results.js';
+export type { VmRecreatePreview, VmRecreateResult } from '../../common/results.js';
 
 // ---------------------------------------------------------------- errors and envelopes
 
@@ -289,6 +290,7 @@ export interface JobResultMap {
   'vm-start': VmStatusDto;
   'vm-stop': VmStatusDto;
   'vm-upgrade': VmUpgradeResult;
+  'vm-recreate': VmRecreateResult;
 }
 
 export type JobOutcome = { [K in JobKind]: { kind: K; result: JobResultMap[K] } }[JobKind];
