@@ -25,7 +25,7 @@ import { validateTag, validateVersion } from '../validate.js';
 import { COMPRESSED_SUFFIX, compressFile, type DistCompression } from '../images/compression.js';
 import { compressInBuilder } from './compress-in-builder.js';
 import { manifestPathFor, newManifest, writeManifest } from '../library/manifest.js';
-import { ensureFreeSpace, refuseExisting, sha256File, toolVersions } from './common.js';
+import { ensureFreeSpace, refuseExisting, toolVersions } from './common.js';
 import { discard, exists, publish } from '../library/files.js';
 import { verifyCard } from './verify.js';
 import { readUsedSteps } from './plan-steps.js';
@@ -63,14 +63,17 @@ export function passesText(passes: readonly ShrinkPass[]): string {
     .join('; ');
 }
 
+const BMAP_LABEL = 'Writing the block map (.bmap) for fast flashing';
+const BMAP_AND_SUM_LABEL = 'Writing the block map (.bmap) and the image checksum';
+
 /**
  * The card read once (its used blocks), the checklist on that copy, shrink_image.sh's steps, the
- * block map, then the checksum or the compression (in the VM: compress_image.sh's steps too).
+ * block map (a plain image's checksum from the same read), or the block map then the compression (in the VM: compress_image.sh's steps too).
  * The image is at most the card's size: the copy and the image's last pass weigh that much.
  */
 export function shrinkPlan(env: Env, card: CardIdentity, compress?: DistCompression): PlannedStep[] {
   const last: PlannedStep[] = !compress
-    ? [{ id: 'checksum', label: 'Computing the clone image checksum', bytes: card.bytes }]
+    ? []
     : env.builder.kind === 'local'
       ? [{ id: 'compress', label: `Compressing the clone image (${compress})`, bytes: card.bytes }]
       : [
@@ -90,7 +93,9 @@ export function shrinkPlan(env: Env, card: CardIdentity, compress?: DistCompress
       ? [{ id: 'zero-free', label: 'Zeroing the free blocks of the root file system (zerofree)' }]
       : []),
     { id: 'truncate', label: 'Cutting the image at the end of the root partition' },
-    { id: 'bmap', label: 'Writing the block map (.bmap) for fast flashing' },
+    compress
+      ? { id: 'bmap', label: BMAP_LABEL }
+      : { id: 'bmap', label: BMAP_AND_SUM_LABEL, bytes: card.bytes },
     ...last,
   ];
 }
@@ -166,8 +171,9 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
     ctx.log(`resize2fs -M: ${passesText(passes)}`);
     const fsMinBlocks = Number(one('fs-min-estimate'));
 
-    ctx.step('bmap', 'Writing the block map (.bmap) for fast flashing');
-    const bmap = await createBmap(partial, ctx, 'card-map');
+    // A plain image: its checksum from the same read as the block map's.
+    ctx.step('bmap', zero ? BMAP_LABEL : BMAP_AND_SUM_LABEL);
+    const bmap = await createBmap(partial, ctx, 'card-map', { imageSha256: !zero });
     await writeFile(bmapPartial, bmap.text, { mode: OWNER_FILE });
 
     await makeOwnerOnly(partial); // however the card was read (here, or by the raw-disk helper)
@@ -185,8 +191,7 @@ async function shrinkLocked(env: Env, params: ShrinkParams, ctx: JobContext): Pr
       image = { bytes: c.sourceBytes, sha256: c.sourceSha256 };
       await writeFile(sumPartial!, `${c.sha256}  ${basename(final)}\n`, { mode: OWNER_FILE });
     } else {
-      ctx.step('checksum', 'Computing the clone image checksum');
-      sum = await sha256File(partial, ctx);
+      sum = { bytes: bmap.bmap.imageSize, sha256: bmap.imageSha256! };
       image = sum;
     }
     const sumText = sumFinal ? `${sum.sha256}  ${basename(final)}\n` : '';

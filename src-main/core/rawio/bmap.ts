@@ -293,13 +293,20 @@ export interface CreatedBmap {
   text: string;
   /** The card map, when the ranges came from it (fallbacks say which partitions are mapped in full). */
   map?: CardMap;
+  /** With `imageSha256`: the sha256 of the whole image, from the same read. */
+  imageSha256?: string;
 }
 
-/** Builds the block map of an image file, with a sha256 of every range. Progress: bytes hashed. */
+/**
+ * Builds the block map of an image file, with a sha256 of every range. Progress: bytes hashed.
+ * With `imageSha256`, the whole image is read once, in order, for both its own sha256 and the
+ * ranges' (instead of the ranges now and the whole image again later).
+ */
 export async function createBmap(
   imagePath: string,
   ctx: JobContext,
   source: BmapSource = 'card-map',
+  opts: { imageSha256?: boolean } = {},
 ): Promise<CreatedBmap> {
   const fh = await open(imagePath, 'r');
   try {
@@ -325,6 +332,10 @@ export async function createBmap(
       checksumType: 'sha256',
       ranges: [],
     };
+    if (opts.imageSha256) {
+      const imageSha256 = await hashWholeAndRanges(fh, bmap, blocks, ctx);
+      return { bmap, text: renderBmap(bmap, basename(imagePath)), ...(map ? { map } : {}), imageSha256 };
+    }
     const total = totalBytes(bmapByteRanges({ ...bmap, ranges: blocks }));
     let done = 0;
     for (const r of blocks) {
@@ -341,6 +352,39 @@ export async function createBmap(
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * One pass over the whole image: its sha256, and on the way each block range's, pushed to
+ * `bmap.ranges` in order. Progress: bytes of the image read.
+ */
+async function hashWholeAndRanges(
+  fh: FileHandle,
+  bmap: Bmap,
+  blocks: ReadonlyArray<{ first: number; last: number }>,
+  ctx: JobContext,
+): Promise<string> {
+  const whole = createHash('sha256');
+  const spans = bmapByteRanges({ ...bmap, ranges: [...blocks] });
+  let i = 0;
+  let range = createHash('sha256');
+  let done = 0;
+  for await (const { piece, data } of readPieces(fh, [{ start: 0, end: bmap.imageSize }], ctx)) {
+    whole.update(data);
+    while (i < spans.length && spans[i]!.start < piece.end) {
+      const span = spans[i]!;
+      const from = Math.max(span.start, piece.start);
+      const to = Math.min(span.end, piece.end);
+      if (to > from) range.update(data.subarray(from - piece.start, to - piece.start));
+      if (span.end > piece.end) break;
+      bmap.ranges.push({ ...blocks[i]!, checksum: range.digest('hex') });
+      range = createHash('sha256');
+      i++;
+    }
+    done += data.length;
+    ctx.progress(done, bmap.imageSize);
+  }
+  return whole.digest('hex');
 }
 
 /** createBmap, then writes the file (through NAME.partial, renamed when complete; never over another). */
