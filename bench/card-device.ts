@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { loadavg } from 'node:os';
 
 const THROTTLE = '/sys/fs/cgroup/blkio';
 
@@ -60,24 +61,37 @@ export class CardDevice {
   }
 }
 
-/** Measures a step: wall time and the bytes it moved across the card. */
-export async function measure<T>(
-  card: CardDevice,
-  fn: () => Promise<T> | T,
-): Promise<{ seconds: number; read: number; written: number; result: T }> {
+export interface Measured<T> {
+  seconds: number;
+  read: number;
+  written: number;
+  /** The machine's 1-minute load average, sampled every second: the highest seen. */
+  load: number;
+  result: T;
+}
+
+/** Measures a step: wall time, the bytes it moved across the card, and the machine's load meanwhile. */
+export async function measure<T>(card: CardDevice, fn: () => Promise<T> | T): Promise<Measured<T>> {
   card.dropCaches();
   const before = card.counters();
+  let load = loadavg()[0]!;
+  const sampler = setInterval(() => (load = Math.max(load, loadavg()[0]!)), 1000);
   const t0 = process.hrtime.bigint();
-  const result = await fn();
-  execFileSync('sync');
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const after = card.counters();
-  return {
-    seconds,
-    read: after.readBytes - before.readBytes,
-    written: after.writtenBytes - before.writtenBytes,
-    result,
-  };
+  try {
+    const result = await fn();
+    execFileSync('sync');
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const after = card.counters();
+    return {
+      seconds,
+      read: after.readBytes - before.readBytes,
+      written: after.writtenBytes - before.writtenBytes,
+      load,
+      result,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 /** Bytes in use on an Armbian-shaped card: the table and gap, FAT32 used clusters, ext4 used blocks. */

@@ -5,6 +5,7 @@
  * `ZstdFrameWatch` follows the same structure in a stream, so a frame whose window is too large
  * is stopped before the decoder sees its header.
  */
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 export interface ZstdLayout {
@@ -69,15 +70,25 @@ function blockFollows(b: Buffer): { last: boolean; bytes: number } {
   return { last: (v & 1) === 1, bytes: type === 1 ? 1 : v >>> 3 };
 }
 
-async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(buf, 0, length, offset);
-  if (bytesRead !== length) throw new ZstdFormatError('the file ends early');
-  return buf;
+/**
+ * Reads `length` bytes at `offset`, for the walk below, which reads a 3-byte header every block (about every 128 KiB: some
+ * 13,000 of them in a 1.7 GB file). Each is a plain pread: through the thread pool, as
+ * FileHandle.read goes, the round trips took over a second; here they take milliseconds. The
+ * event loop gets a turn every 1024 reads.
+ */
+function headerReader(): (fh: FileHandle, offset: number, length: number) => Promise<Buffer> {
+  let reads = 0;
+  return async (fh, offset, length) => {
+    if (++reads % 1024 === 0) await new Promise((r) => setImmediate(r));
+    const buf = Buffer.alloc(length);
+    if (readSync(fh.fd, buf, 0, length, offset) !== length) throw new ZstdFormatError('the file ends early');
+    return buf;
+  };
 }
 
 /** The layout of the .zst file open as `fh` (`size` bytes); throws ZstdFormatError if it is not one. */
 export async function readZstdLayout(fh: FileHandle, size: number): Promise<ZstdLayout> {
+  const readAt = headerReader();
   const out: ZstdLayout = { bytes: 0, windowBytes: 0, frames: 0 };
   let at = 0;
   while (at < size) {

@@ -23,6 +23,7 @@ import { Readable } from 'node:stream';
 import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { decompress, decompressFrom, type Compression } from '../images/compression.js';
+import { readAhead } from '../rawio/read-ahead.js';
 import { BLOCK, blocks, hashRange, upToCardSize } from '../rawio/block-copy.js';
 import { compareRanges } from '../rawio/compare-ranges.js';
 import { chunks, totalBytes, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
@@ -193,6 +194,9 @@ export function imageStream(source: Pick<PlanSource, 'path' | 'handle'>): Readab
     : createReadStream(source.path, { highWaterMark: BLOCK });
 }
 
+/** How far a decompressor may run ahead of the card. */
+const READ_AHEAD = 64 * 1024 * 1024;
+
 /** The image as one stream of bytes: the file, or its decompressor's output. */
 function openStream(source: PlanSource): OpenedStream {
   if (source.compression === 'none') {
@@ -206,7 +210,8 @@ function openStream(source: PlanSource): OpenedStream {
         ...(source.toolPath ? { toolPath: source.toolPath } : {}),
         ...expect,
       });
-  return { stream: d.stream, stop: () => d.kill(), done: d.done };
+  // The decompressor works on while the card writes (up to READ_AHEAD bytes ahead).
+  return { stream: readAhead(d.stream, READ_AHEAD), stop: () => d.kill(), done: d.done };
 }
 
 /** Writes the whole (decompressed) image, the invalidated areas held back; returns its size and sha256. */
