@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src-main/ipc/backend.js';
-import type { Envelope, EventChannel, JobEventDto, JobSummary } from '../../src-main/ipc/contract.js';
+import type { Envelope, EventChannel, JobEventDto, JobSummary } from '../../src-main/common/contract.js';
 import type { Host } from '../../src-main/app/host.js';
 import { unavailableBuilder } from '../../src-main/app/unavailable-builder.js';
 import { builderProvider } from '../../src-main/app/builders.js';
