@@ -4,15 +4,18 @@
  * rank, never from a higher one or from a peer of the same rank. So no folder cycle can exist, and
  * the layout says the architecture:
  *
- *   common                   plain data, formats and schemas shared by every side; imports only
- *                            itself and valibot (the schema library: no Node, no I/O)
+ *   common                   plain data, formats and schemas shared by every side, the IPC
+ *                            contract among them (common/contract: the shapes the app's services
+ *                            return and the transport carries); imports only itself and valibot
+ *                            (the schema library: no Node, no I/O)
  *   core/*.ts                errors, paths, names
  *   core/<folder>            in the order of CORE below (tools … phases)
- *   ipc/contract             the shapes the app's services return and the transport carries
- *   app                      the app's services (library view, archive, jobs, VM, terminals…)
+ *   app                      the app's services (library view, archive, jobs, VM, terminals…),
+ *                            below the transport: they take the contract from common, never ipc
  *   privileged ipc cli bench the raw-disk helper, the app's transport, the CLI, the benchmark
  *   electron                 the Electron glue
- *   src-renderer             the UI: common and the IPC contract only (it has no Node access)
+ *   src-renderer             the UI: src-main/common only, the IPC contract included (it has no
+ *                            Node access)
  *
  * The app's services are the desktop app's: the CLI, the helper and the benchmark do not import
  * them (APART); what the CLI shares with the app belongs in the core.
@@ -49,7 +52,6 @@ const FOLDERS = [
   ['src-main/common', 0],
   ...CORE.map((f, i) => [`src-main/core/${f}`, 2 + i]),
   ['src-main/core', 1],
-  ['src-main/ipc/contract', 80],
   ['src-main/app', 90],
   ['src-main/privileged', 100],
   ['src-main/ipc', 100],
@@ -68,8 +70,8 @@ const APART = [
 /** The packages src-main/common may import: pure, with no Node or I/O. */
 const COMMON_MAY_IMPORT = ['valibot'];
 
-/** What the renderer may import from outside its folder. */
-const RENDERER_MAY_IMPORT = ['src-main/common/', 'src-main/ipc/contract'];
+/** What the renderer may import from outside its folder: src-main/common, the IPC contract included. */
+const RENDERER_MAY_IMPORT = ['src-main/common/'];
 
 /** The folder a file belongs to for the circle check: its layer's, or the renderer's. */
 function circleFolderOf(file) {
@@ -206,7 +208,7 @@ const rule = {
       apart:
         "{{from}} may not import from {{to}}: the app's services are the desktop app's; move what both need to the core",
       unlisted: '{{folder}} has no layer: give it its place in CORE (scripts/eslint-layers.js)',
-      renderer: 'the renderer imports only src-main/common and src-main/ipc/contract, not {{to}}',
+      renderer: 'the renderer imports only src-main/common (the IPC contract included), not {{to}}',
       circle:
         'import circle inside {{folder}}: {{circle}}; move the shared part down (a leaf of types and constants) or pass it in; a type alone is `import type`',
     },

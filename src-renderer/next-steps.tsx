@@ -4,7 +4,7 @@
  * unless the screen shown already offers it.
  */
 import type { NextStep } from '../src-main/common/next-steps';
-import type { Screen } from '../src-main/ipc/contract';
+import type { Screen } from '../src-main/common/contract';
 import { useStore } from './store/store';
 
 /** What a step's button does: run a VM job, or open the screen where the step is done. */

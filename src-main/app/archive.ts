@@ -14,7 +14,7 @@ import { imageSidecars } from '../core/naming.js';
 import { ensureOwnerDir, OWNER_DIR } from '../core/library/owner-only.js';
 import { copyToSparseFile, hashRange } from '../core/rawio/block-copy.js';
 import { discard, exists, publish } from '../core/library/files.js';
-import type { ArchiveResultDto, FileSum } from '../ipc/contract.js';
+import type { ArchiveResultDto, FileSum } from '../common/contract.js';
 import { archiveAvailability } from './library-view.js';
 
 /** Copies one file and proves the copy: sha256 on the way in, manifest match, read-back match. */

@@ -15,7 +15,7 @@ import {
   type ProtectedPlace,
   type TargetReason,
 } from '../core/cards/target-guards.js';
-import type { CardCandidate, CardRef, FlashCheck } from '../ipc/contract.js';
+import type { CardCandidate, CardRef, FlashCheck } from '../common/contract.js';
 import type { Places } from './library-view.js';
 import { protectedFileReason } from '../core/cards/protected-files.js';
 import { closeSource, openSource } from '../core/write/open-source.js';

@@ -4,7 +4,7 @@
  */
 import { identifyRawCard } from '../core/card-io/raw-disk.js';
 import { listCards, type DriveCandidate, type ListCardsOptions } from '../core/cards/drive-list.js';
-import type { CardCandidate, CardRef } from '../ipc/contract.js';
+import type { CardCandidate, CardRef } from '../common/contract.js';
 import { reasonOf, toRef } from './card-checks.js';
 import { formatBytes } from '../common/format-bytes.js';
 

@@ -9,7 +9,7 @@ import { AtlasError } from '../core/errors.js';
 import type { LibraryEntry } from '../core/library/library.js';
 import { manifestPathFor } from '../core/library/manifest.js';
 import { imageSidecars } from '../core/naming.js';
-import type { DeleteTicket } from '../ipc/contract.js';
+import type { DeleteTicket } from '../common/contract.js';
 import { formatBytes } from '../common/format-bytes.js';
 
 const TTL_MS = 120_000;

@@ -3,7 +3,7 @@
  * Finder". Electron main implements it with dialog and shell; the e2e test server answers the
  * dialogs with the paths the test registered.
  */
-import type { FilePurpose, FolderPurpose } from '../ipc/contract.js';
+import type { FilePurpose, FolderPurpose } from '../common/contract.js';
 
 export interface Host {
   openFile(purpose: FilePurpose): Promise<string | null>;

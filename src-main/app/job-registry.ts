@@ -6,7 +6,7 @@
  */
 import { AtlasError, type SerializedError } from '../core/errors.js';
 import { startJob, type Job, type JobContext, type JobEvent } from '../core/jobs/job.js';
-import type { JobEventDto, JobOutcome, JobRequest, JobSummary } from '../ipc/contract.js';
+import type { JobEventDto, JobOutcome, JobRequest, JobSummary } from '../common/contract.js';
 import { startedSummary } from './job-summary.js';
 
 export interface JobSpec {

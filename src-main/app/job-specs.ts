@@ -20,7 +20,7 @@ import { cloneSetPath } from '../core/phases/clone.js';
 import { adoptSet } from '../core/phases/set-elsewhere.js';
 import type { VmUpgradeResult } from '../core/lima/vm-upgrade.js';
 import type { SecretsStore, VmRecreateResult } from '../core/lima/vm-recreate.js';
-import type { InspectionDto, JobRequest, VmStatusDto } from '../ipc/contract.js';
+import type { InspectionDto, JobRequest, VmStatusDto } from '../common/contract.js';
 import type { JobSpec } from './job-registry.js';
 import { archiveItem } from './archive.js';
 import { stageImage } from './staging.js';

@@ -1,4 +1,4 @@
-import type { JobRequest, JobSummary } from '../ipc/contract.js';
+import type { JobRequest, JobSummary } from '../common/contract.js';
 
 /** The summary of a job that has just started: running, no steps, no log, no outcome yet. */
 export function startedSummary(

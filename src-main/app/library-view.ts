@@ -8,7 +8,7 @@ import { dirname, join, relative, isAbsolute } from 'node:path';
 import { AtlasError } from '../core/errors.js';
 import { listLibrary, type LibraryEntry } from '../core/library/library.js';
 import { parseArtifactName } from '../core/naming.js';
-import type { ElsewhereSet, LibraryItem, LibraryView } from '../ipc/contract.js';
+import type { ElsewhereSet, LibraryItem, LibraryView } from '../common/contract.js';
 import { allSets } from '../core/library/set-places.js';
 import { setRecord } from '../core/phases/set-elsewhere.js';
 

@@ -17,7 +17,7 @@ import {
 } from '../core/naming.js';
 import { exists } from '../core/library/files.js';
 import { allSets } from '../core/library/set-places.js';
-import type { NamePlanRequest, NameSuggestions, NextSetName, OutputPlan } from '../ipc/contract.js';
+import type { NamePlanRequest, NameSuggestions, NextSetName, OutputPlan } from '../common/contract.js';
 
 function newest(entries: LibraryEntry[], kind: LibraryEntry['kind']): LibraryEntry | undefined {
   return entries

@@ -10,7 +10,7 @@ import { resolvePayload, resolveSecrets } from '../core/phases/insert.js';
 import { AtlasError, toAtlasError } from '../core/errors.js';
 import { secretKeysOf } from '../core/secrets/secrets-file.js';
 import type { SecretVault } from '../core/secrets/secret-vault.js';
-import type { ErrorInfo, PayloadStatus } from '../ipc/contract.js';
+import type { ErrorInfo, PayloadStatus } from '../common/contract.js';
 
 const FILES = ['atlas_firstboot.sh', 'atlas-firstboot.service'];
 

@@ -5,7 +5,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Settings, SettingsPatch } from '../ipc/contract.js';
+import type { Settings, SettingsPatch } from '../common/contract.js';
 import { defaultArchiveDir } from '../core/library/places.js';
 export { defaultArchiveDir } from '../core/library/places.js';
 

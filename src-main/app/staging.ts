@@ -11,7 +11,7 @@ import type { JobContext } from '../core/jobs/job.js';
 import { listLibrary, type LibraryEntry } from '../core/library/library.js';
 import { hashRange } from '../core/rawio/block-copy.js';
 import { discard, publish } from '../core/library/files.js';
-import type { StageResultDto } from '../ipc/contract.js';
+import type { StageResultDto } from '../common/contract.js';
 import { copyVerified } from './archive.js';
 import { stagedImage } from './library-view.js';
 

@@ -8,7 +8,7 @@ import { accessSync, constants } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import * as pty from 'node-pty';
 import { AtlasError } from '../core/errors.js';
-import type { EventMap } from '../ipc/contract.js';
+import type { EventMap } from '../common/contract.js';
 
 export interface ShellCommand {
   file: string;

@@ -16,7 +16,7 @@ import { vmSetup, vmShellArgs, vmStart, vmStatus, vmStop, type VmInfo } from '..
 import { runDoctor } from '../core/lima/doctor.js';
 import { vmUpgrade } from '../core/lima/vm-upgrade.js';
 import { recreatePreview, vmRecreate, type VmRecreatePreview } from '../core/lima/vm-recreate.js';
-import type { DoctorReportDto, VmState, VmStatusDto } from '../ipc/contract.js';
+import type { DoctorReportDto, VmState, VmStatusDto } from '../common/contract.js';
 import type { VmJobs } from './job-specs.js';
 import type { ShellCommand } from './terminal-sessions.js';
 import { vmJobOf } from '../common/next-steps.js';

@@ -1,6 +1,6 @@
 /** The handlers' Host in Electron: native open dialogs and "reveal in Finder". */
 import type { BrowserWindow, Dialog, OpenDialogOptions, Shell } from 'electron';
-import type { FilePurpose, FolderPurpose } from '../ipc/contract.js';
+import type { FilePurpose, FolderPurpose } from '../common/contract.js';
 import type { Host } from '../app/host.js';
 
 const FILE_DIALOGS: Record<FilePurpose, OpenDialogOptions> = {

@@ -4,7 +4,7 @@
  * sent to the open windows.
  */
 import type { BrowserWindow, IpcMain, IpcMainInvokeEvent } from 'electron';
-import { INVOKE_CHANNELS, type Envelope } from '../ipc/contract.js';
+import { INVOKE_CHANNELS, type Envelope } from '../common/contract.js';
 import type { Backend } from '../ipc/backend.js';
 import { isAppUrl } from './csp.js';
 

@@ -3,7 +3,7 @@
  * indeterminate while they have no byte count yet) and a notification when a long job ends or
  * any job fails. A job the user cancelled gets no notification.
  */
-import type { JobEventDto, JobSummary } from '../ipc/contract.js';
+import type { JobEventDto, JobSummary } from '../common/contract.js';
 
 export interface FeedbackUi {
   /** 0..1, 2 for indeterminate, -1 to remove (BrowserWindow.setProgressBar semantics). */

@@ -3,7 +3,7 @@
  * standard Edit/View/Window menus. DevTools and reload only in development.
  */
 import type { MenuItemConstructorOptions } from 'electron';
-import type { Screen } from '../ipc/contract.js';
+import type { Screen } from '../common/contract.js';
 
 export interface MenuActions {
   navigate(screen: Screen): void;

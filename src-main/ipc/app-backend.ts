@@ -1,14 +1,18 @@
 /**
- * The app's services as the desktop app wires them: the builder of this machine (this host on
- * Linux, the atlas-build Lima VM on a Mac), its VM backend, and the backend on top. Electron main
- * calls this once; the end-to-end server calls it too, so the browser test drives the app's own
- * wiring. When no builder can be selected (Lima missing, VM not set up), the app still opens,
- * says why on the VM screen, and switches to the real builder once a VM job has made one.
+ * The app's services as the desktop app wires them: the builder of this machine and its VM
+ * backend (app/builders.ts: picked at start, a stand-in when none can be selected, picked again
+ * after a VM job), and the backend on top. Electron main calls this once; the end-to-end server
+ * calls it too, so the browser test drives the app's own wiring.
  */
 import type { Env } from '../core/phases/env.js';
-import { builderProvider, envNow, type BuilderProvider } from '../app/builders.js';
-import { pickBuilder, type PickOptions } from '../app/pick-builder.js';
-import { isUnavailable } from '../app/unavailable-builder.js';
+import {
+  builderProvider,
+  envNow,
+  pickAgainAfterVmJobs,
+  pickBuilder,
+  type BuilderProvider,
+  type PickOptions,
+} from '../app/builders.js';
 import { createBackend, type Backend, type BackendOptions } from './backend.js';
 
 export type AppBackendOptions = Omit<BackendOptions, 'env' | 'vm' | 'builders'> &
@@ -29,15 +33,6 @@ export async function createAppBackend(opts: AppBackendOptions): Promise<AppBack
   const builders = builderProvider(builder);
   const env = envNow(builders, library);
   const backend = createBackend({ ...rest, env, builders, ...(vm ? { vm } : {}) });
-  // A VM job changes what the builder knows (a Lima builder read the VM's shared folders when it
-  // was made, maybe before the VM existed): pick it again once one ends, which also selects a
-  // builder that could not be selected before. Running jobs keep the builder they started with.
-  backend.jobs.subscribe((e) => {
-    const job = e.type === 'done' || e.type === 'failed' ? backend.jobs.get(e.jobId) : undefined;
-    if (!job || !job.kind.startsWith('vm-')) return;
-    void pickBuilder(library, pick).then((picked) => {
-      if (!isUnavailable(picked.builder)) builders.replace(picked.builder);
-    });
-  });
+  pickAgainAfterVmJobs(backend.jobs, builders, library, pick);
   return { backend, builders, env };
 }

@@ -13,7 +13,7 @@ import { CHANGES_LIBRARY } from '../app/job-specs.js';
 import { SettingsStore } from '../app/settings.js';
 import { TerminalSessions } from '../app/terminal-sessions.js';
 import { localHostVm, type VmBackend } from '../app/vm-backend.js';
-import type { CardCandidate, EventChannel, EventMap } from './contract.js';
+import type { CardCandidate, EventChannel, EventMap } from '../common/contract.js';
 import { createHandlers, type EventSink } from './handlers.js';
 import { createRouter, type Dispatch, type Handlers } from './router.js';
 

@@ -12,7 +12,7 @@ import {
   type EventChannel,
   type EventMap,
   type FileLike,
-} from './contract.js';
+} from '../common/contract.js';
 
 export interface BridgeTransport {
   invoke(channel: string, args: unknown[]): Promise<unknown>;

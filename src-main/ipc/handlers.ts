@@ -23,7 +23,7 @@ import { setCountThreshold } from '../core/checklist/thresholds.js';
 import { DEFAULT_CHECKLIST } from '../core/phases/verify.js';
 import type { TerminalSessions } from '../app/terminal-sessions.js';
 import type { VmBackend } from '../app/vm-backend.js';
-import type { CardCandidate, EventMap } from './contract.js';
+import type { CardCandidate, EventMap } from '../common/contract.js';
 import type { Handlers } from './router.js';
 
 export type EventSink = <K extends keyof EventMap>(channel: K, payload: EventMap[K]) => void;

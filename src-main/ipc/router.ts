@@ -4,7 +4,7 @@
  * return the result or the error as data.
  */
 import { toAtlasError } from '../core/errors.js';
-import type { Envelope, InvokeArgs, InvokeChannel, InvokeResult } from './contract.js';
+import type { Envelope, InvokeArgs, InvokeChannel, InvokeResult } from '../common/contract.js';
 import { validateRequest } from './validate.js';
 
 export type Handlers = {

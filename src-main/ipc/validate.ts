@@ -6,7 +6,7 @@
  */
 import { check, dotPath, type ProblemPath } from '../common/schema.js';
 import { AtlasError } from '../core/errors.js';
-import { INVOKE, isInvokeChannel, type InvokeArgs, type InvokeChannel } from './contract.js';
+import { INVOKE, isInvokeChannel, type InvokeArgs, type InvokeChannel } from '../common/contract.js';
 
 const BUG = 'this is a bug in the app: report it';
 

@@ -12,7 +12,7 @@ import type {
   InvokeArgs,
   InvokeChannel,
   InvokeResult,
-} from '../../src-main/ipc/contract';
+} from '../../src-main/common/contract';
 import type { NextStep } from '../../src-main/common/next-steps';
 
 declare global {

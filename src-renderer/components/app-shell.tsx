@@ -1,6 +1,6 @@
 /** The window: the sidebar and the current screen. Loads the app's state once, on mount. */
 import { useEffect } from 'react';
-import type { Screen } from '../../src-main/ipc/contract';
+import type { Screen } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import { ErrorBox } from './error-box';
 import { CloneScreen } from './clone-screen';

@@ -7,7 +7,7 @@
  */
 import { useEffect, useState, type DragEvent } from 'react';
 import { pathForFile } from '../api/client';
-import type { CardCandidate } from '../../src-main/ipc/contract';
+import type { CardCandidate } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import type { CardScope } from '../store/cards-slice';
 import { bytes } from '../lib/format';

@@ -1,5 +1,5 @@
 /** The pre-shrink checklist as ticks and crosses, each line with its evidence. */
-import type { VerifyReportDto } from '../../src-main/ipc/contract';
+import type { VerifyReportDto } from '../../src-main/common/contract';
 import { shortfallText } from '../../src-main/common/check-shortfall';
 import { CheckItem, checkState } from './check-item';
 import { ThresholdEditor } from './threshold-editor';

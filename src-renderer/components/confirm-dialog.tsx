@@ -4,7 +4,7 @@
  * cards about to be written are named as Raspberry Pi Imager names them: model, size and device.
  */
 import { useEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
-import type { CardCandidate } from '../../src-main/ipc/contract';
+import type { CardCandidate } from '../../src-main/common/contract';
 import { baseName, bytes } from '../lib/format';
 
 /** A card as the confirmation names it: model and size, then its device (or file). */

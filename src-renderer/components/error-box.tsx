@@ -1,5 +1,5 @@
 /** An error as the user needs it: what happened, and what to do next. */
-import type { ErrorInfo } from '../../src-main/ipc/contract';
+import type { ErrorInfo } from '../../src-main/common/contract';
 import { NextSteps } from '../next-steps';
 
 export function ErrorBox({ error, title = 'Something went wrong' }: { error: ErrorInfo; title?: string }) {

@@ -4,7 +4,7 @@
  * source onto new cards) or "done".
  */
 import { useEffect, useRef, type ReactNode } from 'react';
-import type { EjectDto } from '../../src-main/ipc/contract';
+import type { EjectDto } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import { CheckItem, checkState } from './check-item';
 

@@ -3,7 +3,7 @@
  * and verified by reading it back. The host layer's safety rules are shown as reasons per card.
  */
 import { useEffect, useState } from 'react';
-import type { FlashResultDto } from '../../src-main/ipc/contract';
+import type { FlashResultDto } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import { diskName, flashReady } from '../store/flash-slice';
 import { baseName, bytes } from '../lib/format';

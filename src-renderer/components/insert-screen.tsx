@@ -4,7 +4,7 @@
  * version and tag with the output name, then the build job.
  */
 import { useEffect } from 'react';
-import type { JobSummary } from '../../src-main/ipc/contract';
+import type { JobSummary } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import { bytes } from '../lib/format';
 import { DropZone } from './drop-zone';

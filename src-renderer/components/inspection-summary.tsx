@@ -1,5 +1,5 @@
 /** What an image is: its partitions, file systems and used space, and which phase it looks like. */
-import type { InspectionDto } from '../../src-main/ipc/contract';
+import type { InspectionDto } from '../../src-main/common/contract';
 import { bytes, shown } from '../lib/format';
 
 export function InspectionSummary({ inspection }: { inspection: InspectionDto }) {

@@ -3,7 +3,7 @@
  * and at the end its result, its error with the hint, or the cancellation.
  */
 import { useEffect, useRef, type ReactNode } from 'react';
-import type { JobSummary } from '../../src-main/ipc/contract';
+import type { JobSummary } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import { duration } from '../lib/format';
 import { ErrorBox } from './error-box';

@@ -2,7 +2,7 @@
  * What a finished job made or did, in one or a few lines, for any kind of job: shown when a
  * recent job is opened again from Home.
  */
-import type { EjectDto, JobOutcome } from '../../src-main/ipc/contract';
+import type { EjectDto, JobOutcome } from '../../src-main/common/contract';
 import { baseName, bytes } from '../lib/format';
 
 function ejected(e: EjectDto | undefined): string {

@@ -5,7 +5,7 @@
  * shows its start; a step the plan did not name is shown where it happened. Other jobs list their
  * steps as they reach them.
  */
-import type { JobSummary } from '../../src-main/ipc/contract';
+import type { JobSummary } from '../../src-main/common/contract';
 import { placeSteps } from '../lib/job-progress';
 
 type RowState = 'done' | 'current' | 'stopped' | 'pending' | 'skipped';

@@ -4,7 +4,7 @@
  * the Desktop, delete after confirmation.
  */
 import { useEffect } from 'react';
-import type { LibraryItem } from '../../src-main/ipc/contract';
+import type { LibraryItem } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import { bytes, date, shown } from '../lib/format';
 import { ConfirmDialog } from './confirm-dialog';

@@ -1,5 +1,5 @@
 /** The version and tag that name an image (ods-atlas-…-v<version>-<tag>.img), as two fields. */
-import type { OutputPlan } from '../../src-main/ipc/contract';
+import type { OutputPlan } from '../../src-main/common/contract';
 import { TextField } from './text-field';
 
 export type NamePart = 'version' | 'tag';

@@ -2,7 +2,7 @@
  * The name a job will create, shown before it runs, or why the name is not valid; a name the
  * screen's own job has just made is said to be that, not an error.
  */
-import type { OutputPlan } from '../../src-main/ipc/contract';
+import type { OutputPlan } from '../../src-main/common/contract';
 import { appStepsText } from '../next-steps';
 
 export function OutputName({ plan, justMade = false }: { plan: OutputPlan | null; justMade?: boolean }) {

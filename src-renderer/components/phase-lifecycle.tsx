@@ -3,7 +3,7 @@
  * Insert (Phase 0 golden images) -> Clone (Phase 1 clone sets) -> Shrink (Phase 2 clone images)
  * -> deploy (flash cards).
  */
-import type { LibraryItem, Screen } from '../../src-main/ipc/contract';
+import type { LibraryItem, Screen } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import { bytes } from '../lib/format';
 

@@ -2,7 +2,7 @@
  * A running job's one progress: a bar for the whole job, which step of how many it is on, the
  * current step's bytes and speed, and one time left.
  */
-import type { JobSummary } from '../../src-main/ipc/contract';
+import type { JobSummary } from '../../src-main/common/contract';
 import { bytes, eta, speed } from '../lib/format';
 import { overallProgress } from '../lib/job-progress';
 

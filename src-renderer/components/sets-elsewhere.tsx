@@ -3,7 +3,7 @@
  * places the user added), each with where it lives and whether it was checked. Adopt copies one
  * into the library under the seed's naming; the original is left as it was.
  */
-import type { ElsewhereSet } from '../../src-main/ipc/contract';
+import type { ElsewhereSet } from '../../src-main/common/contract';
 import { bytes, date } from '../lib/format';
 
 export const PLACE_TEXT: Record<ElsewhereSet['place']['kind'], string> = {

@@ -1,5 +1,5 @@
 /** The navigation: the wizard's screens in the order of the seed's phase lifecycle. */
-import type { Screen } from '../../src-main/ipc/contract';
+import type { Screen } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 
 const ITEMS: Array<{ screen: Screen; label: string; phase?: string }> = [

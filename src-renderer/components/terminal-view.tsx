@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { call, errorInfo, on } from '../api/client';
-import type { ErrorInfo } from '../../src-main/ipc/contract';
+import type { ErrorInfo } from '../../src-main/common/contract';
 import { ErrorBox } from './error-box';
 
 const COLS = 110;

@@ -4,7 +4,7 @@
  * aria-describedby), so a screen reader reads why when the field is reached.
  */
 import { useId } from 'react';
-import type { ErrorInfo } from '../../src-main/ipc/contract';
+import type { ErrorInfo } from '../../src-main/common/contract';
 import { appStepsText } from '../next-steps';
 
 /** An error as one line under a field: what is wrong, then what to do. */

@@ -4,7 +4,7 @@
  * host's tools and the terminal is a shell on the host.
  */
 import { useEffect, useState } from 'react';
-import type { VmState } from '../../src-main/ipc/contract';
+import type { VmState } from '../../src-main/common/contract';
 import { useStore } from '../store/store';
 import { CheckItem, checkState } from './check-item';
 import { ErrorBox } from './error-box';
@@ -14,7 +14,7 @@ import { ScreenHeader } from './screen-header';
 import { TerminalView } from './terminal-view';
 import { appStepsText } from '../next-steps';
 import { ConfirmDialog } from './confirm-dialog';
-import type { VmRecreatePreview } from '../../src-main/ipc/contract';
+import type { VmRecreatePreview } from '../../src-main/common/contract';
 
 /** The recreate confirmation: what is lost, what is kept, and whether secrets inside it are imported first. */
 function RecreateDialog({ preview }: { preview: VmRecreatePreview }) {

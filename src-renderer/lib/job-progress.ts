@@ -12,7 +12,7 @@
  *
  * A job without a plan sums the bytes of the steps reached so far.
  */
-import type { JobSummary, PlannedStepDto, StepDto } from '../../src-main/ipc/contract';
+import type { JobSummary, PlannedStepDto, StepDto } from '../../src-main/common/contract';
 import { percent } from './format';
 
 export interface OverallProgress {

@@ -1,6 +1,6 @@
 /** The app itself: where it runs (info), the user's settings, and which screen is shown. */
 import type { StateCreator } from 'zustand';
-import type { AppInfo, ErrorInfo, Screen, Settings, SettingsPatch } from '../../src-main/ipc/contract';
+import type { AppInfo, ErrorInfo, Screen, Settings, SettingsPatch } from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 

@@ -5,7 +5,7 @@
  * a write target on another.
  */
 import type { StateCreator } from 'zustand';
-import type { CardCandidate, ErrorInfo } from '../../src-main/ipc/contract';
+import type { CardCandidate, ErrorInfo } from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 

@@ -4,7 +4,7 @@
  * onto a card.
  */
 import type { StateCreator } from 'zustand';
-import type { CardCandidate, ErrorInfo, OutputPlan } from '../../src-main/ipc/contract';
+import type { CardCandidate, ErrorInfo, OutputPlan } from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 import { diskName } from './flash-slice';

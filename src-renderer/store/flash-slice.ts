@@ -4,7 +4,7 @@
  * failing card does not stop the others.
  */
 import type { StateCreator } from 'zustand';
-import type { CardCandidate, ErrorInfo, FlashCheck } from '../../src-main/ipc/contract';
+import type { CardCandidate, ErrorInfo, FlashCheck } from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 import { remember, remembered } from '../lib/remember';

@@ -4,7 +4,7 @@
  * and tag with the output name shown before building, and the build job.
  */
 import type { StateCreator } from 'zustand';
-import type { ErrorInfo, OutputPlan, PayloadStatus, SecretsStatus } from '../../src-main/ipc/contract';
+import type { ErrorInfo, OutputPlan, PayloadStatus, SecretsStatus } from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 

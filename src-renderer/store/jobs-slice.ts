@@ -3,7 +3,7 @@
  * setState from outside React, see events.ts). Screens start jobs here and keep their ids.
  */
 import type { StateCreator } from 'zustand';
-import type { ErrorInfo, JobEventDto, JobRequest, JobSummary } from '../../src-main/ipc/contract';
+import type { ErrorInfo, JobEventDto, JobRequest, JobSummary } from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 

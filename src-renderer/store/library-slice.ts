@@ -1,6 +1,6 @@
 /** What is in the library (golden images, clone sets, clone images) and where copies are. */
 import type { StateCreator } from 'zustand';
-import type { DeleteTicket, ErrorInfo, LibraryView } from '../../src-main/ipc/contract';
+import type { DeleteTicket, ErrorInfo, LibraryView } from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 

@@ -4,7 +4,12 @@
  * distributable (.img.xz / .img.zst with its .bmap and .sha256).
  */
 import type { StateCreator } from 'zustand';
-import type { CardCandidate, DistCompressionDto, ErrorInfo, OutputPlan } from '../../src-main/ipc/contract';
+import type {
+  CardCandidate,
+  DistCompressionDto,
+  ErrorInfo,
+  OutputPlan,
+} from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 

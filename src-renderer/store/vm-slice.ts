@@ -1,6 +1,11 @@
 /** The build VM (atlas-build on a Mac; none needed on a Linux build host): status, doctor, jobs. */
 import type { StateCreator } from 'zustand';
-import type { DoctorReportDto, ErrorInfo, VmRecreatePreview, VmStatusDto } from '../../src-main/ipc/contract';
+import type {
+  DoctorReportDto,
+  ErrorInfo,
+  VmRecreatePreview,
+  VmStatusDto,
+} from '../../src-main/common/contract';
 import { call, errorInfo } from '../api/client';
 import type { Store } from './store';
 

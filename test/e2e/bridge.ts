@@ -4,7 +4,7 @@
  * transport. A dropped file's path is looked up by its name among the files the test registered.
  */
 import { createAtlasApi } from '../../src-main/ipc/bridge';
-import type { AtlasApi } from '../../src-main/ipc/contract';
+import type { AtlasApi } from '../../src-main/common/contract';
 
 interface E2eConfig {
   token: string;

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Backend } from '../../src-main/ipc/backend.js';
 import { createAppBackend } from '../../src-main/ipc/app-backend.js';
 import type { Env } from '../../src-main/core/phases/env.js';
-import type { CardCandidate, FilePurpose, FolderPurpose } from '../../src-main/ipc/contract.js';
+import type { CardCandidate, FilePurpose, FolderPurpose } from '../../src-main/common/contract.js';
 import type { Host } from '../../src-main/app/host.js';
 import { CSP } from '../../src-main/electron/csp.js';
 import { SecretVault } from '../../src-main/core/secrets/secret-vault.js';

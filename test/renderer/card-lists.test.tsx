@@ -8,7 +8,7 @@ import { ShrinkScreen } from '../../src-renderer/components/shrink-screen';
 import { CloneScreen } from '../../src-renderer/components/clone-screen';
 import { CARD_POLL_MS } from '../../src-renderer/components/card-picker';
 import { useStore } from '../../src-renderer/store/store';
-import type { CardCandidate, CardRef } from '../../src-main/ipc/contract';
+import type { CardCandidate, CardRef } from '../../src-main/common/contract';
 import { installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 

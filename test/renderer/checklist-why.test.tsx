@@ -4,7 +4,7 @@
 import { act, fireEvent, render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { ChecklistView } from '../../src-renderer/components/checklist-view';
-import type { VerifyReportDto } from '../../src-main/ipc/contract';
+import type { VerifyReportDto } from '../../src-main/common/contract';
 
 const REPORT: VerifyReportDto = {
   card: '/dev/disk4',

@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import { useState } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfirmDialog } from '../../src-renderer/components/confirm-dialog';
-import type { CardCandidate } from '../../src-main/ipc/contract';
+import type { CardCandidate } from '../../src-main/common/contract';
 import './setup';
 
 const sandisk: CardCandidate = {

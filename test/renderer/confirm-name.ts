@@ -4,7 +4,7 @@
  */
 import { fireEvent, screen } from '@testing-library/react';
 import { expect } from 'vitest';
-import type { CardCandidate } from '../../src-main/ipc/contract';
+import type { CardCandidate } from '../../src-main/common/contract';
 
 export const LARGER_THAN_SD = '2000.4 GB: larger than any SD card for the player (8–256 GB)';
 

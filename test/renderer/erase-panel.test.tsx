@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { ErasePanel } from '../../src-renderer/components/erase-panel';
 import { useStore } from '../../src-renderer/store/store';
-import type { CardCandidate } from '../../src-main/ipc/contract';
+import type { CardCandidate } from '../../src-main/common/contract';
 import { installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 import { hugeDisk, typeNameToConfirm } from './confirm-name';

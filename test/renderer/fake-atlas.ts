@@ -15,7 +15,7 @@ import type {
   JobSummary,
   LibraryView,
   SecretsStatus,
-} from '../../src-main/ipc/contract';
+} from '../../src-main/common/contract';
 import type { NextStep } from '../../src-main/common/next-steps';
 import { startedSummary } from '../../src-main/app/job-summary';
 

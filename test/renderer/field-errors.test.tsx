@@ -9,7 +9,7 @@ import { InsertScreen } from '../../src-renderer/components/insert-screen';
 import { ShrinkScreen } from '../../src-renderer/components/shrink-screen';
 import { FlashScreen } from '../../src-renderer/components/flash-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { OutputPlan } from '../../src-main/ipc/contract';
+import type { OutputPlan } from '../../src-main/common/contract';
 import { installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 

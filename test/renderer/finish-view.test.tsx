@@ -7,7 +7,7 @@ import { FlashScreen } from '../../src-renderer/components/flash-screen';
 import { ErasePanel } from '../../src-renderer/components/erase-panel';
 import { CloneScreen } from '../../src-renderer/components/clone-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { CardCandidate, CardRef, JobOutcome } from '../../src-main/ipc/contract';
+import type { CardCandidate, CardRef, JobOutcome } from '../../src-main/common/contract';
 import { installFakeAtlas, type FakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 

@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { describe, expect, it } from 'vitest';
 import { FlashScreen } from '../../src-renderer/components/flash-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { CardCandidate, CardFlashResultDto, CardRef } from '../../src-main/ipc/contract';
+import type { CardCandidate, CardFlashResultDto, CardRef } from '../../src-main/common/contract';
 import { EMPTY_LIBRARY, installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 import { LARGER_THAN_SD, typeNameToConfirm } from './confirm-name';

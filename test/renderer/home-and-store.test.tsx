@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { HomeScreen } from '../../src-renderer/components/home-screen';
 import { reduceJobEvent } from '../../src-renderer/store/jobs-slice';
 import { useStore } from '../../src-renderer/store/store';
-import type { LibraryItem, VmStatusDto } from '../../src-main/ipc/contract';
+import type { LibraryItem, VmStatusDto } from '../../src-main/common/contract';
 import { EMPTY_LIBRARY, installFakeAtlas, summary } from './fake-atlas';
 import { connect } from './setup';
 

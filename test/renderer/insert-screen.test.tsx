@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest';
 import { InsertScreen } from '../../src-renderer/components/insert-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { InspectionDto, PayloadStatus } from '../../src-main/ipc/contract';
+import type { InspectionDto, PayloadStatus } from '../../src-main/common/contract';
 import { installFakeAtlas, NO_SECRETS, type FakeAtlas, type FakeHandlers } from './fake-atlas';
 import { connect } from './setup';
 

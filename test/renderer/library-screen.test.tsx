@@ -4,7 +4,7 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { LibraryScreen } from '../../src-renderer/components/library-screen';
-import type { LibraryItem, LibraryView } from '../../src-main/ipc/contract';
+import type { LibraryItem, LibraryView } from '../../src-main/common/contract';
 import { EMPTY_LIBRARY, installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 

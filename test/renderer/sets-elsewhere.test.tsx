@@ -7,7 +7,7 @@ import { LibraryScreen } from '../../src-renderer/components/library-screen';
 import { CloneScreen } from '../../src-renderer/components/clone-screen';
 import { HomeScreen } from '../../src-renderer/components/home-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { LibraryView } from '../../src-main/ipc/contract';
+import type { LibraryView } from '../../src-main/common/contract';
 import { EMPTY_LIBRARY, installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 

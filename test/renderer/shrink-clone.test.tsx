@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ShrinkScreen } from '../../src-renderer/components/shrink-screen';
 import { CloneScreen } from '../../src-renderer/components/clone-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { CardCandidate, VerifyReportDto } from '../../src-main/ipc/contract';
+import type { CardCandidate, VerifyReportDto } from '../../src-main/common/contract';
 import { installFakeAtlas, type FakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 

@@ -5,7 +5,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { VmScreen } from '../../src-renderer/components/vm-screen';
 import { useStore } from '../../src-renderer/store/store';
-import type { DoctorReportDto, VmRecreatePreview, VmStatusDto } from '../../src-main/ipc/contract';
+import type { DoctorReportDto, VmRecreatePreview, VmStatusDto } from '../../src-main/common/contract';
 import { installFakeAtlas } from './fake-atlas';
 import { connect } from './setup';
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { INVOKE_CHANNELS } from '../../src-main/ipc/contract.js';
+import { INVOKE_CHANNELS } from '../../src-main/common/contract.js';
 import { ROOT, scratch } from '../helpers/fixtures.js';
 import { electron, FakeBrowserWindow } from './electron-fake.js';
 

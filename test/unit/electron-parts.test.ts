@@ -12,7 +12,7 @@ import { guardQuit } from '../../src-main/electron/quit-guard.js';
 import { startedSummary } from '../../src-main/app/job-summary.js';
 import { electronHost } from '../../src-main/electron/electron-host.js';
 import { unpackedRoot } from '../../src-main/electron/main-root.js';
-import { INVOKE_CHANNELS, type JobEventDto, type JobSummary } from '../../src-main/ipc/contract.js';
+import { INVOKE_CHANNELS, type JobEventDto, type JobSummary } from '../../src-main/common/contract.js';
 
 vi.mock('electron', async () => (await import('./electron-fake.js')).electron);
 

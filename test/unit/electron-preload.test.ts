@@ -1,7 +1,7 @@
 // The preload bridge, with a fake electron module: `window.atlas` is the only thing exposed, it
 // forwards known channels to ipcRenderer and nothing else, and gives a dropped file its path.
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AtlasApi } from '../../src-main/ipc/contract.js';
+import type { AtlasApi } from '../../src-main/common/contract.js';
 import { electron } from './electron-fake.js';
 
 vi.mock('electron', async () => (await import('./electron-fake.js')).electron);

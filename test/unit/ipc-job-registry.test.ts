@@ -2,7 +2,7 @@
 // ends a job as cancelled, and a card is used by one running job at a time.
 import { describe, expect, it } from 'vitest';
 import { AtlasError } from '../../src-main/core/errors.js';
-import type { JobEventDto } from '../../src-main/ipc/contract.js';
+import type { JobEventDto } from '../../src-main/common/contract.js';
 import { JobRegistry } from '../../src-main/app/job-registry.js';
 
 const verifyRequest = { kind: 'verify', card: '/dev/sdc' } as const;

@@ -1,7 +1,7 @@
 // Every argument the renderer sends is checked in main before a handler, and so the core, sees it.
 import { describe, expect, it } from 'vitest';
 import { AtlasError } from '../../src-main/core/errors.js';
-import { INVOKE, INVOKE_CHANNELS } from '../../src-main/ipc/contract.js';
+import { INVOKE, INVOKE_CHANNELS } from '../../src-main/common/contract.js';
 import { validateRequest } from '../../src-main/ipc/validate.js';
 
 const card = { path: '/dev/sdc', kind: 'device', bytes: 32e9, node: 2080 };

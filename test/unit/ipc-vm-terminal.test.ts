@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Builder, ScriptOutcome } from '../../src-main/core/builder/builder.js';
 import { startJob } from '../../src-main/core/jobs/job.js';
 import { Limactl } from '../../src-main/core/lima/limactl.js';
-import type { EventMap } from '../../src-main/ipc/contract.js';
+import type { EventMap } from '../../src-main/common/contract.js';
 import { limaVm, localHostVm } from '../../src-main/app/vm-backend.js';
 import { TerminalSessions, type ShellCommand } from '../../src-main/app/terminal-sessions.js';
 import { ROOT, scratch } from '../helpers/fixtures.js';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { JobRegistry } from '../../src-main/app/job-registry.js';
 import type { JobContext } from '../../src-main/core/jobs/job.js';
-import type { JobSummary } from '../../src-main/ipc/contract.js';
+import type { JobSummary } from '../../src-main/common/contract.js';
 import { insertPlan } from '../../src-main/core/phases/insert.js';
 import { overallProgress, placeSteps } from '../../src-renderer/lib/job-progress.js';
 

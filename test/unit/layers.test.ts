@@ -63,9 +63,21 @@ describe('the layer rule', () => {
     ],
     [
       'the contract importing a service',
-      'src-main/ipc/contract.ts',
-      "import type { Places } from '../app/library-view.js';",
-      /a higher layer/,
+      'src-main/common/contract/views.ts',
+      "import type { Places } from '../../app/library-view.js';",
+      /imports nothing/,
+    ],
+    [
+      'a service taking the contract from the transport (where it was before it moved to common)',
+      'src-main/app/names.ts',
+      "import type { OutputPlan } from '../ipc/contract.js';",
+      /app may not import from src-main\/ipc \(a higher layer\)/,
+    ],
+    [
+      'the renderer importing the transport',
+      'src-renderer/api/client.ts',
+      "import type { Api } from '../../src-main/ipc/contract';",
+      /renderer imports only src-main\/common/,
     ],
     [
       'common importing Node',
@@ -122,11 +134,25 @@ describe('the layer rule', () => {
     ],
     ['common', 'src-main/core/errors.ts', "import { ERROR_CODES } from '../common/error-codes.js';"],
     ['the schema library, in common', 'src-main/common/schema.ts', "import * as v from 'valibot';"],
-    ['the contract', 'src-renderer/api/client.ts', "import type { Api } from '../../src-main/ipc/contract';"],
+    [
+      'the contract, in common',
+      'src-renderer/api/client.ts',
+      "import type { Api } from '../../src-main/common/contract';",
+    ],
     [
       'a service taking the contract',
       'src-main/app/names.ts',
-      "import type { OutputPlan } from '../ipc/contract.js';",
+      "import type { OutputPlan } from '../common/contract.js';",
+    ],
+    [
+      "the contract taking common's building blocks",
+      'src-main/common/contract/requests.ts',
+      "import { absolutePath, text, v } from '../schema.js';",
+    ],
+    [
+      'the transport taking the contract',
+      'src-main/ipc/validate.ts',
+      "import { CHANNELS } from '../common/contract.js';",
     ],
     [
       'the transport calling a service',

@@ -11,7 +11,7 @@ import { detectCompression, decompress, uncompressedSize } from '../images/compr
 import { copyStreamTo } from '../rawio/block-copy.js';
 import { parseArtifactName } from '../naming.js';
 import { manifestPathFor, readManifest } from '../library/manifest.js';
-import { runProbes } from './common.js';
+import { runProbes } from './root-probes.js';
 import { scratchDir } from '../library/files.js';
 import { stageCard } from './card-staging.js';
 import { STATE_PROBES, STATE_TEXT, stateFromFacts, type CardState } from './card-state.js';

@@ -25,7 +25,8 @@ import { elsewhereManifestPath, findSet, type FoundSet } from '../library/set-pl
 import { cloneSetDirName, parseArtifactName } from '../naming.js';
 import { SCRIPTS_DIR } from '../paths.js';
 import { validateName } from '../validate.js';
-import { refuseExisting, sha256File, toolVersions } from './common.js';
+import { refuseExisting, sha256File } from './output-file.js';
+import { toolVersions } from './tool-versions.js';
 import type { Env } from './env.js';
 import type { AdoptResult } from '../../common/results.js';
 

@@ -6,7 +6,7 @@ import { identifyRawCard } from '../card-io/raw-disk.js';
 import { evaluate, loadChecklist, probesFor } from '../checklist/checklist.js';
 import { userChecklist } from '../checklist/thresholds.js';
 import { RESOURCES_DIR } from '../paths.js';
-import { runProbes } from './common.js';
+import { runProbes } from './root-probes.js';
 import { stageCard } from './card-staging.js';
 import { stageSteps } from './plan-steps.js';
 import type { Env } from './env.js';

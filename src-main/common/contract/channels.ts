@@ -4,7 +4,7 @@
  * channel list, the types the renderer and main use, and main's runtime checks all come from
  * this table; a channel without a schema cannot exist.
  */
-import { absolutePath, text, v } from '../../common/schema.js';
+import { absolutePath, text, v } from '../schema.js';
 import {
   cells,
   CHECKLIST_THRESHOLD,

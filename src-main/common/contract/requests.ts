@@ -7,10 +7,10 @@
  * them with the hint the user sees. A clone-set name a job writes or reads is also refused here
  * when it ends in a suffix the library keeps for itself (`.partial`, `.lock`…).
  */
-import type { CardIdentity } from '../../common/cards.js';
-import { DIST_COMPRESSIONS } from '../../common/results.js';
-import { reservedSuffixOf } from '../../common/reserved-names.js';
-import { absolutePath, bool, byKind, int, list, oneOf, record, text, v } from '../../common/schema.js';
+import type { CardIdentity } from '../cards.js';
+import { DIST_COMPRESSIONS } from '../results.js';
+import { reservedSuffixOf } from '../reserved-names.js';
+import { absolutePath, bool, byKind, int, list, oneOf, record, text, v } from '../schema.js';
 
 /** A version, a tag or a name as typed: bounded; its meaning is the core's to check. */
 export const word = () => text({ min: 1, max: 80 });

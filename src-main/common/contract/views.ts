@@ -4,9 +4,9 @@
  * defined once, in src-main/common, and carried as it is; the requests are in requests.ts,
  * described by their schemas.
  */
-import type { ArtifactKind, LibraryEntry, ManifestFile, Phase } from '../../common/artifacts.js';
-import type { CardState, EjectResult, Inspection, PartitionInfo } from '../../common/cards.js';
-import type { JobEvent, JobState, PlannedStep, StepInfo } from '../../common/jobs.js';
+import type { ArtifactKind, LibraryEntry, ManifestFile, Phase } from '../artifacts.js';
+import type { CardState, EjectResult, Inspection, PartitionInfo } from '../cards.js';
+import type { JobEvent, JobState, PlannedStep, StepInfo } from '../jobs.js';
 import type {
   CardFlashResult,
   CheckResult,
@@ -16,13 +16,13 @@ import type {
   RestoreResult,
   ShrinkResult,
   VerifyReport,
-} from '../../common/results.js';
-import type { VaultStatus } from '../../common/secrets.js';
-import type { EraseResult } from '../../common/results.js';
-import type { NextStep } from '../../common/next-steps.js';
+} from '../results.js';
+import type { VaultStatus } from '../secrets.js';
+import type { EraseResult } from '../results.js';
+import type { NextStep } from '../next-steps.js';
 import type { CardRef, JobKind, JobRequest } from './requests.js';
-import type { AdoptResult, VmRecreateResult, VmUpgradeResult } from '../../common/results.js';
-export type { VmRecreatePreview, VmRecreateResult } from '../../common/results.js';
+import type { AdoptResult, VmRecreateResult, VmUpgradeResult } from '../results.js';
+export type { VmRecreatePreview, VmRecreateResult } from '../results.js';
 
 // ---------------------------------------------------------------- errors and envelopes
 
