@@ -15,7 +15,8 @@
  * `npm run build` writes the blocks; `--check` (in lint) fails when one is out of date, whether
  * its source changed or the block was edited by hand.
  *
- *   node scripts/sh-blocks.mjs [--check]      (reads the built tables in dist/)
+ *   node scripts/sh-blocks.mjs [--check] [--root DIR]   (reads the built tables in dist/; the
+ *                                                      scripts under DIR, default: this project)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -170,7 +171,7 @@ export async function builtTables(root = ROOT) {
   return { ERROR_CODES: codes.ERROR_CODES, SCRIPT_CODES: codes.SCRIPT_CODES, layout };
 }
 
-async function main(check) {
+async function main(check, root) {
   let tables;
   try {
     tables = await builtTables();
@@ -178,7 +179,7 @@ async function main(check) {
     console.error('error: dist/src-main/common/ is missing or out of date: run npm run build first');
     return 1;
   }
-  const stale = updateScripts(ROOT, tables, !check);
+  const stale = updateScripts(root, tables, !check);
   if (!check) return 0;
   for (const { script, block } of stale)
     console.error(
@@ -188,5 +189,6 @@ async function main(check) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = await main(process.argv.includes('--check'));
+  const at = process.argv.indexOf('--root');
+  process.exitCode = await main(process.argv.includes('--check'), at > 0 ? process.argv[at + 1] : ROOT);
 }
