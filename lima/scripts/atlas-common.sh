@@ -16,6 +16,12 @@ ATLAS_MOUNTS=()
 ATLAS_TMPDIRS=()
 ATLAS_TMPFILES=()
 
+# The parts between "# BEGIN standalone" and "# END standalone" are also in restore_golden.sh,
+# which travels alone inside every clone set: scripts/sh-blocks.mjs copies them there (npm run
+# build), and npm run lint fails when the copy differs. They use nothing outside those parts but
+# the generated blocks (atlas_exit_status, atlas_layout).
+
+# BEGIN standalone
 atlas_event() { printf '@@ATLAS %s\n' "$*"; }
 atlas_step() { atlas_event step "$1" "$2" "${*:3}"; }
 atlas_result() { atlas_event result "$1" "$2"; }
@@ -24,8 +30,9 @@ atlas_size() { # atlas_size BYTES: the size as the app writes it (decimal MB/GB,
   awk -v n="$1" 'BEGIN { split("B KB MB GB TB", u, " "); i = 1; while (n >= 1000 && i < 5) { n /= 1000; i++ }
     if (i == 1) printf "%d B", n; else if (n >= 100) printf "%.0f %s", n, u[i]; else printf "%.1f %s", n, u[i] }'
 }
+# END standalone
 
-# BEGIN atlas_exit_status (written from ERROR_CODES by scripts/error-codes-sh.mjs: do not edit)
+# BEGIN atlas_exit_status (written from ERROR_CODES by scripts/sh-blocks.mjs: do not edit)
 atlas_exit_status() { # atlas_exit_status CODE: prints 2 if a failure CODE is the input's fault, else 1
   case "$1" in
     bad-input | busy | exists | not-found | system-disk | too-small | unsafe-target | unsupported | usage | wrong-phase) echo 2 ;;
@@ -34,6 +41,27 @@ atlas_exit_status() { # atlas_exit_status CODE: prints 2 if a failure CODE is th
 }
 # END atlas_exit_status
 
+# BEGIN atlas_layout (written from src-main/common/card-layout.ts by scripts/sh-blocks.mjs: do not edit)
+# shellcheck disable=SC2034 # not every script reads every number
+{
+  ATLAS_TABLE_SECTORS=2048 # the table area at the card's start: made invalid first, written last
+  ATLAS_BACKUP_GPT_SECTORS=33 # the backup GPT at the end of a GPT card
+  ATLAS_FIRST_PARTITION_SECTOR=34 # no partition starts before it (the MBR and the primary GPT)
+  ATLAS_PARTITION_HEAD_SECTORS=128 # made invalid where each new partition starts
+  ATLAS_ROOT_HEADROOM_PERCENT=5 # the root keeps this much over its file system's minimum (percent)
+  ATLAS_FIT_MIN_ROOT_SECTORS=2048 # a root fitted onto a smaller card gets more than this
+  ATLAS_WORK_RESERVE_BYTES=67108864 # a work folder keeps this much free after a root restored into it
+}
+atlas_system_mount() { # atlas_system_mount MOUNTPOINT: true when a disk with it holds the running system
+  case "$1" in / | /boot | /boot/* | /usr | /var | /home) return 0 ;; esac
+  return 1
+}
+atlas_tail_sectors() { # atlas_tail_sectors LABEL: the sectors a table keeps at the card's end (gpt: the backup GPT)
+  if [ "$1" = gpt ]; then echo 33; else echo 0; fi
+}
+# END atlas_layout
+
+# BEGIN standalone
 # atlas_fail CODE MESSAGE: exit 2 for bad input, 1 otherwise (atlas_exit_status).
 atlas_fail() {
   local code=$1
@@ -42,6 +70,7 @@ atlas_fail() {
   printf 'error: %s\n' "$*" >&2
   exit "$(atlas_exit_status "$code")"
 }
+# END standalone
 
 atlas_cleanup() {
   local rc=$?
@@ -97,10 +126,12 @@ atlas_check_card() {
   [ -f "$card" ] || atlas_fail bad-input "not a block device or image file: $card"
 }
 
+# BEGIN standalone
 # atlas_card_bytes CARD: its size in bytes (a link is followed, as every other check here follows it).
 atlas_card_bytes() {
   if [ -b "$1" ]; then blockdev --getsize64 "$1"; else stat -L -c %s -- "$1"; fi
 }
+# END standalone
 
 # atlas_part_geometry CARD N: sets PART_START and PART_SECTORS (512-byte sectors) of partition N.
 atlas_part_geometry() {
@@ -114,6 +145,114 @@ atlas_part_geometry() {
 atlas_table_label() { # dos | gpt
   { sfdisk --dump "$1" 2>/dev/null || true; } | awk '/^label:/ { print $2; exit }'
 }
+
+# BEGIN standalone
+# ---------------------------------------------------------------- partition-table.dump
+# atlas_read_dump FILE: reads a clone set's partition-table.dump (the sfdisk -d of the clone's card)
+# as hostile input, with the checks of the app's reader (src-main/core/library/partition-dump.ts;
+# test/unit/partition-dump.test.ts runs one table of cases through both): only what sfdisk writes
+# for a two-partition card (its header lines, partitions 1 and 2 in sectors in its own field
+# order), no overlap, exact numbers. Sets DUMP_LABEL (dos | gpt), DUMP_P1_START, DUMP_P1_SECTORS,
+# DUMP_P2_START, DUMP_P2_SECTORS; refuses (bad-input) anything else.
+atlas_read_dump() {
+  local out
+  out=$(awk -v first="$ATLAS_FIRST_PARTITION_SECTOR" '
+    function bad(why) { print "bad " why; failed = 1; exit }
+    function chars(s) { gsub(/[\200-\277]/, "", s); return length(s) } # UTF-8 characters
+    function num(v) { return v ~ /^[0-9]+$/ && length(v) <= 15 }
+    function hex(v, most) { return v ~ /^[0-9A-Fa-f-]+$/ && length(v) <= most }
+    # The field at position i of a partition line (1 start=, 2 size=, 3 type=, then the options).
+    function field(f, i) {
+      if (i == 1 && sub(/^start= */, "", f)) { start = f; return num(f) }
+      if (i == 2 && sub(/^size= */, "", f)) { size = f; return num(f) }
+      if (i == 3) return sub(/^type=/, "", f) && hex(f, 36)
+      if (i < 3) return 0
+      if (f == "bootable") return 1
+      if (sub(/^uuid=/, "", f)) return hex(f, 36) && length(f) == 36
+      if (f ~ /^name="[^"]*"$/) return chars(f) <= 72 + 7
+      if (f ~ /^attrs="[^"]*"$/) return chars(f) <= 200 + 8
+      return 0
+    }
+    # A partition line: "DEVICE : start=  S, size=  Z, type=T[, option]...", DEVICE ending in its
+    # number (at most 3 digits). Sets n, start and size.
+    function partition(line,   at, dev, rest, f, i, q, r) {
+      at = index(line, " : start=")
+      if (at < 3) return 0
+      dev = substr(line, 1, at - 1); rest = substr(line, at + 3)
+      if (dev !~ /^[^[:space:]]/ || dev ~ /\r/ || !match(substr(dev, 2), /[0-9]+$/)) return 0
+      n = substr(dev, RSTART + 1); if (length(n) > 3) n = substr(n, length(n) - 2); n += 0
+      for (i = 1; ; i++) {
+        if (rest ~ /^(name|attrs)="/) { q = index(rest, "\""); r = index(substr(rest, q + 1), "\""); if (!r) return 0; q += r }
+        else { q = index(rest, ", "); if (q == 0) q = length(rest) + 1; q-- }
+        f = substr(rest, 1, q); rest = substr(rest, q + 1)
+        if (!field(f, i)) return 0
+        if (rest == "") return i >= 3
+        if (substr(rest, 1, 2) != ", ") return 0
+        rest = substr(rest, 3)
+      }
+    }
+    /^[[:space:]]*$/ { next }
+    chars($0) > 4096 { bad("line " NR " is too long") }
+    $0 == "label: dos" || $0 == "label: gpt" { label = substr($0, 8); next }
+    /^label-id: [0-9A-Fa-fx-]+$/ && length($0) <= 50 { next }
+    /^device: [^[:space:]]/ && !/\r/ { next }
+    $0 == "unit: sectors" || $0 == "sector-size: 512" { next }
+    /^(first-lba|last-lba|grain|table-length): [0-9]+$/ && num(substr($0, index($0, ": ") + 2)) { next }
+    partition($0) { np++; pn[np] = n; ps[np] = start + 0; pz[np] = size + 0; next }
+    { bad("line " NR " is not one sfdisk writes") }
+    END {
+      if (failed) exit
+      if (label == "") bad("it has no \"label: dos\" or \"label: gpt\" line")
+      if (np != 2 || pn[1] != 1 || pn[2] != 2) bad("it lists " np + 0 " partitions; a clone set has partition 1 (boot) and 2 (root)")
+      for (i = 1; i <= 2; i++) {
+        if (pz[i] == 0) bad("partition " i " has no size")
+        if (ps[i] < first) bad(sprintf("partition %d starts at sector %.0f, inside the partition table", i, ps[i]))
+      }
+      if (ps[1] + pz[1] > ps[2]) bad("partition 1 runs into partition 2")
+      printf "ok %s %.0f %.0f %.0f %.0f\n", label, ps[1], pz[1], ps[2], pz[2]
+    }' "$1" 2>&1) || true
+  # shellcheck disable=SC2034 # read by the callers
+  case "$out" in
+    "ok "*) read -r _ DUMP_LABEL DUMP_P1_START DUMP_P1_SECTORS DUMP_P2_START DUMP_P2_SECTORS <<<"$out" ;;
+    "bad "*) atlas_fail bad-input "${1##*/} is not a partition table this clone set could have: ${out#bad }" ;;
+    *) atlas_fail bad-input "${1##*/} could not be read: $out" ;;
+  esac
+}
+
+# atlas_dump_for_card START SECTORS: the sfdisk dump on stdin, to be written onto another card:
+# without the source's device and last usable sector (so a GPT fits the card), the partition at
+# START given SECTORS (0: as it is).
+atlas_dump_for_card() {
+  grep -v -e '^device:' -e '^last-lba:' |
+    awk -v s="$1" -v z="$2" -F'[=,]' 'z > 0 && /start=/ && $2 + 0 == s { sub(/size=[[:space:]]*[0-9]+/, "size=" z) } { print }'
+}
+
+# ---------------------------------------------------------------- a root fitted onto a smaller card
+# atlas_fit_room START LABEL CARD_BYTES: the room of a root that starts at sector START (the last
+# partition) on a card of CARD_BYTES with a LABEL table. Sets FIT_TAIL (the sectors the table keeps
+# at the card's end) and FIT_AVAIL (the sectors from START to there); false when that is no more
+# than ATLAS_FIT_MIN_ROOT_SECTORS.
+atlas_fit_room() {
+  FIT_TAIL=$(atlas_tail_sectors "$2")
+  FIT_AVAIL=$(($3 / 512 - FIT_TAIL - $1))
+  [ "$FIT_AVAIL" -gt "$ATLAS_FIT_MIN_ROOT_SECTORS" ]
+}
+
+# atlas_fit_root START BLOCK_SIZE MIN_BLOCKS (after atlas_fit_room): the root's file system, of
+# MIN_BLOCKS blocks at its minimum (resize2fs -P), shrunk to end at the card's end. Sets FIT_BLOCKS,
+# FIT_SECTORS (its size), FIT_MIN_BYTES (the least card its data needs) and FIT_HEADROOM: ok, or low
+# when the card leaves the root less than ATLAS_ROOT_HEADROOM_PERCENT over its minimum. False when
+# the data does not fit (FIT_BLOCKS < MIN_BLOCKS).
+# shellcheck disable=SC2034 # read by the callers
+atlas_fit_root() {
+  FIT_BLOCKS=$((FIT_AVAIL * 512 / $2))
+  FIT_SECTORS=$((FIT_BLOCKS * $2 / 512))
+  FIT_MIN_BYTES=$((($1 + FIT_TAIL) * 512 + $3 * $2))
+  FIT_HEADROOM=ok
+  [ $((FIT_BLOCKS * 100)) -ge $(($3 * (100 + ATLAS_ROOT_HEADROOM_PERCENT))) ] || FIT_HEADROOM=low
+  [ "$FIT_BLOCKS" -ge "$3" ]
+}
+# END standalone
 
 # atlas_attach VAR CARD START SECTORS [ro|rw]: sets VAR to a loop device over that range.
 # (Not a command substitution: the loop must be recorded in this shell so cleanup detaches it.)
@@ -170,6 +309,7 @@ atlas_umount() {
 
 atlas_fstype() { blkid -p -o value -s TYPE "$1" 2>/dev/null || true; }
 
+# BEGIN standalone
 # atlas_part_of DISK DEV: DEV is DISK or one of its partitions (sdc: sdc1; loop1, mmcblk0: loop1p1,
 # mmcblk0p1), never another disk whose name starts the same (loop10, sdca).
 atlas_part_of() {
@@ -179,6 +319,7 @@ atlas_part_of() {
   [ "$rest" != "$dev" ] || return 1
   if [[ $disk =~ [0-9]$ ]]; then [[ $rest =~ ^p[0-9]+$ ]]; else [[ $rest =~ ^[0-9]+$ ]]; fi
 }
+# END standalone
 
 # Refuses a block device that holds a mounted system file system; unmounts the others.
 atlas_release_device() {
@@ -188,9 +329,7 @@ atlas_release_device() {
   real=$(readlink -f "$card")
   while read -r src target _; do
     atlas_part_of "$real" "$src" || continue
-    case "$target" in
-      / | /boot | /boot/* | /usr | /var | /home) atlas_fail system-disk "$card holds the mounted system file system $target: refusing" ;;
-    esac
+    if atlas_system_mount "$target"; then atlas_fail system-disk "$card holds the mounted system file system $target: refusing"; fi
     umount "$target" || atlas_fail busy "could not unmount $target on $card (close whatever uses it)"
   done </proc/mounts
 }

@@ -4,8 +4,8 @@
 #   1. the root's used blocks are copied into a sparse file beside OUT (partclone.ext4 -b),
 #      checked (e2fsck -f) and its minimum taken (resize2fs -P); a card too small for the minimum
 #      is refused, saying how much is needed
-#   2. it is shrunk (resize2fs) to end at the card's end (which keeps the seed's 5 % headroom
-#      whenever the card has it)
+#   2. it is shrunk (resize2fs) to end at the card's end (which keeps the seed's 5 % headroom,
+#      ATLAS_ROOT_HEADROOM_PERCENT, whenever the card has it: atlas_fit_root)
 #   3. OUT gets IMAGE's bytes before root, root's used blocks, and IMAGE's table with root ending at
 #      the card's end (grown there: sfdisk, resize2fs)
 # The app then writes OUT's used blocks onto the card through the write pipeline.
@@ -34,15 +34,11 @@ label=$(atlas_table_label "$image")
 read -r n start sectors < <(partx -g -r -o NR,START,SECTORS -- "$image" | awk '{ e = $2 + $3; if (e > m) { m = e; l = $0 } } END { print l }') ||
   atlas_fail bad-input "$image has no partition table"
 [ -n "${sectors:-}" ] || atlas_fail bad-input "$image has no partitions"
-tail_sectors=0
-[ "$label" = gpt ] && tail_sectors=33
-card_sectors=$((bytes / 512))
-avail_sectors=$((card_sectors - tail_sectors - start))
-[ "$avail_sectors" -gt 2048 ] ||
+atlas_fit_room "$start" "$label" "$bytes" ||
   atlas_fail too-small "the card is too small: it has $(atlas_size "$bytes"), and the image's last partition starts at $(atlas_size $((start * 512)))"
 atlas_attach src "$image" "$start" "$sectors" ro
 [ "$(atlas_fstype "$src")" = ext4 ] ||
-  atlas_fail too-small "the card is too small for this image ($(atlas_size "$bytes"), the image needs $(atlas_size $(((start + sectors + tail_sectors) * 512)))), and its last partition is not an ext4 file system that could be shrunk to fit"
+  atlas_fail too-small "the card is too small for this image ($(atlas_size "$bytes"), the image needs $(atlas_size $(((start + sectors + FIT_TAIL) * 512)))), and its last partition is not an ext4 file system that could be shrunk to fit"
 
 atlas_step fit-copy $((sectors * 512)) "Copying the root file system into the work folder (partclone.ext4)"
 truncate -s $((sectors * 512)) "$scratch_fs" || atlas_fail no-space "could not create $scratch_fs"
@@ -57,18 +53,18 @@ e2fsck -f -y "$fit" >&2 || rc=$?
 atlas_fs_field block_size "$fit" "Block size"
 atlas_fs_min min_blocks "$fit"
 [ "$min_blocks" -gt 0 ] || atlas_fail fsck "resize2fs -P gave a minimum size of 0 blocks for the root file system"
-fit_blocks=$((avail_sectors * 512 / block_size))
-min_bytes=$(((start + tail_sectors) * 512 + min_blocks * block_size))
-atlas_result min-bytes "$min_bytes"
-if [ "$fit_blocks" -lt "$min_blocks" ]; then
-  atlas_fail too-small "the card is too small for this image's data: it has $(atlas_size "$bytes"), the data needs at least $(atlas_size "$min_bytes") (the root file system at its minimum, $min_blocks blocks of $block_size bytes, from sector $start); nothing was written (use a card of at least $(((min_bytes + 999999) / 1000000)) MB)"
+fits=yes
+atlas_fit_root "$start" "$block_size" "$min_blocks" || fits=no
+atlas_result min-bytes "$FIT_MIN_BYTES"
+if [ "$fits" = no ]; then
+  atlas_fail too-small "the card is too small for this image's data: it has $(atlas_size "$bytes"), the data needs at least $(atlas_size "$FIT_MIN_BYTES") (the root file system at its minimum, $min_blocks blocks of $block_size bytes, from sector $start); nothing was written (use a card of at least $(((FIT_MIN_BYTES + 999999) / 1000000)) MB)"
 fi
-[ $((fit_blocks * 100)) -ge $((min_blocks * 105)) ] || atlas_result headroom low
+[ "$FIT_HEADROOM" = ok ] || atlas_result headroom low
 
 atlas_step fit-shrink 0 "Shrinking the root file system to fit the card (resize2fs)"
-resize2fs "$fit" "$fit_blocks" >&2 ||
-  atlas_fail too-small "resize2fs could not shrink the root file system to $(atlas_size $((fit_blocks * block_size))); nothing was written (use a larger card)"
-fit_sectors=$((fit_blocks * block_size / 512))
+resize2fs "$fit" "$FIT_BLOCKS" >&2 ||
+  atlas_fail too-small "resize2fs could not shrink the root file system to $(atlas_size $((FIT_BLOCKS * block_size))); nothing was written (use a larger card)"
+fit_sectors=$FIT_SECTORS
 
 # ---------------------------------------------------------------- OUT: head, root, table
 atlas_step fit-build $((start * 512 + fit_sectors * 512)) "Building the image for this card"
@@ -77,8 +73,7 @@ dd if="$image" of="$out" bs=1M count=$((start * 512)) iflag=count_bytes conv=not
   atlas_fail no-space "could not copy the image's first partitions into $out"
 atlas_attach dst "$out" "$start" "$fit_sectors" rw
 partclone.ext4 -b -s "$fit" -o "$dst" || atlas_fail no-space "could not write the root file system into $out"
-sfdisk --dump -- "$image" | grep -v -e '^device:' -e '^last-lba:' |
-  awk -v s="$start" -v z="$fit_sectors" -F'[=,]' '/start=/ && $2 + 0 == s { sub(/size=[[:space:]]*[0-9]+/, "size=" z) } { print }' |
+sfdisk --dump -- "$image" | atlas_dump_for_card "$start" "$fit_sectors" |
   sfdisk -q --no-reread --no-tell-kernel "$out" >/dev/null || atlas_fail tool-failed "sfdisk could not write the table of $out"
 echo ', +' | sfdisk -q -N "$n" --no-reread --no-tell-kernel "$out" >/dev/null || atlas_fail tool-failed "sfdisk could not grow partition $n"
 atlas_part_geometry "$out" "$n"

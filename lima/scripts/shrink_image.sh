@@ -112,13 +112,13 @@ atlas_result fs-min-estimate "$min"
 atlas_fs_field block_count "$root" "Block count"
 atlas_fs_field block_size "$root" "Block size"
 fs_sectors=$((block_count * block_size / 512))
-buffer=$((fs_sectors * 5 / 100))
+buffer=$((fs_sectors * ATLAS_ROOT_HEADROOM_PERCENT / 100))
 new_sectors=$(((fs_sectors + buffer + 7) / 8 * 8))
 p2_end=$((p2_start + new_sectors - 1))
 total=$((p2_end + 1))
 card_bytes=$(stat -c %s -- "$img")
-image_bytes=$((total * 512))
-[ "$label" = gpt ] && image_bytes=$(((total + 33) * 512))
+tail_sectors=$(atlas_tail_sectors "$label")
+image_bytes=$(((total + tail_sectors) * 512))
 if [ "$new_sectors" -gt "$p2_sectors" ] || [ "$image_bytes" -ge "$card_bytes" ]; then
   # The buffer is never dropped and an image as large as the card is no shrink: refused, with
   # what it would take (the sectors the image must lose, at least one 4 KiB block).
@@ -126,11 +126,11 @@ if [ "$new_sectors" -gt "$p2_sectors" ] || [ "$image_bytes" -ge "$card_bytes" ];
   short=$((image_bytes - card_bytes + 4096))
   [ "$new_sectors" -le "$p2_sectors" ] || short=$(((new_sectors - p2_sectors) * 512 + 4096))
   atlas_fs_min min_now "$root"
-  atlas_fail too-full "the root file system is too full to shrink: it is $fs_blocks_before blocks ($(mib $((fs_blocks_before * block_size))) MiB) and shrinks to no less than ${min_now:-$block_count} (resize2fs -P: ${min_now:-$block_count} blocks of $block_size bytes); with the 5 % buffer a flashed card needs to boot that is $(mib $((new_sectors * 512))) MiB, but the root partition is $(mib $((p2_sectors * 512))) MiB (the card $(mib "$card_bytes") MiB), so the image would be as large as the card. Free at least $(awk -v b="$short" 'BEGIN { printf "%d", (b + 1048575) / 1048576 }') MiB on the card (apt-get clean, old logs, files in /home) and shrink again, or keep a clone set of it instead"
+  atlas_fail too-full "the root file system is too full to shrink: it is $fs_blocks_before blocks ($(mib $((fs_blocks_before * block_size))) MiB) and shrinks to no less than ${min_now:-$block_count} (resize2fs -P: ${min_now:-$block_count} blocks of $block_size bytes); with the $ATLAS_ROOT_HEADROOM_PERCENT % buffer a flashed card needs to boot that is $(mib $((new_sectors * 512))) MiB, but the root partition is $(mib $((p2_sectors * 512))) MiB (the card $(mib "$card_bytes") MiB), so the image would be as large as the card. Free at least $(awk -v b="$short" 'BEGIN { printf "%d", (b + 1048575) / 1048576 }') MiB on the card (apt-get clean, old logs, files in /home) and shrink again, or keep a clone set of it instead"
 fi
 atlas_detach "$root"
 
-atlas_step shrink-partition 0 "Shrinking the root partition to the file system + 5%"
+atlas_step shrink-partition 0 "Shrinking the root partition to the file system + $ATLAS_ROOT_HEADROOM_PERCENT%"
 echo "start=$p2_start, size=$new_sectors" | sfdisk -q -N 2 --no-reread --no-tell-kernel "$img" >/dev/null ||
   atlas_fail shrink "sfdisk could not rewrite partition 2"
 
@@ -155,10 +155,10 @@ fi
 
 atlas_step truncate 0 "Cutting the image at the end of the root partition"
 if [ "$label" = gpt ]; then
-  # A GPT keeps a backup table in the last 33 sectors: write the table anew on the cut image, so
-  # both copies are valid (same disk and partition GUIDs, names and types).
-  table=$(sfdisk --dump "$img" | grep -v -e '^device:' -e '^last-lba:')
-  size=$(((total + 33) * 512))
+  # A GPT keeps a backup table in its last sectors (ATLAS_BACKUP_GPT_SECTORS): write the table
+  # anew on the cut image, so both copies are valid (same disk and partition GUIDs, names and types).
+  table=$(sfdisk --dump "$img" | atlas_dump_for_card 0 0)
+  size=$(((total + tail_sectors) * 512))
   truncate -s "$size" "$img"
   printf '%s\n' "$table" | sfdisk -q --no-reread --no-tell-kernel "$img" >/dev/null ||
     atlas_fail shrink "sfdisk could not rewrite the GPT for the new size"

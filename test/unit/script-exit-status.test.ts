@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, SCRIPT_CODES, errorCodeOfScript } from '../../src-main/common/error-codes.js';
-import { exitStatusBlock, SCRIPTS, withBlock } from '../../scripts/error-codes-sh.mjs';
+import { exitStatusBlock, SCRIPTS, withBlock } from '../../scripts/sh-blocks.mjs';
 import { ROOT } from '../helpers/fixtures.js';
 
 /** Every code a script may fail with, and one no table knows. */

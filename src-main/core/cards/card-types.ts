@@ -24,8 +24,9 @@ export type { ProtectedPlace };
 /** SD cards for this project are 8–256 GB: anything above 256 GiB (274.9 GB) is not one. */
 export const LARGE_DISK_BYTES = 256 * 2 ** 30;
 
-/** Mount points that mean "the running system is on this disk". */
-export const SYSTEM_MOUNTS = ['/', '/boot', '/boot/efi', '/boot/firmware', '/usr', '/var', '/home'];
+/** Mount points that mean "the running system is on this disk": common/card-layout.ts, which the
+ * scripts' atlas_system_mount is written from. */
+export { isSystemMount, SYSTEM_MOUNTS } from '../../common/card-layout.js';
 
 // --- diskutil -----------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { validatePathArg } from '../validate.js';
-import { SYSTEM_MOUNTS, type CardIdentity } from './card-types.js';
+import { isSystemMount, type CardIdentity } from './card-types.js';
 import { linuxMedium, tableId } from './medium.js';
 import { formatBytes } from '../../common/format-bytes.js';
 export type { CardIdentity } from './card-types.js';
@@ -111,7 +111,7 @@ export async function mountsOf(devicePath: string): Promise<string[]> {
 export async function assertWritableCard(card: CardIdentity, neededBytes: number): Promise<void> {
   if (card.kind === 'device') {
     const mounts = await mountsOf(card.path);
-    const system = mounts.find((m) => SYSTEM_MOUNTS.includes(m));
+    const system = mounts.find(isSystemMount);
     if (system) {
       throw new AtlasError(
         'unsafe-target',

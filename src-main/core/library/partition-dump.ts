@@ -3,10 +3,17 @@
  * come from anyone, and the restore hands this text to sfdisk as root. Only what sfdisk writes for a
  * two-partition card is accepted (its header lines, and partitions 1 and 2 in sectors, in its own
  * field order), the partitions must not overlap, and every number must be exact. restore_golden.sh
- * makes the same checks before it writes anything, so the set is refused alike on either path.
+ * makes the same checks before it writes anything (atlas_read_dump, in atlas-common.sh), so the set
+ * is refused alike on either path: test/unit/partition-dump.test.ts runs one table through both.
  */
 import { AtlasError } from '../errors.js';
 import { shownExcerpt } from '../../common/shown-text.js';
+import {
+  FIRST_PARTITION_SECTOR,
+  FIT_MIN_ROOT_SECTORS,
+  SECTOR_BYTES,
+  tableTailSectors,
+} from '../../common/card-layout.js';
 
 export interface DumpPartition {
   n: number;
@@ -86,7 +93,7 @@ export function parsePartitionDump(text: string, where = 'partition-table.dump')
   const [boot, root] = partitions as [DumpPartition, DumpPartition];
   for (const p of partitions) {
     if (p.size === 0) refuse(where, `partition ${p.n} has no size`);
-    if (p.start < 34)
+    if (p.start < FIRST_PARTITION_SECTOR)
       refuse(where, `partition ${p.n} starts at sector ${p.start}, inside the partition table`);
   }
   if (boot.start + boot.size > root.start) refuse(where, 'partition 1 runs into partition 2');
@@ -96,7 +103,7 @@ export function parsePartitionDump(text: string, where = 'partition-table.dump')
 /** Bytes a card needs for this dump: the end of root (+ the backup GPT at the card's end). */
 export function dumpBytesNeeded(dump: PartitionDump): number {
   const root = dump.partitions[1]!;
-  return (root.start + root.size + (dump.label === 'gpt' ? 33 : 0)) * 512;
+  return (root.start + root.size + tableTailSectors(dump.label)) * SECTOR_BYTES;
 }
 
 /**
@@ -105,5 +112,5 @@ export function dumpBytesNeeded(dump: PartitionDump): number {
  * restored file system).
  */
 export function dumpBytesBeforeRoot(dump: PartitionDump): number {
-  return (dump.partitions[1]!.start + (dump.label === 'gpt' ? 33 : 0)) * 512 + 1024 * 1024;
+  return (dump.partitions[1]!.start + tableTailSectors(dump.label) + FIT_MIN_ROOT_SECTORS) * SECTOR_BYTES;
 }

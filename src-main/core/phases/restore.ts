@@ -12,6 +12,7 @@ import { lstat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import { formatBytes } from '../../common/format-bytes.js';
+import { SECTOR_BYTES, WORK_RESERVE_BYTES, tableTailSectors } from '../../common/card-layout.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
 import { assertWritableCard, describeCard, type CardIdentity } from '../cards/card.js';
@@ -209,7 +210,7 @@ export function restorePlan(env: Env, card: CardIdentity, dump: PartitionDump, f
 const SET_HINT = 'use a clone set made by this app, with its files as they were written';
 
 /** Room the work folder keeps after a root restored into it for fitting (never filled to the last block). */
-export const WORK_RESERVE = 64 * 1024 * 1024;
+const WORK_RESERVE = WORK_RESERVE_BYTES;
 
 /** Refuses images whose file systems are larger than their partitions in the dump. */
 function refuseImagesOutsideDump(
@@ -237,8 +238,7 @@ function refuseImagesOutsideDump(
  */
 function refuseCardTooSmallForData(cardBytes: number, dump: PartitionDump, root: PartcloneHead): void {
   const rootStart = dump.partitions[1]!.start;
-  const tail = dump.label === 'gpt' ? 33 : 0;
-  const least = (rootStart + tail) * 512 + usedBytes(root);
+  const least = (rootStart + tableTailSectors(dump.label)) * SECTOR_BYTES + usedBytes(root);
   if (cardBytes >= least) return;
   throw new AtlasError(
     'too-small',

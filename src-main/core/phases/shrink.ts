@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { checklistFailed } from './checklist-failed.js';
+import { ROOT_HEADROOM_PERCENT } from '../../common/card-layout.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { describeCard, type CardIdentity } from '../cards/card.js';
 import { createBmap } from '../rawio/bmap.js';
@@ -88,7 +89,10 @@ export function shrinkPlan(env: Env, card: CardIdentity, compress?: DistCompress
     { id: 'check', label: 'Checking the root file system (e2fsck -f)' },
     { id: 'resize-service', label: 'Re-enabling the Armbian resize service' },
     { id: 'shrink-fs', label: 'Shrinking the file system (resize2fs -M)' },
-    { id: 'shrink-partition', label: 'Shrinking the root partition to the file system + 5%' },
+    {
+      id: 'shrink-partition',
+      label: `Shrinking the root partition to the file system + ${ROOT_HEADROOM_PERCENT}%`,
+    },
     { id: 'verify', label: 'Checking the shrunk file system' },
     ...(compress
       ? [{ id: 'zero-free', label: 'Zeroing the free blocks of the root file system (zerofree)' }]

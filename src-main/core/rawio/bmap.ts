@@ -19,6 +19,7 @@ import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'no
 import { basename } from 'node:path';
 import { AtlasError, CancelledError } from '../errors.js';
 import { formatBytes } from '../../common/format-bytes.js';
+import { BACKUP_GPT_BYTES } from '../../common/card-layout.js';
 import type { JobContext } from '../jobs/job.js';
 import { handleReader } from './used-blocks/byte-reader.js';
 import {
@@ -34,7 +35,6 @@ import { mapCard, type CardMap } from './used-blocks/used-ranges.js';
 export const BMAP_BLOCK = 4096;
 export const BMAP_VERSION = '2.0';
 const IO = 1024 * 1024;
-const GPT_BACKUP_BYTES = 33 * 512;
 
 export interface BmapRange {
   /** First and last block, inclusive, as in the file. */
@@ -519,7 +519,7 @@ export async function writeMappedToTarget(
 
   if (opts.targetBytes !== undefined && opts.wipeStaleGpt !== false) {
     const mapped = ranges.map((r) => r.range);
-    const from = Math.max(0, opts.targetBytes - GPT_BACKUP_BYTES);
+    const from = Math.max(0, opts.targetBytes - BACKUP_GPT_BYTES);
     for (const gap of gapsIn(from, opts.targetBytes, mapped)) {
       await writeAll(target, Buffer.alloc(gap.end - gap.start), gap.start);
       written += gap.end - gap.start;

@@ -8,14 +8,12 @@ import { createHash } from 'node:crypto';
 import { AtlasError } from '../errors.js';
 import { mergeRanges, type ByteRange } from '../rawio/used-blocks/byte-ranges.js';
 import { CHECKSUM_TYPES, type ChecksumType } from '../../common/raw-disk-protocol.js';
+import { BACKUP_GPT_BYTES, PARTITION_HEAD_BYTES, TABLE_BYTES } from '../../common/card-layout.js';
 
 export const MiB = 1024 * 1024;
-/** The partition table and boot area: written last, made invalid first. */
-export const TABLE_BYTES = MiB;
-/** The backup GPT at the end of a card: 32 sectors of entries and the header. */
-export const BACKUP_GPT_BYTES = 33 * 512;
-/** Enough of each partition's start to hold a FAT boot sector and an ext4 superblock (+1024). */
-export const PARTITION_HEAD_BYTES = 64 * 1024;
+/** The table area (written last, made invalid first), the backup GPT and a partition's head:
+ * common/card-layout.ts, which the scripts' atlas_layout block is written from. */
+export { BACKUP_GPT_BYTES, PARTITION_HEAD_BYTES, TABLE_BYTES };
 /** With many partitions, the heads made invalid together stay within this (each at least 4 KiB). */
 export const PARTITION_HEADS_BUDGET = 32 * MiB;
 /** The least of a partition's head that is made invalid: a FAT boot sector and an ext4 superblock. */

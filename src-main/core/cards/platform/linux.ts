@@ -14,7 +14,7 @@ import type { EjectResult } from '../../../common/cards.js';
 import { blockUsers, devNumber, fileSystemOf, type BlockUsers } from '../block-users.js';
 import { assertWritableCard, identifyCard, mountsOf } from '../card.js';
 import {
-  SYSTEM_MOUNTS,
+  isSystemMount,
   type DeviceIdentity,
   type DiskutilOptions,
   type DiskutilResult,
@@ -68,7 +68,7 @@ export async function disksHoldingDev(dev: number): Promise<string[]> {
 async function linuxReasons(device: string, users: BlockUsers, ctx: TargetContext): Promise<TargetReason[]> {
   const out: TargetReason[] = [];
   const root = await fileSystemOf('/');
-  const system = users.mounts.find((m) => SYSTEM_MOUNTS.includes(m.mountPoint));
+  const system = users.mounts.find((m) => isSystemMount(m.mountPoint));
   if ((root && users.devs.has(root)) || system) {
     out.push({
       severity: 'refuse',
@@ -119,7 +119,7 @@ async function linuxReasons(device: string, users: BlockUsers, ctx: TargetContex
     }
   }
   for (const m of users.mounts) {
-    if (SYSTEM_MOUNTS.includes(m.mountPoint)) continue;
+    if (isSystemMount(m.mountPoint)) continue;
     out.push({
       severity: 'release',
       message: `${m.source} is mounted at ${m.mountPoint}${m.readOnly ? '' : ' (read-write)'}: it is unmounted before writing`,
@@ -206,7 +206,7 @@ async function unmount(dev: string, opts: DiskutilOptions): Promise<DiskutilResu
 
 async function release(device: string, context: TargetContext): Promise<string[]> {
   const mounts = (await blockUsers(device)).mounts
-    .filter((m) => !SYSTEM_MOUNTS.includes(m.mountPoint))
+    .filter((m) => !isSystemMount(m.mountPoint))
     .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
   const done: string[] = [];
   for (const m of mounts) {
