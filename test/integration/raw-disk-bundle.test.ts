@@ -148,8 +148,10 @@ describe('the bundled raw-disk helper, as the packaged app runs it', () => {
     vi.resetModules();
     let raw: typeof RawDisk;
     let jobs: typeof import('../../src-main/core/jobs/job.js');
+    let pipeline: typeof import('../../src-main/core/write/write-pipeline.js');
     try {
       raw = await import('../../src-main/core/card-io/raw-disk.js');
+      pipeline = await import('../../src-main/core/write/write-pipeline.js');
       jobs = await import('../../src-main/core/jobs/job.js');
     } finally {
       // sudo and pkexec start the helper with a reset environment: it must not need the variable.
@@ -192,10 +194,15 @@ describe('the bundled raw-disk helper, as the packaged app runs it', () => {
     const writeDev = attach(writeBacking);
     const target = await raw.identifyRawCard(writeDev);
     const w = await run((ctx) =>
-      raw.writeImageToCard(`${image}.xz`, target, ctx, { verify: true, launcher: raw.directLauncher }),
+      pipeline.writeImage(`${image}.xz`, target, ctx, {
+        verify: true,
+        map: false,
+        launcher: raw.directLauncher,
+      }),
     );
     expect(w.error).toBeUndefined();
-    expect(w.value).toEqual({ bytes: 16 * MiB, sha256: sha256(image), verified: true });
+    expect(w.value).toMatchObject({ bytes: 16 * MiB, sha256: sha256(image), verified: true });
+    expect(w.value?.mappedBytes).toBeUndefined();
     const onCard = execFileSync(
       'bash',
       ['-c', 'head -c "$2" -- "$1" | sha256sum', 'sha', writeDev, String(16 * MiB)],
@@ -215,11 +222,16 @@ describe('the bundled raw-disk helper, as the packaged app runs it', () => {
       const macTarget = await raw.identifyRawCard(macCard);
       const m = await withMacosPath(() =>
         run((ctx) =>
-          raw.writeImageToCard(packed, macTarget, ctx, { verify: true, launcher: raw.directLauncher }),
+          pipeline.writeImage(packed, macTarget, ctx, {
+            verify: true,
+            map: false,
+            launcher: raw.directLauncher,
+          }),
         ),
       );
       expect(m.error).toBeUndefined();
-      expect(m.value).toEqual({ bytes: 16 * MiB, sha256: sha256(image), verified: true });
+      expect(m.value).toMatchObject({ bytes: 16 * MiB, sha256: sha256(image), verified: true });
+      expect(m.value?.mappedBytes).toBeUndefined();
     }
   });
 

@@ -31,11 +31,11 @@ import {
   identifyRawCard,
   osascriptLauncher,
   readCardToFile,
-  writeImageToCard,
   type HelperLauncher,
   type RawDiskOptions,
 } from '../../src-main/core/card-io/raw-disk.js';
 import { info } from '../../src-main/core/cards/diskutil.js';
+import { writeImage } from '../../src-main/core/write/write-pipeline.js';
 import { closeHelperSessions } from '../../src-main/core/cards/helper-client.js';
 import { ADMIN_PROMPT } from '../../src-main/core/cards/platform/darwin.js';
 import { eject, unmountDisk } from '../../src-main/core/cards/target-guards.js';
@@ -264,9 +264,10 @@ describe('raw card access through the raw-disk helper', () => {
       }
       try {
         const card = await identifyRawCard(dev);
-        const r = await run((ctx) => writeImageToCard(source, card, ctx, { verify: true }));
+        const r = await run((ctx) => writeImage(source, card, ctx, { verify: true, map: false }));
         expect(r.error).toBeUndefined();
-        expect(r.value).toEqual({ bytes: IMAGE_BYTES, sha256: sha256(image), verified: true });
+        expect(r.value).toMatchObject({ bytes: IMAGE_BYTES, sha256: sha256(image), verified: true });
+        expect(r.value?.mappedBytes).toBeUndefined();
         expect(prefixSha(dev, IMAGE_BYTES)).toBe(sha256(image));
         // Past the image, the card keeps its own bytes.
         expect(readAt(dev, IMAGE_BYTES, MiB)).toEqual(Buffer.alloc(MiB, 0xa5));
@@ -288,14 +289,14 @@ describe('raw card access through the raw-disk helper', () => {
     try {
       const before = sha256(other);
       const swapped = { ...card, path: second };
-      const r = await run((ctx) => writeImageToCard(image, swapped, ctx, { verify: true }));
+      const r = await run((ctx) => writeImage(image, swapped, ctx, { verify: true, map: false }));
       expect(r.error?.code).toBe('card-changed');
       expect(r.error?.message).toMatch(/medium was/);
       expect(r.error?.hint).toMatch(/pick the card again/);
       expect(sha256(other)).toBe(before);
       // The picked card is gone altogether: also card-changed.
       if (second !== first) {
-        const gone = await run((ctx) => writeImageToCard(image, card, ctx, { verify: true }));
+        const gone = await run((ctx) => writeImage(image, card, ctx, { verify: true, map: false }));
         expect(gone.error?.code).toBe('card-changed');
       }
     } finally {
@@ -343,7 +344,7 @@ describe('raw card access through the raw-disk helper', () => {
       const card = await identifyRawCard(dev);
       const before = sha256(backing);
       const opts: RawDiskOptions = { unmount: false };
-      const w = await run((ctx) => writeImageToCard(image, card, ctx, { ...opts, verify: true }));
+      const w = await run((ctx) => writeImage(image, card, ctx, { ...opts, verify: true, map: false }));
       expect(w.error?.code).toBe('unsafe-target');
       expect(w.error?.message).toContain(mnt);
       const r = await run((ctx) => readCardToFile(card, join(dir, 'mounted-out.img'), ctx, opts));
@@ -528,7 +529,7 @@ describe('raw card access through the raw-disk helper', () => {
       const events: JobEvent[] = [];
       const job = startJob(
         'cancel',
-        (ctx) => writeImageToCard(big, card, ctx, { verify: true, killGraceMs: 60_000 }),
+        (ctx) => writeImage(big, card, ctx, { verify: true, map: false, killGraceMs: 60_000 }),
         {
           progressIntervalMs: 0,
         },
@@ -605,7 +606,9 @@ describe('raw card access through the raw-disk helper', () => {
     try {
       const cards = await Promise.all(devs.map((d) => identifyRawCard(d)));
       const flashed = await Promise.all(
-        cards.map((card) => run((ctx) => writeImageToCard(image, card, ctx, { launcher, verify: true }))),
+        cards.map((card) =>
+          run((ctx) => writeImage(image, card, ctx, { launcher, verify: true, map: false })),
+        ),
       );
       for (const [i, f] of flashed.entries()) {
         expect(f.error).toBeUndefined();

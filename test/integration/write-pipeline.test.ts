@@ -30,7 +30,8 @@ import { startJob, type JobEvent } from '../../src-main/core/jobs/job.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import { flash } from '../../src-main/core/phases/flash.js';
 import type { Env } from '../../src-main/core/phases/env.js';
-import { identifyRawCard, writeImageToCard } from '../../src-main/core/card-io/raw-disk.js';
+import { identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { writeImage } from '../../src-main/core/write/write-pipeline.js';
 import { writeBmapFile } from '../../src-main/core/rawio/bmap.js';
 
 const MiB = 1024 * 1024;
@@ -266,10 +267,10 @@ describe('the raw-disk helper writes by the map it is given', () => {
     const dev = attachAsDevice(backing);
     try {
       const card = await identifyRawCard(dev);
-      const r = await run((ctx) => writeImageToCard(image, card, ctx, { verify: true, mapped: true }));
+      const r = await run((ctx) => writeImage(image, card, ctx, { verify: true }));
       expect(r.error).toBeUndefined();
       expect(r.value?.verified).toBe(true);
-      expect(r.value?.mappedBytes).toBe(64 * MiB);
+      expect(r.value?.writtenBytes).toBe(64 * MiB);
       expect(readAt(dev, 0, 2 * MiB)).toEqual(readAt(image, 0, 2 * MiB));
       expect(readAt(dev, 63 * MiB, MiB)).toEqual(readAt(image, 63 * MiB, MiB));
       // What the block map leaves out of an image without a table is written and read back too.
@@ -280,7 +281,7 @@ describe('the raw-disk helper writes by the map it is given', () => {
       const fd = openSync(image, 'r+');
       writeSync(fd, Buffer.from([0x42 ^ readAt(image, 63 * MiB + 7, 1)[0]!]), 0, 1, 63 * MiB + 7);
       closeSync(fd);
-      const bad = await run((ctx) => writeImageToCard(image, card, ctx, { verify: true, mapped: true }));
+      const bad = await run((ctx) => writeImage(image, card, ctx, { verify: true }));
       expect(bad.error?.code).toBe('verify-failed');
       expect(bad.error?.message).toMatch(/do not match its block map/);
       expect(readAt(dev, 0, MiB)).toEqual(Buffer.alloc(MiB, 0));

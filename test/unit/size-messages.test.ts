@@ -1,11 +1,11 @@
 // Sizes in messages are written in MB/GB as everywhere else, never as raw byte counts.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertWritableCard } from '../../src-main/core/cards/card.js';
-import { writeMappedToTarget } from '../../src-main/core/rawio/bmap.js';
+import { identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { writeImage } from '../../src-main/core/write/write-pipeline.js';
 import { startJob } from '../../src-main/core/jobs/job.js';
 import { scratch } from '../helpers/fixtures.js';
 import { formatBytes } from '../../src-main/common/format-bytes.js';
@@ -23,17 +23,13 @@ describe('size messages', () => {
     const dir = scratch('size-messages');
     const image = join(dir, 'a.img');
     writeFileSync(image, Buffer.alloc(4 * 1024 * 1024));
-    const target = await open(join(dir, 'card.img'), 'w+');
-    try {
-      const job = startJob('write', (ctx) =>
-        writeMappedToTarget(image, [{ start: 0, length: 4096 }], target, ctx, { targetBytes: 1_000_000 }),
-      );
-      await expect(job.promise).rejects.toMatchObject({
-        message: 'the target (1.0 MB) is too small for the image (4.2 MB)',
-      });
-    } finally {
-      await target.close();
-    }
+    const target = join(dir, 'card.img');
+    writeFileSync(target, Buffer.alloc(1_000_000));
+    const card = await identifyRawCard(target);
+    const job = startJob('write', (ctx) => writeImage(image, card, ctx, { verify: false }));
+    await expect(job.promise).rejects.toMatchObject({
+      message: `the card is too small: ${target} has 1.0 MB, 4.2 MB are needed`,
+    });
   });
 });
 

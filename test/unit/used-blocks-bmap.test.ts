@@ -2,10 +2,10 @@
 // checksums), bmaptool's are accepted by us, and mapped writes put exactly the mapped bytes down.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scratch } from '../helpers/fixtures.js';
 import { MiB, patternFile, writePattern } from '../helpers/used-card.js';
 import { startJob, type JobContext, type JobEvent } from '../../src-main/core/jobs/job.js';
@@ -16,9 +16,9 @@ import {
   readBmap,
   renderBmap,
   writeBmapFile,
-  writeMappedToTarget,
   type Bmap,
 } from '../../src-main/core/rawio/bmap.js';
+import { writeByRanges } from '../helpers/write-source.js';
 
 let dir: string;
 let image: string;
@@ -123,9 +123,7 @@ describe('bmap files', () => {
     expect(ranges.some((x) => x.start <= 2 * MiB && x.end >= 2 * MiB + 5000)).toBe(true);
     expect(ranges.some((x) => x.start <= 10 * MiB && x.end >= 11 * MiB)).toBe(true);
     const target = emptyFile('theirs-target.img', 16 * MiB);
-    const fh = await open(target, 'r+');
-    const w = await run((ctx) => writeMappedToTarget(sparse, theirs, fh, ctx));
-    await fh.close();
+    const w = await run((ctx) => writeByRanges(sparse, theirs, target, ctx));
     expect(w.mappedBytes).toBe(theirs.mappedBlocksCount * 4096);
     expect(sha(readFileSync(target))).toBe(sha(readFileSync(sparse)));
   });
@@ -207,69 +205,75 @@ describe('bmap files', () => {
   });
 });
 
-describe('writeMappedToTarget', () => {
+describe('a write by a block map (the write pipeline)', () => {
   it('stops with verify-failed when the image no longer matches its bmap', async () => {
     const copy = join(dir, 'changed.img');
     writeFileSync(copy, readFileSync(image));
     const { bmap } = await run((ctx) => createBmap(copy, ctx, { ranges: DATA }));
     writePattern(copy, 3 * MiB + 100, 1, 'flip');
-    const fh = await open(emptyFile('changed-target.img', SIZE), 'r+');
-    const err = await run((ctx) => writeMappedToTarget(copy, bmap, fh, ctx)).catch((e: unknown) => e);
-    await fh.close();
+    const target = emptyFile('changed-target.img', SIZE);
+    const err = await run((ctx) => writeByRanges(copy, bmap, target, ctx)).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'verify-failed' });
     expect((err as Error).message).toMatch(new RegExp(`bytes ${3 * MiB}-`));
   });
 
   it('refuses a target smaller than the image and a bmap of another image', async () => {
     const { bmap } = await run((ctx) => createBmap(image, ctx, { ranges: DATA }));
-    const fh = await open(emptyFile('tiny-target.img', MiB), 'r+');
-    await expect(
-      run((ctx) => writeMappedToTarget(image, bmap, fh, ctx, { targetBytes: MiB })),
-    ).rejects.toMatchObject({
+    const tiny = emptyFile('tiny-target.img', MiB);
+    await expect(run((ctx) => writeByRanges(image, bmap, tiny, ctx))).rejects.toMatchObject({
       code: 'too-small',
     });
+    const target = emptyFile('other-image-target.img', 2 * SIZE);
     await expect(
-      run((ctx) => writeMappedToTarget(image, { ...bmap, imageSize: SIZE + 1 }, fh, ctx)),
+      run((ctx) => writeByRanges(image, { ...bmap, imageSize: SIZE + 1 }, target, ctx)),
     ).rejects.toMatchObject({
       code: 'bad-input',
     });
-    await fh.close();
   });
 
   it('writes the first 1 MiB last, after a sync, and zeroes a stale backup GPT on a larger card', async () => {
     const targetBytes = 12 * MiB;
     const path = join(dir, 'order-target.img');
     patternFile(path, targetBytes, 'old-card');
-    const real = await open(path, 'r+');
     const log: string[] = [];
-    // The real handle, with every write and sync recorded in order.
-    const recorder = new Proxy(real, {
-      get(t, prop, recv) {
-        if (prop === 'write') {
-          return (buf: Buffer, off: number, len: number, pos: number) => {
-            log.push(`write ${pos}`);
-            return t.write(buf, off, len, pos);
-          };
-        }
-        if (prop === 'sync') {
-          return () => {
-            log.push('sync');
-            return t.sync();
-          };
-        }
-        const v = Reflect.get(t, prop, recv);
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    }) as FileHandle;
+    // Every write and sync of the card's handle, in order (the handle is the pipeline's own).
+    const proto = Object.getPrototypeOf(await open(path, 'r').then(async (h) => (await h.close(), h))) as {
+      write: FileHandle['write'];
+      sync: FileHandle['sync'];
+    };
+    const onCard = (fh: FileHandle) => {
+      try {
+        return realpathSync(`/proc/self/fd/${fh.fd}`) === realpathSync(path);
+      } catch {
+        return false;
+      }
+    };
+    const { write: realWrite, sync: realSync } = proto;
+    const write = vi.spyOn(proto, 'write').mockImplementation(function (this: FileHandle, ...args) {
+      const [data, , len, pos] = args as [Buffer, number, number, number];
+      if (onCard(this))
+        log.push(`write ${pos} ${data.subarray(0, len).some((b) => b !== 0) ? 'data' : 'zeros'}`);
+      return realWrite.apply(this, args);
+    } as FileHandle['write']);
+    const sync = vi.spyOn(proto, 'sync').mockImplementation(function (this: FileHandle) {
+      if (onCard(this)) log.push('sync');
+      return realSync.apply(this);
+    });
     const events: JobEvent[] = [];
-    const w = await run((ctx) => {
-      ctx.step('write-mapped', 'Writing the mapped ranges');
-      return writeMappedToTarget(image, DATA, recorder, ctx, { targetBytes, firstBlockLast: true });
-    }, events);
-    await real.close();
-    const firstSync = log.indexOf('sync');
-    expect(log.slice(0, firstSync).every((l) => l !== 'write 0')).toBe(true);
-    expect(log.slice(firstSync)).toContain('write 0');
+    let w;
+    try {
+      w = await run((ctx) => writeByRanges(image, DATA, path, ctx), events);
+    } finally {
+      write.mockRestore();
+      sync.mockRestore();
+    }
+    // The first MiB is made invalid first, its image bytes written after everything else and a sync.
+    expect(log[0]).toBe('write 0 zeros');
+    const table = log.lastIndexOf('write 0 data');
+    const rest = log.flatMap((l, k) => (/^write \d+ data$/.test(l) && l !== 'write 0 data' ? [k] : []));
+    expect(rest.length).toBeGreaterThan(0);
+    expect(Math.max(...rest)).toBeLessThan(table);
+    expect(log.slice(Math.max(...rest), table)).toContain('sync');
     const out = await readFile(path);
     const img = readFileSync(image);
     for (const d of DATA) expect(sha(out.subarray(d.start, d.end))).toBe(sha(img.subarray(d.start, d.end)));
@@ -278,7 +282,8 @@ describe('writeMappedToTarget', () => {
       true,
     );
     expect(w.mappedBytes).toBe(DATA.reduce((n, d) => n + d.end - d.start, 0));
-    expect(w.writtenBytes).toBe(w.mappedBytes + 33 * 512);
+    expect(w.writtenBytes).toBe(w.mappedBytes);
+    expect(w.invalidatedBytes).toBe(MiB + 33 * 512);
     const last = events.filter((e) => e.type === 'progress').at(-1);
     expect(last).toMatchObject({ doneBytes: w.mappedBytes, totalBytes: w.mappedBytes });
   });

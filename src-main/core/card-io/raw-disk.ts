@@ -1,17 +1,15 @@
 /**
- * Raw card access for the phases: read a whole card (or its used blocks) into a new sparse file,
- * and write an image onto a card. Card devices are opened by the raw-disk helper
+ * Raw card access for the phases: identify a card, read a whole card (or its used blocks) into a
+ * new sparse file. Card devices are opened by the raw-disk helper
  * (src-main/privileged/raw-disk-helper.ts, started through helper-client.ts) with the rights to
- * open them; image files standing in for cards are read and written here directly. Writing goes
- * through the one write pipeline (src-main/core/write/).
+ * open them; image files standing in for cards are read here directly. Writing an image onto a
+ * card is the write pipeline's one entry, writeImage (src-main/core/write/write-pipeline.ts).
  */
 import { resolve } from 'node:path';
 import type { JobContext } from '../jobs/job.js';
 import { copyToSparseFile } from '../rawio/block-copy.js';
 import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
-import { writeImage } from '../write/write-pipeline.js';
 import type { DiskutilOptions } from '../cards/diskutil.js';
-import type { TargetContext } from '../cards/target-guards.js';
 import { cardPlatform } from '../cards/platform/index.js';
 import {
   expectOf,
@@ -39,7 +37,7 @@ export {
 
 /**
  * The card at `path`, identified the way the helper identifies it again before touching it. Call
- * this when the user picks the card, and pass the result to readCardToFile/writeImageToCard.
+ * this when the user picks the card, and pass the result to readCardToFile or writeImage.
  */
 export async function identifyRawCard(
   path: string,
@@ -48,7 +46,7 @@ export async function identifyRawCard(
   return cardPlatform(opts.platform).identify(path, opts.diskutil);
 }
 
-// --- the two operations -------------------------------------------------------------------------
+// --- reading a card ----------------------------------------------------------------------------
 
 /** Reads the first `length` bytes (default: all) of a card into a new sparse file at `dest`. */
 export async function readCardToFile(
@@ -116,24 +114,4 @@ export async function readUsedCardToFile(
     card.path,
   );
   return { bytes: r.bytes, mappedBytes: r.mappedBytes ?? r.bytes, fallbacks: r.fallbacks ?? [] };
-}
-
-/**
- * Writes an image (plain or .xz/.gz/.zst) onto a card through the write pipeline: the card's table
- * areas made invalid first, the image (whole, or with `mapped` its block map) written, the first
- * MiB last, then (with verify) read back. The helper checks the card is still `card`.
- */
-export async function writeImageToCard(
-  image: string,
-  card: RawCard,
-  ctx: JobContext,
-  opts: RawDiskOptions & { verify: boolean; mapped?: boolean; guard?: TargetContext },
-): Promise<RawResult> {
-  const r = await writeImage(image, card, ctx, { ...opts, map: opts.mapped === true });
-  return {
-    bytes: r.bytes,
-    sha256: r.sha256,
-    verified: r.verified,
-    ...(r.mappedBytes !== undefined ? { mappedBytes: r.writtenBytes } : {}),
-  };
 }

@@ -7,7 +7,8 @@
  *     SD card or (macOS) internal; its file systems are mounted (those are unmounted first);
  *   - releaseTarget: unmounts the card's mounted file systems (as the seed does, `umount
  *     /dev/sdc*`); if that fails, nothing is written;
- *   - prepareTarget: both, then the check again, right before the write starts;
+ *   - prepareTarget: both, then the check again, right before the write starts (releaseAndCheck:
+ *     the last two, for a write whose first check ran earlier);
  *   - openExclusive: the card opened for writing with O_EXCL on Linux, so a holder the checks
  *     could not see (a file system mounted meanwhile, swap, dm, md) makes the open fail;
  *   - ejectTarget: after a flash or restore, the card flushed and handed back to the user;
@@ -57,7 +58,19 @@ export async function releaseTarget(device: string, context: TargetContext = {})
 export async function prepareTarget(device: string, context: TargetContext = {}): Promise<string[]> {
   const stop = blocking(await checkTarget(device, context), context);
   if (stop) throw refusal(device, stop);
-  const unmounted = await releaseTarget(device, context);
+  return releaseAndCheck(device, context);
+}
+
+/**
+ * The card's file systems unmounted (unless `unmount` is false), then checked: nothing may be left
+ * mounted, nothing may hold it. Returns the mount points it unmounted.
+ */
+export async function releaseAndCheck(
+  device: string,
+  context: TargetContext = {},
+  unmount = true,
+): Promise<string[]> {
+  const unmounted = unmount ? await releaseTarget(device, context) : [];
   const again = await checkTarget(device, context);
   const left = blocking(again, context) ?? again.find((r) => r.severity === 'release');
   if (left) {

@@ -5,6 +5,7 @@
  * decoder's memory are known before a card is touched.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { readAt } from '../file-io.js';
 
 export interface XzLayout {
   /** Bytes of the decoded data (all streams). */
@@ -23,12 +24,7 @@ const LZMA2 = 0x21;
 /** An index larger than this is not an image's (a few bytes per block). */
 const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 
-async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(buf, 0, length, offset);
-  if (bytesRead !== length) throw new XzFormatError('the file ends early');
-  return buf;
-}
+const endsEarly = () => new XzFormatError('the file ends early');
 
 /** A variable-length integer (at most 9 bytes, 7 bits each); returns it and the next offset. */
 function vli(buf: Buffer, at: number): [number, number] {
@@ -56,9 +52,9 @@ export function lzma2DictBytes(prop: number): number {
 
 /** The dictionary size named by one block header (0 when it has no LZMA2 filter). */
 async function blockDict(fh: FileHandle, offset: number): Promise<number> {
-  const first = await readAt(fh, offset, 1);
+  const first = await readAt(fh, offset, 1, endsEarly);
   if (first[0] === 0) throw new XzFormatError('the index lists more blocks than the stream holds');
-  const h = await readAt(fh, offset, (first[0]! + 1) * 4);
+  const h = await readAt(fh, offset, (first[0]! + 1) * 4, endsEarly);
   const flags = h[1]!;
   const filters = (flags & 0x03) + 1;
   let at = 2;
@@ -86,14 +82,14 @@ export async function readXzLayout(fh: FileHandle, size: number): Promise<XzLayo
   let end = size;
   while (end > 0) {
     // Stream padding: zero bytes, a multiple of four, between and after streams.
-    while (end >= 4 && (await readAt(fh, end - 4, 4)).readUInt32LE(0) === 0) end -= 4;
+    while (end >= 4 && (await readAt(fh, end - 4, 4, endsEarly)).readUInt32LE(0) === 0) end -= 4;
     if (end < 24) throw new XzFormatError('it is not an .xz file or ends early');
-    const footer = await readAt(fh, end - 12, 12);
+    const footer = await readAt(fh, end - 12, 12, endsEarly);
     if (!footer.subarray(10).equals(FOOTER_MAGIC)) throw new XzFormatError('its stream footer is missing');
     const indexBytes = (footer.readUInt32LE(4) + 1) * 4;
     const indexStart = end - 12 - indexBytes;
     if (indexStart < 12 || indexBytes > MAX_INDEX_BYTES) throw new XzFormatError('its index is damaged');
-    const index = await readAt(fh, indexStart, indexBytes);
+    const index = await readAt(fh, indexStart, indexBytes, endsEarly);
     if (index[0] !== 0) throw new XzFormatError('its index is damaged');
     let [records, at] = vli(index, 1);
     if (records > indexBytes / 2) throw new XzFormatError('its index is damaged');
@@ -110,7 +106,7 @@ export async function readXzLayout(fh: FileHandle, size: number): Promise<XzLayo
     }
     const start = indexStart - blockBytes - 12;
     if (start < 0) throw new XzFormatError('its index does not match its blocks');
-    const header = await readAt(fh, start, 12);
+    const header = await readAt(fh, start, 12, endsEarly);
     if (!header.subarray(0, 6).equals(HEADER_MAGIC)) throw new XzFormatError('a stream header is missing');
     for (const b of blocks) out.dictBytes = Math.max(out.dictBytes, await blockDict(fh, start + 12 + b));
     out.streams++;

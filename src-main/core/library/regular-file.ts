@@ -10,6 +10,7 @@ import { formatBytes } from '../../common/format-bytes.js';
 import { constants } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
+import { readExactly } from '../file-io.js';
 
 /** Why an entry cannot be read as a regular file, or undefined when it can. */
 function notRegular(st: {
@@ -76,12 +77,7 @@ export async function readRegularFile(path: string, maxBytes: number, what = pat
   const fh = await openRegularFile(path, what, maxBytes);
   try {
     const buf = Buffer.alloc(Math.min((await fh.stat()).size, maxBytes) + 1);
-    let got = 0;
-    while (got < buf.length) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
+    const got = await readExactly(fh, buf, 0);
     if (got > maxBytes) throw refusal(what, `is larger than ${formatBytes(maxBytes)}`);
     return buf.subarray(0, got);
   } finally {

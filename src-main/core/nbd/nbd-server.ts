@@ -16,6 +16,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { u16, u32, u64 } from './nbd-wire.js';
+import { readExactly, writeAll } from '../file-io.js';
 
 /** What the export is backed by (a card, a file). Offsets and lengths are always in bounds. */
 export interface NbdBackend {
@@ -319,21 +320,11 @@ export function handleBackend(
     size,
     async read(offset, length) {
       const buf = Buffer.alloc(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-        if (bytesRead === 0) throw new Error(`the export ended at ${offset + done}`);
-        done += bytesRead;
-      }
+      const done = await readExactly(fh, buf, offset);
+      if (done < length) throw new Error(`the export ended at ${offset + done}`);
       return buf;
     },
-    async write(offset, data) {
-      let done = 0;
-      while (done < data.length) {
-        const { bytesWritten } = await fh.write(data, done, data.length - done, offset + done);
-        done += bytesWritten;
-      }
-    },
+    write: (offset, data) => writeAll(fh, data, offset),
     flush: () => fh.sync(),
   };
 }

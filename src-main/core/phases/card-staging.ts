@@ -12,7 +12,8 @@ import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
 import type { TargetContext } from '../cards/target-guards.js';
-import { readUsedCardToFile, writeImageToCard } from '../card-io/raw-disk.js';
+import { readUsedCardToFile } from '../card-io/raw-disk.js';
+import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
 
@@ -103,7 +104,8 @@ export async function stageCard(
 
 /**
  * For a restore the builder cannot do on the card: an empty, sparse, card-sized image in the
- * work dir for the builder to restore into, and a way to put its used blocks onto the card.
+ * work dir for the builder to restore into, and a way to put its used blocks onto the card (the
+ * restore ran the write's preflight on the card before the builder started).
  */
 export async function restoreTarget(
   env: Env,
@@ -126,8 +128,8 @@ export async function restoreTarget(
     builderPath: env.builder.toBuilderPath(path),
     path,
     finish: async (ctx) => {
-      const r = await writeImageToCard(path, card, ctx, { verify: true, mapped: true, guard });
-      return { writtenBytes: r.mappedBytes ?? r.bytes };
+      const r = await writeImage(path, card, ctx, { verify: true, guard, preflighted: true });
+      return { writtenBytes: r.writtenBytes };
     },
     release: () => discard(dir),
   };

@@ -13,20 +13,12 @@ export { type EraseResult } from '../../common/results.js';
 import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
-import { assertWritableCard, describeCard, type CardIdentity } from '../cards/card.js';
+import { describeCard, type CardIdentity } from '../cards/card.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
-import {
-  blocking,
-  checkTarget,
-  ejectTarget,
-  recheckCard,
-  refusal,
-  type ProtectedPlace,
-  type TargetContext,
-} from '../cards/target-guards.js';
+import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/target-guards.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { writeGuardPlaces } from '../library/places.js';
-import { refuseProtectedFile } from '../cards/protected-files.js';
+import { preflight } from '../write/guards.js';
 import { closeSource, openSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
@@ -88,13 +80,8 @@ export async function checkErase(
     unusualConfirmed: params.allowUnusual === true,
     ...(signal ? { signal } : {}),
   };
-  await assertWritableCard(card, ERASE_MIN_BYTES);
-  if (card.kind === 'file') await refuseProtectedFile(card.path, guard.places ?? []);
-  if (card.kind === 'device') {
-    await recheckCard(card);
-    const stop = blocking(await checkTarget(card.path, guard), guard);
-    if (stop) throw refusal(card.path, stop);
-  }
+  // The write's preflight: the erased card's image is made after it, so it checks the card alone.
+  await preflight(card, guard, { neededBytes: ERASE_MIN_BYTES, recheck: params.expected !== undefined });
   return { card, label, guard };
 }
 
@@ -124,6 +111,7 @@ async function eraseLocked(env: Env, params: EraseParams, ctx: JobContext): Prom
       verify: params.verify !== false,
       viaHelper: viaHelper(card),
       guard,
+      preflighted: true,
     }).finally(() => closeSource(source));
     const one = (k: string) => Number(out.results.get(k)?.[0] ?? 0);
     const result: EraseResult = {

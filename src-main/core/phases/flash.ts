@@ -21,13 +21,12 @@
 import { basename, dirname, join } from 'node:path';
 import { AtlasError, toAtlasError } from '../errors.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
-import { assertWritableCard, type CardIdentity } from '../cards/card.js';
+import type { CardIdentity } from '../cards/card.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
-import { beforeWrite, neededBytes } from '../write/guards.js';
+import { neededBytes, preflight } from '../write/guards.js';
 import { closeSource, openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { assertPiLayout } from '../write/pi-layout.js';
-import { targetFor } from '../write/write-target.js';
 import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/target-guards.js';
 import { cardPlatform } from '../cards/platform/index.js';
 import type { Env } from './env.js';
@@ -102,15 +101,10 @@ async function checkCards(library: string, params: FlashParams, source: WriteSou
   for (const path of params.cards) {
     try {
       const card = await identifyRawCard(path);
-      await beforeWrite(
+      await preflight(card, cardGuard(library, params, source, path), {
         source,
-        targetFor(card, { viaHelper: viaHelper(card) }),
-        cardGuard(library, params, source, path),
-        {
-          release: false,
-          ...(fitsShrunk(card, source) ? { neededBytes: 0 } : {}),
-        },
-      );
+        ...(fitsShrunk(card, source) ? { neededBytes: 0 } : {}),
+      });
     } catch (e) {
       refused.push(e);
     }
@@ -118,7 +112,7 @@ async function checkCards(library: string, params: FlashParams, source: WriteSou
   if (refused.length > 0 && refused.length === params.cards.length) throw refused[0];
 }
 
-/** Writes one card through the write pipeline; `ctx` receives this card's progress. */
+/** Writes one card (preflight done) through the write pipeline; `ctx` receives this card's progress. */
 async function flashOne(
   source: WriteSource,
   card: CardIdentity,
@@ -126,7 +120,12 @@ async function flashOne(
   ctx: JobContext,
   guard: TargetContext,
 ) {
-  const r = await writeImage(source, card, ctx, { verify, viaHelper: viaHelper(card), guard });
+  const r = await writeImage(source, card, ctx, {
+    verify,
+    viaHelper: viaHelper(card),
+    guard,
+    preflighted: true,
+  });
   return { writtenBytes: r.writtenBytes, verified: r.verified, sha256: r.sha256 || undefined };
 }
 
@@ -308,15 +307,14 @@ async function flashSource(
       const card = known[i] ?? (await identifyRawCard(path));
       const guard = cardGuard(env.library, params, source, path, ctx.signal);
       const fit = fitsShrunk(card, source);
-      // Refused before any card is written (and before the helper's authorization dialog).
-      await beforeWrite(
+      // Refused before any card is written (and before the helper's authorization dialog); a card
+      // identified at the pick is read again here, once, and once more by the write's last check.
+      await preflight(card, guard, {
         source,
-        targetFor(card, { viaHelper: viaHelper(card) }),
-        guard,
-        fit ? { neededBytes: 0 } : {},
-      );
+        recheck: params.expected?.[i] !== undefined,
+        ...(fit ? { neededBytes: 0 } : {}),
+      });
       guards.set(card.path, guard);
-      await assertWritableCard(card, fit ? 0 : neededBytes(source));
       if (fit) {
         if (!fits.has(card.bytes)) fits.set(card.bytes, fitImage(env, source, card.bytes, ctx));
         const f = await fits.get(card.bytes)!;

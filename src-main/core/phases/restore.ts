@@ -15,20 +15,16 @@ import { formatBytes } from '../../common/format-bytes.js';
 import { SECTOR_BYTES, WORK_RESERVE_BYTES, tableTailSectors } from '../../common/card-layout.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/raw-disk.js';
-import { assertWritableCard, describeCard, type CardIdentity } from '../cards/card.js';
+import { describeCard, type CardIdentity } from '../cards/card.js';
 import {
-  blocking,
-  checkTarget,
   ejectTarget,
-  prepareTarget,
-  recheckCard,
-  refusal,
+  releaseAndCheck,
   type ProtectedPlace,
   type TargetContext,
 } from '../cards/target-guards.js';
+import { preflight } from '../write/guards.js';
 import { CLONE_SET_FILES } from '../library/library.js';
 import { writeGuardPlaces } from '../library/places.js';
-import { refuseProtectedFile } from '../cards/protected-files.js';
 import {
   dumpBytesBeforeRoot,
   dumpBytesNeeded,
@@ -102,18 +98,21 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
   const fit = card.bytes < needed;
   ctx.plan?.(restorePlan(env, card, parsed, fit));
   ctx.step('check', `Checking ${describeCard(card)}`);
-  await assertWritableCard(card, fit ? dumpBytesBeforeRoot(parsed) : needed);
-  refuseCardTooSmallForData(card.bytes, parsed, heads.root);
-  if (fit) await refuseWorkFolderTooSmall(env.library, heads.root);
-  // The card is the one picked before anything on it is touched (even unmounted).
-  await recheckCard(card);
   const guard: TargetContext = {
     places: writeGuardPlaces(env.library, params.places),
     unusualConfirmed: params.allowUnusual === true,
     signal: ctx.signal,
   };
-  if (card.kind === 'file') await refuseProtectedFile(card.path, guard.places ?? []);
-  if (card.kind === 'device') await prepareTarget(card.path, guard);
+  // The write's preflight; a card identified at the pick is read again, before anything on it is
+  // touched (even unmounted).
+  await preflight(card, guard, {
+    neededBytes: fit ? dumpBytesBeforeRoot(parsed) : needed,
+    recheck: params.expected !== undefined,
+  });
+  refuseCardTooSmallForData(card.bytes, parsed, heads.root);
+  if (fit) await refuseWorkFolderTooSmall(env.library, heads.root);
+  // The builder may write the card directly: its volumes are unmounted now.
+  if (card.kind === 'device') await releaseAndCheck(card.path, guard);
   const done = async (r: RestoreResult): Promise<RestoreResult> => {
     if (card.kind !== 'device' || params.eject === false) return r;
     const eject = await ejectTarget(card.path, { signal: ctx.signal });
@@ -153,7 +152,7 @@ async function restoreLocked(env: Env, params: RestoreParams, ctx: JobContext): 
       const target = await restoreTarget(env, card, guard);
       try {
         const out = await b.runScript('restore_golden.sh', args(target.builderPath), ctx);
-        await recheckCard(card);
+        // The write's last check (in the target or the raw-disk helper) re-reads the card first.
         const w = await target.finish(ctx);
         return done({ ...restoreResult(card, set, needed, out.results), writtenBytes: w.writtenBytes });
       } finally {
@@ -308,14 +307,8 @@ async function assertSetFolder(name: string, set: string): Promise<void> {
 export async function checkRestore(library: string, params: RestoreParams): Promise<void> {
   await assertSetFolder(params.set, (await findSet(library, params.set)).path);
   const card = await identifyRawCard(params.card);
-  await assertWritableCard(card, 0);
-  const guard: TargetContext = {
+  await preflight(card, {
     places: writeGuardPlaces(library, params.places),
     unusualConfirmed: params.allowUnusual === true,
-  };
-  if (card.kind === 'file') await refuseProtectedFile(card.path, guard.places ?? []);
-  if (card.kind === 'device') {
-    const stop = blocking(await checkTarget(card.path, guard), guard);
-    if (stop) throw refusal(card.path, stop);
-  }
+  });
 }

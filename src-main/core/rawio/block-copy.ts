@@ -1,14 +1,13 @@
 /**
- * Copies bytes onto a card or into an image file in 1 MiB blocks, with progress, hashing and
- * cancellation. Options:
- *  - sparse: blocks of zeros are not written (the target is a fresh file, so they read as zero)
- *  - firstBlockLast: the first block (partition table) is written after everything else, as
- *    Raspberry Pi Imager does, so an interrupted write never leaves a card that looks valid
+ * Copies bytes into a new file (a card read into an image) in 1 MiB blocks, with progress, hashing
+ * and cancellation; with `sparse` blocks of zeros are not written (the target is a fresh file, so
+ * they read as zero). Images are written onto cards by the write pipeline (src-main/core/write/).
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { AtlasError, CancelledError } from '../errors.js';
+import { readExactly, writeAll } from '../file-io.js';
 import { formatBytes } from '../../common/format-bytes.js';
 import type { JobContext } from '../jobs/job.js';
 import { isZero } from './used-blocks/zero-block.js';
@@ -19,7 +18,6 @@ export interface CopyOptions {
   ctx: JobContext;
   totalBytes: number;
   sparse?: boolean;
-  firstBlockLast?: boolean;
   /** Called with the number of source bytes consumed (for compressed sources). */
   onSourceBytes?: () => number;
 }
@@ -60,12 +58,7 @@ export async function* handleBlocks(handle: FileHandle, length: number): AsyncGe
   for (let pos = 0; pos < length;) {
     const want = Math.min(BLOCK, length - pos);
     const buf = Buffer.allocUnsafe(want);
-    let got = 0;
-    while (got < want) {
-      const { bytesRead } = await handle.read(buf, got, want - got, pos + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
+    const got = await readExactly(handle, buf, pos);
     if (got > 0) yield got === want ? buf : buf.subarray(0, got);
     if (got < want) return;
     pos += got;
@@ -81,37 +74,21 @@ export async function copyStreamTo(
   const hash = createHash('sha256');
   let position = 0;
   let written = 0;
-  let first: Buffer | undefined;
   for await (const block of blocks(source)) {
     if (ctx.signal.aborted) {
       source.destroy?.();
       throw new CancelledError();
     }
     hash.update(block);
-    if (position === 0 && opts.firstBlockLast) {
-      first = Buffer.from(block);
-    } else if (!(opts.sparse && isZero(block))) {
-      await writeFully(target, block, position);
+    if (!(opts.sparse && isZero(block))) {
+      await writeAll(target, block, position);
       written += block.length;
     }
     position += block.length;
     ctx.progress(position, Math.max(opts.totalBytes, position));
   }
-  if (first) {
-    await target.sync();
-    await writeFully(target, first, 0);
-    written += first.length;
-  }
   await target.sync();
   return { bytes: position, sha256: hash.digest('hex'), writtenBytes: written };
-}
-
-async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
-    off += bytesWritten;
-  }
 }
 
 /** sha256 of the first `length` bytes of a file or device, with progress. */

@@ -10,26 +10,17 @@
  *    safe onto a zeroed target: zero blocks the file system relies on are not written.
  *  - explicit byte ranges.
  *
- * writeMappedToTarget writes only the mapped ranges (checking each range's sha256 as it is read),
- * can hold back the first 1 MiB (partition table) until the rest is on the card, and zeroes a
- * stale backup GPT at the end of a reused card where the image maps nothing.
+ * A card is written by its block map through the one write pipeline (src-main/core/write/): only
+ * the mapped ranges, each range's checksum checked as it is read, the table areas last.
  */
 import { createHash, getHashes } from 'node:crypto';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AtlasError, CancelledError } from '../errors.js';
-import { formatBytes } from '../../common/format-bytes.js';
-import { BACKUP_GPT_BYTES } from '../../common/card-layout.js';
+import { readExactly } from '../file-io.js';
 import type { JobContext } from '../jobs/job.js';
 import { handleReader } from './used-blocks/byte-reader.js';
-import {
-  alignRanges,
-  chunks,
-  gapsIn,
-  mergeRanges,
-  totalBytes,
-  type ByteRange,
-} from './used-blocks/byte-ranges.js';
+import { alignRanges, chunks, mergeRanges, totalBytes, type ByteRange } from './used-blocks/byte-ranges.js';
 import { mapCard, type CardMap } from './used-blocks/used-ranges.js';
 
 export const BMAP_BLOCK = 4096;
@@ -261,19 +252,15 @@ async function* readPieces(
   const buf = Buffer.alloc(IO);
   for (const piece of chunks(ranges, IO)) {
     if (ctx.signal.aborted) throw new CancelledError();
-    const len = piece.end - piece.start;
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await fh.read(buf, got, len - got, piece.start + got);
-      if (bytesRead === 0) {
-        throw new AtlasError(
-          'bad-input',
-          `the image ends at byte ${piece.start + got}, before its block map does`,
-        );
-      }
-      got += bytesRead;
+    const data = buf.subarray(0, piece.end - piece.start);
+    const got = await readExactly(fh, data, piece.start);
+    if (got < data.length) {
+      throw new AtlasError(
+        'bad-input',
+        `the image ends at byte ${piece.start + got}, before its block map does`,
+      );
     }
-    yield { piece, data: buf.subarray(0, len) };
+    yield { piece, data };
   }
 }
 
@@ -416,119 +403,4 @@ export async function writeBmapFile(
     throw err;
   }
   return created;
-}
-
-export interface MappedWriteOptions {
-  /** Bytes of the target card: must hold the image; also locates a stale backup GPT. */
-  targetBytes?: number;
-  /** Write the mapped part of the first 1 MiB (the partition table) after everything else. */
-  firstBlockLast?: boolean;
-  /** Zero the target's last 33 sectors where the image maps nothing (default: when targetBytes is known). */
-  wipeStaleGpt?: boolean;
-  /** Check each range's checksum from the block map (default true). */
-  verify?: boolean;
-}
-
-export interface MappedWriteResult {
-  imageBytes: number;
-  mappedBytes: number;
-  /** Bytes written to the target, including a wiped stale GPT. */
-  writtenBytes: number;
-  ranges: number;
-}
-
-async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
-  let put = 0;
-  while (put < data.length)
-    put += (await fh.write(data, put, data.length - put, position + put)).bytesWritten;
-}
-
-/**
- * Writes only the mapped ranges of an image onto a card (or into a file), at the same offsets.
- * With a block map, each range's checksum is checked as it is read; a mismatch stops the write
- * with 'verify-failed' (the card is then incomplete and must be written again). Mapped ranges are
- * written even where they hold zeros: a reused card has old data there. The caller opens the job
- * step; progress counts mapped bytes.
- */
-export async function writeMappedToTarget(
-  imagePath: string,
-  mapping: Bmap | readonly ByteRange[],
-  target: FileHandle,
-  ctx: JobContext,
-  opts: MappedWriteOptions = {},
-): Promise<MappedWriteResult> {
-  const imageBytes = (await stat(imagePath)).size;
-  const bmap = Array.isArray(mapping) ? undefined : (mapping as Bmap);
-  if (bmap && bmap.imageSize !== imageBytes) {
-    throw new AtlasError(
-      'bad-input',
-      `the block map is for an image of ${bmap.imageSize} bytes, but ${basename(imagePath)} has ${imageBytes}`,
-      'use the .bmap that was made with this image',
-    );
-  }
-  if (opts.targetBytes !== undefined && opts.targetBytes < imageBytes) {
-    throw new AtlasError(
-      'too-small',
-      `the target (${formatBytes(opts.targetBytes)}) is too small for the image (${formatBytes(imageBytes)})`,
-      'use a larger card',
-    );
-  }
-  const ranges: Array<{ range: ByteRange; checksum?: string }> = bmap
-    ? bmap.ranges.map((r) => ({
-        range: bmapByteRanges({ ...bmap, ranges: [r] })[0]!,
-        ...(r.checksum && opts.verify !== false ? { checksum: r.checksum } : {}),
-      }))
-    : mergeRanges(mapping as readonly ByteRange[])
-        .map((r) => ({ start: r.start, end: Math.min(r.end, imageBytes) }))
-        .filter((r) => r.end > r.start)
-        .map((range) => ({ range }));
-  const mappedBytes = ranges.reduce((n, r) => n + r.range.end - r.range.start, 0);
-  const held: Array<{ position: number; data: Buffer }> = [];
-  let done = 0;
-  let written = 0;
-
-  const image = await open(imagePath, 'r');
-  try {
-    for (const { range, checksum } of ranges) {
-      const hash = checksum ? createHash(bmap!.checksumType ?? 'sha256') : undefined;
-      for await (const { piece, data } of readPieces(image, [range], ctx)) {
-        hash?.update(data);
-        if (opts.firstBlockLast && piece.start < IO) {
-          const split = Math.min(IO, piece.end) - piece.start;
-          held.push({ position: piece.start, data: Buffer.from(data.subarray(0, split)) });
-          if (split < data.length) await writeAll(target, data.subarray(split), piece.start + split);
-        } else {
-          await writeAll(target, data, piece.start);
-        }
-        written += data.length;
-        done += data.length;
-        ctx.progress(done, mappedBytes);
-      }
-      const got = hash?.digest('hex');
-      if (hash && got !== checksum) {
-        throw new AtlasError(
-          'verify-failed',
-          `bytes ${range.start}-${range.end} of ${basename(imagePath)} do not match the block map (checksum ${got}, expected ${checksum})`,
-          'the image or its .bmap is damaged, or they do not belong together; the card is incomplete: write it again from a good image',
-        );
-      }
-    }
-  } finally {
-    await image.close();
-  }
-
-  if (opts.targetBytes !== undefined && opts.wipeStaleGpt !== false) {
-    const mapped = ranges.map((r) => r.range);
-    const from = Math.max(0, opts.targetBytes - BACKUP_GPT_BYTES);
-    for (const gap of gapsIn(from, opts.targetBytes, mapped)) {
-      await writeAll(target, Buffer.alloc(gap.end - gap.start), gap.start);
-      written += gap.end - gap.start;
-    }
-  }
-  await target.sync();
-  for (const h of held) await writeAll(target, h.data, h.position);
-  const st = await target.stat();
-  if (st.isFile() && st.size < imageBytes) await target.truncate(imageBytes);
-  await target.sync();
-  return { imageBytes, mappedBytes, writtenBytes: written, ranges: ranges.length };
 }

@@ -22,6 +22,7 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { AtlasError, CancelledError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
+import { readExactly, writeAll } from '../file-io.js';
 import { decompress, decompressFrom, type Compression } from '../images/compression.js';
 import { readAhead } from '../rawio/read-ahead.js';
 import { BLOCK, blocks, hashRange, upToCardSize } from '../rawio/block-copy.js';
@@ -66,12 +67,6 @@ export interface PlanResult {
   invalidatedBytes: number;
 }
 
-async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
-  let put = 0;
-  while (put < data.length)
-    put += (await fh.write(data, put, data.length - put, position + put)).bytesWritten;
-}
-
 function throwIfAborted(ctx: JobContext): void {
   if (ctx.signal.aborted) throw new CancelledError();
 }
@@ -85,6 +80,23 @@ export async function zeroRanges(handle: FileHandle, ranges: readonly ByteRange[
   }
   await handle.sync();
   return n;
+}
+
+/** The image ended before its block map's last range. */
+function endsEarly(source: PlanSource, at: number): AtlasError {
+  return new AtlasError(
+    'bad-input',
+    `${basename(source.name)} ends at byte ${at}, before its block map does`,
+    'the image is truncated: the card was not finished; copy the image again and flash it',
+  );
+}
+
+function mapMismatch(source: PlanSource, range: ByteRange, sum: string, expected: string): AtlasError {
+  return new AtlasError(
+    'verify-failed',
+    `bytes ${range.start}-${range.end} of ${basename(source.name)} do not match its block map (checksum ${sum}, expected ${expected})`,
+    'the image or its .bmap is damaged, or they do not belong together; the card was not finished: write it again from a good image',
+  );
 }
 
 interface Held {
@@ -135,33 +147,16 @@ async function writeRanges(
       const hash = range.checksum ? createHash(plan.checksumType ?? 'sha256') : undefined;
       for (const piece of chunks([range], BLOCK)) {
         throwIfAborted(ctx);
-        const len = piece.end - piece.start;
-        let got = 0;
-        while (got < len) {
-          const { bytesRead } = await image.read(buf, got, len - got, piece.start + got);
-          if (bytesRead === 0) {
-            throw new AtlasError(
-              'bad-input',
-              `${source.name} ends at byte ${piece.start + got}, before its block map does`,
-              'the image is truncated: the card was not finished; copy the image again and flash it',
-            );
-          }
-          got += bytesRead;
-        }
-        const data = buf.subarray(0, len);
+        const data = buf.subarray(0, piece.end - piece.start);
+        const got = await readExactly(image, data, piece.start);
+        if (got < data.length) throw endsEarly(source, piece.start + got);
         hash?.update(data);
         await writeHolding(target.handle, data, piece.start, plan.invalidate, held);
-        done += len;
+        done += data.length;
         ctx.progress(done, total);
       }
       const sum = hash?.digest('hex');
-      if (hash && sum !== range.checksum) {
-        throw new AtlasError(
-          'verify-failed',
-          `bytes ${range.start}-${range.end} of ${source.name} do not match its block map (checksum ${sum}, expected ${range.checksum})`,
-          'the image or its .bmap is damaged, or they do not belong together; the card was not finished: write it again from a good image',
-        );
-      }
+      if (sum !== undefined && sum !== range.checksum) throw mapMismatch(source, range, sum, range.checksum!);
     }
   } finally {
     if (image !== source.handle) await image.close();
@@ -241,14 +236,6 @@ async function writeStream(
   return { bytes: position, sha256: hash.digest('hex') };
 }
 
-function mapMismatch(source: PlanSource, range: ByteRange, sum: string, expected: string): AtlasError {
-  return new AtlasError(
-    'verify-failed',
-    `bytes ${range.start}-${range.end} of ${basename(source.name)} do not match its block map (checksum ${sum}, expected ${expected})`,
-    'the image or its .bmap is damaged, or they do not belong together; the card was not finished: write it again from a good image',
-  );
-}
-
 /**
  * Writes the mapped ranges of a compressed image: the decompressed stream is read once, from its
  * start; what falls in a range is written (the invalidated areas held back), the rest is dropped.
@@ -300,13 +287,7 @@ async function writeStreamRanges(
     stop();
     stream.destroy();
   }
-  if (i < ranges.length) {
-    throw new AtlasError(
-      'bad-input',
-      `${basename(source.name)} ends at byte ${position}, before its block map does`,
-      'the image is truncated: the card was not finished; copy the image again and flash it',
-    );
-  }
+  if (i < ranges.length) throw endsEarly(source, position);
   return { bytes: position, written, mappedSha256: all.digest('hex') };
 }
 
@@ -321,12 +302,7 @@ async function hashRanges(path: string, ranges: readonly ByteRange[], ctx: JobCo
     for (const piece of chunks(ranges, BLOCK)) {
       throwIfAborted(ctx);
       const len = piece.end - piece.start;
-      let got = 0;
-      while (got < len) {
-        const { bytesRead } = await fh.read(buf, got, len - got, piece.start + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
+      const got = await readExactly(fh, buf.subarray(0, len), piece.start);
       hash.update(buf.subarray(0, got));
       done += len;
       ctx.progress(done, total);

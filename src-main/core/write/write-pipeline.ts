@@ -1,24 +1,22 @@
 /**
- * The one way an image is written onto a card (flash, and the Mac-path restore): open the source
- * (open-source.ts), pick the target (write-target.ts), then
- *   guards (guards.ts) → invalidate the card's table areas → write the image except its first
- *   MiB → write the first MiB (the table) last → sync → read back (its own progress step).
- * The steps after the guards are the write plan, carried out by run-plan.ts in this process or in
- * the raw-disk helper.
+ * The one way an image is written onto a card (flash, erase, the Mac-path restore): writeImage.
+ * Open the source (open-source.ts), then
+ *   preflight (guards.ts, unless the caller ran it early) → pick the target (write-target.ts) →
+ *   the last check, inside the target or the raw-disk helper → invalidate the card's table areas →
+ *   write the image except what lies in them → write those (the first MiB, the table) last →
+ *   sync → read back (its own progress step).
+ * The steps from the invalidation on are the write plan, carried out by run-plan.ts in this
+ * process or in the raw-disk helper.
  */
 import type { JobContext } from '../jobs/job.js';
 import type { RawCard } from '../cards/helper-client.js';
-import { beforeWrite } from './guards.js';
+import { preflight } from './guards.js';
 import { closeSource, openSource, type WriteSource } from './open-source.js';
 import type { PlanResult } from './run-plan.js';
 import { invalidationRanges, type WritePlan } from './write-plan.js';
-import { targetFor, type TargetOptions } from './write-target.js';
+import { targetFor, type WriteOptions } from './write-target.js';
 
-export interface WriteImageOptions extends TargetOptions {
-  verify: boolean;
-  /** A plain image is written by its block map (default true), or whole. */
-  map?: boolean;
-}
+export type { WriteOptions } from './write-target.js';
 
 export interface WriteImageResult extends PlanResult {
   mode: WriteSource['mode'];
@@ -35,12 +33,15 @@ export function planWrite(source: WriteSource, targetBytes: number, verify: bool
   };
 }
 
-/** Writes an image (a path, or a source already opened, left open) onto a card. */
+/**
+ * Writes an image (a path, opened and closed here, or a source already opened, left open) onto a
+ * card; see the top of this file.
+ */
 export async function writeImage(
   image: string | WriteSource,
   card: RawCard,
   ctx: JobContext,
-  opts: WriteImageOptions,
+  opts: WriteOptions,
 ): Promise<WriteImageResult> {
   if (typeof image !== 'string') return writeSource(image, card, ctx, opts);
   const source = await openSource(image, { map: opts.map !== false, log: (l) => ctx.log(l) });
@@ -55,10 +56,10 @@ async function writeSource(
   source: WriteSource,
   card: RawCard,
   ctx: JobContext,
-  opts: WriteImageOptions,
+  opts: WriteOptions,
 ): Promise<WriteImageResult> {
-  const target = targetFor(card, opts);
-  await beforeWrite(source, target, opts.guard, opts.unmount === false ? { unmount: false } : {});
-  const r = await target.run(source, planWrite(source, card.bytes, opts.verify), ctx);
+  if (!opts.preflighted)
+    await preflight(card, opts.guard, { source, ...(opts.unmount === false ? { unmount: false } : {}) });
+  const r = await targetFor(card, opts).run(source, planWrite(source, card.bytes, opts.verify), ctx);
   return { ...r, mode: source.mode };
 }

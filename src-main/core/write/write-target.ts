@@ -4,13 +4,15 @@
  *   - 'device': a card device this process may open itself (root on Linux), opened exclusively;
  *   - 'helper': a card device opened by the raw-disk helper, which checks the card's identity
  *     again, receives the plan (what to invalidate, which ranges to copy) and runs it.
+ * The last check of a write (guards.ts) runs inside the target, right before the card is opened:
+ * here for 'file' and 'device', in the helper for 'helper' (after its volumes are unmounted here).
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { toAtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import { describeCard } from '../cards/card.js';
-import { openExclusive, recheckCard, type TargetContext } from '../cards/target-guards.js';
+import { openExclusive, type TargetContext } from '../cards/target-guards.js';
 import { cardPlatform } from '../cards/platform/index.js';
 import {
   expectOf,
@@ -20,6 +22,7 @@ import {
   type RawDiskOptions,
 } from '../cards/helper-client.js';
 import { totalBytes } from '../rawio/used-blocks/byte-ranges.js';
+import { lastCheck } from './guards.js';
 import type { WriteSource } from './open-source.js';
 import { runPlan, type PlanResult, type PlanSource } from './run-plan.js';
 import type { WritePlan } from './write-plan.js';
@@ -30,11 +33,18 @@ export interface WriteTarget {
   run(source: WriteSource, plan: WritePlan, ctx: JobContext): Promise<PlanResult>;
 }
 
-export interface TargetOptions extends RawDiskOptions {
+/** The options of a write (write-pipeline.ts writeImage), the one set every caller passes. */
+export interface WriteOptions extends RawDiskOptions {
+  /** Read the card back after writing. */
+  verify: boolean;
+  /** An image given by its path is written by its block map (default), or whole (false). */
+  map?: boolean;
   /** For a device: write it through the raw-disk helper (default) or from this process. */
   viaHelper?: boolean;
   /** What the card must not hold (the library, the image…) and whether an unusual disk was confirmed. */
   guard?: TargetContext;
+  /** The caller ran preflight (guards.ts) for this card and image already, early. */
+  preflighted?: boolean;
 }
 
 const planSource = (s: WriteSource): PlanSource => ({
@@ -55,12 +65,12 @@ async function openLocal(card: RawCard): Promise<FileHandle> {
   }
 }
 
-function local(kind: 'file' | 'device', card: RawCard): WriteTarget {
+function local(kind: 'file' | 'device', card: RawCard, opts: WriteOptions): WriteTarget {
   return {
     kind,
     card,
     async run(source, plan, ctx) {
-      await recheckCard(card);
+      await lastCheck(card, opts.guard, opts.unmount === false ? { unmount: false } : {});
       const flush = cardPlatform().flush;
       const handle = await openLocal(card);
       try {
@@ -99,11 +109,12 @@ export function planFields(plan: WritePlan) {
   };
 }
 
-function helper(card: RawCard, opts: TargetOptions): WriteTarget {
+function helper(card: RawCard, opts: WriteOptions): WriteTarget {
   return {
     kind: 'helper',
     card,
     async run(source, plan, ctx) {
+      // The helper checks the card itself (identity, holders, places) once its volumes are unmounted.
       await unmountFirst(card, opts);
       const labels = {
         read: '',
@@ -140,7 +151,7 @@ function helper(card: RawCard, opts: TargetOptions): WriteTarget {
   };
 }
 
-export function targetFor(card: RawCard, opts: TargetOptions = {}): WriteTarget {
-  if (card.kind === 'file') return local('file', card);
-  return opts.viaHelper === false ? local('device', card) : helper(card, opts);
+export function targetFor(card: RawCard, opts: WriteOptions): WriteTarget {
+  if (card.kind === 'file') return local('file', card, opts);
+  return opts.viaHelper === false ? local('device', card, opts) : helper(card, opts);
 }

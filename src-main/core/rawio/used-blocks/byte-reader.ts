@@ -6,6 +6,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { UsedMapError } from './map-error.js';
+import { readExactly } from '../../file-io.js';
 
 const SECTOR = 512;
 
@@ -40,14 +41,9 @@ export function handleReader(fh: FileHandle, size: number): ByteReader {
       const start = Math.floor(offset / SECTOR) * SECTOR;
       const end = Math.min(size, Math.ceil((offset + length) / SECTOR) * SECTOR);
       const buf = Buffer.alloc(end - start);
-      let done = 0;
-      while (done < buf.length) {
-        const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
-        if (bytesRead === 0) {
-          throw new UsedMapError('read', `the card ended early: no data at byte ${start + done} of ${size}`);
-        }
-        done += bytesRead;
-      }
+      const done = await readExactly(fh, buf, start);
+      if (done < buf.length)
+        throw new UsedMapError('read', `the card ended early: no data at byte ${start + done} of ${size}`);
       return start === offset && buf.length === length
         ? buf
         : buf.subarray(offset - start, offset - start + length);

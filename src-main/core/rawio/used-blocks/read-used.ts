@@ -12,6 +12,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { identifyCard } from '../../cards/card.js';
 import { isZero } from './zero-block.js';
 import { AtlasError, CancelledError } from '../../errors.js';
+import { readExactly, writeAll } from '../../file-io.js';
 import type { JobContext } from '../../jobs/job.js';
 import { handleReader } from './byte-reader.js';
 import { chunks, type ByteRange } from './byte-ranges.js';
@@ -106,22 +107,15 @@ export async function copyUsedBetween(
     if (ctx.signal.aborted) throw new CancelledError('the used-block copy');
     const len = piece.end - piece.start;
     const view = buf.subarray(0, len);
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await source.read(view, got, len - got, piece.start + got);
-      if (bytesRead === 0) {
-        throw new AtlasError(
-          'card-changed',
-          `the card ended at byte ${piece.start + got}; it was ${size} bytes when the copy started`,
-          'was the card removed? insert it again and start the copy again',
-        );
-      }
-      got += bytesRead;
+    const got = await readExactly(source, view, piece.start);
+    if (got < len) {
+      throw new AtlasError(
+        'card-changed',
+        `the card ended at byte ${piece.start + got}; it was ${size} bytes when the copy started`,
+        'was the card removed? insert it again and start the copy again',
+      );
     }
-    if (!isZero(view)) {
-      let put = 0;
-      while (put < len) put += (await dest.write(view, put, len - put, piece.start + put)).bytesWritten;
-    }
+    if (!isZero(view)) await writeAll(dest, view, piece.start);
     done += len;
     ctx.progress(done, map.mappedBytes);
   }
