@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { PACKAGE_ROOT } from '../src-main/core/paths.js';
 import { startJob, type JobContext, type JobEvent } from '../src-main/core/jobs/job.js';
 import { clone } from '../src-main/core/phases/clone.js';
-import { identifyRawCard, readUsedCardToFile } from '../src-main/core/card-io/raw-disk.js';
+import { identifyRawCard, readUsedCardToFile } from '../src-main/core/card-io/card-reads.js';
 import { canRunRealVm, startRealVm, type RealVm } from '../test/vm/real-vm.js';
 import { CardDevice, measure, usedBytes } from './card-device.js';
 import { SEED_CLONE_OF_RAW } from './seed-pipeline.js';

@@ -4,7 +4,7 @@
  * instead of hiding it. Before a job writes a card, the card is identified again and must still
  * be the one the user picked.
  */
-import { identifyRawCard } from '../core/card-io/raw-disk.js';
+import { identifyRawCard } from '../core/card-io/card-reads.js';
 import { stat } from 'node:fs/promises';
 import { toAtlasError } from '../core/errors.js';
 import { assertWritableCard, describeCard, type CardIdentity } from '../core/cards/card.js';

@@ -2,7 +2,7 @@
  * The list of cards in the readers, from core/cards/drive-list.ts: every disk with the host
  * layer's reasons when it must not be written, identified the way the phases identify a card.
  */
-import { identifyRawCard } from '../core/card-io/raw-disk.js';
+import { identifyRawCard } from '../core/card-io/card-reads.js';
 import { listCards, type DriveCandidate, type ListCardsOptions } from '../core/cards/drive-list.js';
 import type { CardCandidate, CardRef } from '../common/contract.js';
 import { reasonOf, toRef } from './card-checks.js';

@@ -8,7 +8,7 @@ import {
   type WriteImageResult,
   type WriteOptions,
 } from '../../src-main/core/write/write-pipeline.js';
-import { identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { identifyRawCard } from '../../src-main/core/card-io/card-reads.js';
 import type { JobContext } from '../../src-main/core/jobs/job.js';
 import type { ChecksumType } from '../../src-main/core/write/write-plan.js';
 

@@ -19,7 +19,7 @@ import { ROOT, scratch } from '../helpers/fixtures.js';
 import { attachAsDevice, detach, loopDevicesFor, makeFile } from '../helpers/disk-tools.js';
 import type { CardIdentity } from '../../src-main/core/cards/card.js';
 import { recheckCard } from '../../src-main/core/cards/target-guards.js';
-import { HELPER_PATH, identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { HELPER_PATH, identifyRawCard } from '../../src-main/core/card-io/card-reads.js';
 import { tableIdOf } from '../../src-main/core/cards/medium.js';
 import { pickedCard, toRef } from '../../src-main/app/card-checks.js';
 import { cardPlatform } from '../../src-main/core/cards/platform/index.js';

@@ -13,7 +13,7 @@ import { odsSd } from '../helpers/cli.js';
 import { copyFixture, fixture, scratch } from '../helpers/fixtures.js';
 import { attachAsDevice, detach, makeFile, sha256 } from '../helpers/disk-tools.js';
 import { flashCheck, identifyCandidate, protectedPlaces } from '../../src-main/app/card-checks.js';
-import { HELPER_PATH, identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { HELPER_PATH, identifyRawCard } from '../../src-main/core/card-io/card-reads.js';
 
 const MiB = 1024 * 1024;
 const GOLDEN = 'ods-atlas-golden-v1-0-0-KEEP.img';

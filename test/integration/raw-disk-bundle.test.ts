@@ -25,7 +25,7 @@ import { attachAsDevice, loopDevicesFor, makeFile, sha256 } from '../helpers/dis
 import { withMacosPath } from '../helpers/macos-path.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import type { JobContext } from '../../src-main/core/jobs/job.js';
-import type * as RawDisk from '../../src-main/core/card-io/raw-disk.js';
+import type * as RawDisk from '../../src-main/core/card-io/card-reads.js';
 
 const MiB = 1024 * 1024;
 const BUNDLE = join(ROOT, 'dist', 'privileged', 'raw-disk-helper.mjs');
@@ -150,7 +150,7 @@ describe('the bundled raw-disk helper, as the packaged app runs it', () => {
     let jobs: typeof import('../../src-main/core/jobs/job.js');
     let pipeline: typeof import('../../src-main/core/write/write-pipeline.js');
     try {
-      raw = await import('../../src-main/core/card-io/raw-disk.js');
+      raw = await import('../../src-main/core/card-io/card-reads.js');
       pipeline = await import('../../src-main/core/write/write-pipeline.js');
       jobs = await import('../../src-main/core/jobs/job.js');
     } finally {

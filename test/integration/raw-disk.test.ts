@@ -33,7 +33,7 @@ import {
   readCardToFile,
   type HelperLauncher,
   type RawDiskOptions,
-} from '../../src-main/core/card-io/raw-disk.js';
+} from '../../src-main/core/card-io/card-reads.js';
 import { info } from '../../src-main/core/cards/diskutil.js';
 import { writeImage } from '../../src-main/core/write/write-pipeline.js';
 import { closeHelperSessions } from '../../src-main/core/cards/helper-client.js';

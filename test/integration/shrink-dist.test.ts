@@ -19,7 +19,7 @@ import {
 } from '../helpers/disk-tools.js';
 import { rangeSha256 } from '../helpers/used-card.js';
 import { startJob } from '../../src-main/core/jobs/job.js';
-import { identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { identifyRawCard } from '../../src-main/core/card-io/card-reads.js';
 import { writeImage } from '../../src-main/core/write/write-pipeline.js';
 
 const MiB = 1024 * 1024;

@@ -28,7 +28,7 @@ import {
 } from '../helpers/disk-tools.js';
 import { listCards } from '../../src-main/core/cards/drive-list.js';
 import { checkTarget, ejectTarget, unmountDisk } from '../../src-main/core/cards/target-guards.js';
-import { HELPER_PATH } from '../../src-main/core/card-io/raw-disk.js';
+import { HELPER_PATH } from '../../src-main/core/card-io/card-reads.js';
 
 const MiB = 1024 * 1024;
 const isMounted = (path: string) => spawnSync('mountpoint', ['-q', path]).status === 0;

@@ -30,7 +30,7 @@ import { startJob, type JobEvent } from '../../src-main/core/jobs/job.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import { flash } from '../../src-main/core/phases/flash.js';
 import type { Env } from '../../src-main/core/phases/env.js';
-import { identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { identifyRawCard } from '../../src-main/core/card-io/card-reads.js';
 import { writeImage } from '../../src-main/core/write/write-pipeline.js';
 import { writeBmapFile } from '../../src-main/core/rawio/bmap.js';
 

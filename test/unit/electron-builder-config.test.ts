@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/fixtures.js';
-import { HELPER_PATH } from '../../src-main/core/card-io/raw-disk.js';
+import { HELPER_PATH } from '../../src-main/core/card-io/card-reads.js';
 
 const require = createRequire(import.meta.url);
 const config = load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Record<string, any>;

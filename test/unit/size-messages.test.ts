@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertWritableCard } from '../../src-main/core/cards/card.js';
-import { identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { identifyRawCard } from '../../src-main/core/card-io/card-reads.js';
 import { writeImage } from '../../src-main/core/write/write-pipeline.js';
 import { startJob } from '../../src-main/core/jobs/job.js';
 import { scratch } from '../helpers/fixtures.js';

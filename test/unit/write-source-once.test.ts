@@ -19,7 +19,7 @@ import { startJob } from '../../src-main/core/jobs/job.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
 import { closeSource, openSource } from '../../src-main/core/write/open-source.js';
 import { writeImage } from '../../src-main/core/write/write-pipeline.js';
-import { identifyRawCard } from '../../src-main/core/card-io/raw-disk.js';
+import { identifyRawCard } from '../../src-main/core/card-io/card-reads.js';
 import { HELPER_PATH } from '../../src-main/core/cards/helper-client.js';
 
 const MiB = 1024 * 1024;

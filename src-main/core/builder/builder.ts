@@ -5,7 +5,7 @@
  */
 import type { JobContext } from '../jobs/job.js';
 import type { ScriptEvent } from './script-events.js';
-import type { RawCard } from '../card-io/raw-disk.js';
+import type { RawCard } from '../card-io/card-reads.js';
 import type { TargetContext } from '../cards/target-guards.js';
 
 export type BuilderScript =

@@ -16,7 +16,7 @@ import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import type { AttachedCard, AttachOptions } from '../builder/builder.js';
 import { serveCard, type ServedCard } from '../cards/card-server.js';
-import type { RawCard } from '../card-io/raw-disk.js';
+import type { RawCard } from '../card-io/card-reads.js';
 import { parseScriptLine } from '../builder/script-events.js';
 
 export interface BlockDeviceSupport {

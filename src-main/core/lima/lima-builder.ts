@@ -19,7 +19,7 @@ import type {
   BuilderScript,
   ScriptOutcome,
 } from '../builder/builder.js';
-import type { RawCard } from '../card-io/raw-disk.js';
+import type { RawCard } from '../card-io/card-reads.js';
 import {
   attachInGuest,
   forcedStaged,

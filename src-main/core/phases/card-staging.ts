@@ -12,7 +12,7 @@ import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
 import type { TargetContext } from '../cards/target-guards.js';
-import { readUsedCardToFile } from '../card-io/raw-disk.js';
+import { readUsedCardToFile } from '../card-io/card-reads.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';

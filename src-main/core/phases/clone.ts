@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
-import { identifyRawCard } from '../card-io/raw-disk.js';
+import { identifyRawCard } from '../card-io/card-reads.js';
 import { describeCard, type CardIdentity } from '../cards/card.js';
 import { cloneSetDirName, parseArtifactName } from '../naming.js';
 import { validateName, validateNotReserved } from '../validate.js';

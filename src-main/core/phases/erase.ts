@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { describeCard, type CardIdentity } from '../cards/card.js';
-import { identifyRawCard } from '../card-io/raw-disk.js';
+import { identifyRawCard } from '../card-io/card-reads.js';
 import { ejectTarget, type ProtectedPlace, type TargetContext } from '../cards/target-guards.js';
 import { lockCard, withJobLocks } from '../library/job-lock.js';
 import { writeGuardPlaces } from '../library/places.js';

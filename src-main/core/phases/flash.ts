@@ -22,7 +22,7 @@ import { basename, dirname, join } from 'node:path';
 import { AtlasError, toAtlasError } from '../errors.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
-import { identifyRawCard } from '../card-io/raw-disk.js';
+import { identifyRawCard } from '../card-io/card-reads.js';
 import { neededBytes, preflight } from '../write/guards.js';
 import { closeSource, openSource, sourceBytes, type WriteSource } from '../write/open-source.js';
 import { writeImage } from '../write/write-pipeline.js';

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { open, rm } from 'node:fs/promises';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { identifyRawCard } from '../card-io/raw-disk.js';
+import { identifyRawCard } from '../card-io/card-reads.js';
 import { detectCompression, decompress, uncompressedSize } from '../images/compression.js';
 import { copyStreamTo } from '../rawio/block-copy.js';
 import { parseArtifactName } from '../naming.js';

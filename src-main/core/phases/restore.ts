@@ -14,7 +14,7 @@ import { AtlasError } from '../errors.js';
 import { formatBytes } from '../../common/format-bytes.js';
 import { SECTOR_BYTES, WORK_RESERVE_BYTES, tableTailSectors } from '../../common/card-layout.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
-import { identifyRawCard } from '../card-io/raw-disk.js';
+import { identifyRawCard } from '../card-io/card-reads.js';
 import { describeCard, type CardIdentity } from '../cards/card.js';
 import {
   ejectTarget,

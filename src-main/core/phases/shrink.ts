@@ -20,7 +20,7 @@ import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { describeCard, type CardIdentity } from '../cards/card.js';
 import { createBmap } from '../rawio/bmap.js';
 import { refuseDamagedFat } from '../rawio/used-blocks/fat-check.js';
-import { readUsedCardToFile, identifyRawCard } from '../card-io/raw-disk.js';
+import { readUsedCardToFile, identifyRawCard } from '../card-io/card-reads.js';
 import { cloneImageName } from '../naming.js';
 import { validateTag, validateVersion } from '../validate.js';
 import { COMPRESSED_SUFFIX, compressFile, type DistCompression } from '../images/compression.js';

@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
-import { identifyRawCard } from '../card-io/raw-disk.js';
+import { identifyRawCard } from '../card-io/card-reads.js';
 import { evaluate, loadChecklist, probesFor } from '../checklist/checklist.js';
 import { userChecklist } from '../checklist/thresholds.js';
 import { RESOURCES_DIR } from '../paths.js';
