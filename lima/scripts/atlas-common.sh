@@ -338,7 +338,7 @@ atlas_release_device() {
 # anything else is a failure. A file system e2fsck changed is never passed silently: what it fixed
 # goes to the log and to "@@ATLAS result fsck-fixed WHEN: problem (answer); ..." (the manifest's notes).
 atlas_e2fsck() {
-  local dev=$1 when=${2:-check} extra=("${@:3}") rc=0 out fixed
+  local dev=$1 when=${2:-check} extra=("${@:3}") rc=0 out fixed said
   atlas_tmpfile out
   e2fsck -f -y "${extra[@]}" "$dev" >"$out" 2>&1 || rc=$?
   cat "$out" >&2
@@ -347,8 +347,15 @@ atlas_e2fsck() {
     atlas_log "e2fsck changed the root file system ($when): ${fixed:-see its output above}"
     atlas_result fsck-fixed "$when: ${fixed:-the file system was modified}"
   fi
+  said=$(atlas_tool_words "$(cat "$out")")
   rm -f "$out"
-  [ "$rc" -le 2 ] || atlas_fail fsck "e2fsck found errors it could not fix on the root file system (exit $rc): the card's file system is damaged; repair it on the device or use another card"
+  [ "$rc" -le 2 ] && return 0
+  # e2fsck(8): 4 errors left uncorrected; 8 an operational error (it could not open or read the
+  # device); anything else (16 usage, 32 cancelled) is not the file system's fault either.
+  if [ $((rc & 4)) -ne 0 ]; then
+    atlas_fail fsck "e2fsck found errors it could not fix on the root file system ($when, exit $rc: ${said:-no output}): the card's file system is damaged; repair it on the device or use another card"
+  fi
+  atlas_fail fsck "e2fsck could not check the root file system ($when, exit $rc: ${said:-no output}): make sure nothing else uses the card or image, then try again"
 }
 
 # atlas_tool_words OUTPUT: what a tool said, for an error message: its last 3 lines that say

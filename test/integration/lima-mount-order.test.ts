@@ -3,10 +3,12 @@
 // template's folders in the guest as Lima does (in template order, read-only ones read-only, a
 // later mount over a parent hiding an earlier one below it), so this fails if the template lets
 // the read-only home cover the work folder.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
+import { attachAsDevice, detach } from '../helpers/disk-tools.js';
 import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
 import { clone } from '../../src-main/core/phases/clone.js';
 import { Limactl } from '../../src-main/core/lima/limactl.js';
@@ -63,5 +65,30 @@ describe('the shipped template, with the library in its default place inside ~',
     expect(set.dir).toBe(join(library, 'golden-clone-first-boot'));
     expect(existsSync(join(set.dir, 'manifest.json'))).toBe(true);
     expect(JSON.parse(readFileSync(join(set.dir, 'manifest.json'), 'utf8')).sourceState).toBe('provisioned');
+  });
+
+  it("a guest session holds none of the host's mounts: the host unmounts and checks its own file system", async () => {
+    // The host mounts a file system, a guest command starts meanwhile (as a clone in the VM runs
+    // beside a shrink on the host), then the host unmounts it and checks it: a VM has its own
+    // kernel, so the device is free at once.
+    const fsFile = join(home, 'host-fs.ext4');
+    spawnSync('truncate', ['-s', '32M', fsFile]);
+    expect(spawnSync('mkfs.ext4', ['-q', '-F', fsFile]).status).toBe(0);
+    const dev = attachAsDevice(fsFile);
+    const mnt = mkdtempSync('/tmp/host-mnt-');
+    try {
+      expect(spawnSync('mount', [dev, mnt]).status).toBe(0);
+      const guest = spawn('limactl', ['shell', VM, 'sleep', '4'], { stdio: 'ignore' });
+      const ended = new Promise((r) => guest.on('close', r));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(spawnSync('umount', [mnt]).status).toBe(0);
+      const fsck = spawnSync('e2fsck', ['-f', '-y', dev], { encoding: 'utf8' });
+      expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
+      await ended;
+    } finally {
+      spawnSync('umount', [mnt]);
+      detach(dev);
+      rmSync(mnt, { recursive: true, force: true });
+    }
   });
 });

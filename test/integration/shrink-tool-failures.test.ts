@@ -10,6 +10,7 @@ import { copyFixture, fixture, removeScratch, ROOT, scratch } from '../helpers/f
 import { e2fsckClean } from '../helpers/disk-tools.js';
 
 const REAL = execFileSync('bash', ['-c', 'command -v resize2fs'], { encoding: 'utf8' }).trim();
+const REAL_E2FSCK = execFileSync('bash', ['-c', 'command -v e2fsck'], { encoding: 'utf8' }).trim();
 
 afterAll(() => removeScratch());
 
@@ -51,3 +52,30 @@ describe('shrink_image.sh when resize2fs fails', () => {
     expect(r.stderr).toContain('Device or resource busy while trying to open');
   });
 });
+
+describe('shrink_image.sh when e2fsck cannot check the device', () => {
+  it("says the device could not be checked, with e2fsck's words, not that the card is damaged", () => {
+    const dir = scratch('shrink-in-use');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    copyFileSync(join(ROOT, 'test', 'doubles', 'faults', 'e2fsck'), join(bin, 'e2fsck'));
+    const img = copyFixture(fixture('provisioned'), dir, 'card.img');
+    // The second check, after the script's own mount for the resize service, as in CI.
+    const r = spawnSync('bash', [join(ROOT, 'lima', 'scripts', 'shrink_image.sh'), img], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        ATLAS_REAL_E2FSCK: REAL_E2FSCK,
+        ATLAS_E2FSCK_FAULT: `in-use-after:2:${join(dir, 'calls')}`,
+      },
+    });
+    expect(r.status).toBe(1);
+    const fail = r.stdout.split('\n').find((l) => l.startsWith('@@ATLAS fail'));
+    expect(fail).toMatch(
+      /e2fsck could not check the root file system \(after re-enabling the resize service, exit 8: .*is in use\. e2fsck: Cannot continue, aborting\.\): make sure nothing else uses/,
+    );
+    expect(fail).not.toMatch(/damaged/);
+  });
+});
+
