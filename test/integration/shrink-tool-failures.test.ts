@@ -78,4 +78,3 @@ describe('shrink_image.sh when e2fsck cannot check the device', () => {
     expect(fail).not.toMatch(/damaged/);
   });
 });
-
