@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// Runs the test suite's four vitest lanes (vitest.config.ts: disk, disk2, unit, vm) side by side, each
-// one file at a time, as separate vitest processes: vitest itself runs every project that has
-// file parallelism off in one queue. Each lane's lines are prefixed with its name; each writes
+// Runs the test suite's five vitest lanes (vitest.config.ts: disk, disk2, unit, tools, vm) side by
+// side, as separate vitest processes: vitest itself runs every project that has file parallelism
+// off in one queue. Each lane's lines are prefixed with its name; each writes
 // its JSON report to test-output/vitest-LANE.json; the last line is "N passed, N failed".
-//   node test/run-lanes.mjs [LANE...]      (default: all four)
+//   node test/run-lanes.mjs [LANE...]      (default: all five)
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { summarize } from './helpers/summary.mjs';
 
-const LANES = ['disk', 'disk2', 'unit', 'vm'];
+const LANES = ['disk', 'disk2', 'unit', 'tools', 'vm'];
 const lanes = process.argv.slice(2).length ? process.argv.slice(2) : LANES;
 for (const l of lanes) if (!LANES.includes(l)) throw new Error(`no lane ${l} (lanes: ${LANES.join(', ')})`);
 

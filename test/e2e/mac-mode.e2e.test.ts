@@ -18,6 +18,7 @@ import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { CLONE_SET_FILES, copyFixture, fixture, OUTPUT, ROOT, scratch } from '../helpers/fixtures.js';
+import { ensureHelperBundle } from '../helpers/helper-bundle.js';
 import {
   attachAsDevice,
   bootChecksums,
@@ -104,7 +105,7 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
 
   beforeAll(async () => {
     for (const k of ENV_KEYS) if (process.env[k] !== undefined) saved[k] = process.env[k];
-    execFileSync('npm', ['run', '--silent', 'build:helper'], { cwd: ROOT }); // the raw-disk helper runs from dist/
+    ensureHelperBundle(); // the raw-disk helper runs from dist/
     dir = scratch('e2e-mac');
     library = join(dir, 'atlas-build');
     const cards = join(dir, 'cards');

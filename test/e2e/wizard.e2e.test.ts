@@ -161,78 +161,82 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     await shot('01-home');
   });
 
-  it('Insert: a dropped base image is inspected, the payload found, and the golden image built', async () => {
-    await nav('Insert P0');
-    const before = sha256(base);
-    const transfer = await page.evaluateHandle((name) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File(['not the real bytes: the path is what counts'], name));
-      return dt;
-    }, BASE_NAME);
-    await page.dispatchEvent('[data-testid=drop-zone]', 'dragenter', { dataTransfer: transfer });
-    await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: transfer });
-    await expect
-      .poll(
-        () =>
-          page
-            .getByTestId('inspection-state')
-            .textContent()
-            .catch(() => ''),
-        { timeout: LONG },
-      )
-      .toContain('base Armbian image');
+  it(
+    'Insert: a dropped base image is inspected, the payload found, and the golden image built',
+    { timeout: 300_000 },
+    async () => {
+      await nav('Insert P0');
+      const before = sha256(base);
+      const transfer = await page.evaluateHandle((name) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(['not the real bytes: the path is what counts'], name));
+        return dt;
+      }, BASE_NAME);
+      await page.dispatchEvent('[data-testid=drop-zone]', 'dragenter', { dataTransfer: transfer });
+      await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: transfer });
+      await expect
+        .poll(
+          () =>
+            page
+              .getByTestId('inspection-state')
+              .textContent()
+              .catch(() => ''),
+          { timeout: LONG },
+        )
+        .toContain('base Armbian image');
 
-    server.host.answerFolder('payload', checkout);
-    await page.getByRole('button', { name: 'Choose folder…' }).click();
-    const payload = page.getByRole('list', { name: 'Payload files' });
-    await expect.poll(() => payload.innerText().catch(() => '')).toContain('atlas-firstboot.service');
-    const payloadText = await payload.innerText();
-    expect(payloadText).toContain(join(checkout, 'scripts', 'atlas_firstboot.sh'));
-    expect(payloadText).toContain('in the library');
-    expect(payloadText).toContain('ROOT_PASSWORD');
-    expect(payloadText).not.toContain('e2e-pw');
+      server.host.answerFolder('payload', checkout);
+      await page.getByRole('button', { name: 'Choose folder…' }).click();
+      const payload = page.getByRole('list', { name: 'Payload files' });
+      await expect.poll(() => payload.innerText().catch(() => '')).toContain('atlas-firstboot.service');
+      const payloadText = await payload.innerText();
+      expect(payloadText).toContain(join(checkout, 'scripts', 'atlas_firstboot.sh'));
+      expect(payloadText).toContain('in the library');
+      expect(payloadText).toContain('ROOT_PASSWORD');
+      expect(payloadText).not.toContain('e2e-pw');
 
-    // Imported once, the secrets are kept encrypted and win over the plain file in the library.
-    const downloaded = join(dir, 'Downloads', 'atlas_secrets.conf');
-    mkdirSync(join(dir, 'Downloads'), { recursive: true });
-    writeFileSync(downloaded, 'ROOT_PASSWORD="imported-pw"\nWIFI_PSK="y"\nAPI_TOKEN="z"\n');
-    server.host.answerFile('secrets', downloaded);
-    await page.getByRole('button', { name: 'Import secrets…' }).click();
-    await expect.poll(() => payload.innerText()).toContain('imported (encrypted)');
-    expect(await payload.innerText()).toContain('API_TOKEN');
-    const secretsPanel = page.getByTestId('secrets-panel');
-    expect(await secretsPanel.innerText()).toContain(downloaded);
-    expect(await page.locator('body').innerText()).not.toContain('imported-pw');
-    expect(readFileSync(server.vault.file, 'utf8')).not.toContain('imported-pw');
-    // On Linux the key is in the keyring: the Mac's Keychain is not named.
-    expect(await secretsPanel.innerText()).toContain('keyring');
-    expect(await page.locator('body').innerText()).not.toContain('Keychain');
+      // Imported once, the secrets are kept encrypted and win over the plain file in the library.
+      const downloaded = join(dir, 'Downloads', 'atlas_secrets.conf');
+      mkdirSync(join(dir, 'Downloads'), { recursive: true });
+      writeFileSync(downloaded, 'ROOT_PASSWORD="imported-pw"\nWIFI_PSK="y"\nAPI_TOKEN="z"\n');
+      server.host.answerFile('secrets', downloaded);
+      await page.getByRole('button', { name: 'Import secrets…' }).click();
+      await expect.poll(() => payload.innerText()).toContain('imported (encrypted)');
+      expect(await payload.innerText()).toContain('API_TOKEN');
+      const secretsPanel = page.getByTestId('secrets-panel');
+      expect(await secretsPanel.innerText()).toContain(downloaded);
+      expect(await page.locator('body').innerText()).not.toContain('imported-pw');
+      expect(readFileSync(server.vault.file, 'utf8')).not.toContain('imported-pw');
+      // On Linux the key is in the keyring: the Mac's Keychain is not named.
+      expect(await secretsPanel.innerText()).toContain('keyring');
+      expect(await page.locator('body').innerText()).not.toContain('Keychain');
 
-    await page.getByLabel('Version').fill('9.1.7');
-    await page.getByLabel('Tag', { exact: true }).fill('ORIGIN');
-    await expect
-      .poll(() => page.getByTestId('output-name').textContent())
-      .toBe('ods-atlas-golden-v9-1-7-ORIGIN.img');
-    await shot('02-insert-ready');
+      await page.getByLabel('Version').fill('9.1.7');
+      await page.getByLabel('Tag', { exact: true }).fill('ORIGIN');
+      await expect
+        .poll(() => page.getByTestId('output-name').textContent())
+        .toBe('ods-atlas-golden-v9-1-7-ORIGIN.img');
+      await shot('02-insert-ready');
 
-    await page.getByRole('button', { name: 'Build golden image' }).click();
-    const build = job(/job: Insert: ods-atlas-golden-v9-1-7-ORIGIN.img/);
-    await finished(build);
-    expect(await build.innerText()).toContain('Golden image (Phase 0) ready');
-    await shot('03-insert-done');
+      await page.getByRole('button', { name: 'Build golden image' }).click();
+      const build = job(/job: Insert: ods-atlas-golden-v9-1-7-ORIGIN.img/);
+      await finished(build);
+      expect(await build.innerText()).toContain('Golden image (Phase 0) ready');
+      await shot('03-insert-done');
 
-    const golden = join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
-    expect(existsSync(golden)).toBe(true);
-    expect(existsSync(`${golden}.manifest.json`)).toBe(true);
-    expect(sha256(base)).toBe(before);
-    expect(debugfsCat(golden, '/usr/local/etc/atlas_secrets.conf')).toBe(readFileSync(downloaded, 'utf8'));
-    // The decrypted copy lived only while the job ran.
-    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
-    await nav('Home');
-    await expect
-      .poll(() => page.locator('.stage-insert').innerText())
-      .toContain('ods-atlas-golden-v9-1-7-ORIGIN.img');
-  });
+      const golden = join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
+      expect(existsSync(golden)).toBe(true);
+      expect(existsSync(`${golden}.manifest.json`)).toBe(true);
+      expect(sha256(base)).toBe(before);
+      expect(debugfsCat(golden, '/usr/local/etc/atlas_secrets.conf')).toBe(readFileSync(downloaded, 'utf8'));
+      // The decrypted copy lived only while the job ran.
+      expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+      await nav('Home');
+      await expect
+        .poll(() => page.locator('.stage-insert').innerText())
+        .toContain('ods-atlas-golden-v9-1-7-ORIGIN.img');
+    },
+  );
 
   it('Clone: an image-file card becomes a clone set with the seed files', async () => {
     await nav('Clone / Restore P1');
@@ -273,7 +277,7 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     expect(loops).toBe('');
   });
 
-  it('Verify + Shrink: the checklist with evidence, then the clone image', async () => {
+  it('Verify + Shrink: the checklist with evidence, then the clone image', { timeout: 300_000 }, async () => {
     await nav('Verify + Shrink P2');
     const picker = page.getByRole('group', { name: 'Card to verify and shrink' });
     // The image file picked as the card on Clone is a card there only: it is picked here again.
@@ -306,43 +310,47 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     expect(statSync(image).size).toBeLessThan(statSync(provisioned).size);
   });
 
-  it('Flash: the safety reasons are shown, and the image is written and verified', async () => {
-    await nav('Flash');
-    const golden = join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
-    await page.getByLabel('Image from the library').selectOption(golden);
-    const picker = page.getByRole('group', { name: 'Cards to flash' });
-    server.host.answerFile('card-image', targetCard);
-    await picker.getByRole('button', { name: 'Use an image file…' }).click();
-    server.host.answerFile('card-image', tinyCard);
-    await picker.getByRole('button', { name: 'Use an image file…' }).click();
-    const checks = page.getByRole('list', { name: 'Safety checks' });
-    await expect.poll(() => checks.innerText().catch(() => '')).toContain('sd-card-64mb.img');
-    expect(await checks.innerText()).toMatch(/sd-card-64mb\.img[\s\S]*too small/);
-    await expect.poll(() => page.getByRole('button', { name: 'Flash 1 card' }).isEnabled()).toBe(true);
-    await shot('09-flash-checks');
+  it(
+    'Flash: the safety reasons are shown, and the image is written and verified',
+    { timeout: 300_000 },
+    async () => {
+      await nav('Flash');
+      const golden = join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
+      await page.getByLabel('Image from the library').selectOption(golden);
+      const picker = page.getByRole('group', { name: 'Cards to flash' });
+      server.host.answerFile('card-image', targetCard);
+      await picker.getByRole('button', { name: 'Use an image file…' }).click();
+      server.host.answerFile('card-image', tinyCard);
+      await picker.getByRole('button', { name: 'Use an image file…' }).click();
+      const checks = page.getByRole('list', { name: 'Safety checks' });
+      await expect.poll(() => checks.innerText().catch(() => '')).toContain('sd-card-64mb.img');
+      expect(await checks.innerText()).toMatch(/sd-card-64mb\.img[\s\S]*too small/);
+      await expect.poll(() => page.getByRole('button', { name: 'Flash 1 card' }).isEnabled()).toBe(true);
+      await shot('09-flash-checks');
 
-    // The refused card is not left ticked.
-    expect(await picker.getByRole('checkbox', { name: /sd-card-64mb\.img/ }).isChecked()).toBe(false);
+      // The refused card is not left ticked.
+      expect(await picker.getByRole('checkbox', { name: /sd-card-64mb\.img/ }).isChecked()).toBe(false);
 
-    await page.getByRole('button', { name: 'Flash 1 card' }).click();
-    const dialog = page.getByRole('dialog');
-    expect(await dialog.getByRole('list', { name: 'Cards to be erased' }).innerText()).toMatch(
-      /sd-card-blank\.img \(1\.1 GB\)\s+\S*sd-card-blank\.img/,
-    );
-    await dialog.getByRole('button', { name: 'Erase and flash' }).click();
-    const flash = job(/job: Flash ods-atlas-golden-v9-1-7-ORIGIN\.img to sd-card-blank\.img/);
-    await finished(flash);
-    // The finish screen: the card's result, and what next.
-    const finish = page.getByRole('region', { name: /flashed to 1 of 1 card/ });
-    expect(await finish.innerText()).toContain('Written and verified');
-    expect(await finish.innerText()).toContain('An image file: nothing to eject');
-    await shot('10-flash-done');
-    expect(headSha(targetCard, statSync(golden).size)).toBe(sha256(golden));
-    expect(statSync(tinyCard).blocks).toBe(0);
-    await finish.getByRole('button', { name: 'Flash another' }).click();
-    expect(await page.getByLabel('Image from the library').inputValue()).toBe(golden);
-    expect(await picker.getByRole('checkbox', { checked: true }).count()).toBe(0);
-  });
+      await page.getByRole('button', { name: 'Flash 1 card' }).click();
+      const dialog = page.getByRole('dialog');
+      expect(await dialog.getByRole('list', { name: 'Cards to be erased' }).innerText()).toMatch(
+        /sd-card-blank\.img \(1\.1 GB\)\s+\S*sd-card-blank\.img/,
+      );
+      await dialog.getByRole('button', { name: 'Erase and flash' }).click();
+      const flash = job(/job: Flash ods-atlas-golden-v9-1-7-ORIGIN\.img to sd-card-blank\.img/);
+      await finished(flash);
+      // The finish screen: the card's result, and what next.
+      const finish = page.getByRole('region', { name: /flashed to 1 of 1 card/ });
+      expect(await finish.innerText()).toContain('Written and verified');
+      expect(await finish.innerText()).toContain('An image file: nothing to eject');
+      await shot('10-flash-done');
+      expect(headSha(targetCard, statSync(golden).size)).toBe(sha256(golden));
+      expect(statSync(tinyCard).blocks).toBe(0);
+      await finish.getByRole('button', { name: 'Flash another' }).click();
+      expect(await page.getByLabel('Image from the library').inputValue()).toBe(golden);
+      expect(await picker.getByRole('checkbox', { checked: true }).count()).toBe(0);
+    },
+  );
 
   it('Restore: a clone set onto a card', async () => {
     await nav('Clone / Restore P1');
@@ -365,43 +373,47 @@ describe('the guided wizard, end to end in Chromium', { timeout: 300_000 }, () =
     expect((root.start + root.size) * 512).toBeGreaterThan(0.9 * 1024 * 1024 * 1024);
   });
 
-  it('Library: all three phases; stage, archive with checksums, delete after confirmation', async () => {
-    await nav('Library');
-    const rows = page.locator('table.library tbody tr');
-    await expect.poll(() => rows.count()).toBe(3);
-    expect(await rows.locator('.phase-badge').allInnerTexts()).toEqual(['P0', 'P1', 'P2']);
-    await shot('12-library');
+  it(
+    'Library: all three phases; stage, archive with checksums, delete after confirmation',
+    { timeout: 300_000 },
+    async () => {
+      await nav('Library');
+      const rows = page.locator('table.library tbody tr');
+      await expect.poll(() => rows.count()).toBe(3);
+      expect(await rows.locator('.phase-badge').allInnerTexts()).toEqual(['P0', 'P1', 'P2']);
+      await shot('12-library');
 
-    const goldenRow = rows.filter({ hasText: 'ods-atlas-golden-v9-1-7-ORIGIN.img' });
-    await goldenRow.getByRole('button', { name: 'Stage' }).click();
-    await finished(job(/job: Stage ods-atlas-golden/));
-    await expect.poll(() => goldenRow.innerText()).toContain('staged');
-    expect(sha256(join(desktop, 'ods-atlas-golden-v9-1-7-ORIGIN.img'))).toBe(
-      sha256(join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img')),
-    );
-
-    const setRow = rows.filter({ hasText: 'golden-clone-v1-0-0-FEATURE' });
-    await setRow.getByRole('button', { name: 'Archive' }).click();
-    const archived = job(/job: Archive golden-clone-v1-0-0-FEATURE/);
-    await finished(archived);
-    expect(await archived.innerText()).toContain('Copied and verified');
-    await expect.poll(() => setRow.innerText()).toContain('archived');
-    for (const f of readdirSync(join(library, 'golden-clone-v1-0-0-FEATURE'))) {
-      expect(sha256(join(archive, 'golden-clone-v1-0-0-FEATURE', f))).toBe(
-        sha256(join(library, 'golden-clone-v1-0-0-FEATURE', f)),
+      const goldenRow = rows.filter({ hasText: 'ods-atlas-golden-v9-1-7-ORIGIN.img' });
+      await goldenRow.getByRole('button', { name: 'Stage' }).click();
+      await finished(job(/job: Stage ods-atlas-golden/));
+      await expect.poll(() => goldenRow.innerText()).toContain('staged');
+      expect(sha256(join(desktop, 'ods-atlas-golden-v9-1-7-ORIGIN.img'))).toBe(
+        sha256(join(library, 'ods-atlas-golden-v9-1-7-ORIGIN.img')),
       );
-    }
 
-    const imageRow = rows.filter({ hasText: 'ods-atlas-clone-v9-1-7-FLASH.img' });
-    await imageRow.getByRole('button', { name: 'Delete' }).click();
-    const dialog = page.getByRole('dialog');
-    expect(await dialog.innerText()).toContain('cannot be undone');
-    await shot('13-library-delete');
-    await dialog.getByRole('button', { name: 'Delete' }).click();
-    await expect.poll(() => rows.count()).toBe(2);
-    expect(existsSync(join(library, 'ods-atlas-clone-v9-1-7-FLASH.img'))).toBe(false);
-    await shot('14-library-after');
-  });
+      const setRow = rows.filter({ hasText: 'golden-clone-v1-0-0-FEATURE' });
+      await setRow.getByRole('button', { name: 'Archive' }).click();
+      const archived = job(/job: Archive golden-clone-v1-0-0-FEATURE/);
+      await finished(archived);
+      expect(await archived.innerText()).toContain('Copied and verified');
+      await expect.poll(() => setRow.innerText()).toContain('archived');
+      for (const f of readdirSync(join(library, 'golden-clone-v1-0-0-FEATURE'))) {
+        expect(sha256(join(archive, 'golden-clone-v1-0-0-FEATURE', f))).toBe(
+          sha256(join(library, 'golden-clone-v1-0-0-FEATURE', f)),
+        );
+      }
+
+      const imageRow = rows.filter({ hasText: 'ods-atlas-clone-v9-1-7-FLASH.img' });
+      await imageRow.getByRole('button', { name: 'Delete' }).click();
+      const dialog = page.getByRole('dialog');
+      expect(await dialog.innerText()).toContain('cannot be undone');
+      await shot('13-library-delete');
+      await dialog.getByRole('button', { name: 'Delete' }).click();
+      await expect.poll(() => rows.count()).toBe(2);
+      expect(existsSync(join(library, 'ods-atlas-clone-v9-1-7-FLASH.img'))).toBe(false);
+      await shot('14-library-after');
+    },
+  );
 
   it('Build VM: no VM on a Linux host; the doctor checks the tools; the terminal runs a shell', async () => {
     await nav('Build VM');

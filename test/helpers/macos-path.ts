@@ -15,6 +15,7 @@ export const MACOS_COMMANDS = [
   ...['curl', 'mount', 'umount', 'sudo', 'dirname', 'basename', 'mktemp', 'sleep', 'kill', 'ps'],
   ...['xargs', 'find', 'tee', 'touch', 'true', 'false', 'test', 'printf', 'uname', 'hostname'],
   ...['sync', 'expr', 'date', 'whoami', 'diff', 'cmp', 'od', 'file', 'which', 'getconf', 'shasum'],
+  ...['mkfifo'],
 ];
 
 /**
@@ -37,6 +38,29 @@ function which(cmd: string): string | undefined {
 
 let made: string | undefined;
 
+/**
+ * Links `cmds` (those found on this box) and Node into DIR: a PATH that holds nothing else.
+ * Returns DIR.
+ */
+export function pathOf(dir: string, cmds: readonly string[]): string {
+  mkdirSync(dir, { recursive: true });
+  link(process.execPath, join(dir, 'node'));
+  for (const cmd of cmds) {
+    const at = which(cmd);
+    if (at) link(at, join(dir, cmd));
+  }
+  return dir;
+}
+
+/** A link made once: test files running side by side may make the same folder. */
+function link(target: string, at: string): void {
+  try {
+    symlinkSync(target, at);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
 /** The folder that is the whole PATH of a stock Mac here (made once per test file). */
 export function macosPath(): string {
   if (made) return made;
@@ -44,11 +68,7 @@ export function macosPath(): string {
   mkdirSync(dir);
   const doubles = join(ROOT, 'test', 'doubles', 'bin');
   for (const name of readdirSync(doubles)) symlinkSync(join(doubles, name), join(dir, name));
-  symlinkSync(process.execPath, join(dir, 'node'));
-  for (const cmd of [...MACOS_COMMANDS, ...CARD_PLATFORM_STANDINS]) {
-    const at = which(cmd);
-    if (at && !existsSync(join(dir, cmd))) symlinkSync(at, join(dir, cmd));
-  }
+  pathOf(dir, [...MACOS_COMMANDS, ...CARD_PLATFORM_STANDINS]);
   // The check means something only if the tools are installed here and not reachable there.
   for (const cmd of ['xz', 'zstd', 'pigz']) {
     if (!which(cmd)) throw new Error(`${cmd} is not installed on this test box`);

@@ -136,7 +136,7 @@ describe('ods-sd clone / restore (Phase 1)', () => {
       detach(dstDev);
     });
 
-    it('clones a device and restores onto another device', async () => {
+    it('clones a device and restores onto another device', { timeout: 300_000 }, async () => {
       const c = await odsSd(['clone', srcDev, 'from-device', '--library', lib]);
       expect(c.code, c.stderr).toBe(0);
       expect(c.json.result.dir).toBe(join(lib, 'golden-clone-from-device'));
@@ -150,7 +150,7 @@ describe('ods-sd clone / restore (Phase 1)', () => {
     });
   });
 
-  it('clones and restores a GPT card, keeping a valid backup table', async () => {
+  it('clones and restores a GPT card, keeping a valid backup table', { timeout: 300_000 }, async () => {
     const gpt = copyFixture(fixture('provisioned', { label: 'gpt' }), dir, 'gpt-card.img');
     const c = await odsSd(['clone', gpt, 'gpt-set', '--library', lib]);
     expect(c.code, c.stderr).toBe(0);

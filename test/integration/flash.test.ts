@@ -88,7 +88,7 @@ describe('ods-sd flash', () => {
     ['gz', 'pigz -c'],
     ['zst', 'zstd -q -c'],
   ] as const) {
-    it(`decompresses .img.${ext} on the fly`, async () => {
+    it(`decompresses .img.${ext} on the fly`, { timeout: 300_000 }, async () => {
       const compressed = join(dir, `image.img.${ext}`);
       execFileSync('bash', ['-c', `${cmd} -- "$1" > "$2"`, 'c', image, compressed]);
       const target = card(dir, `card-${ext}.img`, size);

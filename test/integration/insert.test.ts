@@ -77,84 +77,90 @@ describe('ods-sd insert (Phase 0)', () => {
     ({ payload, secrets } = makePayload(dir));
   });
 
-  it('builds ods-atlas-golden-vX-Y-Z-TAG.img with the payload where the firstboot service expects it', async () => {
-    const lib = join(dir, 'lib');
-    const before = sha256(base);
-    const r = await insert({ base, payload, secrets, version: '9.1.7', tag: 'ORIGIN', library: lib });
-    expect(r.code, r.stderr).toBe(0);
-    const img = join(lib, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
-    expect(r.json.result.image).toBe(img);
+  it(
+    'builds ods-atlas-golden-vX-Y-Z-TAG.img with the payload where the firstboot service expects it',
+    { timeout: 300_000 },
+    async () => {
+      const lib = join(dir, 'lib');
+      const before = sha256(base);
+      const r = await insert({ base, payload, secrets, version: '9.1.7', tag: 'ORIGIN', library: lib });
+      expect(r.code, r.stderr).toBe(0);
+      const img = join(lib, 'ods-atlas-golden-v9-1-7-ORIGIN.img');
+      expect(r.json.result.image).toBe(img);
 
-    // The base is never modified.
-    expect(sha256(base)).toBe(before);
-    // Same layout as the base, clean file system.
-    expect(sfdiskJson(img).partitions.map((p) => [p.start, p.size])).toEqual(
-      sfdiskJson(base).partitions.map((p) => [p.start, p.size]),
-    );
-    expect(e2fsckClean(img).code).toBe(0);
+      // The base is never modified.
+      expect(sha256(base)).toBe(before);
+      // Same layout as the base, clean file system.
+      expect(sfdiskJson(img).partitions.map((p) => [p.start, p.size])).toEqual(
+        sfdiskJson(base).partitions.map((p) => [p.start, p.size]),
+      );
+      expect(e2fsckClean(img).code).toBe(0);
 
-    // Contents, modes and owners, read with debugfs.
-    expect(debugfsStat(img, '/usr/local/bin/atlas_firstboot.sh')).toMatchObject({
-      type: 'regular',
-      mode: '0755',
-      uid: 0,
-    });
-    expect(debugfsStat(img, '/etc/systemd/system/atlas-firstboot.service')).toMatchObject({
-      type: 'regular',
-      mode: '0644',
-      uid: 0,
-    });
-    expect(debugfsStat(img, '/usr/local/etc/atlas_secrets.conf')).toMatchObject({
-      type: 'regular',
-      mode: '0600',
-      uid: 0,
-    });
-    expect(
-      debugfsStat(img, '/etc/systemd/system/multi-user.target.wants/atlas-firstboot.service'),
-    ).toMatchObject({
-      type: 'symlink',
-      target: '/etc/systemd/system/atlas-firstboot.service',
-    });
-    expect(debugfsStat(img, '/etc/ods/atlas_secrets.conf')?.target).toBe('/usr/local/etc/atlas_secrets.conf');
-    expect(debugfsStat(img, '/var/lib/ods/atlas_firstboot_pending')?.type).toBe('regular');
-    expect(debugfsStat(img, '/etc/systemd/system/armbian-firstrun.service')?.target).toBe('/dev/null');
-    expect(debugfsStat(img, '/root/.not_logged_in_yet')).toBeUndefined();
-    expect(debugfsCat(img, '/usr/local/bin/atlas_firstboot.sh')).toBe(
-      readFileSync(join(payload, 'scripts', 'atlas_firstboot.sh'), 'utf8'),
-    );
-    expect(debugfsCat(img, '/usr/local/etc/atlas_secrets.conf')).toBe(readFileSync(secrets, 'utf8'));
-    // Root password preset from the secrets: a SHA-512 crypt hash, not the password.
-    const shadow = debugfsCat(img, '/etc/shadow');
-    expect(shadow).toMatch(/^root:\$6\$/);
-    expect(shadow).not.toContain(SECRET);
-    // cmdline.txt on the FAT boot partition, read with mtools.
-    expect(mtype(img, 'cmdline.txt')).toMatch(
-      /consoleblank=0 .*splash quiet plymouth.ignore-serial-consoles/,
-    );
-    expect(mtype(img, 'cmdline.txt')).toContain('loglevel=3');
+      // Contents, modes and owners, read with debugfs.
+      expect(debugfsStat(img, '/usr/local/bin/atlas_firstboot.sh')).toMatchObject({
+        type: 'regular',
+        mode: '0755',
+        uid: 0,
+      });
+      expect(debugfsStat(img, '/etc/systemd/system/atlas-firstboot.service')).toMatchObject({
+        type: 'regular',
+        mode: '0644',
+        uid: 0,
+      });
+      expect(debugfsStat(img, '/usr/local/etc/atlas_secrets.conf')).toMatchObject({
+        type: 'regular',
+        mode: '0600',
+        uid: 0,
+      });
+      expect(
+        debugfsStat(img, '/etc/systemd/system/multi-user.target.wants/atlas-firstboot.service'),
+      ).toMatchObject({
+        type: 'symlink',
+        target: '/etc/systemd/system/atlas-firstboot.service',
+      });
+      expect(debugfsStat(img, '/etc/ods/atlas_secrets.conf')?.target).toBe(
+        '/usr/local/etc/atlas_secrets.conf',
+      );
+      expect(debugfsStat(img, '/var/lib/ods/atlas_firstboot_pending')?.type).toBe('regular');
+      expect(debugfsStat(img, '/etc/systemd/system/armbian-firstrun.service')?.target).toBe('/dev/null');
+      expect(debugfsStat(img, '/root/.not_logged_in_yet')).toBeUndefined();
+      expect(debugfsCat(img, '/usr/local/bin/atlas_firstboot.sh')).toBe(
+        readFileSync(join(payload, 'scripts', 'atlas_firstboot.sh'), 'utf8'),
+      );
+      expect(debugfsCat(img, '/usr/local/etc/atlas_secrets.conf')).toBe(readFileSync(secrets, 'utf8'));
+      // Root password preset from the secrets: a SHA-512 crypt hash, not the password.
+      const shadow = debugfsCat(img, '/etc/shadow');
+      expect(shadow).toMatch(/^root:\$6\$/);
+      expect(shadow).not.toContain(SECRET);
+      // cmdline.txt on the FAT boot partition, read with mtools.
+      expect(mtype(img, 'cmdline.txt')).toMatch(
+        /consoleblank=0 .*splash quiet plymouth.ignore-serial-consoles/,
+      );
+      expect(mtype(img, 'cmdline.txt')).toContain('loglevel=3');
 
-    // The manifest says what was made from what.
-    const manifest = JSON.parse(readFileSync(`${img}.manifest.json`, 'utf8'));
-    expect(manifest).toMatchObject({ kind: 'golden-image', phase: 0, version: '9.1.7', tag: 'ORIGIN' });
-    expect(manifest.source.sha256).toBe(before);
-    expect(manifest.files[0].sha256).toBe(sha256(img));
-    expect(manifest.injected.map((i: { path: string }) => i.path)).toContain(
-      '/usr/local/etc/atlas_secrets.conf',
-    );
-    expect(manifest.tools.partclone).toMatch(/^\d/);
+      // The manifest says what was made from what.
+      const manifest = JSON.parse(readFileSync(`${img}.manifest.json`, 'utf8'));
+      expect(manifest).toMatchObject({ kind: 'golden-image', phase: 0, version: '9.1.7', tag: 'ORIGIN' });
+      expect(manifest.source.sha256).toBe(before);
+      expect(manifest.files[0].sha256).toBe(sha256(img));
+      expect(manifest.injected.map((i: { path: string }) => i.path)).toContain(
+        '/usr/local/etc/atlas_secrets.conf',
+      );
+      expect(manifest.tools.partclone).toMatch(/^\d/);
 
-    // The secret never reaches output, logs or the manifest.
-    expect(r.stdout + r.stderr).not.toContain(SECRET);
-    expect(readFileSync(`${img}.manifest.json`, 'utf8')).not.toContain(SECRET);
+      // The secret never reaches output, logs or the manifest.
+      expect(r.stdout + r.stderr).not.toContain(SECRET);
+      expect(readFileSync(`${img}.manifest.json`, 'utf8')).not.toContain(SECRET);
 
-    // inspect says it is a Phase 0 golden image.
-    const i = await odsSd(['inspect', img]);
-    expect(i.json.result).toMatchObject({
-      state: 'golden',
-      payloadPresent: true,
-      artifact: { kind: 'golden-image', phase: 0 },
-    });
-  });
+      // inspect says it is a Phase 0 golden image.
+      const i = await odsSd(['inspect', img]);
+      expect(i.json.result).toMatchObject({
+        state: 'golden',
+        payloadPresent: true,
+        artifact: { kind: 'golden-image', phase: 0 },
+      });
+    },
+  );
 
   it('keeps owner, group and mode of the files it edits (/etc/shadow stays root:shadow 0640)', async () => {
     expect(debugfsStat(base, '/etc/shadow')).toMatchObject({ mode: '0640', uid: 0, gid: 42 });
@@ -166,43 +172,58 @@ describe('ods-sd insert (Phase 0)', () => {
     expect(debugfsStat(img, '/etc/shadow')).toMatchObject({ type: 'regular', mode: '0640', uid: 0, gid: 42 });
   });
 
-  it('edits line 1 of cmdline.txt only (the firmware reads no other) and keeps the rest as it was', async () => {
-    // Line 2 is a comment that names two of insert's own words; line 3 has a tab and loglevel.
-    const rest = '# quiet splash  (disabled by admin)\n\tloglevel=7 extra\n\n';
-    const twoLines = copyFixture(
-      fixture('base', {
-        cmdline: `console=tty1 root=LABEL=armbi_root loglevel=1 rootwait\\n${rest.replaceAll('\n', '\\n').replaceAll('\t', '\\t')}`,
-      }),
-      dir,
-      'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal-two-lines.img',
-    );
-    expect(mtype(twoLines, 'cmdline.txt')).toBe(
-      `console=tty1 root=LABEL=armbi_root loglevel=1 rootwait\n${rest}`,
-    );
-    const lib = join(dir, 'lib-cmdline');
-    const r = await insert({ base: twoLines, payload, secrets, version: '9.1.8', tag: 'CMD', library: lib });
-    expect(r.code, r.stderr).toBe(0);
-    const cmdline = mtype(join(lib, 'ods-atlas-golden-v9-1-8-CMD.img'), 'cmdline.txt');
-    const [line1, ...others] = cmdline.split('\n');
-    expect(line1).toBe(
-      'console=tty1 root=LABEL=armbi_root loglevel=3 rootwait consoleblank=0 splash quiet plymouth.ignore-serial-consoles vt.global_cursor_default=0',
-    );
-    expect(others.join('\n')).toBe(rest);
-  });
+  it(
+    'edits line 1 of cmdline.txt only (the firmware reads no other) and keeps the rest as it was',
+    { timeout: 300_000 },
+    async () => {
+      // Line 2 is a comment that names two of insert's own words; line 3 has a tab and loglevel.
+      const rest = '# quiet splash  (disabled by admin)\n\tloglevel=7 extra\n\n';
+      const twoLines = copyFixture(
+        fixture('base', {
+          cmdline: `console=tty1 root=LABEL=armbi_root loglevel=1 rootwait\\n${rest.replaceAll('\n', '\\n').replaceAll('\t', '\\t')}`,
+        }),
+        dir,
+        'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal-two-lines.img',
+      );
+      expect(mtype(twoLines, 'cmdline.txt')).toBe(
+        `console=tty1 root=LABEL=armbi_root loglevel=1 rootwait\n${rest}`,
+      );
+      const lib = join(dir, 'lib-cmdline');
+      const r = await insert({
+        base: twoLines,
+        payload,
+        secrets,
+        version: '9.1.8',
+        tag: 'CMD',
+        library: lib,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const cmdline = mtype(join(lib, 'ods-atlas-golden-v9-1-8-CMD.img'), 'cmdline.txt');
+      const [line1, ...others] = cmdline.split('\n');
+      expect(line1).toBe(
+        'console=tty1 root=LABEL=armbi_root loglevel=3 rootwait consoleblank=0 splash quiet plymouth.ignore-serial-consoles vt.global_cursor_default=0',
+      );
+      expect(others.join('\n')).toBe(rest);
+    },
+  );
 
-  it('a cmdline.txt with CRLF line ends keeps them, and a word already on line 1 is not added again', async () => {
-    const crlf = copyFixture(
-      fixture('base', { cmdline: 'console=tty1 quiet root=LABEL=armbi_root rootwait\\r\\n# note\\r\\n' }),
-      dir,
-      'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal-crlf.img',
-    );
-    const lib = join(dir, 'lib-crlf');
-    const r = await insert({ base: crlf, payload, secrets, version: '9.1.8', tag: 'CRLF', library: lib });
-    expect(r.code, r.stderr).toBe(0);
-    expect(mtype(join(lib, 'ods-atlas-golden-v9-1-8-CRLF.img'), 'cmdline.txt')).toBe(
-      'console=tty1 quiet root=LABEL=armbi_root rootwait consoleblank=0 splash plymouth.ignore-serial-consoles vt.global_cursor_default=0\r\n# note\r\n',
-    );
-  });
+  it(
+    'a cmdline.txt with CRLF line ends keeps them, and a word already on line 1 is not added again',
+    { timeout: 300_000 },
+    async () => {
+      const crlf = copyFixture(
+        fixture('base', { cmdline: 'console=tty1 quiet root=LABEL=armbi_root rootwait\\r\\n# note\\r\\n' }),
+        dir,
+        'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal-crlf.img',
+      );
+      const lib = join(dir, 'lib-crlf');
+      const r = await insert({ base: crlf, payload, secrets, version: '9.1.8', tag: 'CRLF', library: lib });
+      expect(r.code, r.stderr).toBe(0);
+      expect(mtype(join(lib, 'ods-atlas-golden-v9-1-8-CRLF.img'), 'cmdline.txt')).toBe(
+        'console=tty1 quiet root=LABEL=armbi_root rootwait consoleblank=0 splash plymouth.ignore-serial-consoles vt.global_cursor_default=0\r\n# note\r\n',
+      );
+    },
+  );
 
   describe("reads ROOT_PASSWORD as the firstboot's `source` does", () => {
     /** True when the root hash in the image's /etc/shadow is the hash of `pw`. */
@@ -243,7 +264,7 @@ describe('ods-sd insert (Phase 0)', () => {
     });
   });
 
-  it('accepts a compressed base (.img.xz) and leaves it untouched', async () => {
+  it('accepts a compressed base (.img.xz) and leaves it untouched', { timeout: 300_000 }, async () => {
     const xz = join(dir, 'base.img.xz');
     execFileSync('bash', ['-c', 'xz -T0 -1 -c -- "$1" > "$2"', 'xz', base, xz]);
     const before = sha256(xz);
@@ -264,7 +285,7 @@ describe('ods-sd insert (Phase 0)', () => {
     expect(r.json.result.baseSha256).toBe(sha256(base));
   });
 
-  it('supports a GPT base image', async () => {
+  it('supports a GPT base image', { timeout: 300_000 }, async () => {
     const gpt = copyFixture(fixture('base', { label: 'gpt' }), dir, 'gpt-base.img');
     const lib = join(dir, 'lib-gpt');
     const r = await insert({ base: gpt, payload, secrets, version: '1.0.0', tag: 'GPT', library: lib });

@@ -103,7 +103,7 @@ describe('the plans of the phases', () => {
     expect(bytesOf(r, 'checksum')).toBe(size);
   });
 
-  it('clone, then restore onto as large a card and onto a smaller one', async () => {
+  it('clone, then restore onto as large a card and onto a smaller one', { timeout: 300_000 }, async () => {
     const c = await run((ctx) => clone(env, { card: dev, name: 'v1-0-0-PLAN' }, ctx));
     expectFollowed(c, ['identify', 'unmount', 'table', 'clone-boot', 'clone-root', 'checksum']);
 
@@ -128,7 +128,7 @@ describe('the plans of the phases', () => {
     ]);
   });
 
-  it('verify, shrink (plain and compressed), flash, erase', async () => {
+  it('verify, shrink (plain and compressed), flash, erase', { timeout: 300_000 }, async () => {
     const v = await run((ctx) => verify(env, { card: dev }, ctx));
     // One step that moves no bytes: the plan counts it, and it is the job's first of one.
     expectFollowed(v, ['probe'], 0);

@@ -253,117 +253,129 @@ describe('LimaBuilder (through the limactl double)', () => {
     let limaSet: string;
     let localSet: string;
 
-    it('clone: same clone set, scripts run from a staged copy with guest paths only', async () => {
-      const before = calls().length;
-      const viaVm = await runJob((ctx) => clone(viaLima(), { card: sourceCard, name: 'via-lima' }, ctx));
-      const here = await runJob((ctx) => clone(viaLocal(), { card: sourceCard, name: 'via-local' }, ctx));
-      limaSet = viaVm.result.dir;
-      localSet = here.result.dir;
-      expect(limaSet).toBe(join(shared, 'golden-clone-via-lima'));
-      expect(viaVm.result.files.map((f) => f.name)).toEqual(here.result.files.map((f) => f.name));
-      // sfdisk names the card as the script saw it: the guest path in the VM.
-      const vmDump = readFileSync(join(limaSet, 'partition-table.dump'), 'utf8');
-      const hostDump = readFileSync(join(localSet, 'partition-table.dump'), 'utf8');
-      expect(vmDump).toMatch(new RegExp(`^${guest}/dev-card\\.img1 : start=`, 'm'));
-      expect(vmDump.replaceAll(`${guest}/`, '')).toBe(hostDump.replaceAll(`${shared}/`, ''));
-      expect(chkimg(join(limaSet, 'sdc1-boot.partclone.gz'))).toBe(0);
-      expect(chkimg(join(limaSet, 'sdc2-root.partclone.gz'))).toBe(0);
-      const m = JSON.parse(readFileSync(join(limaSet, 'manifest.json'), 'utf8'));
-      const n = JSON.parse(readFileSync(join(localSet, 'manifest.json'), 'utf8'));
-      expect(m.layout).toEqual(n.layout);
-      expect(m.sourceState).toBe('provisioned');
-      expect(m.sourceState).toBe(n.sourceState);
-      expect(m.tools).toEqual(n.tools);
-      expect(m.createdBy.builder).toMatch(/^the atlas-build Lima VM/);
-      expect(n.createdBy.builder).toBe('this Linux host');
+    it(
+      'clone: same clone set, scripts run from a staged copy with guest paths only',
+      { timeout: 300_000 },
+      async () => {
+        const before = calls().length;
+        const viaVm = await runJob((ctx) => clone(viaLima(), { card: sourceCard, name: 'via-lima' }, ctx));
+        const here = await runJob((ctx) => clone(viaLocal(), { card: sourceCard, name: 'via-local' }, ctx));
+        limaSet = viaVm.result.dir;
+        localSet = here.result.dir;
+        expect(limaSet).toBe(join(shared, 'golden-clone-via-lima'));
+        expect(viaVm.result.files.map((f) => f.name)).toEqual(here.result.files.map((f) => f.name));
+        // sfdisk names the card as the script saw it: the guest path in the VM.
+        const vmDump = readFileSync(join(limaSet, 'partition-table.dump'), 'utf8');
+        const hostDump = readFileSync(join(localSet, 'partition-table.dump'), 'utf8');
+        expect(vmDump).toMatch(new RegExp(`^${guest}/dev-card\\.img1 : start=`, 'm'));
+        expect(vmDump.replaceAll(`${guest}/`, '')).toBe(hostDump.replaceAll(`${shared}/`, ''));
+        expect(chkimg(join(limaSet, 'sdc1-boot.partclone.gz'))).toBe(0);
+        expect(chkimg(join(limaSet, 'sdc2-root.partclone.gz'))).toBe(0);
+        const m = JSON.parse(readFileSync(join(limaSet, 'manifest.json'), 'utf8'));
+        const n = JSON.parse(readFileSync(join(localSet, 'manifest.json'), 'utf8'));
+        expect(m.layout).toEqual(n.layout);
+        expect(m.sourceState).toBe('provisioned');
+        expect(m.sourceState).toBe(n.sourceState);
+        expect(m.tools).toEqual(n.tools);
+        expect(m.createdBy.builder).toMatch(/^the atlas-build Lima VM/);
+        expect(n.createdBy.builder).toBe('this Linux host');
 
-      // Every script ran in the VM: from the staged copy, in the guest work dir, with guest paths.
-      const hash = await scriptsHash(join(ROOT, 'lima', 'scripts'));
-      const runner = `${guest}/.atlas-scripts/${hash}/atlas-run.sh`;
-      const shells = calls()
-        .slice(before)
-        .filter((c) => c[0] === 'shell');
-      expect(shells.map((c) => c[c.indexOf('--') + 5])).toEqual([
-        'probe_root.sh',
-        'clone_card.sh',
-        'tool_versions.sh',
-      ]);
-      for (const c of shells) {
-        expect(c.slice(0, 6)).toEqual(['shell', `--workdir=${guest}`, '--tty=false', VM, '--', 'sudo']);
-        expect(c.slice(6, 8)).toEqual(['bash', runner]);
-        expect(c[8]).toMatch(new RegExp(`^${guest}/\\.atlas-run/[0-9a-f-]+\\.pid$`));
-        expect(c.filter((a) => a.startsWith(shared))).toEqual([]);
-      }
-      const cloneCall = shells[1]!;
-      expect(cloneCall.slice(10)).toEqual([
-        `${guest}/dev-card.img`,
-        `${guest}/golden-clone-via-lima.partial`,
-        '2',
-      ]);
-      expect(readdirSync(join(shared, '.atlas-run'))).toEqual([]);
-    });
+        // Every script ran in the VM: from the staged copy, in the guest work dir, with guest paths.
+        const hash = await scriptsHash(join(ROOT, 'lima', 'scripts'));
+        const runner = `${guest}/.atlas-scripts/${hash}/atlas-run.sh`;
+        const shells = calls()
+          .slice(before)
+          .filter((c) => c[0] === 'shell');
+        expect(shells.map((c) => c[c.indexOf('--') + 5])).toEqual([
+          'probe_root.sh',
+          'clone_card.sh',
+          'tool_versions.sh',
+        ]);
+        for (const c of shells) {
+          expect(c.slice(0, 6)).toEqual(['shell', `--workdir=${guest}`, '--tty=false', VM, '--', 'sudo']);
+          expect(c.slice(6, 8)).toEqual(['bash', runner]);
+          expect(c[8]).toMatch(new RegExp(`^${guest}/\\.atlas-run/[0-9a-f-]+\\.pid$`));
+          expect(c.filter((a) => a.startsWith(shared))).toEqual([]);
+        }
+        const cloneCall = shells[1]!;
+        expect(cloneCall.slice(10)).toEqual([
+          `${guest}/dev-card.img`,
+          `${guest}/golden-clone-via-lima.partial`,
+          '2',
+        ]);
+        expect(readdirSync(join(shared, '.atlas-run'))).toEqual([]);
+      },
+    );
 
     // An image file in the shared folder is in the library, which is never a target: the VM's
     // image-file card lies outside it, and reaches the VM through the work dir.
-    it('restore onto an image-file card outside the shared folder: same table and files', async () => {
-      const size = 1536 * 1024 * 1024;
-      const vmCard = emptyCard(dir, 'new-card.img', size);
-      const hostCard = emptyCard(dir, 'local-card.img', size);
-      const a = await runJob((ctx) => restore(viaLima(), { card: vmCard, set: 'via-lima' }, ctx));
-      const b = await runJob((ctx) => restore(viaLocal(), { card: hostCard, set: 'via-local' }, ctx));
-      expect(a.result).toMatchObject({ grown: true, rootSectors: b.result.rootSectors, set: limaSet });
-      const layout = (img: string) => sfdiskJson(img).partitions.map((p) => [p.start, p.size, p.type]);
-      expect(layout(vmCard)).toEqual(layout(hostCard));
-      expect(e2fsckClean(vmCard).code).toBe(0);
-      const files = rootChecksums(vmCard);
-      expect(files).toEqual(rootChecksums(hostCard));
-      expect(files).toEqual(rootChecksums(sourceCard));
-      expect(bootChecksums(vmCard)).toEqual(bootChecksums(hostCard));
-    });
+    it(
+      'restore onto an image-file card outside the shared folder: same table and files',
+      { timeout: 300_000 },
+      async () => {
+        const size = 1536 * 1024 * 1024;
+        const vmCard = emptyCard(dir, 'new-card.img', size);
+        const hostCard = emptyCard(dir, 'local-card.img', size);
+        const a = await runJob((ctx) => restore(viaLima(), { card: vmCard, set: 'via-lima' }, ctx));
+        const b = await runJob((ctx) => restore(viaLocal(), { card: hostCard, set: 'via-local' }, ctx));
+        expect(a.result).toMatchObject({ grown: true, rootSectors: b.result.rootSectors, set: limaSet });
+        const layout = (img: string) => sfdiskJson(img).partitions.map((p) => [p.start, p.size, p.type]);
+        expect(layout(vmCard)).toEqual(layout(hostCard));
+        expect(e2fsckClean(vmCard).code).toBe(0);
+        const files = rootChecksums(vmCard);
+        expect(files).toEqual(rootChecksums(hostCard));
+        expect(files).toEqual(rootChecksums(sourceCard));
+        expect(bootChecksums(vmCard)).toEqual(bootChecksums(hostCard));
+      },
+    );
 
-    it('insert: same golden image, and the secrets never appear in a log, an event or a command line', async () => {
-      const base = copyFixture(
-        fixture('base'),
-        dir,
-        'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img',
-      );
-      const { payload } = makePayload(join(shared, 'payload'));
-      // Like the app's decrypted copy: outside every shared folder, so it can only reach the VM
-      // through stageSecrets.
-      const secrets = join(dir, 'private-tmp', 'atlas_secrets.conf');
-      mkdirSync(join(dir, 'private-tmp'), { recursive: true });
-      writeFileSync(secrets, readFileSync(join(payload, 'atlas_secrets.conf')), { mode: 0o600 });
-      const params = { base, payload, secrets, version: '9.1.7' };
-      const before = calls().length;
-      const a = await runJob((ctx) => insert(viaLima(), { ...params, tag: 'LIMA' }, ctx));
-      const b = await runJob((ctx) => insert(viaLocal(), { ...params, tag: 'LOCAL' }, ctx));
-      expect(a.result.image).toBe(join(shared, 'ods-atlas-golden-v9-1-7-LIMA.img'));
-      expect(JSON.stringify(a.events)).not.toContain(SECRET);
-      expect(JSON.stringify(calls().slice(before))).not.toContain(SECRET);
-      const inject = calls()
-        .slice(before)
-        .find((c) => c.some((a) => a.endsWith('inject_atlas.sh')));
-      expect(inject).toContain(GUEST_SECRETS_PATH);
-      expect(JSON.stringify(calls().slice(before))).not.toContain(secrets);
-      expect(a.result.injected).toEqual(b.result.injected);
-      expect(e2fsckClean(a.result.image).code).toBe(0);
-      expect(debugfsCat(a.result.image, '/usr/local/etc/atlas_secrets.conf')).toBe(
-        readFileSync(secrets, 'utf8'),
-      );
-      expect(debugfsStat(a.result.image, '/usr/local/etc/atlas_secrets.conf')).toMatchObject({
-        mode: '0600',
-        uid: 0,
-      });
-      // The same files, but /etc/shadow: the root password hash has a random salt.
-      const files = (img: string) => {
-        const m = rootChecksums(img);
-        m.delete('etc/shadow');
-        return m;
-      };
-      expect(files(a.result.image)).toEqual(files(b.result.image));
-      expect(debugfsCat(a.result.image, '/etc/shadow')).toMatch(/^root:\$6\$/m);
-      expect(bootChecksums(a.result.image)).toEqual(bootChecksums(b.result.image));
-    });
+    it(
+      'insert: same golden image, and the secrets never appear in a log, an event or a command line',
+      { timeout: 300_000 },
+      async () => {
+        const base = copyFixture(
+          fixture('base'),
+          dir,
+          'Armbian_26.2.1_Rpi4b_trixie_current_6.18.9_minimal.img',
+        );
+        const { payload } = makePayload(join(shared, 'payload'));
+        // Like the app's decrypted copy: outside every shared folder, so it can only reach the VM
+        // through stageSecrets.
+        const secrets = join(dir, 'private-tmp', 'atlas_secrets.conf');
+        mkdirSync(join(dir, 'private-tmp'), { recursive: true });
+        writeFileSync(secrets, readFileSync(join(payload, 'atlas_secrets.conf')), { mode: 0o600 });
+        const params = { base, payload, secrets, version: '9.1.7' };
+        const before = calls().length;
+        const a = await runJob((ctx) => insert(viaLima(), { ...params, tag: 'LIMA' }, ctx));
+        const b = await runJob((ctx) => insert(viaLocal(), { ...params, tag: 'LOCAL' }, ctx));
+        expect(a.result.image).toBe(join(shared, 'ods-atlas-golden-v9-1-7-LIMA.img'));
+        expect(JSON.stringify(a.events)).not.toContain(SECRET);
+        expect(JSON.stringify(calls().slice(before))).not.toContain(SECRET);
+        const inject = calls()
+          .slice(before)
+          .find((c) => c.some((a) => a.endsWith('inject_atlas.sh')));
+        expect(inject).toContain(GUEST_SECRETS_PATH);
+        expect(JSON.stringify(calls().slice(before))).not.toContain(secrets);
+        expect(a.result.injected).toEqual(b.result.injected);
+        expect(e2fsckClean(a.result.image).code).toBe(0);
+        expect(debugfsCat(a.result.image, '/usr/local/etc/atlas_secrets.conf')).toBe(
+          readFileSync(secrets, 'utf8'),
+        );
+        expect(debugfsStat(a.result.image, '/usr/local/etc/atlas_secrets.conf')).toMatchObject({
+          mode: '0600',
+          uid: 0,
+        });
+        // The same files, but /etc/shadow: the root password hash has a random salt.
+        const files = (img: string) => {
+          const m = rootChecksums(img);
+          m.delete('etc/shadow');
+          return m;
+        };
+        expect(files(a.result.image)).toEqual(files(b.result.image));
+        expect(debugfsCat(a.result.image, '/etc/shadow')).toMatch(/^root:\$6\$/m);
+        expect(bootChecksums(a.result.image)).toEqual(bootChecksums(b.result.image));
+      },
+    );
 
     it('stageSecrets hands the secrets to the VM on stdin only, root-only in /var/lib/atlas-build', async () => {
       const file = join(dir, 'outside-the-share', 'atlas_secrets.conf');
@@ -407,7 +419,7 @@ describe('LimaBuilder (through the limactl double)', () => {
       ).toBe('');
     });
 
-    it('shrink: same shrunk image', async () => {
+    it('shrink: same shrunk image', { timeout: 300_000 }, async () => {
       const card = copyFixture(fixture('provisioned', { fillMiB: 24 }), shared, 'shrink-card.img');
       const a = await runJob((ctx) => shrink(viaLima(), { card, version: '9.1.7', tag: 'LIMA' }, ctx));
       const b = await runJob((ctx) => shrink(viaLocal(), { card, version: '9.1.7', tag: 'LOCAL' }, ctx));
@@ -428,14 +440,18 @@ describe('LimaBuilder (through the limactl double)', () => {
   });
 
   describe('failures say what happened and what to do', () => {
-    it('a card image outside the shared folders is read (used blocks) into the work dir first', async () => {
-      const outside = fixture('provisioned', { fillMiB: 24 });
-      const { result } = await runJob((ctx) => clone(viaLima(), { card: outside, name: 'outside' }, ctx));
-      const m = JSON.parse(readFileSync(join(result.dir, 'manifest.json'), 'utf8'));
-      expect(m.notes.join(' ')).toMatch(/used blocks only/);
-      // The staged copy is gone once the clone is done.
-      expect(readdirSync(join(shared, '.atlas-tmp'))).toEqual([]);
-    });
+    it(
+      'a card image outside the shared folders is read (used blocks) into the work dir first',
+      { timeout: 300_000 },
+      async () => {
+        const outside = fixture('provisioned', { fillMiB: 24 });
+        const { result } = await runJob((ctx) => clone(viaLima(), { card: outside, name: 'outside' }, ctx));
+        const m = JSON.parse(readFileSync(join(result.dir, 'manifest.json'), 'utf8'));
+        expect(m.notes.join(' ')).toMatch(/used blocks only/);
+        // The staged copy is gone once the clone is done.
+        expect(readdirSync(join(shared, '.atlas-tmp'))).toEqual([]);
+      },
+    );
 
     it('refuses an output folder outside the shared folders before anything runs in the VM', async () => {
       const outside = join(dir, 'not-shared');
@@ -466,16 +482,22 @@ describe('LimaBuilder (through the limactl double)', () => {
       );
     });
 
-    it('a builder script that fails in the VM reports its own reason, exactly as on this host', async () => {
-      const card = copyFixture(fixture('no-ext4'), shared, 'no-ext4.img');
-      const vm = await failJob((ctx) => clone(viaLima(), { card, name: 'no-root' }, ctx));
-      const here = await failJob((ctx) => clone(viaLocal(), { card, name: 'no-root' }, ctx));
-      expect(vm.error.code).toBe('unsupported');
-      expect(vm.error.message).toMatch(/^partition 2 is '.*', expected the ext4 root partition armbi_root$/);
-      expect(vm.error.toJSON()).toEqual(here.error.toJSON());
-      expect(existsSync(join(shared, 'golden-clone-no-root.partial'))).toBe(false);
-      expect(await loopDevicesLeft(card)).toEqual([]);
-    });
+    it(
+      'a builder script that fails in the VM reports its own reason, exactly as on this host',
+      { timeout: 300_000 },
+      async () => {
+        const card = copyFixture(fixture('no-ext4'), shared, 'no-ext4.img');
+        const vm = await failJob((ctx) => clone(viaLima(), { card, name: 'no-root' }, ctx));
+        const here = await failJob((ctx) => clone(viaLocal(), { card, name: 'no-root' }, ctx));
+        expect(vm.error.code).toBe('unsupported');
+        expect(vm.error.message).toMatch(
+          /^partition 2 is '.*', expected the ext4 root partition armbi_root$/,
+        );
+        expect(vm.error.toJSON()).toEqual(here.error.toJSON());
+        expect(existsSync(join(shared, 'golden-clone-no-root.partial'))).toBe(false);
+        expect(await loopDevicesLeft(card)).toEqual([]);
+      },
+    );
 
     it('when ssh cannot reach the VM: "could not reach the atlas-build VM", with what to run', async () => {
       process.env.ATLAS_LIMA_DOUBLE_FAIL = 'ssh';

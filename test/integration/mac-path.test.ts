@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLONE_FILES, fixture, ROOT, scratch } from '../helpers/fixtures.js';
+import { ensureHelperBundle } from '../helpers/helper-bundle.js';
 import {
   attachAsDevice,
   detach,
@@ -55,7 +56,7 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
 
   beforeAll(async () => {
     for (const k of ENV_KEYS) if (process.env[k] !== undefined) saved[k] = process.env[k];
-    execFileSync('npm', ['run', '--silent', 'build:helper'], { cwd: ROOT }); // the raw-disk helper runs from dist/
+    ensureHelperBundle(); // the raw-disk helper runs from dist/
     dir = scratch('mac');
     shared = join(dir, 'atlas-build');
     guestRoot = mkdtempSync('/tmp/atlas-guest-');
@@ -168,41 +169,45 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
     }
   });
 
-  it('shrink --compress zst: the VM compresses; the host decodes it itself to flash and inspect it', async () => {
-    const r = await run((ctx) => shrink(env, { card, version: '9.1.8', tag: 'MAC', compress: 'zst' }, ctx));
-    expect(r.compression).toBe('zst');
-    expect(r.image).toMatch(/\.img\.zst$/);
-    // Judged by the real zstd, outside the Mac side.
-    const plain = join(dir, 'shrunk-from-zst.img');
-    execFileSync('bash', ['-c', 'zstd -dcq -- "$1" > "$2"', 'z', r.image, plain]);
-    expect(statSync(plain).size).toBe(r.imageBytes);
-    expect(execFileSync('sha256sum', [plain], { encoding: 'utf8' }).split(' ')[0]).toBe(r.imageSha256);
-    expect(e2fsckClean(plain).code).toBe(0);
+  it(
+    'shrink --compress zst: the VM compresses; the host decodes it itself to flash and inspect it',
+    { timeout: 300_000 },
+    async () => {
+      const r = await run((ctx) => shrink(env, { card, version: '9.1.8', tag: 'MAC', compress: 'zst' }, ctx));
+      expect(r.compression).toBe('zst');
+      expect(r.image).toMatch(/\.img\.zst$/);
+      // Judged by the real zstd, outside the Mac side.
+      const plain = join(dir, 'shrunk-from-zst.img');
+      execFileSync('bash', ['-c', 'zstd -dcq -- "$1" > "$2"', 'z', r.image, plain]);
+      expect(statSync(plain).size).toBe(r.imageBytes);
+      expect(execFileSync('sha256sum', [plain], { encoding: 'utf8' }).split(' ')[0]).toBe(r.imageSha256);
+      expect(e2fsckClean(plain).code).toBe(0);
 
-    const targetFile = join(dir, 'flash-zst-card.img');
-    execFileSync('truncate', ['-s', String(r.imageBytes + 8 * MiB), targetFile]);
-    const target = attachAsDevice(targetFile);
-    try {
-      const f = await run((ctx) => flash(env, { image: r.image, cards: [target] }, ctx));
-      expect(f.cards[0]).toMatchObject({ ok: true, verified: true });
-      expect(rootChecksums(target)).toEqual(rootChecksums(plain));
-    } finally {
-      detach(target);
-    }
+      const targetFile = join(dir, 'flash-zst-card.img');
+      execFileSync('truncate', ['-s', String(r.imageBytes + 8 * MiB), targetFile]);
+      const target = attachAsDevice(targetFile);
+      try {
+        const f = await run((ctx) => flash(env, { image: r.image, cards: [target] }, ctx));
+        expect(f.cards[0]).toMatchObject({ ok: true, verified: true });
+        expect(rootChecksums(target)).toEqual(rootChecksums(plain));
+      } finally {
+        detach(target);
+      }
 
-    // The CLI on a Mac, started with a stock Mac's PATH: it decodes the image itself, the VM
-    // inspects it.
-    const cli = await withMacosPath(() =>
-      odsSd(['inspect', r.image, '--library', shared], {
-        env: {
-          ATLAS_BUILDER: 'lima',
-          LIMA_HOME: limaHome,
-          ATLAS_LIMA_DOUBLE_HIDE: process.env.ATLAS_LIMA_DOUBLE_HIDE!,
-        },
-      }),
-    );
-    expect(cli.json.error).toBeUndefined();
-    expect(cli.json.result).toMatchObject({ compression: 'zst', kind: 'file' });
-    expect(cli.json.result.table).toBeTruthy();
-  });
+      // The CLI on a Mac, started with a stock Mac's PATH: it decodes the image itself, the VM
+      // inspects it.
+      const cli = await withMacosPath(() =>
+        odsSd(['inspect', r.image, '--library', shared], {
+          env: {
+            ATLAS_BUILDER: 'lima',
+            LIMA_HOME: limaHome,
+            ATLAS_LIMA_DOUBLE_HIDE: process.env.ATLAS_LIMA_DOUBLE_HIDE!,
+          },
+        }),
+      );
+      expect(cli.json.error).toBeUndefined();
+      expect(cli.json.result).toMatchObject({ compression: 'zst', kind: 'file' });
+      expect(cli.json.result.table).toBeTruthy();
+    },
+  );
 });

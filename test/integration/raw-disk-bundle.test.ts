@@ -5,22 +5,14 @@
 // writes a loop-device card through the app's own client and launcher. The unbundled tsc output
 // fails in the same folder. Results are judged with sha256.
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, parse, resolve } from 'node:path';
+import { dirname, join, parse } from 'node:path';
 import { parseAst } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT, scratch } from '../helpers/fixtures.js';
+import { helperBundleStale } from '../helpers/helper-bundle.js';
 import { attachAsDevice, loopDevicesFor, makeFile, sha256 } from '../helpers/disk-tools.js';
 import { withMacosPath } from '../helpers/macos-path.js';
 import type { AtlasError } from '../../src-main/core/errors.js';
@@ -99,18 +91,7 @@ describe('the bundled raw-disk helper, as the packaged app runs it', () => {
 
   beforeAll(() => {
     // The bundle must be built from the sources it names (its source map lists them).
-    expect(existsSync(BUNDLE), `${BUNDLE} is missing: run npm run build:helper`).toBe(true);
-    const map = JSON.parse(readFileSync(`${BUNDLE}.map`, 'utf8')) as { sources: string[] };
-    const sources = map.sources
-      .map((s) => resolve(dirname(BUNDLE), s))
-      .filter((s) => s.includes('/src-main/'));
-    expect(sources).toContain(join(ROOT, 'src-main', 'privileged', 'raw-disk-helper.ts'));
-    for (const src of sources) {
-      expect(
-        statSync(BUNDLE).mtimeMs >= statSync(src).mtimeMs,
-        `${BUNDLE} is older than ${src}: run npm run build:helper`,
-      ).toBe(true);
-    }
+    expect(helperBundleStale(), 'run npm run build:helper').toBeUndefined();
     dir = scratch('raw-disk-bundle');
   });
 

@@ -17,10 +17,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratch, ROOT } from '../helpers/fixtures.js';
+import { helperBundleStale } from '../helpers/helper-bundle.js';
 import { attachAsDevice, loopDevicesFor, makeFile, sha256 } from '../helpers/disk-tools.js';
 import { startJob, type JobEvent } from '../../src-main/core/jobs/job.js';
 import { AtlasError } from '../../src-main/core/errors.js';
@@ -186,16 +187,7 @@ describe('raw card access through the raw-disk helper', () => {
   beforeAll(() => {
     // The helper runs as it ships, the bundle in dist/: it must be built from the sources its
     // source map names.
-    expect(existsSync(HELPER_PATH), `${HELPER_PATH} is missing: run npm run build:helper`).toBe(true);
-    const { sources } = JSON.parse(readFileSync(`${HELPER_PATH}.map`, 'utf8')) as { sources: string[] };
-    const ours = sources.map((s) => resolve(dirname(HELPER_PATH), s)).filter((s) => s.includes('/src-main/'));
-    expect(ours).toContain(join(ROOT, 'src-main', 'privileged', 'raw-disk-helper.ts'));
-    for (const src of ours) {
-      expect(
-        statSync(HELPER_PATH).mtimeMs >= statSync(src).mtimeMs,
-        `${HELPER_PATH} is older than ${src}: run npm run build:helper`,
-      ).toBe(true);
-    }
+    expect(helperBundleStale(), 'run npm run build:helper').toBeUndefined();
     dir = scratch('raw-disk');
     // The requester test runs the helper on behalf of user nobody, who must reach its folder.
     execFileSync('chmod', ['0755', dir]);
@@ -251,31 +243,35 @@ describe('raw card access through the raw-disk helper', () => {
     ['a plain image', undefined],
     ['an .img.xz image', ['xz', '-T0', '-1', '-c']],
   ] as const) {
-    it(`writes ${label} onto a card over old data, first block last, and verifies it`, async () => {
-      const backing = makeFile(join(dir, `write-card-${compress ? 'xz' : 'plain'}.img`), CARD_BYTES, [
-        [0, 128, 0xa5],
-      ]);
-      const dev = attach(backing);
-      let source = image;
-      if (compress) {
-        source = `${image}.xz`;
-        if (!existsSync(source))
-          execFileSync('bash', ['-c', `${compress.join(' ')} -- "$1" > "$2"`, 'c', image, source]);
-      }
-      try {
-        const card = await identifyRawCard(dev);
-        const r = await run((ctx) => writeImage(source, card, ctx, { verify: true, map: false }));
-        expect(r.error).toBeUndefined();
-        expect(r.value).toMatchObject({ bytes: IMAGE_BYTES, sha256: sha256(image), verified: true });
-        expect(r.value?.mappedBytes).toBeUndefined();
-        expect(prefixSha(dev, IMAGE_BYTES)).toBe(sha256(image));
-        // Past the image, the card keeps its own bytes.
-        expect(readAt(dev, IMAGE_BYTES, MiB)).toEqual(Buffer.alloc(MiB, 0xa5));
-        expect(steps(r.events)).toEqual(['write', 'verify']);
-      } finally {
-        release(dev, backing);
-      }
-    });
+    it(
+      `writes ${label} onto a card over old data, first block last, and verifies it`,
+      { timeout: 300_000 },
+      async () => {
+        const backing = makeFile(join(dir, `write-card-${compress ? 'xz' : 'plain'}.img`), CARD_BYTES, [
+          [0, 128, 0xa5],
+        ]);
+        const dev = attach(backing);
+        let source = image;
+        if (compress) {
+          source = `${image}.xz`;
+          if (!existsSync(source))
+            execFileSync('bash', ['-c', `${compress.join(' ')} -- "$1" > "$2"`, 'c', image, source]);
+        }
+        try {
+          const card = await identifyRawCard(dev);
+          const r = await run((ctx) => writeImage(source, card, ctx, { verify: true, map: false }));
+          expect(r.error).toBeUndefined();
+          expect(r.value).toMatchObject({ bytes: IMAGE_BYTES, sha256: sha256(image), verified: true });
+          expect(r.value?.mappedBytes).toBeUndefined();
+          expect(prefixSha(dev, IMAGE_BYTES)).toBe(sha256(image));
+          // Past the image, the card keeps its own bytes.
+          expect(readAt(dev, IMAGE_BYTES, MiB)).toEqual(Buffer.alloc(MiB, 0xa5));
+          expect(steps(r.events)).toEqual(['write', 'verify']);
+        } finally {
+          release(dev, backing);
+        }
+      },
+    );
   }
 
   it('refuses a card swapped between pick and write, and leaves the new card untouched', async () => {

@@ -217,7 +217,7 @@ describe('ods-sd shrink (Phase 2)', () => {
     expect(rootChecksums(card2)).toEqual(rootChecksums(image));
   });
 
-  it('refuses to shrink a card that fails the checklist, unless forced', async () => {
+  it('refuses to shrink a card that fails the checklist, unless forced', { timeout: 300_000 }, async () => {
     const golden = copyFixture(fixture('golden'), dir, 'golden.img');
     const r = await odsSd(['shrink', golden, '--version', '1.0.0', '--tag', 'EARLY', '--library', lib]);
     expect(r.code).toBe(1);
@@ -239,7 +239,7 @@ describe('ods-sd shrink (Phase 2)', () => {
     expect(e2fsckClean(join(lib, 'ods-atlas-clone-v1-0-0-EARLY.img')).code).toBe(0);
   });
 
-  it('shrinks a GPT card and moves the backup table to the new end', async () => {
+  it('shrinks a GPT card and moves the backup table to the new end', { timeout: 300_000 }, async () => {
     const gpt = copyFixture(fixture('provisioned', { label: 'gpt', rootMiB: 400 }), dir, 'gpt.img');
     const r = await odsSd(['shrink', gpt, '--version', '2.0', '--tag', 'GPT', '--library', lib]);
     expect(r.code, r.stderr).toBe(0);
@@ -402,37 +402,45 @@ exec ${real} "$@"
 
 describe('shrink of a nearly full card', () => {
   // The root partition is 160 MiB (40960 blocks of 4 KiB); the fill makes it 91 % and 94 % used.
-  it('91 % used: an image smaller than the card, the file system + 5 % kept', async () => {
-    const dir = scratch('shrink-91');
-    const card = copyFixture(fixture('provisioned-booted', { fillMiB: 115 }), dir, 'card.img');
-    const lib = join(dir, 'lib');
-    const r = await odsSd(['shrink', card, '--version', '1.0.0', '--tag', 'NINETY', '--library', lib]);
-    expect(r.code, r.stderr).toBe(0);
-    const img = join(lib, 'ods-atlas-clone-v1-0-0-NINETY.img');
-    const fs = dumpe2fs(img);
-    const fsSectors = (Number(fs['Block count']) * Number(fs['Block size'])) / 512;
-    const t = sfdiskJson(img);
-    expect(t.partitions[1]!.size).toBe(
-      Math.floor((fsSectors + Math.floor((fsSectors * 5) / 100) + 7) / 8) * 8,
-    );
-    expect(statSync(img).size).toBeLessThan(statSync(card).size);
-    expect(e2fsckClean(img).code).toBe(0);
-  });
+  it(
+    '91 % used: an image smaller than the card, the file system + 5 % kept',
+    { timeout: 300_000 },
+    async () => {
+      const dir = scratch('shrink-91');
+      const card = copyFixture(fixture('provisioned-booted', { fillMiB: 115 }), dir, 'card.img');
+      const lib = join(dir, 'lib');
+      const r = await odsSd(['shrink', card, '--version', '1.0.0', '--tag', 'NINETY', '--library', lib]);
+      expect(r.code, r.stderr).toBe(0);
+      const img = join(lib, 'ods-atlas-clone-v1-0-0-NINETY.img');
+      const fs = dumpe2fs(img);
+      const fsSectors = (Number(fs['Block count']) * Number(fs['Block size'])) / 512;
+      const t = sfdiskJson(img);
+      expect(t.partitions[1]!.size).toBe(
+        Math.floor((fsSectors + Math.floor((fsSectors * 5) / 100) + 7) / 8) * 8,
+      );
+      expect(statSync(img).size).toBeLessThan(statSync(card).size);
+      expect(e2fsckClean(img).code).toBe(0);
+    },
+  );
 
-  it('94 % used: refused with the numbers (file system, its minimum, the card) and what to do', async () => {
-    const dir = scratch('shrink-94');
-    const card = copyFixture(fixture('provisioned-booted', { fillMiB: 120 }), dir, 'card.img');
-    const lib = join(dir, 'lib');
-    const r = await odsSd(['shrink', card, '--version', '1.0.0', '--tag', 'FULL', '--library', lib]);
-    expect(r.code, r.stdout).toBe(1);
-    expect(r.json.ok).toBe(false);
-    expect(r.json.error?.code).toBe('no-space');
-    const message = r.json.error?.message ?? '';
-    expect(message).toMatch(/root file system is too full to shrink/);
-    expect(message).toMatch(/resize2fs -P: \d+ blocks of 4096 bytes/);
-    expect(message).toContain(`root partition is 160.0 MiB`);
-    expect(message).toContain(`the card ${(statSync(card).size / 1024 / 1024).toFixed(1)} MiB`);
-    expect(message).toMatch(/Free at least [1-9]\d* MiB on the card .* and shrink again/);
-    expect(readdirSync(lib).filter((f) => !f.startsWith('.'))).toEqual([]);
-  });
+  it(
+    '94 % used: refused with the numbers (file system, its minimum, the card) and what to do',
+    { timeout: 300_000 },
+    async () => {
+      const dir = scratch('shrink-94');
+      const card = copyFixture(fixture('provisioned-booted', { fillMiB: 120 }), dir, 'card.img');
+      const lib = join(dir, 'lib');
+      const r = await odsSd(['shrink', card, '--version', '1.0.0', '--tag', 'FULL', '--library', lib]);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.json.ok).toBe(false);
+      expect(r.json.error?.code).toBe('no-space');
+      const message = r.json.error?.message ?? '';
+      expect(message).toMatch(/root file system is too full to shrink/);
+      expect(message).toMatch(/resize2fs -P: \d+ blocks of 4096 bytes/);
+      expect(message).toContain(`root partition is 160.0 MiB`);
+      expect(message).toContain(`the card ${(statSync(card).size / 1024 / 1024).toFixed(1)} MiB`);
+      expect(message).toMatch(/Free at least [1-9]\d* MiB on the card .* and shrink again/);
+      expect(readdirSync(lib).filter((f) => !f.startsWith('.'))).toEqual([]);
+    },
+  );
 });

@@ -171,7 +171,7 @@ describe('target guards on loop cards', () => {
     expect(marked(card)).toBe(true);
   });
 
-  it('refuses a card with another loop device attached over it', async () => {
+  it('refuses a card with another loop device attached over it', { timeout: 300_000 }, async () => {
     const card = loopCard('held-card');
     const over = attachAsDevice(card.dev);
     cleanups.push(() => detach(over));

@@ -152,46 +152,50 @@ describe('an interrupted write never looks finished', () => {
 });
 
 describe('an interrupted restore never leaves the old card looking intact', () => {
-  it('restore of set A over card C, cancelled after the boot partition: C is no longer a valid card', async () => {
-    const dir = scratch('write-restore');
-    const lib = join(dir, 'atlas-build');
-    const imageA = copyFixture(fixture('provisioned', { seed: 'card-a' }), dir, 'a.img');
-    const imageC = copyFixture(fixture('provisioned', { seed: 'card-c' }), dir, 'c.img');
-    const c = await odsSd(['clone', imageA, 'pipeline-a', '--library', lib]);
-    expect(c.code, c.stderr).toBe(0);
-    const card = usedCard(join(dir, 'card.img'), statSync(imageC).size + 64 * MiB);
-    const f = await odsSd(['flash', imageC, card, '--yes']);
-    expect(f.code, f.stderr).toBe(0);
-    expect(looksFinished(card, imageC)).toEqual({ table: true, e2fsck: 0 });
-    // partclone.fat32 as it is, then a pause: the restore is interrupted with boot restored and
-    // root not yet started.
-    const bin = join(dir, 'bin');
-    mkdirSync(bin);
-    writeFileSync(
-      join(bin, 'partclone.fat32'),
-      `#!/bin/sh\n${execFileSync('bash', ['-c', 'command -v partclone.fat32'], { encoding: 'utf8' }).trim()} "$@"; rc=$?; sleep 60; exit $rc\n`,
-      { mode: 0o755 },
-    );
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin', 'ods-sd.js'), 'restore', card, 'pipeline-a', '--library', lib, '--yes'],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } },
-    );
-    const code = await new Promise<number | null>((resolve) => {
-      child.stderr.on('data', (d: Buffer) => {
-        if (/==> Restoring the boot partition/.test(d.toString()))
-          setTimeout(() => child.kill('SIGTERM'), 3000);
+  it(
+    'restore of set A over card C, cancelled after the boot partition: C is no longer a valid card',
+    { timeout: 300_000 },
+    async () => {
+      const dir = scratch('write-restore');
+      const lib = join(dir, 'atlas-build');
+      const imageA = copyFixture(fixture('provisioned', { seed: 'card-a' }), dir, 'a.img');
+      const imageC = copyFixture(fixture('provisioned', { seed: 'card-c' }), dir, 'c.img');
+      const c = await odsSd(['clone', imageA, 'pipeline-a', '--library', lib]);
+      expect(c.code, c.stderr).toBe(0);
+      const card = usedCard(join(dir, 'card.img'), statSync(imageC).size + 64 * MiB);
+      const f = await odsSd(['flash', imageC, card, '--yes']);
+      expect(f.code, f.stderr).toBe(0);
+      expect(looksFinished(card, imageC)).toEqual({ table: true, e2fsck: 0 });
+      // partclone.fat32 as it is, then a pause: the restore is interrupted with boot restored and
+      // root not yet started.
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(
+        join(bin, 'partclone.fat32'),
+        `#!/bin/sh\n${execFileSync('bash', ['-c', 'command -v partclone.fat32'], { encoding: 'utf8' }).trim()} "$@"; rc=$?; sleep 60; exit $rc\n`,
+        { mode: 0o755 },
+      );
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, 'bin', 'ods-sd.js'), 'restore', card, 'pipeline-a', '--library', lib, '--yes'],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } },
+      );
+      const code = await new Promise<number | null>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          if (/==> Restoring the boot partition/.test(d.toString()))
+            setTimeout(() => child.kill('SIGTERM'), 3000);
+        });
+        child.on('close', (n) => resolve(n));
       });
-      child.on('close', (n) => resolve(n));
-    });
-    expect(code).not.toBe(0);
-    // The old root file system at the new root partition's start is gone: nothing looks finished.
-    // (restore_golden.sh writes the new table first, so the table itself is there.)
-    expect(looksFinished(card, imageA).e2fsck).not.toBe(0);
-    const inspect = await odsSd(['inspect', card]);
-    expect(inspect.code === 0 ? inspect.json.result.state : 'refused').not.toBe('provisioned');
-    expect(inspect.json.result?.payloadPresent ?? false).toBe(false);
-  });
+      expect(code).not.toBe(0);
+      // The old root file system at the new root partition's start is gone: nothing looks finished.
+      // (restore_golden.sh writes the new table first, so the table itself is there.)
+      expect(looksFinished(card, imageA).e2fsck).not.toBe(0);
+      const inspect = await odsSd(['inspect', card]);
+      expect(inspect.code === 0 ? inspect.json.result.state : 'refused').not.toBe('provisioned');
+      expect(inspect.json.result?.payloadPresent ?? false).toBe(false);
+    },
+  );
 });
 
 describe('flash refuses a truncated image', () => {
@@ -204,39 +208,51 @@ describe('flash refuses a truncated image', () => {
     truncateSync(image, statSync(image).size - 24 * MiB);
   });
 
-  it('a plain image whose table points past its end: exit 2 with a hint, before any byte is written', async () => {
-    const card = usedCard(join(dir, 'card-plain.img'), statSync(image).size + 64 * MiB);
-    const before = sha256(card);
-    const r = await odsSd(['flash', image, card, '--yes']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.json.error?.code).toBe('bad-input');
-    expect(r.json.error?.message).toMatch(/truncated.*partition 2 ends at byte/);
-    expect(r.json.error?.hint).toMatch(/nothing was written/);
-    expect(sha256(card)).toBe(before);
-  });
+  it(
+    'a plain image whose table points past its end: exit 2 with a hint, before any byte is written',
+    { timeout: 300_000 },
+    async () => {
+      const card = usedCard(join(dir, 'card-plain.img'), statSync(image).size + 64 * MiB);
+      const before = sha256(card);
+      const r = await odsSd(['flash', image, card, '--yes']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.json.error?.code).toBe('bad-input');
+      expect(r.json.error?.message).toMatch(/truncated.*partition 2 ends at byte/);
+      expect(r.json.error?.hint).toMatch(/nothing was written/);
+      expect(sha256(card)).toBe(before);
+    },
+  );
 
-  it('the same image compressed (.xz): refused before any byte is written', async () => {
-    const xz = join(dir, 'truncated.img.xz');
-    execFileSync('bash', ['-c', 'xz -T0 -0 -c -- "$1" > "$2"', 'x', image, xz]);
-    const card = usedCard(join(dir, 'card-xz.img'), statSync(image).size + 64 * MiB);
-    const before = sha256(card);
-    const r = await odsSd(['flash', xz, card, '--yes']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.json.error?.message).toMatch(/truncated/);
-    expect(sha256(card)).toBe(before);
-  });
+  it(
+    'the same image compressed (.xz): refused before any byte is written',
+    { timeout: 300_000 },
+    async () => {
+      const xz = join(dir, 'truncated.img.xz');
+      execFileSync('bash', ['-c', 'xz -T0 -0 -c -- "$1" > "$2"', 'x', image, xz]);
+      const card = usedCard(join(dir, 'card-xz.img'), statSync(image).size + 64 * MiB);
+      const before = sha256(card);
+      const r = await odsSd(['flash', xz, card, '--yes']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.json.error?.message).toMatch(/truncated/);
+      expect(sha256(card)).toBe(before);
+    },
+  );
 
-  it('compressed without a recorded size (.gz): stopped before the table is written, the card has none', async () => {
-    const gz = join(dir, 'truncated.img.gz');
-    execFileSync('bash', ['-c', 'pigz -c -- "$1" > "$2"', 'g', image, gz]);
-    const card = usedCard(join(dir, 'card-gz.img'), statSync(image).size + 64 * MiB, 0);
-    const a = await odsSd(['flash', fixture('provisioned'), card, '--yes']);
-    expect(a.code, a.stderr).toBe(0);
-    const r = await odsSd(['flash', gz, card, '--yes']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.json.error?.message).toMatch(/partition table needs/);
-    expect(spawnSync('sfdisk', ['--json', card]).status).not.toBe(0);
-  });
+  it(
+    'compressed without a recorded size (.gz): stopped before the table is written, the card has none',
+    { timeout: 300_000 },
+    async () => {
+      const gz = join(dir, 'truncated.img.gz');
+      execFileSync('bash', ['-c', 'pigz -c -- "$1" > "$2"', 'g', image, gz]);
+      const card = usedCard(join(dir, 'card-gz.img'), statSync(image).size + 64 * MiB, 0);
+      const a = await odsSd(['flash', fixture('provisioned'), card, '--yes']);
+      expect(a.code, a.stderr).toBe(0);
+      const r = await odsSd(['flash', gz, card, '--yes']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.json.error?.message).toMatch(/partition table needs/);
+      expect(spawnSync('sfdisk', ['--json', card]).status).not.toBe(0);
+    },
+  );
 });
 
 describe('the raw-disk helper writes by the map it is given', () => {
@@ -246,75 +262,83 @@ describe('the raw-disk helper writes by the map it is given', () => {
     dir = scratch('write-helper');
   });
 
-  it('writes the .bmap beside the image with what it leaves out, and refuses ranges that do not match it', async () => {
-    // No partition table: the image's own map is all of it, and a downloaded map is not trusted
-    // to leave anything out.
-    const image = makeFile(join(dir, 'mapped.img'), 64 * MiB, [
-      [0, 2, 'random'],
-      [20, 4, 'random'],
-      [63, 1, 'random'],
-    ]);
-    const ctxRun = await run((ctx) =>
-      writeBmapFile(image, `${image}.bmap`, ctx, {
-        ranges: [
-          { start: 0, end: 2 * MiB },
-          { start: 63 * MiB, end: 64 * MiB },
-        ],
-      }),
-    );
-    expect(ctxRun.error).toBeUndefined();
-    const backing = usedCard(join(dir, 'helper-card.img'), 96 * MiB);
-    const dev = attachAsDevice(backing);
-    try {
-      const card = await identifyRawCard(dev);
-      const r = await run((ctx) => writeImage(image, card, ctx, { verify: true }));
-      expect(r.error).toBeUndefined();
-      expect(r.value?.verified).toBe(true);
-      expect(r.value?.writtenBytes).toBe(64 * MiB);
-      expect(readAt(dev, 0, 2 * MiB)).toEqual(readAt(image, 0, 2 * MiB));
-      expect(readAt(dev, 63 * MiB, MiB)).toEqual(readAt(image, 63 * MiB, MiB));
-      // What the block map leaves out of an image without a table is written and read back too.
-      expect(readAt(dev, 20 * MiB, 4 * MiB)).toEqual(readAt(image, 20 * MiB, 4 * MiB));
+  it(
+    'writes the .bmap beside the image with what it leaves out, and refuses ranges that do not match it',
+    { timeout: 300_000 },
+    async () => {
+      // No partition table: the image's own map is all of it, and a downloaded map is not trusted
+      // to leave anything out.
+      const image = makeFile(join(dir, 'mapped.img'), 64 * MiB, [
+        [0, 2, 'random'],
+        [20, 4, 'random'],
+        [63, 1, 'random'],
+      ]);
+      const ctxRun = await run((ctx) =>
+        writeBmapFile(image, `${image}.bmap`, ctx, {
+          ranges: [
+            { start: 0, end: 2 * MiB },
+            { start: 63 * MiB, end: 64 * MiB },
+          ],
+        }),
+      );
+      expect(ctxRun.error).toBeUndefined();
+      const backing = usedCard(join(dir, 'helper-card.img'), 96 * MiB);
+      const dev = attachAsDevice(backing);
+      try {
+        const card = await identifyRawCard(dev);
+        const r = await run((ctx) => writeImage(image, card, ctx, { verify: true }));
+        expect(r.error).toBeUndefined();
+        expect(r.value?.verified).toBe(true);
+        expect(r.value?.writtenBytes).toBe(64 * MiB);
+        expect(readAt(dev, 0, 2 * MiB)).toEqual(readAt(image, 0, 2 * MiB));
+        expect(readAt(dev, 63 * MiB, MiB)).toEqual(readAt(image, 63 * MiB, MiB));
+        // What the block map leaves out of an image without a table is written and read back too.
+        expect(readAt(dev, 20 * MiB, 4 * MiB)).toEqual(readAt(image, 20 * MiB, 4 * MiB));
 
-      // A byte changed inside a mapped range: the block map's checksum stops the write, and the
-      // card is left without a table.
-      const fd = openSync(image, 'r+');
-      writeSync(fd, Buffer.from([0x42 ^ readAt(image, 63 * MiB + 7, 1)[0]!]), 0, 1, 63 * MiB + 7);
-      closeSync(fd);
-      const bad = await run((ctx) => writeImage(image, card, ctx, { verify: true }));
-      expect(bad.error?.code).toBe('verify-failed');
-      expect(bad.error?.message).toMatch(/do not match its block map/);
-      expect(readAt(dev, 0, MiB)).toEqual(Buffer.alloc(MiB, 0));
-    } finally {
-      detach(dev);
-    }
-    expect(readFileSync(`${image}.bmap`, 'utf8')).toMatch(/<bmap version="2.0">/);
-  });
+        // A byte changed inside a mapped range: the block map's checksum stops the write, and the
+        // card is left without a table.
+        const fd = openSync(image, 'r+');
+        writeSync(fd, Buffer.from([0x42 ^ readAt(image, 63 * MiB + 7, 1)[0]!]), 0, 1, 63 * MiB + 7);
+        closeSync(fd);
+        const bad = await run((ctx) => writeImage(image, card, ctx, { verify: true }));
+        expect(bad.error?.code).toBe('verify-failed');
+        expect(bad.error?.message).toMatch(/do not match its block map/);
+        expect(readAt(dev, 0, MiB)).toEqual(Buffer.alloc(MiB, 0));
+      } finally {
+        detach(dev);
+      }
+      expect(readFileSync(`${image}.bmap`, 'utf8')).toMatch(/<bmap version="2.0">/);
+    },
+  );
 });
 
 describe('a valid table with many small partitions is writable', () => {
-  it('a GPT of 300 partitions of 32 KiB: written and verified, the card has all 300', async () => {
-    const dir = scratch('write-many-parts');
-    const image = makeFile(join(dir, 'many.img'), 32 * MiB, []);
-    const lines = ['label: gpt', 'table-length: 300', 'first-lba: 2048'];
-    // The first a FAT boot partition's type, as on a Raspberry Pi card; the rest Linux.
-    for (let i = 0; i < 300; i++)
-      lines.push(
-        `start=${2048 + i * 64}, size=64, type=${i === 0 ? 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7' : 'linux'}`,
+  it(
+    'a GPT of 300 partitions of 32 KiB: written and verified, the card has all 300',
+    { timeout: 300_000 },
+    async () => {
+      const dir = scratch('write-many-parts');
+      const image = makeFile(join(dir, 'many.img'), 32 * MiB, []);
+      const lines = ['label: gpt', 'table-length: 300', 'first-lba: 2048'];
+      // The first a FAT boot partition's type, as on a Raspberry Pi card; the rest Linux.
+      for (let i = 0; i < 300; i++)
+        lines.push(
+          `start=${2048 + i * 64}, size=64, type=${i === 0 ? 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7' : 'linux'}`,
+        );
+      execFileSync('sfdisk', ['--quiet', image], { input: `${lines.join('\n')}\n` });
+      expect(sfdiskJson(image).partitions).toHaveLength(300);
+      const card = usedCard(join(dir, 'card.img'), 48 * MiB);
+      const r = await odsSd(['flash', image, card, '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json.result.cards).toEqual([expect.objectContaining({ ok: true, verified: true })]);
+      const written = sfdiskJson(card).partitions;
+      expect(written.map((p) => [p.start, p.size])).toEqual(
+        sfdiskJson(image).partitions.map((p) => [p.start, p.size]),
       );
-    execFileSync('sfdisk', ['--quiet', image], { input: `${lines.join('\n')}\n` });
-    expect(sfdiskJson(image).partitions).toHaveLength(300);
-    const card = usedCard(join(dir, 'card.img'), 48 * MiB);
-    const r = await odsSd(['flash', image, card, '--yes']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.json.result.cards).toEqual([expect.objectContaining({ ok: true, verified: true })]);
-    const written = sfdiskJson(card).partitions;
-    expect(written.map((p) => [p.start, p.size])).toEqual(
-      sfdiskJson(image).partitions.map((p) => [p.start, p.size]),
-    );
-    // The partitions' heads hold the image's bytes (zeros), not the card's old ones.
-    expect(readAt(card, 2048 * 512, 300 * 64 * 512)).toEqual(readAt(image, 2048 * 512, 300 * 64 * 512));
-  });
+      // The partitions' heads hold the image's bytes (zeros), not the card's old ones.
+      expect(readAt(card, 2048 * 512, 300 * 64 * 512)).toEqual(readAt(image, 2048 * 512, 300 * 64 * 512));
+    },
+  );
 });
 
 describe('a downloaded block map that maps too little', () => {

@@ -7,7 +7,7 @@
  * template whose read-only home covered the work folder would fail here. Used by the real-VM test
  * and by `npm run bench:vm`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src-main/core/paths.js';
@@ -15,6 +15,7 @@ import { startJob } from '../../src-main/core/jobs/job.js';
 import { Limactl } from '../../src-main/core/lima/limactl.js';
 import { LimaBuilder } from '../../src-main/core/lima/lima-builder.js';
 import { vmSetup } from '../../src-main/core/lima/vm.js';
+import { ensureHelperBundle } from '../helpers/helper-bundle.js';
 
 export const FRONT = join(PACKAGE_ROOT, 'test', 'vm', 'bin');
 export const VM = 'atlas-build';
@@ -83,7 +84,7 @@ export async function startRealVm(dir: string): Promise<RealVm> {
     if (qemuProcesses(limaHome).length === 0) rmSync(limaHome, { recursive: true, force: true });
   };
   try {
-    execFileSync('npm', ['run', '--silent', 'build:helper'], { cwd: PACKAGE_ROOT });
+    ensureHelperBundle();
     const home = join(dir, 'home');
     mkdirSync(home);
     const shared = join(home, 'atlas-build');
