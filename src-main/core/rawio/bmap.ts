@@ -15,9 +15,11 @@
  */
 import { createHash, getHashes } from 'node:crypto';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { AtlasError, CancelledError } from '../errors.js';
 import { readExactly } from '../file-io.js';
+import { opensslSha256 } from '../tools/openssl-digest.js';
+import { commandExists } from '../tools/tie.js';
 import type { JobContext } from '../jobs/job.js';
 import { handleReader } from './used-blocks/byte-reader.js';
 import { alignRanges, chunks, mergeRanges, totalBytes, type ByteRange } from './used-blocks/byte-ranges.js';
@@ -26,6 +28,8 @@ import { mapCard, type CardMap } from './used-blocks/used-ranges.js';
 export const BMAP_BLOCK = 4096;
 export const BMAP_VERSION = '2.0';
 const IO = 1024 * 1024;
+/** Pieces read for hashing: larger, fewer round trips to the thread pool. */
+const HASH_IO = 4 * IO;
 
 export interface BmapRange {
   /** First and last block, inclusive, as in the file. */
@@ -243,15 +247,18 @@ export async function readBmap(path: string): Promise<Bmap> {
   return parseBmap(await readFile(path, 'utf8'));
 }
 
-/** Reads `ranges` of an open file a piece at a time. */
+/**
+ * Reads `ranges` of an open file a piece at a time, the next piece read while the caller works on
+ * this one (two buffers: a piece is valid until the caller asks for the next).
+ */
 async function* readPieces(
   fh: FileHandle,
   ranges: readonly ByteRange[],
   ctx: JobContext,
+  size = HASH_IO,
 ): AsyncGenerator<{ piece: ByteRange; data: Buffer }> {
-  const buf = Buffer.alloc(IO);
-  for (const piece of chunks(ranges, IO)) {
-    if (ctx.signal.aborted) throw new CancelledError();
+  const buffers = [Buffer.alloc(size), Buffer.alloc(size)];
+  const read = async (piece: ByteRange, buf: Buffer) => {
     const data = buf.subarray(0, piece.end - piece.start);
     const got = await readExactly(fh, data, piece.start);
     if (got < data.length) {
@@ -260,14 +267,30 @@ async function* readPieces(
         `the image ends at byte ${piece.start + got}, before its block map does`,
       );
     }
-    yield { piece, data };
+    return { piece, data };
+  };
+  const pieces = chunks(ranges, size)[Symbol.iterator]();
+  let n = 0;
+  let first = pieces.next();
+  let pending = first.done ? undefined : read(first.value, buffers[n++ % 2]!);
+  while (pending) {
+    if (ctx.signal.aborted) {
+      await pending.catch(() => undefined);
+      throw new CancelledError();
+    }
+    const current = await pending;
+    first = pieces.next();
+    pending = first.done ? undefined : read(first.value, buffers[n++ % 2]!);
+    // An error of the read ahead is the caller's when it asks for that piece, never unhandled.
+    pending?.catch(() => undefined);
+    yield current;
   }
 }
 
 async function nonzeroScan(fh: FileHandle, size: number, ctx: JobContext): Promise<ByteRange[]> {
   const out: ByteRange[] = [];
   let done = 0;
-  for await (const { piece, data } of readPieces(fh, [{ start: 0, end: size }], ctx)) {
+  for await (const { piece, data } of readPieces(fh, [{ start: 0, end: size }], ctx, IO)) {
     if (data.some((b) => b !== 0)) out.push({ ...piece });
     done += data.length;
     ctx.progress(done, size);
@@ -320,7 +343,7 @@ export async function createBmap(
       ranges: [],
     };
     if (opts.imageSha256) {
-      const imageSha256 = await hashWholeAndRanges(fh, bmap, blocks, ctx);
+      const imageSha256 = await hashWholeAndRanges(fh, imagePath, bmap, blocks, ctx);
       return { bmap, text: renderBmap(bmap, basename(imagePath)), ...(map ? { map } : {}), imageSha256 };
     }
     const total = totalBytes(bmapByteRanges({ ...bmap, ranges: blocks }));
@@ -342,22 +365,31 @@ export async function createBmap(
 }
 
 /**
- * One pass over the whole image: its sha256, and on the way each block range's, pushed to
- * `bmap.ranges` in order. Progress: bytes of the image read.
+ * The image's sha256 and each block range's, pushed to `bmap.ranges` in order. The whole image is
+ * hashed by openssl in another process while this one reads and hashes the ranges; without
+ * openssl, one pass here over the whole image does both. Progress: bytes read here.
  */
 async function hashWholeAndRanges(
   fh: FileHandle,
+  imagePath: string,
   bmap: Bmap,
   blocks: ReadonlyArray<{ first: number; last: number }>,
   ctx: JobContext,
 ): Promise<string> {
-  const whole = createHash('sha256');
+  const elsewhere = commandExists('openssl', process.env.PATH)
+    ? opensslSha256(resolve(imagePath), ctx.signal)
+    : undefined;
+  // Never unhandled: when this pass fails, openssl ends by itself (or with the job, cancelled).
+  elsewhere?.catch(() => undefined);
   const spans = bmapByteRanges({ ...bmap, ranges: [...blocks] });
+  const whole = elsewhere ? undefined : createHash('sha256');
+  const read = whole ? [{ start: 0, end: bmap.imageSize }] : spans;
+  const total = totalBytes(read);
   let i = 0;
   let range = createHash('sha256');
   let done = 0;
-  for await (const { piece, data } of readPieces(fh, [{ start: 0, end: bmap.imageSize }], ctx)) {
-    whole.update(data);
+  for await (const { piece, data } of readPieces(fh, read, ctx)) {
+    whole?.update(data);
     while (i < spans.length && spans[i]!.start < piece.end) {
       const span = spans[i]!;
       const from = Math.max(span.start, piece.start);
@@ -369,9 +401,15 @@ async function hashWholeAndRanges(
       i++;
     }
     done += data.length;
-    ctx.progress(done, bmap.imageSize);
+    ctx.progress(done, total);
   }
-  return whole.digest('hex');
+  if (whole) return whole.digest('hex');
+  const sum = await elsewhere;
+  if (sum !== undefined) return sum;
+  // openssl failed after all: the whole image once more, here.
+  const again = createHash('sha256');
+  for await (const { data } of readPieces(fh, [{ start: 0, end: bmap.imageSize }], ctx)) again.update(data);
+  return again.digest('hex');
 }
 
 /** createBmap, then writes the file (through NAME.partial, renamed when complete; never over another). */
