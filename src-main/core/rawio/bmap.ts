@@ -20,6 +20,7 @@ import { AtlasError, CancelledError } from '../errors.js';
 import { readExactly } from '../file-io.js';
 import { opensslSha256 } from '../tools/openssl-digest.js';
 import { commandExists } from '../tools/tie.js';
+import { dataExtents, type DataExtent } from '../tools/file-extents.js';
 import type { JobContext } from '../jobs/job.js';
 import { handleReader } from './used-blocks/byte-reader.js';
 import { alignRanges, chunks, mergeRanges, totalBytes, type ByteRange } from './used-blocks/byte-ranges.js';
@@ -256,9 +257,19 @@ async function* readPieces(
   ranges: readonly ByteRange[],
   ctx: JobContext,
   size = HASH_IO,
+  data?: readonly DataExtent[],
 ): AsyncGenerator<{ piece: ByteRange; data: Buffer }> {
   const buffers = [Buffer.alloc(size), Buffer.alloc(size)];
+  const zeros = data ? Buffer.alloc(size) : undefined;
+  let e = 0;
+  /** Whether the piece lies in a hole: pieces come in order, so the extents are walked once. */
+  const inHole = (piece: ByteRange) => {
+    if (!data) return false;
+    while (e < data.length && data[e]!.end <= piece.start) e++;
+    return e >= data.length || data[e]!.start >= piece.end;
+  };
   const read = async (piece: ByteRange, buf: Buffer) => {
+    if (inHole(piece)) return { piece, data: zeros!.subarray(0, piece.end - piece.start) };
     const data = buf.subarray(0, piece.end - piece.start);
     const got = await readExactly(fh, data, piece.start);
     if (got < data.length) {
@@ -365,9 +376,11 @@ export async function createBmap(
 }
 
 /**
- * The image's sha256 and each block range's, pushed to `bmap.ranges` in order. The whole image is
- * hashed by openssl in another process while this one reads and hashes the ranges; without
- * openssl, one pass here over the whole image does both. Progress: bytes read here.
+ * The image's sha256 and each block range's, pushed to `bmap.ranges` in order. Where the file
+ * system says where the image's holes are, one pass here does both, hashing zeros for the holes
+ * instead of reading them. Otherwise openssl hashes the whole image in another process while this
+ * one reads and hashes the ranges; without openssl, one pass here reads it all. Progress: bytes
+ * hashed here.
  */
 async function hashWholeAndRanges(
   fh: FileHandle,
@@ -376,9 +389,10 @@ async function hashWholeAndRanges(
   blocks: ReadonlyArray<{ first: number; last: number }>,
   ctx: JobContext,
 ): Promise<string> {
-  const elsewhere = commandExists('openssl', process.env.PATH)
-    ? opensslSha256(resolve(imagePath), ctx.signal)
-    : undefined;
+  const path = resolve(imagePath);
+  const data = await dataExtents(path, ctx.signal);
+  const elsewhere =
+    !data && commandExists('openssl', process.env.PATH) ? opensslSha256(path, ctx.signal) : undefined;
   // Never unhandled: when this pass fails, openssl ends by itself (or with the job, cancelled).
   elsewhere?.catch(() => undefined);
   const spans = bmapByteRanges({ ...bmap, ranges: [...blocks] });
@@ -388,19 +402,19 @@ async function hashWholeAndRanges(
   let i = 0;
   let range = createHash('sha256');
   let done = 0;
-  for await (const { piece, data } of readPieces(fh, read, ctx)) {
-    whole?.update(data);
+  for await (const { piece, data: bytes } of readPieces(fh, read, ctx, HASH_IO, data)) {
+    whole?.update(bytes);
     while (i < spans.length && spans[i]!.start < piece.end) {
       const span = spans[i]!;
       const from = Math.max(span.start, piece.start);
       const to = Math.min(span.end, piece.end);
-      if (to > from) range.update(data.subarray(from - piece.start, to - piece.start));
+      if (to > from) range.update(bytes.subarray(from - piece.start, to - piece.start));
       if (span.end > piece.end) break;
       bmap.ranges.push({ ...blocks[i]!, checksum: range.digest('hex') });
       range = createHash('sha256');
       i++;
     }
-    done += data.length;
+    done += bytes.length;
     ctx.progress(done, total);
   }
   if (whole) return whole.digest('hex');
@@ -408,7 +422,9 @@ async function hashWholeAndRanges(
   if (sum !== undefined) return sum;
   // openssl failed after all: the whole image once more, here.
   const again = createHash('sha256');
-  for await (const { data } of readPieces(fh, [{ start: 0, end: bmap.imageSize }], ctx)) again.update(data);
+  for await (const { data: bytes } of readPieces(fh, [{ start: 0, end: bmap.imageSize }], ctx)) {
+    again.update(bytes);
+  }
   return again.digest('hex');
 }
 
