@@ -121,6 +121,7 @@ function installCommandPackages(text: string, what: string): string[] {
 // Tool -> Debian package (checked on Debian 12 with `dpkg -S`). Every tool the builder scripts check for
 // must be here: add new tools to this table, to ATLAS_PACKAGES in the provision script, and to the probe.
 const TOOL_PACKAGES: Record<string, string> = {
+  perl: 'perl-base',
   'partclone.fat32': 'partclone',
   'partclone.vfat': 'partclone',
   'partclone.ext4': 'partclone',

@@ -77,4 +77,5 @@ export const TEMPLATE_PACKAGES = [
   'kmod',
   'nbd-client',
   'socat',
+  'perl-base',
 ] as const;
