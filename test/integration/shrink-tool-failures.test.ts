@@ -14,21 +14,25 @@ const REAL_E2FSCK = execFileSync('bash', ['-c', 'command -v e2fsck'], { encoding
 
 afterAll(() => removeScratch());
 
-function shrinkWithFault(name: string, fault: (dir: string) => string) {
+/** shrink_image.sh on a provisioned card with TOOL's fault double (test/doubles/faults) in front of the real one. */
+function shrinkWithFault(
+  name: string,
+  fault: (dir: string) => string,
+  tool: 'resize2fs' | 'e2fsck' = 'resize2fs',
+) {
   const dir = scratch(name);
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  copyFileSync(join(ROOT, 'test', 'doubles', 'faults', 'resize2fs'), join(bin, 'resize2fs'));
+  copyFileSync(join(ROOT, 'test', 'doubles', 'faults', tool), join(bin, tool));
   const img = copyFixture(fixture('provisioned'), dir, 'card.img');
   const before = statSync(img).size;
+  const knobs =
+    tool === 'resize2fs'
+      ? { ATLAS_REAL_RESIZE2FS: REAL, ATLAS_RESIZE2FS_FAULT: fault(dir) }
+      : { ATLAS_REAL_E2FSCK: REAL_E2FSCK, ATLAS_E2FSCK_FAULT: fault(dir) };
   const r = spawnSync('bash', [join(ROOT, 'lima', 'scripts', 'shrink_image.sh'), img], {
     encoding: 'utf8',
-    env: {
-      ...process.env,
-      PATH: `${bin}:${process.env.PATH}`,
-      ATLAS_REAL_RESIZE2FS: REAL,
-      ATLAS_RESIZE2FS_FAULT: fault(dir),
-    },
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...knobs },
   });
   return { ...r, img, before, dir };
 }
@@ -55,21 +59,8 @@ describe('shrink_image.sh when resize2fs fails', () => {
 
 describe('shrink_image.sh when e2fsck cannot check the device', () => {
   it("says the device could not be checked, with e2fsck's words, not that the card is damaged", () => {
-    const dir = scratch('shrink-in-use');
-    const bin = join(dir, 'bin');
-    mkdirSync(bin);
-    copyFileSync(join(ROOT, 'test', 'doubles', 'faults', 'e2fsck'), join(bin, 'e2fsck'));
-    const img = copyFixture(fixture('provisioned'), dir, 'card.img');
     // The second check, after the script's own mount for the resize service, as in CI.
-    const r = spawnSync('bash', [join(ROOT, 'lima', 'scripts', 'shrink_image.sh'), img], {
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        PATH: `${bin}:${process.env.PATH}`,
-        ATLAS_REAL_E2FSCK: REAL_E2FSCK,
-        ATLAS_E2FSCK_FAULT: `in-use-after:2:${join(dir, 'calls')}`,
-      },
-    });
+    const r = shrinkWithFault('shrink-in-use', (dir) => `in-use-after:2:${join(dir, 'calls')}`, 'e2fsck');
     expect(r.status).toBe(1);
     const fail = r.stdout.split('\n').find((l) => l.startsWith('@@ATLAS fail'));
     expect(fail).toMatch(
