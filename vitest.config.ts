@@ -57,6 +57,7 @@ const TOOLS = [
   'lima-atlas-run',
   'mac-raw-disk-io',
   'partclone-head',
+  'partclone-stream',
   'partition-dump',
   'used-blocks-bmap',
   'used-blocks-card-map',

@@ -201,6 +201,11 @@ export async function mapExt4(reader: ByteReader): Promise<FsUsedMap> {
     fs,
     label: sb.label,
     fsBytes: sb.blocksCount * sb.blockSize,
+    ext: {
+      blockSize: sb.blockSize,
+      totalBlocks: sb.blocksCount,
+      usedBySuper: sb.blocksCount - sb.freeBlocksCount,
+    },
     ranges,
     usedBytes,
     details:

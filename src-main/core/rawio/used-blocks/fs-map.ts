@@ -3,6 +3,7 @@
  * must be copied for the file system to be complete: its metadata and every block in use.
  */
 import type { ByteRange } from './byte-ranges.js';
+import type { ExtBlocks } from '../partclone-stream.js';
 
 export interface FsUsedMap {
   /** 'ext2' | 'ext3' | 'ext4' | 'fat12' | 'fat16' | 'fat32' */
@@ -15,4 +16,6 @@ export interface FsUsedMap {
   usedBytes: number;
   /** One line for logs: block size, groups or clusters, features. */
   details: string;
+  /** ext2/3/4: the block geometry a partclone image of it records (`ranges` are its used blocks). */
+  ext?: ExtBlocks;
 }

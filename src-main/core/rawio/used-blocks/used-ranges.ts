@@ -12,6 +12,7 @@ import { alignRanges, gapsIn, mergeRanges, shiftRanges, totalBytes, type ByteRan
 import { looksLikeExt, mapExt4 } from './ext4-map.js';
 import { looksLikeFat, mapFat } from './fat-map.js';
 import type { FsUsedMap } from './fs-map.js';
+import type { ExtBlocks } from '../partclone-stream.js';
 import { UsedMapError } from './map-error.js';
 import { readPartitionTable, type PartitionTable } from './partition-table.js';
 
@@ -29,6 +30,8 @@ export interface PartitionMap {
   fallback?: string;
   /** The fallback's reason is damage (see UsedMapError.damaged), not a feature the map lacks. */
   damaged?: boolean;
+  /** A mapped ext2/3/4 file system: its geometry and used blocks (relative to the partition). */
+  ext?: { blocks: ExtBlocks; used: ByteRange[] };
 }
 
 export interface CardMap {
@@ -68,6 +71,7 @@ async function mapOne(reader: ByteReader, p: PartitionMap): Promise<ByteRange[]>
     p.fs = m.fs;
     p.details = m.details;
     p.mappedBytes = m.usedBytes;
+    if (m.ext) p.ext = { blocks: m.ext, used: m.ranges };
     return shiftRanges(m.ranges, p.start);
   } catch (err) {
     if (!(err instanceof UsedMapError)) throw err;
