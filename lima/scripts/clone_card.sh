@@ -8,15 +8,21 @@
 # by a deflate that keeps up with a card reader: ISA-L's igzip at levels 1-3 where it is installed,
 # else pigz. Each image is checked while it is written: partclone's stream goes to the compressor
 # and to partclone.chkimg at once, so nothing is decompressed again afterwards.
-# usage: clone_card.sh CARD OUT_DIR [LEVEL]
+# usage: clone_card.sh CARD OUT_DIR [LEVEL [ROOT_IMAGE]]
 #   CARD: block device or image file; OUT_DIR: empty or absent; LEVEL: 1-9 (default 2; 4-9: pigz)
+#   ROOT_IMAGE "-": stdin carries partition 2's partclone image, made by the host from the card's
+#     used blocks as it copied them into CARD (rawio/partclone-stream.ts: the bytes partclone.ext4
+#     writes). It is compressed and checked as it arrives, before anything is read from CARD, which
+#     is complete once stdin ends; then the table and the boot partition are taken from CARD.
 # shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
-[ $# -eq 2 ] || [ $# -eq 3 ] || atlas_fail usage "usage: clone_card.sh CARD OUT_DIR [LEVEL]"
+[ $# -ge 2 ] && [ $# -le 4 ] || atlas_fail usage "usage: clone_card.sh CARD OUT_DIR [LEVEL [ROOT_IMAGE]]"
 card=$1
 out=$2
 level=${3:-2}
+root_image=${4:-}
+case "$root_image" in '' | -) ;; *) atlas_fail usage "ROOT_IMAGE is - (stdin) or nothing: $root_image" ;; esac
 atlas_check_card "$card"
 atlas_check_path "output directory" "$out"
 case "$level" in [1-9]) ;; *) atlas_fail usage "the compression level is 1 to 9: $level" ;; esac
@@ -32,27 +38,6 @@ atlas_result compressor "${compressor[0]}"
 atlas_result compress-level "$level"
 if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then atlas_fail exists "output directory is not empty: $out"; fi
 mkdir -p "$out"
-
-atlas_step unmount 0 "Unmounting the card"
-atlas_release_device "$card"
-
-atlas_step table 0 "Saving the partition table"
-sfdisk --dump "$card" >"$out/partition-table.dump" || atlas_fail bad-input "$card has no readable partition table"
-atlas_part_geometry "$card" 1
-p1_start=$PART_START p1_sectors=$PART_SECTORS
-atlas_part_geometry "$card" 2
-p2_start=$PART_START p2_sectors=$PART_SECTORS
-card_bytes=$(atlas_card_bytes "$card")
-[ $(((p2_start + p2_sectors) * 512)) -le "$card_bytes" ] ||
-  atlas_fail bad-input "$card is truncated: its partition 2 ends past the end of the image"
-atlas_result label "$(atlas_table_label "$card")"
-
-atlas_attach boot "$card" "$p1_start" "$p1_sectors" ro
-atlas_attach root "$card" "$p2_start" "$p2_sectors" ro
-boot_type=$(atlas_fstype "$boot")
-root_type=$(atlas_fstype "$root")
-[ "$boot_type" = vfat ] || atlas_fail unsupported "partition 1 is '${boot_type:-unknown}', expected the FAT32 boot partition RPICFG"
-[ "$root_type" = ext4 ] || atlas_fail unsupported "partition 2 is '${root_type:-unknown}', expected the ext4 root partition armbi_root"
 
 # fanout FILE: stdin to stdout and to FILE (a fifo), as tee does, but through 1 MiB pipes, 1 MiB at a
 # time: partclone writes a block and its checksum at a time, and tee's 8 KiB reads through 64 KiB
@@ -78,7 +63,7 @@ fanout() {
 }
 
 # clone_part TOOL DEVICE FILE WHAT: partclone's image of DEVICE, compressed into FILE and checked by
-# partclone.chkimg from the same stream.
+# partclone.chkimg from the same stream; TOOL "-": the image is on stdin (DEVICE unused).
 clone_part() {
   local tool=$1 dev=$2 dest=$3 what=$4 fifo errs chk checked=0 st
   atlas_tmpfile fifo
@@ -89,8 +74,13 @@ clone_part() {
   partclone.chkimg -s - -f 1 <"$fifo" >/dev/null 2>&1 &
   chk=$!
   set +e
-  "$tool" -c -s "$dev" -f 1 | fanout "$fifo" | "${compressor[@]}" >"$dest" 2>"$errs"
-  st=("${PIPESTATUS[@]}")
+  if [ "$tool" = - ]; then
+    fanout "$fifo" | "${compressor[@]}" >"$dest" 2>"$errs"
+    st=(0 "${PIPESTATUS[@]}")
+  else
+    "$tool" -c -s "$dev" -f 1 | fanout "$fifo" | "${compressor[@]}" >"$dest" 2>"$errs"
+    st=("${PIPESTATUS[@]}")
+  fi
   wait "$chk" || checked=$?
   set -e
   # The compressor first: when it cannot write, partclone and the fan-out end on a broken pipe too.
@@ -107,11 +97,40 @@ clone_part() {
   [ "${st[1]}" -eq 0 ] || atlas_fail tool-failed "the $what image could not be passed to partclone.chkimg"
 }
 
+# The host's image first: the host is still copying CARD while it streams, and ends stdin only
+# once CARD is complete. No step is announced: the host's copy reports the progress meanwhile.
+if [ "$root_image" = - ]; then
+  clone_part - - "$out/sdc2-root.partclone.gz" root
+fi
+
+atlas_step unmount 0 "Unmounting the card"
+atlas_release_device "$card"
+
+atlas_step table 0 "Saving the partition table"
+sfdisk --dump "$card" >"$out/partition-table.dump" || atlas_fail bad-input "$card has no readable partition table"
+atlas_part_geometry "$card" 1
+p1_start=$PART_START p1_sectors=$PART_SECTORS
+atlas_part_geometry "$card" 2
+p2_start=$PART_START p2_sectors=$PART_SECTORS
+card_bytes=$(atlas_card_bytes "$card")
+[ $(((p2_start + p2_sectors) * 512)) -le "$card_bytes" ] ||
+  atlas_fail bad-input "$card is truncated: its partition 2 ends past the end of the image"
+atlas_result label "$(atlas_table_label "$card")"
+
+atlas_attach boot "$card" "$p1_start" "$p1_sectors" ro
+atlas_attach root "$card" "$p2_start" "$p2_sectors" ro
+boot_type=$(atlas_fstype "$boot")
+root_type=$(atlas_fstype "$root")
+[ "$boot_type" = vfat ] || atlas_fail unsupported "partition 1 is '${boot_type:-unknown}', expected the FAT32 boot partition RPICFG"
+[ "$root_type" = ext4 ] || atlas_fail unsupported "partition 2 is '${root_type:-unknown}', expected the ext4 root partition armbi_root"
+
 atlas_step clone-boot $((p1_sectors * 512)) "Cloning the boot partition (partclone.fat32)"
 clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot
 
-atlas_step clone-root $((p2_sectors * 512)) "Cloning the root partition (partclone.ext4)"
-clone_part partclone.ext4 "$root" "$out/sdc2-root.partclone.gz" root
+if [ -z "$root_image" ]; then
+  atlas_step clone-root $((p2_sectors * 512)) "Cloning the root partition (partclone.ext4)"
+  clone_part partclone.ext4 "$root" "$out/sdc2-root.partclone.gz" root
+fi
 
 cp "$(dirname "${BASH_SOURCE[0]}")/restore_golden.sh" "$out/restore_golden.sh"
 chmod 0755 "$out/restore_golden.sh"

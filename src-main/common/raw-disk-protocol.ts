@@ -75,6 +75,16 @@ const guarded = {
   unusual: v.optional(bool()),
 };
 
+/**
+ * A used-block read's partclone image of one partition (its ext file system), made as the blocks
+ * are read and written to a named pipe of the requester's, with partclone's version in its header.
+ */
+const PARTCLONE_IMAGE = record({
+  partition: int({ min: 1, max: 128 }),
+  version: v.pipe(v.string('expected a string'), v.regex(/^[0-9][0-9A-Za-z.+~-]{0,13}$/, 'is not a partclone version')),
+  to: absolutePath(),
+});
+
 export const HELPER_REQUEST = v.variant(
   'op',
   [
@@ -84,6 +94,7 @@ export const HELPER_REQUEST = v.variant(
       dest: absolutePath(),
       length: v.optional(positive()),
       used: v.optional(bool()),
+      partclone: v.optional(PARTCLONE_IMAGE),
     }),
     record({
       op: v.literal('write'),
@@ -122,6 +133,8 @@ export interface HelperDone {
   /** Used-block reads: the bytes that crossed the card reader, and partitions read in full. */
   mappedBytes?: number;
   fallbacks?: string[];
+  /** A read with "partclone": the bytes of the image written, or why it was not made (none). */
+  partclone?: { bytes: number; refused?: string };
   /** serve: the bytes the client read and wrote through the NBD stream. */
   readBytes?: number;
   writtenBytes?: number;

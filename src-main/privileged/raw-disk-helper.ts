@@ -13,7 +13,12 @@
  *
  * Requests (anything else, and any extra field, is refused):
  *   {"op":"read","device":"/dev/sdc","expect":{"bytes":N,"serial"?,"model"?,"medium"?,"table"?},
- *    "dest":"/abs/new.img","length"?:N}          card → new sparse file
+ *    "dest":"/abs/new.img","length"?:N,"used"?:true,
+ *    "partclone"?:{"partition":2,"version":"0.3.23","to":"/abs/fifo"}}
+ *                                                card → new sparse file (with "used": its used
+ *                                                blocks only; with "partclone" also that
+ *                                                partition's partclone image, made from the same
+ *                                                reads, on the requester's named pipe)
  *   {"op":"write","device":"/dev/sdc","expect":{…},"source":"/abs/x.img.xz","verify":true,
  *    "invalidate"?:[[start,end],…],"ranges"?:[[start,end,"chksum"?],…],"checksumType"?:"sha256",
  *    "minBytes"?:N}                              image → card, by the write plan (core/write)
@@ -84,7 +89,7 @@ import {
 import { detectCompressionOf, uncompressedSize } from '../core/images/compression.js';
 import { copyStreamTo, handleBlocks } from '../core/rawio/block-copy.js';
 import { runTool } from '../core/tools/run-tool.js';
-import { copyUsedBetween } from '../core/rawio/used-blocks/read-used.js';
+import { copyUsedBetween, type ReadUsedOptions } from '../core/rawio/used-blocks/read-used.js';
 import { mergeRanges, type ByteRange } from '../core/rawio/used-blocks/byte-ranges.js';
 import { runPlan } from '../core/write/run-plan.js';
 import { handleBackend, serveNbd } from '../core/nbd/nbd-server.js';
@@ -271,9 +276,10 @@ export async function copyCard(
   used: boolean,
   ctx: JobContext,
   device: string,
+  partclone?: ReadUsedOptions['partclone'],
 ): Promise<Done> {
   if (used) {
-    const r = await copyUsedBetween(src, length, out, ctx);
+    const r = await copyUsedBetween(src, length, out, ctx, partclone ? { partclone } : {});
     await out.close();
     return {
       bytes: r.bytes,
@@ -281,6 +287,7 @@ export async function copyCard(
       verified: false,
       mappedBytes: r.mappedBytes,
       fallbacks: r.fallbacks,
+      ...(r.partclone ? { partclone: r.partclone } : {}),
     };
   }
   ctx.step('read', `Reading ${device}`, length);
@@ -317,9 +324,21 @@ async function readCard(req: Request<'read'>, run: Run): Promise<Done> {
     fdOpen = false;
     // The card through the platform's own handle: on a Mac every read in whole sectors.
     const src = await openCard(cards, target, 'read');
+    let image: Socket | undefined;
     try {
-      return await copyCard(src, length, out, req.used === true, ctx, req.device);
+      if (req.partclone) {
+        if (req.used !== true) refuse('a partclone image is made by a used-block read only');
+        // The client holds its read end open already: the open does not wait.
+        image = new Socket({
+          fd: openFifo(req.partclone.to, constants.O_WRONLY, who),
+          readable: false,
+          writable: true,
+        });
+      }
+      const partclone = image && req.partclone ? { ...req.partclone, out: image } : undefined;
+      return await copyCard(src, length, out, req.used === true, ctx, req.device, partclone);
     } finally {
+      image?.destroy();
       await src.close();
     }
   } catch (e) {

@@ -3,6 +3,7 @@
  * atlas-build Lima VM. Both run the same scripts from lima/scripts with the same arguments; the
  * only difference is how a process is started and how host paths are seen from the builder.
  */
+import type { Readable } from 'node:stream';
 import type { JobContext } from '../jobs/job.js';
 import type { ScriptEvent } from './script-events.js';
 import type { RawCard } from '../card-io/card-reads.js';
@@ -40,8 +41,16 @@ export interface Builder {
   describe(): string;
   /** The path under which the builder sees a host path; throws when it cannot see it. */
   toBuilderPath(hostPath: string): string;
-  /** Runs a builder script; progress and log go to ctx; fails with the script's own reason. */
-  runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome>;
+  /**
+   * Runs a builder script; progress and log go to ctx; fails with the script's own reason. With
+   * `stdin` the script reads that stream (a partclone image made on the host, say).
+   */
+  runScript(
+    script: BuilderScript,
+    args: string[],
+    ctx: JobContext,
+    options?: { stdin?: Readable },
+  ): Promise<ScriptOutcome>;
   /**
    * Makes atlas_secrets.conf readable by the inject step and returns its path as the builder sees
    * it. The content never appears in a log or on a command line.

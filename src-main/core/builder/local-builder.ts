@@ -1,5 +1,6 @@
 /** The builder on this Linux host: scripts run here, as root (directly, or through sudo -n). */
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { JobContext } from '../jobs/job.js';
 import { SCRIPTS_DIR } from '../paths.js';
 import type { Builder, BuilderScript, ScriptOutcome } from './builder.js';
@@ -24,12 +25,19 @@ export class LocalBuilder implements Builder {
     return resolve(hostFile);
   }
 
-  runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome> {
+  runScript(
+    script: BuilderScript,
+    args: string[],
+    ctx: JobContext,
+    options: { stdin?: Readable } = {},
+  ): Promise<ScriptOutcome> {
     const path = join(this.scriptsDir, script);
-    if (process.getuid?.() === 0) return runScriptProcess('bash', [path, ...args], ctx, script);
+    if (process.getuid?.() === 0)
+      return runScriptProcess('bash', [path, ...args], ctx, script, 'tie', options.stdin);
     // The tie runs inside sudo, as root: from outside, this user could not stop root's processes.
-    const tie = tieScript();
+    // A script reading a stream has that stream as its lifeline instead.
+    const tie = options.stdin ? undefined : tieScript();
     const tied = tie ? ['bash', tie, '10'] : [];
-    return runScriptProcess('sudo', ['-n', ...tied, 'bash', path, ...args], ctx, script, 'pass');
+    return runScriptProcess('sudo', ['-n', ...tied, 'bash', path, ...args], ctx, script, 'pass', options.stdin);
   }
 }

@@ -2,6 +2,7 @@
  * Turns a running builder script's output into job progress and a typed outcome. Shared by the
  * local and the Lima builder: both hand it the command that starts the script.
  */
+import type { Readable } from 'node:stream';
 import { errorCodeOfScript } from '../../common/error-codes.js';
 import { AtlasError, type ErrorCode, type NextStep } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
@@ -29,6 +30,8 @@ export async function runScriptProcess(
   label: string,
   /** `pass`: the command ties the script to this process itself (see RunOptions.lifeline). */
   lifeline: 'tie' | 'pass' = 'tie',
+  /** The script's stdin (RunOptions.stdin). */
+  stdin?: Readable,
 ): Promise<ScriptOutcome> {
   const events: ScriptEvent[] = [];
   const results = new Map<string, string[]>();
@@ -39,6 +42,7 @@ export async function runScriptProcess(
   const r = await runTool(command, args, {
     signal: ctx.signal,
     lifeline,
+    ...(stdin ? { stdin } : {}),
     onStdoutLine: (line) => {
       const e = parseScriptLine(line);
       if (!e) {

@@ -6,11 +6,13 @@
  * card is the write pipeline's one entry, writeImage (src-main/core/write/write-pipeline.ts).
  */
 import { resolve } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
 import type { JobContext } from '../jobs/job.js';
 import { copyToSparseFile } from '../rawio/block-copy.js';
 import { readUsedToSparseFile } from '../rawio/used-blocks/read-used.js';
 import type { DiskutilOptions } from '../cards/diskutil.js';
 import { cardPlatform } from '../cards/platform/index.js';
+import { namedPipes } from '../cards/helper-session.js';
 import {
   expectOf,
   runHelper,
@@ -114,4 +116,118 @@ export async function readUsedCardToFile(
     card.path,
   );
   return { bytes: r.bytes, mappedBytes: r.mappedBytes ?? r.bytes, fallbacks: r.fallbacks ?? [] };
+}
+
+// --- reading a card and imaging a partition at once -------------------------------------------------
+
+export interface PartcloneRequest {
+  /** The partition whose ext file system is imaged (2: the root). */
+  partition: number;
+  /** partclone's version, written in the image's header (the builder's `partclone.ext4 -v`). */
+  version: string;
+}
+
+export interface UsedReadOutcome {
+  bytes: number;
+  mappedBytes: number;
+  fallbacks: string[];
+  /** The image's size, or why it was not made while reading. */
+  partclone?: { bytes: number; refused?: string };
+}
+
+export interface UsedReadWithImage {
+  /**
+   * The partition's partclone image (rawio/partclone-stream.ts) while the copy goes on; absent
+   * when the partition could not be imaged so (the copy is then complete, the reason in `done`).
+   * A copy that fails cuts the image short: only `done` says whether it is whole.
+   */
+  image?: Readable;
+  /** The copy (readUsedCardToFile's), resolved once the card's used blocks are all in `dest`. */
+  done: Promise<UsedReadOutcome>;
+}
+
+/** Resolves to true once `image` has bytes, false when it ended empty or the copy ended first. */
+function imageStarted(image: Readable, done: Promise<unknown>): Promise<boolean> {
+  return new Promise((resolvePromise, reject) => {
+    const settle = () => {
+      image.off('readable', settle);
+      resolvePromise(image.readableLength > 0);
+    };
+    image.once('readable', settle);
+    done.then(settle, (e: unknown) => {
+      image.off('readable', settle);
+      reject(e);
+    });
+  });
+}
+
+/**
+ * readUsedCardToFile, which also makes the partclone image of one partition from the same reads,
+ * so a clone's image is compressed while the card is read instead of after. Resolves as soon as
+ * the image has started (or is known not to be made).
+ */
+export async function readUsedCardWithImage(
+  card: RawCard,
+  dest: string,
+  ctx: JobContext,
+  request: PartcloneRequest,
+  opts: RawDiskOptions = {},
+): Promise<UsedReadWithImage> {
+  const target = resolve(dest);
+  let image: Readable;
+  let done: Promise<UsedReadOutcome>;
+  if (card.kind === 'file') {
+    const out = new PassThrough({ highWaterMark: 4 << 20 });
+    image = out;
+    done = readUsedToSparseFile(card.path, target, ctx, {
+      length: card.bytes,
+      partclone: { ...request, out },
+    }).then((r) => ({
+      bytes: r.bytes,
+      mappedBytes: r.mappedBytes,
+      fallbacks: r.fallbacks,
+      ...(r.partclone ? { partclone: r.partclone } : {}),
+    }));
+  } else {
+    await unmountFirst(card, opts);
+    const label = `Reading the used blocks of ${card.path}`;
+    ctx.step('read-used', label, card.bytes);
+    const pipes = await namedPipes();
+    image = pipes.output;
+    done = runHelper(
+      {
+        op: 'read',
+        device: cardPlatform(opts.platform).rawPath(card.path),
+        expect: expectOf(card),
+        dest: target,
+        used: true,
+        partclone: { ...request, to: pipes.args[3]! },
+      },
+      ctx,
+      'read',
+      { read: label, write: label, verify: label },
+      opts,
+      card.path,
+    ).then(
+      (r) => {
+        // The helper has closed its end: what is left in the pipe is the image's end.
+        pipes.release();
+        void pipes.unlink();
+        return {
+          bytes: r.bytes,
+          mappedBytes: r.mappedBytes ?? r.bytes,
+          fallbacks: r.fallbacks ?? [],
+          ...(r.partclone ? { partclone: r.partclone } : {}),
+        };
+      },
+      async (e: unknown) => {
+        await pipes.cleanup();
+        throw e;
+      },
+    );
+  }
+  done.catch(() => undefined);
+  if (await imageStarted(image, done)) return { image, done };
+  image.destroy();
+  return { done };
 }

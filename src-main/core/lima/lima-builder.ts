@@ -4,6 +4,7 @@
  * the VM's shared folders). The VM cannot open the Mac's card reader, so the host side reads and
  * writes cards; every hand-over is a file in the shared work dir (the VM's writable mount).
  */
+import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -256,7 +257,12 @@ export class LimaBuilder implements Builder {
     return attachInGuest(host, card, options, ctx);
   }
 
-  async runScript(script: BuilderScript, args: string[], ctx: JobContext): Promise<ScriptOutcome> {
+  async runScript(
+    script: BuilderScript,
+    args: string[],
+    ctx: JobContext,
+    options: { stdin?: Readable } = {},
+  ): Promise<ScriptOutcome> {
     if (!SCRIPT_NAME.test(script)) throw new AtlasError('bad-input', `not a builder script: ${script}`);
     ctx.throwIfCancelled();
     const { command, argv, pidFile } = await this.scriptCommand(script, args);
@@ -267,7 +273,7 @@ export class LimaBuilder implements Builder {
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return await runScriptProcess(command, argv, ctx, script);
+      return await runScriptProcess(command, argv, ctx, script, 'tie', options.stdin);
     } catch (e) {
       if (stopping) await stopping;
       throw await this.explainFailure(e, script);

@@ -8,11 +8,16 @@
  * space. The job log says which, and why.
  */
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
 import type { TargetContext } from '../cards/target-guards.js';
-import { readUsedCardToFile } from '../card-io/card-reads.js';
+import {
+  readUsedCardToFile,
+  readUsedCardWithImage,
+  type PartcloneRequest,
+} from '../card-io/card-reads.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
@@ -30,6 +35,13 @@ export interface StagedCard {
   fallbacks: string[];
   /** block-device with checkMaps: the partitions whose file system maps are damaged. */
   damaged?: string[];
+  /**
+   * staged, when asked for and possible: the partition's partclone image, made from the card's
+   * blocks while they are copied. The copy is then still running: `complete` says when it is done.
+   */
+  image?: Readable;
+  /** Resolves once the staged copy is complete (at once, unless `image`); rejects if it fails. */
+  complete: Promise<void>;
   release(): Promise<void>;
 }
 
@@ -52,7 +64,7 @@ export async function stageCard(
   env: Env,
   card: CardIdentity,
   ctx: JobContext,
-  options: { checkMaps?: boolean } = {},
+  options: { checkMaps?: boolean; image?: PartcloneRequest } = {},
 ): Promise<StagedCard> {
   const b = env.builder;
   if (builderReachesCard(env, card)) {
@@ -62,6 +74,7 @@ export async function stageCard(
       via: 'direct',
       staged: false,
       fallbacks: [],
+      complete: Promise.resolve(),
       release: async () => undefined,
     };
   }
@@ -74,6 +87,7 @@ export async function stageCard(
       staged: false,
       fallbacks: attached.notes,
       damaged: attached.damaged,
+      complete: Promise.resolve(),
       release: async () => {
         const r = await attached.release();
         out.readBytes = r.readBytes;
@@ -85,17 +99,37 @@ export async function stageCard(
   const dir = await scratchDir(env.library);
   const path = join(dir, 'card.img');
   try {
-    const r = await readUsedCardToFile(card, path, ctx);
-    for (const f of r.fallbacks) ctx.log(`read in full: ${f}`);
-    return {
+    const staged: StagedCard = {
       builderPath: b.toBuilderPath(path),
       hostPath: path,
       via: 'staged',
       staged: true,
-      readBytes: r.mappedBytes,
-      fallbacks: r.fallbacks,
-      release: () => discard(dir),
+      fallbacks: [],
+      complete: Promise.resolve(),
+      // A copy still running (the builder stopped reading its image, say) ends before its folder goes.
+      release: () => staged.complete.then(
+        () => discard(dir),
+        () => discard(dir),
+      ),
     };
+    const copied = (r: { mappedBytes: number; fallbacks: string[] }) => {
+      for (const f of r.fallbacks) ctx.log(`read in full: ${f}`);
+      staged.readBytes = r.mappedBytes;
+      staged.fallbacks = r.fallbacks;
+    };
+    if (options.image) {
+      const r = await readUsedCardWithImage(card, path, ctx, options.image);
+      if (r.image) {
+        staged.image = r.image;
+        staged.complete = r.done.then(copied);
+        staged.complete.catch(() => undefined);
+        return staged;
+      }
+      copied(await r.done);
+      return staged;
+    }
+    copied(await readUsedCardToFile(card, path, ctx));
+    return staged;
   } catch (e) {
     await discard(dir);
     throw e;

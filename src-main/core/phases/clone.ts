@@ -17,7 +17,8 @@ import { runProbes } from './root-probes.js';
 import { toolVersions } from './tool-versions.js';
 import { discard, publish } from '../library/files.js';
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
-import { stageCard } from './card-staging.js';
+import { builderReachesCard, stageCard } from './card-staging.js';
+import type { PartcloneRequest } from '../card-io/card-reads.js';
 import { stageSteps } from './plan-steps.js';
 import { damagedMapsError, refuseDamagedMaps, refuseUnclonedPartitions } from './clone-layout.js';
 import type { Env } from './env.js';
@@ -37,6 +38,9 @@ export interface CloneParams {
 }
 
 export const DEFAULT_CLONE_LEVEL = 2;
+
+/** A partclone version the image's header can carry (raw-disk-protocol.ts checks it again). */
+const VERSION = /^[0-9][0-9A-Za-z.+~-]{0,13}$/;
 
 function checkLevel(level: number): number {
   if (!Number.isInteger(level) || level < 1 || level > 9) {
@@ -89,20 +93,36 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
     ctx.step('identify', `Reading ${describeCard(card)}`);
     const b = env.builder;
     // The local builder reads the card itself; the Lima VM gets it as a block device (its maps
-    // checked by the helper first), or else a used-block copy of it.
-    const staged = await stageCard(env, card, ctx, { checkMaps: true });
+    // checked by the helper first), or else a used-block copy of it, during which the root's
+    // partclone image is made from the blocks read and streamed to the builder to compress: one
+    // pass over the card reader instead of a copy, then partclone over the copy.
+    let tools: Record<string, string> | undefined;
+    let image: PartcloneRequest | undefined;
+    if (!builderReachesCard(env, card)) {
+      tools = await toolVersions(env, ctx);
+      const version = tools.partclone ?? '';
+      if (VERSION.test(version)) image = { partition: 2, version };
+      else ctx.log(`the root's partclone image is made after the copy: the builder's partclone is ${version || 'missing'}`);
+    }
+    const staged = await stageCard(env, card, ctx, { checkMaps: true, ...(image ? { image } : {}) });
     let out;
-    let sourceState;
+    let sourceState: ReturnType<typeof stateFromFacts> = 'unknown';
     try {
-      if (staged.hostPath) await refuseDamagedMaps(staged.hostPath, card.bytes, ctx);
-      else if (staged.damaged?.length) throw damagedMapsError(staged.damaged);
-      const facts = await runProbes(env, staged, STATE_PROBES, ctx).catch(() => new Map());
-      sourceState = stateFromFacts(facts);
-      out = await b.runScript(
-        'clone_card.sh',
-        [staged.builderPath, b.toBuilderPath(partial), String(level)],
-        ctx,
-      );
+      const checkCopy = async () => {
+        if (staged.hostPath) await refuseDamagedMaps(staged.hostPath, card.bytes, ctx);
+        else if (staged.damaged?.length) throw damagedMapsError(staged.damaged);
+        const facts = await runProbes(env, staged, STATE_PROBES, ctx).catch(() => new Map());
+        sourceState = stateFromFacts(facts);
+      };
+      const args = [staged.builderPath, b.toBuilderPath(partial), String(level)];
+      if (staged.image) {
+        const script = b.runScript('clone_card.sh', [...args, '-'], ctx, { stdin: staged.image });
+        const checked = staged.complete.then(checkCopy);
+        out = bothOrFirstCause(await Promise.allSettled([checked, script]));
+      } else {
+        await checkCopy();
+        out = await b.runScript('clone_card.sh', args, ctx);
+      }
     } finally {
       await staged.release();
     }
@@ -135,12 +155,12 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       },
       sourceState,
       compression: { codec: out.results.get('compressor')?.[0] ?? 'unknown', level },
-      tools: await toolVersions(env, ctx),
+      tools: tools ?? (await toolVersions(env, ctx)),
       ...(staged.via !== 'direct'
         ? {
             notes: [
               staged.via === 'staged'
-                ? `read from the card: ${staged.readBytes} of ${card.bytes} bytes (used blocks only)`
+                ? `read from the card: ${staged.readBytes} of ${card.bytes} bytes (used blocks only${staged.image ? "; the root's partclone image made from them as they were read" : ''})`
                 : `read from the card: ${staged.readBytes} of ${card.bytes} bytes (attached in the builder as a block device)`,
               ...staged.fallbacks,
             ],
@@ -154,6 +174,21 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
     await discard(partial);
     throw e;
   }
+}
+
+/**
+ * The outcome of a copy (with its checks) and the script fed from it: the copy's failure is the
+ * cause (the card was removed, its maps are damaged: the script then fails on a cut image), unless
+ * the copy only failed because the script had stopped reading.
+ */
+function bothOrFirstCause<T>([copy, script]: [PromiseSettledResult<unknown>, PromiseSettledResult<T>]): T {
+  if (copy.status === 'rejected') {
+    const e = copy.reason as unknown;
+    const scriptStopped = script.status === 'rejected' && e instanceof AtlasError && e.code === 'tool-failed';
+    throw scriptStopped ? script.reason : e;
+  }
+  if (script.status === 'rejected') throw script.reason;
+  return script.value;
 }
 
 export function cloneSetPath(library: string, nameOrPath: string): string {

@@ -9,6 +9,8 @@
  * whole group.
  * The groups still running are known (child-groups.ts), so the job locks can record them.
  */
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { execa, type ResultPromise } from 'execa';
 import { AtlasError, CancelledError } from '../errors.js';
 import { addChildGroup, removeChildGroup } from './child-groups.js';
@@ -24,6 +26,11 @@ export interface RunOptions {
   /** Exit codes that count as success (default [0]). */
   okExitCodes?: number[];
   input?: string;
+  /**
+   * A stream for the tool's stdin instead (a partclone image for the builder, say). The tool's
+   * lifeline is then that stream: cut short when this process dies, so the tool fails on it.
+   */
+  stdin?: Readable;
   /** Seconds between SIGTERM and SIGKILL on cancellation (and when this process dies). */
   killGraceSeconds?: number;
   /**
@@ -72,7 +79,7 @@ export async function runTool(
   const { signal } = options;
   if (signal?.aborted) throw new CancelledError();
   const grace = options.killGraceSeconds ?? 10;
-  const lifeline = options.input === undefined;
+  const lifeline = options.input === undefined && options.stdin === undefined;
   const tie = lifeline && options.lifeline !== 'pass' ? tieScript() : undefined;
   if (tie && !commandExists(command, options.env?.PATH ?? process.env.PATH)) {
     throw new AtlasError('missing-tool', `${command} is not installed`, `install ${command} and try again`);
@@ -85,7 +92,8 @@ export async function runTool(
     reject: false,
     detached: true,
     buffer: false,
-    stdin: options.input !== undefined || tie || options.lifeline === 'pass' ? 'pipe' : 'ignore',
+    stdin:
+      options.input !== undefined || options.stdin || tie || options.lifeline === 'pass' ? 'pipe' : 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
   });
@@ -94,6 +102,8 @@ export async function runTool(
   // The lifeline is never written to: it ends when this process does.
   child.stdin?.on('error', () => undefined);
   if (options.input !== undefined) child.stdin?.end(options.input);
+  // A tool that stops reading early fails on its own exit code; a stream cut short ends its stdin.
+  if (options.stdin && child.stdin) pipeline(options.stdin, child.stdin).catch(() => undefined);
   const outLines: string[] = [];
   const errLines: string[] = [];
   const out = splitter(options.onStdoutLine, outLines, /\n/);

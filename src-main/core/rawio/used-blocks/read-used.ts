@@ -9,6 +9,8 @@
  * cancelled.
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { identifyCard } from '../../cards/card.js';
 import { isZero } from './zero-block.js';
 import { AtlasError, CancelledError } from '../../errors.js';
@@ -16,7 +18,8 @@ import { readExactly, writeAll } from '../../file-io.js';
 import type { JobContext } from '../../jobs/job.js';
 import { handleReader } from './byte-reader.js';
 import { chunks, type ByteRange } from './byte-ranges.js';
-import { mapCard, type CardMap } from './used-ranges.js';
+import { mapCard, type CardMap, type PartitionMap } from './used-ranges.js';
+import { PartcloneExtImage } from '../partclone-stream.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -27,6 +30,20 @@ export interface ReadUsedOptions {
   align?: number;
   /** Also copy unpartitioned space after the last partition. */
   keepTrailing?: boolean;
+  /**
+   * Also make the partclone image of one partition's ext file system from the blocks as they are
+   * read (rawio/partclone-stream.ts), into `out`, which is ended when the image is complete. When
+   * the partition cannot be imaged so (not ext, or its maps not trusted) `out` is ended at once,
+   * empty, and the reason is in the result; the copy goes on either way.
+   */
+  partclone?: { partition: number; version: string; out: Writable };
+}
+
+export interface PartcloneOutcome {
+  /** Bytes of the image written to `out`; 0 when it was not made. */
+  bytes: number;
+  /** Why the image was not made. */
+  refused?: string;
 }
 
 export interface ReadUsedResult {
@@ -40,6 +57,64 @@ export interface ReadUsedResult {
   fallbacks: string[];
   notes: string[];
   map: CardMap;
+  partclone?: PartcloneOutcome;
+}
+
+function refusal(p: PartitionMap | undefined, index: number): string | undefined {
+  if (!p) return `the card has no partition ${index}`;
+  if (p.fallback) return p.fallback;
+  if (!p.ext) return `partition ${index} holds ${p.fs}, not an ext file system`;
+  return undefined;
+}
+
+/** Resolves when `out` takes more, or will never again (closed, failed: the next write says so). */
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const settle = () => {
+      out.off('drain', settle);
+      out.off('close', settle);
+      out.off('error', settle);
+      resolve();
+    };
+    out.on('drain', settle);
+    out.on('close', settle);
+    out.on('error', settle);
+  });
+}
+
+/** Writes a partclone image to its stream as the copy reads, waiting while the reader is behind. */
+class ImageOut {
+  bytes = 0;
+  private failed: Error | undefined;
+
+  constructor(
+    private readonly out: Writable,
+    readonly image: PartcloneExtImage,
+    readonly start: number,
+  ) {
+    out.on('error', (e) => (this.failed ??= e));
+  }
+
+  async write(parts: Buffer[]): Promise<void> {
+    if (this.failed || this.out.destroyed) {
+      throw new AtlasError(
+        'tool-failed',
+        `the builder stopped taking the partition's partclone image${this.failed ? `: ${this.failed.message}` : ''}`,
+      );
+    }
+    let ok = true;
+    for (const p of parts) {
+      ok = this.out.write(p);
+      this.bytes += p.length;
+    }
+    if (!ok) await drained(this.out);
+  }
+
+  async end(): Promise<void> {
+    await this.write(this.image.end());
+    this.out.end();
+    await finished(this.out, { readable: false });
+  }
 }
 
 export async function readUsedToSparseFile(
@@ -85,6 +160,22 @@ export async function copyUsedBetween(
   ctx: JobContext,
   opts: ReadUsedOptions = {},
 ): Promise<ReadUsedResult> {
+  try {
+    return await copyUsed(source, size, dest, ctx, opts);
+  } catch (e) {
+    // A partition image cut short must not look complete to whoever reads it: it ends in an error.
+    opts.partclone?.out.destroy(e instanceof Error ? e : new Error(String(e)));
+    throw e;
+  }
+}
+
+async function copyUsed(
+  source: FileHandle,
+  size: number,
+  dest: FileHandle,
+  ctx: JobContext,
+  opts: ReadUsedOptions,
+): Promise<ReadUsedResult> {
   ctx.step('map-used', 'Reading the partition table and file system maps');
   const map = await mapCard(handleReader(source, size), {
     align: opts.align ?? 64 * 1024,
@@ -99,14 +190,31 @@ export async function copyUsedBetween(
   for (const n of map.notes) ctx.log(n);
   ctx.throwIfCancelled();
 
+  let image: ImageOut | undefined;
+  let partclone: PartcloneOutcome | undefined;
+  if (opts.partclone) {
+    const { partition, version, out } = opts.partclone;
+    const p = map.partitions.find((x) => x.index === partition);
+    const refused = refusal(p, partition);
+    if (refused || !p?.ext) {
+      partclone = { bytes: 0, refused: refused ?? '' };
+      ctx.log(`the partclone image of partition ${partition} is made after the copy: ${refused}`);
+      out.end();
+    } else {
+      image = new ImageOut(out, new PartcloneExtImage(p.ext.blocks, p.ext.used, version), p.start);
+      await image.write(image.image.head());
+    }
+  }
+
   ctx.step('read-used', 'Copying the used blocks of the card', map.mappedBytes);
   await dest.truncate(size);
-  const buf = Buffer.alloc(CHUNK);
+  // Pieces handed to the image's stream are still queued when the next one is read: a fresh one each.
+  const shared = Buffer.alloc(CHUNK);
   let done = 0;
   for (const piece of chunks(map.ranges, CHUNK)) {
     if (ctx.signal.aborted) throw new CancelledError('the used-block copy');
     const len = piece.end - piece.start;
-    const view = buf.subarray(0, len);
+    const view = image ? Buffer.allocUnsafe(len) : shared.subarray(0, len);
     const got = await readExactly(source, view, piece.start);
     if (got < len) {
       throw new AtlasError(
@@ -116,8 +224,19 @@ export async function copyUsedBetween(
       );
     }
     if (!isZero(view)) await writeAll(dest, view, piece.start);
+    if (image) {
+      const { start } = image;
+      const end = start + image.image.fs.blockSize * image.image.fs.totalBlocks;
+      const a = Math.max(piece.start, start);
+      const b = Math.min(piece.end, end);
+      if (b > a) await image.write(image.image.data(a - start, view.subarray(a - piece.start, b - piece.start)));
+    }
     done += len;
     ctx.progress(done, map.mappedBytes);
+  }
+  if (image) {
+    await image.end();
+    partclone = { bytes: image.bytes };
   }
   await dest.sync();
   return {
@@ -127,5 +246,6 @@ export async function copyUsedBetween(
     fallbacks: map.fallbacks,
     notes: map.notes,
     map,
+    ...(partclone ? { partclone } : {}),
   };
 }
