@@ -56,7 +56,7 @@ export function macPathBuilder(): Builder {
     seesHostDevices: false,
     describe: () => 'this host, as the atlas-build VM would be (cards moved by the host)',
     toBuilderPath: (p) => local.toBuilderPath(p),
-    runScript: (s, a, c) => local.runScript(s, a, c),
+    runScript: (s, a, c, o) => local.runScript(s, a, c, o),
     stageSecrets: (f) => local.stageSecrets(f),
   };
 }

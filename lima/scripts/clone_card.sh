@@ -11,7 +11,7 @@
 # usage: clone_card.sh CARD OUT_DIR [LEVEL [ROOT_IMAGE]]
 #   CARD: block device or image file; OUT_DIR: empty or absent; LEVEL: 1-9 (default 2; 4-9: pigz)
 #   ROOT_IMAGE "-": stdin carries partition 2's partclone image, made by the host from the card's
-#     used blocks as it copied them into CARD (rawio/partclone-stream.ts: the bytes partclone.ext4
+#     used blocks as it copied them into CARD (rawio/used-blocks/partclone-image.ts: the bytes partclone.ext4
 #     writes). It is compressed and checked as it arrives, before anything is read from CARD, which
 #     is complete once stdin ends; then the table and the boot partition are taken from CARD.
 # shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)

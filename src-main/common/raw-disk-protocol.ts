@@ -81,7 +81,10 @@ const guarded = {
  */
 const PARTCLONE_IMAGE = record({
   partition: int({ min: 1, max: 128 }),
-  version: v.pipe(v.string('expected a string'), v.regex(/^[0-9][0-9A-Za-z.+~-]{0,13}$/, 'is not a partclone version')),
+  version: v.pipe(
+    v.string('expected a string'),
+    v.regex(/^[0-9][0-9A-Za-z.+~-]{0,13}$/, 'is not a partclone version'),
+  ),
   to: absolutePath(),
 });
 

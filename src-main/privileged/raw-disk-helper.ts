@@ -328,12 +328,17 @@ async function readCard(req: Request<'read'>, run: Run): Promise<Done> {
     try {
       if (req.partclone) {
         if (req.used !== true) refuse('a partclone image is made by a used-block read only');
-        // The client holds its read end open already: the open does not wait.
-        image = new Socket({
-          fd: openFifo(req.partclone.to, constants.O_WRONLY, who),
-          readable: false,
-          writable: true,
-        });
+        // The client holds its read end open already; without a reader the open fails (ENXIO)
+        // instead of waiting.
+        const to = req.partclone.to;
+        let fd: number;
+        try {
+          fd = openFifo(to, constants.O_WRONLY | constants.O_NONBLOCK, who);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw fileError(e, to, who);
+          throw new AtlasError('bad-input', `nothing reads the named pipe ${to}`, 'open its read end first');
+        }
+        image = new Socket({ fd, readable: false, writable: true });
       }
       const partclone = image && req.partclone ? { ...req.partclone, out: image } : undefined;
       return await copyCard(src, length, out, req.used === true, ctx, req.device, partclone);

@@ -12,6 +12,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
@@ -445,11 +446,61 @@ describe('LimaBuilder (through the limactl double)', () => {
       { timeout: 300_000 },
       async () => {
         const outside = fixture('provisioned', { fillMiB: 24 });
+        const before = calls().length;
         const { result } = await runJob((ctx) => clone(viaLima(), { card: outside, name: 'outside' }, ctx));
         const m = JSON.parse(readFileSync(join(result.dir, 'manifest.json'), 'utf8'));
-        expect(m.notes.join(' ')).toMatch(/used blocks only/);
+        expect(m.notes.join(' ')).toMatch(
+          /used blocks only; the root's partclone image made from them as they were read/,
+        );
+        // The VM was handed the image on stdin: the fourth argument says so.
+        const cloneCall = calls()
+          .slice(before)
+          .find((c) => c.includes('clone_card.sh'))!;
+        expect(cloneCall.slice(-2)).toEqual(['2', '-']);
+        expect(chkimg(join(result.dir, 'sdc2-root.partclone.gz'))).toBe(0);
+        expect(m.sourceState).toBe('provisioned');
         // The staged copy is gone once the clone is done.
         expect(readdirSync(join(shared, '.atlas-tmp'))).toEqual([]);
+      },
+    );
+
+    it(
+      'a card that cannot be imaged while it is read (no ext root) fails as on this host, in one read',
+      { timeout: 300_000 },
+      async () => {
+        const outside = fixture('no-ext4');
+        const vm = await failJob((ctx) => clone(viaLima(), { card: outside, name: 'outside-no-root' }, ctx));
+        expect(vm.error.code).toBe('unsupported');
+        expect(vm.error.message).toMatch(
+          /^partition 2 is '.*', expected the ext4 root partition armbi_root$/,
+        );
+        const logs = vm.events.flatMap((e) => (e.type === 'log' ? [e.line] : []));
+        expect(logs.join('\n')).toMatch(/the partclone image of partition 2 is made after the copy/);
+        expect(vm.events.filter((e) => e.type === 'step' && e.step.id === 'read-used')).toHaveLength(1);
+        expect(existsSync(join(shared, 'golden-clone-outside-no-root.partial'))).toBe(false);
+        expect(readdirSync(join(shared, '.atlas-tmp'))).toEqual([]);
+      },
+    );
+
+    it(
+      'a card pulled while it is read and imaged: the card is named the cause, nothing is left',
+      { timeout: 300_000 },
+      async () => {
+        const pulled = copyFixture(fixture('provisioned', { fillMiB: 24 }), dir, 'pulled-card.img');
+        let cut = false;
+        const job = startJob('clone', (ctx) => clone(viaLima(), { card: pulled, name: 'pulled' }, ctx));
+        job.on('event', (e: JobEvent) => {
+          if (!cut && e.type === 'progress' && e.stepId === 'read-used') {
+            cut = true;
+            truncateSync(pulled, 300 * 1024 * 1024);
+          }
+        });
+        await expect(job.promise).rejects.toMatchObject({ code: 'card-changed' });
+        expect(cut).toBe(true);
+        expect(existsSync(join(shared, 'golden-clone-pulled'))).toBe(false);
+        expect(existsSync(join(shared, 'golden-clone-pulled.partial'))).toBe(false);
+        expect(readdirSync(join(shared, '.atlas-tmp'))).toEqual([]);
+        expect(liveProcessesMentioning('golden-clone-pulled')).toEqual([]);
       },
     );
 

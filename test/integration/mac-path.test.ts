@@ -130,7 +130,9 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
     expect(after - before).toBeLessThanOrEqual(1.1 * used + 64 * MiB);
     expect(after - before).toBeLessThan(statSync(cardFile).size / 4);
     const m = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8'));
-    expect(m.notes.join(' ')).toMatch(/used blocks only; the root's partclone image made from them as they were read/);
+    expect(m.notes.join(' ')).toMatch(
+      /used blocks only; the root's partclone image made from them as they were read/,
+    );
     // One pass over the reader: the root's image was made on the Mac from the blocks read, and is
     // byte for byte what partclone.ext4 writes from the card's root partition.
     const big = { maxBuffer: 1024 * MiB, stdio: ['ignore', 'pipe', 'ignore'] as const };

@@ -422,6 +422,45 @@ describe('raw card access through the raw-disk helper', () => {
           'bad-input',
           /length: out of range/,
         ],
+        [
+          'a partclone version that is a command',
+          {
+            op: 'read',
+            device: dev,
+            expect: expectOk,
+            dest: `${dir}/pv.img`,
+            used: true,
+            partclone: { partition: 2, version: '0.3.23;reboot', to: `${dir}/fifo` },
+          },
+          'bad-input',
+          /partclone\.version: is not a partclone version/,
+        ],
+        [
+          'a partclone image of partition 0',
+          {
+            op: 'read',
+            device: dev,
+            expect: expectOk,
+            dest: `${dir}/p0.img`,
+            used: true,
+            partclone: { partition: 0, version: '0.3.23', to: `${dir}/fifo` },
+          },
+          'bad-input',
+          /partclone\.partition: out of range/,
+        ],
+        [
+          'a relative partclone pipe',
+          {
+            op: 'read',
+            device: dev,
+            expect: expectOk,
+            dest: `${dir}/pr.img`,
+            used: true,
+            partclone: { partition: 2, version: '0.3.23', to: 'fifo' },
+          },
+          'bad-input',
+          /absolute/,
+        ],
         ['not JSON', `{"op":"read", device: ${dev}}`, 'bad-input', /not JSON/],
         ['an array', [1, 2], 'bad-input', /unknown op/],
       ];
@@ -441,6 +480,35 @@ describe('raw card access through the raw-disk helper', () => {
       expect(readFileSync(existing, 'utf8')).toBe('keep me');
       const notFile = await ask({ op: 'write', device: dev, expect: expectOk, source: dir, verify: false });
       expect(notFile.last).toMatchObject({ event: 'error', code: 'bad-input' });
+      // The image goes to a named pipe only: never into a file the helper would write as root.
+      const victim = join(dir, 'victim.txt');
+      writeFileSync(victim, 'keep me too');
+      const toFile = await ask({
+        op: 'read',
+        device: dev,
+        expect: expectOk,
+        dest: join(dir, 'pf.img'),
+        used: true,
+        partclone: { partition: 2, version: '0.3.23', to: victim },
+      });
+      expect(toFile.last).toMatchObject({ event: 'error', code: 'bad-input' });
+      expect(String(toFile.last?.message)).toMatch(/is not a named pipe/);
+      expect(readFileSync(victim, 'utf8')).toBe('keep me too');
+      expect(existsSync(join(dir, 'pf.img'))).toBe(false);
+      // A pipe nobody reads is refused at once, not waited on.
+      const unread = join(dir, 'unread.fifo');
+      execFileSync('mkfifo', ['-m', '600', unread]);
+      const noReader = await ask({
+        op: 'read',
+        device: dev,
+        expect: expectOk,
+        dest: join(dir, 'pn.img'),
+        used: true,
+        partclone: { partition: 2, version: '0.3.23', to: unread },
+      });
+      expect(noReader.last).toMatchObject({ event: 'error', code: 'bad-input' });
+      expect(String(noReader.last?.message)).toMatch(/nothing reads the named pipe/);
+      expect(existsSync(join(dir, 'pn.img'))).toBe(false);
       expect(sha256(backing)).toBe(before);
     } finally {
       release(dev, backing);

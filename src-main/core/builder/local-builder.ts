@@ -38,6 +38,13 @@ export class LocalBuilder implements Builder {
     // A script reading a stream has that stream as its lifeline instead.
     const tie = options.stdin ? undefined : tieScript();
     const tied = tie ? ['bash', tie, '10'] : [];
-    return runScriptProcess('sudo', ['-n', ...tied, 'bash', path, ...args], ctx, script, 'pass', options.stdin);
+    return runScriptProcess(
+      'sudo',
+      ['-n', ...tied, 'bash', path, ...args],
+      ctx,
+      script,
+      'pass',
+      options.stdin,
+    );
   }
 }

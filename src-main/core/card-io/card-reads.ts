@@ -137,7 +137,7 @@ export interface UsedReadOutcome {
 
 export interface UsedReadWithImage {
   /**
-   * The partition's partclone image (rawio/partclone-stream.ts) while the copy goes on; absent
+   * The partition's partclone image (rawio/used-blocks/partclone-image.ts) while the copy goes on; absent
    * when the partition could not be imaged so (the copy is then complete, the reason in `done`).
    * A copy that fails cuts the image short: only `done` says whether it is whole.
    */

@@ -13,11 +13,7 @@ import { AtlasError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
 import type { CardIdentity } from '../cards/card.js';
 import type { TargetContext } from '../cards/target-guards.js';
-import {
-  readUsedCardToFile,
-  readUsedCardWithImage,
-  type PartcloneRequest,
-} from '../card-io/card-reads.js';
+import { readUsedCardToFile, readUsedCardWithImage, type PartcloneRequest } from '../card-io/card-reads.js';
 import { writeImage } from '../write/write-pipeline.js';
 import { discard, scratchDir } from '../library/files.js';
 import type { Env } from './env.js';
@@ -107,10 +103,11 @@ export async function stageCard(
       fallbacks: [],
       complete: Promise.resolve(),
       // A copy still running (the builder stopped reading its image, say) ends before its folder goes.
-      release: () => staged.complete.then(
-        () => discard(dir),
-        () => discard(dir),
-      ),
+      release: () =>
+        staged.complete.then(
+          () => discard(dir),
+          () => discard(dir),
+        ),
     };
     const copied = (r: { mappedBytes: number; fallbacks: string[] }) => {
       for (const f of r.fallbacks) ctx.log(`read in full: ${f}`);

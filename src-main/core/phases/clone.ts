@@ -102,7 +102,10 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       tools = await toolVersions(env, ctx);
       const version = tools.partclone ?? '';
       if (VERSION.test(version)) image = { partition: 2, version };
-      else ctx.log(`the root's partclone image is made after the copy: the builder's partclone is ${version || 'missing'}`);
+      else
+        ctx.log(
+          `the root's partclone image is made after the copy: the builder's partclone is ${version || 'missing'}`,
+        );
     }
     const staged = await stageCard(env, card, ctx, { checkMaps: true, ...(image ? { image } : {}) });
     let out;

@@ -3,7 +3,7 @@
  * must be copied for the file system to be complete: its metadata and every block in use.
  */
 import type { ByteRange } from './byte-ranges.js';
-import type { ExtBlocks } from '../partclone-stream.js';
+import type { ExtBlocks } from './partclone-image.js';
 
 export interface FsUsedMap {
   /** 'ext2' | 'ext3' | 'ext4' | 'fat12' | 'fat16' | 'fat32' */

@@ -19,7 +19,7 @@ import type { JobContext } from '../../jobs/job.js';
 import { handleReader } from './byte-reader.js';
 import { chunks, type ByteRange } from './byte-ranges.js';
 import { mapCard, type CardMap, type PartitionMap } from './used-ranges.js';
-import { PartcloneExtImage } from '../partclone-stream.js';
+import { PartcloneExtImage } from './partclone-image.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -32,7 +32,7 @@ export interface ReadUsedOptions {
   keepTrailing?: boolean;
   /**
    * Also make the partclone image of one partition's ext file system from the blocks as they are
-   * read (rawio/partclone-stream.ts), into `out`, which is ended when the image is complete. When
+   * read (rawio/used-blocks/partclone-image.ts), into `out`, which is ended when the image is complete. When
    * the partition cannot be imaged so (not ext, or its maps not trusted) `out` is ended at once,
    * empty, and the reason is in the result; the copy goes on either way.
    */
@@ -229,7 +229,8 @@ async function copyUsed(
       const end = start + image.image.fs.blockSize * image.image.fs.totalBlocks;
       const a = Math.max(piece.start, start);
       const b = Math.min(piece.end, end);
-      if (b > a) await image.write(image.image.data(a - start, view.subarray(a - piece.start, b - piece.start)));
+      if (b > a)
+        await image.write(image.image.data(a - start, view.subarray(a - piece.start, b - piece.start)));
     }
     done += len;
     ctx.progress(done, map.mappedBytes);

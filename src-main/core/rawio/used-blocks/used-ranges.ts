@@ -12,7 +12,7 @@ import { alignRanges, gapsIn, mergeRanges, shiftRanges, totalBytes, type ByteRan
 import { looksLikeExt, mapExt4 } from './ext4-map.js';
 import { looksLikeFat, mapFat } from './fat-map.js';
 import type { FsUsedMap } from './fs-map.js';
-import type { ExtBlocks } from '../partclone-stream.js';
+import type { ExtBlocks } from './partclone-image.js';
 import { UsedMapError } from './map-error.js';
 import { readPartitionTable, type PartitionTable } from './partition-table.js';
 

@@ -1,4 +1,4 @@
-// The partclone image made while a card is read (rawio/partclone-stream.ts) against partclone
+// The partclone image made while a card is read (rawio/used-blocks/partclone-image.ts) against partclone
 // itself: for ext file systems of several shapes, the stream made from our map of the used
 // blocks must be byte for byte what `partclone.ext4 -c` writes for the same file system (with the
 // version string of the partclone installed here), whatever pieces the reads come in, and
@@ -17,7 +17,7 @@ import {
   checkPartcloneVersion,
   PartcloneExtImage,
   partcloneCrc,
-} from '../../src-main/core/rawio/partclone-stream.js';
+} from '../../src-main/core/rawio/used-blocks/partclone-image.js';
 import { parsePartcloneHead } from '../../src-main/core/library/partclone-head.js';
 
 let dir: string;
@@ -82,7 +82,11 @@ describe('the partclone image made from the used blocks', () => {
   const shapes: Array<[string, number, string[]]> = [
     ['1 KiB blocks, a block count that is not a multiple of 8', 64 * MiB + 3 * 1024, ['-b', '1024']],
     ['4 KiB blocks with uninitialised groups (flex_bg, 64bit, metadata_csum)', 600 * MiB, ['-b', '4096']],
-    ['4 KiB blocks without flex_bg or metadata_csum', 300 * MiB, ['-b', '4096', '-O', '^flex_bg,^metadata_csum']],
+    [
+      '4 KiB blocks without flex_bg or metadata_csum',
+      300 * MiB,
+      ['-b', '4096', '-O', '^flex_bg,^metadata_csum'],
+    ],
     ['2 KiB blocks, ext3-style (no extents)', 80 * MiB, ['-b', '2048', '-O', '^extent,^64bit']],
   ];
   for (const [what, bytes, args] of shapes) {
@@ -97,21 +101,28 @@ describe('the partclone image made from the used blocks', () => {
     });
   }
 
-  it('is accepted by partclone.chkimg and restores to the same file system', { timeout: 300_000 }, async () => {
-    const fs = mkfs('restore', 96 * MiB, ['-b', '4096']);
-    const image = join(dir, 'ours.pc');
-    writeFileSync(image, await ourImage(fs, 256 * 1024, 65536));
-    execFileSync('partclone.chkimg', ['-s', image], { stdio: 'pipe' });
-    const restored = join(dir, 'restored.fs');
-    writeFileSync(restored, '');
-    execFileSync('truncate', ['-s', String(96 * MiB), restored]);
-    execFileSync('partclone.ext4', ['-r', '-s', image, '-O', restored], { stdio: 'pipe' });
-    execFileSync('e2fsck', ['-fn', restored], { stdio: 'pipe' });
-    const cat = (f: string) =>
-      execFileSync('debugfs', ['-R', 'cat /big.bin', f], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 8 * MiB });
-    expect(cat(restored).equals(cat(fs))).toBe(true);
-    expect(cat(restored).length).toBe(3 * MiB + 777);
-  });
+  it(
+    'is accepted by partclone.chkimg and restores to the same file system',
+    { timeout: 300_000 },
+    async () => {
+      const fs = mkfs('restore', 96 * MiB, ['-b', '4096']);
+      const image = join(dir, 'ours.pc');
+      writeFileSync(image, await ourImage(fs, 256 * 1024, 65536));
+      execFileSync('partclone.chkimg', ['-s', image], { stdio: 'pipe' });
+      const restored = join(dir, 'restored.fs');
+      writeFileSync(restored, '');
+      execFileSync('truncate', ['-s', String(96 * MiB), restored]);
+      execFileSync('partclone.ext4', ['-r', '-s', image, '-O', restored], { stdio: 'pipe' });
+      execFileSync('e2fsck', ['-fn', restored], { stdio: 'pipe' });
+      const cat = (f: string) =>
+        execFileSync('debugfs', ['-R', 'cat /big.bin', f], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+          maxBuffer: 8 * MiB,
+        });
+      expect(cat(restored).equals(cat(fs))).toBe(true);
+      expect(cat(restored).length).toBe(3 * MiB + 777);
+    },
+  );
 
   it('has a header our own reader parses', async () => {
     const fs = mkfs('head', 64 * MiB, ['-b', '4096']);

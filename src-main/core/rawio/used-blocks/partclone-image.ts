@@ -19,8 +19,8 @@
  * ext4 map (used-blocks/ext4-map.ts) computes the same set.
  */
 import { crc32 } from 'node:zlib';
-import { AtlasError } from '../errors.js';
-import type { ByteRange } from './used-blocks/byte-ranges.js';
+import { AtlasError } from '../../errors.js';
+import type { ByteRange } from './byte-ranges.js';
 
 /** What partclone needs to know of an ext file system (from its superblock and bitmaps). */
 export interface ExtBlocks {
@@ -88,7 +88,9 @@ export class PartcloneExtImage {
     let last = 0;
     for (const r of used) {
       if (r.start < last || r.end <= r.start || r.end > fsBytes || r.start % blockSize || r.end % blockSize)
-        throw new RangeError(`used range ${r.start}-${r.end} is not whole sorted blocks inside the file system`);
+        throw new RangeError(
+          `used range ${r.start}-${r.end} is not whole sorted blocks inside the file system`,
+        );
       last = r.end;
     }
     this.used = used;
