@@ -62,12 +62,12 @@ fanout() {
     }' "$1"
 }
 
-# clone_part TOOL DEVICE FILE WHAT: partclone's image of DEVICE, compressed into FILE and checked by
-# partclone.chkimg from the same stream; TOOL "-": the image is on stdin (DEVICE unused).
+# clone_part TOOL DEVICE FILE WHAT FIFO ERRS: partclone's image of DEVICE, compressed into FILE and
+# checked by partclone.chkimg from the same stream; TOOL "-": the image is on stdin (DEVICE unused).
+# FIFO and ERRS are scratch files of the caller's (atlas_tmpfile: removed when the script ends, also
+# when clone_part runs in the background).
 clone_part() {
-  local tool=$1 dev=$2 dest=$3 what=$4 fifo errs chk checked=0 st
-  atlas_tmpfile fifo
-  atlas_tmpfile errs
+  local tool=$1 dev=$2 dest=$3 what=$4 fifo=$5 errs=$6 chk checked=0 st
   rm -f "$fifo" && mkfifo -m 0600 "$fifo"
   # -f 1 (both): partclone and partclone.chkimg end on their progress thread's tick, every 2 s by
   # default (a 4 MB boot partition took 2 s); every second instead.
@@ -99,8 +99,13 @@ clone_part() {
 
 # The host's image first: the host is still copying CARD while it streams, and ends stdin only
 # once CARD is complete. No step is announced: the host's copy reports the progress meanwhile.
+atlas_tmpfile root_fifo
+atlas_tmpfile root_errs
+atlas_tmpfile boot_fifo
+atlas_tmpfile boot_errs
+atlas_tmpfile boot_out
 if [ "$root_image" = - ]; then
-  clone_part - - "$out/sdc2-root.partclone.gz" root
+  clone_part - - "$out/sdc2-root.partclone.gz" root "$root_fifo" "$root_errs"
 fi
 
 atlas_step unmount 0 "Unmounting the card"
@@ -125,11 +130,23 @@ root_type=$(atlas_fstype "$root")
 [ "$root_type" = ext4 ] || atlas_fail unsupported "partition 2 is '${root_type:-unknown}', expected the ext4 root partition armbi_root"
 
 atlas_step clone-boot $((p1_sectors * 512)) "Cloning the boot partition (partclone.fat32)"
-clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot
-
-if [ -z "$root_image" ]; then
+if [ -n "$root_image" ]; then
+  clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot "$boot_fifo" "$boot_errs"
+else
+  # The boot partition alongside the root: a few megabytes, but partclone ends on its one-second
+  # progress tick. Its output waits in a file (its progress is not shown; a failure line of its own
+  # is passed on only if the root's clone got through).
+  clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot "$boot_fifo" "$boot_errs" \
+    >"$boot_out" 2>&1 &
+  boot_job=$!
   atlas_step clone-root $((p2_sectors * 512)) "Cloning the root partition (partclone.ext4)"
-  clone_part partclone.ext4 "$root" "$out/sdc2-root.partclone.gz" root
+  clone_part partclone.ext4 "$root" "$out/sdc2-root.partclone.gz" root "$root_fifo" "$root_errs"
+  boot_status=0
+  wait "$boot_job" || boot_status=$?
+  if [ "$boot_status" -ne 0 ]; then
+    cat "$boot_out"
+    exit "$boot_status"
+  fi
 fi
 
 cp "$(dirname "${BASH_SOURCE[0]}")/restore_golden.sh" "$out/restore_golden.sh"

@@ -5,9 +5,9 @@
 // raw-disk helper serves them over NBD through `limactl shell` (the guest's kernel has the nbd
 // module), so clone, verify and restore run on /dev/nbdN in the guest; shrink reads a copy through
 // the helper. Results are checked with the same independent tools as the other tests, on this host.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLONE_FILES, copyFixture, fixture, scratch } from '../helpers/fixtures.js';
@@ -209,6 +209,33 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
       { workdir: '/' },
     );
     expect(left.stdout.trim()).toBe('');
+  });
+
+  it('clones the card staged instead (ATLAS_CARD_ACCESS=staged): the root image made on the host crosses ssh to the guest, and is the one partclone made over NBD', async () => {
+    const saved = process.env.ATLAS_CARD_ACCESS;
+    process.env.ATLAS_CARD_ACCESS = 'staged';
+    let r;
+    try {
+      r = (await runLogged((ctx) => clone(env, { card, name: 'v8-1-0-VMS' }, ctx))).result;
+    } finally {
+      if (saved === undefined) delete process.env.ATLAS_CARD_ACCESS;
+      else process.env.ATLAS_CARD_ACCESS = saved;
+    }
+    const m = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8'));
+    expect(m.notes[0]).toMatch(
+      /used blocks only; the root's partclone image made from them as they were read\)$/,
+    );
+    expect(r.sourceState).toBe('provisioned');
+    expect(chkimg(join(r.dir, 'sdc2-root.partclone.gz'))).toBe(0);
+    // The guest's partclone.ext4 over NBD (the clone before) wrote the same image.
+    const unzip = (set: string) =>
+      execFileSync('pigz', ['-dc', join(dirname(r.dir), set, 'sdc2-root.partclone.gz')], {
+        maxBuffer: 1024 * MiB,
+      });
+    const viaHost = unzip('golden-clone-v8-1-0-VMS');
+    const viaNbd = unzip('golden-clone-v8-1-0-VM');
+    expect(viaHost.length).toBe(viaNbd.length);
+    expect(viaHost.equals(viaNbd)).toBe(true);
   });
 
   it('verifies the card through the VM, attached read-only', async () => {

@@ -3,7 +3,7 @@
  * (partition-table.dump, sdc1-boot.partclone.gz, sdc2-root.partclone.gz, restore_golden.sh) and a
  * manifest. Written as golden-clone-NAME.partial/ and renamed only when complete and checked.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
@@ -19,6 +19,7 @@ import { discard, publish } from '../library/files.js';
 import { STATE_PROBES, stateFromFacts } from './card-state.js';
 import { builderReachesCard, stageCard } from './card-staging.js';
 import type { PartcloneRequest } from '../card-io/card-reads.js';
+import { hashWhileWritten, type GrowingHash } from '../rawio/growing-file-hash.js';
 import { stageSteps } from './plan-steps.js';
 import { damagedMapsError, refuseDamagedMaps, refuseUnclonedPartitions } from './clone-layout.js';
 import type { Env } from './env.js';
@@ -110,6 +111,7 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
     const staged = await stageCard(env, card, ctx, { checkMaps: true, ...(image ? { image } : {}) });
     let out;
     let sourceState: ReturnType<typeof stateFromFacts> = 'unknown';
+    let hashing = new Map<string, GrowingHash>();
     try {
       const checkCopy = async () => {
         if (staged.hostPath) await refuseDamagedMaps(staged.hostPath, card.bytes, ctx);
@@ -120,11 +122,14 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       const args = [staged.builderPath, b.toBuilderPath(partial), String(level)];
       if (staged.image) {
         const script = b.runScript('clone_card.sh', [...args, '-'], ctx, { stdin: staged.image });
+        hashing = hashImagesWhileWritten(partial, script, ctx);
         const checked = staged.complete.then(checkCopy);
         out = bothOrFirstCause(await Promise.allSettled([checked, script]));
       } else {
         await checkCopy();
-        out = await b.runScript('clone_card.sh', args, ctx);
+        const script = b.runScript('clone_card.sh', args, ctx);
+        hashing = hashImagesWhileWritten(partial, script, ctx);
+        out = await script;
       }
     } finally {
       await staged.release();
@@ -135,7 +140,10 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
     ctx.step('checksum', 'Computing checksums');
     const files: ManifestFile[] = [];
     for (const name of (await readdir(partial)).sort()) {
-      const sum = await sha256File(join(partial, name), ctx);
+      const path = join(partial, name);
+      const followed = await hashing.get(name)?.result;
+      const sum =
+        followed && followed.bytes === (await stat(path)).size ? followed : await sha256File(path, ctx);
       files.push({ name, ...sum });
     }
     const parsed = parseArtifactName(dirName);
@@ -192,6 +200,19 @@ function bothOrFirstCause<T>([copy, script]: [PromiseSettledResult<unknown>, Pro
   }
   if (script.status === 'rejected') throw script.reason;
   return script.value;
+}
+
+/**
+ * The images' checksums, read as the script writes them (one sequential pass each), so only their
+ * ends are left to hash when it is done.
+ */
+function hashImagesWhileWritten(
+  set: string,
+  script: Promise<unknown>,
+  ctx: JobContext,
+): Map<string, GrowingHash> {
+  const images = ['sdc1-boot.partclone.gz', 'sdc2-root.partclone.gz'];
+  return new Map(images.map((name) => [name, hashWhileWritten(join(set, name), script, ctx.signal)]));
 }
 
 export function cloneSetPath(library: string, nameOrPath: string): string {
