@@ -11,9 +11,10 @@
 # usage: clone_card.sh CARD OUT_DIR [LEVEL [ROOT_IMAGE]]
 #   CARD: block device or image file; OUT_DIR: empty or absent; LEVEL: 1-9 (default 2; 4-9: pigz)
 #   ROOT_IMAGE "-": stdin carries partition 2's partclone image, made by the host from the card's
-#     used blocks as it copied them into CARD (rawio/used-blocks/partclone-image.ts: the bytes partclone.ext4
-#     writes). It is compressed and checked as it arrives, before anything is read from CARD, which
-#     is complete once stdin ends; then the table and the boot partition are taken from CARD.
+#     used blocks as it copied them into CARD (src-main/core/rawio/used-blocks/partclone-image.ts:
+#     the bytes partclone.ext4 writes). It is compressed and checked as it arrives. Its first bytes
+#     come when everything before partition 2 is in CARD (the boot partition is cloned meanwhile);
+#     CARD is complete once stdin ends, and the table is taken from it then.
 # shellcheck disable=SC2154 # boot, root, mnt, …: assigned by name (atlas_attach, atlas_mount, atlas_img_path, read -r)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
@@ -104,7 +105,36 @@ atlas_tmpfile root_errs
 atlas_tmpfile boot_fifo
 atlas_tmpfile boot_errs
 atlas_tmpfile boot_out
+check_boot_type() {
+  local t
+  t=$(atlas_fstype "$boot")
+  [ "$t" = vfat ] || atlas_fail unsupported "partition 1 is '${t:-unknown}', expected the FAT32 boot partition RPICFG"
+}
+
+# The boot partition alongside the root: a few megabytes, but partclone ends on its one-second
+# progress tick. Its output waits in a file (its progress is not shown; a failure line of its own is
+# passed on by finish_boot, so a failing root clone is the one reported).
+start_boot() {
+  clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot "$boot_fifo" "$boot_errs" \
+    >"$boot_out" 2>&1 &
+  boot_job=$!
+}
+finish_boot() {
+  local status=0
+  wait "$boot_job" || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$boot_out"
+    exit "$status"
+  fi
+}
+
 if [ "$root_image" = - ]; then
+  # The host sends the image's first bytes with the root's first block, when everything before the
+  # root (the table, the boot partition) is in CARD already: the boot partition is cloned meanwhile.
+  atlas_part_geometry "$card" 1
+  atlas_attach boot "$card" "$PART_START" "$PART_SECTORS" ro
+  check_boot_type
+  start_boot
   clone_part - - "$out/sdc2-root.partclone.gz" root "$root_fifo" "$root_errs"
 fi
 
@@ -122,32 +152,19 @@ card_bytes=$(atlas_card_bytes "$card")
   atlas_fail bad-input "$card is truncated: its partition 2 ends past the end of the image"
 atlas_result label "$(atlas_table_label "$card")"
 
-atlas_attach boot "$card" "$p1_start" "$p1_sectors" ro
+[ -n "${boot:-}" ] || atlas_attach boot "$card" "$p1_start" "$p1_sectors" ro
 atlas_attach root "$card" "$p2_start" "$p2_sectors" ro
-boot_type=$(atlas_fstype "$boot")
+check_boot_type
 root_type=$(atlas_fstype "$root")
-[ "$boot_type" = vfat ] || atlas_fail unsupported "partition 1 is '${boot_type:-unknown}', expected the FAT32 boot partition RPICFG"
 [ "$root_type" = ext4 ] || atlas_fail unsupported "partition 2 is '${root_type:-unknown}', expected the ext4 root partition armbi_root"
 
 atlas_step clone-boot $((p1_sectors * 512)) "Cloning the boot partition (partclone.fat32)"
-if [ -n "$root_image" ]; then
-  clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot "$boot_fifo" "$boot_errs"
-else
-  # The boot partition alongside the root: a few megabytes, but partclone ends on its one-second
-  # progress tick. Its output waits in a file (its progress is not shown; a failure line of its own
-  # is passed on only if the root's clone got through).
-  clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot "$boot_fifo" "$boot_errs" \
-    >"$boot_out" 2>&1 &
-  boot_job=$!
+if [ -z "$root_image" ]; then
+  start_boot
   atlas_step clone-root $((p2_sectors * 512)) "Cloning the root partition (partclone.ext4)"
   clone_part partclone.ext4 "$root" "$out/sdc2-root.partclone.gz" root "$root_fifo" "$root_errs"
-  boot_status=0
-  wait "$boot_job" || boot_status=$?
-  if [ "$boot_status" -ne 0 ]; then
-    cat "$boot_out"
-    exit "$boot_status"
-  fi
 fi
+finish_boot
 
 cp "$(dirname "${BASH_SOURCE[0]}")/restore_golden.sh" "$out/restore_golden.sh"
 chmod 0755 "$out/restore_golden.sh"

@@ -465,6 +465,28 @@ describe('LimaBuilder (through the limactl double)', () => {
     );
 
     it(
+      'a GPT card outside the shared folders: its table and both images, in one read',
+      { timeout: 300_000 },
+      async () => {
+        const gpt = fixture('provisioned', { fillMiB: 24, label: 'gpt' });
+        const { result } = await runJob((ctx) => clone(viaLima(), { card: gpt, name: 'outside-gpt' }, ctx));
+        const m = JSON.parse(readFileSync(join(result.dir, 'manifest.json'), 'utf8'));
+        expect(m.notes.join(' ')).toMatch(/the root's partclone image made from them as they were read/);
+        expect(m.layout.table).toBe('gpt');
+        const dump = readFileSync(join(result.dir, 'partition-table.dump'), 'utf8');
+        const strip = (d: string) =>
+          d
+            .split('\n')
+            .filter((l) => /^(label|first-lba|last-lba|\S+ : start=)/.test(l))
+            .map((l) => l.replace(/^\S+ : /, ''))
+            .join('\n');
+        expect(strip(dump)).toBe(strip(execFileSync('sfdisk', ['--dump', gpt], { encoding: 'utf8' })));
+        expect(chkimg(join(result.dir, 'sdc1-boot.partclone.gz'))).toBe(0);
+        expect(chkimg(join(result.dir, 'sdc2-root.partclone.gz'))).toBe(0);
+      },
+    );
+
+    it(
       'a card that cannot be imaged while it is read (no ext root) fails as on this host, in one read',
       { timeout: 300_000 },
       async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, fixture, scratch } from '../helpers/fixtures.js';
-import { e2fsckClean, rootChecksums, withPartition } from '../helpers/disk-tools.js';
+import { bootChecksums, e2fsckClean, rootChecksums, withPartition } from '../helpers/disk-tools.js';
 import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
 import { readUsedToSparseFile } from '../../src-main/core/rawio/used-blocks/read-used.js';
 
@@ -66,6 +66,35 @@ describe('a used-block copy that makes the root partition’s partclone image as
     expect(e2fsckClean(dest).code).toBe(0);
     expect(rootChecksums(dest)).toEqual(rootChecksums(card));
   });
+
+  it(
+    'sends the image’s first bytes only once the table and the boot partition are in the copy',
+    { timeout: 300_000 },
+    async () => {
+      const card = fixture('provisioned', { fillMiB: 24 });
+      const dest = join(dir, `copy-${++n}.img`);
+      let atFirstByte: { table: string; boot: Map<string, string> } | undefined;
+      const out = new Writable({
+        write(_chunk: Buffer, _enc, cb) {
+          // What a builder started on the first byte finds in the copy.
+          atFirstByte ??= {
+            table: execFileSync('sfdisk', ['--dump', dest], { encoding: 'utf8' }),
+            boot: bootChecksums(dest),
+          };
+          cb();
+        },
+      });
+      await run((ctx) =>
+        readUsedToSparseFile(card, dest, ctx, { partclone: { partition: 2, version: VERSION, out } }),
+      );
+      expect(atFirstByte).toBeDefined();
+      expect(atFirstByte!.table.replaceAll(dest, 'CARD')).toBe(
+        execFileSync('sfdisk', ['--dump', card], { encoding: 'utf8' }).replaceAll(card, 'CARD'),
+      );
+      expect(atFirstByte!.boot).toEqual(bootChecksums(card));
+      expect(atFirstByte!.boot.size).toBeGreaterThan(0);
+    },
+  );
 
   it(
     'ends the image empty when the partition is not ext, and still copies the card',

@@ -82,10 +82,15 @@ function drained(out: Writable): Promise<void> {
   });
 }
 
-/** Writes a partclone image to its stream as the copy reads, waiting while the reader is behind. */
+/**
+ * Writes a partclone image to its stream as the copy reads, waiting while the reader is behind. Its
+ * first bytes go out with the partition's first block: by then everything before the partition (the
+ * table, the boot partition) is in the copy, so whoever reads the image may use those already.
+ */
 class ImageOut {
   bytes = 0;
   private failed: Error | undefined;
+  private started = false;
 
   constructor(
     private readonly out: Writable,
@@ -110,7 +115,20 @@ class ImageOut {
     if (!ok) await drained(this.out);
   }
 
+  /** Bytes of the partition (`offset` from its start), in increasing order. */
+  async add(offset: number, data: Buffer): Promise<void> {
+    await this.begin();
+    await this.write(this.image.data(offset, data));
+  }
+
+  private async begin(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.write(this.image.head());
+  }
+
   async end(): Promise<void> {
+    await this.begin();
     await this.write(this.image.end());
     this.out.end();
     await finished(this.out, { readable: false });
@@ -202,7 +220,6 @@ async function copyUsed(
       out.end();
     } else {
       image = new ImageOut(out, new PartcloneExtImage(p.ext.blocks, p.ext.used, version), p.start);
-      await image.write(image.image.head());
     }
   }
 
@@ -229,8 +246,7 @@ async function copyUsed(
       const end = start + image.image.fs.blockSize * image.image.fs.totalBlocks;
       const a = Math.max(piece.start, start);
       const b = Math.min(piece.end, end);
-      if (b > a)
-        await image.write(image.image.data(a - start, view.subarray(a - piece.start, b - piece.start)));
+      if (b > a) await image.add(a - start, view.subarray(a - piece.start, b - piece.start));
     }
     done += len;
     ctx.progress(done, map.mappedBytes);
