@@ -15,6 +15,7 @@ ATLAS_LOOPS=()
 ATLAS_MOUNTS=()
 ATLAS_TMPDIRS=()
 ATLAS_TMPFILES=()
+ATLAS_JOBS=() # background jobs of the script's own: stopped (their children first) when it ends
 
 # The parts between "# BEGIN standalone" and "# END standalone" are also in restore_golden.sh,
 # which travels alone inside every clone set: scripts/sh-blocks.mjs copies them there (npm run
@@ -75,6 +76,11 @@ atlas_fail() {
 atlas_cleanup() {
   local rc=$?
   local i
+  for i in "${ATLAS_JOBS[@]}"; do
+    pkill -TERM -P "$i" 2>/dev/null || true
+    kill -TERM "$i" 2>/dev/null || true
+    wait "$i" 2>/dev/null || true
+  done
   for ((i = ${#ATLAS_MOUNTS[@]} - 1; i >= 0; i--)); do
     umount "${ATLAS_MOUNTS[$i]}" 2>/dev/null || umount -l "${ATLAS_MOUNTS[$i]}" 2>/dev/null || true
   done

@@ -118,10 +118,13 @@ start_boot() {
   clone_part partclone.fat32 "$boot" "$out/sdc1-boot.partclone.gz" boot "$boot_fifo" "$boot_errs" \
     >"$boot_out" 2>&1 &
   boot_job=$!
+  # A script that fails meanwhile stops it before the loop devices and scratch files go.
+  ATLAS_JOBS+=("$boot_job")
 }
 finish_boot() {
   local status=0
   wait "$boot_job" || status=$?
+  ATLAS_JOBS=()
   if [ "$status" -ne 0 ]; then
     cat "$boot_out"
     exit "$status"

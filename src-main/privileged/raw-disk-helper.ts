@@ -339,6 +339,7 @@ async function readCard(req: Request<'read'>, run: Run): Promise<Done> {
           throw new AtlasError('bad-input', `nothing reads the named pipe ${to}`, 'open its read end first');
         }
         image = new Socket({ fd, readable: false, writable: true });
+        image.on('error', () => undefined); // the copy reads it from its own failure
       }
       const partclone = image && req.partclone ? { ...req.partclone, out: image } : undefined;
       return await copyCard(src, length, out, req.used === true, ctx, req.device, partclone);

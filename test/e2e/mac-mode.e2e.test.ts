@@ -101,6 +101,19 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
       .getByRole('group', { name: group })
       .getByRole('radio', { name: new RegExp(`${device}\\b`) })
       .check();
+  /** Whether a builder script runs in the double's "VM" (its processes are this box's). */
+  const guestScriptRunning = (script: string): boolean =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .some((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+            .split('\0')
+            .some((a) => a.endsWith(`/${script}`));
+        } catch {
+          return false;
+        }
+      });
   const limactl = (...args: string[]) => execFileSync(LIMACTL, args, { encoding: 'utf8', stdio: 'pipe' });
 
   beforeAll(async () => {
@@ -335,8 +348,12 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     const name = await page.getByLabel('Clone set name').inputValue();
     await page.getByRole('button', { name: 'Clone card' }).click();
     const clone = job(new RegExp(`job: Clone ${big.slice(5)} to`));
-    // Wait until partclone runs in the VM on the root partition, then power the VM off.
+    // Wait until the root partition is being cloned, its image going into clone_card.sh in the VM
+    // (the limactl double runs the guest's processes here), then power the VM off.
     await app.stepRunning(clone, 'root partition');
+    await expect
+      .poll(() => guestScriptRunning('clone_card.sh'), { timeout: 60_000, interval: 100 })
+      .toBe(true);
     await shot('mac-clone-running');
     limactl('stop', '--tty=false', 'atlas-build');
     await finished(clone, 'failed');

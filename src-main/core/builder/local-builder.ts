@@ -35,7 +35,8 @@ export class LocalBuilder implements Builder {
     if (process.getuid?.() === 0)
       return runScriptProcess('bash', [path, ...args], ctx, script, 'tie', options.stdin);
     // The tie runs inside sudo, as root: from outside, this user could not stop root's processes.
-    // A script reading a stream has that stream as its lifeline instead.
+    // A script reading a stream has that stream as its lifeline instead (it fails when the stream
+    // is cut); a cancel then reaches sudo, which passes it to the script, whose trap ends it.
     const tie = options.stdin ? undefined : tieScript();
     const tied = tie ? ['bash', tie, '10'] : [];
     return runScriptProcess(

@@ -190,9 +190,10 @@ export async function readUsedCardWithImage(
     }));
   } else {
     await unmountFirst(card, opts);
-    const label = `Reading the used blocks of ${card.path}`;
+    const label = `Reading the used blocks of ${card.path}, cloning the root partition from them`;
     ctx.step('read-used', label, card.bytes);
     const pipes = await namedPipes();
+    pipes.input.destroy(); // only the helper → here direction carries the image
     image = pipes.output;
     done = runHelper(
       {
@@ -213,6 +214,11 @@ export async function readUsedCardWithImage(
         // The helper has closed its end: what is left in the pipe is the image's end.
         pipes.release();
         void pipes.unlink();
+        if (r.partclone?.refused) {
+          ctx.log(
+            `the partclone image of partition ${request.partition} is made after the copy: ${r.partclone.refused}`,
+          );
+        }
         return {
           bytes: r.bytes,
           mappedBytes: r.mappedBytes ?? r.bytes,

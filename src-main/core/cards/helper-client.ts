@@ -136,6 +136,7 @@ export async function runHelper(
       verified: done.verified,
       ...(done.mappedBytes !== undefined ? { mappedBytes: done.mappedBytes } : {}),
       ...(done.fallbacks ? { fallbacks: done.fallbacks } : {}),
+      ...(done.partclone ? { partclone: done.partclone } : {}),
       ...(done.readBytes !== undefined ? { readBytes: done.readBytes } : {}),
       ...(done.writtenBytes !== undefined ? { writtenBytes: done.writtenBytes } : {}),
     };

@@ -102,12 +102,15 @@ export async function stageCard(
       staged: true,
       fallbacks: [],
       complete: Promise.resolve(),
-      // A copy still running (the builder stopped reading its image, say) ends before its folder goes.
-      release: () =>
-        staged.complete.then(
+      // A copy still running (the builder stopped reading its image, say) ends before its folder
+      // goes: its image is closed first, so it does not wait for a reader any more.
+      release: () => {
+        staged.image?.destroy();
+        return staged.complete.then(
           () => discard(dir),
           () => discard(dir),
-        ),
+        );
+      },
     };
     const copied = (r: { mappedBytes: number; fallbacks: string[] }) => {
       for (const f of r.fallbacks) ctx.log(`read in full: ${f}`);

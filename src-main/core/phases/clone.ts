@@ -20,6 +20,7 @@ import { STATE_PROBES, stateFromFacts } from './card-state.js';
 import { builderReachesCard, stageCard } from './card-staging.js';
 import type { PartcloneRequest } from '../card-io/card-reads.js';
 import { hashWhileWritten, type GrowingHash } from '../rawio/growing-file-hash.js';
+import { isReaderGone } from '../rawio/used-blocks/read-used.js';
 import { stageSteps } from './plan-steps.js';
 import { damagedMapsError, refuseDamagedMaps, refuseUnclonedPartitions } from './clone-layout.js';
 import type { Env } from './env.js';
@@ -121,7 +122,11 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       };
       const args = [staged.builderPath, b.toBuilderPath(partial), String(level)];
       if (staged.image) {
-        const script = b.runScript('clone_card.sh', [...args, '-'], ctx, { stdin: staged.image });
+        const image = staged.image;
+        const script = b.runScript('clone_card.sh', [...args, '-'], ctx, { stdin: image });
+        // A script that never started reading (cancelled, the VM gone) must not leave the copy
+        // waiting on the image for ever.
+        script.catch(() => image.destroy());
         hashing = hashImagesWhileWritten(partial, script, ctx);
         const checked = staged.complete.then(checkCopy);
         out = bothOrFirstCause(await Promise.allSettled([checked, script]));
@@ -141,7 +146,7 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
     const files: ManifestFile[] = [];
     for (const name of (await readdir(partial)).sort()) {
       const path = join(partial, name);
-      const followed = await hashing.get(name)?.result;
+      const followed = await hashing.get(name)?.result.catch(() => undefined);
       const sum =
         followed && followed.bytes === (await stat(path)).size ? followed : await sha256File(path, ctx);
       files.push({ name, ...sum });
@@ -190,13 +195,12 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
 /**
  * The outcome of a copy (with its checks) and the script fed from it: the copy's failure is the
  * cause (the card was removed, its maps are damaged: the script then fails on a cut image), unless
- * the copy only failed because the script had stopped reading.
+ * the copy only failed because the script had stopped reading (isReaderGone).
  */
 function bothOrFirstCause<T>([copy, script]: [PromiseSettledResult<unknown>, PromiseSettledResult<T>]): T {
   if (copy.status === 'rejected') {
-    const e = copy.reason as unknown;
-    const scriptStopped = script.status === 'rejected' && e instanceof AtlasError && e.code === 'tool-failed';
-    throw scriptStopped ? script.reason : e;
+    const scriptStopped = script.status === 'rejected' && isReaderGone(copy.reason);
+    throw scriptStopped ? script.reason : copy.reason;
   }
   if (script.status === 'rejected') throw script.reason;
   return script.value;

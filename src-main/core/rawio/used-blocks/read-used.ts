@@ -18,7 +18,7 @@ import { readExactly, writeAll } from '../../file-io.js';
 import type { JobContext } from '../../jobs/job.js';
 import { handleReader } from './byte-reader.js';
 import { chunks, type ByteRange } from './byte-ranges.js';
-import { mapCard, type CardMap, type PartitionMap } from './used-ranges.js';
+import { mapCard, type CardMap } from './used-ranges.js';
 import { PartcloneExtImage } from './partclone-image.js';
 
 const CHUNK = 1024 * 1024;
@@ -60,25 +60,51 @@ export interface ReadUsedResult {
   partclone?: PartcloneOutcome;
 }
 
-function refusal(p: PartitionMap | undefined, index: number): string | undefined {
+function refusal(map: CardMap, index: number): string | undefined {
+  const p = map.partitions.find((x) => x.index === index);
   if (!p) return `the card has no partition ${index}`;
   if (p.fallback) return p.fallback;
   if (!p.ext) return `partition ${index} holds ${p.fs}, not an ext file system`;
+  // The image starts once everything before the partition is copied: whoever reads it may then use
+  // the other partitions at once, so they must all lie before it.
+  const after = map.partitions.find((x) => x !== p && x.length > 0 && x.start + x.length > p.start);
+  if (after) return `partition ${after.index} does not lie before partition ${index} on the card`;
   return undefined;
 }
 
-/** Resolves when `out` takes more, or will never again (closed, failed: the next write says so). */
-function drained(out: Writable): Promise<void> {
+/**
+ * The copy failed because the image's reader stopped taking it (the builder's script ended): the
+ * script's own failure is the cause. The message says so across the raw-disk helper's protocol too.
+ */
+export const READER_GONE = 'the builder stopped taking the partition image';
+
+function readerGone(detail?: string): AtlasError {
+  return new AtlasError('tool-failed', `${READER_GONE}${detail ? `: ${detail}` : ''}`);
+}
+
+/** True for the copy's failure when the image's reader had stopped first (see READER_GONE). */
+export function isReaderGone(e: unknown): boolean {
+  return e instanceof AtlasError && e.code === 'tool-failed' && e.message.startsWith(READER_GONE);
+}
+
+/**
+ * Resolves when `out` takes more, or will never again (closed, failed: the next write says so), or
+ * the job is cancelled (the copy then stops at its next piece).
+ */
+function drained(out: Writable, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const settle = () => {
       out.off('drain', settle);
       out.off('close', settle);
       out.off('error', settle);
+      signal.removeEventListener('abort', settle);
       resolve();
     };
     out.on('drain', settle);
     out.on('close', settle);
     out.on('error', settle);
+    signal.addEventListener('abort', settle, { once: true });
+    if (signal.aborted) settle();
   });
 }
 
@@ -96,23 +122,19 @@ class ImageOut {
     private readonly out: Writable,
     readonly image: PartcloneExtImage,
     readonly start: number,
+    private readonly signal: AbortSignal,
   ) {
     out.on('error', (e) => (this.failed ??= e));
   }
 
   async write(parts: Buffer[]): Promise<void> {
-    if (this.failed || this.out.destroyed) {
-      throw new AtlasError(
-        'tool-failed',
-        `the builder stopped taking the partition's partclone image${this.failed ? `: ${this.failed.message}` : ''}`,
-      );
-    }
+    if (this.failed || this.out.destroyed) throw readerGone(this.failed?.message);
     let ok = true;
     for (const p of parts) {
       ok = this.out.write(p);
       this.bytes += p.length;
     }
-    if (!ok) await drained(this.out);
+    if (!ok) await drained(this.out, this.signal);
   }
 
   /** Bytes of the partition (`offset` from its start), in increasing order. */
@@ -131,7 +153,9 @@ class ImageOut {
     await this.begin();
     await this.write(this.image.end());
     this.out.end();
-    await finished(this.out, { readable: false });
+    await finished(this.out, { readable: false }).catch((e: Error) => {
+      throw readerGone(e.message);
+    });
   }
 }
 
@@ -178,6 +202,8 @@ export async function copyUsedBetween(
   ctx: JobContext,
   opts: ReadUsedOptions = {},
 ): Promise<ReadUsedResult> {
+  // Failures are read from the copy's own error, whenever they happen (before the image started too).
+  opts.partclone?.out.on('error', () => undefined);
   try {
     return await copyUsed(source, size, dest, ctx, opts);
   } catch (e) {
@@ -213,17 +239,28 @@ async function copyUsed(
   if (opts.partclone) {
     const { partition, version, out } = opts.partclone;
     const p = map.partitions.find((x) => x.index === partition);
-    const refused = refusal(p, partition);
+    const refused = refusal(map, partition);
     if (refused || !p?.ext) {
       partclone = { bytes: 0, refused: refused ?? '' };
       ctx.log(`the partclone image of partition ${partition} is made after the copy: ${refused}`);
       out.end();
     } else {
-      image = new ImageOut(out, new PartcloneExtImage(p.ext.blocks, p.ext.used, version), p.start);
+      image = new ImageOut(
+        out,
+        new PartcloneExtImage(p.ext.blocks, p.ext.used, version),
+        p.start,
+        ctx.signal,
+      );
     }
   }
 
-  ctx.step('read-used', 'Copying the used blocks of the card', map.mappedBytes);
+  ctx.step(
+    'read-used',
+    image
+      ? `Copying the used blocks of the card, cloning partition ${opts.partclone!.partition} from them`
+      : 'Copying the used blocks of the card',
+    map.mappedBytes,
+  );
   await dest.truncate(size);
   // Pieces handed to the image's stream are still queued when the next one is read: a fresh one each.
   const shared = Buffer.alloc(CHUNK);
