@@ -59,6 +59,7 @@ const TOOLS = [
   'partclone-head',
   'partclone-image',
   'read-used-partclone',
+  'clone-one-pass',
   'partition-dump',
   'used-blocks-bmap',
   'used-blocks-card-map',
