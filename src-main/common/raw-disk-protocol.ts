@@ -76,15 +76,18 @@ const guarded = {
 };
 
 /**
+ * A partclone version as `partclone.ext4 -v` prints it ("0.3.23"), which a partclone image's header
+ * carries in 14 bytes: the builder's, checked by the clone, the helper and the image's writer.
+ */
+export const PARTCLONE_VERSION = /^[0-9][0-9A-Za-z.+~-]{0,13}$/;
+
+/**
  * A used-block read's partclone image of one partition (its ext file system), made as the blocks
  * are read and written to a named pipe of the requester's, with partclone's version in its header.
  */
 const PARTCLONE_IMAGE = record({
   partition: int({ min: 1, max: 128 }),
-  version: v.pipe(
-    v.string('expected a string'),
-    v.regex(/^[0-9][0-9A-Za-z.+~-]{0,13}$/, 'is not a partclone version'),
-  ),
+  version: v.pipe(v.string('expected a string'), v.regex(PARTCLONE_VERSION, 'is not a partclone version')),
   to: absolutePath(),
 });
 

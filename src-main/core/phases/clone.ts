@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AtlasError } from '../errors.js';
+import { PARTCLONE_VERSION } from '../../common/raw-disk-protocol.js';
 import type { JobContext, PlannedStep } from '../jobs/job.js';
 import { identifyRawCard } from '../card-io/card-reads.js';
 import { describeCard, type CardIdentity } from '../cards/card.js';
@@ -40,9 +41,6 @@ export interface CloneParams {
 }
 
 export const DEFAULT_CLONE_LEVEL = 2;
-
-/** A partclone version the image's header can carry (raw-disk-protocol.ts checks it again). */
-const VERSION = /^[0-9][0-9A-Za-z.+~-]{0,13}$/;
 
 function checkLevel(level: number): number {
   if (!Number.isInteger(level) || level < 1 || level > 9) {
@@ -103,7 +101,7 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
     if (!builderReachesCard(env, card)) {
       tools = await toolVersions(env, ctx);
       const version = tools.partclone ?? '';
-      if (VERSION.test(version)) image = { partition: 2, version };
+      if (PARTCLONE_VERSION.test(version)) image = { partition: 2, version };
       else
         ctx.log(
           `the root's partclone image is made after the copy: the builder's partclone is ${version || 'missing'}`,

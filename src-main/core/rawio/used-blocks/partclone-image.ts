@@ -20,6 +20,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { AtlasError } from '../../errors.js';
+import { PARTCLONE_VERSION } from '../../../common/raw-disk-protocol.js';
 import type { ByteRange } from './byte-ranges.js';
 
 /** What partclone needs to know of an ext file system (from its superblock and bitmaps). */
@@ -36,7 +37,6 @@ const SEED = 0xffffffff;
 const BUFFER_BYTES = 1048576;
 const CSM_CRC32 = 0x20;
 const BM_BIT = 0x01;
-const VERSION = /^[0-9][0-9A-Za-z.+~-]{0,13}$/;
 
 /** partclone's crc32(): the running CRC register, not inverted at the end. */
 export function partcloneCrc(seed: number, data: Uint8Array): number {
@@ -55,7 +55,7 @@ export function blocksPerChecksum(blockSize: number): number {
 
 /** A check a partclone version string (from `partclone.ext4 -v`) must pass to go in the header. */
 export function checkPartcloneVersion(version: string): string {
-  if (!VERSION.test(version)) {
+  if (!PARTCLONE_VERSION.test(version)) {
     throw new AtlasError('bad-input', `not a partclone version: ${JSON.stringify(version.slice(0, 20))}`);
   }
   return version;
