@@ -360,6 +360,15 @@ describe('raw card access through the raw-disk helper', () => {
     try {
       const before = sha256(backing);
       const expectOk = { bytes: CARD_BYTES, medium: (await linuxMedium(dev))! };
+      // A used-block read that also makes partition 2's partclone image on a pipe.
+      const imageRead = (dest: string, partclone: object) => ({
+        op: 'read',
+        device: dev,
+        expect: expectOk,
+        dest: join(dir, dest),
+        used: true,
+        partclone,
+      });
       const cases: Array<[string, unknown, string, RegExp]> = [
         [
           'relative dest',
@@ -424,40 +433,19 @@ describe('raw card access through the raw-disk helper', () => {
         ],
         [
           'a partclone version that is a command',
-          {
-            op: 'read',
-            device: dev,
-            expect: expectOk,
-            dest: `${dir}/pv.img`,
-            used: true,
-            partclone: { partition: 2, version: '0.3.23;reboot', to: `${dir}/fifo` },
-          },
+          imageRead('pv.img', { partition: 2, version: '0.3.23;reboot', to: join(dir, 'fifo') }),
           'bad-input',
           /partclone\.version: is not a partclone version/,
         ],
         [
           'a partclone image of partition 0',
-          {
-            op: 'read',
-            device: dev,
-            expect: expectOk,
-            dest: `${dir}/p0.img`,
-            used: true,
-            partclone: { partition: 0, version: '0.3.23', to: `${dir}/fifo` },
-          },
+          imageRead('p0.img', { partition: 0, version: '0.3.23', to: join(dir, 'fifo') }),
           'bad-input',
           /partclone\.partition: out of range/,
         ],
         [
           'a relative partclone pipe',
-          {
-            op: 'read',
-            device: dev,
-            expect: expectOk,
-            dest: `${dir}/pr.img`,
-            used: true,
-            partclone: { partition: 2, version: '0.3.23', to: 'fifo' },
-          },
+          imageRead('pr.img', { partition: 2, version: '0.3.23', to: 'fifo' }),
           'bad-input',
           /absolute/,
         ],
@@ -483,14 +471,7 @@ describe('raw card access through the raw-disk helper', () => {
       // The image goes to a named pipe only: never into a file the helper would write as root.
       const victim = join(dir, 'victim.txt');
       writeFileSync(victim, 'keep me too');
-      const toFile = await ask({
-        op: 'read',
-        device: dev,
-        expect: expectOk,
-        dest: join(dir, 'pf.img'),
-        used: true,
-        partclone: { partition: 2, version: '0.3.23', to: victim },
-      });
+      const toFile = await ask(imageRead('pf.img', { partition: 2, version: '0.3.23', to: victim }));
       expect(toFile.last).toMatchObject({ event: 'error', code: 'bad-input' });
       expect(String(toFile.last?.message)).toMatch(/is not a named pipe/);
       expect(readFileSync(victim, 'utf8')).toBe('keep me too');
@@ -498,14 +479,7 @@ describe('raw card access through the raw-disk helper', () => {
       // A pipe nobody reads is refused at once, not waited on.
       const unread = join(dir, 'unread.fifo');
       execFileSync('mkfifo', ['-m', '600', unread]);
-      const noReader = await ask({
-        op: 'read',
-        device: dev,
-        expect: expectOk,
-        dest: join(dir, 'pn.img'),
-        used: true,
-        partclone: { partition: 2, version: '0.3.23', to: unread },
-      });
+      const noReader = await ask(imageRead('pn.img', { partition: 2, version: '0.3.23', to: unread }));
       expect(noReader.last).toMatchObject({ event: 'error', code: 'bad-input' });
       expect(String(noReader.last?.message)).toMatch(/nothing reads the named pipe/);
       expect(existsSync(join(dir, 'pn.img'))).toBe(false);

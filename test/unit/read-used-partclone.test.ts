@@ -41,6 +41,14 @@ function collect(s: PassThrough): Promise<{ bytes: Buffer; ended: boolean }> {
   });
 }
 
+/** The used-block copy of `card` into `dest`, making partition 2's image into `out`. */
+function readWithImage(card: string, dest: string, out: Writable, onProgress?: () => void) {
+  return run(
+    (ctx) => readUsedToSparseFile(card, dest, ctx, { partclone: { partition: 2, version: VERSION, out } }),
+    onProgress,
+  );
+}
+
 function partcloneOf(card: string): Buffer {
   return withPartition(card, 2, (dev) =>
     execFileSync('partclone.ext4', ['-c', '-s', dev, '-o', '-'], {
@@ -56,9 +64,7 @@ describe('a used-block copy that makes the root partition’s partclone image as
     const dest = join(dir, `copy-${++n}.img`);
     const out = new PassThrough();
     const got = collect(out);
-    const r = await run((ctx) =>
-      readUsedToSparseFile(card, dest, ctx, { partclone: { partition: 2, version: VERSION, out } }),
-    );
+    const r = await readWithImage(card, dest, out);
     const image = await got;
     expect(image.ended).toBe(true);
     expect(r.partclone).toEqual({ bytes: image.bytes.length });
@@ -84,9 +90,7 @@ describe('a used-block copy that makes the root partition’s partclone image as
           cb();
         },
       });
-      await run((ctx) =>
-        readUsedToSparseFile(card, dest, ctx, { partclone: { partition: 2, version: VERSION, out } }),
-      );
+      await readWithImage(card, dest, out);
       expect(atFirstByte).toBeDefined();
       expect(atFirstByte!.table.replaceAll(dest, 'CARD')).toBe(
         execFileSync('sfdisk', ['--dump', card], { encoding: 'utf8' }).replaceAll(card, 'CARD'),
@@ -104,9 +108,7 @@ describe('a used-block copy that makes the root partition’s partclone image as
       const dest = join(dir, `copy-${++n}.img`);
       const out = new PassThrough();
       const got = collect(out);
-      const r = await run((ctx) =>
-        readUsedToSparseFile(card, dest, ctx, { partclone: { partition: 2, version: VERSION, out } }),
-      );
+      const r = await readWithImage(card, dest, out);
       const image = await got;
       expect(image).toEqual({ bytes: Buffer.alloc(0), ended: true });
       expect(r.partclone?.bytes).toBe(0);
@@ -132,9 +134,7 @@ describe('a used-block copy that makes the root partition’s partclone image as
       const dest = join(dir, `copy-${n}.img`);
       const out = new PassThrough();
       const got = collect(out);
-      const r = await run((ctx) =>
-        readUsedToSparseFile(card, dest, ctx, { partclone: { partition: 2, version: VERSION, out } }),
-      );
+      const r = await readWithImage(card, dest, out);
       expect((await got).bytes.length).toBe(0);
       expect(r.partclone?.refused).toBe('partition 3 does not lie before partition 2 on the card');
       expect(rootChecksums(dest)).toEqual(rootChecksums(card));
@@ -154,9 +154,7 @@ describe('a used-block copy that makes the root partition’s partclone image as
         else cb();
       },
     });
-    const e = await run((ctx) =>
-      readUsedToSparseFile(card, dest, ctx, { partclone: { partition: 2, version: VERSION, out } }),
-    ).catch((err: unknown) => err);
+    const e = await readWithImage(card, dest, out).catch((err: unknown) => err);
     expect(e).toMatchObject({ code: 'tool-failed' });
     expect(String((e as Error).message)).toMatch(/^the builder stopped taking the partition image/);
     // The clone then reports the script's own failure, not this one.
@@ -173,15 +171,11 @@ describe('a used-block copy that makes the root partition’s partclone image as
       const out = new PassThrough();
       const got = collect(out);
       let cut = false;
-      const e = await run(
-        (ctx) =>
-          readUsedToSparseFile(card, dest, ctx, { partclone: { partition: 2, version: VERSION, out } }),
-        () => {
-          // The card is pulled once the copy has started: everything past its first 300 MiB is gone.
-          if (!cut) truncateSync(card, 300 * MiB);
-          cut = true;
-        },
-      ).catch((err: unknown) => err);
+      const e = await readWithImage(card, dest, out, () => {
+        // The card is pulled once the copy has started: everything past its first 300 MiB is gone.
+        if (!cut) truncateSync(card, 300 * MiB);
+        cut = true;
+      }).catch((err: unknown) => err);
       expect(e).toMatchObject({ code: 'card-changed' });
       const image = await got;
       expect(image.ended).toBe(false);
