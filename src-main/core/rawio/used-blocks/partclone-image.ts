@@ -21,7 +21,7 @@
 import { crc32 } from 'node:zlib';
 import { AtlasError } from '../../errors.js';
 import { PARTCLONE_VERSION } from '../../../common/raw-disk-protocol.js';
-import type { ByteRange } from './byte-ranges.js';
+import { UnitBitmap, type ByteRange } from './byte-ranges.js';
 
 /** What partclone needs to know of an ext file system (from its superblock and bitmaps). */
 export interface ExtBlocks {
@@ -102,15 +102,9 @@ export class PartcloneExtImage {
   /** The image's header and bitmap: the stream's first bytes. */
   head(): Buffer[] {
     const { blockSize, totalBlocks, usedBySuper } = this.fs;
-    const bitmap = Buffer.alloc(Math.ceil(totalBlocks / 8));
-    for (const r of this.used) {
-      for (let b = r.start / blockSize; b < r.end / blockSize; b++) {
-        if ((b & 7) === 0 && b + 8 <= r.end / blockSize) {
-          bitmap[b >> 3] = 0xff;
-          b += 7;
-        } else bitmap[b >> 3]! |= 1 << (b & 7);
-      }
-    }
+    const used = new UnitBitmap(totalBlocks);
+    for (const r of this.used) used.setRange(r.start / blockSize, (r.end - r.start) / blockSize);
+    const bitmap = Buffer.from(used.bits.buffer, used.bits.byteOffset, used.bits.length);
     for (let b = totalBlocks; b < bitmap.length * 8; b++) bitmap[b >> 3]! |= 1 << (b & 7);
 
     const h = Buffer.alloc(HEAD_BYTES + 4);
