@@ -1,6 +1,7 @@
 /**
  * Renders job events on stderr: one line per step, then a live progress line (percent, speed,
- * ETA) on a terminal, or a line every few seconds when stderr is a file or pipe.
+ * ETA) on a terminal, or, when stderr is a file or pipe, a step's first progress line, then one
+ * every few seconds, and its last.
  */
 import type { JobEvent } from '../core/jobs/job.js';
 import { bytes, duration } from './format.js';
@@ -17,6 +18,7 @@ export function progressPrinter(stream: NodeJS.WriteStream, verbose: boolean): (
     switch (e.type) {
       case 'step':
         endLive();
+        lastPlain = 0;
         stream.write(`==> ${e.step.label}\n`);
         break;
       case 'progress': {

@@ -4,6 +4,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
+  copyFileSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -129,8 +130,22 @@ describe('an interrupted write never looks finished', () => {
     const card = usedCard(join(dir, 'card-kill.img'), cardBytes);
     const a = await odsSd(['flash', imageA, card, '--yes']);
     expect(a.code, a.stderr).toBe(0);
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'ods-sd.js'), 'flash', imageC, card, '--yes'], {
+    // C as a .img.zst whose first 32 MiB decode at a card reader's pace (test/doubles/faults/zstd):
+    // the write lasts seconds, not the 50 ms a plain file takes, so the kill lands mid-write.
+    const zst = join(dir, 'c.img.zst');
+    execFileSync('zstd', ['-1', '-T2', '-q', '-f', '-o', zst, imageC]);
+    const bin = join(dir, 'slow-bin');
+    mkdirSync(bin, { recursive: true });
+    copyFileSync(join(ROOT, 'test', 'doubles', 'faults', 'zstd'), join(bin, 'zstd'));
+    const realZstd = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'ods-sd.js'), 'flash', zst, card, '--yes'], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        ATLAS_REAL_ZSTD: realZstd,
+        ATLAS_ZSTD_SLOW_MIB: '32',
+      },
     });
     const killed = await new Promise<boolean>((resolve) => {
       let writing = false;
