@@ -50,6 +50,7 @@ const UNIT = ['test/unit/**/*.test.ts', 'test/renderer/**/*.test.{ts,tsx}'];
  */
 const TOOLS = [
   'bmap-one-pass',
+  'compress-image-script',
   'compression-in-process',
   'compression-limits',
   'drive-list',

@@ -5,6 +5,7 @@
 # --stream-size), so a flash knows the image's size before it decompresses it.
 # Results: image-bytes, image-sha256, out-bytes, out-sha256.
 # usage: compress_image.sh IMAGE OUT xz|zst
+# shellcheck disable=SC2154 # the scratch files: assigned by name (atlas_tmpfile)
 source "$(dirname "${BASH_SOURCE[0]}")/atlas-common.sh"
 
 [ $# -eq 3 ] || atlas_fail usage "usage: compress_image.sh IMAGE OUT xz|zst"
@@ -23,20 +24,54 @@ case "$kind" in
 esac
 atlas_require_tools "${cmd[0]}"
 
+# The image is read once: tee hands it to the compressor and to sha256sum, and the compressed
+# stream is hashed on its way into OUT, so no checksum reads a file again afterwards.
+atlas_tmpfile raw_fifo
+atlas_tmpfile in_fifo
+atlas_tmpfile out_fifo
+atlas_tmpfile in_sum
+atlas_tmpfile out_sum
+atlas_tmpfile errs
+rm -f "$raw_fifo" "$in_fifo" "$out_fifo"
+mkfifo -m 0600 "$raw_fifo" "$in_fifo" "$out_fifo"
+
 atlas_step compress 0 "Compressing the clone image ($kind)"
-"${cmd[@]}" <"$img" >"$out" &
-pid=$!
-# Progress: how far the compressor has read its input.
-while kill -0 "$pid" 2>/dev/null; do
-  pos=$(awk '/^pos:/ { print $2 }' "/proc/$pid/fdinfo/0" 2>/dev/null || true)
-  [ -n "$pos" ] && atlas_event progress "$pos" "$bytes"
-  sleep 1
-done
-wait "$pid" || atlas_fail io "${cmd[0]} could not compress the image into $out (is the disk full?)"
+sha256sum <"$in_fifo" >"$in_sum" &
+in_job=$!
+sha256sum <"$out_fifo" >"$out_sum" &
+out_job=$!
+tee -- "$in_fifo" <"$img" >"$raw_fifo" &
+reader=$!
+# Progress: how far the image has been read.
+(
+  while kill -0 "$reader" 2>/dev/null; do
+    pos=$(awk '/^pos:/ { print $2 }' "/proc/$reader/fdinfo/0" 2>/dev/null || true)
+    [ -n "$pos" ] && atlas_event progress "$pos" "$bytes"
+    sleep 1
+  done
+) &
+ticker=$!
+# A script that fails meanwhile stops them before the scratch files go.
+ATLAS_JOBS+=("$in_job" "$out_job" "$reader" "$ticker")
+set +e
+"${cmd[@]}" <"$raw_fifo" 2>"$errs" | tee -- "$out_fifo" >"$out"
+st=("${PIPESTATUS[@]}")
+read_st=0 in_st=0 out_st=0
+wait "$reader" || read_st=$?
+wait "$in_job" || in_st=$?
+wait "$out_job" || out_st=$?
+wait "$ticker"
+set -e
+ATLAS_JOBS=()
+if [ "${st[0]}" -ne 0 ] || [ "${st[1]}" -ne 0 ]; then
+  cat "$errs" >&2
+  atlas_fail io "${cmd[0]} could not compress the image into $out (is the disk full?)"
+fi
+[ "$read_st" -eq 0 ] || atlas_fail io "could not read $img (exit $read_st)"
+[ "$in_st" -eq 0 ] && [ "$out_st" -eq 0 ] || atlas_fail io "sha256sum could not hash the image or $out"
 atlas_event progress "$bytes" "$bytes"
 
-atlas_step checksum 0 "Computing the checksums"
 atlas_result image-bytes "$bytes"
-atlas_result image-sha256 "$(sha256sum -- "$img" | cut -d' ' -f1)"
+atlas_result image-sha256 "$(cut -d' ' -f1 "$in_sum")"
 atlas_result out-bytes "$(stat -c %s -- "$out")"
-atlas_result out-sha256 "$(sha256sum -- "$out" | cut -d' ' -f1)"
+atlas_result out-sha256 "$(cut -d' ' -f1 "$out_sum")"

@@ -194,6 +194,9 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
       expect(statSync(plain).size).toBe(r.imageBytes);
       expect(execFileSync('sha256sum', [plain], { encoding: 'utf8' }).split(' ')[0]).toBe(r.imageSha256);
       expect(e2fsckClean(plain).code).toBe(0);
+      // The compressed file's size and checksum, hashed by the VM as it wrote the file.
+      expect(statSync(r.image).size).toBe(r.bytes);
+      expect(execFileSync('sha256sum', [r.image], { encoding: 'utf8' }).split(' ')[0]).toBe(r.sha256);
 
       const targetFile = join(dir, 'flash-zst-card.img');
       execFileSync('truncate', ['-s', String(r.imageBytes + 8 * MiB), targetFile]);

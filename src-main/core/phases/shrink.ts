@@ -70,7 +70,9 @@ const BMAP_AND_SUM_LABEL = 'Writing the block map (.bmap) and the image checksum
 
 /**
  * The card read once (its used blocks), the checklist on that copy, shrink_image.sh's steps, the
- * block map (a plain image's checksum from the same read), or the block map then the compression (in the VM: compress_image.sh's steps too).
+ * block map (a plain image's checksum from the same read), or the block map then the compression
+ * (in the VM: compress_image.sh's step too; both hash the image and its compressed stream as they
+ * pass, so no checksum step follows).
  * The image is at most the card's size: the copy and the image's last pass weigh that much.
  */
 export function shrinkPlan(env: Env, card: CardIdentity, compress?: DistCompression): PlannedStep[] {
@@ -81,7 +83,6 @@ export function shrinkPlan(env: Env, card: CardIdentity, compress?: DistCompress
       : [
           { id: 'compress', label: `Compressing the clone image (${compress})` },
           { id: 'compress', label: `Compressing the clone image (${compress})`, bytes: card.bytes },
-          { id: 'checksum', label: 'Computing the checksums' },
         ];
   return [
     ...readUsedSteps(card),
