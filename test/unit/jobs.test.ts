@@ -75,4 +75,15 @@ describe('Job', () => {
     await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
     expect(job.state).toBe('cancelled');
   });
+
+  it('a job cancelled before it starts never runs its work', async () => {
+    let ran = false;
+    const job = startJob('never', async () => {
+      ran = true;
+    });
+    job.cancel();
+    await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
+    expect(ran).toBe(false);
+    expect(job.state).toBe('cancelled');
+  });
 });

@@ -47,9 +47,13 @@ export class Job<T> extends EventEmitter {
   ) {
     super();
     const ctx = this.context();
-    // Start on the next tick so listeners attached right after construction see every event.
+    // Start on the next tick so listeners attached right after construction see every event. A
+    // job cancelled before then never starts its work.
     this.promise = new Promise<void>((r) => setImmediate(r))
-      .then(() => run(ctx))
+      .then(() => {
+        ctx.throwIfCancelled();
+        return run(ctx);
+      })
       .then(
         (result) => {
           this.state = 'done';
