@@ -206,6 +206,20 @@ export function attachAsDevice(img: string): string {
   return execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
 }
 
+/**
+ * Attaches `img` to a loop device numbered from 200 up, made if missing, which `losetup --find`
+ * (every other test, the other disk lane) hands out only once all below it are taken: a test that
+ * detaches it and attaches another image to the same device gets it back.
+ */
+export function attachAsOwnDevice(img: string): string {
+  for (let n = 200; n < 300; n++) {
+    const dev = `/dev/loop${n}`;
+    if (!existsSync(dev)) execFileSync('mknod', [dev, 'b', '7', String(n)]);
+    if (spawnSync('losetup', [dev, img]).status === 0) return dev;
+  }
+  throw new Error('no loop device free from /dev/loop200 to /dev/loop299');
+}
+
 export function detach(dev: string): void {
   execFileSync('losetup', ['-d', dev]);
 }

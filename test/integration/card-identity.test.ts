@@ -16,7 +16,13 @@ import {
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, scratch } from '../helpers/fixtures.js';
-import { attachAsDevice, detach, loopDevicesFor, makeFile } from '../helpers/disk-tools.js';
+import {
+  attachAsDevice,
+  attachAsOwnDevice,
+  detach,
+  loopDevicesFor,
+  makeFile,
+} from '../helpers/disk-tools.js';
 import type { CardIdentity } from '../../src-main/core/cards/card.js';
 import { recheckCard } from '../../src-main/core/cards/target-guards.js';
 import { HELPER_PATH, identifyRawCard } from '../../src-main/core/card-io/card-reads.js';
@@ -106,7 +112,7 @@ describe('the medium in the reader is re-checked before writing', () => {
   it('Linux: another image attached to the same loop device is refused everywhere', async () => {
     const a = makeFile(join(dir, 'card-a.img'), 64 * MiB, [[0, 1, 0x11]]);
     const b = makeFile(join(dir, 'card-b.img'), 64 * MiB, [[0, 1, 0x11]]);
-    const dev = attachAsDevice(a);
+    const dev = attachAsOwnDevice(a);
     attached.push(dev);
     const card = await identifyRawCard(dev);
     expect(card.medium).toMatch(/^seq:\d+ loop:/);

@@ -1,8 +1,8 @@
 // Two jobs on the same output or the same card, run as real ods-sd processes: the second is
 // refused at once, told which job holds it; a holder killed with -9 leaves a stale lock that the
 // next job takes over.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
@@ -14,10 +14,14 @@ import { clone } from '../../src-main/core/phases/clone.js';
 import { LocalBuilder } from '../../src-main/core/builder/local-builder.js';
 
 /** Starts ods-sd in its own process group, so a test can stop or kill it with its tools. */
-function start(args: string[]): { child: ChildProcess; done: Promise<number | null> } {
+function start(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; done: Promise<number | null> } {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'ods-sd.js'), ...args, '--json'], {
     stdio: ['ignore', 'ignore', 'ignore'],
     detached: true,
+    env,
   });
   return { child, done: new Promise((r) => child.on('close', (code) => r(code))) };
 }
@@ -60,8 +64,9 @@ describe('one job per output and per card', () => {
     process.kill(first.child.pid!, 'SIGSTOP'); // it holds the locks for as long as the test needs
     try {
       expect(existsSync(lock)).toBe(true);
+      const other = copyFixture(source, dir, 'other.img');
       const t0 = Date.now();
-      const same = await odsSd(['clone', copyFixture(source, dir, 'other.img'), 'keep', '--library', lib]);
+      const same = await odsSd(['clone', other, 'keep', '--library', lib]);
       expect(same.code, same.stderr).toBe(2);
       expect(same.json.error?.code).toBe('busy');
       expect(same.json.error?.message).toMatch(
@@ -99,7 +104,19 @@ describe('one job per output and per card', () => {
     const dev = attachAsDevice(cardFile);
     attached.push(dev);
     const lock = join(cardLockDir(), `card-dev-${statSync(dev).rdev}.lock`);
-    const first = start(['flash', image, dev, '--yes']);
+    // The first writes a .img.zst decoded at a card reader's pace (test/doubles/faults/zstd): it
+    // holds the card for seconds, long enough to be seen and stopped while it does.
+    const zst = `${image}.zst`;
+    execFileSync('zstd', ['-1', '-T2', '-q', '-f', '-o', zst, image]);
+    const bin = join(dir, 'slow-bin');
+    mkdirSync(bin, { recursive: true });
+    copyFileSync(join(ROOT, 'test', 'doubles', 'faults', 'zstd'), join(bin, 'zstd'));
+    const first = start(['flash', zst, dev, '--yes'], {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      ATLAS_REAL_ZSTD: execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim(),
+      ATLAS_ZSTD_SLOW_MIB: '32',
+    });
     await until('the first flash to take the card', () => existsSync(lock));
     process.kill(first.child.pid!, 'SIGSTOP');
     try {
@@ -108,7 +125,7 @@ describe('one job per output and per card', () => {
       expect(second.json.error?.code).toBe('busy');
       expect(second.json.error?.message).toMatch(
         new RegExp(
-          `the card ${dev} is in use by another job: flash ods-atlas-clone-v1-0-0-LOCK.img \\(pid ${first.child.pid}, ods-sd flash`,
+          `the card ${dev} is in use by another job: flash ods-atlas-clone-v1-0-0-LOCK.img.zst \\(pid ${first.child.pid}, ods-sd flash`,
         ),
       );
     } finally {

@@ -241,10 +241,13 @@ describe('LimaBuilder (through the limactl double)', () => {
       const running = runTool(lima.path, lima.shellArgs(VM, ['sleep', marker], '/'), {
         signal: controller.signal,
       });
-      await new Promise((r) => setTimeout(r, 800));
+      // Aborted once the command runs in the "VM" (the double's start takes a while on a busy machine).
+      const sleeping = () =>
+        liveProcessesMentioning(`sleep ${marker}`).filter((p) => p.split(' ')[1] === 'sleep');
+      await expect.poll(() => sleeping().length).toBe(1);
       controller.abort();
       await expect(running).rejects.toMatchObject({ code: 'cancelled' });
-      const left = liveProcessesMentioning(`sleep ${marker}`).filter((p) => p.split(' ')[1] === 'sleep');
+      const left = sleeping();
       expect(left).toHaveLength(1);
       process.kill(Number(left[0]!.split(' ')[0]), 'SIGKILL');
     });
@@ -667,12 +670,30 @@ describe('LimaBuilder (through the limactl double)', () => {
 
     it('cancelling a clone stops the script inside the VM: no loop device, nothing half-written', async () => {
       const card = copyFixture(fixture('provisioned', { fillMiB: 24 }), shared, 'cancel-card.img');
+      // The guest's partclone.ext4 as it is, then a pause: the script is still there when the
+      // app's kill reaches the VM, however long that takes on a busy machine.
+      const guestBin = scratch('cancel-guest-bin');
+      const real = execFileSync('bash', ['-c', 'command -v partclone.ext4'], { encoding: 'utf8' }).trim();
+      writeFileSync(
+        join(guestBin, 'partclone.ext4'),
+        `#!/bin/sh
+${real} "$@"; rc=$?; sleep 60; exit $rc
+`,
+        {
+          mode: 0o755,
+        },
+      );
+      process.env.LIMACTL_DOUBLE_GUEST_BIN = guestBin;
       const before = calls().length;
       const job = startJob('clone', (ctx) => clone(viaLima(), { card, name: 'cancelled' }, ctx));
       job.on('event', (e: JobEvent) => {
         if (e.type === 'step' && e.step.id === 'clone-root') job.cancel();
       });
-      await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
+      try {
+        await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
+      } finally {
+        delete process.env.LIMACTL_DOUBLE_GUEST_BIN;
+      }
       expect(job.state).toBe('cancelled');
       // The app asked the VM to end the script's process group, and it was still there to end.
       const kills = calls()

@@ -78,9 +78,10 @@ describe('the shipped template, with the library in its default place inside ~',
     const mnt = mkdtempSync('/tmp/host-mnt-');
     try {
       expect(spawnSync('mount', [dev, mnt]).status).toBe(0);
-      const guest = spawn('limactl', ['shell', VM, 'sleep', '4'], { stdio: 'ignore' });
+      const guest = spawn('limactl', ['shell', VM, 'sleep', '4.2718'], { stdio: 'ignore' });
       const ended = new Promise((r) => guest.on('close', r));
-      await new Promise((r) => setTimeout(r, 1000));
+      // Once the guest's command runs (its mount namespace made), however long the start takes.
+      await expect.poll(() => spawnSync('pgrep', ['-f', '^sleep 4.2718$']).status).toBe(0);
       expect(spawnSync('umount', [mnt]).status).toBe(0);
       const fsck = spawnSync('e2fsck', ['-f', '-y', dev], { encoding: 'utf8' });
       expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);

@@ -687,8 +687,9 @@ describe('raw card access through the raw-disk helper', () => {
   });
 
   it('in a shared session, cancelling one request leaves the others running', async () => {
-    const backings = [0, 1].map((i) =>
-      makeFile(join(dir, `share-card-${i}.img`), CARD_BYTES, [[0, 2, 'random']]),
+    // The cancelled read's card is 2 GiB, so the cancel reaches the helper while it still reads.
+    const backings = [CARD_BYTES, 2048 * MiB].map((bytes, i) =>
+      makeFile(join(dir, `share-card-${i}.img`), bytes, [[0, 2, 'random']]),
     );
     const devs = backings.map((b) => attach(b));
     const shared: HelperLauncher = { ...directLauncher, name: 'shared-root', shared: true };

@@ -17,8 +17,10 @@ const fromApp = { senderFrame: { url: 'atlas://app/index.html' } };
 // A decrypted secrets copy left in the temp folder by an Insert that was killed.
 const staleSecrets = join(tmpdir(), `atlas-secrets-main-test-${process.pid}`);
 
+/** Waits up to 30 s for `check`, as expect.poll does (the unit lane runs beside loaded disk lanes). */
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  const end = Date.now() + 30_000;
+  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   expect(check()).toBe(true);
 }
 

@@ -75,13 +75,13 @@ describe('terminal sessions (node-pty)', () => {
       80,
       24,
     );
-    await until(
-      () =>
-        events.some(
-          (e) => e.channel === 'terminal:data' && (e.payload as { data: string }).data.includes('ready'),
-        ),
-      'the trap to be set',
-    );
+    // The terminal's output as a whole: a pty may hand a line over in pieces.
+    const output = () =>
+      events
+        .filter((e) => e.channel === 'terminal:data')
+        .map((e) => (e.payload as { data: string }).data)
+        .join('');
+    await until(() => output().includes('ready'), 'the trap to be set');
     const closedAt = Date.now();
     sessions.close(stubborn.id);
     await until(() => events.some((e) => e.channel === 'terminal:exit'), 'the kill');

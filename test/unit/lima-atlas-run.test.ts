@@ -75,12 +75,12 @@ describe('atlas-run.sh', () => {
         .stdout.split('\n')
         .filter((l) => l.trim() && !/^\s*\d+\s+Z/.test(l))
         .join('\n');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(members().split('\n').length).toBeGreaterThanOrEqual(2); // the script and its sleep
+    // The script and its sleep, once the script has got that far.
+    await expect.poll(() => members().split('\n').length).toBeGreaterThanOrEqual(2);
     process.kill(-pgid, 'SIGTERM');
     expect(await exited).not.toBe(0);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(members()).toBe('');
+    // Every member ends (a signalled one may take a moment to be scheduled and die).
+    await expect.poll(members).toBe('');
   });
 
   it('does not start the script when the app cancelled before it began', () => {
