@@ -5,7 +5,16 @@
 // the script and is never reported with checksums.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,11 +38,11 @@ function image(name: string): string {
   return f;
 }
 
-function compress(img: string, out: string, kind: string) {
+function compress(img: string, out: string, kind: string, env: NodeJS.ProcessEnv = process.env) {
   writeFileSync(out, '', { mode: 0o600 });
   // The script's stdout is also its background jobs': spawnSync returns once they have all ended,
   // so a job left running (a hashing or copying one after a failure) shows as the timeout.
-  const r = spawnSync('bash', [SCRIPT, img, out, kind], { encoding: 'utf8', timeout: 50_000 });
+  const r = spawnSync('bash', [SCRIPT, img, out, kind], { encoding: 'utf8', timeout: 50_000, env });
   expect(r.signal).toBeNull();
   const results = new Map<string, string>();
   for (const m of r.stdout.matchAll(/^@@ATLAS result (\S+) (.*)$/gm)) results.set(m[1]!, m[2]!);
@@ -59,6 +68,25 @@ describe('compress_image.sh', () => {
     expect(sha256sum(plain)).toBe(sha256sum(img));
     expect(r.progress.at(-1)).toBe(statSync(img).size);
     expect(r.stdout).not.toContain('Computing the checksums');
+  });
+
+  it("hashes with sha256sum in a VM without openssl (a VM of the user's own)", () => {
+    // The guest's tools, every one but openssl.
+    const bin = join(dir, 'no-openssl-bin');
+    mkdirSync(bin);
+    for (const d of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+      for (const name of readdirSync(d)) {
+        if (name === 'openssl' || existsSync(join(bin, name))) continue;
+        symlinkSync(join(d, name), join(bin, name));
+      }
+    }
+    const img = image('c.img');
+    const out = join(dir, 'c.img.zst');
+    const r = compress(img, out, 'zst', { ...process.env, PATH: bin });
+    expect(spawnSync('bash', ['-c', 'command -v openssl'], { env: { PATH: bin } }).status).not.toBe(0);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.results.get('image-sha256')).toBe(sha256sum(img));
+    expect(r.results.get('out-sha256')).toBe(sha256sum(out));
   });
 
   it('fails, with no checksums, when the compressed file does not fit on its disk', () => {
