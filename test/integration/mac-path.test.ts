@@ -19,7 +19,7 @@ import {
   usedCard,
   withPartition,
 } from '../helpers/disk-tools.js';
-import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
+import { startJob, type JobContext, type JobEvent } from '../../src-main/core/jobs/job.js';
 import { clone } from '../../src-main/core/phases/clone.js';
 import { restore } from '../../src-main/core/phases/restore.js';
 import { verify } from '../../src-main/core/phases/verify.js';
@@ -35,8 +35,12 @@ const ENV_KEYS = ['LIMA_HOME', 'ATLAS_LIMA_DOUBLE_HIDE'] as const;
 const MiB = 1024 * 1024;
 
 /** A job on the Mac side: with the PATH of a stock Mac. */
-const run = <T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> =>
-  withMacosPath(() => startJob('test', fn).promise);
+const run = <T>(fn: (ctx: JobContext) => Promise<T>, onEvent?: (e: JobEvent) => void): Promise<T> =>
+  withMacosPath(() => {
+    const job = startJob('test', fn);
+    if (onEvent) job.on('event', onEvent);
+    return job.promise;
+  });
 
 /** Bytes in use on the card's file systems, by dumpe2fs and the FAT size (the benchmark's "used"). */
 function usedBytes(card: string): number {
@@ -117,7 +121,19 @@ describe('from a MacBook: VM builder, host-side card reads and writes', () => {
           .trim()
           .split(/\s+/)[2],
       ) * 512;
-    const r = await run((ctx) => clone(env, { card, name: 'v8-1-0-MAC' }, ctx));
+    const plans: string[][] = [];
+    const steps: string[] = [];
+    const r = await run(
+      (ctx) => clone(env, { card, name: 'v8-1-0-MAC' }, ctx),
+      (e) => {
+        if (e.type === 'plan') plans.push(e.steps.map((p) => p.id));
+        if (e.type === 'step') steps.push(e.step.id);
+      },
+    );
+    // The plan announced is the one followed: the used-block copy is the root's clone.
+    expect(plans).toHaveLength(1);
+    expect(steps).toEqual(plans[0]);
+    expect(steps).not.toContain('clone-root');
     const after =
       Number(
         readFileSync(`/sys/block/${card.slice(5)}/stat`, 'utf8')

@@ -63,16 +63,25 @@ export async function clone(env: Env, params: CloneParams, ctx: JobContext): Pro
 
 /**
  * clone_card.sh's steps after the card is reached; the root partition's size is bounded by the
- * card's (partclone reads its used blocks only, and says how far it is).
+ * card's (partclone reads its used blocks only, and says how far it is). In one pass (a card the
+ * builder cannot reach, its root imaged while the used blocks are copied) the copy is the root's
+ * clone: no step of its own follows for it. That is the plan wherever the card is staged; a builder
+ * whose partclone cannot take the image this way gets the two-pass plan announced again.
  */
-export function clonePlan(env: Env, card: CardIdentity): PlannedStep[] {
+export function clonePlan(
+  env: Env,
+  card: CardIdentity,
+  onePass = !builderReachesCard(env, card),
+): PlannedStep[] {
   return [
     { id: 'identify', label: `Reading ${describeCard(card)}` },
     ...stageSteps(env, card),
     { id: 'unmount', label: 'Unmounting the card' },
     { id: 'table', label: 'Saving the partition table' },
     { id: 'clone-boot', label: 'Cloning the boot partition (partclone.fat32)' },
-    { id: 'clone-root', label: 'Cloning the root partition (partclone.ext4)', bytes: card.bytes },
+    ...(onePass
+      ? []
+      : [{ id: 'clone-root', label: 'Cloning the root partition (partclone.ext4)', bytes: card.bytes }]),
     { id: 'checksum', label: 'Computing checksums' },
   ];
 }
@@ -102,10 +111,12 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       tools = await toolVersions(env, ctx);
       const version = tools.partclone ?? '';
       if (PARTCLONE_VERSION.test(version)) image = { partition: 2, version };
-      else
+      else {
         ctx.log(
           `the root's partclone image is made after the copy: the builder's partclone is ${version || 'missing'}`,
         );
+        ctx.plan?.(clonePlan(env, card, false));
+      }
     }
     const staged = await stageCard(env, card, ctx, { checkMaps: true, ...(image ? { image } : {}) });
     let out;
