@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { startJob, type JobContext } from '../../src-main/core/jobs/job.js';
+import { startJob, type JobContext, type JobEvent } from '../../src-main/core/jobs/job.js';
 import { archiveItem } from '../../src-main/app/archive.js';
 import { stageImage } from '../../src-main/app/staging.js';
 import { DeleteTickets, deleteItem } from '../../src-main/app/delete-tickets.js';
@@ -109,8 +109,11 @@ describe('archive', () => {
 
   it('a cancelled archive leaves no partial copy', async () => {
     const entry = await findItem(lib.library, lib.set);
-    const job = startJob('archive', (ctx) => archiveItem(entry, lib.archive, ctx));
-    job.cancel();
+    const job = startJob('archive', (ctx) => archiveItem(entry, lib.archive, ctx), { progressIntervalMs: 0 });
+    // Cancelled once the copy has begun: the first file's first bytes are in the partial copy.
+    job.on('event', (e: JobEvent) => {
+      if (e.type === 'progress') job.cancel();
+    });
     await expect(job.promise).rejects.toMatchObject({ code: 'cancelled' });
     expect(readdirSync(lib.archive)).toEqual([]);
   });
