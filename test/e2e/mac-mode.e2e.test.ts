@@ -351,10 +351,11 @@ describe("the app's Mac mode, end to end in Chromium", { timeout: 300_000 }, () 
     // Wait until the root partition is being cloned, its image going into clone_card.sh in the VM
     // (the limactl double runs the guest's processes here), then power the VM off.
     await app.stepRunning(clone, 'root partition');
+    await shot('mac-clone-running');
+    // The stop follows the script's start at once: nothing between them for the clone to end in.
     await expect
       .poll(() => guestScriptRunning('clone_card.sh'), { timeout: 60_000, interval: 100 })
       .toBe(true);
-    await shot('mac-clone-running');
     limactl('stop', '--tty=false', 'atlas-build');
     await finished(clone, 'failed');
     const error = await clone.getByRole('alert').innerText();
