@@ -32,6 +32,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -94,7 +95,8 @@ function filledConfig(name) {
       // This front runs QEMU whatever the template asks for (vz on a Mac).
       vmType: 'qemu',
       arch: 'x86_64',
-      cpus: Number(process.env.ATLAS_TESTVM_CPUS || y.cpus || 2),
+      // No more vCPUs than the test box has cores: emulated (TCG) vCPUs beyond them only contend.
+      cpus: Number(process.env.ATLAS_TESTVM_CPUS || Math.min(y.cpus || 2, availableParallelism())),
       memory: process.env.ATLAS_TESTVM_MEMORY || y.memory || '2GiB',
       disk: y.disk ?? '100GiB',
       mountType: '9p',
