@@ -87,8 +87,9 @@ atlas_cleanup() {
   for ((i = ${#ATLAS_LOOPS[@]} - 1; i >= 0; i--)); do
     losetup -d "${ATLAS_LOOPS[$i]}" 2>/dev/null || true
   done
-  for i in "${ATLAS_TMPDIRS[@]}"; do rmdir "$i" 2>/dev/null || true; done
+  # Files first: a scratch folder's own files go before the folder.
   for i in "${ATLAS_TMPFILES[@]}"; do rm -f "$i"; done
+  for i in "${ATLAS_TMPDIRS[@]}"; do rmdir "$i" 2>/dev/null || true; done
   return "$rc"
 }
 trap atlas_cleanup EXIT

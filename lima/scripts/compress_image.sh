@@ -31,23 +31,29 @@ atlas_require_tools "${cmd[0]}"
 sha256_of_stdin() {
   if command -v openssl >/dev/null; then openssl dgst -sha256 -r; else sha256sum; fi
 }
-atlas_tmpfile raw_fifo
-atlas_tmpfile in_fifo
-atlas_tmpfile out_fifo
-atlas_tmpfile in_sum
-atlas_tmpfile out_sum
-atlas_tmpfile errs
-rm -f "$raw_fifo" "$in_fifo" "$out_fifo"
-mkfifo -m 0600 "$raw_fifo" "$in_fifo" "$out_fifo"
+# Both files are opened here first: a job that cannot open its own would leave the others waiting
+# on their pipes for ever.
+exec {img_fd}<"$img" || atlas_fail permission "cannot read $img"
+exec {out_fd}>"$out" || atlas_fail permission "cannot write $out"
+scratch=$(mktemp -d /tmp/atlas-compress.XXXXXX) || atlas_fail io "could not create a scratch folder in /tmp"
+ATLAS_TMPDIRS+=("$scratch")
+raw_fifo=$scratch/raw in_fifo=$scratch/in out_fifo=$scratch/out
+in_sum=$scratch/in.sum out_sum=$scratch/out.sum errs=$scratch/errs
+ATLAS_TMPFILES+=("$raw_fifo" "$in_fifo" "$out_fifo" "$in_sum" "$out_sum" "$errs")
+mkfifo -m 0600 "$raw_fifo" "$in_fifo" "$out_fifo" || atlas_fail io "could not create pipes in $scratch"
 
 atlas_step compress 0 "Compressing the clone image ($kind)"
+# Each job is stopped, if the script fails meanwhile, before the scratch files go.
 sha256_of_stdin <"$in_fifo" >"$in_sum" &
 in_job=$!
+ATLAS_JOBS+=("$in_job")
 sha256_of_stdin <"$out_fifo" >"$out_sum" &
 out_job=$!
-tee -- "$in_fifo" <"$img" >"$raw_fifo" &
+ATLAS_JOBS+=("$out_job")
+tee -- "$in_fifo" <&"$img_fd" >"$raw_fifo" &
 reader=$!
-# Progress: how far the image has been read.
+ATLAS_JOBS+=("$reader")
+# Progress: how far the image has been read (tee's stdin shares the descriptor's offset).
 (
   while kill -0 "$reader" 2>/dev/null; do
     pos=$(awk '/^pos:/ { print $2 }' "/proc/$reader/fdinfo/0" 2>/dev/null || true)
@@ -56,10 +62,9 @@ reader=$!
   done
 ) &
 ticker=$!
-# A script that fails meanwhile stops them before the scratch files go.
-ATLAS_JOBS+=("$in_job" "$out_job" "$reader" "$ticker")
+ATLAS_JOBS+=("$ticker")
 set +e
-"${cmd[@]}" <"$raw_fifo" 2>"$errs" | tee -- "$out_fifo" >"$out"
+"${cmd[@]}" <"$raw_fifo" 2>"$errs" | tee -- "$out_fifo" >&"$out_fd"
 st=("${PIPESTATUS[@]}")
 read_st=0 in_st=0 out_st=0
 wait "$reader" || read_st=$?
@@ -68,12 +73,25 @@ wait "$out_job" || out_st=$?
 wait "$ticker"
 set -e
 ATLAS_JOBS=()
-if [ "${st[0]}" -ne 0 ] || [ "${st[1]}" -ne 0 ]; then
-  cat "$errs" >&2
-  atlas_fail io "${cmd[0]} could not compress the image into $out (is the disk full?)"
+exec {img_fd}<&- {out_fd}>&-
+# The first cause: the image's read (141: the compressor had stopped reading, its own failure
+# follows), the hashes, the compressor, the write of OUT.
+if [ "$read_st" -ne 0 ] && [ "$read_st" -ne 141 ]; then
+  atlas_fail io "could not read $img (tee exit $read_st): is the disk it is on failing?"
 fi
-[ "$read_st" -eq 0 ] || atlas_fail io "could not read $img (exit $read_st)"
 [ "$in_st" -eq 0 ] && [ "$out_st" -eq 0 ] || atlas_fail io "could not hash the image or $out"
+if [ "${st[0]}" -ne 0 ]; then
+  cat "$errs" >&2
+  atlas_fail tool-failed "${cmd[0]} could not compress $img (exit ${st[0]}): $(tail -n 1 "$errs")"
+fi
+if [ "${st[1]}" -ne 0 ]; then
+  # Less than 1 MiB left there: the disk is full.
+  if [ "$(df -Pk "$(dirname "$out")" | awk 'NR == 2 { print $4 }')" -lt 1024 ]; then
+    atlas_fail no-space "the compressed image does not fit in $(dirname "$out"): free some space and shrink again"
+  fi
+  atlas_fail io "could not write $out (exit ${st[1]})"
+fi
+[ "$read_st" -eq 0 ] || atlas_fail io "could not read $img whole (tee exit $read_st)"
 atlas_event progress "$bytes" "$bytes"
 
 atlas_result image-bytes "$bytes"

@@ -53,9 +53,17 @@ const canRun = canRunRealVm();
 const run = <T>(fn: (ctx: JobContext) => Promise<T>): Promise<T> => startJob('test', fn).promise;
 
 /** Runs a job and keeps its log. */
-async function runLogged<T>(fn: (ctx: JobContext) => Promise<T>): Promise<{ result: T; log: string[] }> {
+async function runLogged<T>(
+  fn: (ctx: JobContext) => Promise<T>,
+): Promise<{ result: T; log: string[]; plans: string[][]; steps: string[] }> {
   const job = startJob('test', fn);
-  return { result: await job.promise, log: job.log };
+  const plans: string[][] = [];
+  const steps: string[] = [];
+  job.on('event', (e: JobEvent) => {
+    if (e.type === 'plan') plans.push(e.steps.map((p) => p.id));
+    if (e.type === 'step') steps.push(e.step.id);
+  });
+  return { result: await job.promise, log: job.log, plans, steps };
 }
 
 /** The line of the job log saying how the card reached the VM. */
@@ -178,8 +186,17 @@ describe.skipIf(!canRun)('the MacBook path through a real QEMU builder VM', () =
     const used = usedBytes(cardFile);
     const before = sectorsRead(card);
     const t0 = Date.now();
-    const { result: r, log } = await runLogged((ctx) => clone(env, { card, name: 'v8-1-0-VM' }, ctx));
+    const {
+      result: r,
+      log,
+      plans,
+      steps,
+    } = await runLogged((ctx) => clone(env, { card, name: 'v8-1-0-VM' }, ctx));
     timings.clone = Date.now() - t0;
+    // The plan at the end is the one followed: the VM clones the root in a step of its own.
+    expect(steps).toContain('clone-root');
+    expect(plans.at(-1)!.filter((id) => steps.includes(id))).toEqual(steps);
+    expect(plans.at(-1)).toContain('clone-root');
     const after = sectorsRead(card);
     // The block-device path was chosen, and said so; nothing card-sized was written on the host.
     const access = cardAccess(log);

@@ -6,6 +6,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -94,9 +96,48 @@ describe('compress_image.sh', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full]);
     const r = compress(image('b.img'), join(full, 'b.img.zst'), 'zst');
     expect(r.status).not.toBe(0);
-    expect(r.stdout).toMatch(/^@@ATLAS fail io .*could not compress the image into .*is the disk full/m);
+    expect(r.stdout).toMatch(
+      /^@@ATLAS fail no-space the compressed image does not fit in .*free some space/m,
+    );
     expect(r.stderr).toMatch(/No space left on device/);
     expect(r.results.has('out-sha256')).toBe(false);
     expect(r.results.has('image-sha256')).toBe(false);
+  });
+
+  it('an image it cannot open: fails at once, starting nothing that would wait for it', () => {
+    // Run as nobody, the image unreadable to it (root reads anything).
+    chmodSync(dir, 0o711); // nobody may pass through the test's folder
+    const open = join(dir, 'open');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    const img = image('open/unreadable.img');
+    chmodSync(img, 0o000);
+    const out = join(open, 'd.img.zst');
+    writeFileSync(out, '', { mode: 0o666 });
+    chmodSync(out, 0o666);
+    // The scripts where nobody can read them, wherever the checkout is.
+    for (const f of ['compress_image.sh', 'atlas-common.sh'])
+      copyFileSync(join(ROOT, 'lima', 'scripts', f), join(open, f));
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        'bash',
+        join(open, 'compress_image.sh'),
+        img,
+        out,
+        'zst',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 50_000,
+      },
+    );
+    expect(r.signal).toBeNull();
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toMatch(/^@@ATLAS fail permission cannot read .*unreadable\.img/m);
+    expect(r.stdout).not.toContain('@@ATLAS step compress');
   });
 });

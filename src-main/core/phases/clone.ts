@@ -65,8 +65,9 @@ export async function clone(env: Env, params: CloneParams, ctx: JobContext): Pro
  * clone_card.sh's steps after the card is reached; the root partition's size is bounded by the
  * card's (partclone reads its used blocks only, and says how far it is). In one pass (a card the
  * builder cannot reach, its root imaged while the used blocks are copied) the copy is the root's
- * clone: no step of its own follows for it. That is the plan wherever the card is staged; a builder
- * whose partclone cannot take the image this way gets the two-pass plan announced again.
+ * clone: no step of its own follows for it. That is the plan wherever the card is staged; where the
+ * root is cloned by the builder after all (its partclone cannot take the image, the card is
+ * attached to the VM over NBD, the image is refused) the two-pass plan is announced again.
  */
 export function clonePlan(
   env: Env,
@@ -111,14 +112,18 @@ async function cloneLocked(env: Env, params: CloneParams, ctx: JobContext): Prom
       tools = await toolVersions(env, ctx);
       const version = tools.partclone ?? '';
       if (PARTCLONE_VERSION.test(version)) image = { partition: 2, version };
-      else {
+      else
         ctx.log(
           `the root's partclone image is made after the copy: the builder's partclone is ${version || 'missing'}`,
         );
-        ctx.plan?.(clonePlan(env, card, false));
-      }
     }
+    // Announced before the card is staged: the one pass, wherever the card is staged, unless the
+    // builder's partclone rules it out.
+    if (image === undefined && !builderReachesCard(env, card)) ctx.plan?.(clonePlan(env, card, false));
     const staged = await stageCard(env, card, ctx, { checkMaps: true, ...(image ? { image } : {}) });
+    // Staged another way (the card attached to the VM over NBD) or its image refused: the root is
+    // cloned by the builder after all, in a step of its own.
+    if (image !== undefined && !staged.image) ctx.plan?.(clonePlan(env, card, false));
     let out;
     let sourceState: ReturnType<typeof stateFromFacts> = 'unknown';
     let hashing = new Map<string, GrowingHash>();
