@@ -1,11 +1,12 @@
 // Two jobs on the same output or the same card, run as real ods-sd processes: the second is
 // refused at once, told which job holds it; a holder killed with -9 leaves a stale lock that the
 // next job takes over.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
+import { slowZstdImage } from '../helpers/slow-zstd.js';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
 import { attachAsDevice, detach, loopDevicesFor, sha256 } from '../helpers/disk-tools.js';
 import { cardLockDir } from '../../src-main/core/library/job-lock.js';
@@ -106,17 +107,8 @@ describe('one job per output and per card', () => {
     const lock = join(cardLockDir(), `card-dev-${statSync(dev).rdev}.lock`);
     // The first writes a .img.zst decoded at a card reader's pace (test/doubles/faults/zstd): it
     // holds the card for seconds, long enough to be seen and stopped while it does.
-    const zst = `${image}.zst`;
-    execFileSync('zstd', ['-1', '-T2', '-q', '-f', '-o', zst, image]);
-    const bin = join(dir, 'slow-bin');
-    mkdirSync(bin, { recursive: true });
-    copyFileSync(join(ROOT, 'test', 'doubles', 'faults', 'zstd'), join(bin, 'zstd'));
-    const first = start(['flash', zst, dev, '--yes'], {
-      ...process.env,
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
-      ATLAS_REAL_ZSTD: execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim(),
-      ATLAS_ZSTD_SLOW_MIB: '32',
-    });
+    const { zst, env } = slowZstdImage(image, `${image}.zst`, dir);
+    const first = start(['flash', zst, dev, '--yes'], env);
     await until('the first flash to take the card', () => existsSync(lock));
     process.kill(first.child.pid!, 'SIGSTOP');
     try {

@@ -4,7 +4,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
-  copyFileSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -18,6 +17,7 @@ import {
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { odsSd } from '../helpers/cli.js';
+import { slowZstdImage } from '../helpers/slow-zstd.js';
 import { copyFixture, fixture, ROOT, scratch } from '../helpers/fixtures.js';
 import {
   attachAsDevice,
@@ -132,20 +132,10 @@ describe('an interrupted write never looks finished', () => {
     expect(a.code, a.stderr).toBe(0);
     // C as a .img.zst whose first 32 MiB decode at a card reader's pace (test/doubles/faults/zstd):
     // the write lasts seconds, not the 50 ms a plain file takes, so the kill lands mid-write.
-    const zst = join(dir, 'c.img.zst');
-    execFileSync('zstd', ['-1', '-T2', '-q', '-f', '-o', zst, imageC]);
-    const bin = join(dir, 'slow-bin');
-    mkdirSync(bin, { recursive: true });
-    copyFileSync(join(ROOT, 'test', 'doubles', 'faults', 'zstd'), join(bin, 'zstd'));
-    const realZstd = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
+    const { zst, env } = slowZstdImage(imageC, join(dir, 'c.img.zst'), dir);
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'ods-sd.js'), 'flash', zst, card, '--yes'], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        ...process.env,
-        PATH: `${bin}:${process.env.PATH ?? ''}`,
-        ATLAS_REAL_ZSTD: realZstd,
-        ATLAS_ZSTD_SLOW_MIB: '32',
-      },
+      env,
     });
     const killed = await new Promise<boolean>((resolve) => {
       let writing = false;
